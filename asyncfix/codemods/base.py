@@ -1,0 +1,212 @@
+"""The contract every asyncfix codemod follows.
+
+A codemod is a libcst transformer that belongs to a family, owns one or more rule codes,
+declares which codemods it must run after and which byte tokens a file must contain for it
+to possibly match. The driver runs all selected codemods, in order, on ONE parse of a file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from asyncfix.config import Config
+from asyncfix.report import Finding
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A stable rule code with the texts `asyncfix list` and `asyncfix explain` show.
+
+    `before` and `after` are a complete example; a test runs the codemod on `before` and
+    expects exactly `after` (equal to `before` for report-only rules), so they cannot rot.
+    """
+
+    code: str
+    name: str
+    summary: str
+    why: str
+    fix: str
+    before: str
+    after: str
+
+
+# `# asyncfix: ignore` or `# asyncfix: ignore[AF203, http_client]`
+_SUPPRESS = re.compile(r"#\s*asyncfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
+
+
+def parse_suppressions(source: str) -> dict[int, frozenset[str] | None]:
+    """Line -> the selectors suppressed there (None: everything). Comments only."""
+    found: dict[int, frozenset[str] | None] = {}
+    if "asyncfix:" not in source:
+        return found
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return found
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        match = _SUPPRESS.search(tok.string)
+        if match is None:
+            continue
+        line = tok.start[0]
+        codes = match.group("codes")
+        if codes is None:
+            found[line] = None
+        elif found.get(line, frozenset()) is not None:
+            names = frozenset(c.strip() for c in codes.split(",") if c.strip())
+            found[line] = found.get(line, frozenset()) | names  # type: ignore[operator]
+    return found
+
+
+@dataclass
+class FileRun:
+    """What the codemods of one pipeline run over one file share."""
+
+    path: str
+    original: cst.Module
+    config: Config
+    enabled: frozenset[str]  # rule codes selected for this run
+    code_families: Mapping[str, str]  # rule code -> family, for suppression selectors
+    suppressions: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    packages: set[str] = field(default_factory=set)
+    result: cst.Module | None = None  # the rewritten module, set by the driver
+    _positions: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def original_position(self, node: cst.CSTNode) -> CodeRange | None:
+        # Positions are resolved on the original tree, lazily: only a file with a finding
+        # pays for them, and findings point at the lines the user actually wrote.
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.original, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions.get(node)
+
+    def suppressed(self, code: str, lines: tuple[int, ...]) -> bool:
+        family = self.code_families.get(code, "")
+        for line in lines:
+            if line not in self.suppressions:
+                continue
+            selectors = self.suppressions[line]
+            if selectors is None:
+                return True
+            if any(code.startswith(s) or s == family for s in selectors):
+                return True
+        return False
+
+
+class AsyncfixCodemod(ContextAwareTransformer):
+    """Base class of every codemod. Subclasses set the class attributes below."""
+
+    NAME: ClassVar[str]
+    FAMILY: ClassVar[str]
+    RULES: ClassVar[tuple[Rule, ...]]
+    # Codemod names or family names this one must run after; "*" means every codemod that
+    # does not itself say "*".
+    AFTER: ClassVar[tuple[str, ...]] = ()
+    # Byte strings that must ALL occur in a file for this codemod to possibly match.
+    TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
+
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
+        super().__init__(context)
+        self.run = run
+        self._statements: list[cst.CSTNode] = []
+        self._module: cst.Module | None = None
+        self._current_positions: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    @classmethod
+    def codes(cls) -> tuple[str, ...]:
+        return tuple(rule.code for rule in cls.RULES)
+
+    @classmethod
+    def may_match(cls, data: bytes) -> bool:
+        return all(token in data for token in cls.TRIGGERS)
+
+    def screen(self, module: cst.Module) -> bool:
+        """A cheap check on the tree before metadata is resolved; False skips the file."""
+        return True
+
+    def transform(self, module: cst.Module) -> cst.Module:
+        if not self.screen(module):
+            return module
+        self._module = module
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self.context = replace(self.context, wrapper=wrapper)
+        with self.resolve(wrapper):
+            return module.visit(self)
+
+    # -- where we are ------------------------------------------------------------------
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            self._statements.append(node)
+        return super().on_visit(node)
+
+    def on_leave(
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            self._statements.pop()
+        return super().on_leave(original_node, updated_node)
+
+    def _position(self, node: cst.CSTNode) -> CodeRange | None:
+        found = self.run.original_position(node)
+        if found is not None:
+            return found
+        # A node an earlier codemod produced: its position in the tree we were given.
+        if self._current_positions is None and self._module is not None:
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._current_positions = wrapper.resolve(PositionProvider)
+        return (self._current_positions or {}).get(node)
+
+    # -- findings ------------------------------------------------------------------------
+
+    def enabled(self, code: str) -> bool:
+        return code in self.run.enabled
+
+    def report(
+        self, node: cst.CSTNode, code: str, message: str, *, reason: str | None = None
+    ) -> bool:
+        """Record a finding at `node` (from the tree this codemod was given).
+
+        Without `reason` the site is fixable and True means "make the fix". With a reason
+        it is left for manual review. Unselected or suppressed codes record nothing and
+        return False, so neither the fix nor the finding happens.
+        """
+        if not self.enabled(code):
+            return False
+        where = self._position(node)
+        line, column = (where.start.line, where.start.column + 1) if where else (1, 1)
+        lines = [line]
+        if self._statements:
+            stmt = self._position(self._statements[-1])
+            if stmt is not None:
+                lines.append(stmt.start.line)
+        if self.run.suppressed(code, tuple(lines)):
+            return False
+        self.run.findings.append(
+            Finding(
+                path=self.run.path,
+                line=line,
+                column=column,
+                code=code,
+                family=self.FAMILY,
+                message=message,
+                fixable=reason is None,
+                reason=reason or "",
+            )
+        )
+        return reason is None
+
+    def require_package(self, name: str) -> None:
+        """A third-party package the rewritten code now imports."""
+        self.run.packages.add(name)

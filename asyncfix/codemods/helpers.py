@@ -1,0 +1,142 @@
+"""Matching helpers every family shares: where code runs, how a module is reachable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    ComprehensionScope,
+    FunctionScope,
+    ImportAssignment,
+    Scope,
+)
+
+
+@dataclass(frozen=True)
+class LoopContext:
+    """Where a node runs relative to the event loop."""
+
+    function: cst.FunctionDef | None  # the async def whose body runs it directly
+    in_generator_expression: bool  # an await here would make the genexp asynchronous
+
+    @property
+    def on_event_loop(self) -> bool:
+        return self.function is not None
+
+
+def loop_context(scope: Scope | None) -> LoopContext:
+    """Does code in `scope` run directly on the event loop?
+
+    Only the body of an `async def` does, and comprehensions inside it. A nested `def` or a
+    `lambda` may run in a thread, and a parameter default runs where the function is
+    defined: libcst's scopes already tell these apart.
+    """
+    in_genexp = False
+    while isinstance(scope, ComprehensionScope):
+        in_genexp = in_genexp or isinstance(scope.node, cst.GeneratorExp)
+        scope = scope.parent
+    if (
+        isinstance(scope, FunctionScope)
+        and isinstance(scope.node, cst.FunctionDef)
+        and scope.node.asynchronous is not None
+    ):
+        return LoopContext(scope.node, in_genexp)
+    return LoopContext(None, in_genexp)
+
+
+def _imports_module_plainly(assignment: ImportAssignment, module: str) -> bool:
+    node = assignment.node
+    if not isinstance(node, cst.Import):
+        return False
+    for alias in node.names:
+        name = get_full_name_for_node(alias.name) or ""
+        if alias.asname is None and (name == module or name.startswith(module + ".")):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class ModuleName:
+    """How to spell a module at a site: the name, and whether `import <module>` is needed."""
+
+    name: str
+    needs_import: bool
+
+
+def module_name_at(scope: Scope, module: str) -> ModuleName | None:
+    """The name under which `module` (a top-level module such as asyncio) is usable in scope.
+
+    None when its plain name is taken by something else there, so the caller must not
+    write `module.attr` (and reports a finding instead).
+    """
+    if module in scope:
+        assignments = scope[module]
+        if all(
+            isinstance(a, ImportAssignment) and _imports_module_plainly(a, module)
+            for a in assignments
+        ):
+            return ModuleName(module, needs_import=False)
+        return None
+    # `import asyncio as aio` at module level, visible here under its alias.
+    for assignment in scope.globals.assignments:
+        if not isinstance(assignment, ImportAssignment) or not isinstance(
+            assignment.node, cst.Import
+        ):
+            continue
+        for alias in assignment.node.names:
+            if (
+                get_full_name_for_node(alias.name) == module
+                and alias.asname is not None
+                and isinstance(alias.asname.name, cst.Name)
+            ):
+                local = alias.asname.name.value
+                if all(isinstance(a, ImportAssignment) for a in scope[local]):
+                    return ModuleName(local, needs_import=False)
+    return ModuleName(module, needs_import=True)
+
+
+def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Wrap in parentheses unless already wrapped."""
+    if node.lpar:
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def is_primary_operand(parent: cst.CSTNode | None, child: cst.CSTNode) -> bool:
+    """Is `child` the object of `.attr`, `[i]` or `(...)` in `parent`?
+
+    There `await child` must be parenthesized, or `await` would bind to the whole primary.
+    """
+    return (
+        (isinstance(parent, cst.Attribute) and parent.value is child)
+        or (isinstance(parent, cst.Subscript) and parent.value is child)
+        or (isinstance(parent, cst.Call) and parent.func is child)
+    )
+
+
+def make_await(call: cst.BaseExpression, *, as_primary: bool) -> cst.BaseExpression:
+    """`await call`, moving the call's own parentheses outside the await."""
+    awaited = cst.Await(
+        expression=call.with_changes(lpar=[], rpar=[]), lpar=call.lpar, rpar=call.rpar
+    )
+    return parenthesize(awaited) if as_primary else awaited
+
+
+def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -> bool:
+    """Is there a plain `with <...lock...>:` between `function` and the innermost statement?
+
+    Yielding to the event loop while a thread lock is held lets another task block the
+    loop's thread on that same lock: a deadlock a rewrite must not introduce.
+    """
+    inside = False
+    for stmt in statements:
+        if stmt is function:
+            inside = True
+        elif inside and isinstance(stmt, cst.With) and stmt.asynchronous is None:
+            for item in stmt.items:
+                text = cst.Module([]).code_for_node(item.item).lower()
+                if "lock" in text or "mutex" in text or "semaphore" in text:
+                    return True
+    return False

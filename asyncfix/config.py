@@ -1,0 +1,115 @@
+"""`[tool.asyncfix]` in the nearest pyproject.toml; command-line flags override it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FAMILIES = ("serializer", "http_client", "lifespan", "db_session", "awaits", "async_def")
+_LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude")
+# Top-level keys that are not lists of strings.
+_SCALAR_KEYS = {"fastapi-version": str}
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; reported as a usage error."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ("AF",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # Raw option tables per family; each family validates its own keys.
+    families: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    fastapi_version: str | None = None
+    # The pyproject.toml it came from, for relative paths and messages.
+    source: Path | None = None
+
+    def family_options(self, family: str) -> Mapping[str, Any]:
+        return self.families.get(family, {})
+
+    def with_overrides(
+        self,
+        *,
+        select: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+    ) -> Config:
+        return replace(
+            self,
+            select=tuple(select) or self.select,
+            ignore=self.ignore + tuple(ignore),
+            exclude=self.exclude + tuple(exclude),
+        )
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start`."""
+    start = start.resolve()
+    for directory in (start, *start.parents) if start.is_dir() else start.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    table = doc.get("tool", {}).get("asyncfix", {})
+    return parse_table(table, path)
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
+    where = f"{path}: [tool.asyncfix]" if path else "[tool.asyncfix]"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    lists: dict[str, tuple[str, ...]] = {}
+    families: dict[str, Mapping[str, Any]] = {}
+    scalars: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in _LIST_KEYS:
+            lists[key] = _string_list(value, f"{where} {key}")
+        elif key in _SCALAR_KEYS:
+            if not isinstance(value, _SCALAR_KEYS[key]):
+                raise ConfigError(f"{where} {key} must be a string")
+            scalars[key] = value
+        elif key in FAMILIES:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where} {key} must be a table")
+            families[key] = dict(value)
+        else:
+            known = ", ".join((*_LIST_KEYS, *_SCALAR_KEYS, *FAMILIES))
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
+    return Config(
+        select=lists.get("select", ("AF",)),
+        ignore=lists.get("ignore", ()),
+        exclude=lists.get("exclude", ()) + lists.get("extend-exclude", ()),
+        families=families,
+        fastapi_version=scalars.get("fastapi-version"),
+        source=path,
+    )

@@ -1,0 +1,250 @@
+"""The pipeline: screen bytes, parse once, run the codemods in order, verify, report."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
+from asyncfix.codemods.base import FileRun, parse_suppressions
+from asyncfix.config import Config
+from asyncfix.files import SourceError, SourceFile, decode, discover, read_bytes
+from asyncfix.report import FileError, Finding, Summary
+
+
+@dataclass
+class FileOutcome:
+    file: SourceFile
+    original: bytes | None = None  # None when the file could not be read
+    new: bytes | None = None  # None when nothing changes (or on error)
+    encoding: str = "utf-8"
+    parsed: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    packages: set[str] = field(default_factory=set)
+
+    @property
+    def changed(self) -> bool:
+        return self.new is not None and not self.errors
+
+
+@dataclass
+class RunResult:
+    outcomes: list[FileOutcome]
+    errors: list[FileError]  # including each outcome's errors
+    summary: Summary
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings]
+
+
+class Pipeline:
+    """The selected codemods, in order, applied to one file at a time."""
+
+    def __init__(self, config: Config, codemods: Sequence[type[AsyncfixCodemod]] | None = None):
+        self.config = config
+        self.enabled = resolve_selection(config.select, config.ignore)
+        candidates = all_codemods() if codemods is None else codemods
+        self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
+        self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
+
+    def may_match(self, data: bytes) -> bool:
+        return any(c.may_match(data) for c in self.codemods)
+
+    def rewrite(self, module: cst.Module, data: bytes, text: str, path: str) -> FileRun:
+        """Run every codemod that may match on `module`: the new module is `run.result`."""
+        run = FileRun(
+            path=path,
+            original=module,
+            config=self.config,
+            enabled=self.enabled,
+            code_families=self.code_families,
+            suppressions=parse_suppressions(text),
+        )
+        context = CodemodContext(filename=path)
+        for codemod in self.codemods:
+            if codemod.may_match(data):
+                module = codemod(context, run).transform(module)
+        # Import changes last, once, for all codemods (libcst's own visitors).
+        if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+            module = AddImportsVisitor(context).transform_module(module)
+        if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+            module = RemoveImportsVisitor(context).transform_module(module)
+        run.result = module
+        return run
+
+    def process(self, file: SourceFile, data: bytes | None = None) -> FileOutcome:
+        outcome = FileOutcome(file)
+        try:
+            if data is None:
+                data = read_bytes(file.path)
+            outcome.original = data
+            if not self.may_match(data):
+                return outcome
+            text, outcome.encoding = decode(data)
+            module = _parse(data)
+        except SourceError as exc:
+            outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
+            return outcome
+        outcome.parsed = True
+        try:
+            run = self.rewrite(module, data, text, file.display)
+        except RecursionError:
+            outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
+            return outcome
+        except Exception as exc:  # a bug in a codemod must not stop the run
+            outcome.errors.append(
+                FileError(file.display, 1, 1, f"internal error: {type(exc).__name__}: {exc}")
+            )
+            return outcome
+        outcome.findings = sorted(run.findings)
+        outcome.packages = run.packages
+        assert run.result is not None
+        new = run.result.bytes
+        if new != data:
+            problem = self._verify(data, new, text, file.display)
+            if problem is None:
+                outcome.new = new
+            else:
+                fixed = sorted({f.code for f in run.findings if f.fixable})
+                outcome.errors.append(
+                    FileError(
+                        file.display,
+                        1,
+                        1,
+                        f"internal error: the rewrite ({', '.join(fixed) or 'imports'}) "
+                        f"{problem}; file left unchanged, please report this",
+                    )
+                )
+        return outcome
+
+    def _verify(self, old: bytes, new: bytes, old_text: str, path: str) -> str | None:
+        """None when `new` is safe to write: it parses, compiles when the original did,
+        and a second run of the pipeline leaves it as it is."""
+        try:
+            module = _parse(new)
+            new_text, _ = decode(new)
+        except SourceError as exc:
+            return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
+        if _compiles(old_text, path) and not _compiles(new_text, path):
+            return "would not compile"
+        again = self.rewrite(module, new, new_text, path).result
+        if again is None or again.bytes != new:
+            return "is not idempotent (a second run changes it again)"
+        return None
+
+
+def _parse(data: bytes) -> cst.Module:
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
+        raise SourceError(exc.editor_line, exc.editor_column, f"syntax error: {message}") from exc
+    except RecursionError as exc:
+        raise SourceError(1, 1, "too deeply nested to parse") from exc
+
+
+def _compiles(text: str, path: str) -> bool:
+    # compile() only builds a code object; nothing of the user's code runs.
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+# -- running over many files -------------------------------------------------------------
+
+_WORKER: Pipeline | None = None
+
+
+def _init_worker(config: Config) -> None:
+    global _WORKER
+    _WORKER = Pipeline(config)
+
+
+def _process_chunk(files: list[SourceFile]) -> list[FileOutcome]:
+    assert _WORKER is not None
+    return [_WORKER.process(f) for f in files]
+
+
+def _chunks(files: list[SourceFile], jobs: int) -> list[list[SourceFile]]:
+    size = max(1, min(64, len(files) // (jobs * 4) or 1))
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def run(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Process every file under `paths`; outcomes come back sorted by path whatever `jobs`."""
+    started = time.perf_counter()
+    pipeline = Pipeline(config)  # validates the selection before any work starts
+    files, errors = discover(paths, config.exclude)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    outcomes: list[FileOutcome] = []
+    # A pool costs ~50 ms to start: worth it only for more than a handful of files.
+    if jobs == 1 or len(files) < 2 * jobs:
+        for i, file in enumerate(files, 1):
+            outcomes.append(pipeline.process(file))
+            if progress:
+                progress(i, len(files))
+    else:
+        outcomes = _run_pool(files, config, jobs, progress)
+    outcomes.sort(key=lambda o: o.file.display)
+    summary = Summary(scanned=len(files))
+    for outcome in outcomes:
+        summary.parsed += outcome.parsed
+        summary.changed += outcome.changed
+        summary.by_code.update(f.code for f in outcome.findings)
+        if outcome.changed:
+            summary.packages |= outcome.packages
+        errors.extend(outcome.errors)
+    errors.sort()
+    summary.errors = len(errors)
+    summary.seconds = time.perf_counter() - started
+    return RunResult(outcomes, errors, summary)
+
+
+def _run_pool(
+    files: list[SourceFile],
+    config: Config,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
+    done = 0
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config,)) as pool:
+        futures: list[tuple[list[SourceFile], Future[list[FileOutcome]]]] = [
+            (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(files, jobs)
+        ]
+        try:
+            for chunk, future in futures:
+                try:
+                    outcomes.extend(future.result())
+                except Exception as exc:  # a worker that died or failed to send its result
+                    for f in chunk:
+                        outcome = FileOutcome(f)
+                        outcome.errors.append(
+                            FileError(f.display, 1, 1, f"worker failed: {type(exc).__name__}")
+                        )
+                        outcomes.append(outcome)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(files))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return outcomes

@@ -1,0 +1,80 @@
+"""Findings and errors are plain data; this module turns them into text or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One site a rule matched: fixed (or fixable), or left for manual review."""
+
+    path: str
+    line: int
+    column: int  # 1-based, like every editor and linter
+    code: str
+    family: str
+    message: str
+    fixable: bool
+    reason: str = ""  # why it was not fixed; empty when fixable
+
+    def format(self) -> str:
+        tail = " [fixable]" if self.fixable else f" [manual review: {self.reason}]"
+        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}{tail}"
+
+
+@dataclass(frozen=True, order=True)
+class FileError:
+    """A file that could not be processed; it is left byte for byte as it was."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+
+
+@dataclass
+class Summary:
+    scanned: int = 0
+    parsed: int = 0
+    changed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    by_code: Counter[str] = field(default_factory=Counter)
+    packages: set[str] = field(default_factory=set)
+
+    def format(self, *, wrote: bool) -> str:
+        verb = "changed" if wrote else "would change"
+        codes = ", ".join(f"{code}={n}" for code, n in sorted(self.by_code.items())) or "none"
+        line = (
+            f"asyncfix: {self.scanned} files scanned, {self.parsed} parsed, "
+            f"{self.changed} {verb}; findings: {codes}; "
+            f"{self.errors} error{'s' if self.errors != 1 else ''}; {self.seconds:.2f}s"
+        )
+        if self.packages:
+            line += f"\nasyncfix: the rewrites need these packages: {', '.join(sorted(self.packages))}"
+        return line
+
+
+def findings_json(
+    findings: Sequence[Finding], errors: Iterable[FileError], summary: Summary
+) -> str:
+    doc = {
+        "findings": [asdict(f) for f in findings],
+        "errors": [asdict(e) for e in errors],
+        "summary": {
+            "files_scanned": summary.scanned,
+            "files_parsed": summary.parsed,
+            "files_changed": summary.changed,
+            "errors": summary.errors,
+            "findings_by_code": dict(sorted(summary.by_code.items())),
+            "packages_needed": sorted(summary.packages),
+        },
+    }
+    return json.dumps(doc, indent=2)
