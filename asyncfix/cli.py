@@ -36,19 +36,27 @@ def _run_options(func: F) -> F:
             "--select", multiple=True, help="Rule codes, prefixes (AF2) or family names to run."
         ),
         click.option("--ignore", multiple=True, help="Rule codes, prefixes or families to skip."),
+        click.option("--exclude", multiple=True, help="Gitignore-style pattern of paths to skip."),
         click.option(
-            "--exclude", multiple=True, help="Gitignore-style pattern of paths to skip."
-        ),
-        click.option(
-            "--jobs", "-j", type=click.IntRange(min=1), default=None,
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
             help="Worker processes (default: all cores).",
         ),
         click.option(
-            "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
             help="pyproject.toml to read [tool.asyncfix] from (default: the nearest one).",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print only errors and diffs."),
         click.option("--verbose", "-v", is_flag=True, help="Also list the findings it fixes."),
+        click.option(
+            "--exit-zero",
+            is_flag=True,
+            help="Exit 0 even with findings or changes left (errors still exit 2).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -56,8 +64,11 @@ def _run_options(func: F) -> F:
 
 
 def _load(
-    paths: Sequence[Path], config_path: Path | None, select: Sequence[str],
-    ignore: Sequence[str], exclude: Sequence[str],
+    paths: Sequence[Path],
+    config_path: Path | None,
+    select: Sequence[str],
+    ignore: Sequence[str],
+    exclude: Sequence[str],
 ) -> Config:
     try:
         if config_path is None:
@@ -80,7 +91,9 @@ def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: boo
 
     show_progress = not quiet and sys.stderr.isatty()
     try:
-        return run(paths or [Path(".")], config, jobs=jobs, progress=progress if show_progress else None)
+        return run(
+            paths or [Path(".")], config, jobs=jobs, progress=progress if show_progress else None
+        )
     except RegistryError as exc:
         raise click.UsageError(str(exc)) from exc
     finally:
@@ -118,13 +131,23 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Write nothing; print diffs; exit 1 on changes.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the diffs also when writing.")
 @click.option(
-    "--patch-dir", type=click.Path(path_type=Path, file_okay=False),
+    "--patch-dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Write one git-apply-able .patch per changed file here.",
 )
 def apply(
-    paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...],
-    exclude: tuple[str, ...], jobs: int | None, config_path: Path | None, quiet: bool,
-    verbose: bool, dry_run: bool, show_diff: bool, patch_dir: Path | None,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    jobs: int | None,
+    config_path: Path | None,
+    quiet: bool,
+    verbose: bool,
+    exit_zero: bool,
+    dry_run: bool,
+    show_diff: bool,
+    patch_dir: Path | None,
 ) -> None:
     """Rewrite files in place (or show what would change with --dry-run)."""
     config = _load(paths, config_path, select, ignore, exclude)
@@ -164,7 +187,7 @@ def apply(
         click.echo(result.summary.format(wrote=not dry_run), err=True)
     if errors:
         sys.exit(EXIT_ERROR)
-    if unfixed or (dry_run and changed):
+    if (unfixed or (dry_run and changed)) and not exit_zero:
         sys.exit(EXIT_FOUND)
 
 
@@ -172,7 +195,9 @@ def _write_back(outcome: FileOutcome) -> FileError | None:
     path = outcome.file.path
     try:
         if path.read_bytes() != outcome.original:
-            return FileError(outcome.file.display, 1, 1, "changed on disk during the run; not written")
+            return FileError(
+                outcome.file.display, 1, 1, "changed on disk during the run; not written"
+            )
         assert outcome.new is not None
         atomic_write(path, outcome.new)
     except OSError as exc:
@@ -200,9 +225,16 @@ def _write_patch(patch_dir: Path, outcome: FileOutcome, old: str, new: str) -> F
     "--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def check(
-    paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...],
-    exclude: tuple[str, ...], jobs: int | None, config_path: Path | None, quiet: bool,
-    verbose: bool, output_format: str,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    jobs: int | None,
+    config_path: Path | None,
+    quiet: bool,
+    verbose: bool,
+    exit_zero: bool,
+    output_format: str,
 ) -> None:
     """Report every finding without writing; exit 1 if there is any."""
     config = _load(paths, config_path, select, ignore, exclude)
@@ -221,7 +253,7 @@ def check(
     _report_errors(result.errors)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    if result.findings:
+    if result.findings and not exit_zero:
         sys.exit(EXIT_FOUND)
 
 

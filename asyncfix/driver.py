@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -14,7 +16,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
-from asyncfix.codemods.base import FileRun, parse_suppressions
+from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, decode, discover, read_bytes
 from asyncfix.report import FileError, Finding, Summary
@@ -76,9 +78,9 @@ class Pipeline:
                 module = codemod(context, run).transform(module)
         # Import changes last, once, for all codemods (libcst's own visitors).
         if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-            module = AddImportsVisitor(context).transform_module(module)
+            module = visit_with_metadata(AddImportsVisitor(context), module)
         if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
-            module = RemoveImportsVisitor(context).transform_module(module)
+            module = visit_with_metadata(RemoveImportsVisitor(context), module)
         run.result = module
         return run
 
@@ -147,8 +149,18 @@ def _parse(data: bytes) -> cst.Module:
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
-        raise SourceError(exc.editor_line, exc.editor_column, f"syntax error: {message}") from exc
+        # Python's own message and position are the ones users know; libcst's serve only
+        # where the interpreter accepts what libcst does not.
+        try:
+            ast.parse(data)
+        except SyntaxError as py:
+            raise SourceError(py.lineno or 1, py.offset or 1, f"syntax error: {py.msg}") from exc
+        except (ValueError, RecursionError, MemoryError):
+            pass
+        first = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
+        raise SourceError(
+            exc.editor_line, exc.editor_column, f"syntax libcst cannot parse: {first}"
+        ) from exc
     except RecursionError as exc:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
 
@@ -169,6 +181,9 @@ _WORKER: Pipeline | None = None
 
 def _init_worker(config: Config) -> None:
     global _WORKER
+    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
     _WORKER = Pipeline(config)
 
 
@@ -245,6 +260,10 @@ def _run_pool(
                 if progress:
                     progress(done, len(files))
         except BaseException:
+            # Interrupted: stop the workers now rather than let them finish their chunks.
+            workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.kill()  # they only compute; nothing of theirs needs cleaning up
             raise
     return outcomes

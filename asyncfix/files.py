@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -212,7 +213,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     if path.exists():
         mode = stat.S_IMODE(os.stat(path).st_mode)
-        if not os.access(path, os.W_OK):
+        # A file its owner made read-only stays untouched, even for root.
+        if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
             raise PermissionError(13, "permission denied", str(path))
     else:
         umask = os.umask(0)
@@ -227,10 +229,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

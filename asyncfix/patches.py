@@ -16,9 +16,7 @@ def _lines(text: str) -> list[str]:
 
 def unified_diff(display: str, old: str, new: str) -> str:
     out: list[str] = []
-    for line in difflib.unified_diff(
-        _lines(old), _lines(new), f"a/{display}", f"b/{display}", n=3
-    ):
+    for line in difflib.unified_diff(_lines(old), _lines(new), f"a/{display}", f"b/{display}", n=3):
         if line.endswith("\n"):
             out.append(line)
         else:

@@ -58,7 +58,9 @@ class Summary:
             f"{self.errors} error{'s' if self.errors != 1 else ''}; {self.seconds:.2f}s"
         )
         if self.packages:
-            line += f"\nasyncfix: the rewrites need these packages: {', '.join(sorted(self.packages))}"
+            line += (
+                f"\nasyncfix: the rewrites need these packages: {', '.join(sorted(self.packages))}"
+            )
         return line
 
 

@@ -41,7 +41,7 @@ def order_codemods(codemods: Sequence[type[AsyncfixCodemod]]) -> list[type[Async
             elif dep in by_name:
                 edges[c.NAME].add(dep)
             elif dep in families:
-                edges[c.NAME] |= {o.NAME for o in codemods if o.FAMILY == dep}
+                edges[c.NAME] |= {o.NAME for o in codemods if dep == o.FAMILY}
             else:
                 # A family that has not landed yet is fine to name; a typo is not.
                 from asyncfix.config import FAMILIES

@@ -12,14 +12,16 @@ import re
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.codemod import Codemod, CodemodContext, ContextAwareTransformer
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from asyncfix.config import Config
 from asyncfix.report import Finding
+
+_NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,18 @@ class FileRun:
         return False
 
 
+def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
+    """Run a libcst codemod transformer with its metadata resolved on `module` itself.
+
+    libcst's `Codemod.transform_module` first deep-copies the tree; nodes are immutable
+    and we parse each file once, so the copy is pure cost.
+    """
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    transformer.context = replace(transformer.context, wrapper=wrapper)
+    with transformer.resolve(wrapper):
+        return module.visit(transformer)  # type: ignore[arg-type]
+
+
 class AsyncfixCodemod(ContextAwareTransformer):
     """Base class of every codemod. Subclasses set the class attributes below."""
 
@@ -139,10 +153,7 @@ class AsyncfixCodemod(ContextAwareTransformer):
         if not self.screen(module):
             return module
         self._module = module
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self.context = replace(self.context, wrapper=wrapper)
-        with self.resolve(wrapper):
-            return module.visit(self)
+        return visit_with_metadata(self, module)
 
     # -- where we are ------------------------------------------------------------------
 
@@ -151,9 +162,7 @@ class AsyncfixCodemod(ContextAwareTransformer):
             self._statements.append(node)
         return super().on_visit(node)
 
-    def on_leave(
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+    def on_leave(self, original_node: _NodeT, updated_node: _NodeT) -> _NodeT | cst.RemovalSentinel:
         if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             self._statements.pop()
         return super().on_leave(original_node, updated_node)

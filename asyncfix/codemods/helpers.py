@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ComprehensionScope,
@@ -140,3 +142,40 @@ def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -
                 if "lock" in text or "mutex" in text or "semaphore" in text:
                     return True
     return False
+
+
+def remove_import_if_unused(context: CodemodContext, scope: Scope, reference: cst.CSTNode) -> None:
+    """Schedule removal of the import that binds the head name of `reference`
+    (`time` in `time.sleep`, `sleep` in `sleep`), kept if anything else still uses it.
+
+    libcst's `remove_unused_import_by_node` does the same with a full tree walk per call.
+    """
+    head = reference
+    while isinstance(head, cst.Attribute):
+        head = head.value
+    if not isinstance(head, cst.Name) or head.value not in scope:
+        return
+    local = head.value
+    for assignment in scope[local]:
+        if not isinstance(assignment, ImportAssignment):
+            continue
+        node = assignment.node
+        if not isinstance(node, cst.Import | cst.ImportFrom) or isinstance(
+            node.names, cst.ImportStar
+        ):
+            continue
+        for alias in node.names:
+            bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
+            if bound != local:
+                continue
+            if isinstance(node, cst.Import):
+                RemoveImportsVisitor.remove_unused_import(
+                    context, alias.evaluated_name, asname=alias.evaluated_alias
+                )
+            elif node.module is not None and not node.relative:
+                RemoveImportsVisitor.remove_unused_import(
+                    context,
+                    get_full_name_for_node(node.module) or "",
+                    alias.evaluated_name,
+                    alias.evaluated_alias,
+                )

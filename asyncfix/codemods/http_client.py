@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule
@@ -14,6 +14,7 @@ from asyncfix.codemods.helpers import (
     loop_context,
     make_await,
     module_name_at,
+    remove_import_if_unused,
 )
 
 AF203 = Rule(
@@ -65,15 +66,15 @@ class TimeSleep(AsyncfixCodemod):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not QualifiedNameProvider.has_name(self, original_node, "time.sleep"):
             return updated_node
-        where = loop_context(self.get_metadata(ScopeProvider, original_node, None))
-        if where.function is None:
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        where = loop_context(scope)
+        if scope is None or where.function is None:
             return updated_node  # sync code may sleep; only the event loop must not
         message = "time.sleep() blocks the event loop inside async def"
         reason = self._refusal(original_node, where.function, where.in_generator_expression)
         if reason is not None:
             self.report(original_node, "AF203", message, reason=reason)
             return updated_node
-        scope = self.get_metadata(ScopeProvider, original_node)
         asyncio = module_name_at(scope, "asyncio")
         if asyncio is None:
             self.report(
@@ -87,7 +88,7 @@ class TimeSleep(AsyncfixCodemod):
             return updated_node
         if asyncio.needs_import:
             AddImportsVisitor.add_needed_import(self.context, "asyncio")
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, original_node.func)
+        remove_import_if_unused(self.context, scope, original_node.func)
         call = updated_node.with_changes(
             func=cst.Attribute(value=cst.Name(asyncio.name), attr=cst.Name("sleep"))
         )

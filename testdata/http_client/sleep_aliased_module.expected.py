@@ -1,0 +1,5 @@
+import asyncio
+
+
+async def wait(seconds):
+    await asyncio.sleep(seconds)

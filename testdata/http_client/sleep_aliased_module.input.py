@@ -1,0 +1,5 @@
+import time as t
+
+
+async def wait(seconds):
+    t.sleep(seconds)

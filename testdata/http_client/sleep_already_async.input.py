@@ -1,0 +1,5 @@
+import asyncio
+
+
+async def fine():
+    await asyncio.sleep(1)

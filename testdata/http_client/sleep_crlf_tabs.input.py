@@ -1,0 +1,6 @@
+import time
+
+
+async def f():
+	if True:
+		time.sleep(1)  # tabs

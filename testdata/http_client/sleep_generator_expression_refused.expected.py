@@ -1,0 +1,5 @@
+import time
+
+
+async def lazy(items):
+    return (time.sleep(x) for x in items)

@@ -1,0 +1,5 @@
+async def later():
+    import time
+
+    time.sleep(1)
+    return 1

@@ -1,0 +1,8 @@
+import time
+import asyncio
+
+
+async def timed(job):
+    started = time.monotonic()
+    await asyncio.sleep(1)
+    return time.monotonic() - started

@@ -1,0 +1,12 @@
+import threading
+import time
+
+_lock = threading.Lock()
+
+
+async def critical():
+    with _lock:
+        time.sleep(0.1)
+    with open("log.txt") as fh:
+        time.sleep(0.2)
+        fh.write("done")

@@ -1,0 +1,5 @@
+﻿import asyncio
+
+
+async def f():
+    await asyncio.sleep(1)

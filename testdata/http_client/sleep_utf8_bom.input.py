@@ -1,0 +1,5 @@
+﻿import time
+
+
+async def f():
+    time.sleep(1)

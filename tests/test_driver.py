@@ -1,0 +1,127 @@
+"""The driver's contract: ordering, screening, verification, rule examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import libcst as cst
+import pytest
+
+from asyncfix.codemods import (
+    AsyncfixCodemod,
+    RegistryError,
+    Rule,
+    all_codemods,
+    all_rules,
+    order_codemods,
+    resolve_selection,
+)
+from asyncfix.config import Config
+from asyncfix.driver import Pipeline
+from asyncfix.files import SourceFile
+
+RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
+
+
+def fake(name: str, family: str = "awaits", after: tuple[str, ...] = ()) -> type[AsyncfixCodemod]:
+    attrs = {"NAME": name, "FAMILY": family, "RULES": (RULE,), "AFTER": after}
+    return type(f"Fake_{name}", (AsyncfixCodemod,), attrs)
+
+
+def names(codemods: list[type[AsyncfixCodemod]]) -> list[str]:
+    return [c.NAME for c in codemods]
+
+
+def test_order_follows_after_and_breaks_ties_by_name() -> None:
+    a, b, c = fake("a", after=("c",)), fake("b"), fake("c", family="lifespan")
+    last = fake("last", after=("*",))
+    assert names(order_codemods([last, a, b, c])) == ["b", "c", "a", "last"]
+
+
+def test_after_a_family_runs_after_all_its_codemods() -> None:
+    x1, x2 = fake("x1", family="lifespan"), fake("x2", family="lifespan")
+    y = fake("y", family="http_client", after=("lifespan",))
+    assert names(order_codemods([y, x2, x1])) == ["x1", "x2", "y"]
+
+
+def test_cycle_and_unknown_names_fail_at_start_up() -> None:
+    with pytest.raises(RegistryError, match="cycle"):
+        order_codemods([fake("a", after=("b",)), fake("b", after=("a",))])
+    with pytest.raises(RegistryError, match="unknown"):
+        order_codemods([fake("a", after=("no-such-thing",))])
+
+
+def test_registry_is_ordered_and_codes_are_unique() -> None:
+    codemods = all_codemods()
+    assert codemods
+    codes = [code for c in codemods for code in c.codes()]
+    assert len(codes) == len(set(codes))
+    assert all(code.startswith("AF") and len(code) == 5 for code in codes)
+    assert list(codemods) == order_codemods(list(codemods))
+
+
+def test_selection_by_code_prefix_family_and_ignore() -> None:
+    assert "AF203" in resolve_selection(["AF2"], [])
+    assert "AF203" in resolve_selection(["http_client"], [])
+    assert "AF203" not in resolve_selection(["AF"], ["AF203"])
+    with pytest.raises(RegistryError):
+        resolve_selection(["nonsense"], [])
+
+
+@pytest.mark.parametrize("code", sorted(all_rules()))
+def test_rule_examples_are_true(code: str) -> None:
+    # `asyncfix explain` shows these; they must be exactly what the codemod does.
+    _codemod, rule = all_rules()[code]
+    pipeline = Pipeline(Config(select=(code,)))
+    outcome = pipeline.process(SourceFile(Path("example.py"), "example.py"), rule.before.encode())
+    assert not outcome.errors
+    assert (outcome.new or rule.before.encode()).decode() == rule.after
+    assert [f.code for f in outcome.findings] and {f.code for f in outcome.findings} == {code}
+
+
+def test_files_without_trigger_tokens_are_never_parsed() -> None:
+    pipeline = Pipeline(Config())
+    outcome = pipeline.process(SourceFile(Path("x.py"), "x.py"), b"def f(:\n")
+    assert not outcome.parsed and not outcome.errors  # never parsed, so no syntax error
+
+
+class _Breaker(AsyncfixCodemod):
+    """A deliberately broken codemod: it emits `await` where no async def is."""
+
+    NAME = "breaker"
+    FAMILY = "awaits"
+    RULES: ClassVar[tuple[Rule, ...]] = (RULE,)
+    TRIGGERS = (b"def",)
+
+    def leave_Pass(self, original_node: cst.Pass, updated_node: cst.Pass) -> cst.BaseSmallStatement:
+        self.report(original_node, "AF999", "broken")
+        return cst.Expr(cst.Await(cst.Name("x")))
+
+
+class _Flipper(AsyncfixCodemod):
+    """Not idempotent: every run appends one more statement."""
+
+    NAME = "flipper"
+    FAMILY = "awaits"
+    RULES: ClassVar[tuple[Rule, ...]] = (RULE,)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(
+            body=[*updated_node.body, cst.SimpleStatementLine([cst.Pass()])]
+        )
+
+
+@pytest.mark.parametrize(
+    ("codemod", "problem"), [(_Breaker, "would not compile"), (_Flipper, "not idempotent")]
+)
+def test_a_bad_rewrite_leaves_the_file_untouched(
+    codemod: type[AsyncfixCodemod], problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("asyncfix.driver.resolve_selection", lambda s, i: frozenset({"AF999"}))
+    pipeline = Pipeline(Config(), codemods=[codemod])
+    outcome = pipeline.process(SourceFile(Path("x.py"), "x.py"), b"def f():\n    pass\n")
+    assert outcome.new is None
+    assert len(outcome.errors) == 1
+    assert problem in outcome.errors[0].message
+    assert outcome.errors[0].message.startswith("internal error")

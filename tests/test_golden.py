@@ -1,0 +1,126 @@
+"""Golden before/after cases under testdata/, discovered automatically.
+
+Single-file case: testdata/<family>/<case>.input.py, <case>.expected.py, <case>.findings
+(the expected findings, one `line:col: CODE message [...]` per line) and optionally
+<case>.toml (a [tool.asyncfix] table). Multi-file case: testdata/<family>/<case>/input/,
+<case>/expected/ and <case>/findings (paths relative to input/); its configuration is
+input/pyproject.toml, as in a real project.
+
+Every case also checks that the output compiles and that a second run changes nothing.
+Set ASYNCFIX_UPDATE_GOLDEN=1 to (re)write expected files; then review them like code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from asyncfix.config import FAMILIES, Config, load_config, parse_table
+from asyncfix.driver import Pipeline, run
+from asyncfix.files import SourceFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
+UPDATE = os.environ.get("ASYNCFIX_UPDATE_GOLDEN") == "1"
+# Directories under testdata/ that hold example projects rather than golden cases.
+NOT_CASES = {"legacy_app"}
+
+
+def _family_config(family: str, config: Config) -> Config:
+    # A case under a family's directory runs that family alone unless it selects itself.
+    if family in FAMILIES and config.select == ("AF",):
+        return config.with_overrides(select=[family])
+    return config
+
+
+def single_cases() -> list[Path]:
+    return sorted(p for p in TESTDATA.glob("*/*.input.py") if p.parent.name not in NOT_CASES)
+
+
+def tree_cases() -> list[Path]:
+    return sorted(
+        p.parent for p in TESTDATA.glob("*/*/input") if p.parent.parent.name not in NOT_CASES
+    )
+
+
+def _check_or_update(path: Path, actual: bytes) -> None:
+    if UPDATE:
+        path.write_bytes(actual)
+        return
+    assert path.exists(), f"missing {path.name}; run with ASYNCFIX_UPDATE_GOLDEN=1 and review"
+    assert actual.decode("utf-8", "replace") == path.read_bytes().decode("utf-8", "replace")
+    assert actual == path.read_bytes()
+
+
+def _compiles(code: bytes, name: str) -> None:
+    compile(code, name, "exec", dont_inherit=True)
+
+
+@pytest.mark.parametrize(
+    "case", single_cases(), ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.input.py')}"
+)
+def test_single_file_case(case: Path) -> None:
+    stem = case.name.removesuffix(".input.py")
+    toml = case.with_name(f"{stem}.toml")
+    config = (
+        parse_table(tomllib.loads(toml.read_text()).get("tool", {}).get("asyncfix", {}), toml)
+        if toml.exists()
+        else Config()
+    )
+    pipeline = Pipeline(_family_config(case.parent.name, config))
+    source = case.read_bytes()
+    outcome = pipeline.process(SourceFile(case, case.name), source)
+    assert not outcome.errors, outcome.errors
+    output = outcome.new if outcome.new is not None else source
+    findings = "".join(f.format().removeprefix(f"{case.name}:") + "\n" for f in outcome.findings)
+    _check_or_update(case.with_name(f"{stem}.findings"), findings.encode())
+    _check_or_update(case.with_name(f"{stem}.expected.py"), output)
+    _compiles(output, case.name)
+    # Idempotence: the expected output is a fixed point of the pipeline.
+    again = pipeline.process(SourceFile(case, case.name), output)
+    assert again.new is None, "a second run changed the output"
+    assert not again.errors
+
+
+@pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_multi_file_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "project"
+    shutil.copytree(case / "input", work)
+    monkeypatch.chdir(work)
+    pyproject = work / "pyproject.toml"
+    config = _family_config(
+        case.parent.name, load_config(pyproject if pyproject.exists() else None)
+    )
+    result = run([Path(".")], config, jobs=1)
+    assert not result.errors, result.errors
+    for outcome in result.outcomes:
+        if outcome.new is not None:
+            outcome.file.path.write_bytes(outcome.new)
+    findings = "".join(f.format() + "\n" for f in result.findings)
+    _check_or_update(case / "findings", findings.encode())
+    expected = case / "expected"
+    if UPDATE:
+        shutil.rmtree(expected, ignore_errors=True)
+        shutil.copytree(work, expected)
+    actual_files = sorted(p.relative_to(work) for p in work.rglob("*") if p.is_file())
+    expected_files = sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
+    assert actual_files == expected_files
+    for rel in actual_files:
+        assert (work / rel).read_bytes() == (expected / rel).read_bytes(), rel
+        if rel.suffix == ".py":
+            _compiles((work / rel).read_bytes(), str(rel))
+    again = run([Path(".")], config, jobs=1)
+    assert not [o for o in again.outcomes if o.new is not None], "a second run changed files"
+
+
+def test_there_are_golden_cases() -> None:
+    # An empty parametrization would pass silently; the harness must have work to do.
+    assert single_cases()
