@@ -6,10 +6,11 @@ import ast
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -19,6 +20,7 @@ from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
 from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, decode, discover, read_bytes
+from asyncfix.index import ProjectIndex
 from asyncfix.report import FileError, Finding, Summary
 
 
@@ -62,7 +64,26 @@ class Pipeline:
     def may_match(self, data: bytes) -> bool:
         return any(c.may_match(data) for c in self.codemods)
 
-    def rewrite(self, module: cst.Module, data: bytes, text: str, path: str) -> FileRun:
+    def make_plans(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
+        """display path -> {codemod name: its instructions}, from the planning codemods."""
+        planners = [c for c in self.codemods if _plans(c)]
+        if not planners:
+            return {}
+        index = ProjectIndex(files)
+        plans: dict[str, dict[str, Any]] = {}
+        for codemod in planners:
+            for path, data in (codemod.plan(index, self.config) or {}).items():
+                plans.setdefault(path, {})[codemod.NAME] = data
+        return plans
+
+    def rewrite(
+        self,
+        module: cst.Module,
+        data: bytes,
+        text: str,
+        path: str,
+        plans: Mapping[str, Any] | None = None,
+    ) -> FileRun:
         """Run every codemod that may match on `module`: the new module is `run.result`."""
         run = FileRun(
             path=path,
@@ -71,10 +92,11 @@ class Pipeline:
             enabled=self.enabled,
             code_families=self.code_families,
             suppressions=parse_suppressions(text),
+            plans=plans or {},
         )
         context = CodemodContext(filename=path)
         for codemod in self.codemods:
-            if codemod.may_match(data):
+            if codemod.may_match(data) or codemod.NAME in run.plans:
                 module = codemod(context, run).transform(module)
         # Import changes last, once, for all codemods (libcst's own visitors).
         if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
@@ -84,13 +106,18 @@ class Pipeline:
         run.result = module
         return run
 
-    def process(self, file: SourceFile, data: bytes | None = None) -> FileOutcome:
+    def process(
+        self,
+        file: SourceFile,
+        data: bytes | None = None,
+        plans: Mapping[str, Any] | None = None,
+    ) -> FileOutcome:
         outcome = FileOutcome(file)
         try:
             if data is None:
                 data = read_bytes(file.path)
             outcome.original = data
-            if not self.may_match(data):
+            if not plans and not self.may_match(data):
                 return outcome
             text, outcome.encoding = decode(data)
             module = _parse(data)
@@ -99,7 +126,7 @@ class Pipeline:
             return outcome
         outcome.parsed = True
         try:
-            run = self.rewrite(module, data, text, file.display)
+            run = self.rewrite(module, data, text, file.display, plans)
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
             return outcome
@@ -113,7 +140,7 @@ class Pipeline:
         assert run.result is not None
         new = run.result.bytes
         if new != data:
-            problem = self._verify(data, new, text, file.display)
+            problem = self._verify(data, new, text, file.display, plans)
             if problem is None:
                 outcome.new = new
             else:
@@ -129,7 +156,9 @@ class Pipeline:
                 )
         return outcome
 
-    def _verify(self, old: bytes, new: bytes, old_text: str, path: str) -> str | None:
+    def _verify(
+        self, old: bytes, new: bytes, old_text: str, path: str, plans: Mapping[str, Any] | None
+    ) -> str | None:
         """None when `new` is safe to write: it parses, compiles when the original did,
         and a second run of the pipeline leaves it as it is."""
         try:
@@ -139,7 +168,7 @@ class Pipeline:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
-        again = self.rewrite(module, new, new_text, path).result
+        again = self.rewrite(module, new, new_text, path, plans).result
         if again is None or again.bytes != new:
             return "is not idempotent (a second run changes it again)"
         return None
@@ -174,6 +203,11 @@ def _compiles(text: str, path: str) -> bool:
     return True
 
 
+def _plans(codemod: type[AsyncfixCodemod]) -> bool:
+    """Does the codemod override `plan` (and so need the project index)?"""
+    return any("plan" in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+
+
 # -- running over many files -------------------------------------------------------------
 
 _WORKER: Pipeline | None = None
@@ -187,12 +221,15 @@ def _init_worker(config: Config) -> None:
     _WORKER = Pipeline(config)
 
 
-def _process_chunk(files: list[SourceFile]) -> list[FileOutcome]:
+Task = tuple[SourceFile, dict[str, Any] | None]
+
+
+def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
-    return [_WORKER.process(f) for f in files]
+    return [_WORKER.process(f, plans=plans) for f, plans in tasks]
 
 
-def _chunks(files: list[SourceFile], jobs: int) -> list[list[SourceFile]]:
+def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
     size = max(1, min(64, len(files) // (jobs * 4) or 1))
     return [files[i : i + size] for i in range(0, len(files), size)]
 
@@ -208,16 +245,18 @@ def run(
     started = time.perf_counter()
     pipeline = Pipeline(config)  # validates the selection before any work starts
     files, errors = discover(paths, config.exclude)
+    plans = pipeline.make_plans(files)
+    tasks: list[Task] = [(f, plans.get(f.display)) for f in files]
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[FileOutcome] = []
     # A pool costs ~50 ms to start: worth it only for more than a handful of files.
     if jobs == 1 or len(files) < 2 * jobs:
-        for i, file in enumerate(files, 1):
-            outcomes.append(pipeline.process(file))
+        for i, (file, plan) in enumerate(tasks, 1):
+            outcomes.append(pipeline.process(file, plans=plan))
             if progress:
                 progress(i, len(files))
     else:
-        outcomes = _run_pool(files, config, jobs, progress)
+        outcomes = _run_pool(tasks, config, jobs, progress)
     outcomes.sort(key=lambda o: o.file.display)
     summary = Summary(scanned=len(files))
     for outcome in outcomes:
@@ -234,7 +273,7 @@ def run(
 
 
 def _run_pool(
-    files: list[SourceFile],
+    tasks: list[Task],
     config: Config,
     jobs: int,
     progress: Callable[[int, int], None] | None,
@@ -242,15 +281,15 @@ def _run_pool(
     outcomes: list[FileOutcome] = []
     done = 0
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config,)) as pool:
-        futures: list[tuple[list[SourceFile], Future[list[FileOutcome]]]] = [
-            (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(files, jobs)
+        futures: list[tuple[list[Task], Future[list[FileOutcome]]]] = [
+            (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(tasks, jobs)
         ]
         try:
             for chunk, future in futures:
                 try:
                     outcomes.extend(future.result())
                 except Exception as exc:  # a worker that died or failed to send its result
-                    for f in chunk:
+                    for f, _ in chunk:
                         outcome = FileOutcome(f)
                         outcome.errors.append(
                             FileError(f.display, 1, 1, f"worker failed: {type(exc).__name__}")
@@ -258,7 +297,7 @@ def _run_pool(
                         outcomes.append(outcome)
                 done += len(chunk)
                 if progress:
-                    progress(done, len(files))
+                    progress(done, len(tasks))
         except BaseException:
             # Interrupted: stop the workers now rather than let them finish their chunks.
             workers = list((getattr(pool, "_processes", None) or {}).values())

@@ -12,7 +12,7 @@ import re
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, ContextAwareTransformer
@@ -20,6 +20,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from asyncfix.config import Config
 from asyncfix.report import Finding
+
+if TYPE_CHECKING:
+    from asyncfix.index import ProjectIndex
 
 _NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
@@ -83,6 +86,8 @@ class FileRun:
     findings: list[Finding] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)
     result: cst.Module | None = None  # the rewritten module, set by the driver
+    # Each planning codemod's instructions for this file (see AsyncfixCodemod.plan).
+    plans: Mapping[str, Any] = field(default_factory=dict)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     def original_position(self, node: cst.CSTNode) -> CodeRange | None:
@@ -144,6 +149,23 @@ class AsyncfixCodemod(ContextAwareTransformer):
     @classmethod
     def may_match(cls, data: bytes) -> bool:
         return all(token in data for token in cls.TRIGGERS)
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        """Decide cross-file work for the WHOLE project before any file is rewritten.
+
+        Returns display path -> this codemod's instructions for that file (picklable; the
+        transformer reads them as `self.planned`). A planned file is processed even when
+        its bytes hold none of TRIGGERS. Files are rewritten in parallel, so a change that
+        spans files is decided here, once; a change that cannot be completed in every file
+        it needs is planned nowhere (the transformer reports a finding instead).
+        The default, None, means the codemod works file by file.
+        """
+        return None
+
+    @property
+    def planned(self) -> Any:
+        return self.run.plans.get(self.NAME)
 
     def screen(self, module: cst.Module) -> bool:
         """A cheap check on the tree before metadata is resolved; False skips the file."""

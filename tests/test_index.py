@@ -1,0 +1,146 @@
+"""The project index and the plan phase that codemods use for cross-file changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import libcst as cst
+import pytest
+
+from asyncfix.codemods import AsyncfixCodemod, Rule
+from asyncfix.config import Config
+from asyncfix.driver import Pipeline, run
+from asyncfix.files import discover
+from asyncfix.index import ProjectIndex, module_name
+
+APP = """\
+import requests as rq
+from fastapi import FastAPI
+
+from . import helpers
+from .helpers import slow as slow_alias
+
+app = FastAPI()
+
+
+@app.get("/")
+async def root():
+    await helpers.fetch()
+    return slow_alias()
+
+
+class Service:
+    async def run(self):
+        def inner():
+            return rq.get("x")
+
+        return inner
+"""
+
+HELPERS = """\
+import time
+
+
+def slow():
+    time.sleep(1)
+
+
+async def fetch():
+    return slow()
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    pkg = tmp_path / "src" / "shop"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "app.py").write_text(APP)
+    (pkg / "helpers.py").write_text(HELPERS)
+    (pkg / "plain.py").write_text("x = 1\n")
+    return tmp_path
+
+
+def test_module_names_follow_packages(project: Path) -> None:
+    assert module_name(project / "src" / "shop" / "app.py") == "shop.app"
+    assert module_name(project / "src" / "shop" / "__init__.py") == "shop"
+    (project / "script.py").write_text("")
+    assert module_name(project / "script.py") == "script"
+
+
+def test_functions_imports_and_calls_are_resolved(project: Path) -> None:
+    files, _ = discover([Path("src")])
+    index = ProjectIndex(files)
+    app = index.by_name("shop.app")
+    assert app is not None
+    assert app.imports["rq"] == "requests"
+    assert app.imports["slow_alias"] == "shop.helpers.slow"
+    assert app.assignments["app"] == ("fastapi.FastAPI", 7)
+    root = app.functions["shop.app.root"]
+    assert root.is_async and root.awaits
+    assert root.decorators == ("shop.app.app.get",)
+    assert root.calls == ("shop.helpers.fetch", "shop.helpers.slow")
+    run_method = app.functions["shop.app.Service.run"]
+    assert run_method.class_name == "Service" and not run_method.awaits
+    inner = app.functions["shop.app.Service.run.<locals>.inner"]
+    assert inner.calls == ("requests.get",) and inner.class_name is None
+    helpers = index.function("shop.helpers.slow")
+    assert helpers is not None and helpers.calls == ("time.sleep",) and not helpers.is_async
+
+
+def test_modules_are_parsed_only_when_their_bytes_match(project: Path) -> None:
+    files, _ = discover([Path("src")])
+    index = ProjectIndex(files)
+    assert [m.name for m in index.modules(b"FastAPI")] == ["shop.app"]
+    assert "src/shop/plain.py" not in index._modules  # never parsed
+
+
+RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
+
+
+class _MarkCallers(AsyncfixCodemod):
+    """Plans a comment on every module that calls shop.helpers.slow, even modules whose
+    bytes hold none of its TRIGGERS: the plan decides, the transformer applies."""
+
+    NAME = "mark-callers"
+    FAMILY = "awaits"
+    RULES: ClassVar[tuple[Rule, ...]] = (RULE,)
+    TRIGGERS = (b"never-present-token",)
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any]:
+        return {
+            info.path: sorted(
+                f.name for f in info.functions.values() if "shop.helpers.slow" in f.calls
+            )
+            for info in index.modules(b"slow")
+            if any("shop.helpers.slow" in f.calls for f in info.functions.values())
+        }
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        comment = cst.EmptyLine(comment=cst.Comment(f"# calls slow: {', '.join(self.planned)}"))
+        if any(line.deep_equals(comment) for line in updated_node.header):
+            return updated_node  # idempotent, as the driver demands
+        self.report(original_node, "AF999", f"calls slow: {self.planned}")
+        return updated_node.with_changes(header=[*updated_node.header, comment])
+
+
+def test_plans_reach_the_planned_files_only(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("asyncfix.driver.all_codemods", lambda: (_MarkCallers,))
+    monkeypatch.setattr("asyncfix.driver.resolve_selection", lambda s, i: frozenset({"AF999"}))
+    pipeline = Pipeline(Config())
+    files, _ = discover([Path("src")])
+    plans = pipeline.make_plans(files)
+    assert plans == {
+        "src/shop/app.py": {"mark-callers": ["root"]},
+        "src/shop/helpers.py": {"mark-callers": ["fetch"]},
+    }
+    result = run([Path("src")], Config(), jobs=1)
+    assert not result.errors
+    changed = {o.file.display: o.new for o in result.outcomes if o.new}
+    assert set(changed) == {"src/shop/app.py", "src/shop/helpers.py"}
+    assert changed["src/shop/helpers.py"] == b"# calls slow: fetch\n" + HELPERS.encode()
+    assert [f.message for f in result.findings] == ["calls slow: ['root']", "calls slow: ['fetch']"]
