@@ -83,15 +83,23 @@ class Pipeline:
         text: str,
         path: str,
         plans: Mapping[str, Any] | None = None,
+        suppress: Mapping[int, frozenset[str] | None] | None = None,
     ) -> FileRun:
-        """Run every codemod that may match on `module`: the new module is `run.result`."""
+        """Run every codemod that may match on `module`: the new module is `run.result`.
+
+        `suppress` adds suppressions to the file's own comments (line -> codes; None: all).
+        """
+        suppressions = parse_suppressions(text)
+        for line, codes in (suppress or {}).items():
+            have = suppressions.get(line, frozenset())
+            suppressions[line] = None if codes is None or have is None else have | codes
         run = FileRun(
             path=path,
             original=module,
             config=self.config,
             enabled=self.enabled,
             code_families=self.code_families,
-            suppressions=parse_suppressions(text),
+            suppressions=suppressions,
             plans=plans or {},
         )
         context = CodemodContext(filename=path)

@@ -42,6 +42,12 @@ class Rule:
     fix: str
     before: str
     after: str
+    # The fix touches only the file where the site is (and its imports), so the fixit
+    # bridge may offer it to `fixit fix`; structural rewrites leave it False and report,
+    # pointing to `asyncfix apply`.
+    local_fix: bool = False
+    # More code the rule must leave alone (fixit VALID examples, tested like before/after).
+    valid: tuple[str, ...] = ()
 
 
 # `# asyncfix: ignore` or `# asyncfix: ignore[AF203, http_client]`
@@ -88,6 +94,8 @@ class FileRun:
     result: cst.Module | None = None  # the rewritten module, set by the driver
     # Each planning codemod's instructions for this file (see AsyncfixCodemod.plan).
     plans: Mapping[str, Any] = field(default_factory=dict)
+    # The node each finding was reported at, for the fixit bridge (asyncfix.rules).
+    sites: dict[Finding, cst.CSTNode] = field(default_factory=dict)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     def original_position(self, node: cst.CSTNode) -> CodeRange | None:
@@ -224,18 +232,18 @@ class AsyncfixCodemod(ContextAwareTransformer):
                 lines.append(stmt.start.line)
         if self.run.suppressed(code, tuple(lines)):
             return False
-        self.run.findings.append(
-            Finding(
-                path=self.run.path,
-                line=line,
-                column=column,
-                code=code,
-                family=self.FAMILY,
-                message=message,
-                fixable=reason is None,
-                reason=reason or "",
-            )
+        finding = Finding(
+            path=self.run.path,
+            line=line,
+            column=column,
+            code=code,
+            family=self.FAMILY,
+            message=message,
+            fixable=reason is None,
+            reason=reason or "",
         )
+        self.run.findings.append(finding)
+        self.run.sites[finding] = node
         return reason is None
 
     def require_package(self, name: str) -> None:

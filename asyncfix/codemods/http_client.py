@@ -48,6 +48,7 @@ AF203 = Rule(
         "    while not job.done():\n"
         "        await asyncio.sleep(0.5)\n"
     ),
+    local_fix=True,
 )
 
 _SLEEP_CALL = m.Call(func=m.Attribute(attr=m.Name("sleep")) | m.Name("sleep"))
