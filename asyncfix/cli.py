@@ -18,7 +18,8 @@ from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.driver import FileOutcome, RunResult, run
 from asyncfix.files import atomic_write, write_error_message
 from asyncfix.patches import unified_diff
-from asyncfix.report import FileError, findings_json
+from asyncfix.report import FileError, findings_json, github_annotations
+from asyncfix.sarif import sarif_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -222,7 +223,11 @@ def _write_patch(patch_dir: Path, outcome: FileOutcome, old: str, new: str) -> F
 @main.command()
 @_run_options
 @click.option(
-    "--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--output-format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="text, JSON, SARIF 2.1.0 (code scanning) or GitHub workflow annotations.",
 )
 def check(
     paths: tuple[Path, ...],
@@ -245,12 +250,19 @@ def check(
         sys.exit(EXIT_ERROR)
     if output_format == "json":
         click.echo(findings_json(result.findings, result.errors, result.summary))
+    elif output_format == "sarif":
+        click.echo(sarif_json(result.findings, result.errors, all_rules()))
+    elif output_format == "github":
+        click.echo(github_annotations(result.findings, result.errors), nl=False)
+        if not quiet:
+            click.echo(result.summary.format(wrote=False), err=True)
     else:
         for finding in result.findings:
             click.echo(finding.format())
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
-    _report_errors(result.errors)
+    if output_format != "github":
+        _report_errors(result.errors)
     if result.errors:
         sys.exit(EXIT_ERROR)
     if result.findings and not exit_zero:

@@ -80,3 +80,27 @@ def findings_json(
         },
     }
     return json.dumps(doc, indent=2)
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(findings: Iterable[Finding], errors: Iterable[FileError]) -> str:
+    """GitHub Actions workflow commands: one annotation per finding and per error."""
+    lines = []
+    for f in findings:
+        tail = "" if f.fixable else f" (manual review: {f.reason})"
+        props = (
+            f"file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"title={_escape_property(f'asyncfix {f.code}')}"
+        )
+        lines.append(f"::warning {props}::{_escape_data(f.message + tail)}")
+    for e in errors:
+        props = f"file={_escape_property(e.path)},line={e.line},col={e.column},title=asyncfix"
+        lines.append(f"::error {props}::{_escape_data(e.message)}")
+    return "".join(line + "\n" for line in lines)

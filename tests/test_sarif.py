@@ -1,0 +1,155 @@
+"""`check --output-format sarif|github`: SARIF 2.1.0 and GitHub workflow annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from asyncfix.cli import main
+from asyncfix.codemods import all_rules
+from asyncfix.report import FileError, Finding, github_annotations
+from asyncfix.sarif import artifact_uri, sarif_log
+
+# The official schema is not on PyPI and its OASIS licence does not let us vendor it: the
+# test validates against it when it is present (see README, "Output for CI").
+SCHEMA_FILE = Path(
+    os.environ.get(
+        "ASYNCFIX_SARIF_SCHEMA", Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+    )
+)
+
+LEGACY = (
+    "import time\n\n\nasync def handler(lock):\n"
+    "    time.sleep(1)\n    with lock:\n        time.sleep(2)\n"
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(LEGACY)
+    (tmp_path / "src" / "broken name.py").write_text("import time\nasync def f(:\n  sleep\n")
+    return tmp_path
+
+
+def _check(*args: str) -> tuple[int, str, str]:
+    result = CliRunner(mix_stderr=False).invoke(main, ["check", *args], catch_exceptions=False)
+    return result.exit_code, result.output, result.stderr
+
+
+def _sarif(project: Path) -> dict[str, Any]:
+    code, out, _ = _check("--output-format", "sarif", "src")
+    assert code == 2  # the file that does not parse
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+def test_sarif_carries_results_rules_and_errors(project: Path) -> None:
+    doc = _sarif(project)
+    assert doc["version"] == "2.1.0"
+    (run,) = doc["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "asyncfix"
+    rules = driver["rules"]
+    assert [r["id"] for r in rules] == sorted(all_rules())
+    fixed, refused = run["results"]
+    assert fixed["ruleId"] == "AF203" and rules[fixed["ruleIndex"]]["id"] == "AF203"
+    assert fixed["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "src/app.py"},
+        "region": {"startLine": 5, "startColumn": 5},
+    }
+    assert fixed["properties"]["fixable"] is True
+    assert refused["locations"][0]["physicalLocation"]["region"]["startLine"] == 7
+    assert "manual review: awaiting while a thread lock is held" in refused["message"]["text"]
+    assert refused["properties"]["fixable"] is False
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "src/broken%20name.py"
+    )
+    assert note["message"]["text"].startswith("syntax error")
+
+
+def test_sarif_has_what_github_code_scanning_requires(project: Path) -> None:
+    # https://docs.github.com/en/code-security/code-scanning (SARIF support): each result
+    # needs ruleId, message.text and a physical location with a relative uri and startLine;
+    # each rule an id and a short description; the run a driver name.
+    doc = _sarif(project)
+    run = doc["runs"][0]
+    assert doc["$schema"].endswith("sarif-schema-2.1.0.json")
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["id"] and rule["shortDescription"]["text"] and rule["help"]["text"]
+    for result in run["results"]:
+        assert result["ruleId"] and result["message"]["text"]
+        location = result["locations"][0]["physicalLocation"]
+        assert not location["artifactLocation"]["uri"].startswith(("/", "file:"))
+        assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+        assert result["level"] in ("none", "note", "warning", "error")
+
+
+@pytest.mark.skipif(not SCHEMA_FILE.is_file(), reason=f"official SARIF schema not at {SCHEMA_FILE}")
+def test_sarif_validates_against_the_official_schema(project: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA_FILE.read_text())
+    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
+    doc = _sarif(project)
+    validator = jsonschema.Draft4Validator(
+        schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    )
+    validator.validate(doc)
+    # And the validator does reject what the schema forbids: the test cannot pass vacuously.
+    doc["runs"][0]["results"][0]["level"] = "fatal"
+    assert not validator.is_valid(doc)
+
+
+def test_sarif_paths_outside_the_current_directory_are_file_uris(tmp_path: Path) -> None:
+    outside = str(tmp_path / "x y.py")
+    assert artifact_uri(outside) == (tmp_path / "x y.py").as_uri()
+    assert artifact_uri("pkg/ä.py") == "pkg/%C3%A4.py"
+    doc = sarif_log([], [], {})
+    assert doc["runs"][0]["results"] == [] and doc["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_github_annotations(project: Path) -> None:
+    code, out, err = _check("--output-format", "github", "src")
+    assert code == 2
+    assert out.splitlines() == [
+        "::warning file=src/app.py,line=5,col=5,title=asyncfix AF203::time.sleep() blocks the "
+        "event loop inside async def; use await asyncio.sleep()",
+        "::warning file=src/app.py,line=7,col=9,title=asyncfix AF203::time.sleep() blocks the "
+        "event loop inside async def (manual review: awaiting while a thread lock is held can "
+        "deadlock the event loop)",
+        "::error file=src/broken name.py,line=2,col=13,title=asyncfix::syntax error: invalid "
+        "syntax",
+    ]
+    assert "asyncfix: 2 files scanned" in err
+
+
+def test_github_annotations_escape_workflow_command_syntax() -> None:
+    finding = Finding("a,b:c.py", 1, 2, "AF1", "serializer", "50%\nmore", False, "r")
+    error = FileError("x.py", 3, 4, "bad\r\n")
+    assert github_annotations([finding], [error]) == (
+        "::warning file=a%2Cb%3Ac.py,line=1,col=2,title=asyncfix AF1::50%25%0Amore "
+        "(manual review: r)\n"
+        "::error file=x.py,line=3,col=4,title=asyncfix::bad%0D%0A\n"
+    )
+
+
+def test_clean_tree_exits_0_with_empty_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    code, out, _ = _check("--output-format", "github", ".")
+    assert (code, out) == (0, "")
+    code, out, _ = _check("--output-format", "sarif", ".")
+    assert code == 0
+    assert json.loads(out)["runs"][0]["results"] == []
