@@ -20,6 +20,7 @@ from asyncfix.files import atomic_write, write_error_message
 from asyncfix.patches import unified_diff
 from asyncfix.report import FileError, findings_json, github_annotations
 from asyncfix.sarif import sarif_json
+from asyncfix.shard import parse_shard
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,17 @@ EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 def _split(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    # Options only _execute needs: kept in the context rather than in every signature.
+    if param.name == "shard" and value is not None:
+        try:
+            value = parse_shard(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    ctx.meta[f"asyncfix.{param.name}"] = value
+    return value
 
 
 def _run_options(func: F) -> F:
@@ -57,6 +69,20 @@ def _run_options(func: F) -> F:
             "--exit-zero",
             is_flag=True,
             help="Exit 0 even with findings or changes left (errors still exit 2).",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="Neither read nor write the result cache (.asyncfix_cache/).",
+        ),
+        click.option(
+            "--shard",
+            metavar="K/N",
+            expose_value=False,
+            callback=_remember,
+            help="Only the K-th of N stable parts of the files (split a run over CI jobs).",
         ),
     ]
     for option in reversed(options):
@@ -92,8 +118,14 @@ def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: boo
 
     show_progress = not quiet and sys.stderr.isatty()
     try:
+        meta = click.get_current_context().meta
         return run(
-            paths or [Path(".")], config, jobs=jobs, progress=progress if show_progress else None
+            paths or [Path(".")],
+            config,
+            jobs=jobs,
+            progress=progress if show_progress else None,
+            cache=not meta.get("asyncfix.no_cache", False),
+            shard=meta.get("asyncfix.shard"),
         )
     except RegistryError as exc:
         raise click.UsageError(str(exc)) from exc

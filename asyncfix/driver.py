@@ -16,12 +16,14 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
 from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, decode, discover, read_bytes
 from asyncfix.index import ProjectIndex
 from asyncfix.report import FileError, Finding, Summary
+from asyncfix.shard import in_shard
 
 
 @dataclass
@@ -34,6 +36,7 @@ class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)
+    cached: bool = False  # served from the result cache (see asyncfix/cache.py)
 
     @property
     def changed(self) -> bool:
@@ -54,8 +57,14 @@ class RunResult:
 class Pipeline:
     """The selected codemods, in order, applied to one file at a time."""
 
-    def __init__(self, config: Config, codemods: Sequence[type[AsyncfixCodemod]] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        codemods: Sequence[type[AsyncfixCodemod]] | None = None,
+        cache: ResultCache | None = None,
+    ):
         self.config = config
+        self.cache = cache
         self.enabled = resolve_selection(config.select, config.ignore)
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
@@ -127,6 +136,16 @@ class Pipeline:
             outcome.original = data
             if not plans and not self.may_match(data):
                 return outcome
+            # A planned file depends on other files: never served from the cache.
+            key = None
+            if self.cache is not None and not plans:
+                key = self.cache.key(data, file.display, file.path)
+                hit = self.cache.get(key, file.display)
+                if hit is not None:
+                    outcome.encoding, outcome.findings = hit.encoding, hit.findings
+                    outcome.new, outcome.packages = hit.new, hit.packages
+                    outcome.parsed = outcome.cached = True
+                    return outcome
             text, outcome.encoding = decode(data)
             module = _parse(data)
         except SourceError as exc:
@@ -162,6 +181,10 @@ class Pipeline:
                         f"{problem}; file left unchanged, please report this",
                     )
                 )
+        if key is not None and self.cache is not None and not outcome.errors:
+            self.cache.put(
+                key, CachedResult(outcome.encoding, outcome.findings, outcome.new, outcome.packages)
+            )
         return outcome
 
     def _verify(
@@ -221,12 +244,12 @@ def _plans(codemod: type[AsyncfixCodemod]) -> bool:
 _WORKER: Pipeline | None = None
 
 
-def _init_worker(config: Config) -> None:
+def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     global _WORKER
     # Ctrl-C reaches the whole process group; the parent alone decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
-    _WORKER = Pipeline(config)
+    _WORKER = Pipeline(config, cache=cache)
 
 
 Task = tuple[SourceFile, dict[str, Any] | None]
@@ -248,13 +271,29 @@ def run(
     *,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: bool | ResultCache = False,
+    shard: tuple[int, int] | None = None,
 ) -> RunResult:
-    """Process every file under `paths`; outcomes come back sorted by path whatever `jobs`."""
+    """Process every file under `paths`; outcomes come back sorted by path whatever `jobs`.
+
+    `cache`: use the result cache (True: `.asyncfix_cache/` in the working directory).
+    `shard` (K, N): process only the K-th of N stable parts of the files (1 <= K <= N);
+    plans are still made over every file, so the shards' results combine.
+    """
     started = time.perf_counter()
     pipeline = Pipeline(config)  # validates the selection before any work starts
     files, errors = discover(paths, config.exclude)
     plans = pipeline.make_plans(files)
     tasks: list[Task] = [(f, plans.get(f.display)) for f in files]
+    if shard is not None:
+        tasks = [t for t in tasks if in_shard(t[0].display, *shard)]
+        files = [f for f, _ in tasks]
+    if cache:
+        pipeline.cache = (
+            cache
+            if isinstance(cache, ResultCache)
+            else ResultCache.for_run(config, [c.NAME for c in pipeline.codemods], pipeline.enabled)
+        )
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[FileOutcome] = []
     # A pool costs ~50 ms to start: worth it only for more than a handful of files.
@@ -264,7 +303,7 @@ def run(
             if progress:
                 progress(i, len(files))
     else:
-        outcomes = _run_pool(tasks, config, jobs, progress)
+        outcomes = _run_pool(tasks, config, jobs, progress, pipeline.cache)
     outcomes.sort(key=lambda o: o.file.display)
     summary = Summary(scanned=len(files))
     for outcome in outcomes:
@@ -285,10 +324,11 @@ def _run_pool(
     config: Config,
     jobs: int,
     progress: Callable[[int, int], None] | None,
+    cache: ResultCache | None = None,
 ) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     done = 0
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache)) as pool:
         futures: list[tuple[list[Task], Future[list[FileOutcome]]]] = [
             (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(tasks, jobs)
         ]

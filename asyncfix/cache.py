@@ -1,0 +1,225 @@
+"""The result cache, `.asyncfix_cache/`: a rerun on unchanged files parses nothing.
+
+An entry holds one file's outcome (findings, the rewritten bytes, packages) under a key
+made of everything that outcome can depend on:
+
+- the file's bytes and display path (findings carry the path);
+- asyncfix itself: its version AND a digest of its own source files (a codemod edited
+  without a version bump must not be served from the cache), libcst's and Python's versions;
+- the configuration, the selected rule codes and the codemods that run, in order;
+- the project files a codemod may read beside the code (pyproject.toml, requirements*.txt,
+  lock files) and the package layout (`__init__.py` files), in the file's directory and
+  every directory above it.
+
+Cross-file plans make a file's result depend on other files, so the driver never uses the
+cache for a file that has a plan: such a file is always processed.
+
+Only clean outcomes are stored (no errors). Writes are atomic (a temporary file, then a
+rename). An entry that cannot be read, is truncated or fails its checksum is a miss: the
+file is simply processed again. A miss is always safe; a stale hit never happens as long
+as the key covers every input, which is why it errs on the side of including more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import libcst
+
+from asyncfix import __version__
+from asyncfix.config import Config
+from asyncfix.report import Finding
+
+CACHE_DIR_NAME = ".asyncfix_cache"
+_FORMAT = b"asyncfix-cache-1"
+# Files beside the code that a codemod may read (the FastAPI version, the HTTP library the
+# project depends on, ...), and the package layout that module names come from.
+_PROJECT_FILES = frozenset({"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"})
+
+
+@dataclass
+class CachedResult:
+    """What the driver needs to rebuild a FileOutcome without parsing."""
+
+    encoding: str
+    findings: list[Finding]
+    new: bytes | None
+    packages: set[str] = field(default_factory=set)
+
+
+@cache
+def _package_digest() -> str:
+    """A digest of asyncfix's own source: any edit to a codemod invalidates the cache."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in (".py", ".json", ".toml") or "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-able, order-independent form of configuration values."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)
+
+
+def default_directory() -> Path:
+    """`$ASYNCFIX_CACHE_DIR`, else `.asyncfix_cache/` in the current directory."""
+    return Path(os.environ.get("ASYNCFIX_CACHE_DIR") or CACHE_DIR_NAME)
+
+
+class ResultCache:
+    """Picklable (it goes to the worker processes): a directory and the run's salt."""
+
+    def __init__(self, directory: Path, salt: str) -> None:
+        self.directory = directory
+        self.salt = salt
+        self._dirs: dict[Path, str] = {}
+
+    @classmethod
+    def for_run(
+        cls,
+        config: Config,
+        codemod_names: Sequence[str],
+        enabled: frozenset[str],
+        directory: Path | None = None,
+    ) -> ResultCache:
+        parts = {
+            "asyncfix": __version__,
+            "source": _package_digest(),
+            "libcst": getattr(libcst, "__version__", ""),
+            "python": sys.version,
+            "config": _canonical(asdict(config)),
+            "codemods": list(codemod_names),
+            "enabled": sorted(enabled),
+        }
+        salt = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        return cls(Path(directory or default_directory()).absolute(), salt)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"directory": self.directory, "salt": self.salt}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["directory"], state["salt"])  # type: ignore[misc]
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def _directory_digest(self, directory: Path) -> str:
+        """The project files in `directory` and every directory above it."""
+        if directory in self._dirs:
+            return self._dirs[directory]
+        parent = directory.parent
+        above = "" if parent == directory else self._directory_digest(parent)
+        digest = hashlib.sha256(above.encode())
+        try:
+            names = sorted(
+                entry.name
+                for entry in os.scandir(directory)
+                if entry.name in _PROJECT_FILES
+                or entry.name.endswith(".lock")
+                or (entry.name.startswith("requirements") and entry.name.endswith(".txt"))
+            )
+        except OSError:
+            names = []
+        for name in names:
+            digest.update(name.encode() + b"\0")
+            with contextlib.suppress(OSError):
+                digest.update(hashlib.sha256((directory / name).read_bytes()).digest())
+        self._dirs[directory] = result = digest.hexdigest()
+        return result
+
+    def key(self, data: bytes, display: str, path: Path) -> str:
+        digest = hashlib.sha256(self.salt.encode())
+        digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(self._directory_digest(path.absolute().parent).encode())
+        digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / key[:2] / key
+
+    # -- entries -------------------------------------------------------------------------
+
+    def get(self, key: str, display: str) -> CachedResult | None:
+        """The stored result, or None for a miss (absent, unreadable, corrupt)."""
+        try:
+            blob = self._entry(key).read_bytes()
+            magic, header, body = blob.split(b"\n", 2)
+            if magic != _FORMAT:
+                return None
+            meta = json.loads(header)
+            if meta["key"] != key or meta["sha256"] != hashlib.sha256(body).hexdigest():
+                return None
+            findings = [Finding(display, *row) for row in meta["findings"]]
+            return CachedResult(
+                encoding=str(meta["encoding"]),
+                findings=findings,
+                new=body if meta["changed"] else None,
+                packages=set(meta["packages"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, result: CachedResult) -> None:
+        """Store atomically; a cache that cannot be written is silently not used."""
+        body = result.new or b""
+        meta = {
+            "key": key,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "encoding": result.encoding,
+            "changed": result.new is not None,
+            "packages": sorted(result.packages),
+            "findings": [
+                [f.line, f.column, f.code, f.family, f.message, f.fixable, f.reason]
+                for f in result.findings
+            ],
+        }
+        blob = _FORMAT + b"\n" + json.dumps(meta).encode() + b"\n" + body
+        target = self._entry(key)
+        try:
+            self._prepare()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(blob)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass
+
+    def _prepare(self) -> None:
+        # Like ruff's cache: ignored by git and by backup tools, without any setup.
+        if (self.directory / ".gitignore").exists():
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            (self.directory / "CACHEDIR.TAG").write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# This directory is asyncfix's result cache; see asyncfix/cache.py.\n"
+            )
+            (self.directory / ".gitignore").write_text("# Created by asyncfix.\n*\n")
