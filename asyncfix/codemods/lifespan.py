@@ -1,0 +1,1417 @@
+"""Family `lifespan` (AF3xx): pool starvation and resource lifecycle in FastAPI apps.
+
+On current FastAPI `on_event` is deprecated and passing `lifespan=` silently disables
+every `on_event` handler of the app, so the migration is decided for the whole project in
+`plan()` (through the project index) and made for an app everywhere or nowhere.
+
+`add_lifespan_resource()` is the public entry point other families use to put a shared
+resource (created before `yield`, closed after it) into an app's lifespan.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
+
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, visit_with_metadata
+from asyncfix.config import Config, ConfigError
+from asyncfix.files import SourceFile
+from asyncfix.index import ModuleInfo, ProjectIndex
+
+# -- the shared lifespan helper ---------------------------------------------------------
+
+_ASYNCCONTEXTMANAGER = "asynccontextmanager"
+
+
+def _module_bindings(module: cst.Module) -> dict[str, cst.CSTNode]:
+    """Names bound at module level (cheap: no metadata), name -> the binding statement."""
+    found: dict[str, cst.CSTNode] = {}
+
+    def targets(node: cst.BaseExpression | cst.BaseAssignTargetExpression) -> Iterable[str]:
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Tuple | cst.List):
+            for element in node.elements:
+                yield from targets(element.value)
+        elif isinstance(node, cst.StarredElement):
+            yield from targets(node.value)
+
+    def walk(body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                found[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                walk(stmt.body)
+            elif isinstance(stmt, cst.Import):
+                for alias in stmt.names:
+                    name = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
+                    found[name] = stmt
+            elif isinstance(stmt, cst.ImportFrom):
+                if isinstance(stmt.names, cst.ImportStar):
+                    found["*"] = stmt
+                    continue
+                for alias in stmt.names:
+                    found[alias.evaluated_alias or alias.evaluated_name] = stmt
+            elif isinstance(stmt, cst.Assign):
+                for target in stmt.targets:
+                    for name in targets(target.target):
+                        found[name] = stmt
+            elif isinstance(stmt, cst.AnnAssign | cst.AugAssign):
+                for name in targets(stmt.target):
+                    found[name] = stmt
+            elif isinstance(stmt, cst.If | cst.Try | cst.With | cst.For | cst.While):
+                for block in _blocks(stmt):
+                    walk(block)
+
+    walk(module.body)
+    return found
+
+
+def _blocks(stmt: cst.BaseCompoundStatement) -> Iterable[Sequence[cst.BaseStatement]]:
+    for child in stmt.children:
+        if isinstance(child, cst.IndentedBlock):
+            yield child.body
+        elif isinstance(child, cst.BaseCompoundStatement | cst.ExceptHandler | cst.Else):
+            if isinstance(child, cst.BaseCompoundStatement):
+                yield from _blocks(child)
+            elif isinstance(child.body, cst.IndentedBlock):
+                yield child.body.body
+        elif isinstance(child, cst.Finally) and isinstance(child.body, cst.IndentedBlock):
+            yield child.body.body
+
+
+def _is_fastapi_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and (
+        m.matches(node.func, m.Name("FastAPI") | m.Attribute(attr=m.Name("FastAPI")))
+    )
+
+
+@dataclass
+class _AppSite:
+    index: int  # position in module.body
+    call: cst.Call
+
+
+def _find_app(module: cst.Module, app_name: str) -> _AppSite | None:
+    """The one module-level `app_name = FastAPI(...)`."""
+    found: list[_AppSite] = []
+    for i, stmt in enumerate(module.body):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and m.matches(small.targets[0].target, m.Name(app_name))
+            and _is_fastapi_call(small.value)
+        ):
+            assert isinstance(small.value, cst.Call)
+            found.append(_AppSite(i, small.value))
+    return found[0] if len(found) == 1 else None
+
+
+def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def _has_event_handlers(module: cst.Module) -> bool:
+    """Any on_event/add_event_handler/on_startup= left: lifespan= would silence them."""
+    return bool(
+        m.findall(
+            module,
+            m.Call(func=m.Attribute(attr=m.Name("on_event") | m.Name("add_event_handler")))
+            | m.Arg(keyword=m.Name("on_startup") | m.Name("on_shutdown")),
+        )
+    )
+
+
+@dataclass
+class _Lifespan:
+    index: int  # position in module.body
+    function: cst.FunctionDef
+    param: str  # its app parameter
+
+
+class _YieldCounter(cst.CSTVisitor):
+    """Yields of one function's own body (not of nested functions, lambdas, classes)."""
+
+    def __init__(self, root: cst.FunctionDef) -> None:
+        super().__init__()
+        self.root = root
+        self.count = 0
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.count += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _yield_count(function: cst.FunctionDef) -> int:
+    counter = _YieldCounter(function)
+    function.visit(counter)
+    return counter.count
+
+
+def _is_yield_line(stmt: cst.BaseStatement) -> bool:
+    return m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(value=m.Yield())]))
+
+
+def _plain_lifespan(module: cst.Module, name: str) -> _Lifespan | None:
+    """`name` as a module-level `@asynccontextmanager async def name(app):` with one
+    `yield`, at the top of its body or at the top of a `try:` there; else None."""
+    candidates = [
+        (i, s)
+        for i, s in enumerate(module.body)
+        if isinstance(s, cst.FunctionDef) and s.name.value == name
+    ]
+    if len(candidates) != 1:
+        return None
+    index, function = candidates[0]
+    if function.asynchronous is None or len(function.decorators) != 1:
+        return None
+    decorator = get_full_name_for_node(function.decorators[0].decorator)
+    if decorator not in (_ASYNCCONTEXTMANAGER, f"contextlib.{_ASYNCCONTEXTMANAGER}"):
+        return None
+    params = function.params
+    positional = [*params.posonly_params, *params.params]
+    if not positional or params.star_arg not in (cst.MaybeSentinel.DEFAULT, None):
+        return None
+    if params.kwonly_params or params.star_kwarg is not None:
+        return None
+    if any(p.default is not None for p in positional[1:]) or len(positional) > 1:
+        return None
+    if not isinstance(function.body, cst.IndentedBlock) or _yield_count(function) != 1:
+        return None
+    if _yield_position(function.body) is None:
+        return None
+    return _Lifespan(index, function, positional[0].name.value)
+
+
+def _yield_position(body: cst.IndentedBlock) -> tuple[int, bool] | None:
+    """(index of the statement holding the yield, whether it is a try with finally)."""
+    for i, stmt in enumerate(body.body):
+        if _is_yield_line(stmt):
+            return i, False
+        if (
+            isinstance(stmt, cst.Try)
+            and isinstance(stmt.body, cst.IndentedBlock)
+            and any(_is_yield_line(s) for s in stmt.body.body)
+        ):
+            return i, stmt.finalbody is not None
+    return None
+
+
+def _state_attribute(stmt: cst.BaseStatement, param: str) -> tuple[str, cst.BaseExpression] | None:
+    """`param.state.<attr> = <value>` -> (attr, value)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    target = small.targets[0].target
+    if m.matches(
+        target,
+        m.Attribute(value=m.Attribute(value=m.Name(param), attr=m.Name("state")), attr=m.Name()),
+    ):
+        assert isinstance(target, cst.Attribute)
+        return target.attr.value, small.value
+    return None
+
+
+# Pool options a later rewrite (AF303) may add; two clients differing only there are the same.
+_POOL_KEYWORDS = frozenset({"connector", "limits"})
+
+
+def _same_client(a: cst.BaseExpression, b: cst.BaseExpression) -> bool:
+    def strip(node: cst.BaseExpression) -> cst.BaseExpression:
+        if not isinstance(node, cst.Call):
+            return node
+        args = [
+            arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            for arg in node.args
+            if not (arg.keyword is not None and arg.keyword.value in _POOL_KEYWORDS)
+        ]
+        return node.with_changes(args=args, whitespace_before_args=cst.SimpleWhitespace(""))
+
+    return strip(a).deep_equals(strip(b))
+
+
+def _contains_statement(node: cst.CSTNode, small: cst.BaseSmallStatement) -> bool:
+    return any(found.deep_equals(small) for found in m.findall(node, m.Expr()))
+
+
+def _line(expression: cst.BaseExpression | cst.BaseSmallStatement) -> cst.SimpleStatementLine:
+    small = expression if isinstance(expression, cst.BaseSmallStatement) else cst.Expr(expression)
+    return cst.SimpleStatementLine([small])
+
+
+def _state(param: str, attribute: str) -> cst.Attribute:
+    return cst.Attribute(
+        value=cst.Attribute(value=cst.Name(param), attr=cst.Name("state")),
+        attr=cst.Name(attribute),
+    )
+
+
+def _await_call(func: cst.BaseExpression) -> cst.Await:
+    return cst.Await(cst.Call(func=func))
+
+
+def _docstring_end(body: Sequence[cst.BaseStatement]) -> int:
+    if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString())])):
+        return 1
+    return 0
+
+
+def _asynccontextmanager_name(
+    module: cst.Module, bindings: Mapping[str, cst.CSTNode]
+) -> tuple[cst.BaseExpression, bool] | None:
+    """How to spell contextlib.asynccontextmanager here, and whether to import it."""
+    bound = bindings.get(_ASYNCCONTEXTMANAGER)
+    if bound is None:
+        return cst.Name(_ASYNCCONTEXTMANAGER), True
+    if m.matches(
+        bound,
+        m.ImportFrom(
+            module=m.Name("contextlib"),
+            names=[
+                m.ZeroOrMore(),
+                m.ImportAlias(name=m.Name(_ASYNCCONTEXTMANAGER), asname=None),
+                m.ZeroOrMore(),
+            ],
+        ),
+    ):
+        return cst.Name(_ASYNCCONTEXTMANAGER), False
+    if isinstance(bindings.get("contextlib"), cst.Import):
+        return cst.Attribute(cst.Name("contextlib"), cst.Name(_ASYNCCONTEXTMANAGER)), False
+    return None
+
+
+def _free_name(bindings: Mapping[str, cst.CSTNode], *choices: str) -> str | None:
+    for choice in choices:
+        if choice not in bindings:
+            return choice
+    return None
+
+
+def add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with `name=value` appended, following the call's layout (one line, or one
+    argument per line with a trailing comma)."""
+    new = cst.Arg(
+        value=value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # Trailing comma: the new argument takes it (and the whitespace before `)`).
+        between = (
+            args[-2].comma
+            if len(args) > 1 and isinstance(args[-2].comma, cst.Comma)
+            else cst.Comma(whitespace_after=call.whitespace_before_args)
+        )
+        args[-1] = last.with_changes(comma=between)
+        args.append(new.with_changes(comma=last.comma))
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new)
+    return call.with_changes(args=args)
+
+
+def drop_keywords(call: cst.Call, names: Iterable[str]) -> cst.Call:
+    """`call` without the keyword arguments `names`, keeping its layout."""
+    names = set(names)
+    args = list(call.args)
+    kept = [a for a in args if not (a.keyword is not None and a.keyword.value in names)]
+    if len(kept) == len(args):
+        return call
+    if kept and args[-1] is not kept[-1]:
+        kept[-1] = kept[-1].with_changes(comma=args[-1].comma)
+    return call.with_changes(args=kept)
+
+
+def _with_blank_lines(stmt: cst.SimpleStatementLine, count: int = 2) -> cst.SimpleStatementLine:
+    """At least `count` blank lines before the statement (and its leading comments)."""
+    lines = list(stmt.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    if blank >= count:
+        return stmt
+    return stmt.with_changes(leading_lines=[cst.EmptyLine()] * count + lines[blank:])
+
+
+@dataclass(frozen=True)
+class _Resource:
+    attribute: str | None
+    create: cst.BaseExpression | None
+    close: str | cst.BaseExpression
+
+
+def _close_line(resource: _Resource, param: str) -> cst.SimpleStatementLine:
+    if isinstance(resource.close, str):
+        assert resource.attribute is not None
+        return _line(
+            _await_call(cst.Attribute(_state(param, resource.attribute), cst.Name(resource.close)))
+        )
+    return _line(resource.close)
+
+
+def _new_lifespan(
+    decorator: cst.BaseExpression,
+    name: str,
+    param: str,
+    annotation: cst.BaseExpression,
+    before: Sequence[cst.BaseStatement],
+    after: Sequence[cst.BaseStatement],
+) -> cst.FunctionDef:
+    """@asynccontextmanager async def name(param: annotation): before; yield; after."""
+    function = cst.ensure_type(
+        cst.parse_statement("@contextmanager\nasync def lifespan(app):\n    yield\n"),
+        cst.FunctionDef,
+    )
+    yield_line = cst.ensure_type(function.body, cst.IndentedBlock).body[0]
+    if after:
+        attempt = cst.ensure_type(
+            cst.parse_statement("try:\n    yield\nfinally:\n    pass\n"), cst.Try
+        )
+        assert attempt.finalbody is not None
+        tail: list[cst.BaseStatement] = [
+            attempt.with_changes(
+                finalbody=attempt.finalbody.with_changes(body=cst.IndentedBlock(body=list(after)))
+            )
+        ]
+    else:
+        tail = [yield_line]
+    return function.with_changes(
+        decorators=[cst.Decorator(decorator)],
+        name=cst.Name(name),
+        params=cst.Parameters(
+            params=[cst.Param(cst.Name(param), annotation=cst.Annotation(annotation))]
+        ),
+        body=cst.IndentedBlock(body=[*before, *tail]),
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+    )
+
+
+def _insert_into_lifespan(
+    function: cst.FunctionDef,
+    param: str,
+    before: Sequence[cst.BaseStatement],
+    after: Sequence[cst.BaseStatement],
+) -> cst.FunctionDef:
+    """`before` at the start of an existing lifespan (after its docstring and the
+    resources already created there), `after` at the end of its `finally:` (or after
+    everything that follows its `yield`)."""
+    body = cst.ensure_type(function.body, cst.IndentedBlock)
+    statements = list(body.body)
+    start = _docstring_end(statements)
+    while start < len(statements) and _state_attribute(statements[start], param) is not None:
+        start += 1
+    statements[start:start] = before
+    position = _yield_position(body.with_changes(body=statements))
+    assert position is not None
+    index, in_finally = position
+    holder = statements[index]
+    if in_finally and after:
+        assert isinstance(holder, cst.Try) and holder.finalbody is not None
+        final_body = cst.ensure_type(holder.finalbody.body, cst.IndentedBlock)
+        existing = [
+            s for s in final_body.body if not m.matches(s, m.SimpleStatementLine([m.Pass()]))
+        ]
+        statements[index] = holder.with_changes(
+            finalbody=holder.finalbody.with_changes(
+                body=final_body.with_changes(body=[*existing, *after])
+            )
+        )
+    else:
+        statements.extend(after)
+    return function.with_changes(body=body.with_changes(body=statements))
+
+
+def add_lifespan_resource(
+    module: cst.Module,
+    app_name: str,
+    attribute: str | None,
+    create: cst.BaseExpression | None,
+    close: str | cst.BaseExpression,
+    *,
+    context: CodemodContext | None = None,
+) -> cst.Module | None:
+    """Put a shared resource into the lifespan of the FastAPI app `app_name` of `module`.
+
+    - `attribute`, `create`: before `yield`, `<app>.state.<attribute> = <create>` (both
+      None: nothing is created, e.g. an engine that only needs disposing).
+    - `close`: a method name (`"aclose"` gives `await <app>.state.<attribute>.aclose()`)
+      or a whole expression (`await engine.dispose()`), run after `yield`, in the
+      `finally:` of the lifespan, after the shutdown code already there.
+
+    `<app>` is the lifespan's own parameter. When the app has no `lifespan=` yet, an
+    `@asynccontextmanager` function is created before `app_name = FastAPI(...)` and passed
+    as `lifespan=`. The `contextlib` import goes through `context` (AddImportsVisitor, run
+    by the driver) when given, else it is added to the returned module at once.
+
+    Returns the module unchanged when the resource is already there (same attribute,
+    same client up to pool limits, or the same close expression), and None, meaning
+    "do not rewrite, report instead", when it cannot be done safely: no single
+    module-level `app_name = FastAPI(...)`; on_event / add_event_handler / on_startup=
+    still in the module (lifespan= would silently disable them); a `lifespan=` that is
+    not a plain `@asynccontextmanager` function of this module with one `yield`; the
+    attribute already created with a different value; or names that are taken.
+    Callers must also make sure no other module registers event handlers on the app.
+    """
+    if (attribute is None) != (create is None) or (isinstance(close, str) and attribute is None):
+        raise ValueError("attribute and create go together; a method name needs an attribute")
+    resource = _Resource(attribute, create, close)
+
+    def build(param: str, lifespan: cst.FunctionDef | None) -> _Parts | None:
+        close_line = _close_line(resource, param)
+        if lifespan is not None:
+            statements = cst.ensure_type(lifespan.body, cst.IndentedBlock).body
+            if attribute is not None:
+                assert create is not None
+                for stmt in statements:
+                    found = _state_attribute(stmt, param)
+                    if found is not None and found[0] == attribute:
+                        return _UNCHANGED if _same_client(found[1], create) else None
+            elif _contains_statement(lifespan, close_line.body[0]):
+                return _UNCHANGED
+        before = [] if attribute is None else [_line(_assign(_state(param, attribute), create))]
+        return _Parts(before, [close_line])
+
+    return extend_lifespan(module, app_name, build, context=context)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What goes into a lifespan: before its yield, and after it."""
+
+    before: Sequence[cst.BaseStatement]
+    after: Sequence[cst.BaseStatement]
+
+
+_UNCHANGED = _Parts((), ())
+
+
+def extend_lifespan(
+    module: cst.Module,
+    app_name: str,
+    build: Callable[[str, cst.FunctionDef | None], _Parts | None],
+    *,
+    context: CodemodContext | None = None,
+    name: str | None = None,
+) -> cst.Module | None:
+    """The engine of add_lifespan_resource: `build(param, existing lifespan or None)` says
+    what to add (None: refuse; _UNCHANGED: already there)."""
+    app = _find_app(module, app_name)
+    if app is None or _has_event_handlers(module):
+        return None
+    existing = _keyword(app.call, "lifespan")
+    if existing is None:
+        parts = build(app_name, None)
+        if parts is None:
+            return None
+        if parts is _UNCHANGED:
+            return module
+        return _create_lifespan(module, app, app_name, parts, context, name)
+    if not isinstance(existing.value, cst.Name):
+        return None
+    lifespan = _plain_lifespan(module, existing.value.value)
+    if lifespan is None:
+        return None
+    parts = build(lifespan.param, lifespan.function)
+    if parts is None:
+        return None
+    if parts is _UNCHANGED:
+        return module
+    body = list(module.body)
+    body[lifespan.index] = _insert_into_lifespan(
+        lifespan.function, lifespan.param, parts.before, parts.after
+    )
+    return module.with_changes(body=body)
+
+
+def _assign(target: cst.BaseAssignTargetExpression, value: cst.BaseExpression | None) -> cst.Assign:
+    assert value is not None
+    return cst.Assign(targets=[cst.AssignTarget(target)], value=value)
+
+
+def _create_lifespan(
+    module: cst.Module,
+    app: _AppSite,
+    app_name: str,
+    parts: _Parts,
+    context: CodemodContext | None,
+    name: str | None = None,
+) -> cst.Module | None:
+    """A new lifespan before the app, passed as lifespan=. The lifespan's parameter is
+    named like the module's app: the same object, so shadowing it changes nothing."""
+    bindings = _module_bindings(module)
+    if "*" in bindings:
+        return None
+    spelled = _asynccontextmanager_name(module, bindings)
+    name = name or _free_name(bindings, "lifespan", "app_lifespan", f"{app_name}_lifespan")
+    if spelled is None or name is None:
+        return None
+    decorator, needs_import = spelled
+    function = _new_lifespan(decorator, name, app_name, app.call.func, parts.before, parts.after)
+    statement = module.body[app.index]
+    assert isinstance(statement, cst.SimpleStatementLine)
+    assign = cst.ensure_type(statement.body[0], cst.Assign)
+    new_call = add_keyword(app.call, "lifespan", cst.Name(name))
+    new_statement = _with_blank_lines(
+        statement.with_changes(body=[assign.with_changes(value=new_call)])
+    )
+    body = list(module.body)
+    body[app.index : app.index + 1] = [function, new_statement]
+    module = module.with_changes(body=body)
+    if needs_import:
+        if context is not None:
+            AddImportsVisitor.add_needed_import(context, "contextlib", _ASYNCCONTEXTMANAGER)
+        else:
+            local = CodemodContext()
+            AddImportsVisitor.add_needed_import(local, "contextlib", _ASYNCCONTEXTMANAGER)
+            module = visit_with_metadata(AddImportsVisitor(local), module)
+    return module
+
+
+# -- options (AF303 pool limits) ----------------------------------------------------------
+
+# [tool.asyncfix.lifespan] key -> (client, keyword argument, default): the seed's fixed code.
+_LIMITS: dict[str, tuple[str, str, int]] = {
+    "aiohttp-limit": ("aiohttp", "limit", 100),
+    "aiohttp-limit-per-host": ("aiohttp", "limit_per_host", 20),
+    "aiohttp-ttl-dns-cache": ("aiohttp", "ttl_dns_cache", 300),
+    "httpx-max-connections": ("httpx", "max_connections", 100),
+    "httpx-max-keepalive-connections": ("httpx", "max_keepalive_connections", 20),
+}
+
+
+def _options(config: Config) -> dict[str, int]:
+    """The validated [tool.asyncfix.lifespan] table: option -> value, defaults filled in."""
+    where = f"{config.source}: " if config.source else ""
+    values = {key: default for key, (_, _, default) in _LIMITS.items()}
+    for key, value in config.family_options("lifespan").items():
+        if key not in _LIMITS:
+            known = ", ".join(_LIMITS)
+            raise ConfigError(
+                f"{where}[tool.asyncfix.lifespan]: unknown key {key!r} (known: {known})"
+            )
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(
+                f"{where}[tool.asyncfix.lifespan] {key} must be a positive integer, not {value!r}"
+            )
+        values[key] = value
+    return values
+
+
+# -- the project plan (stdlib ast, through the index) ------------------------------------
+
+_FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+_ROUTER = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+_CLIENTS = {
+    "aiohttp.ClientSession": "close",
+    "aiohttp.client.ClientSession": "close",
+    "httpx.AsyncClient": "aclose",
+}
+_ENGINES = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.engine.create_async_engine",
+    }
+)
+_EVENTS = ("startup", "shutdown")
+# Bytes a module must hold to matter to the plan.
+_PLAN_TOKENS = (
+    b"on_event",
+    b"add_event_handler",
+    b"on_startup",
+    b"on_shutdown",
+    b"FastAPI",
+    b"include_router",
+    b"ClientSession",
+    b"AsyncClient",
+    b"create_async_engine",
+)
+
+
+@dataclass
+class _Registration:
+    owner: str | None  # qualified name of the app or router
+    event: str | None  # "startup" / "shutdown"; None when not a literal
+    handler: str | None  # qualified name of the handler function, None when unknown
+    kind: str  # "dec" | "add" | "kw"
+    path: str
+    line: int
+    toplevel: bool
+    problem: str | None = None
+    # How the transformer recognizes the site, whatever earlier codemods did to the lines:
+    # (kind, owner as written, event literal, handler as written, occurrence).
+    key: tuple[Any, ...] = ()
+
+
+@dataclass
+class _Include:
+    owner: str | None
+    target: str | None
+    path: str
+    line: int
+    toplevel: bool
+
+
+@dataclass
+class _Owner:
+    qualname: str
+    kind: str  # "app" | "router"
+    var: str
+    info: ModuleInfo
+    line: int
+
+
+@dataclass
+class _Facts:
+    owners: dict[str, _Owner] = field(default_factory=dict)
+    events: dict[str, list[_Registration | _Include]] = field(default_factory=dict)
+
+
+def _const_event(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and node.value in _EVENTS:
+        return str(node.value)
+    return None
+
+
+def _dotted(node: ast.expr | None) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    if len(call.args) > position:
+        return call.args[position]
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    return None
+
+
+def _scan(info: ModuleInfo, facts: _Facts) -> None:
+    """Apps, routers, event registrations and includes of one module, in source order."""
+    events: list[_Registration | _Include] = []
+    toplevel_nodes: set[int] = set()
+
+    def owner_of(node: ast.expr) -> str | None:
+        # `app.router.add_event_handler(...)` registers on the app's router: the app's.
+        if isinstance(node, ast.Attribute) and node.attr == "router":
+            base = info.resolve(node.value)
+            if base is not None and base in facts.owners:
+                return base
+        return info.resolve(node)
+
+    for stmt in info.tree.body:
+        toplevel_nodes.add(id(stmt))
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+            callee = info.resolve(stmt.value.func)
+            kind = "app" if callee in _FASTAPI else "router" if callee in _ROUTER else None
+            if kind and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                qualname = f"{info.name}.{stmt.targets[0].id}"
+                facts.owners[qualname] = _Owner(
+                    qualname, kind, stmt.targets[0].id, info, stmt.lineno
+                )
+                for kw in stmt.value.keywords:
+                    if kw.arg not in ("on_startup", "on_shutdown"):
+                        continue
+                    event = kw.arg.removeprefix("on_")
+                    items = kw.value.elts if isinstance(kw.value, ast.List | ast.Tuple) else None
+                    if items is None or any(isinstance(i, ast.Starred) for i in items):
+                        events.append(
+                            _Registration(
+                                qualname,
+                                event,
+                                None,
+                                "kw",
+                                info.path,
+                                kw.value.lineno,
+                                True,
+                                f"{kw.arg}= is not a literal list of functions",
+                                ("kw", stmt.targets[0].id, event, None),
+                            )
+                        )
+                        continue
+                    for item in items:
+                        events.append(
+                            _Registration(
+                                qualname,
+                                event,
+                                info.resolve(item),
+                                "kw",
+                                info.path,
+                                item.lineno,
+                                True,
+                                None,
+                                ("kw", stmt.targets[0].id, event, _dotted(item)),
+                            )
+                        )
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in stmt.decorator_list:
+                toplevel_nodes.add(id(decorator))
+        if isinstance(stmt, ast.Expr):
+            toplevel_nodes.add(id(stmt.value))
+    for node in ast.walk(info.tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                if not (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "on_event"
+                ):
+                    continue
+                problem = None
+                if len(node.decorator_list) != 1:
+                    problem = "the handler has other decorators"
+                event_node = _call_arg(decorator, 0, "event_type")
+                events.append(
+                    _Registration(
+                        owner_of(decorator.func.value),
+                        _const_event(event_node),
+                        f"{info.name}.{node.name}",
+                        "dec",
+                        info.path,
+                        decorator.lineno,
+                        id(decorator) in toplevel_nodes,
+                        problem,
+                        ("dec", _dotted(decorator.func.value), _literal(event_node), node.name),
+                    )
+                )
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "add_event_handler":
+                handler = _call_arg(node, 1, "func")
+                event_node = _call_arg(node, 0, "event_type")
+                events.append(
+                    _Registration(
+                        owner_of(node.func.value),
+                        _const_event(event_node),
+                        info.resolve(handler) if handler is not None else None,
+                        "add",
+                        info.path,
+                        node.lineno,
+                        id(node) in toplevel_nodes,
+                        None,
+                        ("add", _dotted(node.func.value), _literal(event_node), _dotted(handler)),
+                    )
+                )
+            elif node.func.attr == "include_router":
+                target = _call_arg(node, 0, "router")
+                events.append(
+                    _Include(
+                        info.resolve(node.func.value),
+                        info.resolve(target) if target is not None else None,
+                        info.path,
+                        node.lineno,
+                        id(node) in toplevel_nodes,
+                    )
+                )
+    events.sort(key=lambda e: e.line)
+    seen: dict[tuple[Any, ...], int] = {}
+    for found in events:
+        if isinstance(found, _Registration):
+            count = seen[found.key] = seen.get(found.key, -1) + 1
+            found.key = (*found.key, count)
+    facts.events[info.path] = events
+
+
+@dataclass
+class _AppPlan:
+    blocked: str | None = None
+    startup: list[tuple[str, str]] = field(default_factory=list)  # (handler qualname, where)
+    shutdown: list[tuple[str, str]] = field(default_factory=list)
+    registrations: list[_Registration] = field(default_factory=list)
+
+
+def _owner_key(owner: str | None, facts: _Facts) -> str | None:
+    if owner is not None and owner not in facts.owners and owner.endswith(".router"):
+        base = owner.removesuffix(".router")
+        if base in facts.owners and facts.owners[base].kind == "app":
+            return base
+    return owner
+
+
+def _handler_problem(reg: _Registration, index: ProjectIndex) -> str | None:
+    if reg.problem:
+        return reg.problem
+    if not reg.toplevel:
+        return "registered inside a function or a block; asyncfix cannot tell when it runs"
+    if reg.event is None:
+        return "the event is not the literal 'startup' or 'shutdown'"
+    if reg.handler is None:
+        return "the handler is not a plain function name"
+    function = index.function(reg.handler)
+    if function is None or function.qualname != f"{function.module}.{function.name}":
+        return f"the handler {reg.handler} is not a module-level function asyncfix can see"
+    if any(not d.endswith(".on_event") for d in function.decorators):
+        return f"the handler {function.name} is decorated; asyncfix cannot tell whether it is async"
+    return None
+
+
+def _expand(owner: str, facts: _Facts, until: int | None, plan: _AppPlan, seen: set[str]) -> None:
+    """Append `owner`'s handlers to `plan` in the order FastAPI registers them: its own,
+    and an included router's at the include_router() call."""
+    if owner in seen:
+        return
+    seen.add(owner)
+    info = facts.owners[owner].info
+    for event in facts.events.get(info.path, []):
+        if _owner_key(event.owner, facts) != owner:
+            continue
+        late = until is not None and event.line > until
+        if isinstance(event, _Registration):
+            plan.registrations.append(event)
+            if late:
+                plan.blocked = plan.blocked or (
+                    f"{info.path}:{event.line}: registered on a router after it is included; "
+                    "it never runs today"
+                )
+            elif event.event is not None:
+                (plan.startup if event.event == "startup" else plan.shutdown).append(
+                    (event.handler or "", event.path)
+                )
+            continue
+        if not event.toplevel or late:
+            plan.blocked = plan.blocked or (
+                f"{info.path}:{event.line}: include_router() inside a function or a block"
+            )
+        elif event.target not in facts.owners or facts.owners[event.target].kind != "router":
+            plan.blocked = plan.blocked or (
+                f"{info.path}:{event.line}: includes a router asyncfix cannot follow; "
+                "its on_event handlers would stop running"
+            )
+        else:
+            target = facts.owners[event.target]
+            _expand(
+                event.target,
+                facts,
+                event.line if target.info.path == info.path else until,
+                plan,
+                seen,
+            )
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _relative_import(from_module: ModuleInfo, target: str) -> tuple[str, int]:
+    """(module, level) to import `target` from `from_module`, relative inside its package."""
+    package = (
+        from_module.name
+        if from_module.file.path.name == "__init__.py"
+        else (from_module.name.rpartition(".")[0])
+    )
+    if package and target.startswith(package + "."):
+        return target[len(package) + 1 :], 1
+    return target, 0
+
+
+def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
+    _options(config)  # a configuration error stops the run before any file is touched
+    modules = list(index.modules(*_PLAN_TOKENS))
+    facts = _Facts()
+    for info in modules:
+        _scan(info, facts)
+    apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
+    plans: dict[str, _AppPlan] = {}
+    for qualname in apps:
+        plan = _AppPlan()
+        _expand(qualname, facts, None, plan, set())
+        for reg in plan.registrations:
+            problem = _handler_problem(reg, index)
+            if problem and not plan.blocked:
+                plan.blocked = f"{reg.path}:{reg.line}: {problem}"
+        plans[qualname] = plan
+    # Each registration belongs to the apps that run it; a router shared by apps ties them.
+    owners_of: dict[int, list[str]] = {}
+    for qualname, plan in plans.items():
+        for reg in plan.registrations:
+            owners_of.setdefault(id(reg), []).append(qualname)
+    by_path = {info.path: info for info in modules}
+    while True:
+        _propagate(plans, owners_of)
+        entries = _entries(modules, facts, apps, plans, owners_of, index)
+        # The app module's rewrite is tried now, so that no router module is changed for an
+        # app whose own module then refuses.
+        failed = False
+        for path, entry in entries.items():
+            migrating = [v for v, a in entry["apps"].items() if _migrates(a)]
+            if not migrating:
+                continue
+            problem = _dry_run(index.data(by_path[path].file) or b"", entry)
+            if problem is not None:
+                failed = True
+                for var in migrating:
+                    plans[f"{by_path[path].name}.{var}"].blocked = f"{path}: {problem}"
+        if not failed:
+            return entries
+
+
+def _migrates(app: Mapping[str, Any]) -> bool:
+    return not app["blocked"] and bool(app["startup"] or app["shutdown"])
+
+
+def _propagate(plans: Mapping[str, _AppPlan], owners_of: Mapping[int, list[str]]) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for apps_of in owners_of.values():
+            reason = next((plans[a].blocked for a in apps_of if plans[a].blocked), None)
+            for a in apps_of:
+                if reason and not plans[a].blocked:
+                    plans[a].blocked = reason
+                    changed = True
+
+
+def _entries(
+    modules: Sequence[ModuleInfo],
+    facts: _Facts,
+    apps: Mapping[str, _Owner],
+    plans: Mapping[str, _AppPlan],
+    owners_of: Mapping[int, list[str]],
+    index: ProjectIndex,
+) -> dict[str, dict[str, Any]]:
+    entries: dict[str, dict[str, Any]] = {
+        info.path: {
+            "digest": _digest(index.data(info.file) or b""),
+            "apps": {},
+            "strip": [],
+            "refuse": [],
+            "imports": [],
+        }
+        for info in modules
+    }
+    for qualname, plan in plans.items():
+        owner = apps[qualname]
+        entry = entries[owner.info.path]
+        calls = _handler_calls(owner.info, plan, entry, index)
+        if calls is None:
+            plan.blocked = plan.blocked or "a handler's name is taken in the app's module"
+        entry["apps"][owner.var] = {
+            "blocked": plan.blocked,
+            "startup": calls[0] if calls else [],
+            "shutdown": calls[1] if calls else [],
+        }
+    # Registrations: stripped when every app running them migrates, else reported.
+    for events in facts.events.values():
+        for event in events:
+            if not isinstance(event, _Registration):
+                continue
+            apps_of = owners_of.get(id(event), [])
+            entry = entries[event.path]
+            if not apps_of:
+                router = facts.owners.get(_owner_key(event.owner, facts) or "")
+                entry["refuse"].append(
+                    [
+                        list(event.key),
+                        (
+                            "not registered on a module-level FastAPI app or APIRouter"
+                            if router is None
+                            else f"the router {router.var} is not included by any FastAPI app"
+                        ),
+                    ]
+                )
+                continue
+            reason = next((plans[a].blocked for a in apps_of if plans[a].blocked), None)
+            if reason:
+                entry["refuse"].append([list(event.key), reason])
+            else:
+                entry["strip"].append(list(event.key))
+    return entries
+
+
+def _handler_calls(
+    app_module: ModuleInfo, plan: _AppPlan, entry: dict[str, Any], index: ProjectIndex
+) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]] | None:
+    """How the app's lifespan calls each handler: (local name, is async); the imports it
+    needs go into the entry."""
+    taken = set(app_module.toplevel) | set(app_module.imports)
+    local: dict[str, str] = {}
+    result: tuple[list[tuple[str, bool]], list[tuple[str, bool]]] = ([], [])
+    if plan.blocked:
+        return result
+    for handlers, out in ((plan.startup, result[0]), (plan.shutdown, result[1])):
+        for qualname, _ in handlers:
+            module, _, name = qualname.rpartition(".")
+            if qualname not in local:
+                if module == app_module.name or app_module.imports.get(name) == qualname:
+                    local[qualname] = name
+                else:
+                    alias = next(
+                        (
+                            c
+                            for c in (name, f"{module.rpartition('.')[2]}_{name}")
+                            if c not in taken
+                        ),
+                        None,
+                    )
+                    if alias is None:
+                        return None
+                    taken.add(alias)
+                    local[qualname] = alias
+                    target, level = _relative_import(app_module, module)
+                    entry["imports"].append([target, name, None if alias == name else alias, level])
+            function = index.function(qualname)
+            out.append((local[qualname], function is not None and function.is_async))
+    return result
+
+
+# -- AF301: applying the plan to one file -------------------------------------------------
+
+
+@dataclass
+class _Site:
+    node: cst.CSTNode
+    reason: str | None  # None: fixed
+
+
+def _cst_dotted(node: cst.BaseExpression | None) -> str | None:
+    if not isinstance(node, cst.Name | cst.Attribute):
+        return None
+    return get_full_name_for_node(node)
+
+
+def _cst_literal(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _cst_arg(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if len(positional) > position:
+        return positional[position].value
+    found = _keyword(call, keyword)
+    return found.value if found is not None else None
+
+
+class _StripRegistrations(cst.CSTTransformer):
+    """Removes the planned registrations and collects the sites to report. Sites are
+    recognized by what they say (owner, event, handler, occurrence), as the plan keyed
+    them, so earlier rewrites of the file do not matter."""
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.strip = {tuple(k) for k in entry["strip"]}
+        self.refuse = {tuple(k): reason for k, reason in entry["refuse"]}
+        self.sites: list[_Site] = []
+        self.found: set[tuple[Any, ...]] = set()
+        self.decisions: dict[int, bool] = {}  # id(node) -> strip it
+        self.seen: dict[tuple[Any, ...], int] = {}
+
+    def _classify(self, node: cst.CSTNode, key: tuple[Any, ...]) -> None:
+        count = self.seen[key] = self.seen.get(key, -1) + 1
+        full = (*key, count)
+        if full in self.strip:
+            self.found.add(full)
+            self.sites.append(_Site(node, None))
+            self.decisions[id(node)] = True
+        elif full in self.refuse:
+            self.sites.append(_Site(node, self.refuse[full]))
+            self.decisions[id(node)] = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if m.matches(call, m.Call(func=m.Attribute(attr=m.Name("on_event")))):
+                assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                event = _cst_literal(_cst_arg(call, 0, "event_type"))
+                key = ("dec", _cst_dotted(call.func.value), event, node.name.value)
+                self._classify(call, key)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if m.matches(node.func, m.Attribute(attr=m.Name("add_event_handler"))):
+            assert isinstance(node.func, cst.Attribute)
+            event = _cst_literal(_cst_arg(node, 0, "event_type"))
+            handler = _cst_dotted(_cst_arg(node, 1, "func"))
+            self._classify(node, ("add", _cst_dotted(node.func.value), event, handler))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        if not isinstance(node.value, cst.Call):
+            return
+        var = node.targets[0].target.value
+        for arg in node.value.args:
+            if arg.keyword is None or arg.keyword.value not in ("on_startup", "on_shutdown"):
+                continue
+            event = arg.keyword.value.removeprefix("on_")
+            if isinstance(arg.value, cst.List | cst.Tuple) and not any(
+                isinstance(e, cst.StarredElement) for e in arg.value.elements
+            ):
+                for element in arg.value.elements:
+                    self._classify(element.value, ("kw", var, event, _cst_dotted(element.value)))
+            else:
+                self._classify(arg.value, ("kw", var, event, None))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        keep = [
+            updated
+            for original, updated in zip(
+                original_node.decorators, updated_node.decorators, strict=True
+            )
+            if not self.decisions.get(id(original.decorator))
+        ]
+        if len(keep) == len(updated_node.decorators):
+            return updated_node
+        return updated_node.with_changes(decorators=keep)
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        body = [
+            small
+            for original, small in zip(original_node.body, updated_node.body, strict=True)
+            if not (isinstance(original, cst.Expr) and self.decisions.get(id(original.value)))
+        ]
+        if len(body) == len(original_node.body):
+            return updated_node
+        if not body:
+            return cst.RemoveFromParent()
+        body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(body=body)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        drop = []
+        for arg in original_node.args:
+            if arg.keyword is None or arg.keyword.value not in ("on_startup", "on_shutdown"):
+                continue
+            items = (
+                [e.value for e in arg.value.elements]
+                if isinstance(arg.value, cst.List | cst.Tuple)
+                else [arg.value]
+            )
+            if items and all(self.decisions.get(id(item)) for item in items):
+                drop.append(arg.keyword.value)
+        return drop_keywords(updated_node, drop) if drop else updated_node
+
+
+def _call_line(name: str, is_async: bool) -> cst.SimpleStatementLine:
+    call = cst.Call(func=cst.Name(name))
+    return _line(cst.Await(call) if is_async else call)
+
+
+def _apply_on_event(
+    module: cst.Module, entry: Mapping[str, Any], context: CodemodContext
+) -> tuple[cst.Module, str | None, list[_Site]]:
+    """The planned AF301 rewrite of one file: (new module, why not, the sites to report).
+    When it cannot be made, the module comes back unchanged with the reason."""
+    strip = _StripRegistrations(entry)
+    new = module.visit(strip)
+    if strip.found != strip.strip:
+        return module, "the file changed since it was planned", strip.sites
+    for var, app in entry["apps"].items():
+        if not _migrates(app):
+            continue
+        startup = [_call_line(name, is_async) for name, is_async in app["startup"]]
+        shutdown = [_call_line(name, is_async) for name, is_async in app["shutdown"]]
+
+        def build(
+            param: str,
+            existing: cst.FunctionDef | None,
+            startup: list[cst.SimpleStatementLine] = startup,
+            shutdown: list[cst.SimpleStatementLine] = shutdown,
+        ) -> _Parts | None:
+            if existing is not None:
+                # Merging is idempotent: a call already in the lifespan is not added again.
+                startup = [s for s in startup if not _contains_statement(existing, s.body[0])]
+                shutdown = [s for s in shutdown if not _contains_statement(existing, s.body[0])]
+                if not startup and not shutdown:
+                    return _UNCHANGED
+            return _Parts(startup, shutdown)
+
+        extended = extend_lifespan(new, var, build, context=context)
+        if extended is None:
+            return module, _why_no_lifespan(new, var), strip.sites
+        new = extended
+    for target, name, alias, level in entry["imports"]:
+        AddImportsVisitor.add_needed_import(context, target, name, alias, level)
+    return new, None, strip.sites
+
+
+def _why_no_lifespan(module: cst.Module, app_name: str) -> str:
+    app = _find_app(module, app_name)
+    if app is None:
+        return f"`{app_name} = FastAPI(...)` is not a single plain module-level assignment"
+    if _has_event_handlers(module):
+        return "other event handlers remain in the module; lifespan= would silence them"
+    existing = _keyword(app.call, "lifespan")
+    if existing is not None:
+        return (
+            "the app's lifespan= is not a plain @asynccontextmanager function of this module "
+            "with a single yield"
+        )
+    return "the names the lifespan needs (asynccontextmanager, lifespan) are taken"
+
+
+def _dry_run(data: bytes, entry: Mapping[str, Any]) -> str | None:
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        return "the file does not parse"
+    return _apply_on_event(module, entry, CodemodContext())[1]
+
+
+# -- the codemods -------------------------------------------------------------------------
+
+_PLANS: weakref.WeakKeyDictionary[ProjectIndex, dict[str, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _family_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
+    # One plan for the family: every codemod of it gets the same entries.
+    if index not in _PLANS:
+        _PLANS[index] = _compute_plan(index, config)
+    return _PLANS[index]
+
+
+class _LifespanCodemod(AsyncfixCodemod):
+    FAMILY = "lifespan"
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        return _family_plan(index, config)
+
+    def entry(self) -> Mapping[str, Any] | None:
+        """This file's share of the project plan. Without a plan (one file processed on
+        its own) the file is the whole project. A plan made for other bytes (the driver's
+        second, verifying run) means there is nothing left to do."""
+        planned = self.planned
+        data = self.run.original.bytes
+        if planned is None:
+            file = SourceFile(Path(self.run.path), self.run.path)
+            index = ProjectIndex([file])
+            index._data[file.display] = data
+            if index.module(file) is None:
+                return None
+            return _compute_plan(index, self.run.config).get(self.run.path)
+        if planned.get("digest") != _digest(data):
+            return None
+        return dict(planned)
+
+
+AF301 = Rule(
+    code="AF301",
+    name="on-event-to-lifespan",
+    summary="@app.on_event / add_event_handler / on_startup= -> one lifespan",
+    why=(
+        "on_event is deprecated, and passing lifespan= to FastAPI silently disables every "
+        "on_event handler of that app: any later lifespan change (a shared client, an "
+        "engine to dispose) would stop the startup code from running."
+    ),
+    fix=(
+        "One @asynccontextmanager lifespan passed as FastAPI(lifespan=...), calling the "
+        "original handlers (kept, they may be called elsewhere) in registration order, "
+        "awaiting async ones, then `yield`, then the shutdown handlers in `finally:`. "
+        "Handlers on included APIRouters, in any module, move too. All or nothing per app: "
+        "when one handler cannot be moved (a lambda, a decorated or nested function, a "
+        "computed event name, a router asyncfix cannot follow, an existing lifespan that "
+        "is not a plain @asynccontextmanager function), nothing changes for that app and "
+        "every site is reported with the reason."
+    ),
+    before=(
+        "from fastapi import FastAPI\n"
+        "\n"
+        "app = FastAPI()\n"
+        "\n"
+        "\n"
+        '@app.on_event("startup")\n'
+        "async def connect():\n"
+        "    await db.connect()\n"
+        "\n"
+        "\n"
+        '@app.on_event("shutdown")\n'
+        "def flush():\n"
+        "    cache.flush()\n"
+    ),
+    after=(
+        "from fastapi import FastAPI\n"
+        "from contextlib import asynccontextmanager\n"
+        "\n"
+        "\n"
+        "@asynccontextmanager\n"
+        "async def lifespan(app: FastAPI):\n"
+        "    await connect()\n"
+        "    try:\n"
+        "        yield\n"
+        "    finally:\n"
+        "        flush()\n"
+        "\n"
+        "\n"
+        "app = FastAPI(lifespan=lifespan)\n"
+        "\n"
+        "\n"
+        "async def connect():\n"
+        "    await db.connect()\n"
+        "\n"
+        "\n"
+        "def flush():\n"
+        "    cache.flush()\n"
+    ),
+)
+
+
+class OnEventToLifespan(_LifespanCodemod):
+    NAME = "lifespan-on-event"
+    RULES = (AF301,)
+    TRIGGERS = (b"fastapi",)
+
+    def transform(self, module: cst.Module) -> cst.Module:
+        entry = self.entry()
+        if not entry or not (entry["strip"] or entry["refuse"]):
+            return module
+        self._module = module
+        new, problem, sites = _apply_on_event(module, entry, self.context)
+        for site in sites:
+            reason = site.reason or problem
+            message = (
+                "on_event is deprecated; lifespan= would silently disable it"
+                if reason
+                else "on_event handler moved into the app's lifespan"
+            )
+            self.report(site.node, "AF301", message, reason=reason)
+        return new
+
+
+CODEMODS: tuple[type[AsyncfixCodemod], ...] = (OnEventToLifespan,)

@@ -1,0 +1,261 @@
+"""The lifespan family's public helper, `add_lifespan_resource`, and its options."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from asyncfix.codemods.lifespan import _options, add_lifespan_resource
+from asyncfix.config import Config, ConfigError
+
+
+def _add(source: str, *args: object, **kwargs: object) -> str | None:
+    module = cst.parse_module(textwrap.dedent(source))
+    new = add_lifespan_resource(module, *args, **kwargs)  # type: ignore[arg-type]
+    return None if new is None else new.code
+
+
+CLIENT = cst.parse_expression("httpx.AsyncClient()")
+
+PLAIN_APP = """\
+    import httpx
+    from fastapi import FastAPI
+
+    # the app
+    app = FastAPI(title="shop")
+
+
+    @app.get("/")
+    async def root():
+        return 1
+"""
+
+
+def test_creates_a_lifespan_when_the_app_has_none() -> None:
+    assert _add(PLAIN_APP, "app", "http_client", CLIENT, "aclose") == textwrap.dedent(
+        """\
+        import httpx
+        from fastapi import FastAPI
+        from contextlib import asynccontextmanager
+
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI):
+            app.state.http_client = httpx.AsyncClient()
+            try:
+                yield
+            finally:
+                await app.state.http_client.aclose()
+
+
+        # the app
+        app = FastAPI(title="shop", lifespan=lifespan)
+
+
+        @app.get("/")
+        async def root():
+            return 1
+        """
+    )
+
+
+def test_import_goes_through_the_context_when_given() -> None:
+    context = CodemodContext()
+    code = _add(PLAIN_APP, "app", "http_client", CLIENT, "aclose", context=context)
+    assert code is not None and "from contextlib" not in code
+    [item] = context.scratch[AddImportsVisitor.CONTEXT_KEY]
+    assert (item.module_name, item.obj_name, item.alias) == (
+        "contextlib",
+        "asynccontextmanager",
+        None,
+    )
+
+
+def test_second_resource_and_same_resource_again() -> None:
+    once = _add(PLAIN_APP, "app", "http_client", CLIENT, "aclose")
+    assert once is not None
+    module = cst.parse_module(once)
+    # The same client again (even with pool limits added since): nothing to do.
+    with_limits = cst.parse_expression("httpx.AsyncClient(limits=httpx.Limits())")
+    assert add_lifespan_resource(module, "app", "http_client", with_limits, "aclose") is module
+    # The same attribute for something else: refused.
+    other = cst.parse_expression("httpx.AsyncClient(base_url='http://x')")
+    assert add_lifespan_resource(module, "app", "http_client", other, "aclose") is None
+    # A close-only resource lands after the existing shutdown code, once.
+    dispose = cst.parse_expression("await engine.dispose()")
+    twice = add_lifespan_resource(module, "app", None, None, dispose)
+    assert twice is not None
+    assert "        await app.state.http_client.aclose()\n        await engine.dispose()\n" in (
+        twice.code
+    )
+    assert add_lifespan_resource(twice, "app", None, None, dispose) is twice
+
+
+def test_merges_into_a_plain_existing_lifespan() -> None:
+    code = _add(
+        """\
+        import contextlib
+        from fastapi import FastAPI
+
+        @contextlib.asynccontextmanager
+        async def lifespan_ctx(application: FastAPI):
+            \"\"\"Doc.\"\"\"
+            application.state.db = 1
+            try:
+                yield {"k": 1}
+            finally:
+                print("bye")
+
+        app = FastAPI(
+            title="x",
+            lifespan=lifespan_ctx,
+        )
+        """,
+        "app",
+        "session",
+        cst.parse_expression("aiohttp.ClientSession()"),
+        "close",
+    )
+    assert code == textwrap.dedent(
+        """\
+        import contextlib
+        from fastapi import FastAPI
+
+        @contextlib.asynccontextmanager
+        async def lifespan_ctx(application: FastAPI):
+            \"\"\"Doc.\"\"\"
+            application.state.db = 1
+            application.state.session = aiohttp.ClientSession()
+            try:
+                yield {"k": 1}
+            finally:
+                print("bye")
+                await application.state.session.close()
+
+        app = FastAPI(
+            title="x",
+            lifespan=lifespan_ctx,
+        )
+        """
+    )
+
+
+def test_a_lifespan_without_finally_gets_the_close_at_its_end() -> None:
+    code = _add(
+        """\
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+
+        @asynccontextmanager
+        async def lifespan(app):
+            yield
+            print("bye")
+
+        app = FastAPI(lifespan=lifespan)
+        """,
+        "app",
+        None,
+        None,
+        cst.parse_expression("await engine.dispose()"),
+    )
+    assert code is not None
+    assert code.endswith(
+        '    yield\n    print("bye")\n    await engine.dispose()\n\n'
+        "app = FastAPI(lifespan=lifespan)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        (
+            """\
+            from fastapi import FastAPI
+            app = FastAPI()
+
+            @app.on_event("startup")
+            async def start(): ...
+            """,
+            "on_event handlers would be silenced",
+        ),
+        (
+            """\
+            from fastapi import FastAPI
+            app = FastAPI(on_startup=[start])
+            """,
+            "on_startup= handlers would be silenced",
+        ),
+        (
+            """\
+            from fastapi import FastAPI
+            app = FastAPI(lifespan=make_lifespan())
+            """,
+            "a lifespan that is not a function of this module",
+        ),
+        (
+            """\
+            from fastapi import FastAPI
+            async def lifespan(app):
+                yield
+            app = FastAPI(lifespan=lifespan)
+            """,
+            "not decorated with @asynccontextmanager",
+        ),
+        (
+            """\
+            from contextlib import asynccontextmanager
+            from fastapi import FastAPI
+            @asynccontextmanager
+            async def lifespan(app):
+                if app.debug:
+                    yield
+                else:
+                    yield
+            app = FastAPI(lifespan=lifespan)
+            """,
+            "two yields",
+        ),
+        (
+            """\
+            from fastapi import FastAPI
+            from mylib import asynccontextmanager
+            app = FastAPI()
+            """,
+            "asynccontextmanager means something else",
+        ),
+        (
+            """\
+            from fastapi import FastAPI
+            def make():
+                app = FastAPI()
+                return app
+            """,
+            "no module-level app",
+        ),
+    ],
+)
+def test_refuses_what_it_cannot_do_safely(source: str, why: str) -> None:
+    assert _add(source, "app", "http_client", CLIENT, "aclose") is None, why
+
+
+def test_arguments_are_checked() -> None:
+    with pytest.raises(ValueError):
+        _add(PLAIN_APP, "app", None, None, "aclose")
+    with pytest.raises(ValueError):
+        _add(PLAIN_APP, "app", "client", None, "aclose")
+
+
+def test_options_are_validated() -> None:
+    assert _options(Config())["aiohttp-limit-per-host"] == 20
+    custom = Config(families={"lifespan": {"httpx-max-connections": 200}})
+    assert _options(custom)["httpx-max-connections"] == 200
+    with pytest.raises(ConfigError, match="unknown key 'aiohttp-limits'"):
+        _options(Config(families={"lifespan": {"aiohttp-limits": 1}}))
+    with pytest.raises(ConfigError, match="must be a positive integer"):
+        _options(Config(families={"lifespan": {"aiohttp-limit": "100"}}))
+    with pytest.raises(ConfigError, match="must be a positive integer"):
+        _options(Config(families={"lifespan": {"aiohttp-limit": True}}))
