@@ -1,0 +1,694 @@
+"""Family `async_def` (AF6xx): `async def` functions that never await.
+
+Turning one into a `def` changes every caller: `await f()` must become `f()` across the
+project, in files rewritten in parallel. So the decision is made once, in the plan phase,
+on the whole project, and only when every use of the function is a plain awaited call that
+the plan has seen. Files are planned before any family rewrites them, so a function whose
+body holds anything another family might turn into an await is never a candidate.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
+
+from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.config import Config, ConfigError
+from asyncfix.data import coroutines as table
+from asyncfix.files import SourceFile
+from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex
+
+AF601 = Rule(
+    code="AF601",
+    name="async-without-await",
+    summary="async def that never awaits -> def, and `await f()` -> `f()` everywhere",
+    why=(
+        "An async def that never awaits pays for a coroutine object and an event-loop "
+        "round trip on every call, and tells readers it does I/O when it does not. "
+        "Not for FastAPI: a path operation, dependency, lifespan or event handler declared "
+        "`def` is sent to the thread pool, so there an async def without I/O is the faster "
+        "form; asyncfix leaves those alone."
+    ),
+    fix=(
+        "`async def` becomes `def` and every `await f(...)` in the project becomes "
+        "`f(...)`, in one plan across files: only when every use of the function is such "
+        "a call (not passed as a callback, stored, scheduled or patched by name), its name "
+        "is private (public names too with `[tool.asyncfix.async_def] closed-world = "
+        "true`), it is not decorated (staticmethod and classmethod are fine), overrides "
+        "and is overridden by nothing, is not a pytest test, and its body calls only "
+        "builtins and plain str/list/dict methods (a function calling anything else "
+        "may block, which no def cures, or become awaited after another fix: left "
+        "alone). Otherwise a finding says why."
+    ),
+    before=(
+        "async def _greeting(name):\n"
+        '    return f"Hello, {name.title()}"\n'
+        "\n"
+        "\n"
+        "async def welcome(user, send):\n"
+        "    await send(await _greeting(user.name))\n"
+    ),
+    after=(
+        "def _greeting(name):\n"
+        '    return f"Hello, {name.title()}"\n'
+        "\n"
+        "\n"
+        "async def welcome(user, send):\n"
+        "    await send(_greeting(user.name))\n"
+    ),
+)
+
+_OPTIONS = {"closed-world": bool}
+
+# Calls that no family rewrites into an await and that cannot block.
+SAFE_BUILTINS = frozenset(
+    {
+        "abs", "all", "any", "bool", "bytes", "callable", "chr", "dict", "divmod",
+        "enumerate", "float", "format", "frozenset", "hash", "id", "int", "isinstance",
+        "issubclass", "len", "list", "max", "min", "ord", "range", "repr", "reversed",
+        "round", "set", "slice", "sorted", "str", "sum", "tuple", "type", "zip",
+        "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError",
+        "KeyError", "LookupError", "NotImplementedError", "RuntimeError", "TypeError",
+        "ValueError",
+    }
+)  # fmt: skip
+SAFE_METHODS = frozenset(
+    {
+        "append", "capitalize", "casefold", "center", "endswith", "extend", "format",
+        "isalnum", "isalpha", "isdigit", "islower", "isspace", "isupper", "items", "join",
+        "keys", "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix",
+        "rjust", "rpartition", "rsplit", "rstrip", "setdefault", "split", "splitlines",
+        "startswith", "strip", "swapcase", "title", "upper", "values", "zfill",
+    }
+)  # fmt: skip
+_FRAMEWORK = "__framework__"  # a use by FastAPI/Starlette: skip without a finding
+SAFE_DECORATORS = frozenset({"staticmethod", "classmethod"})
+# Decorators and registrations under which FastAPI (or Starlette) calls the function:
+# there an async def without I/O is the right form, so they are skipped without a finding.
+_FRAMEWORK_DECORATORS = frozenset(
+    {
+        "get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route",
+        "websocket", "route", "middleware", "exception_handler", "on_event",
+        "websocket_route",
+    }
+)  # fmt: skip
+_FRAMEWORK_CALLS = frozenset(
+    {
+        "Depends", "Security", "add_api_route", "add_api_websocket_route", "add_route",
+        "add_websocket_route", "add_event_handler", "add_exception_handler",
+        "add_middleware", "FastAPI", "APIRouter", "Starlette", "Router",
+    }
+)  # fmt: skip
+
+
+def closed_world(config: Config) -> bool:
+    """The validated `[tool.asyncfix.async_def] closed-world` option."""
+    where = f"{config.source}: " if config.source else ""
+    options = config.family_options("async_def")
+    for key, value in options.items():
+        if key not in _OPTIONS:
+            known = ", ".join(_OPTIONS)
+            raise ConfigError(
+                f"{where}[tool.asyncfix.async_def]: unknown key {key!r} (known: {known})"
+            )
+        if not isinstance(value, _OPTIONS[key]):
+            raise ConfigError(
+                f"{where}[tool.asyncfix.async_def] {key} must be true or false, not {value!r}"
+            )
+    return bool(options.get("closed-world", False))
+
+
+@dataclass
+class _Target:
+    """One never-awaiting async def and what the project does with it."""
+
+    info: FunctionInfo
+    module: ModuleInfo
+    node: ast.AsyncFunctionDef
+    reason: str | None = None  # a finding; None while it is still a candidate
+    silent: bool = False  # a framework function or a stub: nothing to say
+    sites: dict[str, set[str]] = field(default_factory=dict)  # path -> names to un-await
+
+    @property
+    def key(self) -> str:
+        """ "func" or "Class.method", relative to the module."""
+        return self.info.qualname.removeprefix(self.module.name + ".")
+
+    def refuse(self, reason: str) -> None:
+        if self.reason is None and not self.silent:
+            self.reason = reason
+
+    def skip(self) -> None:
+        self.silent = True
+        self.reason = None
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _is_stub(node: ast.AsyncFunctionDef) -> bool:
+    body = list(node.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # docstring
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # `...`
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def _is_test(target: _Target) -> bool:
+    filename = Path(target.module.path).name
+    in_tests = filename.startswith("test_") or filename.endswith("_test.py")
+    in_tests = in_tests or filename == "conftest.py"
+    return in_tests and target.info.name.startswith("test")
+
+
+def _unsafe_call(
+    module: ModuleInfo, node: ast.AsyncFunctionDef, safe_methods: frozenset[str]
+) -> str | None:
+    """The first call in the body that might block or be rewritten into an await."""
+    for sub in ast.walk(node):
+        if sub is node or not isinstance(sub, ast.Call):
+            continue
+        func = sub.func
+        if isinstance(func, ast.Name):
+            shadowed = func.id in module.imports or func.id in module.toplevel
+            if func.id in SAFE_BUILTINS and not shadowed:
+                continue
+        elif isinstance(func, ast.Attribute) and func.attr in safe_methods:
+            head: ast.expr = func.value
+            while isinstance(head, ast.Attribute):
+                head = head.value
+            if not (isinstance(head, ast.Name) and head.id in module.imports):
+                continue
+        return ast.unparse(func)
+    # Decorators and defaults of the function itself run at definition time: not here.
+    return None
+
+
+class _Planner:
+    """Decides, on the original code of the whole project, which functions to convert."""
+
+    def __init__(self, index: ProjectIndex, config: Config) -> None:
+        self.index = index
+        self.closed_world = closed_world(config)
+        # A "pure" method name that is also a coroutine method somewhere (Redis.append,
+        # a project's own `async def join`) may be awaited by AF501: not safe.
+        coroutine_methods = {
+            name
+            for kinds in table.CLASSES.values()
+            for kind in ("coroutine", "future")
+            for name in kinds[kind]
+        }
+        for module in index.modules(b"async def"):
+            coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
+        self.safe_methods = SAFE_METHODS - coroutine_methods
+
+    def targets(self) -> list[_Target]:
+        found: list[_Target] = []
+        for module in self.index.modules(b"async def"):
+            nodes = {
+                (n.lineno, n.col_offset + 1): n
+                for n in ast.walk(module.tree)
+                if isinstance(n, ast.AsyncFunctionDef)
+            }
+            for info in module.functions.values():
+                node = nodes.get((info.line, info.column))
+                if node is None or not info.is_async or info.awaits or info.yields:
+                    continue
+                if "<locals>" in info.qualname:
+                    continue  # nested: its uses are local, but so is the gain
+                depth = info.qualname.removeprefix(module.name + ".").count(".")
+                if depth > (1 if info.class_name else 0):
+                    continue  # a method of a nested class
+                found.append(_Target(info, module, node))
+        return found
+
+    def plan(self) -> dict[str, Any]:
+        targets = self.targets()
+        classes = self._class_methods()
+        for target in targets:
+            self._judge(target, classes)
+        plans: dict[str, Any] = {}
+        for target in targets:
+            entry = plans.setdefault(target.module.path, _empty_plan())
+            if target.silent:
+                continue
+            if target.reason is not None:
+                entry["refuse"][target.key] = target.reason
+                continue
+            entry["convert"].append(target.key)
+            for path, names in target.sites.items():
+                site = plans.setdefault(path, _empty_plan())
+                for name in sorted(names):
+                    if name.startswith("self."):
+                        site["methods"].append([target.info.class_name, name[5:]])
+                    else:
+                        site["names"].append(name)
+        return plans
+
+    def _class_methods(self) -> dict[str, list[tuple[str, list[ast.expr]]]]:
+        """method name -> [(class qualname, its bases)] over the project."""
+        found: dict[str, list[tuple[str, list[ast.expr]]]] = {}
+        for module in self.index.modules(b"class "):
+            for node in ast.walk(module.tree):
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                for stmt in node.body:
+                    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                        qualname = f"{module.name}.{node.name}"
+                        found.setdefault(stmt.name, []).append((qualname, node.bases))
+        return found
+
+    def _judge(
+        self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
+    ) -> None:
+        info, node = target.info, target.node
+        name = info.name
+        if name.startswith("__") and name.endswith("__"):
+            return target.skip()  # a protocol method: its callers are the runtime
+        if _is_test(target) or any(d.startswith("pytest.") for d in info.decorators):
+            return target.skip()
+        if any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators):
+            return target.skip()
+        if _is_stub(node):
+            return target.skip()  # an interface to implement, not a function to convert
+        if _unsafe_call(target.module, node, self.safe_methods) is not None:
+            # It calls something that may block or become awaited after other fixes:
+            # whether it blocks is the other families' finding, and no def would help.
+            return target.skip()
+        problems = self._find_uses(target)
+        if _FRAMEWORK in problems:
+            return target.skip()
+        for decorator in info.decorators:
+            if decorator not in SAFE_DECORATORS:
+                target.refuse(
+                    f"decorated with @{decorator}: the decorator may rely on a coroutine function"
+                )
+        if not name.startswith("_") and not self.closed_world:
+            target.refuse(
+                "public name: code outside the project may await it "
+                "(set `[tool.asyncfix.async_def] closed-world = true` if there is none)"
+            )
+        if info.class_name is not None:
+            self._judge_method(target, classes)
+        for problem in problems:
+            target.refuse(problem)
+        return None
+
+    def _judge_method(
+        self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
+    ) -> None:
+        owner = target.info.qualname.rsplit(".", 1)[0]
+        definitions = classes.get(target.info.name, [])
+        for qualname, bases in definitions:
+            if qualname == owner:
+                named = [b for b in bases if not (isinstance(b, ast.Name) and b.id == "object")]
+                if named:
+                    target.refuse(
+                        f"its class derives from {ast.unparse(named[0])}: it may override "
+                        "an async method callers await"
+                    )
+            else:
+                target.refuse(
+                    f"{qualname} also defines {target.info.name}(): an override or an "
+                    "overridden method must stay async for callers that await it"
+                )
+
+    # -- uses ------------------------------------------------------------------------------
+
+    def _aliases(self, target: _Target) -> set[str]:
+        """Qualified names under which the project can reach the function (re-exports)."""
+        aliases = {target.info.qualname}
+        changed = True
+        modules = list(self.index.modules(target.info.name.encode()))
+        while changed:
+            changed = False
+            for module in modules:
+                for local, qualified in module.imports.items():
+                    alias = f"{module.name}.{local}"
+                    if qualified in aliases and alias not in aliases:
+                        aliases.add(alias)
+                        changed = True
+        return aliases
+
+    def _find_uses(self, target: _Target) -> list[str]:
+        """Why some use is not a plain awaited call ([] when every use is one)."""
+        name = target.info.name
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        aliases = self._aliases(target) if target.info.class_name is None else set()
+        problems: list[str] = []
+        for module in self.index.modules(name.encode()):
+            parents = _parents(module.tree)
+            for node in ast.walk(module.tree):
+                problem = self._use(target, module, node, parents, word, aliases)
+                if problem == _FRAMEWORK:
+                    return [_FRAMEWORK]
+                if problem is not None:
+                    problems.append(f"{problem} at {module.path}:{getattr(node, 'lineno', 1)}")
+        return problems[:1]
+
+    def _use(
+        self,
+        target: _Target,
+        module: ModuleInfo,
+        node: ast.AST,
+        parents: Mapping[ast.AST, ast.AST],
+        word: re.Pattern[str],
+        aliases: set[str],
+    ) -> str | None:
+        """A reason when `node` uses the function other than as `await f(...)`."""
+        name = target.info.name
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if word.search(node.value):
+                return "its name appears in a string (mock.patch, getattr, __all__?)"
+            return None
+        if isinstance(node, ast.ImportFrom) and target.info.class_name is None:
+            if any(a.name == "*" for a in node.names) and not name.startswith("_"):
+                return "a star import may bring it in under its own name"
+            return None
+        if target.info.class_name is not None:
+            return self._method_use(target, module, node, parents)
+        if isinstance(node, ast.Name):
+            local = module.name == target.module.name and node.id == name
+            imported = module.imports.get(node.id) in aliases
+            if not (local or imported):
+                return None
+            spelled = node.id
+        elif isinstance(node, ast.Attribute) and node.attr == name:
+            resolved = module.resolve(node)
+            if resolved not in aliases:
+                head: ast.expr = node.value
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                if isinstance(head, ast.Name) and head.id in module.imports:
+                    return None  # an attribute of another module
+                return f"`{ast.unparse(node)}` may refer to it"
+            spelled = ast.unparse(node)
+        else:
+            return None
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            return "the name is rebound"
+        if self._awaited_call(node, parents):
+            target.sites.setdefault(module.path, set()).add(spelled)
+            return None
+        return self._framework_use(node, parents) or (
+            "used other than as a direct awaited call (passed, stored, scheduled or returned)"
+        )
+
+    @staticmethod
+    def _awaited_call(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> bool:
+        call = parents.get(node)
+        awaited = parents.get(call) if call is not None else None
+        return (
+            isinstance(call, ast.Call)
+            and call.func is node
+            and isinstance(awaited, ast.Await)
+            and awaited.value is call
+        )
+
+    def _framework_use(self, node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> str | None:
+        parent = parents.get(node)
+        if isinstance(parent, ast.keyword):
+            parent = parents.get(parent)
+        if isinstance(parent, ast.Call):
+            func = parent.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in _FRAMEWORK_CALLS:
+                return _FRAMEWORK
+        return None
+
+    def _method_use(
+        self,
+        target: _Target,
+        module: ModuleInfo,
+        node: ast.AST,
+        parents: Mapping[ast.AST, ast.AST],
+    ) -> str | None:
+        name = target.info.name
+        if isinstance(node, ast.Name) and node.id == name and module is target.module:
+            return "the name is used other than as a method"
+        if not (isinstance(node, ast.Attribute) and node.attr == name):
+            return None
+        spelled = ast.unparse(node)
+        if not self._awaited_call(node, parents):
+            return self._framework_use(node, parents) or (
+                f"`{spelled}` is used other than as a direct awaited call"
+            )
+        method = self._enclosing_method(node, parents)
+        owner_ok = (
+            module.path == target.module.path
+            and method is not None
+            and isinstance(node.value, ast.Name)
+            and method[1] == node.value.id
+            and method[0] == target.info.class_name
+        )
+        if not owner_ok:
+            return f"`{spelled}` is called on an object asyncfix cannot tie to its class"
+        target.sites.setdefault(module.path, set()).add(f"self.{name}")
+        return None
+
+    @staticmethod
+    def _enclosing_method(
+        node: ast.AST, parents: Mapping[ast.AST, ast.AST]
+    ) -> tuple[str, str] | None:
+        """(class name, first parameter) of the top-level class method containing node."""
+        current = parents.get(node)
+        while current is not None and not isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+        ):
+            current = parents.get(current)
+        if not isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+            return None
+        owner = parents.get(current)
+        if not isinstance(owner, ast.ClassDef) or not isinstance(parents.get(owner), ast.Module):
+            return None
+        if any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in current.decorator_list):
+            return None
+        args = current.args.posonlyargs + current.args.args
+        return (owner.name, args[0].arg) if args else None
+
+
+class _OneFileIndex(ProjectIndex):
+    """The index of one file, from bytes in memory: a file processed on its own."""
+
+    def __init__(self, file: SourceFile, data: bytes) -> None:
+        super().__init__([file])
+        self._bytes = data
+
+    def data(self, file: SourceFile) -> bytes | None:
+        return self._bytes
+
+
+def _empty_plan() -> dict[str, Any]:
+    return {"convert": [], "refuse": {}, "names": [], "methods": []}
+
+
+def _local_plan(file: SourceFile, data: bytes, config: Config) -> dict[str, Any]:
+    """The plan for one file as if it were the whole project."""
+    if b"async def" not in data:
+        return _empty_plan()
+    plan = _Planner(_OneFileIndex(file, data), config).plan()
+    entry: dict[str, Any] = plan.get(file.display, _empty_plan())
+    return entry
+
+
+def _awaits_in(node: cst.FunctionDef) -> bool:
+    """Does the function's own body await (nested defs and lambdas aside)?"""
+    finder = _AwaitFinder()
+    node.body.visit(finder)
+    return finder.found
+
+
+class _AwaitFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Await(self, node: cst.Await) -> bool:
+        self.found = True
+        return False
+
+    def visit_For(self, node: cst.For) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_With(self, node: cst.With) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
+
+
+class AsyncWithoutAwait(AsyncfixCodemod):
+    NAME = "async-without-await"
+    FAMILY = "async_def"
+    RULES = (AF601,)
+    AFTER = ("*", "awaits")
+    TRIGGERS = (b"async def",)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        # A file is planned only where the project changes its verdict: what the file alone
+        # decides, the transformer decides again (see `_local_plan`), and such a file stays
+        # cacheable.
+        project = _Planner(index, config).plan()
+        files = {f.display: f for f in index.files}
+        planned: dict[str, Any] = {}
+        for path, entry in project.items():
+            data = index.data(files[path]) if path in files else None
+            if data is None or entry != _local_plan(files[path], data, config):
+                planned[path] = entry
+        return planned
+
+    def transform(self, module: cst.Module) -> cst.Module:
+        plan = self.planned
+        if plan is None:
+            # Not planned: what this file's ORIGINAL code decides on its own, exactly what
+            # the plan phase compared against (or, without a plan phase, the file alone).
+            original = self.run.original
+            plan = _local_plan(
+                SourceFile(Path(self.run.path), self.run.path), original.bytes, self.run.config
+            )
+        self.plan_data: Mapping[str, Any] = plan
+        wanted = plan["convert"] or plan["refuse"] or plan["names"] or plan["methods"]
+        if not wanted:
+            return module
+        self.class_stack: list[str] = []
+        self.function_stack: list[cst.FunctionDef] = []
+        return super().transform(module)
+
+    # -- definitions ---------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.class_stack.append(node.name.value)
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.class_stack.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.function_stack.append(node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.function_stack.pop()
+        key = self._key(original_node)
+        if key is None or original_node.asynchronous is None:
+            return updated_node
+        message = f"async def {original_node.name.value}() never awaits"
+        reason = self.plan_data["refuse"].get(key)
+        if reason is not None:
+            if not _awaits_in(updated_node):  # else another fix made it await: resolved
+                self.report(original_node.name, "AF601", message, reason=reason)
+            return updated_node
+        if key not in self.plan_data["convert"]:
+            return updated_node
+        if _awaits_in(updated_node):
+            # The plan ruled this out; should it happen, converting would break the code.
+            self.report(
+                original_node.name,
+                "AF601",
+                message,
+                reason="it awaits after the other fixes; callers in other files may have "
+                "been changed: please report this",
+            )
+            return updated_node
+        if not self.report(original_node.name, "AF601", message + "; make it a def"):
+            return updated_node
+        return updated_node.with_changes(asynchronous=None)
+
+    def _key(self, node: cst.FunctionDef) -> str | None:
+        # A top-level function, or a method of a top-level class.
+        if len(self.function_stack) != 0:
+            return None
+        if len(self.class_stack) > 1:
+            return None
+        return ".".join([*self.class_stack, node.name.value])
+
+    # -- call sites ----------------------------------------------------------------------
+
+    def leave_Await(self, original_node: cst.Await, updated_node: cst.Await) -> cst.BaseExpression:
+        call = original_node.expression
+        if not isinstance(call, cst.Call) or not self._planned_site(call):
+            return updated_node
+        inner = updated_node.expression
+        assert isinstance(inner, cst.Call)
+        # The await's own parentheses stay around the call.
+        return inner.with_changes(
+            lpar=[*updated_node.lpar, *inner.lpar], rpar=[*inner.rpar, *updated_node.rpar]
+        )
+
+    def _planned_site(self, call: cst.Call) -> bool:
+        dotted = get_full_name_for_node(call.func)
+        if dotted is None:
+            return False
+        if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name):
+            receiver = call.func.value
+            for class_name, method in self.plan_data["methods"]:
+                if call.func.attr.value == method and self._is_self_of(receiver, class_name):
+                    return True
+        if dotted not in self.plan_data["names"]:
+            return False
+        head: cst.BaseExpression = call.func
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        scope = self.get_metadata(ScopeProvider, head, None)
+        if scope is None or not isinstance(head, cst.Name):
+            return False
+        # The name must mean the module-level binding, not a local one.
+        return all(isinstance(a.scope, GlobalScope) for a in scope[head.value])
+
+    def _is_self_of(self, name: cst.Name, class_name: str) -> bool:
+        if len(self.class_stack) != 1 or self.class_stack[0] != class_name:
+            return False
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return False
+        assignments = list(scope[name.value])
+        if len(assignments) != 1 or not isinstance(assignments[0].scope, FunctionScope):
+            return False
+        function = assignments[0].scope.node
+        if not isinstance(function, cst.FunctionDef) or function not in _methods_of_stack(
+            self.function_stack
+        ):
+            return False
+        params = function.params.params
+        return bool(params) and params[0].name.value == name.value
+
+
+def _methods_of_stack(stack: Iterable[cst.FunctionDef]) -> list[cst.FunctionDef]:
+    return list(stack)[:1]
+
+
+CODEMODS = (AsyncWithoutAwait,)

@@ -1,0 +1,1 @@
+"""Data asyncfix ships: tables generated from library introspection."""
