@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -13,12 +13,17 @@ from typing import Any, TypeVar
 import click
 
 from asyncfix import __version__
+from asyncfix.annotations import MARKER, strip_annotations
+from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
-from asyncfix.driver import FileOutcome, RunResult, run
-from asyncfix.files import atomic_write, write_error_message
-from asyncfix.patches import unified_diff
-from asyncfix.report import FileError, findings_json, github_annotations
+from asyncfix.deps import DepsError, add_dependencies
+from asyncfix.driver import RunResult, run
+from asyncfix.files import SourceError, decode, discover, display_path, read_bytes
+from asyncfix.formatting import FORMATS, FormatError, format_change
+from asyncfix.patches import SPLITS
+from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
+from asyncfix.review import Change, review, write_back, write_patches
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
 
@@ -127,19 +132,11 @@ def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: boo
             cache=not meta.get("asyncfix.no_cache", False),
             shard=meta.get("asyncfix.shard"),
         )
-    except RegistryError as exc:
+    except (RegistryError, ConfigError) as exc:  # ConfigError: a family's own options
         raise click.UsageError(str(exc)) from exc
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-
-
-def _texts(outcome: FileOutcome) -> tuple[str, str]:
-    assert outcome.original is not None and outcome.new is not None
-    return (
-        outcome.original.decode(outcome.encoding),
-        outcome.new.decode(outcome.encoding),
-    )
 
 
 def _report_errors(errors: Sequence[FileError]) -> None:
@@ -164,9 +161,50 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Write nothing; print diffs; exit 1 on changes.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the diffs also when writing.")
 @click.option(
+    "--interactive",
+    "-i",
+    is_flag=True,
+    help="Show each file's diff and ask: accept, skip, edit in $EDITOR, quit.",
+)
+@click.option(
+    "--patch",
+    "patch_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write all the changes as one git-apply-able patch to this file.",
+)
+@click.option(
     "--patch-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Write one git-apply-able .patch per changed file here.",
+    help="Write one git-apply-able .patch per changed file here (see --split-by).",
+)
+@click.option(
+    "--split-by",
+    type=click.Choice(SPLITS),
+    help="With --patch-dir: one patch per owner (CODEOWNERS) or per top-level directory.",
+)
+@click.option(
+    "--format",
+    "format_choice",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Format changed files with black: auto = only if the original was black-clean "
+    "or the project configures [tool.black].",
+)
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="Write a `# TODO(asyncfix CODE): reason` comment above each finding left unfixed.",
+)
+@click.option(
+    "--strip-annotations",
+    is_flag=True,
+    help="Only remove the --annotate comments (no codemod runs).",
+)
+@click.option(
+    "--add-deps",
+    is_flag=True,
+    help="Add the packages the rewrites import to [project] dependencies or requirements*.txt.",
 )
 def apply(
     paths: tuple[Path, ...],
@@ -180,29 +218,57 @@ def apply(
     exit_zero: bool,
     dry_run: bool,
     show_diff: bool,
+    interactive: bool,
+    patch_file: Path | None,
     patch_dir: Path | None,
+    split_by: str | None,
+    format_choice: str,
+    annotate: bool,
+    strip_annotations: bool,
+    add_deps: bool,
 ) -> None:
     """Rewrite files in place (or show what would change with --dry-run)."""
+    if split_by is not None and patch_dir is None:
+        raise click.UsageError("--split-by needs --patch-dir")
+    if interactive and dry_run:
+        raise click.UsageError("--interactive and --dry-run exclude each other")
+    if strip_annotations and (annotate or add_deps):
+        raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
     config = _load(paths, config_path, select, ignore, exclude)
-    try:
-        result = _execute(paths, config, jobs, quiet)
-    except KeyboardInterrupt:
-        click.echo("asyncfix: interrupted; no file was written", err=True)
-        sys.exit(EXIT_ERROR)
-    errors = list(result.errors)
-    changed = [o for o in result.outcomes if o.changed]
+    if strip_annotations:
+        changes, errors = _stripped(paths, config)
+        findings: list[Finding] = []
+        summary = Summary()
+    else:
+        try:
+            result = _execute(paths, config, jobs, quiet)
+        except KeyboardInterrupt:
+            click.echo("asyncfix: interrupted; no file was written", err=True)
+            sys.exit(EXIT_ERROR)
+        errors = list(result.errors)
+        findings, summary = result.findings, result.summary
+        try:
+            changes = _changes(result, config, format_choice, annotate)
+        except FormatError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if add_deps and summary.packages:
+            changes += _dependency_changes(config, summary, errors)
+    changes.sort(key=lambda c: c.display)
+    if interactive:
+        try:
+            changes = review(changes)
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("\nasyncfix: interrupted; no file was written", err=True)
+            sys.exit(EXIT_ERROR)
     written = 0
     try:
-        for outcome in changed:
-            old, new = _texts(outcome)
-            if dry_run or show_diff:
-                click.echo(unified_diff(outcome.file.display, old, new), nl=False)
-            if patch_dir is not None:
-                error = _write_patch(patch_dir, outcome, old, new)
-                if error:
-                    errors.append(error)
-            if not dry_run:
-                error = _write_back(outcome)
+        if (dry_run or show_diff) and not interactive:
+            for change in changes:
+                click.echo(change.diff(), nl=False)
+        errors += write_patches(changes, patch=patch_file, patch_dir=patch_dir, split_by=split_by)
+        if not dry_run:
+            for change in changes:
+                error = write_back(change)
                 if error:
                     errors.append(error)
                 else:
@@ -210,46 +276,84 @@ def apply(
     except KeyboardInterrupt:
         click.echo(f"asyncfix: interrupted; {written} files written", err=True)
         sys.exit(EXIT_ERROR)
-    unfixed = [f for f in result.findings if not f.fixable]
+    unfixed = [f for f in findings if not f.fixable]
     if not quiet:
-        for finding in result.findings if verbose else unfixed:
+        for finding in findings if verbose else unfixed:
             click.echo(finding.format())
     _report_errors(sorted(set(errors)))
-    result.summary.errors = len(set(errors))
+    summary.errors = len(set(errors))
+    summary.changed = len(changes)
     if not quiet:
-        click.echo(result.summary.format(wrote=not dry_run), err=True)
+        if strip_annotations:
+            verb = "would change" if dry_run else "changed"
+            click.echo(f"asyncfix: annotations removed; {len(changes)} files {verb}", err=True)
+        else:
+            click.echo(summary.format(wrote=not dry_run), err=True)
     if errors:
         sys.exit(EXIT_ERROR)
-    if (unfixed or (dry_run and changed)) and not exit_zero:
+    if (unfixed or (dry_run and changes)) and not exit_zero:
         sys.exit(EXIT_FOUND)
 
 
-def _write_back(outcome: FileOutcome) -> FileError | None:
-    path = outcome.file.path
-    try:
-        if path.read_bytes() != outcome.original:
-            return FileError(
-                outcome.file.display, 1, 1, "changed on disk during the run; not written"
-            )
-        assert outcome.new is not None
-        atomic_write(path, outcome.new)
-    except OSError as exc:
-        return FileError(outcome.file.display, 1, 1, write_error_message(exc))
-    return None
+def _changes(result: RunResult, config: Config, format_choice: str, annotate: bool) -> list[Change]:
+    """The rewrite of each file, formatted and annotated as asked."""
+    changes = []
+    for outcome in result.outcomes:
+        if outcome.original is None or outcome.errors:
+            continue
+        if not outcome.changed and not (annotate and any(not f.fixable for f in outcome.findings)):
+            continue
+        original = outcome.original.decode(outcome.encoding)
+        rewritten = outcome.new.decode(outcome.encoding) if outcome.new is not None else original
+        text = rewritten
+        if annotate:
+            text = annotate_findings(original, text, outcome.findings)
+        if outcome.changed:
+            text = format_change(original, text, format_choice, config.source)
+        change = Change(
+            outcome.file.display, outcome.file.path, outcome.original, b"", outcome.encoding
+        )
+        try:
+            new = text.encode(outcome.encoding)
+            compile(new, outcome.file.display, "exec", dont_inherit=True)
+        except (UnicodeEncodeError, SyntaxError, ValueError):
+            # Never break code: what the pipeline verified stands without the extras.
+            new = outcome.new if outcome.new is not None else outcome.original
+        if new != outcome.original:
+            changes.append(replace(change, new=new))
+    return changes
 
 
-def _write_patch(patch_dir: Path, outcome: FileOutcome, old: str, new: str) -> FileError | None:
-    display = outcome.file.display
-    if os.path.isabs(display) or display.startswith("../"):
-        return FileError(display, 1, 1, "outside the current directory; no patch written")
+def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
+    files, errors = discover(paths or [Path(".")], config.exclude)
+    changes = []
+    for file in files:
+        try:
+            data = read_bytes(file.path)
+            if MARKER.encode() not in data:
+                continue
+            text, encoding = decode(data)
+        except SourceError as exc:
+            errors.append(FileError(file.display, exc.line, exc.column, exc.message))
+            continue
+        new = strip_annotations(text)
+        if new != text:
+            changes.append(Change(file.display, file.path, data, new.encode(encoding), encoding))
+    return changes, errors
+
+
+def _dependency_changes(config: Config, summary: Summary, errors: list[FileError]) -> list[Change]:
+    project_dir = config.source.parent if config.source is not None else Path.cwd()
     try:
-        patch_dir.mkdir(parents=True, exist_ok=True)
-        target = patch_dir / (display.replace("/", "__") + ".patch")
-        # The patch carries the file's own bytes: its encoding, BOM and line endings.
-        atomic_write(target, unified_diff(display, old, new).encode(outcome.encoding))
-    except OSError as exc:
-        return FileError(display, 1, 1, f"cannot write patch: {exc.strerror or exc}")
-    return None
+        edit = add_dependencies(project_dir, summary.packages)
+    except DepsError as exc:
+        errors.append(FileError(display_path(project_dir / "pyproject.toml"), 1, 1, str(exc)))
+        return []
+    if edit is None:
+        return []
+    summary.packages = set()  # declared now: the summary need not list them
+    click.echo(f"asyncfix: adding to {display_path(edit.path)}: {', '.join(edit.added)}", err=True)
+    return [Change(display_path(edit.path), edit.path, edit.original, edit.new)]
 
 
 @main.command()

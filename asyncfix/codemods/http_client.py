@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import ast
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    Assignment,
+    CodeRange,
+    ComprehensionScope,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.helpers import (
@@ -14,8 +32,17 @@ from asyncfix.codemods.helpers import (
     loop_context,
     make_await,
     module_name_at,
+    parenthesize,
     remove_import_if_unused,
 )
+from asyncfix.config import Config, ConfigError
+from asyncfix.files import SourceFile
+from asyncfix.index import ModuleInfo, ProjectIndex, index_module
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 AF203 = Rule(
     code="AF203",
@@ -106,4 +133,1412 @@ class TimeSleep(AsyncfixCodemod):
         return None
 
 
-CODEMODS = (TimeSleep,)
+# -- options -------------------------------------------------------------------------------
+
+LIBRARIES = ("httpx2", "httpx", "aiohttp")
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """`[tool.asyncfix.http_client]`, validated."""
+
+    library: str = "httpx2"
+    timeout: float | None = None  # None: no timeout, as requests
+    follow_redirects: bool = True  # as requests
+
+
+_OPTION_KEYS = ("library", "timeout", "follow-redirects")
+
+
+def http_options(config: Config) -> HttpOptions:
+    """The family's options; a wrong name or type is a ConfigError with a clear message."""
+    table = dict(config.family_options("http_client"))
+    where = f"{config.source}: " if config.source else ""
+    where += "[tool.asyncfix.http_client]"
+    for key in table:
+        if key not in _OPTION_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(_OPTION_KEYS)})")
+    library = table.get("library")
+    if library is None:
+        library = _project_client(config.source)
+    elif library not in LIBRARIES:
+        raise ConfigError(f"{where} library must be one of {', '.join(map(repr, LIBRARIES))}")
+    timeout = table.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise ConfigError(f"{where} timeout must be a positive number of seconds")
+    follow = table.get("follow-redirects", True)
+    if not isinstance(follow, bool):
+        raise ConfigError(f"{where} follow-redirects must be true or false")
+    return HttpOptions(
+        library=library,
+        timeout=None if timeout is None else float(timeout),
+        follow_redirects=follow,
+    )
+
+
+@cache
+def _project_client(pyproject: Path | None) -> str:
+    """The async client the project already depends on (pyproject.toml), else httpx2."""
+    if pyproject is None:
+        return "httpx2"
+    try:
+        doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "httpx2"
+    project = doc.get("project", {})
+    specs: list[str] = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        specs.extend(extra)
+    specs.extend(doc.get("tool", {}).get("poetry", {}).get("dependencies", {}))
+    names = set()
+    for spec in specs:
+        if isinstance(spec, str):
+            head = spec.strip().split(";")[0]
+            for stop in "<>=!~[ (":
+                head = head.split(stop)[0]
+            names.add(head.strip().lower().replace("_", "-"))
+    for library in LIBRARIES:
+        if library in names:
+            return library
+    return "httpx2"
+
+
+# -- what blocks ---------------------------------------------------------------------------
+
+# Calls that may run in a worker thread as they are: `await asyncio.to_thread(fn, ...)`,
+# with the async API named for those who want to go further.
+_TO_THREAD: Mapping[str, str] = {
+    "subprocess.run": "asyncio.create_subprocess_exec",
+    "subprocess.call": "asyncio.create_subprocess_exec",
+    "subprocess.check_call": "asyncio.create_subprocess_exec",
+    "subprocess.check_output": "asyncio.create_subprocess_exec",
+    "os.system": "asyncio.create_subprocess_shell",
+    "socket.gethostbyname": "loop.getaddrinfo()",
+    "socket.getaddrinfo": "loop.getaddrinfo()",
+}
+# Calls whose result keeps blocking afterwards: moving only the call to a thread would hide
+# the problem, so they are findings that name the async replacement.
+_FINDING_ONLY: Mapping[str, tuple[str, str]] = {
+    "urllib.request.urlopen": (
+        "an async HTTP client (httpx2, aiohttp)",
+        "the response it returns blocks on every read too",
+    ),
+    "socket.create_connection": (
+        "asyncio.open_connection",
+        "the socket it returns blocks on every send and recv too",
+    ),
+    "psycopg2.connect": ("asyncpg", "the connection's cursor calls block too"),
+    "sqlite3.connect": ("aiosqlite", "the connection's cursor calls block too"),
+    "pymysql.connect": ("aiomysql", "the connection's cursor calls block too"),
+    "mysql.connector.connect": ("aiomysql", "the connection's cursor calls block too"),
+    "builtins.open": (
+        "aiofiles (or asyncio.to_thread around the whole read)",
+        "the file object's reads and writes block too",
+    ),
+}
+_REQUEST_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+# What makes a project function block, for AF205 (open() is left out: too common to flag).
+_BLOCKING_ROOTS: frozenset[str] = frozenset(
+    {"time.sleep", "requests.Session", "requests.session"}
+    | {f"requests.{name}" for name in _REQUEST_METHODS}
+    | set(_TO_THREAD)
+    | (set(_FINDING_ONLY) - {"builtins.open"})
+)
+_ROOT_TOKENS = (b"sleep", b"requests", b"subprocess", b"system", b"socket", b"urlopen", b"connect")
+# Decorators that keep a call of the function a plain call.
+_TRANSPARENT_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "functools.cache", "functools.lru_cache"}
+)
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    return get_full_name_for_node(node) if isinstance(node, cst.Name | cst.Attribute) else None
+
+
+def _qualified_names(codemod: AsyncfixCodemod, node: cst.CSTNode) -> set[str]:
+    return {q.name for q in codemod.get_metadata(QualifiedNameProvider, node, set())}
+
+
+_ASYNCIO_TAKEN = "the name `asyncio` is bound to something else here"
+
+
+def _to_thread(asyncio: str, call: cst.Call) -> cst.Call:
+    """`asyncio.to_thread(fn, *args, **kwargs)`: the arguments are still evaluated first,
+    on the loop, in their order; only the call itself moves to a worker thread."""
+    to_thread = cst.Attribute(cst.Name(asyncio), cst.Name("to_thread"))
+    if not call.args:
+        return call.with_changes(func=to_thread, args=[cst.Arg(call.func)])
+    # A call laid out one argument per line keeps that layout: fn gets its own line.
+    after = call.whitespace_before_args
+    if not isinstance(after, cst.ParenthesizedWhitespace):
+        after = cst.SimpleWhitespace(" ")
+    first = cst.Arg(call.func, comma=cst.Comma(whitespace_after=after))
+    return call.with_changes(func=to_thread, args=[first, *call.args])
+
+
+# -- AF205: the project's own blocking functions, found through the index ---------------------
+
+
+class _AsyncCalls(ast.NodeVisitor):
+    """The calls in each `async def`'s own body: (its path below the module, the callee)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.sites: list[tuple[str, ast.expr]] = []
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.names.append(node.name)
+        self.generic_visit(node)
+        self.names.pop()
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if isinstance(node, ast.AsyncFunctionDef):
+            path = ".".join([*self.names, node.name])
+            for stmt in node.body:
+                for call in _own_calls(stmt):
+                    self.sites.append((path, call.func))
+        self.names.extend([node.name, "<locals>"])
+        self.generic_visit(node)
+        del self.names[-2:]
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+
+def _own_calls(node: ast.AST) -> Iterable[ast.Call]:
+    """Calls under `node`, not inside nested functions, lambdas or classes."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+        return
+    if isinstance(node, ast.Call):
+        yield node
+    for child in ast.iter_child_nodes(node):
+        yield from _own_calls(child)
+
+
+def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
+    """qualname -> why it blocks ("slow -> time.sleep"), for the plain sync functions (not
+    generators, not decorated) that call a blocking API directly or through each other."""
+    functions = [
+        f
+        for info in infos
+        for f in info.functions.values()
+        if not f.is_async
+        and not f.yields
+        and all(d in _TRANSPARENT_DECORATORS for d in f.decorators)
+    ]
+    found: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for f in functions:
+            if f.qualname in found:
+                continue
+            for callee in f.calls:
+                if callee in _BLOCKING_ROOTS:
+                    found[f.qualname] = f"{f.name} -> {callee}"
+                elif callee in found and callee != f.qualname:
+                    found[f.qualname] = f"{f.name} -> {found[callee]}"
+                else:
+                    continue
+                changed = True
+                break
+    return found
+
+
+def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, dict[str, str]]]:
+    """display path -> {async def path: {callee as written: why it blocks}}."""
+    infos = list(modules)
+    blocking = blocking_functions(infos)
+    plans: dict[str, dict[str, dict[str, str]]] = {}
+    for info in infos:
+        calls = _AsyncCalls()
+        calls.visit(info.tree)
+        for path, func in calls.sites:
+            qualname = info.resolve(func)
+            if qualname in blocking and isinstance(func, ast.Name | ast.Attribute):
+                sites = plans.setdefault(info.path, {}).setdefault(path, {})
+                sites[ast.unparse(func)] = blocking[qualname]
+    return plans
+
+
+def _index_modules(index: ProjectIndex) -> list[ModuleInfo]:
+    """The modules that matter, parsed lazily: those that call a blocking API, then, round by
+    round, those that mention a function found to block (its callers)."""
+    seen: dict[str, ModuleInfo] = {}
+    tokens: tuple[bytes, ...] = _ROOT_TOKENS
+    searched: set[bytes] = set(tokens)
+    while tokens:
+        for info in index.modules(*tokens):
+            seen.setdefault(info.path, info)
+        names = {q.rsplit(".", 1)[-1].encode() for q in blocking_functions(seen.values())}
+        tokens = tuple(sorted(names - searched))
+        searched |= names
+    return list(seen.values())
+
+
+AF204 = Rule(
+    code="AF204",
+    name="blocking-call-in-async",
+    summary="subprocess, sockets, urlopen, sync DB-API, open() in async def -> asyncio.to_thread",
+    why=(
+        "A blocking call in an async def holds the event loop's thread until it returns: "
+        "every other request on this worker waits for the subprocess, the socket or the disk."
+    ),
+    fix=(
+        "Calls that return a plain value (subprocess.run/call/check_call/check_output, "
+        "os.system, socket.gethostbyname/getaddrinfo) become `await asyncio.to_thread(fn, "
+        "*args, **kwargs)`: the arguments are evaluated first, on the loop, as before; only "
+        "the call runs in a worker thread. Calls whose result keeps blocking (urlopen, "
+        "socket.create_connection, psycopg2/sqlite3/pymysql connect, open) are reported with "
+        "the async replacement to use (aiohttp/httpx2, asyncio.open_connection, asyncpg, "
+        "aiosqlite, aiofiles). Not rewritten: calls in a generator expression and calls under "
+        "a `with <lock>:`."
+    ),
+    before=(
+        "import subprocess\n"
+        "\n"
+        "\n"
+        "async def version():\n"
+        '    out = subprocess.check_output(["git", "describe"], text=True)\n'
+        "    return out.strip()\n"
+    ),
+    after=(
+        "import subprocess\n"
+        "import asyncio\n"
+        "\n"
+        "\n"
+        "async def version():\n"
+        '    out = await asyncio.to_thread(subprocess.check_output, ["git", "describe"], '
+        "text=True)\n"
+        "    return out.strip()\n"
+    ),
+)
+
+AF205 = Rule(
+    code="AF205",
+    name="blocking-project-function-in-async",
+    summary="async def calls a project function that blocks -> await asyncio.to_thread(fn, ...)",
+    why=(
+        "A sync helper that calls requests, time.sleep or subprocess blocks the event loop "
+        "just as much when an async def calls it, even from another module; linters that "
+        "look only at direct calls miss it."
+    ),
+    fix=(
+        "The project index finds every plain sync function that blocks, directly or through "
+        "other project functions, across modules. A call to one from an async def becomes "
+        "`await asyncio.to_thread(helper, *args, **kwargs)`. Generators and decorated "
+        "functions are not followed (calling them may not run their body). Not rewritten: "
+        "calls in a generator expression and calls under a `with <lock>:`."
+    ),
+    before=(
+        "import time\n"
+        "\n"
+        "\n"
+        "def backoff(attempt):\n"
+        "    time.sleep(2**attempt)\n"
+        "\n"
+        "\n"
+        "async def retry(job, attempt):\n"
+        "    backoff(attempt)\n"
+        "    return await job()\n"
+    ),
+    after=(
+        "import time\n"
+        "import asyncio\n"
+        "\n"
+        "\n"
+        "def backoff(attempt):\n"
+        "    time.sleep(2**attempt)\n"
+        "\n"
+        "\n"
+        "async def retry(job, attempt):\n"
+        "    await asyncio.to_thread(backoff, attempt)\n"
+        "    return await job()\n"
+    ),
+)
+
+_BLOCKING_NAMES = frozenset(
+    q.rsplit(".", 1)[-1] for q in (*_TO_THREAD, *_FINDING_ONLY, *_BLOCKING_ROOTS)
+)
+
+
+class BlockingCalls(AsyncfixCodemod):
+    """AF204 (a blocking stdlib/DB-API call) and AF205 (a project function that blocks)."""
+
+    NAME = "blocking-calls"
+    FAMILY = "http_client"
+    RULES = (AF204, AF205)
+    TRIGGERS = (b"async",)
+    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
+
+    def __init__(self, context: Any, run: Any) -> None:
+        super().__init__(context, run)
+        self._names: list[str] = []
+        self._paths: dict[cst.FunctionDef, str] = {}
+        self._sites: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        return plan_blocking_calls(_index_modules(index))
+
+    def screen(self, module: cst.Module) -> bool:
+        self._sites = dict(self.planned or {})
+        if not self._sites and self.enabled("AF205"):
+            # Run without a project plan (one file): the same analysis, on this module.
+            self._sites = self._local_sites(module)
+        if self._sites:
+            return True
+        return any(
+            (_dotted(call.func) or "").rsplit(".", 1)[-1] in _BLOCKING_NAMES
+            for call in m.findall(module, m.Call(func=m.Name() | m.Attribute()))
+            if isinstance(call, cst.Call)
+        )
+
+    def _local_sites(self, module: cst.Module) -> dict[str, dict[str, str]]:
+        code = module.code
+        if not any(token.decode() in code for token in _ROOT_TOKENS):
+            return {}
+        path = Path(self.run.path)
+        info = index_module(SourceFile(path, self.run.path), code.encode("utf-8"))
+        if info is None:
+            return {}
+        return plan_blocking_calls([info]).get(self.run.path, {})
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._names.append(node.name.value)
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self._names.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._paths[node] = ".".join([*self._names, node.name.value])
+        self._names.extend([node.name.value, "<locals>"])
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        del self._names[-2:]
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        where = loop_context(scope)
+        if scope is None or where.function is None:
+            return updated_node
+        names = _qualified_names(self, original_node)
+        direct = sorted(names & (set(_TO_THREAD) | set(_FINDING_ONLY)))
+        if direct:
+            return self._direct(original_node, updated_node, direct[0], scope, where)
+        callee = _dotted(original_node.func)
+        chain = self._sites.get(self._paths.get(where.function, ""), {}).get(callee or "")
+        if chain is None:
+            return updated_node
+        message = f"{callee}() blocks the event loop: {chain}"
+        return self._offload(original_node, updated_node, "AF205", message, scope, where)
+
+    def _direct(
+        self, original: cst.Call, updated: cst.Call, name: str, scope: Scope, where: Any
+    ) -> cst.BaseExpression:
+        shown = name.removeprefix("builtins.")
+        if name in _FINDING_ONLY:
+            replacement, reason = _FINDING_ONLY[name]
+            self.report(
+                original,
+                "AF204",
+                f"{shown}() blocks the event loop inside async def; use {replacement}",
+                reason=reason,
+            )
+            return updated
+        message = f"{shown}() blocks the event loop inside async def"
+        return self._offload(
+            original, updated, "AF204", message, scope, where, alternative=_TO_THREAD[name]
+        )
+
+    def _offload(
+        self,
+        original: cst.Call,
+        updated: cst.Call,
+        code: str,
+        message: str,
+        scope: Scope,
+        where: Any,
+        alternative: str | None = None,
+    ) -> cst.BaseExpression:
+        reason = None
+        if where.in_generator_expression:
+            reason = "inside a generator expression an await would make it an async generator"
+        elif inside_sync_lock(self._statements, where.function):
+            reason = "awaiting while a thread lock is held can deadlock the event loop"
+        asyncio = module_name_at(scope, "asyncio")
+        if reason is None and asyncio is None:
+            reason = _ASYNCIO_TAKEN
+        if reason is not None or asyncio is None:
+            self.report(original, code, message, reason=reason)
+            return updated
+        fix = "; run it in a thread: await asyncio.to_thread(...)"
+        if alternative:
+            fix += f" (or use {alternative})"
+        if not self.report(original, code, message + fix):
+            return updated
+        if asyncio.needs_import:
+            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        call = _to_thread(asyncio.name, updated)
+        return make_await(call, as_primary=is_primary_operand(parent, original))
+
+
+AF201 = Rule(
+    code="AF201",
+    name="requests-in-async",
+    summary="requests.get/post/... in async def -> await on an async client (httpx2/httpx/aiohttp)",
+    why=(
+        "requests is synchronous: in an async def the whole event loop waits for the network "
+        "round trip, so one slow upstream stalls every request this worker serves."
+    ),
+    fix=(
+        "`async with <AsyncClient>(...) as client:` around the smallest statement and "
+        "`await client.<method>(...)`, keeping requests' semantics: redirects followed, no "
+        "timeout (unless [tool.asyncfix.http_client] says otherwise), requests.head() not "
+        "following redirects. allow_redirects -> follow_redirects, str/bytes data -> "
+        "content; .ok -> not r.is_error; `except requests.*` guarding the call -> the "
+        "target's exceptions. Not rewritten (a finding says why): verify/cert/proxies/stream/"
+        "hooks, a response passed on or using requests-only attributes, calls in FastAPI "
+        "path operations and dependencies (they need the app's shared client)."
+    ),
+    before=(
+        "import requests\n"
+        "\n"
+        "\n"
+        "async def fetch_user(user_id):\n"
+        '    r = requests.get(f"https://api.example.com/users/{user_id}", timeout=10)\n'
+        "    r.raise_for_status()\n"
+        "    return r.json()\n"
+    ),
+    after=(
+        "import httpx2\n"
+        "\n"
+        "\n"
+        "async def fetch_user(user_id):\n"
+        "    async with httpx2.AsyncClient(follow_redirects=True, timeout=None) as client:\n"
+        '        r = await client.get(f"https://api.example.com/users/{user_id}", timeout=10)\n'
+        "    r.raise_for_status()\n"
+        "    return r.json()\n"
+    ),
+)
+
+AF202 = Rule(
+    code="AF202",
+    name="requests-session-in-async",
+    summary="`with requests.Session() as s:` in async def -> `async with <AsyncClient>() as s:`",
+    why=(
+        "A requests.Session pools connections but every call on it still blocks the event "
+        "loop; a module-level one shared by async handlers blocks them all."
+    ),
+    fix=(
+        "A session used as a context manager becomes the target's async client in an "
+        "`async with`, and each `s.get(...)` in it an awaited call, with the same argument, "
+        "response and exception mapping as AF201. A Session kept in a variable or at module "
+        "level is reported: it needs a shared client created and closed in the app's lifespan."
+    ),
+    before=(
+        "import requests\n"
+        "\n"
+        "\n"
+        "async def sync_all(urls):\n"
+        "    with requests.Session() as s:\n"
+        "        return [s.get(u).status_code for u in urls]\n"
+    ),
+    after=(
+        "import httpx2\n"
+        "\n"
+        "\n"
+        "async def sync_all(urls):\n"
+        "    async with httpx2.AsyncClient(follow_redirects=True, timeout=None) as s:\n"
+        "        return [(await s.get(u)).status_code for u in urls]\n"
+    ),
+)
+
+# -- AF201/AF202: requests -> the target async client ----------------------------------------
+
+# requests' positional parameters after the URL, per function (requests.api).
+_POSITIONAL: Mapping[str, tuple[str, ...]] = {
+    "get": ("url", "params"),
+    "post": ("url", "data", "json"),
+    "put": ("url", "data"),
+    "patch": ("url", "data"),
+    "delete": ("url",),
+    "head": ("url",),
+    "options": ("url",),
+    "request": ("method", "url"),
+}
+_KEPT = ("params", "headers", "cookies", "json", "files", "auth", "timeout", "data")
+_NO_EQUIVALENT = ("verify", "cert", "proxies", "stream", "hooks")
+# requests exception (last name) -> the target's exceptions that are raised in its place.
+_EXCEPTIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "httpx": {
+        "RequestException": ("HTTPError",),
+        "HTTPError": ("HTTPStatusError",),
+        "Timeout": ("TimeoutException",),
+        "ConnectTimeout": ("ConnectTimeout",),
+        "ReadTimeout": ("ReadTimeout",),
+        # requests' ConnectTimeout is also a ConnectionError; httpx's is not a ConnectError.
+        "ConnectionError": ("ConnectError", "ConnectTimeout"),
+        "TooManyRedirects": ("TooManyRedirects",),
+    },
+    "aiohttp": {
+        "RequestException": ("ClientError",),
+        "HTTPError": ("ClientResponseError",),
+        "Timeout": ("ServerTimeoutError",),
+        "ConnectTimeout": ("ConnectionTimeoutError",),
+        "ConnectionError": ("ClientConnectorError", "ConnectionTimeoutError"),
+    },
+}
+_ROUTE_DECORATORS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"}
+)
+_PASSED_ON = (
+    "the response is passed on (returned, stored or given to a call); code elsewhere may "
+    "use requests-only attributes"
+)
+_NO_WS = cst.SimpleWhitespace("")
+
+
+def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(
+        value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(_NO_WS, _NO_WS),
+        comma=cst.MaybeSentinel.DEFAULT,
+    )
+
+
+def _insert_after(args: list[cst.Arg], index: int, new: cst.Arg) -> list[cst.Arg]:
+    prev = args[index]
+    new = new.with_changes(comma=prev.comma)
+    prev = prev.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return [*args[:index], prev, new, *args[index + 1 :]]
+
+
+def _is_raw_body(value: cst.BaseExpression) -> bool | None:
+    """True for str/bytes, False for form fields or None, None when it cannot be told."""
+    if isinstance(value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+        return True
+    if isinstance(value, cst.Call) and m.matches(value.func, m.Attribute(attr=m.Name("encode"))):
+        return True
+    if isinstance(value, cst.Dict | cst.DictComp) or m.matches(value, m.Name("None")):
+        return False
+    if isinstance(value, cst.Call) and m.matches(value.func, m.Name("dict")):
+        return False
+    if isinstance(value, cst.List | cst.Tuple) and all(
+        isinstance(e.value, cst.Tuple) for e in value.elements
+    ):
+        return False
+    return None
+
+
+def _awaitable_in(inner: Scope, scope: Scope) -> bool:
+    """Can code in `inner` await as part of `scope` (itself, or comprehensions in it that
+    are not generator expressions)?"""
+    while isinstance(inner, ComprehensionScope) and not isinstance(inner.node, cst.GeneratorExp):
+        inner = inner.parent
+    return inner is scope
+
+
+def _is_number(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.Integer | cst.Float)
+
+
+@dataclass
+class _Mapped:
+    """A requests call mapped onto the target client, or why it cannot be."""
+
+    args: list[cst.Arg] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class _ResponseUse:
+    """How a response is used afterwards, and the rewrites that keeps it working."""
+
+    fixes: dict[cst.CSTNode, str] = field(default_factory=dict)  # original node -> kind
+    read: str | None = None  # aiohttp: `await <name>.read()` inside the client block
+    references: list[cst.Name] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class _TryState:
+    node: cst.Try
+    in_body: bool = False
+    converted: int = 0
+    left: int = 0  # requests calls in its body that stay as they are
+    refusal: str | None = None
+
+
+class RequestsToAsync(AsyncfixCodemod):
+    """AF201 (requests.get(...) and friends) and AF202 (`with requests.Session() as s:`)."""
+
+    NAME = "requests-to-async"
+    FAMILY = "http_client"
+    RULES = (AF201, AF202)
+    AFTER = ("lifespan",)
+    TRIGGERS = (b"async", b"requests")
+    METADATA_DEPENDENCIES = (
+        ScopeProvider,
+        QualifiedNameProvider,
+        ParentNodeProvider,
+        PositionProvider,
+    )
+
+    def __init__(self, context: Any, run: Any) -> None:
+        super().__init__(context, run)
+        self.options = http_options(run.config)
+        self.library = self.options.library
+        self.family = "aiohttp" if self.library == "aiohttp" else "httpx"
+        self._clients: dict[cst.CSTNode, str] = {}  # original statement -> client name
+        self._reads: dict[cst.CSTNode, list[str]] = {}  # aiohttp: responses to read
+        self._fixes: dict[cst.CSTNode, str] = {}  # original response attribute -> kind
+        self._raising: set[cst.CSTNode] = set()  # response references that may raise
+        self._tries: list[_TryState] = []
+        self._session_calls: dict[cst.Call, tuple[str, list[cst.Arg], str]] = {}
+        self._session_withs: set[cst.With] = set()
+        self._dependencies: set[str] = set()
+        self._session_makers: set[cst.Call] = set()
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        http_options(config)  # a wrong option stops the run before any file is touched
+        plans: dict[str, dict[str, Any]] = {}
+        for info in index.modules(b"Depends", b"Security"):
+            for node in ast.walk(info.tree):
+                if not isinstance(node, ast.Call) or info.resolve(node.func) not in (
+                    "fastapi.Depends",
+                    "fastapi.Security",
+                    "fastapi.params.Depends",
+                ):
+                    continue
+                target = node.args[0] if node.args else None
+                for kw in node.keywords:
+                    if kw.arg == "dependency":
+                        target = kw.value
+                qualname = info.resolve(target) if target is not None else None
+                found = index.function(qualname, b"requests") if qualname else None
+                if found is not None:
+                    deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
+                    deps.append(found.qualname.removeprefix(found.module + "."))
+        return plans
+
+    def screen(self, module: cst.Module) -> bool:
+        planned = self.planned or {}
+        self._dependencies = set(planned.get("dependencies", ()))
+        for call in m.findall(
+            module, m.Call(func=m.Name("Depends") | m.Attribute(attr=m.Name("Depends")))
+        ):
+            if isinstance(call, cst.Call) and call.args:
+                self._dependencies.add(_dotted(call.args[0].value) or "")
+        return bool(
+            m.findall(
+                module,
+                m.Call(
+                    func=m.Attribute(
+                        attr=m.OneOf(*map(m.Name, (*_REQUEST_METHODS, "Session", "session")))
+                    )
+                    | m.Name(
+                        m.MatchIfTrue(lambda n: n in (*_REQUEST_METHODS, "Session", "session"))
+                    )
+                ),
+            )
+        )
+
+    # -- where we are ----------------------------------------------------------------------
+
+    def _here(self, node: cst.CSTNode) -> CodeRange | None:
+        # Positions in the tree this codemod was given (an earlier codemod may have changed
+        # it), so that two nodes of it compare correctly.
+        return self.get_metadata(PositionProvider, node, None)
+
+    def _endpoint(self, function: cst.FunctionDef) -> bool:
+        """A FastAPI path operation (a route decorator) or dependency (used in Depends)."""
+        for decorator in function.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call) and m.matches(
+                target.func, m.Attribute(attr=m.Name(m.MatchIfTrue(_ROUTE_DECORATORS.__contains__)))
+            ):
+                return True
+        return function.name.value in self._dependencies
+
+    def _client_module(self, scope: Scope) -> str | None:
+        found = module_name_at(scope, self.library)
+        if found is None:
+            return None
+        if found.needs_import:
+            AddImportsVisitor.add_needed_import(self.context, self.library)
+        self.require_package(self.library)
+        return found.name
+
+    def _client_expression(self, module: str) -> cst.BaseExpression:
+        timeout = self.options.timeout
+        if self.family == "aiohttp":
+            limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
+            return cst.parse_expression(
+                f"{module}.ClientSession(timeout={module}.ClientTimeout({limits}))"
+            )
+        options = ["follow_redirects=True"] if self.options.follow_redirects else []
+        options.append(f"timeout={timeout!r}")
+        return cst.parse_expression(f"{module}.AsyncClient({', '.join(options)})")
+
+    def _fresh_name(self, scope: Scope) -> str:
+        # Each client lives in its own `async with`, so one name serves every statement;
+        # it only must not be a name the function already uses.
+        base = "session" if self.family == "aiohttp" else "client"
+        for candidate in (base, f"http_{base}", *(f"{base}{i}" for i in range(2, 100))):
+            if candidate not in scope:
+                return candidate
+        return f"{base}_asyncfix"
+
+    # -- try/except --------------------------------------------------------------------------
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._tries.append(_TryState(node, refusal=self._handlers_refusal(node)))
+
+    def _handlers_refusal(self, node: cst.Try) -> str | None:
+        """Why the `except requests.*` clauses of `node` cannot be mapped, if they cannot."""
+        exceptions = _EXCEPTIONS[self.family]
+        has_json = bool(m.findall(node.body, m.Call(func=m.Attribute(attr=m.Name("json")))))
+        for handler in node.handlers:
+            for element in self._handler_types(handler):
+                name = self._requests_exception(element)
+                if name is None:
+                    continue
+                if name not in exceptions:
+                    return f"`except requests.{name}` has no exact {self.library} equivalent"
+                if name == "RequestException" and has_json:
+                    return (
+                        "`except requests.RequestException` also catches r.json() decoding "
+                        f"errors, which {self.library} raises as ValueError"
+                    )
+        return None
+
+    def visit_Try_body(self, node: cst.Try) -> None:
+        self._tries[-1].in_body = True
+
+    def leave_Try_body(self, node: cst.Try) -> None:
+        self._tries[-1].in_body = False
+
+    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.Try:
+        state = self._tries.pop()
+        if not state.converted or state.refusal:
+            return updated_node
+        handlers = [
+            self._map_handler(old, new, keep=bool(state.left))
+            for old, new in zip(original_node.handlers, updated_node.handlers, strict=True)
+        ]
+        return updated_node.with_changes(handlers=handlers)
+
+    def _handler_types(self, handler: cst.ExceptHandler) -> list[cst.BaseExpression]:
+        if handler.type is None:
+            return []
+        if isinstance(handler.type, cst.Tuple):
+            return [e.value for e in handler.type.elements]
+        return [handler.type]
+
+    def _requests_exception(self, node: cst.BaseExpression) -> str | None:
+        for name in _qualified_names(self, node):
+            for prefix in ("requests.exceptions.", "requests."):
+                if name.startswith(prefix) and "." not in name.removeprefix(prefix):
+                    return name.removeprefix(prefix)
+        return None
+
+    def _map_handler(
+        self, original: cst.ExceptHandler, updated: cst.ExceptHandler, *, keep: bool
+    ) -> cst.ExceptHandler:
+        scope = self.get_metadata(ScopeProvider, original, None)
+        if original.type is None or scope is None:
+            return updated
+        module = module_name_at(scope, self.library)
+        if module is None:
+            return updated
+        elements: list[cst.BaseExpression] = []
+        changed = False
+        for old in self._handler_types(original):
+            name = self._requests_exception(old)
+            if name is None:
+                elements.append(old)
+                continue
+            changed = True
+            if keep:
+                elements.append(old)  # other requests calls in the body still raise these
+            else:
+                remove_import_if_unused(self.context, scope, old)
+            for target in _EXCEPTIONS[self.family][name]:
+                elements.append(cst.Attribute(cst.Name(module.name), cst.Name(target)))
+        if not changed:
+            return updated
+        self._client_module(scope)
+        unique: list[cst.BaseExpression] = []
+        for e in elements:
+            if not any(e.deep_equals(u) for u in unique):
+                unique.append(e)
+        if len(unique) == 1:
+            new_type: cst.BaseExpression = unique[0].with_changes(lpar=[], rpar=[])
+        else:
+            new_type = cst.Tuple(
+                [
+                    cst.Element(e, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    for e in unique[:-1]
+                ]
+                + [cst.Element(unique[-1])]
+            )
+        whitespace = updated.whitespace_after_except
+        if isinstance(whitespace, cst.SimpleWhitespace) and not whitespace.value:
+            whitespace = cst.SimpleWhitespace(" ")
+        return updated.with_changes(type=new_type, whitespace_after_except=whitespace)
+
+    def _mark_tries(self, converted: bool) -> None:
+        for state in self._tries:
+            if state.in_body:
+                if converted:
+                    state.converted += 1
+                else:
+                    state.left += 1
+
+    def _try_refusal(self) -> str | None:
+        for state in self._tries:
+            if state.in_body and state.refusal:
+                return state.refusal
+        return None
+
+    def visit_Name(self, node: cst.Name) -> None:
+        # r.raise_for_status() inside a try raises the target's exceptions now.
+        if node in self._raising:
+            self._mark_tries(True)
+
+    # -- arguments ---------------------------------------------------------------------------
+
+    def _map_arguments(self, method: str, call: cst.Call, module: str) -> _Mapped:
+        positional = _POSITIONAL[method]
+        lib = self.library
+        args: list[cst.Arg] = []
+        given: set[str] = set()
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                return _Mapped(reason="*args/**kwargs hide which options are passed")
+            if arg.keyword is None:
+                if i >= len(positional):
+                    return _Mapped(reason="more positional arguments than requests accepts")
+                name = positional[i]
+                if name not in ("url", "method"):
+                    arg = _keyword(name, arg.value).with_changes(comma=arg.comma)
+            else:
+                name = arg.keyword.value
+            given.add(name)
+            if name in ("url", "method"):
+                args.append(arg)
+                continue
+            if name in _NO_EQUIVALENT:
+                return _Mapped(reason=f"`{name}=` has no per-request {lib} equivalent")
+            if name == "allow_redirects":
+                if self.family == "httpx":
+                    arg = arg.with_changes(keyword=cst.Name("follow_redirects"))
+                args.append(arg)
+                continue
+            if name not in _KEPT:
+                return _Mapped(reason=f"`{name}=` is not a requests option asyncfix can map")
+            value = arg.value
+            if name == "data":
+                raw = _is_raw_body(value)
+                if raw is None:
+                    return _Mapped(
+                        reason="cannot tell whether `data=` is form fields or a raw body"
+                    )
+                if raw and self.family == "aiohttp":
+                    return _Mapped(
+                        reason="aiohttp adds a Content-Type to a raw body; requests does not"
+                    )
+                if raw:
+                    arg = arg.with_changes(keyword=cst.Name("content"))
+            elif name == "timeout":
+                if not (_is_number(value) or m.matches(value, m.Name("None"))):
+                    return _Mapped(
+                        reason="`timeout=` is not a number: a requests (connect, read) tuple "
+                        f"has no same-shaped {lib} equivalent"
+                    )
+                if self.family == "aiohttp":
+                    text = cst.Module([]).code_for_node(value)
+                    limits = "" if text == "None" else f"sock_connect={text}, sock_read={text}"
+                    arg = arg.with_changes(
+                        value=cst.parse_expression(f"{module}.ClientTimeout({limits})")
+                    )
+            elif name == "auth":
+                if m.matches(value, m.Name("None")):
+                    pass
+                elif not (isinstance(value, cst.Tuple) and len(value.elements) == 2):
+                    return _Mapped(
+                        reason=f"`auth=` may be a requests auth object, which {lib} does not accept"
+                    )
+                elif self.family == "aiohttp":
+                    user, password = (cst.Module([]).code_for_node(e.value) for e in value.elements)
+                    arg = arg.with_changes(
+                        value=cst.parse_expression(f"{module}.BasicAuth({user}, {password})")
+                    )
+            elif name == "files" and self.family == "aiohttp":
+                return _Mapped(reason="aiohttp has no `files=`; it needs an aiohttp.FormData")
+            args.append(arg)
+        url_index = positional.index("url")
+        if (
+            any(a.keyword is not None for a in call.args[: url_index + 1])
+            or len(call.args) <= url_index
+        ):
+            return _Mapped(reason="the URL is not passed positionally")
+        if "allow_redirects" in given:
+            return _Mapped(args=args)
+        # requests.head() does not follow redirects; every other requests function does,
+        # and so does aiohttp's (its head() does not either).
+        if self.family == "httpx" and method == "head" and self.options.follow_redirects:
+            extra = _keyword("follow_redirects", cst.Name("False"))
+            args = _insert_after(args, url_index, extra)
+        elif self.family == "aiohttp" and not self.options.follow_redirects and method != "head":
+            extra = _keyword("allow_redirects", cst.Name("False"))
+            args = _insert_after(args, url_index, extra)
+        return _Mapped(args=args)
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def _attribute_use(self, attribute: cst.Attribute, use: _ResponseUse, in_loop: bool) -> None:
+        attr = attribute.attr.value
+        parent = self.get_metadata(ParentNodeProvider, attribute, None)
+        called = isinstance(parent, cst.Call) and parent.func is attribute
+        if attr in ("json", "raise_for_status") and not called:
+            use.reason = f"`.{attr}` is used without being called"
+        elif attr == "iter_content":
+            use.reason = "r.iter_content() streams; the async client needs client.stream() for that"
+        elif self.family == "httpx":
+            if attr == "ok":
+                use.fixes[attribute] = "ok"
+            elif attr not in (
+                "json",
+                "text",
+                "content",
+                "status_code",
+                "headers",
+                "raise_for_status",
+            ):
+                use.reason = f"`.{attr}` has a different name or type in {self.library}"
+        elif attr in ("headers", "ok", "raise_for_status"):
+            pass
+        elif attr in ("status_code", "text", "content", "json"):
+            if attr != "status_code" and not in_loop:
+                use.reason = f"`.{attr}` is read where it cannot be awaited"
+            elif attr == "json" and isinstance(parent, cst.Call) and parent.args:
+                use.reason = "aiohttp's json() takes other arguments"
+            elif attr == "json" and isinstance(parent, cst.Call):
+                use.fixes[parent] = attr
+            else:
+                use.fixes[attribute] = attr
+        else:
+            use.reason = f"`.{attr}` has a different name or type in aiohttp"
+
+    def _response_use(self, call: cst.Call, scope: Scope) -> _ResponseUse:
+        use = _ResponseUse()
+        parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.Attribute) and parent.value is call:
+            self._attribute_use(parent, use, in_loop=True)
+            return use
+        if isinstance(parent, cst.Expr):
+            return use
+        if not (
+            isinstance(parent, cst.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0].target, cst.Name)
+        ):
+            use.reason = _PASSED_ON
+            return use
+        target = parent.targets[0].target
+        assignment = next(
+            (a for a in scope.assignments[target.value] if getattr(a, "node", None) is target),
+            None,
+        )
+        if not isinstance(assignment, Assignment):
+            use.reason = _PASSED_ON
+            return use
+        start = self._here(call)
+        for ref in assignment.references:
+            where = self._here(ref.node)
+            if len(ref.referents) > 1:
+                use.reason = f"`{target.value}` may also hold another value where it is used"
+            elif (
+                start is None
+                or where is None
+                or (where.start.line, where.start.column)
+                < (
+                    start.start.line,
+                    start.start.column,
+                )
+            ):
+                use.reason = f"`{target.value}` is used before the call (in a loop?)"
+            else:
+                node = ref.node
+                ref_parent = self.get_metadata(ParentNodeProvider, node, None)
+                if isinstance(ref_parent, cst.Attribute) and ref_parent.value is node:
+                    self._attribute_use(ref_parent, use, in_loop=_awaitable_in(ref.scope, scope))
+                    if isinstance(node, cst.Name):
+                        use.references.append(node)
+                else:
+                    use.reason = _PASSED_ON
+            if use.reason:
+                return use
+        if self.family == "aiohttp" and use.references:
+            use.read = target.value
+        return use
+
+    # -- the calls ---------------------------------------------------------------------------
+
+    def _requests_method(self, call: cst.Call) -> str | None:
+        for name in _qualified_names(self, call):
+            if name.startswith("requests.") and name.removeprefix("requests.") in _REQUEST_METHODS:
+                return name.removeprefix("requests.")
+        return None
+
+    def _module_session(self, call: cst.Call, scope: Scope) -> bool:
+        """`session.get(...)` on a `session = requests.Session()` made at module level."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return False
+        if func.attr.value not in _REQUEST_METHODS or func.value.value not in scope:
+            return False
+        for assignment in scope[func.value.value]:
+            if not isinstance(assignment, Assignment) or assignment.scope is not scope.globals:
+                continue
+            target = self.get_metadata(ParentNodeProvider, assignment.node, None)
+            assign = self.get_metadata(ParentNodeProvider, target, None) if target else None
+            if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
+                names = _qualified_names(self, assign.value)
+                if names & {"requests.Session", "requests.session"}:
+                    return True
+        return False
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self._session_calls:
+            self._mark_tries(True)
+            return self._awaited(original_node, updated_node, *self._session_calls[original_node])
+        kind = self._fixes.get(original_node)
+        if kind == "json":  # aiohttp: `await r.json(content_type=None)` skips its MIME check
+            call = updated_node.with_changes(args=[_keyword("content_type", cst.Name("None"))])
+            parent = self.get_metadata(ParentNodeProvider, original_node, None)
+            return make_await(call, as_primary=is_primary_operand(parent, original_node))
+        method = self._requests_method(original_node)
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        where = loop_context(scope)
+        if scope is None or where.function is None:
+            return updated_node
+        if method is None:
+            if self._module_session(original_node, scope):
+                self.report(
+                    original_node,
+                    "AF202",
+                    "a module-level requests.Session blocks the event loop inside async def",
+                    reason="it needs a shared async client, created and closed in the lifespan",
+                )
+            elif original_node not in self._session_makers and _qualified_names(
+                self, original_node
+            ) & {"requests.Session", "requests.session"}:
+                self.report(
+                    original_node,
+                    "AF202",
+                    "requests.Session() used inside async def",
+                    reason="only `with requests.Session() as s:` has a lifetime asyncfix can see",
+                )
+            return updated_node
+        message = f"requests.{method}() blocks the event loop inside async def"
+        reason = self._refusal(original_node, method, scope, where)
+        mapped = _Mapped()
+        use = _ResponseUse()
+        module = module_name_at(scope, self.library)
+        if reason is None and module is None:
+            reason = f"the name `{self.library}` is bound to something else here"
+        if reason is None and module is not None:
+            mapped = self._map_arguments(method, updated_node, module.name)
+            use = self._response_use(original_node, scope)
+            reason = mapped.reason or use.reason
+        if reason is not None or module is None:
+            self._mark_tries(False)
+            self.report(original_node, "AF201", message, reason=reason)
+            return updated_node
+        fix = f"; use await on {self.library}'s async client"
+        if not self.report(original_node, "AF201", message + fix):
+            self._mark_tries(False)
+            return updated_node
+        self._mark_tries(True)
+        statement = self._statements[-1]
+        client = self._clients.get(statement) or self._fresh_name(scope)
+        self._clients[statement] = client
+        if use.read:
+            self._reads.setdefault(statement, []).append(use.read)
+        self._fixes.update(use.fixes)
+        self._raising.update(use.references)
+        self._client_module(scope)
+        remove_import_if_unused(self.context, scope, original_node.func)
+        return self._awaited(original_node, updated_node, client, mapped.args, method)
+
+    def _awaited(
+        self,
+        original: cst.Call,
+        updated: cst.Call,
+        client: str,
+        args: list[cst.Arg],
+        method: str | None = None,
+    ) -> cst.BaseExpression:
+        name = method or (
+            updated.func.attr.value if isinstance(updated.func, cst.Attribute) else ""
+        )
+        call = updated.with_changes(func=cst.Attribute(cst.Name(client), cst.Name(name)), args=args)
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return make_await(call, as_primary=is_primary_operand(parent, original))
+
+    def _refusal(self, call: cst.Call, method: str, scope: Scope, where: Any) -> str | None:
+        if where.in_generator_expression:
+            return "inside a generator expression an await would make it an async generator"
+        if inside_sync_lock(self._statements, where.function):
+            return "awaiting while a thread lock is held can deadlock the event loop"
+        if self._endpoint(where.function):
+            return (
+                "in a FastAPI path operation or dependency it needs the app's shared client "
+                "(request.app.state.http_client, created in the lifespan)"
+            )
+        statement = self._statements[-1] if self._statements else None
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return "the call is in the header of a compound statement or a one-line block"
+        return self._try_refusal()
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        kind = self._fixes.get(original_node)
+        if kind is None or kind == "json":
+            return updated_node
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        if kind == "ok":
+            negated = cst.UnaryOperation(
+                cst.Not(), updated_node.with_changes(attr=cst.Name("is_error"))
+            )
+            # `not` binds more loosely than comparisons, arithmetic and primaries.
+            tight = cst.Comparison | cst.BinaryOperation | cst.Attribute | cst.Subscript | cst.Await
+            if isinstance(parent, tight) or (
+                isinstance(parent, cst.UnaryOperation) and not isinstance(parent.operator, cst.Not)
+            ):
+                return parenthesize(negated)
+            return negated
+        if kind == "status_code":
+            return updated_node.with_changes(attr=cst.Name("status"))
+        method = "text" if kind == "text" else "read"
+        call = cst.Call(updated_node.with_changes(attr=cst.Name(method)))
+        return make_await(call, as_primary=is_primary_operand(parent, original_node))
+
+    def leave_UnaryOperation(
+        self, original_node: cst.UnaryOperation, updated_node: cst.UnaryOperation
+    ) -> cst.BaseExpression:
+        inner = updated_node.expression
+        if (
+            isinstance(original_node.operator, cst.Not)
+            and self._fixes.get(original_node.expression) == "ok"
+            and isinstance(inner, cst.UnaryOperation)
+        ):
+            return inner.expression.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+        return updated_node
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        client = self._clients.get(original_node)
+        if client is None:
+            return updated_node
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        module = module_name_at(scope, self.library) if scope is not None else None
+        assert module is not None  # checked when the call was converted
+        body: list[cst.BaseStatement] = [updated_node.with_changes(leading_lines=[])]
+        for name in self._reads.get(original_node, []):
+            # aiohttp reads the body lazily: read it while the session is open.
+            body.append(
+                cst.SimpleStatementLine([cst.Expr(cst.parse_expression(f"await {name}.read()"))])
+            )
+        return cst.With(
+            items=[
+                cst.WithItem(
+                    self._client_expression(module.name), asname=cst.AsName(cst.Name(client))
+                )
+            ],
+            body=cst.IndentedBlock(body),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=updated_node.leading_lines,
+        )
+
+    # -- AF202: with requests.Session() as s --------------------------------------------------
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is not None or len(node.items) != 1:
+            return
+        item = node.items[0]
+        maker = item.item
+        if not isinstance(maker, cst.Call) or not (
+            _qualified_names(self, maker) & {"requests.Session", "requests.session"}
+        ):
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        where = loop_context(scope)
+        if scope is None or where.function is None:
+            return
+        self._session_makers.add(maker)
+        message = "requests.Session() blocks the event loop inside async def"
+        reason, calls = self._session_refusal(node, maker, scope, where)
+        if reason is not None:
+            self.report(maker, "AF202", message, reason=reason)
+            return
+        if not self.report(maker, "AF202", message + f"; use {self.library}'s async client"):
+            return
+        self._session_withs.add(node)
+        for call, (name, mapped, method, use) in calls.items():
+            self._session_calls[call] = (name, mapped, method)
+            self._fixes.update(use.fixes)
+            self._raising.update(use.references)
+
+    def _session_refusal(
+        self, node: cst.With, maker: cst.Call, scope: Scope, where: Any
+    ) -> tuple[str | None, dict[cst.Call, tuple[str, list[cst.Arg], str, _ResponseUse]]]:
+        calls: dict[cst.Call, tuple[str, list[cst.Arg], str, _ResponseUse]] = {}
+        module = module_name_at(scope, self.library)
+        if module is None:
+            return f"the name `{self.library}` is bound to something else here", calls
+        if maker.args:
+            return "a Session() with arguments is unusual", calls
+        if inside_sync_lock(self._statements, where.function):
+            return "awaiting while a thread lock is held can deadlock the event loop", calls
+        asname = node.items[0].asname
+        if asname is None or not isinstance(asname.name, cst.Name):
+            return "the session is not bound to a name", calls
+        name = asname.name.value
+        assignment = next(
+            (a for a in scope.assignments[name] if getattr(a, "node", None) is asname.name), None
+        )
+        if not isinstance(assignment, Assignment):
+            return "the session is not bound to a name", calls
+        end = self._here(node)
+        for ref in assignment.references:
+            parent = self.get_metadata(ParentNodeProvider, ref.node, None)
+            grand = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            if len(ref.referents) > 1 or not _awaitable_in(ref.scope, scope):
+                return f"`{name}` is also used elsewhere (another value, a nested function)", calls
+            if not (
+                isinstance(parent, cst.Attribute)
+                and parent.attr.value in _REQUEST_METHODS
+                and isinstance(grand, cst.Call)
+                and grand.func is parent
+            ):
+                what = (
+                    f"`{name}.{parent.attr.value}`" if isinstance(parent, cst.Attribute) else name
+                )
+                return f"{what} is used, not only its request methods", calls
+            method = parent.attr.value
+            mapped = self._map_arguments(method, grand, module.name)
+            use = self._response_use(grand, scope)
+            if mapped.reason or use.reason:
+                return mapped.reason or use.reason, calls
+            if use.read and end is not None:
+                for r in use.references:
+                    at = self._here(r)
+                    if at is None or at.start.line > end.end.line:
+                        return "aiohttp reads the body lazily; it is used after the session", calls
+            calls[grand] = (name, mapped.args, method, use)
+        inner = [t for t in m.findall(node.body, m.Try()) if isinstance(t, cst.Try)]
+        for state in self._tries:
+            if state.in_body and state.refusal:
+                return state.refusal, calls
+        for t in inner:
+            refusal = self._handlers_refusal(t)
+            if refusal:
+                return refusal, calls
+        return None, calls
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        if original_node not in self._session_withs:
+            return updated_node
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        module = self._client_module(scope) if scope is not None else None
+        if module is None or scope is None:
+            return updated_node
+        item = original_node.items[0]
+        remove_import_if_unused(self.context, scope, item.item.func)  # type: ignore[attr-defined]
+        return updated_node.with_changes(
+            asynchronous=cst.Asynchronous(),
+            items=[updated_node.items[0].with_changes(item=self._client_expression(module))],
+        )
+
+
+AF206 = Rule(
+    code="AF206",
+    name="httpx-to-httpx2",
+    summary="(opt-in: select AF206 by code) import httpx -> httpx2",
+    why=(
+        "httpx is no longer maintained (flake8-async's ASYNC127 flags it); httpx2 is its "
+        "maintained successor with the same API, and Starlette 1.x's TestClient prefers it."
+    ),
+    fix=(
+        "`import httpx` -> `import httpx2 as httpx` (every use keeps working unchanged), "
+        "`import httpx as hx` -> `import httpx2 as hx`, `from httpx import X` -> `from httpx2 "
+        "import X`. Imports of httpx's submodules are reported. Runs only when AF206 is "
+        "selected by its code."
+    ),
+    before="import httpx\n\nclient = httpx.AsyncClient()\n",
+    after="import httpx2 as httpx\n\nclient = httpx.AsyncClient()\n",
+)
+
+
+class HttpxToHttpx2(AsyncfixCodemod):
+    """AF206, opt-in: the imports of httpx now name httpx2 (same API, maintained)."""
+
+    NAME = "httpx-to-httpx2"
+    FAMILY = "http_client"
+    RULES = (AF206,)
+    TRIGGERS = (b"httpx",)
+
+    def screen(self, module: cst.Module) -> bool:
+        return "AF206" in self.run.config.select  # opt-in: only when selected by its code
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        names = []
+        for original, alias in zip(original_node.names, updated_node.names, strict=True):
+            name = get_full_name_for_node(alias.name)
+            if name is not None and name.startswith("httpx."):
+                self.report(
+                    original, "AF206", "import of httpx", reason="httpx's submodules are private"
+                )
+            if name != "httpx" or not self.report(original, "AF206", "import httpx -> httpx2"):
+                names.append(alias)
+                continue
+            asname = alias.asname or cst.AsName(cst.Name("httpx"))
+            names.append(alias.with_changes(name=cst.Name("httpx2"), asname=asname))
+            self.require_package("httpx2")
+        return updated_node.with_changes(names=names)
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        if updated_node.relative or updated_node.module is None:
+            return updated_node
+        name = get_full_name_for_node(updated_node.module)
+        if name is not None and name.startswith("httpx."):
+            self.report(
+                original_node, "AF206", "import of httpx", reason="httpx's submodules are private"
+            )
+            return updated_node
+        if name != "httpx" or not self.report(original_node, "AF206", "from httpx -> httpx2"):
+            return updated_node
+        self.require_package("httpx2")
+        return updated_node.with_changes(module=cst.Name("httpx2"))
+
+
+CODEMODS = (TimeSleep, BlockingCalls, RequestsToAsync, HttpxToHttpx2)

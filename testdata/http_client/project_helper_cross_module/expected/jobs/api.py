@@ -1,0 +1,9 @@
+from . import mid
+from .mid import wait
+import asyncio
+
+
+async def retry(attempt):
+    await asyncio.to_thread(mid.wait, attempt)
+    await asyncio.to_thread(wait, attempt + 1)
+    return attempt

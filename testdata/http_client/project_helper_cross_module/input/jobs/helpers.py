@@ -1,0 +1,5 @@
+import time
+
+
+def slow(seconds):
+    time.sleep(seconds)

@@ -1,0 +1,23 @@
+import requests
+from fastapi import APIRouter, Depends, FastAPI
+
+app = FastAPI()
+router = APIRouter()
+
+
+async def current_user(token: str):
+    return requests.get("https://auth.example/me", headers={"Authorization": token}).json()
+
+
+@app.get("/weather/{city}")
+async def weather(city: str):
+    return requests.get(f"https://weather.example/{city}").json()
+
+
+@router.post("/hooks")
+async def hook(user=Depends(current_user)):
+    return user
+
+
+async def helper_outside_handlers(city):
+    return requests.get(f"https://weather.example/{city}").json()

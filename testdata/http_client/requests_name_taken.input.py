@@ -1,0 +1,7 @@
+import requests
+
+httpx2 = None
+
+
+async def fetch(url):
+    return requests.get(url).text

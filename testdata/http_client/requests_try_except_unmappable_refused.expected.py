@@ -1,0 +1,15 @@
+import requests
+
+
+async def ssl(url):
+    try:
+        return requests.get(url).status_code
+    except requests.exceptions.SSLError:
+        return None
+
+
+async def decoding(url):
+    try:
+        return requests.get(url).json()
+    except requests.RequestException:
+        return None
