@@ -24,7 +24,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, visit_with_metadata
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex
@@ -927,6 +927,17 @@ def _expand(owner: str, facts: _Facts, until: int | None, plan: _AppPlan, seen: 
             )
 
 
+def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex) -> None:
+    # A suppressed site keeps its handler, so its app cannot take a lifespan.
+    suppressions = parse_suppressions((index.data(info.file) or b"").decode("utf-8", "replace"))
+    for event in facts.events.get(info.path, []):
+        if not isinstance(event, _Registration) or event.line not in suppressions:
+            continue
+        selectors = suppressions[event.line]
+        if selectors is None or any("AF301".startswith(s) or s == "lifespan" for s in selectors):
+            event.problem = "the handler is suppressed with `# asyncfix: ignore`"
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -949,6 +960,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     facts = _Facts()
     for info in modules:
         _scan(info, facts)
+        _mark_suppressed(info, facts, index)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     plans: dict[str, _AppPlan] = {}
     for qualname in apps:
@@ -1044,7 +1056,7 @@ def _entries(
                         (
                             "not registered on a module-level FastAPI app or APIRouter"
                             if router is None
-                            else f"the router {router.var} is not included by any FastAPI app"
+                            else f"the APIRouter `{router.var}` is not included by any FastAPI app"
                         ),
                     ]
                 )
@@ -1135,6 +1147,7 @@ class _StripRegistrations(cst.CSTTransformer):
         self.sites: list[_Site] = []
         self.found: set[tuple[Any, ...]] = set()
         self.decisions: dict[int, bool] = {}  # id(node) -> strip it
+        self.removed: set[int] = set()  # statements to drop in leave_Module
         self.seen: dict[tuple[Any, ...], int] = {}
 
     def _classify(self, node: cst.CSTNode, key: tuple[Any, ...]) -> None:
@@ -1207,8 +1220,30 @@ class _StripRegistrations(cst.CSTTransformer):
         if len(body) == len(original_node.body):
             return updated_node
         if not body:
-            return cst.RemoveFromParent()
+            # Removed in leave_Module, which keeps the blank lines it stood after.
+            removed = updated_node.with_changes(body=[cst.Pass()])
+            self.removed.add(id(removed))
+            return removed
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(body=body)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.removed:
+            return updated_node
+        body: list[cst.BaseStatement] = []
+        carried = 0
+        for stmt in updated_node.body:
+            blank = 0
+            while blank < len(stmt.leading_lines) and stmt.leading_lines[blank].comment is None:
+                blank += 1
+            if id(stmt) in self.removed:
+                carried = max(carried, blank)
+                continue
+            if carried > blank:
+                lines = [cst.EmptyLine()] * carried + list(stmt.leading_lines[blank:])
+                stmt = stmt.with_changes(leading_lines=lines)
+            carried = 0
+            body.append(stmt)
         return updated_node.with_changes(body=body)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:

@@ -1,0 +1,21 @@
+from fastapi import FastAPI
+from contextlib import asynccontextmanager
+
+lifespan = 3600  # seconds a token lives
+
+
+@asynccontextmanager
+async def app_lifespan(app: FastAPI):
+    await load_keys()
+    yield
+
+
+app = FastAPI(
+    title="tokens",
+    version="1.0",
+    lifespan=app_lifespan,
+)
+
+
+async def load_keys():
+    ...

@@ -1,0 +1,8 @@
+import fastapi
+
+app = fastapi.FastAPI()
+
+
+@app.on_event("startup")
+def seed():
+    print("seeded")

@@ -1,0 +1,33 @@
+from fastapi import FastAPI
+
+from .routers import items
+from .routers.users import router as users_router
+from .routers.items import startup as items_startup
+from .routers.users import load_users
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await startup()
+    await items_startup()
+    await load_users()
+    try:
+        yield
+    finally:
+        shutdown()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+async def startup():
+    print("app up")
+
+
+app.include_router(items.router, prefix="/items")
+app.include_router(users_router)
+
+
+def shutdown():
+    print("app down")

@@ -1,0 +1,13 @@
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+async def startup():
+    """Same name as the app's own handler: imported under another name."""
+    print("items up")
+
+
+@router.get("/")
+async def list_items():
+    return []
