@@ -1,0 +1,176 @@
+"""What `apply` does with the changes: review them, write patches, write the files.
+
+Every change (a rewritten file, its annotations, a dependency list) is a `Change`, so the
+diff, the patches, `--interactive` and the atomic writes treat them all the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+
+from asyncfix.files import atomic_write, write_error_message
+from asyncfix.patches import CodeOwners, group_name, patch_file_name, unified_diff
+from asyncfix.report import FileError
+
+
+@dataclass(frozen=True)
+class Change:
+    display: str  # the path as shown and as patches name it (relative to the cwd)
+    path: Path
+    original: bytes
+    new: bytes
+    encoding: str = "utf-8"
+
+    @property
+    def old_text(self) -> str:
+        return self.original.decode(self.encoding, errors="surrogateescape")
+
+    @property
+    def new_text(self) -> str:
+        return self.new.decode(self.encoding, errors="surrogateescape")
+
+    def with_text(self, text: str) -> Change:
+        return replace(self, new=text.encode(self.encoding, errors="surrogateescape"))
+
+    def diff(self) -> str:
+        return unified_diff(self.display, self.old_text, self.new_text)
+
+    def patch_bytes(self) -> bytes:
+        # The patch carries the file's own bytes: its encoding, BOM and line endings.
+        return self.diff().encode(self.encoding, errors="surrogateescape")
+
+
+def _patchable(change: Change) -> bool:
+    return not (os.path.isabs(change.display) or change.display.startswith("../"))
+
+
+def write_back(change: Change) -> FileError | None:
+    try:
+        if change.path.read_bytes() != change.original:
+            return FileError(change.display, 1, 1, "changed on disk during the run; not written")
+        atomic_write(change.path, change.new)
+    except OSError as exc:
+        return FileError(change.display, 1, 1, write_error_message(exc))
+    return None
+
+
+def write_patches(
+    changes: Sequence[Change],
+    *,
+    patch: Path | None,
+    patch_dir: Path | None,
+    split_by: str | None,
+) -> list[FileError]:
+    """`--patch FILE` (one combined patch) and `--patch-dir DIR` (one per file, or one per
+    owner / top-level directory with `--split-by`). Paths outside the cwd are refused."""
+    errors: list[FileError] = []
+    usable = []
+    for change in changes:
+        if _patchable(change):
+            usable.append(change)
+        elif patch is not None or patch_dir is not None:
+            errors.append(
+                FileError(change.display, 1, 1, "outside the current directory; no patch written")
+            )
+    targets: dict[Path, list[Change]] = {}
+    if patch is not None:
+        targets[patch] = list(usable)
+    if patch_dir is not None:
+        if split_by is None:
+            for change in usable:
+                targets[patch_dir / (change.display.replace("/", "__") + ".patch")] = [change]
+        else:
+            owners = CodeOwners.find(Path.cwd()) if split_by == "codeowners" else None
+            groups: dict[str, list[Change]] = {}
+            for change in usable:
+                groups.setdefault(group_name(change.display, split_by, owners), []).append(change)
+            names: set[str] = set()
+            for group in sorted(groups):
+                name = patch_file_name(group)
+                stem, n = name[: -len(".patch")], 2
+                while name in names:  # two groups whose names sanitize alike
+                    name, n = f"{stem}-{n}.patch", n + 1
+                names.add(name)
+                targets[patch_dir / name] = groups[group]
+    for target, members in targets.items():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, b"".join(c.patch_bytes() for c in members))
+        except OSError as exc:
+            errors.append(
+                FileError(str(target), 1, 1, f"cannot write patch: {exc.strerror or exc}")
+            )
+    return errors
+
+
+# -- --interactive ----------------------------------------------------------------------
+
+ACCEPT, SKIP, EDIT, QUIT = "a", "s", "e", "q"
+_PROMPT = "Apply this change? [a]ccept, [s]kip, [e]dit in $EDITOR, [q]uit"
+
+
+def edit_in_editor(change: Change, edit: Callable[[str], None] | None = None) -> Change:
+    """The change as the user left it in $EDITOR (a temporary copy; bytes kept as they are)."""
+    suffix = Path(change.display).suffix or ".txt"
+    fd, tmp = tempfile.mkstemp(prefix="asyncfix-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(change.new)
+        (edit or _launch_editor)(tmp)
+        with open(tmp, "rb") as fh:
+            return replace(change, new=fh.read())
+    finally:
+        os.unlink(tmp)
+
+
+def _launch_editor(path: str) -> None:
+    click.edit(filename=path)
+
+
+def _problem(change: Change) -> str | None:
+    if not change.display.endswith((".py", ".pyi")):
+        return None
+    try:
+        compile(change.new, change.display, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        return f"the edited file does not compile: {getattr(exc, 'msg', exc)}{where}"
+    return None
+
+
+def review(changes: Sequence[Change]) -> list[Change]:
+    """Show each change and ask; returns the accepted ones (as edited)."""
+    accepted: list[Change] = []
+    for number, change in enumerate(changes, 1):
+        current = change
+        while True:
+            click.echo(f"\n[{number}/{len(changes)}] {current.display}")
+            click.echo(current.diff(), nl=False)
+            answer = click.prompt(
+                _PROMPT,
+                type=click.Choice([ACCEPT, SKIP, EDIT, QUIT], case_sensitive=False),
+                show_choices=False,
+            ).lower()
+            if answer == ACCEPT:
+                accepted.append(current)
+                break
+            if answer == SKIP:
+                break
+            if answer == QUIT:
+                return accepted
+            edited = edit_in_editor(current)
+            problem = _problem(edited)
+            if problem is not None:
+                click.echo(f"asyncfix: {problem}; keeping the previous version", err=True)
+            elif edited.new == edited.original:
+                click.echo("asyncfix: the edit undoes the change; skipping it", err=True)
+                break
+            else:
+                current = edited
+    return accepted
