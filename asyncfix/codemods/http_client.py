@@ -18,6 +18,7 @@ from libcst.metadata import (
     Assignment,
     CodeRange,
     ComprehensionScope,
+    ImportAssignment,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
@@ -25,7 +26,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, visit_with_metadata
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
@@ -35,6 +36,7 @@ from asyncfix.codemods.helpers import (
     parenthesize,
     remove_import_if_unused,
 )
+from asyncfix.codemods.lifespan import add_lifespan_resource
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex, index_module
@@ -749,6 +751,10 @@ def _awaitable_in(inner: Scope, scope: Scope) -> bool:
     return inner is scope
 
 
+def _read_line(name: str) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Expr(cst.parse_expression(f"await {name}.read()"))])
+
+
 def _is_number(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Integer | cst.Float)
 
@@ -809,6 +815,13 @@ class RequestsToAsync(AsyncfixCodemod):
         self._session_withs: set[cst.With] = set()
         self._dependencies: set[str] = set()
         self._session_makers: set[cst.Call] = set()
+        self._local_dependencies: set[str] = set()
+        # The app of this module whose lifespan can hold the shared client, and its routers.
+        self._shared: tuple[str, frozenset[str]] | None = None
+        self._shared_used = False
+        self._has_app = False
+        self._add_request: set[cst.FunctionDef] = set()
+        self._extra_reads: dict[cst.CSTNode, list[str]] = {}  # shared client, aiohttp
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
@@ -831,6 +844,15 @@ class RequestsToAsync(AsyncfixCodemod):
                 if found is not None:
                     deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
                     deps.append(found.qualname.removeprefix(found.module + "."))
+        # The shared client goes into the app's lifespan; `lifespan=` silently disables
+        # event handlers that another module may register on that app, so then it does not.
+        events = {
+            info.path for info in index.modules(b"on_event", b"add_event_handler", b"on_startup")
+        }
+        for info in index.modules(b"FastAPI"):
+            apps = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
+            if apps and events - {info.path}:
+                plans.setdefault(info.path, {})["shared_blocked"] = True
         return plans
 
     def screen(self, module: cst.Module) -> bool:
@@ -840,7 +862,8 @@ class RequestsToAsync(AsyncfixCodemod):
             module, m.Call(func=m.Name("Depends") | m.Attribute(attr=m.Name("Depends")))
         ):
             if isinstance(call, cst.Call) and call.args:
-                self._dependencies.add(_dotted(call.args[0].value) or "")
+                self._local_dependencies.add(_dotted(call.args[0].value) or "")
+        self._dependencies |= self._local_dependencies
         return bool(
             m.findall(
                 module,
@@ -854,6 +877,137 @@ class RequestsToAsync(AsyncfixCodemod):
                 ),
             )
         )
+
+    # -- the shared client of a FastAPI app ---------------------------------------------------
+
+    def transform(self, module: cst.Module) -> cst.Module:
+        if not self.screen(module):
+            return module
+        self._module = module
+        self._shared = self._find_shared(module)
+        result = visit_with_metadata(self, module)
+        if self._shared_used and self._shared is not None:
+            create, close = self._shared_client()
+            added = add_lifespan_resource(
+                result, self._shared[0], "http_client", create, close, context=self.context
+            )
+            if added is None:  # checked on this module before; a bug if it happens
+                raise RuntimeError("the app's lifespan could not take the shared client")
+            result = added
+        return result
+
+    def _shared_client(self) -> tuple[cst.BaseExpression, str]:
+        """The app-wide client, with explicit pool limits, and its close method."""
+        lib = self.library
+        timeout = self.options.timeout
+        if self.family == "aiohttp":
+            limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
+            return (
+                cst.parse_expression(
+                    f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
+                    f"connector={lib}.TCPConnector(limit=100))"
+                ),
+                "close",
+            )
+        options = ["follow_redirects=True"] if self.options.follow_redirects else []
+        options.append(f"timeout={timeout!r}")
+        options.append(f"limits={lib}.Limits(max_connections=100, max_keepalive_connections=20)")
+        return cst.parse_expression(f"{lib}.AsyncClient({', '.join(options)})"), "aclose"
+
+    def _find_shared(self, module: cst.Module) -> tuple[str, frozenset[str]] | None:
+        """The one `app = FastAPI(...)` of this module, if its lifespan can take the client,
+        with the routers included into it here."""
+        if (self.planned or {}).get("shared_blocked"):
+            return None
+        apps: list[str] = []
+        routers: set[str] = set()
+        included: set[str] = set()
+        for stmt in module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+                continue
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                target = small.targets[0].target if len(small.targets) == 1 else None
+                func = _dotted(small.value.func)
+                if isinstance(target, cst.Name) and func in ("FastAPI", "fastapi.FastAPI"):
+                    apps.append(target.value)
+                if isinstance(target, cst.Name) and func in ("APIRouter", "fastapi.APIRouter"):
+                    routers.add(target.value)
+            elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                call = small.value
+                if m.matches(call.func, m.Attribute(attr=m.Name("include_router"))) and call.args:
+                    included.add(_dotted(call.args[0].value) or "")
+        self._has_app = bool(apps)
+        if len(apps) != 1:
+            return None
+        create, close = self._shared_client()
+        if add_lifespan_resource(module, apps[0], "http_client", create, close) is None:
+            return None
+        return apps[0], frozenset(routers & included)
+
+    def _shared_request(
+        self, function: cst.FunctionDef, scope: Scope
+    ) -> tuple[str | None, str | None]:
+        """The handler's `Request` parameter (added when it has none), or why not."""
+        needs = (
+            "in a FastAPI path operation or dependency it needs the app's shared client "
+            "(request.app.state.http_client, created in the lifespan)"
+        )
+        if self._shared is None and not self._has_app:
+            return None, needs + "; the app is built in another module"
+        if self._shared is None:
+            return None, needs + "; this module's app lifespan cannot take it"
+        app, routers = self._shared
+        ours = function.name.value in self._local_dependencies
+        for decorator in function.decorators:
+            target = decorator.decorator
+            if (
+                isinstance(target, cst.Call)
+                and isinstance(target.func, cst.Attribute)
+                and isinstance(target.func.value, cst.Name)
+                and target.func.value.value in {app, *routers}
+            ):
+                if target.func.attr.value == "websocket":
+                    return None, needs + "; a websocket handler has no Request"
+                ours = ours or target.func.attr.value in _ROUTE_DECORATORS
+        if not ours:
+            return None, needs + "; its app is not in this module"
+        found = module_name_at(scope.globals, self.library)
+        if found is None or found.name != self.library:
+            return None, f"the name `{self.library}` is bound to something else in this module"
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.annotation is not None and _qualified_names(
+                self, param.annotation.annotation
+            ) & {"fastapi.Request", "starlette.requests.Request"}:
+                return param.name.value, None
+        if "request" in scope:
+            return None, needs + "; the name `request` is already used in the handler"
+        if "Request" in scope.globals and not all(
+            isinstance(a, ImportAssignment) for a in scope.globals["Request"]
+        ):
+            return None, needs + "; the name `Request` is bound to something else"
+        self._add_request.add(function)
+        return "request", None
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if original_node not in self._add_request:
+            return updated_node
+        AddImportsVisitor.add_needed_import(self.context, "fastapi", "Request")
+        param = cst.Param(cst.Name("request"), annotation=cst.Annotation(cst.Name("Request")))
+        params = updated_node.params
+        defaults = any(p.default is not None for p in (*params.posonly_params, *params.params))
+        if isinstance(params.star_arg, cst.Param | cst.ParamStar) or defaults:
+            # After parameters with defaults it can only be keyword-only.
+            star = params.star_arg if isinstance(params.star_arg, cst.Param) else cst.ParamStar()
+            params = params.with_changes(
+                star_arg=star, kwonly_params=[*params.kwonly_params, param]
+            )
+        else:
+            params = params.with_changes(params=[*params.params, param])
+        return updated_node.with_changes(params=params)
 
     # -- where we are ----------------------------------------------------------------------
 
@@ -1261,10 +1415,19 @@ class RequestsToAsync(AsyncfixCodemod):
         module = module_name_at(scope, self.library)
         if reason is None and module is None:
             reason = f"the name `{self.library}` is bound to something else here"
+        request: str | None = None
+        if reason is None and self._endpoint(where.function):
+            request, reason = self._shared_request(where.function, scope)
+            if request is not None:
+                module = module_name_at(scope.globals, self.library)
         if reason is None and module is not None:
             mapped = self._map_arguments(method, updated_node, module.name)
             use = self._response_use(original_node, scope)
             reason = mapped.reason or use.reason
+        header = not isinstance(self._statements[-1], cst.SimpleStatementLine)
+        if reason is None and request is not None and use.read and header:
+            reason = "aiohttp needs the body read after the call; here it is in a header"
+
         if reason is not None or module is None:
             self._mark_tries(False)
             self.report(original_node, "AF201", message, reason=reason)
@@ -1275,6 +1438,16 @@ class RequestsToAsync(AsyncfixCodemod):
             return updated_node
         self._mark_tries(True)
         statement = self._statements[-1]
+        if request is not None:
+            self._shared_used = True
+            if use.read:
+                self._extra_reads.setdefault(statement, []).append(use.read)
+            self._fixes.update(use.fixes)
+            self._raising.update(use.references)
+            self._client_module(scope)
+            remove_import_if_unused(self.context, scope, original_node.func)
+            client = f"{request}.app.state.http_client"
+            return self._awaited(original_node, updated_node, client, mapped.args, method)
         client = self._clients.get(statement) or self._fresh_name(scope)
         self._clients[statement] = client
         if use.read:
@@ -1296,7 +1469,8 @@ class RequestsToAsync(AsyncfixCodemod):
         name = method or (
             updated.func.attr.value if isinstance(updated.func, cst.Attribute) else ""
         )
-        call = updated.with_changes(func=cst.Attribute(cst.Name(client), cst.Name(name)), args=args)
+        func = cst.Attribute(cst.parse_expression(client), cst.Name(name))
+        call = updated.with_changes(func=func, args=args)
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return make_await(call, as_primary=is_primary_operand(parent, original))
 
@@ -1305,13 +1479,10 @@ class RequestsToAsync(AsyncfixCodemod):
             return "inside a generator expression an await would make it an async generator"
         if inside_sync_lock(self._statements, where.function):
             return "awaiting while a thread lock is held can deadlock the event loop"
-        if self._endpoint(where.function):
-            return (
-                "in a FastAPI path operation or dependency it needs the app's shared client "
-                "(request.app.state.http_client, created in the lifespan)"
-            )
         statement = self._statements[-1] if self._statements else None
-        if not isinstance(statement, cst.SimpleStatementLine):
+        if not self._endpoint(where.function) and not isinstance(
+            statement, cst.SimpleStatementLine
+        ):
             return "the call is in the header of a compound statement or a one-line block"
         return self._try_refusal()
 
@@ -1353,19 +1524,21 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.BaseStatement:
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         client = self._clients.get(original_node)
         if client is None:
-            return updated_node
+            reads = self._extra_reads.get(original_node)
+            if not reads:
+                return updated_node
+            # aiohttp reads the body lazily; read it now so the connection goes back.
+            lines = [_read_line(name) for name in reads]
+            return cst.FlattenSentinel([updated_node, *lines])
         scope = self.get_metadata(ScopeProvider, original_node, None)
         module = module_name_at(scope, self.library) if scope is not None else None
         assert module is not None  # checked when the call was converted
         body: list[cst.BaseStatement] = [updated_node.with_changes(leading_lines=[])]
-        for name in self._reads.get(original_node, []):
-            # aiohttp reads the body lazily: read it while the session is open.
-            body.append(
-                cst.SimpleStatementLine([cst.Expr(cst.parse_expression(f"await {name}.read()"))])
-            )
+        # aiohttp reads the body lazily: read it while the session is open.
+        body.extend(_read_line(name) for name in self._reads.get(original_node, []))
         return cst.With(
             items=[
                 cst.WithItem(

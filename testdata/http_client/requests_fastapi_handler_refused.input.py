@@ -5,6 +5,12 @@ app = FastAPI()
 router = APIRouter()
 
 
+@app.on_event("startup")
+async def warm_up():
+    # `lifespan=` would silently disable this handler: no shared client here
+    pass
+
+
 async def current_user(token: str):
     return requests.get("https://auth.example/me", headers={"Authorization": token}).json()
 
