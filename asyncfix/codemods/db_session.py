@@ -553,10 +553,20 @@ class _DbCodemod(AsyncfixCodemod):
     def __init__(self, context: Any, run: Any) -> None:
         super().__init__(context, run)
         self.options = family_options(run.config)
+        self._own: dict[cst.FunctionDef, list[cst.CSTNode]] = {}
 
     @classmethod
     def check_config(cls, config: Config) -> None:
         family_options(config)
+
+    def own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
+        # Several rules walk the same functions; walk each once.
+        if function not in self._own:
+            self._own[function] = own_nodes(function)
+        return self._own[function]
+
+    def is_generator(self, function: cst.FunctionDef) -> bool:
+        return any(isinstance(n, cst.Yield) for n in self.own_nodes(function))
 
     def qnames(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
@@ -665,6 +675,7 @@ class _Twin:
     kind: Kind
     dependency: cst.FunctionDef | None  # the function it is generated beside; None: exists
     node: cst.FunctionDef | None  # the generated function
+    anchor: cst.FunctionDef  # the module-level def after which get_db_session() exists
 
 
 _SESSION_SCREEN = (
@@ -761,7 +772,7 @@ class SessionCodemod(_DbCodemod):
             elif self.report(call, "AF402", message + "; hoisted to module level"):
                 self._hoist[function] = (stmt, self._hoisted_statement(stmt, call))
                 self._hoisted[name] = (function, self.sessionmaker_kind(call))
-        for node in own_nodes(function):
+        for node in self.own_nodes(function):
             if node not in handled and self._is_factory_call(node):
                 self.report(
                     node,
@@ -834,7 +845,7 @@ class SessionCodemod(_DbCodemod):
             statement = self._toplevel_statement(_assignment_node(assignment))
             index = toplevel.get(id(statement)) if statement is not None else None
             if index is None:
-                return f"`{ref.value}` is bound inside a block at module level"
+                return f"`{ref.value}` is also bound in a block or a function (`global`)"
             if limit is None or index >= limit:
                 return f"`{ref.value}` is bound at module level only below the function"
         return None
@@ -880,9 +891,9 @@ class SessionCodemod(_DbCodemod):
     # AF401 ------------------------------------------------------------------------------
 
     def _plan_scope(self, function: cst.FunctionDef) -> None:
-        if not is_generator(function):
+        if not self.is_generator(function):
             return
-        nodes = own_nodes(function)
+        nodes = self.own_nodes(function)
         creation = self._creation(nodes, yielded_only=True)
         if creation is None:
             return
@@ -992,7 +1003,7 @@ class SessionCodemod(_DbCodemod):
         if not isinstance(function.body, cst.IndentedBlock):
             return "the function body is on one line"
         _, body = _docstring_split(self._own_statements(function))
-        if sum(isinstance(n, cst.Yield) for n in own_nodes(function)) != 1:
+        if sum(isinstance(n, cst.Yield) for n in self.own_nodes(function)) != 1:
             return "the function yields more than once"
         if not body or body[0] is not creation.statement:
             return "the function does something else before it opens the session"
@@ -1073,9 +1084,9 @@ class SessionCodemod(_DbCodemod):
         for function in functions:
             if not isinstance(self.get_metadata(ParentNodeProvider, function, None), cst.Module):
                 continue
-            if not is_generator(function):
+            if not self.is_generator(function):
                 continue
-            creation = self._creation(own_nodes(function), yielded_only=True)
+            creation = self._creation(self.own_nodes(function), yielded_only=True)
             if creation is not None:
                 found.append((function, creation))
         return found
@@ -1084,7 +1095,7 @@ class SessionCodemod(_DbCodemod):
         sites = [
             (function, creation)
             for function in functions
-            if not is_generator(function)
+            if not self.is_generator(function)
             for creation in self._hand_made(function)
         ]
         if not sites:
@@ -1094,6 +1105,8 @@ class SessionCodemod(_DbCodemod):
         for function, creation in sites:
             message = f"`{function.name.value}` opens a session by hand"
             reason = problem or self._site_refusal(function, creation, twin)
+            if reason is None and twin is not None:
+                reason = self._runs_before_twin(module, function, twin.anchor)
             with_node: cst.With | None = None
             if reason is None and twin is not None:
                 with_node = self._site_with(function, creation, twin)
@@ -1114,6 +1127,33 @@ class SessionCodemod(_DbCodemod):
             AddImportsVisitor.add_needed_import(
                 self.context, "contextlib", _CONTEXT_MANAGERS[twin.kind]
             )
+
+    def _runs_before_twin(
+        self, module: cst.Module, function: cst.FunctionDef, dependency: cst.FunctionDef
+    ) -> str | None:
+        """The twin is defined right after the dependency: a site function that module-level
+        code uses above that point may run before get_db_session() exists."""
+        scope = self.get_metadata(ScopeProvider, function, None)
+        if scope is None:
+            return None
+        toplevel = {id(stmt): i for i, stmt in enumerate(module.body)}
+        limit = toplevel.get(id(dependency), len(module.body))
+        for access in scope.globals.accesses[function.name.value]:
+            if access.scope is not scope.globals:
+                continue  # used inside a function: runs when that function is called
+            statement = self._toplevel_of(access.node)
+            if statement is not None and toplevel.get(id(statement), limit + 1) <= limit:
+                return f"module-level code uses it above the point where {TWIN}() is defined"
+        return None
+
+    def _toplevel_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        current: cst.CSTNode | None = node
+        while current is not None:
+            parent = self.get_metadata(ParentNodeProvider, current, None)
+            if isinstance(parent, cst.Module):
+                return current
+            current = parent
+        return None
 
     def _hand_made(self, function: cst.FunctionDef) -> list[_Creation]:
         """`name = F()` statements of the function body with F a session factory."""
@@ -1153,7 +1193,7 @@ class SessionCodemod(_DbCodemod):
                 kind: Kind = "async" if body[0].asynchronous else "sync"
                 if f"contextlib.{_CONTEXT_MANAGERS[kind]}" in decorators:
                     item = body[0].items[0].item
-                    return _Twin(_code(item), kind, None, None), None
+                    return _Twin(_code(item), kind, None, None, twin), None
             return None, f"`{TWIN}` already exists and is not the expected context manager"
         scope = self.get_metadata(ScopeProvider, module, None)
         if scope is not None and _bound(scope, TWIN):
@@ -1172,7 +1212,8 @@ class SessionCodemod(_DbCodemod):
             return None, f"the name `{_CONTEXT_MANAGERS[kind]}` means something else here"
         if self.exception_shadowed(module):
             return None, "the name `Exception` is rebound in this module"
-        return _Twin(_code(creation.call), kind, dependency, self._twin_node(creation, kind)), None
+        node = self._twin_node(creation, kind)
+        return _Twin(_code(creation.call), kind, dependency, node, dependency), None
 
     def _twin_node(self, creation: _Creation, kind: Kind) -> cst.FunctionDef:
         config = self.parser_config()
@@ -1245,7 +1286,7 @@ class SessionCodemod(_DbCodemod):
             sessions = self._session_params(function, dependencies)
             if not sessions:
                 continue
-            for node in own_nodes(function):
+            for node in self.own_nodes(function):
                 if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name("add_task")))):
                     continue
                 assert isinstance(node, cst.Call)
@@ -1412,7 +1453,7 @@ class SyncSessionInAsync(_DbCodemod):
                 )
         seen: set[str] = set()
         lines: set[int] = set()
-        for inner in own_nodes(node):
+        for inner in self.own_nodes(node):
             what = self._sync_use(inner)
             if what is None or what in seen:
                 continue
