@@ -227,7 +227,11 @@ def apply(
     strip_annotations: bool,
     add_deps: bool,
 ) -> None:
-    """Rewrite files in place (or show what would change with --dry-run)."""
+    """Rewrite files in place (or show what would change with --dry-run).
+
+    PATHS are files and directories (default: the current directory). Codes, prefixes and
+    families for --select/--ignore are comma-separated or repeated.
+    """
     if split_by is not None and patch_dir is None:
         raise click.UsageError("--split-by needs --patch-dir")
     if interactive and dry_run:
@@ -377,7 +381,10 @@ def check(
     exit_zero: bool,
     output_format: str,
 ) -> None:
-    """Report every finding without writing; exit 1 if there is any."""
+    """Report every finding without writing; exit 1 if there is any.
+
+    PATHS are files and directories (default: the current directory).
+    """
     config = _load(paths, config_path, select, ignore, exclude)
     try:
         result = _execute(paths, config, jobs, quiet or output_format != "text")
@@ -438,3 +445,31 @@ def explain(code: str) -> None:
 
 def _indent(code: str) -> str:
     return "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
+
+
+# -- the README's command reference is generated from the commands themselves ----------------
+
+REFERENCE_START = "<!-- cli-reference: generated from `asyncfix --help`; do not edit -->"
+REFERENCE_END = "<!-- cli-reference: end -->"
+
+
+def reference(width: int = 78) -> str:
+    """Every command's --help, as the README shows it (tests/test_cli_reference.py).
+
+    78 columns: what click prints on any terminal at least 80 wide.
+    """
+    root = click.Context(
+        main,
+        info_name="asyncfix",
+        terminal_width=width,
+        max_content_width=width,
+        help_option_names=["-h", "--help"],
+    )
+    parts = [REFERENCE_START, "", "```text", main.get_help(root), "```"]
+    for name in ("apply", "check", "list", "explain"):
+        command = main.commands[name]
+        ctx = click.Context(
+            command, info_name=name, parent=root, terminal_width=width, max_content_width=width
+        )
+        parts += ["", f"#### `asyncfix {name}`", "", "```text", command.get_help(ctx), "```"]
+    return "\n".join([*parts, "", REFERENCE_END])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import ast
 import os
 import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import libcst as cst
@@ -296,14 +299,17 @@ def run(
         )
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[FileOutcome] = []
-    # A pool costs ~50 ms to start: worth it only for more than a handful of files.
-    if jobs == 1 or len(files) < 2 * jobs:
-        for i, (file, plan) in enumerate(tasks, 1):
-            outcomes.append(pipeline.process(file, plans=plan))
-            if progress:
-                progress(i, len(files))
-    else:
-        outcomes = _run_pool(tasks, config, jobs, progress, pipeline.cache)
+    with _stop_on_signals() as stop:
+        # A pool costs ~50 ms to start: worth it only for more than a handful of files.
+        if jobs == 1 or len(files) < 2 * jobs:
+            for i, (file, plan) in enumerate(tasks, 1):
+                if stop.is_set():
+                    raise Interrupted
+                outcomes.append(pipeline.process(file, plans=plan))
+                if progress:
+                    progress(i, len(files))
+        else:
+            outcomes = _run_pool(tasks, config, jobs, progress, stop, pipeline.cache)
     outcomes.sort(key=lambda o: o.file.display)
     summary = Summary(scanned=len(files))
     for outcome in outcomes:
@@ -319,11 +325,43 @@ def run(
     return RunResult(outcomes, errors, summary)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while files were being processed; nothing was written."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """While files are processed, SIGINT and SIGTERM only set a flag that the loops check.
+
+    An exception raised straight from a signal handler can land anywhere, even inside the
+    pool's fork machinery, where it is swallowed; a flag is checked where stopping is safe.
+    A second signal raises at once. Signals that are ignored (nohup, some CI runners) stay so.
+    """
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _run_pool(
     tasks: list[Task],
     config: Config,
     jobs: int,
     progress: Callable[[int, int], None] | None,
+    stop: threading.Event,
     cache: ResultCache | None = None,
 ) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
@@ -334,6 +372,9 @@ def _run_pool(
         ]
         try:
             for chunk, future in futures:
+                while not wait([future], timeout=0.1).done:
+                    if stop.is_set():
+                        raise Interrupted
                 try:
                     outcomes.extend(future.result())
                 except Exception as exc:  # a worker that died or failed to send its result

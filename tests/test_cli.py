@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -237,11 +238,17 @@ def test_interrupting_a_parallel_run_writes_nothing(project: Path, signum: int) 
         stderr=subprocess.PIPE,
         preexec_fn=_restore_sigint,
     )
-    try:
-        proc.wait(timeout=1.5)
+    # Interrupt only once the worker pool runs (the CLI's handlers are installed by then,
+    # however slowly a loaded machine imports): its children are listed in /proc.
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if children.exists() and len(children.read_text().split()) >= 2:
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
         pytest.fail("the run finished before it could be interrupted; give it more work")
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signum)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=10)  # prompt: workers are stopped, not awaited
     assert proc.returncode == 2
     assert b"interrupted; no file was written" in stderr
