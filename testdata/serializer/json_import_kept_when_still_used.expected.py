@@ -1,0 +1,14 @@
+import json
+from json import dumps
+
+from starlette.responses import Response
+import orjson
+
+
+def to_log(data):
+    return json.dumps(data)
+
+
+async def handler(request, data):
+    body = orjson.loads(await request.body())
+    return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"), dumps(data)
