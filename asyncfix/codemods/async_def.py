@@ -20,7 +20,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, parse_suppressions
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -85,11 +85,12 @@ SAFE_METHODS = frozenset(
         "append", "capitalize", "casefold", "center", "endswith", "extend", "format",
         "isalnum", "isalpha", "isdigit", "islower", "isspace", "isupper", "items", "join",
         "keys", "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix",
-        "rjust", "rpartition", "rsplit", "rstrip", "setdefault", "split", "splitlines",
+        "replace", "rjust", "rpartition", "rsplit", "rstrip", "setdefault", "split", "splitlines",
         "startswith", "strip", "swapcase", "title", "upper", "values", "zfill",
     }
 )  # fmt: skip
-_FRAMEWORK = "__framework__"  # a use by FastAPI/Starlette: skip without a finding
+# A use by FastAPI/Starlette, or a suppressed call site: skip without a finding.
+_FRAMEWORK = "__framework__"
 SAFE_DECORATORS = frozenset({"staticmethod", "classmethod"})
 # Decorators and registrations under which FastAPI (or Starlette) calls the function:
 # there an async def without I/O is the right form, so they are skipped without a finding.
@@ -155,6 +156,17 @@ def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
+def _site_lines(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> list[int]:
+    """The line of a use and of the first line of its statement (where comments count)."""
+    lines = [getattr(node, "lineno", 1)]
+    current: ast.AST | None = node
+    while current is not None and not isinstance(current, ast.stmt):
+        current = parents.get(current)
+    if current is not None:
+        lines.append(current.lineno)
+    return lines
+
+
 def _is_stub(node: ast.AsyncFunctionDef) -> bool:
     body = list(node.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
@@ -191,6 +203,11 @@ def _unsafe_call(
             shadowed = func.id in module.imports or func.id in module.toplevel
             if func.id in SAFE_BUILTINS and not shadowed:
                 continue
+        elif isinstance(func, ast.Attribute) and isinstance(
+            func.value, ast.Constant | ast.JoinedStr
+        ):
+            if func.attr in SAFE_METHODS:
+                continue  # `", ".join(...)`: a str method, whatever else is called join
         elif isinstance(func, ast.Attribute) and func.attr in safe_methods:
             head: ast.expr = func.value
             while isinstance(head, ast.Attribute):
@@ -219,6 +236,10 @@ class _Planner:
         for module in index.modules(b"async def"):
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
+        self._suppressions: dict[str, dict[int, frozenset[str] | None]] = {}
+        from asyncfix.codemods import resolve_selection  # the registry imports this module
+
+        self.af501 = "AF501" in resolve_selection(config.select, config.ignore)
 
     def targets(self) -> list[_Target]:
         found: list[_Target] = []
@@ -257,11 +278,35 @@ class _Planner:
             for path, names in target.sites.items():
                 site = plans.setdefault(path, _empty_plan())
                 for name in sorted(names):
+                    dropped = name.startswith("!")
+                    name = name.removeprefix("!")
                     if name.startswith("self."):
-                        site["methods"].append([target.info.class_name, name[5:]])
+                        key = "dropped_methods" if dropped else "methods"
+                        site[key].append([target.info.class_name, name[5:]])
                     else:
-                        site["names"].append(name)
+                        site["dropped" if dropped else "names"].append(name)
         return plans
+
+    def _suppressed(
+        self, module: ModuleInfo, lines: Iterable[int], *, with_af501: bool = False
+    ) -> bool:
+        """`# asyncfix: ignore` for AF601 (or AF501) on one of `lines` of `module`."""
+        if module.path not in self._suppressions:
+            data = self.index.data(module.file) or b""
+            text = data.decode("utf-8", "replace") if b"asyncfix:" in data else ""
+            self._suppressions[module.path] = parse_suppressions(text)
+        found = self._suppressions[module.path]
+        for line in lines:
+            if line in found:
+                selectors = found[line]
+                if selectors is None or any(
+                    AF601.code.startswith(s)
+                    or s == "async_def"
+                    or (with_af501 and ("AF501".startswith(s) or s == "awaits"))
+                    for s in selectors
+                ):
+                    return True
+        return False
 
     def _class_methods(self) -> dict[str, list[tuple[str, list[ast.expr]]]]:
         """method name -> [(class qualname, its bases)] over the project."""
@@ -285,6 +330,9 @@ class _Planner:
             return target.skip()  # a protocol method: its callers are the runtime
         if _is_test(target) or any(d.startswith("pytest.") for d in info.decorators):
             return target.skip()
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        if self._suppressed(target.module, (node.lineno, first)):
+            return target.skip()  # neither the fix nor the finding, nor any call site
         if any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators):
             return target.skip()
         if _is_stub(node):
@@ -296,10 +344,11 @@ class _Planner:
         problems = self._find_uses(target)
         if _FRAMEWORK in problems:
             return target.skip()
-        for decorator in info.decorators:
+        for decorator, written in zip(info.decorators, node.decorator_list, strict=True):
             if decorator not in SAFE_DECORATORS:
                 target.refuse(
-                    f"decorated with @{decorator}: the decorator may rely on a coroutine function"
+                    f"decorated with @{ast.unparse(written)}: the decorator may rely on a "
+                    "coroutine function"
                 )
         if not name.startswith("_") and not self.closed_world:
             target.refuse(
@@ -327,7 +376,8 @@ class _Planner:
                     )
             else:
                 target.refuse(
-                    f"{qualname} also defines {target.info.name}(): an override or an "
+                    f"class {qualname.rsplit('.', 1)[-1]} also defines {target.info.name}(): "
+                    "an override or an "
                     "overridden method must stay async for callers that await it"
                 )
 
@@ -406,11 +456,36 @@ class _Planner:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             return "the name is rebound"
         if self._awaited_call(node, parents):
+            if self._suppressed(module, _site_lines(node, parents)):
+                return _FRAMEWORK  # a call site kept as it is: so must the function be
             target.sites.setdefault(module.path, set()).add(spelled)
+            return None
+        if self._dropped_call(node, parents):
+            # AF501 would await it; as a def the call simply runs (see ForgottenAwait).
+            if self._suppressed(module, _site_lines(node, parents), with_af501=True):
+                return _FRAMEWORK
+            target.sites.setdefault(module.path, set()).add(f"!{spelled}")
             return None
         return self._framework_use(node, parents) or (
             "used other than as a direct awaited call (passed, stored, scheduled or returned)"
         )
+
+    def _dropped_call(self, node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> bool:
+        """`f(...)` as a statement of an async def, which AF501 awaits when it is selected."""
+        if not self.af501:
+            return False
+        call = parents.get(node)
+        statement = parents.get(call) if call is not None else None
+        if not (
+            isinstance(call, ast.Call) and call.func is node and isinstance(statement, ast.Expr)
+        ):
+            return False
+        current = parents.get(statement)
+        while current is not None and not isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            current = parents.get(current)
+        return isinstance(current, ast.AsyncFunctionDef)
 
     @staticmethod
     def _awaited_call(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> bool:
@@ -447,7 +522,8 @@ class _Planner:
         if not (isinstance(node, ast.Attribute) and node.attr == name):
             return None
         spelled = ast.unparse(node)
-        if not self._awaited_call(node, parents):
+        dropped = self._dropped_call(node, parents)
+        if not self._awaited_call(node, parents) and not dropped:
             return self._framework_use(node, parents) or (
                 f"`{spelled}` is used other than as a direct awaited call"
             )
@@ -461,7 +537,9 @@ class _Planner:
         )
         if not owner_ok:
             return f"`{spelled}` is called on an object asyncfix cannot tie to its class"
-        target.sites.setdefault(module.path, set()).add(f"self.{name}")
+        if self._suppressed(module, _site_lines(node, parents), with_af501=dropped):
+            return _FRAMEWORK  # a call site kept as it is: so must the function be
+        target.sites.setdefault(module.path, set()).add(f"{'!' if dropped else ''}self.{name}")
         return None
 
     @staticmethod
@@ -497,7 +575,24 @@ class _OneFileIndex(ProjectIndex):
 
 
 def _empty_plan() -> dict[str, Any]:
-    return {"convert": [], "refuse": {}, "names": [], "methods": []}
+    # names/methods: `await f()` sites to un-await; dropped/dropped_methods: `f()`
+    # statements that stay as they are, and that AF501 must therefore not await.
+    return {
+        "convert": [],
+        "refuse": {},
+        "names": [],
+        "methods": [],
+        "dropped": [],
+        "dropped_methods": [],
+    }
+
+
+def planned_for(run: FileRun) -> Mapping[str, Any]:
+    """AF601's instructions for the file of `run`, planned or decided from the file alone."""
+    plan: Mapping[str, Any] | None = run.plans.get(AsyncWithoutAwait.NAME)
+    if plan is None:
+        plan = _local_plan(SourceFile(Path(run.path), run.path), run.original.bytes, run.config)
+    return plan
 
 
 def _local_plan(file: SourceFile, data: bytes, config: Config) -> dict[str, Any]:
@@ -569,14 +664,9 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         return planned
 
     def transform(self, module: cst.Module) -> cst.Module:
-        plan = self.planned
-        if plan is None:
-            # Not planned: what this file's ORIGINAL code decides on its own, exactly what
-            # the plan phase compared against (or, without a plan phase, the file alone).
-            original = self.run.original
-            plan = _local_plan(
-                SourceFile(Path(self.run.path), self.run.path), original.bytes, self.run.config
-            )
+        # Not planned: what this file's ORIGINAL code decides on its own, exactly what the
+        # plan phase compared against (or, without a plan phase, the file alone).
+        plan = planned_for(self.run)
         self.plan_data: Mapping[str, Any] = plan
         wanted = plan["convert"] or plan["refuse"] or plan["names"] or plan["methods"]
         if not wanted:

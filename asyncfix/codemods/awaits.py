@@ -29,6 +29,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncfix.codemods.async_def import planned_for
 from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -229,6 +230,7 @@ class ForgottenAwait(AsyncfixCodemod):
         if info is None:
             return module
         self.info = info
+        self._af601: Mapping[str, Any] | None = None
         self.facts = module_facts(info)
         self.facts.merge(ProjectFacts.from_plan(self.planned))
         return super().transform(module)
@@ -430,6 +432,8 @@ class ForgottenAwait(AsyncfixCodemod):
         if found is None:
             return updated_node
         kind, name = found
+        if usage == "dropped" and self._becomes_def(original_node):
+            return updated_node  # AF601 turns the callee into a def: the call just runs
         code = cst.Module([]).code_for_node(original_node.func)
         if usage == "dropped":
             message = f"`{code}()` returns a coroutine that is never awaited: its work never runs"
@@ -452,6 +456,23 @@ class ForgottenAwait(AsyncfixCodemod):
         if not self.report(original_node, "AF501", message + "; await it"):
             return updated_node
         return make_await(updated_node, as_primary=is_primary_operand(parent, original_node))
+
+    def _becomes_def(self, call: cst.Call) -> bool:
+        """Is this dropped call one that AF601's plan leaves as it is, callee made a def?"""
+        if not self.enabled("AF601"):
+            return False
+        if self._af601 is None:
+            self._af601 = planned_for(self.run)
+        dotted = get_full_name_for_node(call.func)
+        if dotted in self._af601["dropped"] and self._global_head(call.func):
+            return True
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            owner = self._self_class(func.value)
+            for class_name, method in self._af601["dropped_methods"]:
+                if method == func.attr.value and owner == f"{self.info.name}.{class_name}":
+                    return True
+        return False
 
     def _usage(self, call: cst.Call, parent: cst.CSTNode | None) -> str | None:
         """ "dropped", "result", or None when the coroutine is handed on (or awaited)."""

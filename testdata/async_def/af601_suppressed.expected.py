@@ -1,0 +1,14 @@
+async def _kept():  # asyncfix: ignore[AF601]
+    return 1
+
+
+async def use():
+    return await _kept()
+
+
+async def _site_kept():
+    return 2
+
+
+async def use_site():
+    return await _site_kept()  # asyncfix: ignore[async_def]

@@ -1,0 +1,1 @@
+from .text import _slug as _slug

@@ -1,0 +1,16 @@
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def create_user(db: AsyncSession, user, audit):
+    db.add(user)  # not a coroutine: stays as it is
+    db.add_all([audit])
+    await db.flush()
+    await db.refresh(user)
+    await db.commit()  # the forgotten one
+    db.expunge(audit)
+    return user
+
+
+async def already_fine(db: AsyncSession, user):
+    db.add(user)
+    await db.commit()

@@ -1,0 +1,6 @@
+class Mailer:
+    async def send(self, to):
+        ...
+
+    def queue(self, to):
+        return to

@@ -1,0 +1,21 @@
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def _pause():
+    # Never awaits as written, but AF203 turns this into `await asyncio.sleep(...)`.
+    time.sleep(0.1)
+
+
+async def _save(db: AsyncSession, row):
+    db.add(row)
+    db.commit()  # AF501 awaits this: _save then awaits too
+
+
+async def _label(row):
+    return f"row {row}".upper()
+
+
+async def _tag(row):
+    return "tag:" + str(row)
