@@ -258,6 +258,7 @@ def apply(
         if add_deps and summary.packages:
             changes += _dependency_changes(config, summary, errors)
     changes.sort(key=lambda c: c.display)
+    offered = len(changes)
     if interactive:
         try:
             changes = review(changes)
@@ -295,7 +296,9 @@ def apply(
             click.echo(summary.format(wrote=not dry_run), err=True)
     if errors:
         sys.exit(EXIT_ERROR)
-    if (unfixed or (dry_run and changes)) and not exit_zero:
+    # A change the user skipped in --interactive is left to do, like a finding.
+    left = unfixed or (dry_run and changes) or len(changes) < offered
+    if left and not exit_zero:
         sys.exit(EXIT_FOUND)
 
 
