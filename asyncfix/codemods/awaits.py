@@ -431,7 +431,7 @@ class ForgottenAwait(AsyncfixCodemod):
         found = self.coroutine_kind(original_node)
         if found is None:
             return updated_node
-        kind, name = found
+        kind, _ = found
         if usage == "dropped" and self._becomes_def(original_node):
             return updated_node  # AF601 turns the callee into a def: the call just runs
         code = cst.Module([]).code_for_node(original_node.func)
@@ -440,15 +440,12 @@ class ForgottenAwait(AsyncfixCodemod):
         else:
             message = f"`{code}()` returns a coroutine, used here as if it were its result"
         if kind == "future":
-            message = f"`{code}()` returns an asyncio Future that is never awaited"
-            self.report(
-                original_node,
-                "AF501",
-                message,
-                reason=f"{name} runs without await; await it if the code needs its result "
-                "or its errors",
+            # Motor: the operation runs anyway, but nothing waits for it and its errors
+            # are lost; its type stubs declare a coroutine, and awaiting is the fix.
+            message = (
+                f"`{code}()` returns an asyncio Future that is never awaited: nothing waits "
+                "for it and its errors are lost"
             )
-            return updated_node
         reason = self._refusal(original_node)
         if reason is not None:
             self.report(original_node, "AF501", message, reason=reason)
