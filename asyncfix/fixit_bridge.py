@@ -63,21 +63,28 @@ class AsyncfixLintRule(LintRule):
         if not pipeline.may_match(data):
             return
         run = pipeline.rewrite(node, data, text, _PATH)
-        ignored = [f for f in run.findings if self._lint_ignored(run, f)]
-        if ignored:
-            # Again with those sites suppressed, so that the fix leaves them as written.
-            suppress = {f.line: frozenset({f.code}) for f in ignored}
-            run = pipeline.rewrite(node, data, text, _PATH, suppress=suppress)
-        replacement = self._replacement(pipeline, run, node, idempotence=not ignored)
+        # Sites the fix must leave as written: `# lint-ignore`d ones, and fixes that reach
+        # beyond the site (they are `asyncfix apply`'s job). The fix is a second run with
+        # those sites suppressed.
+        held = [f for f in run.findings if f in run.structural or self._lint_ignored(run, f)]
+        fixing = run
+        if held:
+            suppress = {f.line: frozenset({f.code}) for f in held}
+            fixing = pipeline.rewrite(node, data, text, _PATH, suppress=suppress)
+        replacement = self._replacement(pipeline, fixing, node, idempotence=not held)
+        fixed = {(f.line, f.column, f.code) for f in fixing.findings if f.fixable}
         for finding in sorted(run.findings):
+            fix = None
+            if finding.fixable and (finding.line, finding.column, finding.code) in fixed:
+                fix = replacement
             # report() drops the sites `# lint-ignore` covers (see ignore_lint).
             self._site = self._site_of(run, finding)
             try:
                 self.report(
                     node,
-                    self._message(finding, fixed=replacement is not None),
+                    self._message(finding, fixed=fix is not None),
                     position=self._position(finding),
-                    replacement=replacement if finding.fixable else None,
+                    replacement=fix,
                 )
             finally:
                 self._site = None
@@ -88,14 +95,14 @@ class AsyncfixLintRule(LintRule):
         result = run.result
         if not self.RULE.local_fix or result is None or result.bytes == node.bytes:
             return None
-        if any(self._lint_ignored(run, f) for f in run.findings):
+        if any(f in run.structural or self._lint_ignored(run, f) for f in run.findings):
             return None
         if idempotence:
             # The same checks as `asyncfix apply`: parses, compiles, idempotent.
             problem = pipeline._verify(node.bytes, result.bytes, node.code, _PATH, None)
             return result if problem is None else None
-        # Sites left alone for `# lint-ignore` would be fixed by a second run: the new code
-        # must still compile (if the original did).
+        # The held sites would be fixed by a second run, so it cannot be idempotent: the new
+        # code must still compile (if the original did).
         if _compiles(node.code, _PATH) and not _compiles(result.code, _PATH):
             return None
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -180,6 +181,22 @@ class _FakePrint(AsyncfixCodemod):
         return updated_node.with_changes(func=cst.Name("log"))
 
 
+class _FakeSometimesStructural(_FakePrint):
+    """`print(<literal>)` is fixed on the spot; `print(<name>)` would need more (say, an
+    import in another module): a structural site of a rule whose fix is otherwise local."""
+
+    NAME = "fake-sometimes"
+    RULES = (replace(_PRINT, code="AF996"),)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if not isinstance(original_node.func, cst.Name) or original_node.func.value != "print":
+            return updated_node
+        structural = isinstance(original_node.args[0].value, cst.Name)
+        if not self.report(original_node, "AF996", "print", structural=structural):
+            return updated_node
+        return updated_node.with_changes(func=cst.Name("log"))
+
+
 class _FakeStructural(_FakePrint):
     NAME = "fake-structural"
     FAMILY = "lifespan"
@@ -191,7 +208,7 @@ def fake_rules(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> dict[str, type[AsyncfixLintRule]]:
     monkeypatch.chdir(tmp_path)
-    fakes: list[type[AsyncfixCodemod]] = [_FakePrint, _FakeStructural]
+    fakes: list[type[AsyncfixCodemod]] = [_FakePrint, _FakeStructural, _FakeSometimesStructural]
     registry = (*all_codemods(), *fakes)
     monkeypatch.setattr(asyncfix.codemods, "all_codemods", lambda: registry)
     return build_rules(__name__, {c.RULES[0].code: (c, c.RULES[0]) for c in fakes})
@@ -270,3 +287,18 @@ def test_fixit_cli_fix_with_tool_fixit_enable(tmp_path: Path) -> None:
     )
     assert fix.returncode in (0, 1), fix.stderr
     assert (tmp_path / "app.py").read_text() == af203.after
+
+
+def test_structural_sites_of_a_local_rule_are_reported_without_the_fix(
+    fake_rules: dict[str, type[AsyncfixLintRule]],
+) -> None:
+    rule = fake_rules["AF996"]
+    violations, fixed = _lint(rule, "print(1)\nprint(x)\nprint(2)\n")
+    assert [(v.range.start.line, v.replacement is not None) for v in violations] == [
+        (1, True),
+        (2, False),
+        (3, True),
+    ]
+    assert "fix with `asyncfix apply --select AF996`" in violations[1].message
+    # `fixit fix` makes the local fixes and leaves the structural site as written.
+    assert fixed == "log(1)\nprint(x)\nlog(2)\n"

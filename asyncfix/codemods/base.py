@@ -7,6 +7,7 @@ to possibly match. The driver runs all selected codemods, in order, on ONE parse
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 import tokenize
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, ContextAwareTransformer
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from asyncfix.config import Config
 from asyncfix.report import Finding
@@ -96,7 +97,27 @@ class FileRun:
     plans: Mapping[str, Any] = field(default_factory=dict)
     # The node each finding was reported at, for the fixit bridge (asyncfix.rules).
     sites: dict[Finding, cst.CSTNode] = field(default_factory=dict)
+    # Fixable findings whose fix is not local to the site (see AsyncfixCodemod.report).
+    structural: set[Finding] = field(default_factory=set)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
+    # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
+    # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
+    _wrappers: dict[int, tuple[cst.Module, MetadataWrapper]] = field(default_factory=dict)
+    _line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = field(default_factory=dict)
+
+    def wrapper(self, module: cst.Module) -> MetadataWrapper:
+        if id(module) not in self._wrappers:
+            self._wrappers[id(module)] = (module, MetadataWrapper(module, unsafe_skip_copy=True))
+        return self._wrappers[id(module)][1]
+
+    def original_line(self, module: cst.Module, line: int) -> int:
+        """A line of `module` (a rewritten tree) -> the line the user wrote it at, through
+        a line diff; lines a rewrite inserted map to where they were inserted."""
+        if module is self.original:
+            return line
+        if id(module) not in self._line_maps:
+            self._line_maps[id(module)] = (module, _map_lines(self.original.code, module.code))
+        return self._line_maps[id(module)][1].get(line, line)
 
     def original_position(self, node: cst.CSTNode) -> CodeRange | None:
         # Positions are resolved on the original tree, lazily: only a file with a finding
@@ -119,13 +140,31 @@ class FileRun:
         return False
 
 
+def _map_lines(original: str, current: str) -> dict[int, int]:
+    """Line of `current` -> line of `original` (1-based); inserted lines map to the
+    original line they were inserted at."""
+    matcher = difflib.SequenceMatcher(
+        None, original.splitlines(), current.splitlines(), autojunk=False
+    )
+    mapping: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for j in range(j1, j2):
+            offset = min(j - j1, max(i2 - i1 - 1, 0)) if tag != "insert" else 0
+            mapping[j + 1] = i1 + offset + 1
+    return mapping
+
+
 def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
     """Run a libcst codemod transformer with its metadata resolved on `module` itself.
 
     libcst's `Codemod.transform_module` first deep-copies the tree; nodes are immutable
     and we parse each file once, so the copy is pure cost.
     """
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    run = getattr(transformer, "run", None)
+    if isinstance(run, FileRun):
+        wrapper = run.wrapper(module)
+    else:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     transformer.context = replace(transformer.context, wrapper=wrapper)
     with transformer.resolve(wrapper):
         return module.visit(transformer)  # type: ignore[arg-type]
@@ -201,11 +240,20 @@ class AsyncfixCodemod(ContextAwareTransformer):
         found = self.run.original_position(node)
         if found is not None:
             return found
-        # A node an earlier codemod produced: its position in the tree we were given.
-        if self._current_positions is None and self._module is not None:
-            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-            self._current_positions = wrapper.resolve(PositionProvider)
-        return (self._current_positions or {}).get(node)
+        # A node of a tree an earlier codemod rewrote: its position there, with the line
+        # mapped back to the file as the user wrote it (earlier rewrites may shift lines).
+        if self._module is None:
+            return None
+        if self._current_positions is None:
+            self._current_positions = self.run.wrapper(self._module).resolve(PositionProvider)
+        current = self._current_positions.get(node)
+        if current is None:
+            return None
+        start = self.run.original_line(self._module, current.start.line)
+        end = start + current.end.line - current.start.line
+        return CodeRange(
+            CodePosition(start, current.start.column), CodePosition(end, current.end.column)
+        )
 
     # -- findings ------------------------------------------------------------------------
 
@@ -213,13 +261,21 @@ class AsyncfixCodemod(ContextAwareTransformer):
         return code in self.run.enabled
 
     def report(
-        self, node: cst.CSTNode, code: str, message: str, *, reason: str | None = None
+        self,
+        node: cst.CSTNode,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        structural: bool = False,
     ) -> bool:
         """Record a finding at `node` (from the tree this codemod was given).
 
         Without `reason` the site is fixable and True means "make the fix". With a reason
         it is left for manual review. Unselected or suppressed codes record nothing and
-        return False, so neither the fix nor the finding happens.
+        return False, so neither the fix nor the finding happens. `structural=True` marks
+        a fix that reaches beyond the site (a lifespan resource, another module) in a rule
+        whose fix is otherwise local: the fixit bridge then reports it without a fix.
         """
         if not self.enabled(code):
             return False
@@ -244,6 +300,8 @@ class AsyncfixCodemod(ContextAwareTransformer):
         )
         self.run.findings.append(finding)
         self.run.sites[finding] = node
+        if structural:
+            self.run.structural.add(finding)
         return reason is None
 
     def require_package(self, name: str) -> None:
