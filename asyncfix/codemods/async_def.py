@@ -344,6 +344,11 @@ class _Planner:
         problems = self._find_uses(target)
         if _FRAMEWORK in problems:
             return target.skip()
+        if self._defined_twice(target):
+            target.refuse(
+                f"{target.key} is defined more than once (conditionally?): the call sites "
+                "cannot tell which one they call"
+            )
         for decorator, written in zip(info.decorators, node.decorator_list, strict=True):
             if decorator not in SAFE_DECORATORS:
                 target.refuse(
@@ -360,6 +365,17 @@ class _Planner:
         for problem in problems:
             target.refuse(problem)
         return None
+
+    @staticmethod
+    def _defined_twice(target: _Target) -> bool:
+        """Two defs (or classes) under one qualified name: `if ...: async def f` / `else:`."""
+        parts = target.key.split(".")
+        names: list[str] = []
+        for node in ast.walk(target.module.tree):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                names.append(node.name)
+        # Conservative: the name of the function, or of its class, appears twice anywhere.
+        return any(names.count(part) > 1 for part in parts)
 
     def _judge_method(
         self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
