@@ -1,0 +1,11 @@
+import httpx
+from fastapi import FastAPI
+
+client = httpx.AsyncClient(
+    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+)
+app = FastAPI()
+
+
+async def fetch(url: str, http=client):
+    return await http.get(url)

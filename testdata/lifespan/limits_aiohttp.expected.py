@@ -1,0 +1,28 @@
+import aiohttp
+
+
+async def crawl(urls):
+    connector = aiohttp.TCPConnector(
+        ssl=False, limit=100, limit_per_host=20, ttl_dns_cache=300
+    )
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for url in urls:
+            await session.get(url)
+
+
+async def tuned():
+    # Chosen by hand: kept as is.
+    connector = aiohttp.TCPConnector(limit=10)
+    return aiohttp.ClientSession(connector=connector)
+
+
+async def fetch(url):
+    async with aiohttp.ClientSession(
+        raise_for_status=True,
+        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300),
+    ) as session:
+        return await session.get(url)
+
+
+async def passthrough(**options):
+    return aiohttp.ClientSession(**options)

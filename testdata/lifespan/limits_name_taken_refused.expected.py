@@ -1,0 +1,8 @@
+from aiohttp import ClientSession
+
+TCPConnector = object
+
+
+async def fetch(url):
+    async with ClientSession() as session:
+        return await session.get(url)

@@ -1,0 +1,23 @@
+from httpx import Limits, AsyncClient
+from fastapi import FastAPI
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    app.state.http_client = AsyncClient(
+        limits=Limits(max_connections=100, max_keepalive_connections=20)
+    )
+    try:
+        yield
+    finally:
+        await app.state.http_client.aclose()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/a")
+async def a():
+    client = app.state.http_client
+    return (await client.get("https://a.example")).json()
