@@ -369,13 +369,25 @@ class _Planner:
     @staticmethod
     def _defined_twice(target: _Target) -> bool:
         """Two defs (or classes) under one qualified name: `if ...: async def f` / `else:`."""
-        parts = target.key.split(".")
-        names: list[str] = []
-        for node in ast.walk(target.module.tree):
-            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                names.append(node.name)
-        # Conservative: the name of the function, or of its class, appears twice anywhere.
-        return any(names.count(part) > 1 for part in parts)
+        seen: list[str] = []
+
+        def walk(body: Iterable[ast.stmt], prefix: str) -> None:
+            for stmt in body:
+                if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                    seen.append(prefix + stmt.name)
+                    if isinstance(stmt, ast.ClassDef):
+                        walk(stmt.body, f"{prefix}{stmt.name}.")
+                    continue
+                # if/try/with/for/while/match blocks bind names in the same scope.
+                for child in ast.iter_child_nodes(stmt):
+                    if isinstance(child, ast.stmt):
+                        walk([child], prefix)
+                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                        walk(child.body, prefix)
+
+        walk(target.module.tree.body, "")
+        owner = target.key.rpartition(".")[0]
+        return seen.count(target.key) > 1 or (bool(owner) and seen.count(owner) > 1)
 
     def _judge_method(
         self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
