@@ -1427,6 +1427,10 @@ class RequestsToAsync(AsyncfixCodemod):
         header = not isinstance(self._statements[-1], cst.SimpleStatementLine)
         if reason is None and request is not None and use.read and header:
             reason = "aiohttp needs the body read after the call; here it is in a header"
+        reads = use.read is not None or any(k != "status_code" for k in use.fixes.values())
+        if reason is None and request is not None and self.family == "aiohttp" and not reads:
+            # On the app's long-lived session an unread response keeps its connection.
+            reason = "the body is never read, so aiohttp would keep the pooled connection"
 
         if reason is not None or module is None:
             self._mark_tries(False)

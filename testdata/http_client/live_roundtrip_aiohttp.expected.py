@@ -85,3 +85,8 @@ async def timed_out(base):
     except aiohttp.ServerTimeoutError:
         return "timeout"
     return "in time"
+
+
+async def waited(base):
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as session:
+        return await (await session.get(f"{base}/wait")).text()

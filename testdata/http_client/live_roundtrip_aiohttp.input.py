@@ -70,3 +70,7 @@ async def timed_out(base):
     except requests.Timeout:
         return "timeout"
     return "in time"
+
+
+async def waited(base):
+    return requests.get(f"{base}/wait").text

@@ -80,3 +80,8 @@ async def timed_out(base):
     except httpx.TimeoutException:
         return "timeout"
     return "in time"
+
+
+async def waited(base):
+    async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
+        return (await client.get(f"{base}/wait")).text

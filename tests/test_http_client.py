@@ -1,0 +1,113 @@
+"""http_client family: options, the default target library, AF206 opt-in, the AF205 plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from asyncfix.cli import main
+from asyncfix.codemods.http_client import HttpOptions, blocking_functions, http_options
+from asyncfix.config import Config, ConfigError, parse_table
+from asyncfix.driver import Pipeline, run
+from asyncfix.files import SourceFile, discover
+from asyncfix.index import ProjectIndex
+
+REQUESTS_CODE = "import requests\n\n\nasync def f(u):\n    return requests.get(u).text\n"
+
+
+def _config(table: dict[str, object], source: Path | None = None) -> Config:
+    return parse_table({"http_client": table}, source)
+
+
+def test_defaults_keep_requests_semantics() -> None:
+    assert http_options(Config()) == HttpOptions("httpx2", None, True)
+    options = http_options(_config({"library": "aiohttp", "timeout": 5, "follow-redirects": False}))
+    assert options == HttpOptions("aiohttp", 5.0, False)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"libary": "httpx"}, "unknown key 'libary'"),
+        ({"library": "urllib3"}, "library must be one of 'httpx2', 'httpx', 'aiohttp'"),
+        ({"timeout": "5"}, "timeout must be a positive number"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+        ({"timeout": True}, "timeout must be a positive number"),
+        ({"follow-redirects": "yes"}, "follow-redirects must be true or false"),
+    ],
+)
+def test_bad_options_are_clear_errors(table: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        http_options(_config(table))
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "library"),
+    [
+        ('["fastapi", "httpx>=0.27"]', "httpx"),
+        ("[\"aiohttp[speedups]>=3.9; python_version >= '3.10'\"]", "aiohttp"),
+        ('["httpx2", "aiohttp"]', "httpx2"),
+        ('["requests"]', "httpx2"),
+    ],
+)
+def test_default_library_is_the_one_the_project_depends_on(
+    tmp_path: Path, dependencies: str, library: str
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f'[project]\nname = "x"\ndependencies = {dependencies}\n')
+    assert http_options(Config(source=pyproject)).library == library
+
+
+def test_a_bad_option_is_a_usage_error_before_any_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.asyncfix.http_client]\nlibrary = "curl"\n')
+    (tmp_path / "app.py").write_text(REQUESTS_CODE)
+    result = CliRunner(mix_stderr=False).invoke(main, ["apply", "--no-cache", "app.py"])
+    assert result.exit_code == 2
+    assert "library must be one of" in result.stderr
+    assert (tmp_path / "app.py").read_text() == REQUESTS_CODE
+
+
+def test_af206_runs_only_when_selected_by_code() -> None:
+    source = b"import httpx\n\nHOME = httpx.URL('https://example.com/')\n"
+    file = SourceFile(Path("m.py"), "m.py")
+    for select, changed in ((("AF",), False), (("http_client",), False), (("AF206",), True)):
+        outcome = Pipeline(Config(select=select)).process(file, source)
+        assert (outcome.new is not None) is changed, select
+    outcome = Pipeline(Config(select=("AF206",))).process(file, source)
+    assert outcome.new == b"import httpx2 as httpx\n\nHOME = httpx.URL('https://example.com/')\n"
+    assert outcome.packages == {"httpx2"}
+
+
+def test_blocking_helpers_are_found_across_modules_and_generators_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "low.py").write_text(
+        "import subprocess\n\n\ndef sh(c):\n    return subprocess.run(c)\n\n\n"
+        "def lines(c):\n    yield subprocess.run(c)\n"
+    )
+    (pkg / "mid.py").write_text("from .low import sh as run_it\n\n\ndef deploy():\n    run_it(1)\n")
+    (pkg / "top.py").write_text(
+        "from pkg import mid\n\n\nasync def go():\n    mid.deploy()\n\n\n"
+        "async def fine():\n    return mid.deploy\n"
+    )
+    files, _ = discover([Path(".")])
+    index = ProjectIndex(files)
+    found = blocking_functions(index.modules())
+    assert found == {
+        "pkg.low.sh": "sh -> subprocess.run",
+        "pkg.mid.deploy": "deploy -> sh -> subprocess.run",
+    }
+    result = run([Path(".")], Config(select=("AF205",)), jobs=1)
+    changed = {o.file.display: o.new for o in result.outcomes if o.new}
+    assert list(changed) == ["pkg/top.py"]
+    assert b"await asyncio.to_thread(mid.deploy)" in changed["pkg/top.py"]
+    assert [f.code for f in result.findings] == ["AF205"]
