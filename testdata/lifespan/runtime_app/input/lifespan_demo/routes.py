@@ -1,0 +1,14 @@
+from fastapi import APIRouter
+
+router = APIRouter()
+WARMED: list[bool] = []
+
+
+@router.on_event("startup")
+async def warm() -> None:
+    WARMED.append(True)
+
+
+@router.get("/warmed")
+async def warmed() -> int:
+    return len(WARMED)
