@@ -322,13 +322,23 @@ def _changes(result: RunResult, config: Config, format_choice: str, annotate: bo
         )
         try:
             new = text.encode(outcome.encoding)
-            compile(new, outcome.file.display, "exec", dont_inherit=True)
-        except (UnicodeEncodeError, SyntaxError, ValueError):
+            if _compiles(outcome.original) and not _compiles(new):
+                raise SyntaxError
+        except (UnicodeEncodeError, SyntaxError):
             # Never break code: what the pipeline verified stands without the extras.
             new = outcome.new if outcome.new is not None else outcome.original
         if new != outcome.original:
             changes.append(replace(change, new=new))
     return changes
+
+
+def _compiles(data: bytes) -> bool:
+    # compile() only builds a code object; nothing of the user's code runs.
+    try:
+        compile(data, "<asyncfix>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
