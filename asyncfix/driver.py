@@ -117,7 +117,15 @@ class Pipeline:
         context = CodemodContext(filename=path)
         for codemod in self.codemods:
             if codemod.may_match(data) or codemod.NAME in run.plans:
-                module = codemod(context, run).transform(module)
+                fixes = sum(f.fixable for f in run.findings)
+                new = codemod(context, run).transform(module)
+                # libcst rebuilds every node it visits: when nothing changed, carry on with
+                # the same tree, so later codemods reuse its metadata and original positions.
+                if new is module or (
+                    sum(f.fixable for f in run.findings) == fixes and new.deep_equals(module)
+                ):
+                    continue
+                module = new
         # Import changes last, once, for all codemods (libcst's own visitors).
         if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
             module = visit_with_metadata(AddImportsVisitor(context), module)
