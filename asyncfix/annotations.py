@@ -25,6 +25,15 @@ def annotation(finding: Finding) -> str:
     return f"# TODO(asyncfix {finding.code}): {reason}"
 
 
+def _lines(text: str) -> list[str]:
+    # Split on "\n" only, as Python counts lines (str.splitlines also splits on \f, ...).
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
@@ -65,8 +74,8 @@ def annotate(original: str, new: str, findings: Iterable[Finding]) -> str:
     except (SyntaxError, ValueError):
         return new
     spans = _statement_starts(tree)
-    old_lines = original.splitlines(keepends=True)
-    lines = new.splitlines(keepends=True)
+    old_lines = _lines(original)
+    lines = _lines(new)
     mapping = _line_map(old_lines, lines)
     inserts: dict[int, list[str]] = {}  # 1-based line of `new` -> annotations above it
     for finding in sorted(todo):
@@ -103,8 +112,8 @@ def _comments_above(lines: Sequence[str], start: int) -> list[str]:
     """The full-line comments directly above 1-based line `start`."""
     found = []
     index = start - 2
-    while index >= 0 and lines[index].strip().startswith("#"):
-        found.append(lines[index].strip().lstrip("\ufeff"))
+    while index >= 0 and lines[index].lstrip("\ufeff").strip().startswith("#"):
+        found.append(lines[index].lstrip("\ufeff").strip())
         index -= 1
     return found
 
@@ -118,7 +127,7 @@ def strip_annotations(text: str) -> str:
     except (tokenize.TokenError, SyntaxError):
         return text
     comment_lines = {t.start[0] for t in tokens if t.type == tokenize.COMMENT}
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     kept = []
     for number, line in enumerate(lines, 1):
         bare = line.lstrip("\ufeff") if number == 1 else line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -265,6 +266,16 @@ def test_annotation_placement() -> None:
     )
     fixable = Finding("a.py", 4, 9, "AF203", "http_client", "m", True, "")
     assert annotate(source, source, [fixable]) == source
+
+
+def test_annotation_lines_are_python_lines() -> None:
+    # A form feed is whitespace to Python, not a line break: the TODO goes above line 3.
+    source = "x = 1  # \x0c page\n\nwith lock:\n    time.sleep(1)\n"
+    finding = Finding("a.py", 4, 5, "AF203", "http_client", "m", False, "why")
+    annotated = annotate(source, source, [finding])
+    assert annotated == source.replace("    time", "    # TODO(asyncfix AF203): why\n    time")
+    assert strip_annotations(annotated) == source
+    assert annotate(annotated, annotated, [replace(finding, line=5)]) == annotated  # once
 
 
 def test_strip_annotations_leaves_strings_and_other_comments() -> None:
