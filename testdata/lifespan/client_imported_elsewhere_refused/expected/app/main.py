@@ -1,0 +1,12 @@
+import httpx
+from fastapi import FastAPI
+
+client = httpx.AsyncClient(
+    timeout=10, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+)
+app = FastAPI()
+
+
+@app.get("/ping")
+async def ping():
+    return (await client.get("https://upstream.example/ping")).status_code

@@ -1,0 +1,5 @@
+from fastapi import FastAPI
+
+from .db import SessionLocal
+
+app = FastAPI(title="shop")
