@@ -86,6 +86,7 @@ _REPORTED_NOT_FIXED = (
     "inside a sync def it cannot be awaited",
     "outside any function it cannot be awaited",
     "awaiting while a thread lock is held",
+    "which one runs depends on the instance",
 )
 # mypy keeps the first inferred type of a rebound name; here it is rebound to None, so the
 # call raises AttributeError: not a forgotten await, and AF501 does not guess.

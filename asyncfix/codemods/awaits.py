@@ -99,6 +99,19 @@ AF502 = Rule(
 )
 
 # Attributes of the coroutine object itself: using them is not using the result.
+# Decorators that return the function they decorate (FastAPI's route decorators do too).
+_KEEPS_FUNCTION = frozenset(
+    {
+        "staticmethod",
+        "classmethod",
+        "abc.abstractmethod",
+        "typing.override",
+        "typing_extensions.override",
+    }
+)
+_ROUTE_DECORATORS = frozenset(
+    {"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route"}
+)
 _COROUTINE_ATTRS = frozenset({"close", "send", "throw", "__await__"})
 _TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOPS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop"})
@@ -111,24 +124,37 @@ class ProjectFacts:
     coroutines: set[str] = field(default_factory=set)  # qualnames of project async defs
     classes: set[str] = field(default_factory=set)  # qualnames of project classes
     returns: dict[str, str] = field(default_factory=dict)  # function -> return type
+    # Method names that are async in one class and sync in another: an override may
+    # change what `obj.name()` returns, so such calls are never awaited.
+    ambiguous: set[str] = field(default_factory=set)
 
     def as_plan(self) -> dict[str, Any]:
         return {
             "coroutines": sorted(self.coroutines),
             "classes": sorted(self.classes),
             "returns": dict(sorted(self.returns.items())),
+            "ambiguous": sorted(self.ambiguous),
         }
 
     @classmethod
     def from_plan(cls, data: Mapping[str, Any] | None) -> ProjectFacts:
         if not data:
             return cls()
-        return cls(set(data["coroutines"]), set(data["classes"]), dict(data["returns"]))
+        return cls(
+            set(data["coroutines"]),
+            set(data["classes"]),
+            dict(data["returns"]),
+            set(data["ambiguous"]),
+        )
 
     def merge(self, other: ProjectFacts) -> None:
         self.coroutines |= other.coroutines
         self.classes |= other.classes
         self.returns.update(other.returns)
+        self.ambiguous |= other.ambiguous
+
+    def method_names(self) -> set[str]:
+        return {q.rsplit(".", 1)[1] for q in self.coroutines if q.rsplit(".", 1)[0] in self.classes}
 
 
 def _strip_annotation(node: ast.expr) -> ast.expr:
@@ -171,11 +197,20 @@ _WRAPPERS = frozenset(
 def module_facts(info: ModuleInfo) -> ProjectFacts:
     """The project facts one module contributes."""
     facts = ProjectFacts()
+    kinds: dict[str, set[bool]] = {}
     for fn in info.functions.values():
-        if fn.is_async and not fn.yields and "<locals>" not in fn.qualname:
+        if "<locals>" in fn.qualname:
+            continue
+        # A decorator may return anything but the coroutine function; only these do not.
+        plain = all(
+            d in _KEEPS_FUNCTION or d.rsplit(".", 1)[-1] in _ROUTE_DECORATORS for d in fn.decorators
+        )
+        if fn.is_async and not fn.yields and plain:
             facts.coroutines.add(fn.qualname)
-        if fn.class_name is not None and "<locals>" not in fn.qualname:
+        if fn.class_name is not None:
             facts.classes.add(fn.qualname.rsplit(".", 1)[0])
+            kinds.setdefault(fn.name, set()).add(fn.is_async and not fn.yields and plain)
+    facts.ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
     for node in ast.walk(info.tree):
         if isinstance(node, ast.ClassDef):
             facts.classes.add(f"{info.name}.{node.name}")
@@ -187,8 +222,28 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
     return facts
 
 
+def method_kinds(info: ModuleInfo) -> dict[str, set[bool]]:
+    """Method name -> {is a coroutine method} over the classes of one module."""
+    kinds: dict[str, set[bool]] = {}
+    for fn in info.functions.values():
+        if fn.class_name is not None and "<locals>" not in fn.qualname:
+            kinds.setdefault(fn.name, set()).add(fn.is_async and not fn.yields)
+    return kinds
+
+
 def canonical(name: str) -> str:
     return table.ALIASES.get(name, name)
+
+
+def _imported_method_names(info: ModuleInfo, providers: Mapping[str, ProjectFacts]) -> set[str]:
+    names: set[str] = set()
+    targets = set(info.imports.values())
+    for name, facts in providers.items():
+        if name != info.name and any(
+            t == name or t.startswith(name + ".") or name.startswith(t + ".") for t in targets
+        ):
+            names |= facts.method_names()
+    return names
 
 
 class ForgottenAwait(AsyncfixCodemod):
@@ -206,9 +261,19 @@ class ForgottenAwait(AsyncfixCodemod):
         providers = {info.name: module_facts(info) for info in index.modules(b"async def")}
         if not providers:
             return None
+        kinds: dict[str, set[bool]] = {}
+        for info in index.modules(b"class "):
+            for name, seen in method_kinds(info).items():
+                kinds.setdefault(name, set()).update(seen)
+        ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
         plans: dict[str, Any] = {}
         for info in index.modules(b"async"):
             needed = ProjectFacts()
+            own = providers.get(info.name, ProjectFacts())
+            # Only the names this module could call, and only what it cannot see itself.
+            needed.ambiguous = (ambiguous - own.ambiguous) & (
+                own.method_names() | _imported_method_names(info, providers)
+            )
             targets = set(info.imports.values())
             for name, facts in providers.items():
                 if name != info.name and any(
@@ -216,7 +281,7 @@ class ForgottenAwait(AsyncfixCodemod):
                     for t in targets
                 ):
                     needed.merge(facts)
-            if needed.coroutines or needed.classes or needed.returns:
+            if needed.coroutines or needed.classes or needed.returns or needed.ambiguous:
                 plans[info.path] = needed.as_plan()
         return plans
 
@@ -397,7 +462,8 @@ class ForgottenAwait(AsyncfixCodemod):
         return entered or table.ENTERS.get(self._factory(call, depth) or "")
 
     def coroutine_kind(self, call: cst.Call) -> tuple[str, str] | None:
-        """("coroutine" | "future", display name) when the call certainly returns one."""
+        """("coroutine" | "future", display name) when the call certainly returns one;
+        ("ambiguous", ...) for a project method that another class overrides with a def."""
         qualified = self._qualified(call.func)
         if qualified is not None:
             if qualified in table.FUNCTIONS or qualified in self.facts.coroutines:
@@ -416,7 +482,8 @@ class ForgottenAwait(AsyncfixCodemod):
                     if method in kinds[kind]:
                         return kind, f"{short}.{method}"
             elif f"{receiver}.{method}" in self.facts.coroutines:
-                return "coroutine", f"{receiver.rsplit('.', 1)[-1]}.{method}"
+                kind = "ambiguous" if method in self.facts.ambiguous else "coroutine"
+                return kind, f"{receiver.rsplit('.', 1)[-1]}.{method}"
         return None
 
     # -- the rewrite ---------------------------------------------------------------------
@@ -431,7 +498,7 @@ class ForgottenAwait(AsyncfixCodemod):
         found = self.coroutine_kind(original_node)
         if found is None:
             return updated_node
-        kind, _ = found
+        kind, name = found
         if usage == "dropped" and self._becomes_def(original_node):
             return updated_node  # AF601 turns the callee into a def: the call just runs
         code = cst.Module([]).code_for_node(original_node.func)
@@ -447,6 +514,11 @@ class ForgottenAwait(AsyncfixCodemod):
                 "for it and its errors are lost"
             )
         reason = self._refusal(original_node)
+        if kind == "ambiguous":
+            reason = (
+                f"{name} is async, but another class defines {name.rsplit('.', 1)[-1]}() "
+                "as a def: which one runs depends on the instance"
+            )
         if reason is not None:
             self.report(original_node, "AF501", message, reason=reason)
             return updated_node
