@@ -37,6 +37,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
 )
 from asyncfix.codemods.lifespan import add_lifespan_resource
+from asyncfix.codemods.serializer import read_project
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex, index_module
@@ -579,6 +580,10 @@ class BlockingCalls(AsyncfixCodemod):
         asyncio = module_name_at(scope, "asyncio")
         if reason is None and asyncio is None:
             reason = _ASYNCIO_TAKEN
+        config = self.run.config
+        python = read_project(config.fastapi_version, config.source).python_before_3_9
+        if reason is None and python is not None:
+            reason = f"requires-python = {python!r} allows Python < 3.9, which has no to_thread"
         if reason is not None or asyncio is None:
             self.report(original, code, message, reason=reason)
             return updated

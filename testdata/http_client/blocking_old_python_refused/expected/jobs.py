@@ -1,0 +1,5 @@
+import subprocess
+
+
+async def build():
+    subprocess.run(["make"], check=True)
