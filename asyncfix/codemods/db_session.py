@@ -568,6 +568,15 @@ class _DbCodemod(AsyncfixCodemod):
     def is_generator(self, function: cst.FunctionDef) -> bool:
         return any(isinstance(n, cst.Yield) for n in self.own_nodes(function))
 
+    def is_fixture(self, function: cst.FunctionDef) -> bool:
+        """A pytest fixture: its session's transaction is the test's business (tests often
+        rely on nothing being committed), so it is neither a dependency nor rewritten."""
+        return any(
+            self.qnames(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            & {"pytest.fixture", "pytest_asyncio.fixture"}
+            for d in function.decorators
+        )
+
     def qnames(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
 
@@ -621,7 +630,10 @@ class _DbCodemod(AsyncfixCodemod):
             kind = self.hoisted_kind(func.value, assignment.scope.node)
             if kind is not None:
                 return kind, ""
-            return None, f"`{label}` is built inside the function on every call (AF402)"
+            made = self.assigned_call(_assignment_node(assignment))
+            if made is not None and self.sessionmaker_kind(made) is not None:
+                return None, f"`{label}` is built inside the function on every call (AF402)"
+            return None, f"`{label}` is a local name; what it is bound to is not proved"
         call = self.assigned_call(_assignment_node(assignment))
         if call is None or not isinstance(assignment.scope, GlobalScope):
             return None, unknown
@@ -679,7 +691,7 @@ class _Twin:
 
 
 _SESSION_SCREEN = (
-    m.Yield()
+    m.Yield(value=m.Name())
     | m.Call(
         func=m.Attribute(
             attr=m.Name("close")
@@ -703,6 +715,12 @@ class SessionCodemod(_DbCodemod):
     RULES = (AF401, AF402, AF403)
     AFTER = ("db-sync-session-in-async",)
     TRIGGERS = (b"ession",)
+    # ...and at least one of these: a yield, a close(), add_task(), or a sessionmaker.
+    _ANY_OF = (b"yield", b"close", b"add_task", b"essionmaker")
+
+    @classmethod
+    def may_match(cls, data: bytes) -> bool:
+        return super().may_match(data) and any(token in data for token in cls._ANY_OF)
 
     def __init__(self, context: Any, run: Any) -> None:
         super().__init__(context, run)
@@ -891,7 +909,7 @@ class SessionCodemod(_DbCodemod):
     # AF401 ------------------------------------------------------------------------------
 
     def _plan_scope(self, function: cst.FunctionDef) -> None:
-        if not self.is_generator(function):
+        if not self.is_generator(function) or self.is_fixture(function):
             return
         nodes = self.own_nodes(function)
         creation = self._creation(nodes, yielded_only=True)
@@ -1084,7 +1102,7 @@ class SessionCodemod(_DbCodemod):
         for function in functions:
             if not isinstance(self.get_metadata(ParentNodeProvider, function, None), cst.Module):
                 continue
-            if not self.is_generator(function):
+            if not self.is_generator(function) or self.is_fixture(function):
                 continue
             creation = self._creation(self.own_nodes(function), yielded_only=True)
             if creation is not None:
@@ -1095,7 +1113,7 @@ class SessionCodemod(_DbCodemod):
         sites = [
             (function, creation)
             for function in functions
-            if not self.is_generator(function)
+            if not self.is_generator(function) and not self.is_fixture(function)
             for creation in self._hand_made(function)
         ]
         if not sites:
