@@ -1,6 +1,8 @@
 import asyncio
 from asyncio import create_task
 
+_background_tasks: "set[asyncio.Task[object]]" = set()  # running tasks (AF502)
+
 background = set()
 
 
@@ -9,11 +11,17 @@ async def work():
 
 
 async def spawn():
-    asyncio.create_task(work())
-    create_task(work())
+    task = asyncio.create_task(work())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+    task = create_task(work())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
     asyncio.ensure_future(work())
     loop = asyncio.get_running_loop()
-    loop.create_task(work())
+    task = loop.create_task(work())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
     kept = asyncio.create_task(work())
     background.add(kept)
     kept.add_done_callback(background.discard)
