@@ -462,9 +462,38 @@ AF205 = Rule(
     ),
 )
 
-_BLOCKING_NAMES = frozenset(
-    q.rsplit(".", 1)[-1] for q in (*_TO_THREAD, *_FINDING_ONLY, *_BLOCKING_ROOTS)
-)
+_DIRECT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in (*_TO_THREAD, *_FINDING_ONLY))
+_DIRECT_MODULES = frozenset(q.split(".", 1)[0] for q in (*_TO_THREAD, *_FINDING_ONLY)) - {
+    "builtins"
+}
+_ROOT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in _BLOCKING_ROOTS)
+
+
+def _direct_candidates(module: cst.Module) -> bool:
+    """A cheap look for a direct AF204 site: a call of a blocking name reached through an
+    import of its module (`subprocess.run`, `sp.run`, `from subprocess import run`), or open()."""
+    heads: set[str] = set()
+    names: set[str] = {"open"}
+    for node in m.findall(module, m.Import() | m.ImportFrom()):
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = _dotted(alias.name) or ""
+                if full.split(".")[0] in _DIRECT_MODULES:
+                    bound = alias.evaluated_alias or full.split(".")[0]
+                    heads.add(bound)
+        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            source = _dotted(node.module) if node.module is not None else None
+            if source and source.split(".")[0] in _DIRECT_MODULES:
+                names.update(a.evaluated_alias or a.evaluated_name for a in node.names)
+    for call in m.findall(module, m.Call(func=m.Name() | m.Attribute())):
+        if not isinstance(call, cst.Call):
+            continue
+        dotted = _dotted(call.func) or ""
+        head, _, rest = dotted.partition(".")
+        last = dotted.rsplit(".", 1)[-1]
+        if (rest and head in heads and last in _DIRECT_NAMES) or (not rest and head in names):
+            return True
+    return False
 
 
 class BlockingCalls(AsyncfixCodemod):
@@ -488,13 +517,17 @@ class BlockingCalls(AsyncfixCodemod):
 
     def screen(self, module: cst.Module) -> bool:
         self._sites = dict(self.planned or {})
-        if not self._sites and self.enabled("AF205"):
-            # Run without a project plan (one file): the same analysis, on this module.
+        if not self._sites and self.enabled("AF205") and self._may_block_locally(module):
+            # Without a project plan for this file: the same analysis, on this module.
             self._sites = self._local_sites(module)
-        if self._sites:
-            return True
+        return bool(self._sites) or _direct_candidates(module)
+
+    def _may_block_locally(self, module: cst.Module) -> bool:
+        # A sync def and a call of a blocking name: only then is the module worth an ast pass.
+        if not m.findall(module, m.FunctionDef(asynchronous=None)):
+            return False
         return any(
-            (_dotted(call.func) or "").rsplit(".", 1)[-1] in _BLOCKING_NAMES
+            (_dotted(call.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
             for call in m.findall(module, m.Call(func=m.Name() | m.Attribute()))
             if isinstance(call, cst.Call)
         )
@@ -1081,6 +1114,25 @@ class RequestsToAsync(AsyncfixCodemod):
                         "`except requests.RequestException` also catches r.json() decoding "
                         f"errors, which {self.library} raises as ValueError"
                     )
+                unknown = self._exception_attributes(handler, name)
+                if unknown:
+                    return (
+                        f"the handler reads `.{unknown}` of the exception, which "
+                        f"{self.library}'s {_EXCEPTIONS[self.family][name][0]} does not have"
+                    )
+        return None
+
+    def _exception_attributes(self, handler: cst.ExceptHandler, name: str) -> str | None:
+        """An attribute of the caught exception the target's exception does not have."""
+        if handler.name is None or not isinstance(handler.name.name, cst.Name):
+            return None
+        bound = handler.name.name.value
+        allowed: set[str] = set()
+        if self.family == "httpx":
+            allowed = {"request", "response"} if name == "HTTPError" else {"request"}
+        for node in m.findall(handler.body, m.Attribute(value=m.Name(bound))):
+            if isinstance(node, cst.Attribute) and node.attr.value not in allowed:
+                return node.attr.value
         return None
 
     def visit_Try_body(self, node: cst.Try) -> None:

@@ -13,3 +13,10 @@ async def decoding(url):
         return requests.get(url).json()
     except requests.RequestException:
         return None
+
+
+async def response_of_broad_error(url):
+    try:
+        requests.get(url).raise_for_status()
+    except requests.RequestException as exc:
+        return exc.response
