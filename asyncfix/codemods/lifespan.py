@@ -664,6 +664,7 @@ _PLAN_TOKENS = (
     b"on_startup",
     b"on_shutdown",
     b"FastAPI",
+    b"APIRouter",
     b"include_router",
     b"ClientSession",
     b"AsyncClient",
@@ -1006,7 +1007,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
                 for var in migrating:
                     plans[f"{by_path[path].name}.{var}"].blocked = f"{path}: {problem}"
         if not failed:
-            _plan_resources(modules, facts, entries, index)
+            _plan_resources(modules, facts, entries, index, config)
             return entries
 
 
@@ -1025,6 +1026,188 @@ def _references(index: ProjectIndex, qualname: str, skip: str) -> list[str]:
     return users
 
 
+def _empty_entry(info: ModuleInfo, index: ProjectIndex) -> dict[str, Any]:
+    return {
+        "digest": _digest(index.data(info.file) or b""),
+        "apps": {},
+        "strip": [],
+        "refuse": [],
+        "imports": [],
+        "clients": {},
+        "client_uses": [],
+        "engines": [],
+        "engine_refuse": {},
+    }
+
+
+_REQUEST = frozenset({"fastapi.Request", "starlette.requests.Request"})
+
+
+def _route_owner(function: ast.FunctionDef | ast.AsyncFunctionDef, info: ModuleInfo) -> str | None:
+    """The app or router a path operation is registered on (`@router.get(...)`)."""
+    for decorator in function.decorator_list:
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr in _ROUTE_METHODS
+        ):
+            return info.resolve(decorator.func.value)
+    return None
+
+
+def _served_by(app: str, facts: _Facts) -> set[str]:
+    """The app and every router it includes, transitively."""
+    seen = {app}
+    todo = [app]
+    while todo:
+        owner = todo.pop()
+        info = facts.owners[owner].info
+        for event in facts.events.get(info.path, []):
+            if (
+                isinstance(event, _Include)
+                and _owner_key(event.owner, facts) == owner
+                and event.target in facts.owners
+                and event.target not in seen
+            ):
+                seen.add(event.target)
+                todo.append(event.target)
+    return seen
+
+
+def _client_uses(
+    user: ModuleInfo, qualname: str, served: set[str]
+) -> tuple[dict[str, Any] | None, str]:
+    """How `user` reads the client: only through `from <module> import name`, only in
+    path operations of the app: (the rewrite, "") or (None, why not)."""
+    why = f"{user.path} uses it"
+    locals_ = [
+        (stmt, alias)
+        for stmt in user.tree.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+        if user.imports.get(alias.asname or alias.name) == qualname
+    ]
+    if len(locals_) != 1:
+        return None, f"{why} other than through one `from ... import`"
+    local = locals_[0][1].asname or locals_[0][1].name
+    if local in user.toplevel or "Request" in user.toplevel:
+        return None, f"{why} under a name it also assigns"
+    if user.imports.get("Request", "fastapi.Request") not in _REQUEST:
+        return None, f"{why}, and the name Request means something else there"
+    functions: dict[str, str | None] = {}
+    for stmt in user.tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            uses = [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == local]
+            if not uses:
+                continue
+            if _route_owner(stmt, user) not in served:
+                return None, f"{why} outside a path operation of the app ({stmt.name})"
+            params = [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]
+            request = next(
+                (
+                    a.arg
+                    for a in params
+                    if a.annotation is not None and user.resolve(a.annotation) in _REQUEST
+                ),
+                None,
+            )
+            bound = {a.arg for a in params} | {
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+            }
+            if local in bound:
+                return None, f"{why} under a name {stmt.name} rebinds"
+            if request is None and "request" in bound | {
+                n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+            }:
+                return None, f"{why} in {stmt.name}, where the name request is taken"
+            functions[stmt.name] = request
+    mentions = sum(1 for n in ast.walk(user.tree) if isinstance(n, ast.Name) and n.id == local)
+    inside = sum(
+        1
+        for stmt in user.tree.body
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in functions
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.Name) and n.id == local
+    )
+    if mentions != inside:
+        return None, f"{why} at import time or outside a function"
+    return {"local": local, "functions": functions}, ""
+
+
+def _plan_client(
+    info: ModuleInfo,
+    var: str,
+    facts: _Facts,
+    entries: dict[str, dict[str, Any]],
+    index: ProjectIndex,
+    config: Config,
+) -> None:
+    """AF302 across modules: other modules' path operations read the client as
+    request.app.state.<var>; decided here, and only when the app's module moves it."""
+    entry = entries[info.path]
+    qualname = f"{info.name}.{var}"
+    users = _references(index, qualname, info.path)
+    entry["clients"][var] = None
+    if not users:
+        return
+    apps = [o for o in facts.owners.values() if o.kind == "app" and o.info.path == info.path]
+    reason = None if len(apps) == 1 else "no single FastAPI app in its module"
+    served = _served_by(apps[0].qualname, facts) if len(apps) == 1 else set()
+    plans: dict[str, dict[str, Any]] = {}
+    for path in users:
+        if reason:
+            break
+        user = next(i for i in index.modules(var.encode()) if i.path == path)
+        found, why = _client_uses(user, qualname, served)
+        if found is None:
+            reason = why
+        else:
+            plans[path] = {**found, "attribute": var, "module": info.name}
+    if reason is None and not _moves_client(info, var, entry, index, config):
+        reason = "its own module keeps it"
+    if reason is not None:
+        entry["clients"][var] = f"used by other modules: {reason}; not rewritten"
+        return
+    for path, use in plans.items():
+        if path not in entries:
+            user = next(i for i in index.modules(var.encode()) if i.path == path)
+            entries[path] = _empty_entry(user, index)
+        entries[path].setdefault("client_uses", []).append(use)
+
+
+def _moves_client(
+    info: ModuleInfo, var: str, entry: dict[str, Any], index: ProjectIndex, config: Config
+) -> bool:
+    """Does the pipeline of this family really move `var` out of its module? (A dry run,
+    so that no other module reads request.app.state.<var> that nobody creates.)"""
+    from asyncfix.codemods import resolve_selection
+    from asyncfix.codemods.base import FileRun
+
+    enabled = resolve_selection(config.select, config.ignore)
+    if "AF302" not in enabled:
+        return False
+    try:
+        module = cst.parse_module(index.data(info.file) or b"")
+    except cst.ParserSyntaxError:
+        return False
+    names = (OnEventToLifespan.NAME, ImportTimeClient.NAME)
+    run = FileRun(
+        path=info.path,
+        original=module,
+        config=config,
+        enabled=enabled,
+        code_families={},
+        suppressions=parse_suppressions(module.code),
+        plans={name: entry for name in names},
+    )
+    context = CodemodContext(filename=info.path)
+    for codemod in (OnEventToLifespan, ImportTimeClient):
+        module = codemod(context, run).transform(module)
+    return _binding_site(module, var) is None
+
+
 def _toplevel_imports(info: ModuleInfo) -> set[str]:
     names: set[str] = set()
     for stmt in info.tree.body:
@@ -1040,6 +1223,7 @@ def _plan_resources(
     facts: _Facts,
     entries: dict[str, dict[str, Any]],
     index: ProjectIndex,
+    config: Config,
 ) -> None:
     """AF302: which import-time clients other modules use. AF305: which async engines are
     never disposed, and in which app's lifespan to dispose them."""
@@ -1047,13 +1231,14 @@ def _plan_resources(
     for info in modules:
         entry = entries[info.path]
         entry["clients"] = {}
+        entry["client_uses"] = []
         entry["engines"] = []
         entry["engine_refuse"] = {}
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
             if callee in _CLIENTS:
-                entries[info.path]["clients"][var] = _references(index, qualname, info.path)
+                _plan_client(info, var, facts, entries, index, config)
             if callee not in _ENGINES:
                 continue
             if any(
@@ -1661,7 +1846,10 @@ class ImportTimeClient(_LifespanCodemod):
 
     def screen(self, module: cst.Module) -> bool:
         self._entry = self.entry()
-        return (self._entry is not None and bool(self._entry.get("clients"))) or bool(
+        return (
+            self._entry is not None
+            and bool(self._entry.get("clients") or self._entry.get("client_uses"))
+        ) or bool(
             m.findall(
                 module,
                 m.ClassDef(
@@ -1699,6 +1887,66 @@ class ImportTimeClient(_LifespanCodemod):
             self.removed.add(id(stmt))
             for access in _uses(self._global_scope(node), name):
                 self.renames[id(access.node)] = name
+        self._plan_uses(node, entry)
+
+    def _plan_uses(self, node: cst.Module, entry: Mapping[str, Any]) -> None:
+        """A module that imports another module's moved client: its path operations read
+        it from request.app.state (the plan checked every use is in one)."""
+        self.via_request: dict[int, tuple[str, str]] = {}  # id(Name) -> (request, attribute)
+        self.add_request: set[int] = set()  # id(FunctionDef) that gets `request: Request`
+        self.drop_aliases: set[int] = set()  # id(ImportAlias) to remove
+        scope = self._global_scope(node)
+        for use in entry.get("client_uses", []):
+            local, functions = use["local"], use["functions"]
+            if local not in scope:
+                continue
+            for assignment in scope[local]:
+                if not isinstance(assignment, ImportAssignment) or not isinstance(
+                    assignment.node, cst.ImportFrom
+                ):
+                    continue
+                names = assignment.node.names
+                assert not isinstance(names, cst.ImportStar)
+                alias = next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
+                message = (
+                    f"client created at import time in {use['module']}: read it as "
+                    f"request.app.state.{use['attribute']}"
+                )
+                if not self.report(alias, "AF302", message):
+                    continue
+                self.drop_aliases.add(id(alias))
+                for access in assignment.references:
+                    function = _enclosing_function(access.scope)
+                    assert function is not None and function.name.value in functions
+                    request = functions[function.name.value]
+                    if request is None:
+                        self.add_request.add(id(function))
+                        AddImportsVisitor.add_needed_import(self.context, "fastapi", "Request")
+                    self.via_request[id(access.node)] = (request or "request", use["attribute"])
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        if not self.drop_aliases or isinstance(original_node.names, cst.ImportStar):
+            return updated_node
+        kept = [
+            new
+            for old, new in zip(original_node.names, updated_node.names, strict=True)  # type: ignore[arg-type]
+            if id(old) not in self.drop_aliases
+        ]
+        if len(kept) == len(original_node.names):
+            return updated_node
+        if not kept:
+            return cst.RemoveFromParent()
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(names=kept)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if id(original_node) not in self.add_request:
+            return updated_node
+        return updated_node.with_changes(params=_with_request(updated_node.params))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not isinstance(node.body, cst.IndentedBlock):
@@ -1730,9 +1978,9 @@ class ImportTimeClient(_LifespanCodemod):
         return target.value, cst.ensure_type(assign.value, cst.Call), close
 
     def _problem(self, name: str, entry: Mapping[str, Any], app: str | None) -> str | None:
-        users = entry.get("clients", {}).get(name) or []
-        if users:
-            return f"also used by {', '.join(users)}; asyncfix does not rewrite other modules"
+        elsewhere = entry.get("clients", {}).get(name)
+        if elsewhere:
+            return str(elsewhere)
         scope = self._global_scope(cast_module(self._module))
         if len(scope[name]) != 1:
             return f"`{name}` is assigned more than once"
@@ -1751,10 +1999,17 @@ class ImportTimeClient(_LifespanCodemod):
         return where.start.line if where else 0
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        attribute = self.renames.get(id(original_node))
-        if attribute is None or self.app is None:
+        found = self.via_request.get(id(original_node))
+        if found is not None:
+            request, attribute = found
+            app = cst.Attribute(value=cst.Name(request), attr=cst.Name("app"))
+            return _state_of(app, attribute).with_changes(
+                lpar=updated_node.lpar, rpar=updated_node.rpar
+            )
+        moved = self.renames.get(id(original_node))
+        if moved is None or self.app is None:
             return updated_node
-        return _app_state(self.app, attribute).with_changes(
+        return _app_state(self.app, moved).with_changes(
             lpar=updated_node.lpar, rpar=updated_node.rpar
         )
 
@@ -1793,6 +2048,44 @@ class _CommentsOnto(cst.CSTTransformer):
                 leading_lines=[*updated_node.leading_lines, *self.comments]
             )
         return updated_node
+
+
+def _state_of(app: cst.BaseExpression, attribute: str) -> cst.Attribute:
+    return cst.Attribute(
+        value=cst.Attribute(value=app, attr=cst.Name("state")), attr=cst.Name(attribute)
+    )
+
+
+def _enclosing_function(scope: Scope | None) -> cst.FunctionDef | None:
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if (
+            isinstance(scope, FunctionScope)
+            and isinstance(scope.node, cst.FunctionDef)
+            and isinstance(scope.parent, GlobalScope)
+        ):
+            return scope.node
+        scope = scope.parent
+    return None
+
+
+def _with_request(params: cst.Parameters) -> cst.Parameters:
+    """`request: Request` added where FastAPI finds it and callers are least disturbed: last
+    positional parameter, or keyword-only when defaults or a `*` come first."""
+    new = cst.Param(cst.Name("request"), annotation=cst.Annotation(cst.Name("Request")))
+    positional = [*params.posonly_params, *params.params]
+    simple = not any(p.default is not None for p in positional) and not params.kwonly_params
+    if simple and params.star_arg is cst.MaybeSentinel.DEFAULT and params.star_kwarg is None:
+        items = list(params.params)
+        if items:
+            items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return params.with_changes(params=[*items, new])
+    kwonly = list(params.kwonly_params)
+    if kwonly:
+        kwonly[-1] = kwonly[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    star = (
+        params.star_arg if not isinstance(params.star_arg, cst.MaybeSentinel) else cst.ParamStar()
+    )
+    return params.with_changes(star_arg=star, kwonly_params=[*kwonly, new])
 
 
 _CLIENT_LINE = m.SimpleStatementLine(
