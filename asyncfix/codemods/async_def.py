@@ -330,8 +330,13 @@ class _Planner:
             return target.skip()  # a protocol method: its callers are the runtime
         if _is_test(target) or any(d.startswith("pytest.") for d in info.decorators):
             return target.skip()
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        if self._suppressed(target.module, (node.lineno, first)):
+        # The lines `report()` looks at: the def's, its first decorator's and, for a
+        # method, its class's (the enclosing statement).
+        lines = [node.lineno, *(d.lineno for d in node.decorator_list[:1])]
+        for owner in ast.walk(target.module.tree):
+            if isinstance(owner, ast.ClassDef) and node in owner.body:
+                lines += [owner.lineno, *(d.lineno for d in owner.decorator_list[:1])]
+        if self._suppressed(target.module, lines):
             return target.skip()  # neither the fix nor the finding, nor any call site
         if any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators):
             return target.skip()
