@@ -1102,6 +1102,14 @@ def _client_uses(
                 continue
             if _route_owner(stmt, user) not in served:
                 return None, f"{why} outside a path operation of the app ({stmt.name})"
+            eager = [*stmt.decorator_list, *stmt.args.defaults, *stmt.args.kw_defaults]
+            if any(
+                isinstance(n, ast.Name) and n.id == local
+                for e in eager
+                if e is not None
+                for n in ast.walk(e)
+            ):
+                return None, f"{why} at import time (a default or decorator of {stmt.name})"
             params = [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]
             request = next(
                 (
@@ -1787,10 +1795,13 @@ AF302 = Rule(
     ),
     fix=(
         "The client is created in the app's lifespan on app.state.<name> and closed after "
-        "yield (close() / aclose()); every use in the module becomes app.state.<name>. Left "
+        "yield (close() / aclose()); every use in the module becomes app.state.<name>. "
+        "Other modules that import it read request.app.state.<name> in their path "
+        "operations (a `request: Request` parameter is added when they have none). Left "
         "for manual review: no FastAPI app in the module, a use at import time (module or "
-        "class level, a default value), another module importing the client, a rebinding, "
-        "an app whose on_event handlers cannot move, or a class attribute."
+        "class level, a default value), another module using it outside a path operation "
+        "of that app, a rebinding, an app whose on_event handlers cannot move, or a class "
+        "attribute."
     ),
     before=(
         "import httpx\n"
