@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import libcst as cst
-from libcst.codemod import Codemod, CodemodContext, ContextAwareTransformer
+from libcst.codemod import Codemod, CodemodContext
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from asyncfix.config import Config
@@ -170,8 +170,13 @@ def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
         return module.visit(transformer)  # type: ignore[arg-type]
 
 
-class AsyncfixCodemod(ContextAwareTransformer):
-    """Base class of every codemod. Subclasses set the class attributes below."""
+class AsyncfixCodemod(Codemod, cst.CSTTransformer):
+    """Base class of every codemod. Subclasses set the class attributes below.
+
+    A libcst Codemod on a plain CSTTransformer: libcst's matcher-decorated transformer
+    scans every method at construction and checks matchers at every node, a cost paid per
+    file and per codemod for decorators we do not use (match with libcst.matchers inside).
+    """
 
     NAME: ClassVar[str]
     FAMILY: ClassVar[str]
@@ -224,6 +229,9 @@ class AsyncfixCodemod(ContextAwareTransformer):
         self._module = module
         return visit_with_metadata(self, module)
 
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        return self.transform(tree)  # libcst's Codemod entry point, for libcst's own tools
+
     # -- where we are ------------------------------------------------------------------
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -231,7 +239,9 @@ class AsyncfixCodemod(ContextAwareTransformer):
             self._statements.append(node)
         return super().on_visit(node)
 
-    def on_leave(self, original_node: _NodeT, updated_node: _NodeT) -> _NodeT | cst.RemovalSentinel:
+    def on_leave(
+        self, original_node: _NodeT, updated_node: _NodeT
+    ) -> _NodeT | cst.RemovalSentinel | cst.FlattenSentinel[_NodeT]:
         if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             self._statements.pop()
         return super().on_leave(original_node, updated_node)
