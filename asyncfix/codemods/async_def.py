@@ -237,6 +237,7 @@ class _Planner:
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
         self._suppressions: dict[str, dict[int, frozenset[str] | None]] = {}
+        self._parent_maps: dict[str, dict[ast.AST, ast.AST]] = {}
         from asyncfix.codemods import resolve_selection  # the registry imports this module
 
         self.af501 = "AF501" in resolve_selection(config.select, config.ignore)
@@ -438,7 +439,9 @@ class _Planner:
         aliases = self._aliases(target) if target.info.class_name is None else set()
         problems: list[str] = []
         for module in self.index.modules(name.encode()):
-            parents = _parents(module.tree)
+            if module.path not in self._parent_maps:
+                self._parent_maps[module.path] = _parents(module.tree)
+            parents = self._parent_maps[module.path]
             for node in ast.walk(module.tree):
                 problem = self._use(target, module, node, parents, word, aliases)
                 if problem == _FRAMEWORK:
