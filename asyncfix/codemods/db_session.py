@@ -1219,19 +1219,42 @@ class SessionCodemod(_DbCodemod):
         dependencies = self._dependencies(functions)
         if not dependencies:
             return None, f"no session dependency in this module to generate {TWIN}() beside"
-        dependency, creation = dependencies[0]
-        factory_kind, unknown = self.factory(creation.call.func)
-        if factory_kind is None:
-            return None, f"the dependency's factory: {unknown}"
-        kind = factory_kind
-        if creation.call.args:
-            return None, "the dependency passes arguments to its session factory"
+        # The first dependency whose session the twin can make the same way.
+        problems: list[str] = []
+        picked: tuple[cst.FunctionDef, _Creation, Kind] | None = None
+        for candidate, made in dependencies:
+            factory_kind, unknown = self.factory(made.call.func)
+            if factory_kind is None:
+                problems.append(f"the dependency's factory: {unknown}")
+            elif not self._module_level_call(made.call):
+                problems.append("the dependency's session factory call uses local names")
+            else:
+                picked = (candidate, made, factory_kind)
+                break
+        if picked is None:
+            return None, problems[0]
+        dependency, creation, kind = picked
         if scope is not None and _bound(scope, _CONTEXT_MANAGERS[kind], importable=True):
             return None, f"the name `{_CONTEXT_MANAGERS[kind]}` means something else here"
         if self.exception_shadowed(module):
             return None, "the name `Exception` is rebound in this module"
         node = self._twin_node(creation, kind)
         return _Twin(_code(creation.call), kind, dependency, node, dependency), None
+
+    def _module_level_call(self, call: cst.Call) -> bool:
+        """Does `call` mean the same in a new module-level function (`Session(engine)`)?"""
+        if any(arg.star for arg in call.args):
+            return False
+        for ref in self._free_names(call):
+            scope = self.get_metadata(ScopeProvider, ref, None)
+            if scope is None:
+                return False
+            for assignment in scope[ref.value]:
+                if not isinstance(assignment, BuiltinAssignment) and not isinstance(
+                    assignment.scope, GlobalScope
+                ):
+                    return False
+        return True
 
     def _twin_node(self, creation: _Creation, kind: Kind) -> cst.FunctionDef:
         config = self.parser_config()
