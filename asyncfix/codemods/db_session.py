@@ -821,6 +821,19 @@ class SessionCodemod(_DbCodemod):
         for earlier in body[: body.index(stmt)]:
             if m.findall(earlier, m.Name(name)):
                 return f"`{name}` is used before the factory is built"
+        # Shared once hoisted: the function may only call it (or `.begin()`), not
+        # reconfigure it or hand it out.
+        target = stmt.body[0].targets[0].target
+        for later in body[body.index(stmt) :]:
+            for ref in m.findall(later, m.Name(name)):
+                if ref is target:
+                    continue
+                parent = self.get_metadata(ParentNodeProvider, ref, None)
+                if isinstance(parent, cst.Call) and parent.func is ref:
+                    continue
+                if isinstance(parent, cst.Attribute) and m.matches(parent.attr, m.Name("begin")):
+                    continue
+                return f"the function uses `{name}` for more than making sessions"
         for inner in m.findall(call, m.Call() | m.Lambda() | m.Await() | m.Yield()):
             if inner is not call:
                 return "its arguments compute something on every call"

@@ -5,6 +5,7 @@ from sqlalchemy.orm import sessionmaker
 from app.config import settings
 
 SessionLocal = None
+base_engine = create_engine(settings.url)
 
 
 async def engine_per_call():
@@ -37,6 +38,12 @@ def engine_defined_below():
 async def called_inline():
     async with async_sessionmaker(late_engine)() as db:
         yield db
+
+
+def hands_out_the_factory():
+    factory = sessionmaker(bind=base_engine)
+    factory.configure(autoflush=False)
+    return factory()
 
 
 def outer():
