@@ -789,6 +789,39 @@ def _awaitable_in(inner: Scope, scope: Scope) -> bool:
     return inner is scope
 
 
+def shared_client(options: HttpOptions) -> tuple[cst.BaseExpression, str]:
+    """An app-wide client with explicit pool limits, and the method that closes it."""
+    lib = options.library
+    timeout = options.timeout
+    if lib == "aiohttp":
+        limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
+        return (
+            cst.parse_expression(
+                f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
+                f"connector={lib}.TCPConnector(limit=100))"
+            ),
+            "close",
+        )
+    arguments = ["follow_redirects=True"] if options.follow_redirects else []
+    arguments.append(f"timeout={timeout!r}")
+    arguments.append(f"limits={lib}.Limits(max_connections=100, max_keepalive_connections=20)")
+    return cst.parse_expression(f"{lib}.AsyncClient({', '.join(arguments)})"), "aclose"
+
+
+def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions) -> bool:
+    """Would add_lifespan_resource succeed on this app module (checked in the plan, on the
+    module as it is; the transform checks again and stops the file if not)?"""
+    bound = info.imports.get(options.library)
+    if options.library in info.toplevel or (bound is not None and bound != options.library):
+        return False
+    try:
+        module = cst.parse_module(info.file.path.read_bytes())
+    except (OSError, cst.ParserSyntaxError):
+        return False
+    create, close = shared_client(options)
+    return add_lifespan_resource(module, app, "http_client", create, close) is not None
+
+
 def _read_line(name: str) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine([cst.Expr(cst.parse_expression(f"await {name}.read()"))])
 
@@ -887,11 +920,55 @@ class RequestsToAsync(AsyncfixCodemod):
         events = {
             info.path for info in index.modules(b"on_event", b"add_event_handler", b"on_startup")
         }
+        apps: dict[str, tuple[ModuleInfo, str]] = {}
         for info in index.modules(b"FastAPI"):
-            apps = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
-            if apps and events - {info.path}:
+            names = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
+            if names and events - {info.path}:
                 plans.setdefault(info.path, {})["shared_blocked"] = True
+            elif len(names) == 1:
+                apps[f"{info.name}.{names[0]}"] = (info, names[0])
+        cls._plan_routers(index, apps, http_options(config), plans)
         return plans
+
+    @staticmethod
+    def _plan_routers(
+        index: ProjectIndex,
+        apps: Mapping[str, tuple[ModuleInfo, str]],
+        options: HttpOptions,
+        plans: dict[str, dict[str, Any]],
+    ) -> None:
+        """A router with requests calls, included into exactly one app of another module
+        whose lifespan can take the client: its handlers use the shared client, and that
+        app module gets it. Decided here, once, for both files."""
+        owners: dict[str, set[str]] = {}
+        for info in index.modules(b"include_router"):
+            for node in ast.walk(info.tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "include_router"
+                    and node.args
+                ):
+                    owner = info.resolve(node.func.value)
+                    router = info.resolve(node.args[0])
+                    if owner and router:
+                        owners.setdefault(router, set()).add(owner)
+        feasible: dict[str, bool] = {}
+        for info in index.modules(b"requests"):
+            for name, (callee, _) in info.assignments.items():
+                if callee not in ("fastapi.APIRouter", "fastapi.routing.APIRouter"):
+                    continue
+                including = owners.get(f"{info.name}.{name}", set())
+                if len(including) != 1 or next(iter(including)) not in apps:
+                    continue  # several apps, or a router inside another router
+                app_info, app = apps[next(iter(including))]
+                if app_info.path == info.path:
+                    continue  # the same module: its transform decides alone
+                if app_info.path not in feasible:
+                    feasible[app_info.path] = _app_can_take_client(app_info, app, options)
+                if feasible[app_info.path]:
+                    plans.setdefault(info.path, {}).setdefault("shared_routers", []).append(name)
+                    plans.setdefault(app_info.path, {})["add_shared"] = app
 
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
@@ -919,38 +996,30 @@ class RequestsToAsync(AsyncfixCodemod):
     # -- the shared client of a FastAPI app ---------------------------------------------------
 
     def transform(self, module: cst.Module) -> cst.Module:
-        if not self.screen(module):
-            return module
-        self._module = module
-        self._shared = self._find_shared(module)
-        result = visit_with_metadata(self, module)
-        if self._shared_used and self._shared is not None:
+        # The app module of routers elsewhere gets the client even without requests calls.
+        planned_app: str | None = (self.planned or {}).get("add_shared")
+        result = module
+        if self.screen(module):
+            self._module = module
+            self._shared = self._find_shared(module)
+            result = visit_with_metadata(self, module)
+            if self._shared_used and self._shared is not None:
+                planned_app = self._shared[0]
+        if planned_app is not None:
             create, close = self._shared_client()
             added = add_lifespan_resource(
-                result, self._shared[0], "http_client", create, close, context=self.context
+                result, planned_app, "http_client", create, close, context=self.context
             )
-            if added is None:  # checked on this module before; a bug if it happens
+            if added is None:  # checked before (here or in the plan): a bug if it happens
                 raise RuntimeError("the app's lifespan could not take the shared client")
+            if added is not result:
+                AddImportsVisitor.add_needed_import(self.context, self.library)
+                self.require_package(self.library)
             result = added
         return result
 
     def _shared_client(self) -> tuple[cst.BaseExpression, str]:
-        """The app-wide client, with explicit pool limits, and its close method."""
-        lib = self.library
-        timeout = self.options.timeout
-        if self.family == "aiohttp":
-            limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
-            return (
-                cst.parse_expression(
-                    f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
-                    f"connector={lib}.TCPConnector(limit=100))"
-                ),
-                "close",
-            )
-        options = ["follow_redirects=True"] if self.options.follow_redirects else []
-        options.append(f"timeout={timeout!r}")
-        options.append(f"limits={lib}.Limits(max_connections=100, max_keepalive_connections=20)")
-        return cst.parse_expression(f"{lib}.AsyncClient({', '.join(options)})"), "aclose"
+        return shared_client(self.options)
 
     def _find_shared(self, module: cst.Module) -> tuple[str, frozenset[str]] | None:
         """The one `app = FastAPI(...)` of this module, if its lifespan can take the client,
@@ -991,19 +1060,21 @@ class RequestsToAsync(AsyncfixCodemod):
             "in a FastAPI path operation or dependency it needs the app's shared client "
             "(request.app.state.http_client, created in the lifespan)"
         )
-        if self._shared is None and not self._has_app:
+        elsewhere = set((self.planned or {}).get("shared_routers", ()))
+        if self._shared is None and not self._has_app and not elsewhere:
             return None, needs + "; the app is built in another module"
-        if self._shared is None:
+        if self._shared is None and not elsewhere:
             return None, needs + "; this module's app lifespan cannot take it"
-        app, routers = self._shared
-        ours = function.name.value in self._local_dependencies
+        app, routers = self._shared or ("", frozenset())
+        routers = routers | elsewhere
+        ours = self._shared is not None and function.name.value in self._local_dependencies
         for decorator in function.decorators:
             target = decorator.decorator
             if (
                 isinstance(target, cst.Call)
                 and isinstance(target.func, cst.Attribute)
                 and isinstance(target.func.value, cst.Name)
-                and target.func.value.value in {app, *routers}
+                and target.func.value.value in {app, *routers} - {""}
             ):
                 if target.func.attr.value == "websocket":
                     return None, needs + "; a websocket handler has no Request"
@@ -1505,7 +1576,8 @@ class RequestsToAsync(AsyncfixCodemod):
                 self._extra_reads.setdefault(statement, []).append(use.read)
             self._fixes.update(use.fixes)
             self._raising.update(use.references)
-            self._client_module(scope)
+            if self.family == "aiohttp":  # aiohttp.BasicAuth / ClientTimeout arguments
+                self._client_module(scope)
             remove_import_if_unused(self.context, scope, original_node.func)
             client = f"{request}.app.state.http_client"
             return self._awaited(original_node, updated_node, client, mapped.args, method)

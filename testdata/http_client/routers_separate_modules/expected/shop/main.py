@@ -1,6 +1,18 @@
 from fastapi import FastAPI
 
 from .routers import orders
+import httpx2
+from contextlib import asynccontextmanager
 
-app = FastAPI()
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    app.state.http_client = httpx2.AsyncClient(follow_redirects=True, timeout=None, limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20))
+    try:
+        yield
+    finally:
+        await app.state.http_client.aclose()
+
+
+app = FastAPI(lifespan=lifespan)
 app.include_router(orders.router)

@@ -1,5 +1,4 @@
-import requests
-from fastapi import APIRouter, Depends
+from fastapi import Request, APIRouter, Depends
 
 from .. import services
 from ..auth import current_user
@@ -9,7 +8,7 @@ router = APIRouter(prefix="/orders")
 
 
 @router.get("/{order_id}")
-async def get_order(order_id: int, user=Depends(current_user)):
+async def get_order(order_id: int, user=Depends(current_user), *, request: Request):
     order = await asyncio.to_thread(services.load, order_id)
-    stock = requests.get(f"https://stock.example/{order_id}").json()
+    stock = (await request.app.state.http_client.get(f"https://stock.example/{order_id}")).json()
     return {"order": order, "stock": stock, "user": user}
