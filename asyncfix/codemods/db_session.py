@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     Assignment,
@@ -31,7 +32,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods import RegistryError
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 
@@ -343,10 +344,6 @@ def _statements(function: cst.FunctionDef) -> Sequence[cst.BaseStatement]:
     return [cst.SimpleStatementLine(body=list(body.body))]
 
 
-def is_generator(function: cst.FunctionDef) -> bool:
-    return any(isinstance(n, cst.Yield) for n in own_nodes(function))
-
-
 def _comments(nodes: Sequence[cst.CSTNode]) -> Counter[str]:
     return Counter(
         c.value
@@ -550,14 +547,10 @@ class _DbCodemod(AsyncfixCodemod):
     FAMILY = FAMILY
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
-    def __init__(self, context: Any, run: Any) -> None:
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context, run)
         self.options = family_options(run.config)
         self._own: dict[cst.FunctionDef, list[cst.CSTNode]] = {}
-
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        family_options(config)
 
     def own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
         # Several rules walk the same functions; walk each once.
@@ -722,7 +715,7 @@ class SessionCodemod(_DbCodemod):
     def may_match(cls, data: bytes) -> bool:
         return super().may_match(data) and any(token in data for token in cls._ANY_OF)
 
-    def __init__(self, context: Any, run: Any) -> None:
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context, run)
         # AF402: function -> (the statement building the factory, its module-level form)
         self._hoist: dict[
@@ -1312,6 +1305,8 @@ class SessionCodemod(_DbCodemod):
         scope = self.get_metadata(ScopeProvider, creation.call, None)
         if scope is not None and len(list(scope[name])) != 1:
             return f"`{name}` is assigned more than once in the function"
+        if scope is not None and any(not isinstance(a.scope, GlobalScope) for a in scope[TWIN]):
+            return f"the name `{TWIN}` means something else in this function"
         if any(_close_call(s, name, kind) for s in _block_lines(tried.body)):
             return "the session is closed inside the `try` too"
         return None
