@@ -158,3 +158,37 @@ def test_commit_on_exit_false_rolls_back_but_never_commits(
     assert codes == [200, 200, 500]
     assert names == {"explicit"}
     assert in_use == 0
+
+
+async def run_jobs(module: ModuleType, jobs: list[tuple[str, bool]]) -> tuple[int, set[str], int]:
+    """Run `module.record(name, fail)` concurrently; failures, stored names, connections in use."""
+    engine: AsyncEngine = module.engine
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        results = await asyncio.gather(
+            *(module.record(name, fail=fail) for name, fail in jobs), return_exceptions=True
+        )
+        failures = sum(isinstance(r, RuntimeError) for r in results)
+        assert all(r is None or isinstance(r, RuntimeError) for r in results), results
+        return failures, await stored(engine), checked_out(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_get_db_session_commits_jobs_and_rolls_back_failures(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AF403: the job now uses the generated get_db_session(), the dependency's twin.
+    module = load_case("af403_twin_database.expected.py", url, monkeypatch)
+    jobs = [(f"job{i}", i % 2 == 1) for i in range(50)]
+    failures, names, in_use = asyncio.run(run_jobs(module, jobs))
+    assert failures == 25
+    assert names == {f"job{i}" for i in range(0, 50, 2)}
+    assert in_use == 0
+
+
+def test_the_original_job_never_commits(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_case("af403_twin_database.input.py", url, monkeypatch)
+    failures, names, in_use = asyncio.run(run_jobs(module, [("lost", False), ("bad", True)]))
+    assert (failures, names, in_use) == (1, set(), 0)

@@ -34,7 +34,7 @@ async def get_db_session():
 
 async def purge_expired_tokens():
     """Runs from the scheduler, outside any request."""
-    async with get_db_session() as db:  # by hand
+    async with get_db_session() as db:  # one session for the whole purge
         await db.execute(delete(Token).where(Token.expired))
         await db.commit()
 

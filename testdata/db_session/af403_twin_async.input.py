@@ -20,7 +20,7 @@ async def get_db():
 
 async def purge_expired_tokens():
     """Runs from the scheduler, outside any request."""
-    db = SessionLocal()  # by hand
+    db = SessionLocal()  # one session for the whole purge
     try:
         await db.execute(delete(Token).where(Token.expired))
         await db.commit()
