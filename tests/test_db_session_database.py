@@ -57,6 +57,11 @@ def make_app(get_db: Callable[[], AsyncIterator[AsyncSession]]) -> FastAPI:
         await db.flush()  # the row is written inside the transaction; the scope decides
         return {"name": name}
 
+    @app.post("/unflushed/{name}")
+    async def create_unflushed(name: str, db: Db) -> dict[str, str]:
+        db.add(Item(name=name))  # written only when the dependency commits
+        return {"name": name}
+
     @app.post("/committed/{name}")
     async def create_and_commit(name: str, db: Db) -> dict[str, str]:
         db.add(Item(name=name))
@@ -89,15 +94,21 @@ def checked_out(engine: AsyncEngine) -> int:
     return int(pool.checkedout())
 
 
-async def serve(module: ModuleType, requests: list[str]) -> tuple[list[int], set[str], int]:
-    """POST each path concurrently; the status codes, the stored names, connections in use."""
+async def serve(
+    module: ModuleType, requests: list[str], *, one_by_one: bool = False
+) -> tuple[list[int], set[str], int]:
+    """POST each path (concurrently, unless one by one); the status codes, the stored names,
+    the connections still in use."""
     engine: AsyncEngine = module.engine
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     transport = httpx.ASGITransport(app=make_app(module.get_db), raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            responses = await asyncio.gather(*(client.post(path) for path in requests))
+            if one_by_one:
+                responses = [await client.post(path) for path in requests]
+            else:
+                responses = await asyncio.gather(*(client.post(path) for path in requests))
         in_use = checked_out(engine)
         return [r.status_code for r in responses], await stored(engine), in_use
     finally:
@@ -192,3 +203,18 @@ def test_the_original_job_never_commits(url: str, monkeypatch: pytest.MonkeyPatc
     module = load_case("af403_twin_database.input.py", url, monkeypatch)
     failures, names, in_use = asyncio.run(run_jobs(module, [("lost", False), ("bad", True)]))
     assert (failures, names, in_use) == (1, set(), 0)
+
+
+def test_a_commit_that_fails_after_the_response_rolls_back(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastAPI runs the dependency's code after `yield` once the response is sent (README,
+    # AF401): the duplicate fails at commit, after the client got its 200; nothing half-done
+    # stays and no connection leaks.
+    module = load_case("af401_async_tutorial.expected.py", url, monkeypatch)
+    codes, names, in_use = asyncio.run(
+        serve(module, ["/items/dup", "/unflushed/dup"], one_by_one=True)
+    )
+    assert codes == [200, 200]
+    assert names == {"dup"}
+    assert in_use == 0

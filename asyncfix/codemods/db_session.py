@@ -123,7 +123,10 @@ AF401 = Rule(
         "`except Exception: rollback; raise`: committed on success, rolled back and "
         "re-raised on error, closed on every path. The function keeps its name and "
         "signature, so Depends(get_db) and dependency_overrides keep working. "
-        "`[tool.asyncfix.db_session] commit-on-exit = false` leaves the commit out. Not "
+        "`[tool.asyncfix.db_session] commit-on-exit = false` leaves the commit out. "
+        "FastAPI runs a dependency's code after `yield` once the response is sent, so a "
+        "failing commit is not reported to that client; an endpoint that must report it "
+        'commits itself or uses Depends(get_db, scope="function") (recent FastAPI). Not '
         "rewritten: a factory not provably a sessionmaker or Session class, extra "
         "statements, the yield inside another block, a session already committed by hand."
     ),
