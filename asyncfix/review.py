@@ -87,6 +87,12 @@ def write_patches(
                 targets[patch_dir / (change.display.replace("/", "__") + ".patch")] = [change]
         else:
             owners = CodeOwners.find(Path.cwd()) if split_by == "codeowners" else None
+            if split_by == "codeowners" and owners is None:
+                click.echo(
+                    "asyncfix: no CODEOWNERS here (.github/, the top, docs/): "
+                    "every change goes to unowned.patch",
+                    err=True,
+                )
             groups: dict[str, list[Change]] = {}
             for change in usable:
                 groups.setdefault(group_name(change.display, split_by, owners), []).append(change)

@@ -120,6 +120,14 @@ def test_split_by_top_dir(repo: Path) -> None:
         _git(repo, "apply", "--check", f"out/{patch}")
 
 
+def test_split_by_codeowners_without_codeowners(repo: Path) -> None:
+    (repo / ".github" / "CODEOWNERS").unlink()
+    result = invoke("apply", "--dry-run", "--patch-dir", "out", "--split-by", "codeowners", ".")
+    assert "no CODEOWNERS here" in result.stderr
+    assert [p.name for p in (repo / "out").iterdir()] == ["unowned.patch"]
+    assert len(_targets(repo / "out" / "unowned.patch")) == 4
+
+
 def test_split_by_needs_patch_dir(repo: Path) -> None:
     result = invoke("apply", "--split-by", "top-dir", ".")
     assert result.exit_code == 2
