@@ -287,7 +287,8 @@ def apply(
             click.echo(finding.format())
     _report_errors(sorted(set(errors)))
     summary.errors = len(set(errors))
-    summary.changed = len(changes)
+    # What was written, not what was meant to be: a failed write is reported as an error.
+    summary.changed = len(changes) if dry_run else written
     if not quiet:
         if strip_annotations:
             verb = "would change" if dry_run else "changed"

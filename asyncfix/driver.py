@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
 from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config
-from asyncfix.files import SourceError, SourceFile, decode, discover, read_bytes
+from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
 from asyncfix.index import ProjectIndex
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
@@ -145,6 +146,7 @@ class Pipeline:
             if data is None:
                 data = read_bytes(file.path)
             outcome.original = data
+            check_text(data)  # a binary file is reported even without trigger tokens
             if not plans and not self.may_match(data):
                 return outcome
             # A planned file depends on other files: never served from the cache.
@@ -176,7 +178,7 @@ class Pipeline:
         outcome.findings = sorted(run.findings)
         outcome.packages = run.packages
         assert run.result is not None
-        new = run.result.bytes
+        new = _code(run.result, data)
         if new != data:
             problem = self._verify(data, new, text, file.display, plans)
             if problem is None:
@@ -211,12 +213,40 @@ class Pipeline:
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
         again = self.rewrite(module, new, new_text, path, plans).result
-        if again is None or again.bytes != new:
+        if again is None or _code(again, new) != new:
             return "is not idempotent (a second run changes it again)"
         return None
 
 
+# Python's parser rejects these with a SyntaxError; libcst's native parser would recurse
+# into them until the process dies with a stack overflow.
+_NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentation")
+# libcst nests `a and b and ...` (flat in Python's ast) one level per operand.
+MAX_BOOL_OPERANDS = 1000
+
+
+def _guard_depth(data: bytes) -> None:
+    """SourceError for source nested too deeply for libcst to parse without crashing.
+
+    Python's own parser (C, bounded) goes first: cheap next to libcst's parse."""
+    try:
+        tree = ast.parse(data)
+    except SyntaxError as exc:
+        if any(limit in str(exc.msg) for limit in _NESTING_LIMITS):
+            raise SourceError(exc.lineno or 1, exc.offset or 1, f"syntax error: {exc.msg}") from exc
+        return  # newer syntax than this interpreter's, perhaps: libcst decides
+    except (RecursionError, MemoryError) as exc:
+        raise SourceError(1, 1, "too deeply nested to parse") from exc
+    except ValueError:
+        return
+    if data.count(b" and ") + data.count(b" or ") > MAX_BOOL_OPERANDS:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
+                raise SourceError(node.lineno, node.col_offset + 1, "too deeply nested to parse")
+
+
 def _parse(data: bytes) -> cst.Module:
+    _guard_depth(data)
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -234,6 +264,15 @@ def _parse(data: bytes) -> cst.Module:
         ) from exc
     except RecursionError as exc:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
+
+
+def _code(module: cst.Module, original: bytes) -> bytes:
+    """The module's bytes. libcst drops a lone CR (old Mac line ending) at the very end
+    of a file; it is put back so that nothing outside a rewrite changes."""
+    code = module.bytes
+    if original.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
+        code += b"\r"
+    return code
 
 
 def _compiles(text: str, path: str) -> bool:
@@ -374,6 +413,7 @@ def _run_pool(
 ) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     done = 0
+    lost: list[Task] = []  # the files of chunks whose worker died
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache)) as pool:
         futures: list[tuple[list[Task], Future[list[FileOutcome]]]] = [
             (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(tasks, jobs)
@@ -385,21 +425,73 @@ def _run_pool(
                         raise Interrupted
                 try:
                     outcomes.extend(future.result())
-                except Exception as exc:  # a worker that died or failed to send its result
-                    for f, _ in chunk:
-                        outcome = FileOutcome(f)
-                        outcome.errors.append(
-                            FileError(f.display, 1, 1, f"worker failed: {type(exc).__name__}")
-                        )
-                        outcomes.append(outcome)
+                except BrokenProcessPool:
+                    lost.extend(chunk)
+                    continue
+                except Exception as exc:  # a result that could not be sent back
+                    message = f"worker failed: {type(exc).__name__}: {exc}"
+                    outcomes.extend(_failed(f, message) for f, _ in chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, len(tasks))
         except BaseException:
-            # Interrupted: stop the workers now rather than let them finish their chunks.
-            workers = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                process.kill()  # they only compute; nothing of theirs needs cleaning up
+            _kill(pool)
             raise
+    if lost:
+        # A worker died (a crash in native code, the OOM killer...) and took the pool down
+        # with it: redo the unfinished files one at a time to name the one that kills it.
+        outcomes.extend(_isolate(lost, config, stop, cache))
+        if progress:
+            progress(len(tasks), len(tasks))
+    return outcomes
+
+
+WORKER_DIED = (
+    "internal error: the worker process died while rewriting this file "
+    "(a crash in native code, or out of memory); file left unchanged, please report this"
+)
+
+
+def _failed(file: SourceFile, message: str) -> FileOutcome:
+    outcome = FileOutcome(file)
+    outcome.errors.append(FileError(file.display, 1, 1, message))
+    return outcome
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    # Interrupted: stop the workers now rather than let them finish their chunks.
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.kill()  # they only compute; nothing of theirs needs cleaning up
+
+
+def _isolate(
+    tasks: list[Task], config: Config, stop: threading.Event, cache: ResultCache | None
+) -> list[FileOutcome]:
+    """Process `tasks` in one worker, in order: when it dies, the file it was on is the
+    culprit (reported, left unchanged) and a fresh worker takes the rest."""
+    outcomes: list[FileOutcome] = []
+    while tasks:
+        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(config, cache)) as pool:
+            futures = [pool.submit(_process_chunk, [task]) for task in tasks]
+            remaining: list[Task] = []
+            try:
+                for i, future in enumerate(futures):
+                    while not wait([future], timeout=0.1).done:
+                        if stop.is_set():
+                            raise Interrupted
+                    try:
+                        outcomes.extend(future.result())
+                    except BrokenProcessPool:
+                        outcomes.append(_failed(tasks[i][0], WORKER_DIED))
+                        remaining = tasks[i + 1 :]
+                        break
+                    except Exception as exc:
+                        message = f"worker failed: {type(exc).__name__}: {exc}"
+                        outcomes.append(_failed(tasks[i][0], message))
+            except BaseException:
+                _kill(pool)
+                raise
+        tasks = remaining
     return outcomes

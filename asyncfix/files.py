@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import stat
@@ -36,6 +37,10 @@ DEFAULT_EXCLUDES = frozenset(
 )
 
 
+# Larger files are skipped with an error: generated code, data dumps, vendored bundles.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # where it is read from and written to
@@ -43,10 +48,13 @@ class SourceFile:
 
 
 def display_path(path: Path) -> str:
+    # abspath folds `..` without resolving links: `src/../../x.py` is shown (and patched)
+    # as the absolute path it is, never as a relative path that climbs out of the cwd.
+    absolute = Path(os.path.abspath(path))
     try:
-        return path.absolute().relative_to(Path.cwd()).as_posix()
+        return absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return path.as_posix()
+        return absolute.as_posix()
 
 
 class _GitIgnores:
@@ -103,19 +111,50 @@ def discover(
     gitignores = _GitIgnores()
     found: dict[Path, SourceFile] = {}
     errors: list[FileError] = []
+    given_ok = []
     for given in paths:
-        if not given.exists():
-            errors.append(FileError(given.as_posix(), 1, 1, "no such file or directory"))
-            continue
+        problem = _stat_problem(given)
+        if problem is not None:
+            errors.append(FileError(given.as_posix(), 1, 1, problem))
+        else:
+            given_ok.append(given)
+    roots = [Path(os.path.realpath(given)) for given in given_ok]
+    for given in given_ok:
         if given.is_file():
             real = Path(os.path.realpath(given))
             found.setdefault(real, SourceFile(real, display_path(given)))
             continue
         root = given.absolute()
         top = _repo_top(root.resolve())
-        for file in _walk(root, root.resolve(), top, user, gitignores, errors):
+        for file in _walk(root, root.resolve(), top, user, gitignores, errors, roots):
             found.setdefault(file, SourceFile(file, display_path(file)))
     return sorted(found.values(), key=lambda f: f.display), errors
+
+
+def _stat_problem(path: Path) -> str | None:
+    """Why `path` (followed if a link) cannot be taken, or None."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return "broken symbolic link"
+        return _os_message(exc)
+    return None
+
+
+def _symlink_problem(link: Path, roots: Sequence[Path]) -> str | None:
+    """A link met while walking is never followed. Pointing inside the given paths it is
+    skipped quietly (its target is reached directly); a loop, a broken link or a link out
+    of the given paths is reported, so that nothing is silently left out."""
+    problem = _stat_problem(link)
+    if problem is not None:
+        return f"{problem}; not followed"
+    target = Path(os.path.realpath(link))
+    if any(target == root or root in target.parents for root in roots):
+        return None
+    return f"symbolic link to {target.as_posix()}, outside the given paths; not followed"
 
 
 def _walk(
@@ -125,6 +164,7 @@ def _walk(
     user: pathspec.GitIgnoreSpec,
     gitignores: _GitIgnores,
     errors: list[FileError],
+    roots: Sequence[Path] = (),
 ) -> Iterator[Path]:
     def onerror(exc: OSError) -> None:
         errors.append(FileError(display_path(Path(exc.filename)), 1, 1, _os_message(exc)))
@@ -137,10 +177,12 @@ def _walk(
             rel = (here / name).relative_to(root).as_posix() + "/"
             if (
                 name in DEFAULT_EXCLUDES
-                or (here / name).is_symlink()
                 or user.match_file(rel)
                 or gitignores.ignored(real_here / name, top, is_dir=True)
             ):
+                continue
+            if (here / name).is_symlink():
+                _report_link(here / name, roots, errors)
                 continue
             keep.append(name)
         dirnames[:] = keep
@@ -149,11 +191,18 @@ def _walk(
                 continue
             path = here / name
             rel = path.relative_to(root).as_posix()
-            if path.is_symlink() or user.match_file(rel):
+            if user.match_file(rel) or gitignores.ignored(real_here / name, top, is_dir=False):
                 continue
-            if gitignores.ignored(real_here / name, top, is_dir=False):
+            if path.is_symlink():
+                _report_link(path, roots, errors)
                 continue
             yield path
+
+
+def _report_link(link: Path, roots: Sequence[Path], errors: list[FileError]) -> None:
+    problem = _symlink_problem(link, roots)
+    if problem is not None:
+        errors.append(FileError(display_path(link), 1, 1, problem))
 
 
 def _os_message(exc: OSError) -> str:
@@ -173,10 +222,30 @@ class SourceError(Exception):
 
 
 def read_bytes(path: Path) -> bytes:
+    """The file's bytes; SourceError for anything but a regular file of sane size."""
+    limit = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; skipped"
     try:
-        return path.read_bytes()
+        info = os.stat(path)
+        # A FIFO or a device named .py would block (even open() does) or never end.
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError(1, 1, "not a regular file; skipped")
+        if info.st_size > MAX_FILE_BYTES:
+            raise SourceError(1, 1, limit)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # it may have grown since
     except OSError as exc:
         raise SourceError(1, 1, f"cannot read: {_os_message(exc)}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise SourceError(1, 1, limit)
+    return data
+
+
+def check_text(data: bytes) -> None:
+    """SourceError for bytes that cannot be Python source whatever the encoding: a NUL
+    byte (binary files named .py, UTF-16). Cheap enough to run before any screening."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise SourceError(*_line_col(data, nul), "source contains a NUL byte")
 
 
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:
@@ -190,13 +259,11 @@ def decode(data: bytes) -> tuple[str, str]:
 
     A BOM stays in the text (as U+FEFF) so that diffs and patches reproduce the bytes.
     """
+    check_text(data)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
         raise SourceError(exc.lineno or 1, 1, str(exc.msg)) from exc
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise SourceError(*_line_col(data, nul), "source contains a NUL byte")
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     try:
         return data.decode(codec), codec
