@@ -895,22 +895,7 @@ class SessionCodemod(_DbCodemod):
         if self.sessionmaker_kind(call) == "async" and not any(
             a.keyword is not None and a.keyword.value == "expire_on_commit" for a in call.args
         ):
-            args = list(call.args)
-            if args and not isinstance(args[-1].comma, cst.Comma):
-                args[-1] = args[-1].with_changes(
-                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                )
-            args.append(
-                cst.Arg(
-                    keyword=cst.Name("expire_on_commit"),
-                    value=cst.Name("False"),
-                    equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""),
-                        whitespace_after=cst.SimpleWhitespace(""),
-                    ),
-                )
-            )
-            call = call.with_changes(args=args)
+            call = call.with_changes(args=_append_keyword(call, "expire_on_commit", "False"))
         assign = stmt.body[0]
         assert isinstance(assign, cst.Assign)
         return stmt.with_changes(body=[assign.with_changes(value=call)])
@@ -1426,6 +1411,42 @@ class SessionCodemod(_DbCodemod):
         if not before and not after:
             return function
         return cst.FlattenSentinel([*before, function, *after])
+
+
+def _append_keyword(call: cst.Call, keyword: str, value: str) -> list[cst.Arg]:
+    """`call`'s arguments plus `keyword=value`, laid out like the others: on its own line
+    in a call written one argument per line, a trailing comma kept where there was one."""
+    args = list(call.args)
+    new = cst.Arg(
+        keyword=cst.Name(keyword),
+        value=cst.Name(value),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
+    )
+    if not args:
+        return [new]
+    last = args[-1]
+    # The space between two arguments: as after the one before last, else as before the first.
+    between: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+    if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+        between = args[-2].comma.whitespace_after
+    elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        between = call.whitespace_before_args
+    if isinstance(last.comma, cst.Comma):
+        # `a,\n)`: the new argument takes the trailing comma and the space before `)`.
+        new = new.with_changes(
+            comma=last.comma.with_changes(whitespace_before=cst.SimpleWhitespace(""))
+        )
+        last = last.with_changes(comma=cst.Comma(whitespace_after=between))
+    else:
+        # `a\n)`: the space before `)` moves after the new argument.
+        new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+        last = last.with_changes(
+            comma=cst.Comma(whitespace_after=between),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+    return [*args[:-1], last, new]
 
 
 def _assignment_node(assignment: BaseAssignment) -> cst.CSTNode:
