@@ -1634,6 +1634,10 @@ def _family_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any
     return _PLANS[index]
 
 
+# Entry keys that hold work for a file (the others describe it).
+_WORK_KEYS = ("apps", "strip", "refuse", "clients", "client_uses", "engines", "engine_refuse")
+
+
 class _LifespanCodemod(AsyncfixCodemod):
     FAMILY = "lifespan"
 
@@ -1645,7 +1649,16 @@ class _LifespanCodemod(AsyncfixCodemod):
         """This file's share of the project plan. Without a plan (one file processed on
         its own) the file is the whole project. A plan made for other bytes (the driver's
         second, verifying run) means there is nothing left to do."""
+        cache = vars(self.run)  # one answer per file for all the codemods of the family
+        if "_lifespan_entry" not in cache:
+            cache["_lifespan_entry"] = self._compute_entry()
+        entry: Mapping[str, Any] | None = cache["_lifespan_entry"]
+        return entry
+
+    def _compute_entry(self) -> Mapping[str, Any] | None:
         planned = self.planned
+        if planned is not None and not any(planned.get(key) for key in _WORK_KEYS):
+            return None  # planned, with nothing to do here: no need to check the bytes
         data = self.run.original.bytes
         if planned is None:
             file = SourceFile(Path(self.run.path), self.run.path)
@@ -1857,16 +1870,16 @@ class ImportTimeClient(_LifespanCodemod):
 
     def screen(self, module: cst.Module) -> bool:
         self._entry = self.entry()
-        return (
-            self._entry is not None
-            and bool(self._entry.get("clients") or self._entry.get("client_uses"))
-        ) or bool(
-            m.findall(
-                module,
-                m.ClassDef(
-                    body=m.IndentedBlock(body=[m.ZeroOrMore(), _CLIENT_LINE, m.ZeroOrMore()])
-                ),
-            )
+        if self._entry is not None and (
+            self._entry.get("clients") or self._entry.get("client_uses")
+        ):
+            return True
+        # Class attributes (reported only): module-level classes, looked at directly.
+        return any(
+            _client_name(stmt) is not None
+            for cls in module.body
+            if isinstance(cls, cst.ClassDef) and isinstance(cls.body, cst.IndentedBlock)
+            for stmt in cls.body.body
         )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -2061,6 +2074,19 @@ class _CommentsOnto(cst.CSTTransformer):
         return updated_node
 
 
+def _client_name(stmt: cst.CSTNode) -> str | None:
+    """`name = <...>.ClientSession(...)` / `AsyncClient(...)`, syntactically: the name."""
+    if not m.matches(stmt, _CLIENT_LINE):
+        return None
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    assign = cst.ensure_type(stmt.body[0], cst.Assign)
+    func = cst.ensure_type(assign.value, cst.Call).func
+    last = (get_full_name_for_node(func) or "").rpartition(".")[2]
+    if last not in ("ClientSession", "AsyncClient"):
+        return None
+    return cst.ensure_type(assign.targets[0].target, cst.Name).value
+
+
 def _state_of(app: cst.BaseExpression, attribute: str) -> cst.Attribute:
     return cst.Attribute(
         value=cst.Attribute(value=app, attr=cst.Name("state")), attr=cst.Name(attribute)
@@ -2191,7 +2217,15 @@ class PerCallClient(_LifespanCodemod):
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
 
     def screen(self, module: cst.Module) -> bool:
-        return bool(m.findall(module, _PER_CALL))
+        # Only a module with the app, or with path operations (reported), is of interest.
+        entry = self.entry() or {}
+        if not entry.get("apps") and not any(
+            isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
+        ):
+            return False
+        finder = _CallFinder(("ClientSession", "AsyncClient"), with_items_only=True)
+        module.visit(finder)
+        return finder.found
 
     def visit_Module(self, node: cst.Module) -> None:
         entry = self.entry() or {}
@@ -2291,16 +2325,62 @@ _ROUTE_METHODS = frozenset(
 )
 
 
+def _imports_any(module: cst.Module, packages: tuple[str, ...]) -> bool:
+    """Does the module import one of `packages` at module level (or in a top-level
+    try/if)? A cheap screen, before any metadata."""
+    for stmt in module.body:
+        lines: list[cst.BaseStatement] = [stmt] if isinstance(stmt, cst.SimpleStatementLine) else []
+        if isinstance(stmt, cst.If | cst.Try):
+            lines = [s for block in _blocks(stmt) for s in block]
+        for line in lines:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                names: list[str] = []
+                if isinstance(small, cst.Import):
+                    names = [a.evaluated_name for a in small.names]
+                elif isinstance(small, cst.ImportFrom) and small.module is not None:
+                    names = [get_full_name_for_node(small.module) or ""]
+                if any(n.split(".")[0] in packages for n in names):
+                    return True
+    return False
+
+
+class _CallFinder(cst.CSTVisitor):
+    """A cheap screen: is there a call to one of `names` (the last dotted part)?"""
+
+    def __init__(self, names: tuple[str, ...], *, with_items_only: bool = False) -> None:
+        super().__init__()
+        self.names = names
+        self.with_items_only = with_items_only
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found:
+            return False
+        if isinstance(node, cst.WithItem if self.with_items_only else cst.Call):
+            call = node.item if isinstance(node, cst.WithItem) else node
+            if isinstance(call, cst.Call):
+                func = call.func
+                name = func.attr.value if isinstance(func, cst.Attribute) else None
+                name = func.value if isinstance(func, cst.Name) else name
+                self.found = name in self.names
+        return not self.found
+
+
+def _has_route_decorator(function: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(d.decorator, cst.Call)
+        and isinstance(d.decorator.func, cst.Attribute)
+        and d.decorator.func.attr.value in _ROUTE_METHODS
+        for d in function.decorators
+    )
+
+
 def _is_path_operation(scope: Scope | None) -> bool:
     while scope is not None and not isinstance(scope, GlobalScope):
         if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
-            return any(
-                m.matches(
-                    d.decorator,
-                    m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(r) for r in _ROUTE_METHODS)))),
-                )
-                for d in scope.node.decorators
-            )
+            return _has_route_decorator(scope.node)
         scope = scope.parent
     return False
 
@@ -2516,11 +2596,11 @@ class PoolLimits(_LifespanCodemod):
     def screen(self, module: cst.Module) -> bool:
         if _is_test_file(self.run.path):
             return False  # a test's client does not starve production traffic
-        return any(
-            (get_full_name_for_node(cst.ensure_type(c, cst.Call).func) or "").rpartition(".")[2]
-            in ("ClientSession", "AsyncClient", "TCPConnector", "Limits")
-            for c in m.findall(module, m.Call())
-        )
+        if not _imports_any(module, ("aiohttp", "httpx")):
+            return False
+        finder = _CallFinder(("ClientSession", "AsyncClient", "TCPConnector", "Limits"))
+        module.visit(finder)
+        return finder.found
 
     def visit_Module(self, node: cst.Module) -> None:
         self.limits = _options(self.run.config)
