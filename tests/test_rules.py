@@ -302,3 +302,41 @@ def test_structural_sites_of_a_local_rule_are_reported_without_the_fix(
     assert "fix with `asyncfix apply --select AF996`" in violations[1].message
     # `fixit fix` makes the local fixes and leaves the structural site as written.
     assert fixed == "log(1)\nprint(x)\nlog(2)\n"
+
+
+def test_asyncfix_apply_honours_fixit_directives_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from asyncfix.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    source = textwrap.dedent(
+        """\
+        import time
+
+
+        async def a():
+            time.sleep(1)  # lint-ignore: AF203
+            # lint-fixme: SomeRule, AF203
+            # (a reason)
+            time.sleep(2)
+            time.sleep(3)  # lint-ignore: SomeOtherRule
+            # lint-ignore
+            if time.sleep(4):
+                time.sleep(5)
+        """
+    )
+    (tmp_path / "app.py").write_text(source)
+    result = CliRunner(mix_stderr=False).invoke(main, ["apply", "--no-cache", "app.py"])
+    assert result.exit_code == 0, result.stderr
+    # As in fixit: the directive covers its statement, not the statements nested in it.
+    assert (tmp_path / "app.py").read_text() == source.replace(
+        "import time\n", "import time\nimport asyncio\n"
+    ).replace("time.sleep(3)", "await asyncio.sleep(3)").replace(
+        "time.sleep(5)", "await asyncio.sleep(5)"
+    )
+    # And fixit itself agrees, site by site.
+    violations, _ = _lint(asyncfix.rules.AF203, source)  # type: ignore[attr-defined]
+    assert [v.range.start.line for v in violations] == [9, 12]

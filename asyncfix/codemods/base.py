@@ -55,23 +55,41 @@ class Rule:
 _SUPPRESS = re.compile(r"#\s*asyncfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
 
 
+# fixit's own directives, honoured too: `# lint-ignore`, `# lint-fixme: AF203, OtherRule`.
+_LINT_IGNORE = re.compile(r"#\s*lint-(?:ignore|fixme)(?:(?::\s*|\s+)(?P<names>\w+(?:,\s*\w+)*))?")
+_NOT_CODE = frozenset(
+    {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+)
+
+
 def parse_suppressions(source: str) -> dict[int, frozenset[str] | None]:
-    """Line -> the selectors suppressed there (None: everything). Comments only."""
+    """Line -> the selectors suppressed there (None: everything). Comments only.
+
+    A fixit `# lint-ignore` on its own line applies, as in fixit, to the statement below it.
+    """
     found: dict[int, frozenset[str] | None] = {}
-    if "asyncfix:" not in source:
+    if "asyncfix:" not in source and "lint-" not in source:
         return found
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
         return found
-    for tok in tokens:
+    for index, tok in enumerate(tokens):
         if tok.type != tokenize.COMMENT:
             continue
-        match = _SUPPRESS.search(tok.string)
-        if match is None:
-            continue
         line = tok.start[0]
-        codes = match.group("codes")
+        match = _SUPPRESS.search(tok.string)
+        if match is not None:
+            codes = match.group("codes")
+        else:
+            match = _LINT_IGNORE.search(tok.string)
+            if match is None:
+                continue
+            codes = match.group("names")
+            if not tok.line[: tok.start[1]].strip():
+                # A comment line: it belongs to the next line of code.
+                following = (t for t in tokens[index + 1 :] if t.type not in _NOT_CODE)
+                line = next((t.start[0] for t in following), line)
         if codes is None:
             found[line] = None
         elif found.get(line, frozenset()) is not None:
