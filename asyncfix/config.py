@@ -85,6 +85,22 @@ def _string_list(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _version_or_specifier(value: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(value)
+        return True
+    except InvalidVersion:
+        pass
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        return False
+    return bool(value.strip())
+
+
 def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
     where = f"{path}: [tool.asyncfix]" if path else "[tool.asyncfix]"
     if not isinstance(table, Mapping):
@@ -98,6 +114,11 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         elif key in _SCALAR_KEYS:
             if not isinstance(value, _SCALAR_KEYS[key]):
                 raise ConfigError(f"{where} {key} must be a string")
+            if key == "fastapi-version" and not _version_or_specifier(value):
+                raise ConfigError(
+                    f'{where} {key} must be a version ("0.131") or a specifier (">=0.131"), '
+                    f"not {value!r}"
+                )
             scalars[key] = value
         elif key in FAMILIES:
             if not isinstance(value, Mapping):

@@ -367,3 +367,74 @@ def test_a_worker_process_that_dies(project: Path, monkeypatch: pytest.MonkeyPat
     assert len(others) == 11
     assert all(p.read_text() == FIXED for p in others)
     assert "11 changed" in result.stderr
+
+
+# -- security ----------------------------------------------------------------------------
+
+
+def test_the_code_read_is_never_imported_or_executed(project: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    evil = (
+        "import pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "raise SystemExit(9)\n" + LEGACY
+    )
+    for name in ("evil.py", "conftest.py", "__init__.py", "setup.py"):
+        (project / "src" / name).write_text(evil)
+    result = invoke("apply", "src")
+    assert result.exit_code == 0, result.stderr
+    assert not marker.exists()
+    assert not [m for m in sys.modules if m in ("evil", "src", "src.evil", "conftest")]
+    assert "import asyncio" in (project / "src" / "evil.py").read_text()
+
+
+def test_patches_never_name_paths_outside_the_working_directory(
+    project: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.py").write_text(LEGACY)
+    result = invoke(
+        "apply",
+        "--dry-run",
+        "--patch-dir",
+        "patches",
+        "--patch",
+        "all.patch",
+        "src/../../outside/x.py",
+        "src/../src/a.py",
+        str(outside / "x.py"),
+    )
+    assert result.exit_code == 2
+    shown = os.path.realpath(outside / "x.py")
+    assert set(error_lines(result)) == {
+        f"{shown}:1:1: error: outside the current directory; no patch written"
+    }
+    patches = [*(project / "patches").iterdir(), project / "all.patch"]
+    assert [p.name for p in patches] == ["src__a.py.patch", "all.patch"]
+    for patch in patches:
+        text = patch.read_text()
+        assert "--- a/src/a.py\n+++ b/src/a.py\n" in text
+        assert ".." not in text and str(tmp_path) not in text
+    assert (outside / "x.py").read_text() == LEGACY
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('select = ["AF2", 3]', "select must be a list of strings"),
+        ("exclude = 3", "exclude must be a list of strings"),
+        ('select = ["AF9"]', "unknown rule selector 'AF9'"),
+        ("fastapi-version = 131", "fastapi-version must be a string"),
+        ('fastapi-version = "banana"', "fastapi-version must be a version"),
+        ("jobs = 4", "unknown key 'jobs'"),
+        ("http_client = 1", "http_client must be a table"),
+        ("[tool.asyncfix.http_client]\nbogus = 1", "unknown key 'bogus'"),
+    ],
+)
+def test_config_values_are_validated(project: Path, table: str, message: str) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.asyncfix]\n{table}\n")
+    result = invoke("apply", "src")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert (project / "src" / "a.py").read_text() == LEGACY
