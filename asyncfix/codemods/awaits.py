@@ -260,6 +260,37 @@ def _imported_method_names(info: ModuleInfo, providers: Mapping[str, ProjectFact
     return names
 
 
+_TABLE_METHODS = frozenset(
+    {name for kinds in table.CLASSES.values() for k in ("coroutine", "future") for name in kinds[k]}
+)
+_TABLE_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in table.FUNCTIONS)
+_TABLE_ROOTS = frozenset(name.split(".", 1)[0] for name in (*table.CLASSES, *table.FUNCTIONS))
+
+
+def _has_candidate(info: ModuleInfo, facts: ProjectFacts) -> bool:
+    """A cheap `ast` screen: a call in a position AF501/AF502 look at, to a name that
+    could be a coroutine function (or a task factory) in this module."""
+    names = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
+    typed = any(canonical(v) in table.CLASSES for v in facts.returns.values())
+    if typed or any(v.split(".", 1)[0] in _TABLE_ROOTS for v in info.imports.values()):
+        names |= _TABLE_METHODS | _TABLE_FUNCTIONS | {"create_task", "ensure_future"}
+    if not names:
+        return False
+    for node in ast.walk(info.tree):
+        if isinstance(node, ast.Expr | ast.Attribute | ast.Subscript | ast.Assign):
+            value = node.value
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            value = node.iter
+        else:
+            continue
+        if isinstance(value, ast.Call):
+            func = value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in names:
+                return True
+    return False
+
+
 class ForgottenAwait(AsyncfixCodemod):
     NAME = "forgotten-await"
     FAMILY = "awaits"
@@ -312,6 +343,8 @@ class ForgottenAwait(AsyncfixCodemod):
         self._af601: Mapping[str, Any] | None = None
         self.facts = module_facts(info)
         self.facts.merge(ProjectFacts.from_plan(self.planned))
+        if not _has_candidate(info, self.facts):
+            return module  # no metadata resolved: the common case, and the costly part
         return super().transform(module)
 
     # -- names and types -----------------------------------------------------------------
