@@ -650,6 +650,27 @@ class _DbCodemod(AsyncfixCodemod):
             return assign.value
         return None
 
+    def alias_target(self, annotation: cst.BaseExpression) -> cst.BaseExpression:
+        """`SessionDep` -> `Annotated[Session, Depends(get_db)]` when a module-level
+        `SessionDep = Annotated[...]` is the name's one binding; else `annotation`."""
+        if not isinstance(annotation, cst.Name):
+            return annotation
+        scope = self.get_metadata(ScopeProvider, annotation, None)
+        if scope is None:
+            return annotation
+        assignments = list(scope[annotation.value])
+        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
+            return annotation
+        parent = self.get_metadata(ParentNodeProvider, _assignment_node(assignments[0]), None)
+        assign = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        if (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.value, cst.Subscript)
+        ):
+            return assign.value
+        return annotation
+
     def hoisted_kind(self, name: str, function: cst.CSTNode) -> Kind | None:
         """The kind of a factory built in `function` that this pass moves to module level."""
         return None
@@ -1344,7 +1365,9 @@ class SessionCodemod(_DbCodemod):
         found = set()
         params = function.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            annotation = param.annotation.annotation if param.annotation else None
+            annotation = (
+                self.alias_target(param.annotation.annotation) if param.annotation else None
+            )
             depends = [param.default] if param.default is not None else []
             if isinstance(annotation, cst.Subscript):
                 depends += [
@@ -1539,6 +1562,7 @@ class SyncSessionInAsync(_DbCodemod):
             self.report(inner, "AF404", f"{what} in {where} blocks the loop", reason=_MIGRATION)
 
     def _sync_session_type(self, annotation: cst.BaseExpression) -> bool:
+        annotation = self.alias_target(annotation)
         if isinstance(annotation, cst.Subscript) and self.qnames(annotation.value) & {
             "typing.Annotated",
             "typing_extensions.Annotated",

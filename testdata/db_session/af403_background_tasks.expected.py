@@ -32,3 +32,9 @@ async def delete_order(
 async def list_orders(tasks: BackgroundTasks):
     tasks.add_task(audit_later, "list")
     return []
+
+
+@app.put("/orders/{order_id}")
+async def update_order(order_id: int, tasks: BackgroundTasks, db: DbSession):
+    tasks.add_task(audit, db, "update")
+    return {"ok": True}

@@ -1,3 +1,5 @@
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -5,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 engine = create_engine("postgresql://app@db/app")
 SessionLocal = sessionmaker(bind=engine)
 router = APIRouter()
+SessionDep = Annotated[Session, Depends(get_db)]
 
 
 @router.get("/items")
@@ -36,3 +39,8 @@ def sync_route(db: Session = Depends(get_db)):
 
 async def not_a_route(db: Session):
     return db.query(Item).all()
+
+
+@router.get("/items/{item_id}")
+async def read_item(item_id: int, session: SessionDep):
+    return session.get(Item, item_id)
