@@ -1514,6 +1514,10 @@ class SyncSessionInAsync(_DbCodemod):
     RULES = (AF404,)
     TRIGGERS = (b"async", b"sql")
 
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        return imported_sync_objects(index)
+
     def screen(self, module: cst.Module) -> bool:
         return bool(
             m.findall(
@@ -1591,6 +1595,14 @@ class SyncSessionInAsync(_DbCodemod):
         assignments = list(scope[node.value])
         if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
             return None
+        if isinstance(assignments[0], ImportAssignment):
+            # Made in another module of the project (the plan read it there).
+            imported = (self.planned or {}).get(node.value)
+            if imported == "engine":
+                return f"the sync engine `{node.value}` (create_engine)"
+            if imported == "factory":
+                return f"the sync session factory `{node.value}`"
+            return None
         call = self.assigned_call(_assignment_node(assignments[0]))
         if call is None:
             return None
@@ -1640,18 +1652,7 @@ def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown
     ]
     if not made:
         return None
-    bindings = [
-        node
-        for node in ast.walk(info.tree)
-        if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store))
-        or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name)
-        or (
-            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            and node.name == name
-        )
-        or (isinstance(node, ast.Global | ast.Nonlocal) and name in node.names)
-    ]
-    if len(bindings) != 1 or len(made) != 1:
+    if _bindings(info, name) != 1 or len(made) != 1:
         return "unknown"
     call = made[0]
     kind: Kind = "async" if info.resolve(call.func) in _ASYNC_SESSIONMAKERS else "sync"
@@ -1664,6 +1665,51 @@ def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown
                 return "async"
             return "sync" if cls in _SYNC_SESSIONS else "unknown"
     return kind
+
+
+def _bindings(info: ModuleInfo, name: str) -> int:
+    """How many times the module binds `name`, anywhere (over-counting is safe: we refuse)."""
+    import ast
+
+    return sum(
+        1
+        for node in ast.walk(info.tree)
+        if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store))
+        or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name)
+        or (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name == name
+        )
+        or (isinstance(node, ast.Global | ast.Nonlocal) and name in node.names)
+    )
+
+
+def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
+    """display path -> {local name: "engine" | "factory"}: the sync engines and session
+    factories an async module imports from another module of the project (AF404)."""
+    defined: dict[str, dict[str, str]] = {}
+    for info in index.modules(b"create_engine", b"essionmaker"):
+        found: dict[str, str] = {}
+        for name, (callee, _line) in info.assignments.items():
+            if callee in _CREATE_ENGINE | _SQLMODEL_CREATE_ENGINE and _bindings(info, name) == 1:
+                found[name] = "engine"
+            elif callee in _SESSIONMAKERS and _module_factory_kind(info, name) == "sync":
+                found[name] = "factory"
+        if found:
+            defined[info.name] = found
+    if not defined:
+        return {}
+    plans: dict[str, dict[str, str]] = {}
+    for info in index.modules(b"async"):
+        imported: dict[str, str] = {}
+        for local, qualified in info.imports.items():
+            module, _, attr = qualified.rpartition(".")
+            what = defined.get(module, {}).get(attr)
+            if what is not None and module != info.name:
+                imported[local] = what
+        if imported:
+            plans[info.path] = imported
+    return plans
 
 
 CODEMODS = (SyncSessionInAsync, SessionCodemod)
