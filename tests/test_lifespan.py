@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from asyncfix.codemods.lifespan import _options, add_lifespan_resource
+from asyncfix.codemods.base import FileRun
+from asyncfix.codemods.lifespan import (
+    OnEventToLifespan,
+    _apply_on_event,
+    _compute_plan,
+    _options,
+    add_lifespan_resource,
+)
 from asyncfix.config import Config, ConfigError
+from asyncfix.files import SourceFile
+from asyncfix.index import ProjectIndex
 
 
 def _add(source: str, *args: object, **kwargs: object) -> str | None:
@@ -259,3 +270,52 @@ def test_options_are_validated() -> None:
         _options(Config(families={"lifespan": {"aiohttp-limit": "100"}}))
     with pytest.raises(ConfigError, match="must be a positive integer"):
         _options(Config(families={"lifespan": {"aiohttp-limit": True}}))
+
+
+PLANNED_APP = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def connect():
+    ...
+
+
+app.router.add_event_handler("shutdown", connect)
+"""
+
+
+def _plan_for(tmp_path: Path, source: str) -> dict[str, Any]:
+    path = tmp_path / "main.py"
+    path.write_text(source)
+    index = ProjectIndex([SourceFile(path, "main.py")])
+    return _compute_plan(index, Config())["main.py"]
+
+
+def test_the_plan_finds_its_sites_after_earlier_rewrites_moved_them(tmp_path: Path) -> None:
+    # Codemods of other families may run first and shift lines: sites are keyed by what
+    # they say, not where they are.
+    entry = _plan_for(tmp_path, PLANNED_APP)
+    shifted = cst.parse_module("import asyncio\nimport orjson\n\n" + PLANNED_APP)
+    new, problem, sites = _apply_on_event(shifted, entry, CodemodContext())
+    assert problem is None and [s.reason for s in sites] == [None, None]
+    assert "on_event" not in new.code and "add_event_handler" not in new.code
+    assert (
+        "    await connect()\n    try:\n        yield\n    finally:\n        await connect()\n"
+        in (new.code)
+    )
+
+
+def test_a_plan_for_other_bytes_is_not_applied(tmp_path: Path) -> None:
+    # The driver's verifying second run passes the plan of the original bytes along.
+    entry = _plan_for(tmp_path, PLANNED_APP)
+    changed = cst.parse_module(PLANNED_APP.replace("async def connect", "def connect"))
+    context = CodemodContext()
+    _, problem, _ = _apply_on_event(changed, entry, context)
+    assert problem is None  # the keys still match: the same sites
+    config = Config(select=("AF301",))
+    run = FileRun("main.py", changed, config, frozenset({"AF301"}), {})
+    run.plans = {OnEventToLifespan.NAME: entry}
+    assert OnEventToLifespan(context, run).transform(changed) is changed
