@@ -1008,6 +1008,8 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
                     plans[f"{by_path[path].name}.{var}"].blocked = f"{path}: {problem}"
         if not failed:
             _plan_resources(modules, facts, entries, index, config)
+            # Every module looked at gets an entry, even without work: a file without one
+            # would be judged on its own, without what the other modules say.
             return entries
 
 
