@@ -20,15 +20,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from asyncfix.cli import main
-from asyncfix.codemods.serializer import (
-    FASTAPI_DEPRECATES_ORJSON,
-    classify,
-    poetry_specifier,
-    read_project,
-)
 from asyncfix.config import Config, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
+from asyncfix.project import FASTAPI_DEPRECATES_ORJSON, classify, poetry_specifier, read_project
 
 
 class Color(enum.IntEnum):

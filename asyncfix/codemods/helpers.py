@@ -179,3 +179,16 @@ def remove_import_if_unused(context: CodemodContext, scope: Scope, reference: cs
                     alias.evaluated_name,
                     alias.evaluated_alias,
                 )
+
+
+def to_thread_call(asyncio: str, call: cst.Call) -> cst.Call:
+    """`asyncio.to_thread(f, *args, **kwargs)` for `f(*args, **kwargs)`: the arguments are
+    still evaluated first, on the loop, in their order; only the call moves to a thread.
+    A call laid out one argument per line keeps that layout: `f` gets its own line."""
+    func = cst.Attribute(cst.Name(asyncio), cst.Name("to_thread"))
+    if not call.args:
+        return call.with_changes(func=func, args=[cst.Arg(call.func)])
+    after = call.whitespace_before_args
+    spacing = after if isinstance(after, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    first = cst.Arg(call.func, comma=cst.Comma(whitespace_after=spacing))
+    return call.with_changes(func=func, args=[first, *call.args])

@@ -6,7 +6,6 @@ import ast
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,18 @@ from asyncfix.codemods.helpers import (
     module_name_at,
     parenthesize,
     remove_import_if_unused,
+    to_thread_call,
 )
 from asyncfix.codemods.lifespan import add_lifespan_resource
-from asyncfix.codemods.serializer import read_project
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex, index_module
+from asyncfix.project import declared_packages, read_project
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 AF203 = Rule(
     code="AF203",
@@ -181,31 +181,10 @@ def http_options(config: Config) -> HttpOptions:
     )
 
 
-@cache
 def _project_client(pyproject: Path | None) -> str:
     """The async client the project already depends on (pyproject.toml), else httpx2."""
-    if pyproject is None:
-        return "httpx2"
-    try:
-        doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return "httpx2"
-    project = doc.get("project", {})
-    specs: list[str] = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        specs.extend(extra)
-    specs.extend(doc.get("tool", {}).get("poetry", {}).get("dependencies", {}))
-    names = set()
-    for spec in specs:
-        if isinstance(spec, str):
-            head = spec.strip().split(";")[0]
-            for stop in "<>=!~[ (":
-                head = head.split(stop)[0]
-            names.add(head.strip().lower().replace("_", "-"))
-    for library in LIBRARIES:
-        if library in names:
-            return library
-    return "httpx2"
+    names = declared_packages(pyproject)
+    return next((library for library in LIBRARIES if library in names), "httpx2")
 
 
 # -- what blocks ---------------------------------------------------------------------------
@@ -265,20 +244,6 @@ def _qualified_names(codemod: AsyncfixCodemod, node: cst.CSTNode) -> set[str]:
 
 
 _ASYNCIO_TAKEN = "the name `asyncio` is bound to something else here"
-
-
-def _to_thread(asyncio: str, call: cst.Call) -> cst.Call:
-    """`asyncio.to_thread(fn, *args, **kwargs)`: the arguments are still evaluated first,
-    on the loop, in their order; only the call itself moves to a worker thread."""
-    to_thread = cst.Attribute(cst.Name(asyncio), cst.Name("to_thread"))
-    if not call.args:
-        return call.with_changes(func=to_thread, args=[cst.Arg(call.func)])
-    # A call laid out one argument per line keeps that layout: fn gets its own line.
-    after = call.whitespace_before_args
-    if not isinstance(after, cst.ParenthesizedWhitespace):
-        after = cst.SimpleWhitespace(" ")
-    first = cst.Arg(call.func, comma=cst.Comma(whitespace_after=after))
-    return call.with_changes(func=to_thread, args=[first, *call.args])
 
 
 # -- AF205: the project's own blocking functions, found through the index ---------------------
@@ -628,7 +593,7 @@ class BlockingCalls(AsyncfixCodemod):
         if asyncio.needs_import:
             AddImportsVisitor.add_needed_import(self.context, "asyncio")
         parent = self.get_metadata(ParentNodeProvider, original, None)
-        call = _to_thread(asyncio.name, updated)
+        call = to_thread_call(asyncio.name, updated)
         return make_await(call, as_primary=is_primary_operand(parent, original))
 
 
