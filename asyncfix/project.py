@@ -300,9 +300,8 @@ def declared_packages(source: Path | None) -> frozenset[str]:
     specs = _strings(_at(pyproject, "project", "dependencies"))
     for array in _values(_at(pyproject, "project", "optional-dependencies")):
         specs += _strings(array)
-    names = {
-        canonicalize_name(name) for name in _at(pyproject, "tool", "poetry", "dependencies") or {}
-    }
+    poetry = _at(pyproject, "tool", "poetry", "dependencies")
+    names = {canonicalize_name(name) for name in poetry} if isinstance(poetry, Mapping) else set()
     for spec in specs:
         try:
             names.add(canonicalize_name(Requirement(spec).name))
