@@ -2018,6 +2018,9 @@ class ImportTimeClient(_LifespanCodemod):
             if app is None or not _resolves_globally(where, app):
                 line = self._line(access.node)
                 return f"`{app}` means something else where it is used (line {line})"
+        called = _called_at_import(cast_module(self._module), _users_of(scope, name))
+        if called is not None:
+            return f"{called}() uses it and is called at import time, before any lifespan runs"
         return None
 
     def _line(self, node: cst.CSTNode) -> int:
@@ -2087,6 +2090,62 @@ def _client_name(stmt: cst.CSTNode) -> str | None:
     if last not in ("ClientSession", "AsyncClient"):
         return None
     return cst.ensure_type(assign.targets[0].target, cst.Name).value
+
+
+def _users_of(scope: Scope, name: str) -> set[str]:
+    """Module-level functions that read `name`, and those that call them (by name)."""
+    users: set[str] = set()
+    for access in _uses(scope, name):
+        function = _enclosing_function(access.scope)
+        if function is not None:
+            users.add(function.name.value)
+    return users
+
+
+class _ImportTimeCalls(cst.CSTVisitor):
+    """Calls by plain name in code that runs at import: module and class bodies,
+    decorators, default values; not function bodies or lambdas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        for decorator in node.decorators:
+            decorator.visit(self)
+        node.params.visit(self)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        node.params.visit(self)
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name):
+            self.names.append(node.func.value)
+
+
+def _called_at_import(module: cst.Module, users: set[str]) -> str | None:
+    """One of `users` (or a module-level function calling one) called at import time."""
+    calls: dict[str, set[str]] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            found = {
+                cst.ensure_type(c, cst.Call).func.value  # type: ignore[attr-defined]
+                for c in m.findall(stmt.body, m.Call(func=m.Name()))
+            }
+            calls[stmt.name.value] = found
+    tainted = set(users)
+    changed = True
+    while changed:
+        changed = False
+        for function, callees in calls.items():
+            if function not in tainted and callees & tainted:
+                tainted.add(function)
+                changed = True
+    visitor = _ImportTimeCalls()
+    module.visit(visitor)
+    return next((n for n in visitor.names if n in tainted), None)
 
 
 def _state_of(app: cst.BaseExpression, attribute: str) -> cst.Attribute:
