@@ -14,6 +14,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 
+from asyncfix.patches import split_lines
 from asyncfix.report import Finding
 
 MARKER = "TODO(asyncfix "
@@ -23,15 +24,6 @@ _ANNOTATION = re.compile(r"^[ \t]*# TODO\(asyncfix AF\d+\): .*$")
 def annotation(finding: Finding) -> str:
     reason = " ".join(finding.reason.split()) or finding.message
     return f"# TODO(asyncfix {finding.code}): {reason}"
-
-
-def _lines(text: str) -> list[str]:
-    # Split on "\n" only, as Python counts lines (str.splitlines also splits on \f, ...).
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 def _newline(text: str) -> str:
@@ -74,8 +66,8 @@ def annotate(original: str, new: str, findings: Iterable[Finding]) -> str:
     except (SyntaxError, ValueError):
         return new
     spans = _statement_starts(tree)
-    old_lines = _lines(original)
-    lines = _lines(new)
+    old_lines = split_lines(original)
+    lines = split_lines(new)
     mapping = _line_map(old_lines, lines)
     inserts: dict[int, list[str]] = {}  # 1-based line of `new` -> annotations above it
     for finding in sorted(todo):
@@ -127,7 +119,7 @@ def strip_annotations(text: str) -> str:
     except (tokenize.TokenError, SyntaxError):
         return text
     comment_lines = {t.start[0] for t in tokens if t.type == tokenize.COMMENT}
-    lines = _lines(text)
+    lines = split_lines(text)
     kept = []
     for number, line in enumerate(lines, 1):
         bare = line.lstrip("\ufeff") if number == 1 else line

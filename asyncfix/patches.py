@@ -10,7 +10,7 @@ from pathlib import Path
 import pathspec
 
 
-def _lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     # Split on "\n" only, as git does; str.splitlines would also split on \f, \x1c, ...
     parts = text.split("\n")
     lines = [p + "\n" for p in parts[:-1]]
@@ -21,7 +21,9 @@ def _lines(text: str) -> list[str]:
 
 def unified_diff(display: str, old: str, new: str) -> str:
     out: list[str] = []
-    for line in difflib.unified_diff(_lines(old), _lines(new), f"a/{display}", f"b/{display}", n=3):
+    for line in difflib.unified_diff(
+        split_lines(old), split_lines(new), f"a/{display}", f"b/{display}", n=3
+    ):
         if line.endswith("\n"):
             out.append(line)
         else:
