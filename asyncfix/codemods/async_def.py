@@ -264,6 +264,7 @@ class _Planner:
 
     def plan(self) -> dict[str, Any]:
         targets = self.targets()
+        self._holders = self._modules_naming({t.info.name for t in targets})
         classes = self._class_methods()
         for target in targets:
             self._judge(target, classes)
@@ -287,6 +288,24 @@ class _Planner:
                     else:
                         site["dropped" if dropped else "names"].append(name)
         return plans
+
+    def _modules_naming(self, names: set[str]) -> dict[str, list[ModuleInfo]]:
+        """name -> the modules whose bytes hold it as a word: one pass over the project."""
+        holders: dict[str, list[ModuleInfo]] = {}
+        if not names:
+            return holders
+        longest_first = sorted(names, key=len, reverse=True)
+        alternatives = b"|".join(re.escape(n.encode()) for n in longest_first)
+        pattern = re.compile(rb"(?<!\w)(?:" + alternatives + rb")(?!\w)")
+        for file in self.index.files:
+            data = self.index.data(file)
+            found = {m.decode() for m in pattern.findall(data)} if data else set()
+            info = self.index.module(file) if found else None
+            if info is None:
+                continue
+            for name in sorted(found):
+                holders.setdefault(name, []).append(info)
+        return holders
 
     def _suppressed(
         self, module: ModuleInfo, lines: Iterable[int], *, with_af501: bool = False
@@ -421,7 +440,7 @@ class _Planner:
         """Qualified names under which the project can reach the function (re-exports)."""
         aliases = {target.info.qualname}
         changed = True
-        modules = list(self.index.modules(target.info.name.encode()))
+        modules = self._holders.get(target.info.name, [])
         while changed:
             changed = False
             for module in modules:
@@ -438,7 +457,7 @@ class _Planner:
         word = re.compile(rf"\b{re.escape(name)}\b")
         aliases = self._aliases(target) if target.info.class_name is None else set()
         problems: list[str] = []
-        for module in self.index.modules(name.encode()):
+        for module in self._holders.get(name, []):
             if module.path not in self._parent_maps:
                 self._parent_maps[module.path] = _parents(module.tree)
             parents = self._parent_maps[module.path]
