@@ -11,8 +11,9 @@ made of everything that outcome can depend on:
   lock files) and the package layout (`__init__.py` files), in the file's directory and
   every directory above it.
 
-Cross-file plans make a file's result depend on other files, so the driver never uses the
-cache for a file that has a plan: such a file is always processed.
+Cross-file plans make a file's result depend on other files: a planned file's key also
+holds its plan data, in a canonical form of plain data (type-tagged, sets and dicts
+sorted); a plan holding anything else cannot be keyed, and that file bypasses the cache.
 
 Only clean outcomes are stored (no errors). Writes are atomic (a temporary file, then a
 rename). An entry that cannot be read, is truncated or fails its checksum is a miss: the
@@ -29,9 +30,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from enum import Enum
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import libcst
@@ -82,6 +84,43 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return repr(value)
+
+
+class Unkeyable(TypeError):
+    """A value with no canonical form: the file it belongs to bypasses the cache."""
+
+
+def plan_form(value: Any) -> Any:
+    """A canonical, type-tagged JSON form of plan data: equal forms mean equal values.
+
+    Only plain data has one (None, bool, int, float, str, bytes, list, tuple, set,
+    frozenset, dict, enums, paths and dataclasses of these); anything else raises
+    Unkeyable rather than risk two different plans sharing a key.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Enum):
+        return ["enum", type(value).__qualname__, plan_form(value.value)]
+    if isinstance(value, int):
+        return ["int", str(value)]
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, bytes):
+        return ["bytes", value.hex()]
+    if isinstance(value, PurePath):
+        return ["path", type(value).__name__, str(value)]
+    if type(value) in (list, tuple):  # not subclasses (namedtuples): their own fields count
+        return [type(value).__name__, [plan_form(v) for v in value]]
+    if isinstance(value, set | frozenset):
+        return [type(value).__name__, sorted(json.dumps(plan_form(v)) for v in value)]
+    if type(value) is dict:
+        pairs = sorted([json.dumps(plan_form(k)), plan_form(v)] for k, v in value.items())
+        return ["dict", pairs]
+    if is_dataclass(value) and not isinstance(value, type):
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        items = [[f.name, plan_form(getattr(value, f.name))] for f in fields(value)]
+        return ["dataclass", kind, items]
+    raise Unkeyable(f"no canonical form for {type(value).__qualname__}")
 
 
 def default_directory() -> Path:
@@ -149,11 +188,19 @@ class ResultCache:
         self._dirs[directory] = result = digest.hexdigest()
         return result
 
-    def key(self, data: bytes, display: str, path: Path) -> str:
+    def key(
+        self, data: bytes, display: str, path: Path, plans: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """None when the file's plans cannot be keyed (then it bypasses the cache)."""
+        try:
+            form = json.dumps(plan_form(dict(plans or {})))
+        except (Unkeyable, RecursionError):
+            return None
         digest = hashlib.sha256(self.salt.encode())
         digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(self._directory_digest(path.absolute().parent).encode())
         digest.update(hashlib.sha256(data).digest())
+        digest.update(form.encode())
         return digest.hexdigest()
 
     def _entry(self, key: str) -> Path:

@@ -149,11 +149,11 @@ class Pipeline:
             check_text(data)  # a binary file is reported even without trigger tokens
             if not plans and not self.may_match(data):
                 return outcome
-            # A planned file depends on other files: never served from the cache.
+            # A planned file depends on other files: its plan data is part of the key.
             key = None
-            if self.cache is not None and not plans:
-                key = self.cache.key(data, file.display, file.path)
-                hit = self.cache.get(key, file.display)
+            if self.cache is not None:
+                key = self.cache.key(data, file.display, file.path, plans)
+                hit = None if key is None else self.cache.get(key, file.display)
                 if hit is not None:
                     outcome.encoding, outcome.findings = hit.encoding, hit.findings
                     outcome.new, outcome.packages = hit.new, hit.packages

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 import asyncfix.driver
-from asyncfix.cache import CachedResult, ResultCache
+from asyncfix.cache import CachedResult, ResultCache, Unkeyable, plan_form
 from asyncfix.cli import main
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, RunResult, run
@@ -148,6 +150,7 @@ def test_a_flipped_byte_in_a_stored_rewrite_is_never_served(project: Path) -> No
     cache = cache_for(project)
     path = project / "src" / "app.py"
     key = cache.key(path.read_bytes(), "src/app.py", path)
+    assert key is not None
     cache.put(key, CachedResult("utf-8", [], b"print('good')\n"))
     entry = entries(project / "cache")[0]
     entry.write_bytes(entry.read_bytes().replace(b"good", b"evil"))
@@ -175,18 +178,46 @@ def test_errors_are_not_cached(project: Path) -> None:
     assert broken.errors and not broken.cached
 
 
-def test_a_planned_file_never_touches_the_cache(project: Path) -> None:
-    # Its result depends on other files (the plan), which the key does not cover.
+def test_a_planned_file_is_keyed_by_its_plan(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its result depends on other files through the plan: another plan, another key.
     cache = cache_for(project)
     pipeline = Pipeline(Config(), cache=cache)
     file = SourceFile(project / "src" / "app.py", "src/app.py")
-    first = pipeline.process(file, plans={"time-sleep": {"anything": 1}})
-    second = pipeline.process(file, plans={"time-sleep": {"anything": 1}})
-    assert first.parsed and second.parsed
-    assert not first.cached and not second.cached
+    first = pipeline.process(file, plans={"time-sleep": {"callers": ["a.py", "b.py"]}})
+    assert first.parsed and not first.cached
+    assert pipeline.process(file, plans={"time-sleep": {"callers": ["a.py", "b.py"]}}).cached
+    assert not pipeline.process(file, plans={"time-sleep": {"callers": ["a.py"]}}).cached
+    assert not pipeline.process(file, plans={"time-sleep": {"callers": ("a.py", "b.py")}}).cached
+    assert not pipeline.process(file).cached  # no plan at all is yet another key
+    assert len(entries(project / "cache")) == 4
+
+
+def test_a_plan_without_a_canonical_form_bypasses_the_cache(project: Path) -> None:
+    cache = cache_for(project)
+    pipeline = Pipeline(Config(), cache=cache)
+    file = SourceFile(project / "src" / "app.py", "src/app.py")
+    for _ in range(2):
+        outcome = pipeline.process(file, plans={"time-sleep": {"node": object()}})
+        assert outcome.parsed and not outcome.cached
     assert entries(project / "cache") == []
-    pipeline.process(file)  # unplanned: cached as usual
-    assert len(entries(project / "cache")) == 1
+
+
+@dataclass(frozen=True)
+class _Fact:
+    name: str
+    lines: tuple[int, ...]
+
+
+def test_plan_form_is_canonical_and_tells_types_apart() -> None:
+    assert plan_form({"b": {3, 1, 2}, "a": 1}) == plan_form({"a": 1, "b": {2, 3, 1}})
+    different = [1, True, "1", 1.0, [1], (1,), {1}, frozenset({1}), None, b"1", {"1": 1}]
+    assert len({json.dumps(plan_form(v)) for v in different}) == len(different)
+    assert plan_form(_Fact("f", (1, 2))) != plan_form(_Fact("f", (1, 3)))
+    for bad in (object(), lambda: 1, {"x": [object()]}):
+        with pytest.raises(Unkeyable):
+            plan_form(bad)
 
 
 def test_cli_caches_by_default_and_no_cache_bypasses(project: Path) -> None:
