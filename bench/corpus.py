@@ -213,6 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in lines:
                 print(f"  {report.project}: {kind}: {line}", file=sys.stderr)
         print(f"  {report.project}: {report.seconds}s", file=sys.stderr)
+        # Row by row as well: a long corpus run is worth something even if cut short.
+        print(
+            "  " + table([report], tests=bool(args.test_command)).splitlines()[-1],
+            file=sys.stderr,
+            flush=True,
+        )
+        if args.json:
+            args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
     print(table(reports, tests=bool(args.test_command)))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")

@@ -1,0 +1,1 @@
+import asyncioasync def poll(job):    # a comment that stays    while not job.done():        await asyncio.sleep(0.5)    return job

@@ -1,0 +1,1 @@
+import timeasync def poll(job):    # a comment that stays    while not job.done():        time.sleep(0.5)    return job
