@@ -34,6 +34,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, parse_suppressions, visit_with_metadata
+from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex
@@ -1039,6 +1040,8 @@ def _empty_entry(info: ModuleInfo, index: ProjectIndex) -> dict[str, Any]:
         "client_uses": [],
         "engines": [],
         "engine_refuse": {},
+        "per_call": {},
+        "shared": {},
     }
 
 
@@ -1192,17 +1195,29 @@ def _moves_client(
 ) -> bool:
     """Does the pipeline of this family really move `var` out of its module? (A dry run,
     so that no other module reads request.app.state.<var> that nobody creates.)"""
+    module = _dry_pipeline(info, entry, index, config, ("AF302",))
+    return module is not None and _binding_site(module, var) is None
+
+
+def _dry_pipeline(
+    info: ModuleInfo,
+    entry: dict[str, Any],
+    index: ProjectIndex,
+    config: Config,
+    needs: tuple[str, ...],
+) -> cst.Module | None:
+    """The module as this family's codemods would leave it (None: `needs` not selected)."""
     from asyncfix.codemods import resolve_selection
     from asyncfix.codemods.base import FileRun
 
     enabled = resolve_selection(config.select, config.ignore)
-    if "AF302" not in enabled:
-        return False
+    if not enabled.issuperset(needs):
+        return None
     try:
         module = cst.parse_module(index.data(info.file) or b"")
     except cst.ParserSyntaxError:
-        return False
-    names = (OnEventToLifespan.NAME, ImportTimeClient.NAME)
+        return None
+    codemods = (OnEventToLifespan, ImportTimeClient, PerCallClient)
     run = FileRun(
         path=info.path,
         original=module,
@@ -1210,12 +1225,145 @@ def _moves_client(
         enabled=enabled,
         code_families={},
         suppressions=parse_suppressions(module.code),
-        plans={name: entry for name in names},
+        plans={codemod.NAME: entry for codemod in codemods},
     )
     context = CodemodContext(filename=info.path)
-    for codemod in (OnEventToLifespan, ImportTimeClient):
-        module = codemod(context, run).transform(module)
-    return _binding_site(module, var) is None
+    for codemod in codemods:
+        if codemod.codes()[0] in enabled:
+            module = codemod(context, run).transform(module)
+    return module
+
+
+def _per_call_problem(
+    function: ast.AsyncFunctionDef, node: ast.AsyncWith, name: str, info: ModuleInfo
+) -> str | None:
+    """AF304's checks (as PerCallClient makes them), on the ast of a router's module."""
+    call = node.items[0].context_expr
+    assert isinstance(call, ast.Call)
+    if call.args or call.keywords:
+        return "the session is created with options; a shared one would need the same"
+    stores = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name]
+    inside = {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    params = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+    if (
+        any(a.arg == name for a in params)
+        or sum(1 for n in stores if not isinstance(n.ctx, ast.Load)) != 1
+    ):
+        return f"`{name}` is assigned more than once in the function"
+    if any(id(n) not in inside for n in stores if isinstance(n.ctx, ast.Load)):
+        return f"`{name}` is used after the block, where the session was closed"
+    for stmt in node.body:
+        for n in ast.walk(stmt):
+            if (
+                isinstance(n, ast.Attribute)
+                and isinstance(n.value, ast.Name)
+                and n.value.id == name
+                and n.attr in _CLOSING
+            ) or (
+                isinstance(n, ast.withitem)
+                and isinstance(n.context_expr, ast.Name)
+                and n.context_expr.id == name
+            ):
+                return "the block closes the session itself; the shared one must stay open"
+    return None
+
+
+def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[str | None, bool]:
+    """(its `Request` parameter, whether `request: Request` can be added instead)."""
+    params = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+    for a in params:
+        if a.annotation is not None and info.resolve(a.annotation) in _REQUEST:
+            return a.arg, True
+    taken = {a.arg for a in params} | {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    free = (
+        "request" not in taken
+        and "Request" not in info.toplevel
+        and info.imports.get("Request", "fastapi.Request") in _REQUEST
+    )
+    return None, free
+
+
+def _plan_per_call(
+    modules: Sequence[ModuleInfo],
+    facts: _Facts,
+    entries: dict[str, dict[str, Any]],
+    index: ProjectIndex,
+    config: Config,
+) -> None:
+    """AF304 in a router's module: its path operations use request.app.state.<shared>,
+    which the lifespan of the one app serving the router creates."""
+    apps = [o for o in facts.owners.values() if o.kind == "app"]
+    served = {a.qualname: _served_by(a.qualname, facts) for a in apps}
+    by_app: dict[str, list[tuple[str, str]]] = {}  # app qualname -> (path, site key)
+    for info in modules:
+        if any(a.info.path == info.path for a in apps):
+            continue  # the app's own module: PerCallClient handles it on its own
+        for function in info.tree.body:
+            if not isinstance(function, ast.AsyncFunctionDef):
+                continue
+            owner = _route_owner(function, info)
+            withs = sorted(
+                (n for n in ast.walk(function) if isinstance(n, ast.AsyncWith)),
+                key=lambda n: (n.lineno, n.col_offset),
+            )
+            occurrence = -1
+            for node in withs:
+                if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
+                    continue
+                target = node.items[0].optional_vars
+                callee = info.resolve(node.items[0].context_expr.func)
+                if callee not in _CLIENTS or not isinstance(target, ast.Name):
+                    continue
+                occurrence += 1
+                key = f"{function.name}:{occurrence}"
+                if owner is None:
+                    continue
+                serving = [a for a in apps if owner in served[a.qualname]]
+                reason = _per_call_problem(function, node, target.id, info)
+                request, can_add = _request_param(function, info)
+                if reason is None and len(serving) != 1:
+                    reason = "no single FastAPI app of the project serves this path operation"
+                if reason is None:
+                    app = serving[0]
+                    if entries[app.info.path]["apps"][app.var]["blocked"]:
+                        reason = "the app's on_event handlers cannot move into a lifespan"
+                    package = callee.split(".")[0]
+                    if app.info.imports.get(package, package) != package or (
+                        package in app.info.toplevel
+                    ):
+                        reason = f"the name {package} means something else in the app's module"
+                if reason is None and request is None and not can_add:
+                    reason = "the name request (or Request) is taken in this module"
+                if reason is not None:
+                    entries[info.path]["per_call"][key] = reason
+                    continue
+                close = _CLIENTS[callee]
+                attribute = _SHARED[close]
+                entries[info.path]["per_call"][key] = [attribute, request]
+                entries[app.info.path]["shared"][attribute] = [
+                    package,
+                    callee.rpartition(".")[2],
+                    close,
+                ]
+                by_app.setdefault(app.qualname, []).append((info.path, key))
+    # The app's module must really take the shared clients, or no router may use them.
+    for qualname, sites in by_app.items():
+        app = facts.owners[qualname]
+        entry = entries[app.info.path]
+        if _takes_shared(app.info, entry, index, config):
+            continue
+        entry["shared"] = {}
+        for path, key in sites:
+            entries[path]["per_call"][key] = "the app's lifespan cannot take a shared session"
+
+
+def _takes_shared(
+    info: ModuleInfo, entry: dict[str, Any], index: ProjectIndex, config: Config
+) -> bool:
+    module = _dry_pipeline(info, entry, index, config, ("AF304",))
+    return module is not None and all(
+        f".state.{attribute} = " in module.code for attribute in entry["shared"]
+    )
 
 
 def _toplevel_imports(info: ModuleInfo) -> set[str]:
@@ -1244,6 +1392,9 @@ def _plan_resources(
         entry["client_uses"] = []
         entry["engines"] = []
         entry["engine_refuse"] = {}
+        entry["per_call"] = {}  # "function:occurrence" -> [attribute, request param] | reason
+        entry["shared"] = {}  # attribute -> [package, class, close]: for the app's lifespan
+    _plan_per_call(modules, facts, entries, index, config)
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
@@ -1637,7 +1788,17 @@ def _family_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any
 
 
 # Entry keys that hold work for a file (the others describe it).
-_WORK_KEYS = ("apps", "strip", "refuse", "clients", "client_uses", "engines", "engine_refuse")
+_WORK_KEYS = (
+    "apps",
+    "strip",
+    "refuse",
+    "clients",
+    "client_uses",
+    "engines",
+    "engine_refuse",
+    "per_call",
+    "shared",
+)
 
 
 class _LifespanCodemod(AsyncfixCodemod):
@@ -2221,10 +2382,11 @@ AF304 = Rule(
     fix=(
         "The session is created once in the app's lifespan (app.state.aiohttp_session, or "
         "app.state.http_client for httpx, the one the http_client family shares) and closed "
-        "after yield; the block uses it. Only sessions created without options are "
-        "replaced; the function must see the module's app. Left for manual review: options "
-        "on the session, a session closed by hand or used after the block, no FastAPI app in "
-        "the module."
+        "after yield; the block uses it. In a router's module, the path operation reads "
+        "request.app.state.<...> (a `request: Request` parameter is added when it has none) "
+        "and the one app serving that router creates it. Only sessions created without "
+        "options are replaced. Left for manual review: options on the session, a session "
+        "closed by hand or used after the block, a path operation no single app serves."
     ),
     before=(
         "import aiohttp\n"
@@ -2280,6 +2442,8 @@ class PerCallClient(_LifespanCodemod):
     def screen(self, module: cst.Module) -> bool:
         # Only a module with the app, or with path operations (reported), is of interest.
         entry = self.entry() or {}
+        if entry.get("shared"):
+            return True  # the app takes the shared session routers elsewhere use
         if not entry.get("apps") and not any(
             isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
         ):
@@ -2296,8 +2460,13 @@ class PerCallClient(_LifespanCodemod):
                 "a path operation of a module without the FastAPI app; pass the app's shared "
                 "session in (request.app.state) by hand"
             )
-        self.rewrites: dict[int, tuple[str, str]] = {}  # id(With) -> (name, attribute)
+        # id(With) -> (name, what it reads instead)
+        self.rewrites: dict[int, tuple[str, cst.BaseExpression]] = {}
         self.resources: dict[str, tuple[cst.BaseExpression, str]] = {}
+        self.remote: Mapping[str, Any] = entry.get("per_call", {})
+        self.shared: Mapping[str, Any] = entry.get("shared", {})
+        self.counts: dict[str, int] = {}
+        self.add_request: set[int] = set()
 
     def visit_With(self, node: cst.With) -> None:
         if not m.matches(node, _PER_CALL):
@@ -2307,7 +2476,19 @@ class PerCallClient(_LifespanCodemod):
         if close is None:
             return
         name = cst.ensure_type(cst.ensure_type(node.items[0].asname, cst.AsName).name, cst.Name)
-        if self.app is None and not _is_path_operation(self.get_metadata(ScopeProvider, node)):
+        scope = self.get_metadata(ScopeProvider, node)
+        function = _enclosing_function(scope)
+        if self.app is None and function is not None:
+            # A router's module: the plan decided, site by site (function:occurrence).
+            count = self.counts[function.name.value] = self.counts.get(function.name.value, -1) + 1
+            planned = self.remote.get(f"{function.name.value}:{count}")
+            if isinstance(planned, list):
+                self._remote(node, call, name.value, function, planned)
+                return
+            if isinstance(planned, str):
+                self.report(call, "AF304", _PER_CALL_MESSAGE, reason=planned)
+                return
+        if self.app is None and not _is_path_operation(scope):
             return  # not FastAPI code: a script or a library may well want its own session
         attribute = _SHARED[close]
         create = cst.Call(func=call.func)
@@ -2322,11 +2503,39 @@ class PerCallClient(_LifespanCodemod):
                     reason = _why_no_lifespan(module, self.app)
                     if reason.startswith("the names"):
                         reason = f"{self.app}.state.{attribute} already holds another client"
-        message = "a new client session per call: no connection reuse"
-        if self.report(call, "AF304", message, reason=reason):
+        if self.report(call, "AF304", _PER_CALL_MESSAGE, reason=reason):
             assert self.app is not None
-            self.rewrites[id(node)] = (name.value, attribute)
+            self.rewrites[id(node)] = (name.value, _app_state(self.app, attribute))
             self.resources[attribute] = (create, close)
+            if scope is not None:
+                remove_import_if_unused(self.context, scope, call.func)
+
+    def _remote(
+        self,
+        node: cst.With,
+        call: cst.Call,
+        name: str,
+        function: cst.FunctionDef,
+        planned: list[Any],
+    ) -> None:
+        attribute, request = planned
+        if not self.report(call, "AF304", _PER_CALL_MESSAGE):
+            return
+        if request is None:
+            self.add_request.add(id(function))
+            AddImportsVisitor.add_needed_import(self.context, "fastapi", "Request")
+        app = cst.Attribute(value=cst.Name(request or "request"), attr=cst.Name("app"))
+        self.rewrites[id(node)] = (name, _state_of(app, attribute))
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is not None:
+            remove_import_if_unused(self.context, scope, call.func)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if id(original_node) not in self.add_request:
+            return updated_node
+        return updated_node.with_changes(params=_with_request(updated_node.params))
 
     def _problem(self, node: cst.With, call: cst.Call, name: str) -> str | None:
         if call.args:
@@ -2358,19 +2567,24 @@ class PerCallClient(_LifespanCodemod):
         self, original_node: cst.With, updated_node: cst.With
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         found = self.rewrites.get(id(original_node))
-        if found is None or self.app is None:
+        if found is None:
             return updated_node
-        name, attribute = found
+        name, shared = found
         body = cst.ensure_type(updated_node.body, cst.IndentedBlock)
         assign = cst.SimpleStatementLine(
-            body=[_assign(cst.Name(name), _app_state(self.app, attribute))],
+            body=[_assign(cst.Name(name), shared)],
             leading_lines=updated_node.leading_lines,
             trailing_whitespace=body.header,
         )
         return cst.FlattenSentinel([assign, *body.body])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        assert self.app is not None or not self.resources
+        assert self.app is not None or not (self.resources or self.shared)
+        for attribute, (package, cls, close) in self.shared.items():
+            if attribute not in self.resources:  # for routers in other modules
+                AddImportsVisitor.add_needed_import(self.context, package)
+                shared = _pooled_client(package, cls, _options(self.run.config))
+                self.resources[attribute] = (shared, close)
         for attribute, (create, close) in self.resources.items():
             assert self.app is not None
             added = add_lifespan_resource(
@@ -2444,6 +2658,24 @@ def _is_path_operation(scope: Scope | None) -> bool:
             return _has_route_decorator(scope.node)
         scope = scope.parent
     return False
+
+
+_PER_CALL_MESSAGE = "a new client session per call: no connection reuse"
+
+
+def _pooled_client(package: str, cls: str, limits: Mapping[str, int]) -> cst.Call:
+    """`aiohttp.ClientSession(connector=aiohttp.TCPConnector(...))` / `httpx.AsyncClient(
+    limits=httpx.Limits(...))` with AF303's limits already in: the import of `package` is
+    only added at the end of the run, so AF303 could not resolve the new call itself."""
+    keyword, factory = _POOL_OWNERS[f"{package}.{cls}"]
+    pool = cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(factory.rpartition(".")[2])))
+    for option, (kind, name, _) in _LIMITS.items():
+        if kind == package:
+            pool = add_keyword(pool, name, cst.Integer(str(limits[option])))
+    client = add_keyword(
+        cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(cls))), keyword, pool
+    )
+    return _explode(client, "    ", one_per_line=False)
 
 
 _PER_CALL = m.With(
@@ -2657,7 +2889,10 @@ class PoolLimits(_LifespanCodemod):
     def screen(self, module: cst.Module) -> bool:
         if _is_test_file(self.run.path):
             return False  # a test's client does not starve production traffic
-        if not _imports_any(module, ("aiohttp", "httpx")):
+        pending = self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY, [])
+        if not _imports_any(module, ("aiohttp", "httpx")) and not any(
+            item.module_name in ("aiohttp", "httpx") for item in pending
+        ):  # (an import an earlier codemod asked for counts: the driver adds it at the end)
             return False
         finder = _CallFinder(("ClientSession", "AsyncClient", "TCPConnector", "Limits"))
         module.visit(finder)

@@ -1,0 +1,26 @@
+from fastapi import FastAPI
+
+from .routes import weather, news
+import aiohttp
+import httpx
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    app.state.http_client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    )
+    app.state.aiohttp_session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
+    )
+    try:
+        yield
+    finally:
+        await app.state.http_client.aclose()
+        await app.state.aiohttp_session.close()
+
+
+app = FastAPI(lifespan=lifespan)
+app.include_router(weather.router)
+app.include_router(news.router, prefix="/news")

@@ -1,0 +1,19 @@
+import httpx
+from fastapi import Request, APIRouter
+
+router = APIRouter()
+
+
+@router.get("/")
+async def headlines(request: Request):
+    client = request.app.state.http_client
+    return (await client.get("https://news.example")).json()
+
+
+@router.get("/raw")
+async def raw():
+    async with httpx.AsyncClient(
+        timeout=2,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    ) as client:
+        return (await client.get("https://news.example/raw")).text

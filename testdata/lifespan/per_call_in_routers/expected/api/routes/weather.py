@@ -1,0 +1,17 @@
+from fastapi import APIRouter, Request
+
+router = APIRouter()
+
+
+@router.get("/weather/{city}")
+async def weather(city: str, req: Request):
+    session = req.app.state.aiohttp_session
+    async with session.get(f"https://wx.example/{city}") as response:
+        return await response.json()
+
+
+@router.get("/forecast/{city}")
+async def forecast(city: str, days: int = 3, *, request: Request):
+    session = request.app.state.aiohttp_session
+    async with session.get(f"https://wx.example/{city}/{days}") as response:
+        return await response.json()
