@@ -330,12 +330,8 @@ class ForgottenAwait(AsyncfixCodemod):
                 plans[info.path] = needed.as_plan()
         return plans
 
-    def screen(self, module: cst.Module) -> bool:
-        return bool(m.findall(module, m.Call()))
-
     def transform(self, module: cst.Module) -> cst.Module:
-        if not self.screen(module):
-            return module
+        # The screen is `_has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.
         info = index_module(SourceFile(Path(self.run.path), self.run.path), module.bytes)
         if info is None:
             return module
