@@ -822,6 +822,20 @@ class _TryState:
     refusal: str | None = None
 
 
+def _imports_module(module: cst.Module, name: str) -> bool:
+    """Does `module` import `name` (or a submodule, or names from it) anywhere?"""
+    for node in m.findall(module, m.Import() | m.ImportFrom()):
+        if isinstance(node, cst.Import):
+            heads = [(_dotted(alias.name) or "") for alias in node.names]
+        elif isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+            heads = [_dotted(node.module) or ""]
+        else:
+            continue
+        if any(head == name or head.startswith(name + ".") for head in heads):
+            return True
+    return False
+
+
 class RequestsToAsync(AsyncfixCodemod):
     """AF201 (requests.get(...) and friends) and AF202 (`with requests.Session() as s:`)."""
 
@@ -937,6 +951,10 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
+        # Every site is a qualified name under `requests`: a module that does not import it
+        # has none (`.get(` alone matches every dict lookup, so it cannot be the screen).
+        if not planned and not _imports_module(module, "requests"):
+            return False
         self._dependencies = set(planned.get("dependencies", ()))
         for call in m.findall(
             module, m.Call(func=m.Name("Depends") | m.Attribute(attr=m.Name("Depends")))
