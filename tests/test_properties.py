@@ -38,13 +38,7 @@ OUR_FAULT = ("internal error", "worker failed", "too deeply nested to rewrite")
 # Seeds that fail a property because of a bug already reported to the family's owner:
 # kept out of the random mixes (each would fail every example it is drawn into) and checked
 # alone by test_known_issue, which is strict: once fixed, it fails until removed from here.
-KNOWN_ISSUES = {
-    "testdata/db_session/af401_refused_shapes.input.py": (
-        "AF501 (awaits) turns `db.close()` in a `finally` into `await db.close()`, which "
-        "makes AF401 (db_session, which runs before awaits) apply on a second run: not "
-        "idempotent, so the driver refuses the whole file"
-    ),
-}
+KNOWN_ISSUES: dict[str, str] = {}
 
 
 def fuzz(examples: int) -> settings:
