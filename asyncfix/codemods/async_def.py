@@ -700,7 +700,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     NAME = "async-without-await"
     FAMILY = "async_def"
     RULES = (AF601,)
-    AFTER = ("*", "awaits")
+    AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
     TRIGGERS = (b"async def",)
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
