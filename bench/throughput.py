@@ -80,6 +80,7 @@ class Measure:
     files: int = 0
     lines: int = 0
     timed_out: bool = False
+    summary: str = ""  # asyncfix's own summary line: proof that it did the whole run
 
     @property
     def lines_per_s(self) -> float:
@@ -183,10 +184,19 @@ def measure(tool: str, argv: list[str], cwd: Path, env: dict[str, str], timeout:
     seconds = time.perf_counter() - started
     stop.set()
     sampler.join()
-    if process.returncode not in (0, 1) or seconds >= timeout:
-        print(f"{tool}: exit {process.returncode}\n{stderr.decode()[-2000:]}", file=sys.stderr)
+    text = stderr.decode(errors="replace")
+    summary = [line for line in text.splitlines() if " files scanned" in line]
+    failed = process.returncode not in (0, 1) or "Traceback" in text
+    if failed or timed_out or ("asyncfix" in argv and not summary):
+        print(f"{tool}: exit {process.returncode}\n{text[-3000:]}", file=sys.stderr)
     return Measure(
-        tool, " ".join(argv), seconds, peak / 2**20, process.returncode, timed_out=timed_out
+        tool,
+        " ".join(argv),
+        seconds,
+        peak / 2**20,
+        process.returncode,
+        timed_out=timed_out,
+        summary=summary[-1] if summary else "",
     )
 
 
@@ -259,15 +269,16 @@ def main() -> int:
         }
         py, jobs = sys.executable, str(args.jobs)
         ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
-        asyncfix = [py, "-m", "asyncfix"]
+        # -P: the tree's own modules (a copied `subprocess.py`...) must not shadow the stdlib.
+        asyncfix = [py, "-P", "-m", "asyncfix"]
         runs: list[tuple[str, list[str]]] = [
             ("ruff check --select ASYNC", [ruff, "check", "--isolated", "--no-cache",
                                            "--select", "ASYNC", "--exit-zero", "-q", "."]),
-            ("asyncfix check (cold)", [*asyncfix, "check", "--no-cache", "-q", "-j", jobs, "."]),
+            ("asyncfix check (cold)", [*asyncfix, "check", "--no-cache", "-j", jobs, "."]),
             ("asyncfix apply --dry-run (cold)",
-             [*asyncfix, "apply", "--dry-run", "--no-cache", "-q", "-j", jobs, "."]),
-            ("(fill the cache)", [*asyncfix, "check", "-q", "-j", jobs, "."]),
-            ("asyncfix check (warm cache)", [*asyncfix, "check", "-q", "-j", jobs, "."]),
+             [*asyncfix, "apply", "--dry-run", "--no-cache", "-j", jobs, "."]),
+            ("(fill the cache)", [*asyncfix, "check", "-j", jobs, "."]),
+            ("asyncfix check (warm cache)", [*asyncfix, "check", "-j", jobs, "."]),
         ]  # fmt: skip
         if not args.skip_libcst:
             roundtrip = [py, str(workdir / "roundtrip.py"), jobs, str(workdir / "files.txt")]
@@ -277,6 +288,8 @@ def main() -> int:
             m = measure(tool, argv, copy, env, args.timeout)
             m.files, m.lines = len(files), lines
             print(f"  {tool}: {m.seconds:.2f} s, {m.peak_rss_mb:,.0f} MB", flush=True)
+            if m.summary:
+                print(f"    {m.summary}", flush=True)
             if not tool.startswith("("):
                 results.append(m)
         ruff_m = results[0]
