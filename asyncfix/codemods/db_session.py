@@ -1623,10 +1623,16 @@ def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
     """display path -> {local name: kind} of the session factories a module imports from
     another module of the project, where they are plain module-level sessionmakers."""
     makers = {info.name: info for info in index.modules(b"essionmaker")}
-    if not makers:
+    names = {
+        name
+        for info in makers.values()
+        for name, (callee, _line) in info.assignments.items()
+        if callee in _SESSIONMAKERS | _ASYNC_SESSIONMAKERS
+    }
+    if not names:
         return {}
     plans: dict[str, dict[str, str]] = {}
-    for info in index.modules(b"ession"):
+    for info in _mentioning(index, names):
         found: dict[str, str] = {}
         for local, qualified in info.imports.items():
             module, _, attr = qualified.rpartition(".")
@@ -1638,6 +1644,20 @@ def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
         if found:
             plans[info.path] = found
     return plans
+
+
+def _mentioning(index: ProjectIndex, names: set[str], *required: bytes) -> Iterator[ModuleInfo]:
+    """Modules whose bytes hold one of `names` and every `required` token: only those are
+    parsed (the index keeps what it parses)."""
+    encoded = [n.encode() for n in names]
+    for file in index.files:
+        data = index.data(file)
+        if data is None or not all(t in data for t in required):
+            continue
+        if any(n in data for n in encoded):
+            info = index.module(file)
+            if info is not None:
+                yield info
 
 
 def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown"] | None:
@@ -1703,7 +1723,8 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
     if not defined:
         return {}
     plans: dict[str, dict[str, str]] = {}
-    for info in index.modules(b"async"):
+    names = {name for found in defined.values() for name in found}
+    for info in _mentioning(index, names, b"async"):
         imported: dict[str, str] = {}
         for local, qualified in info.imports.items():
             module, _, attr = qualified.rpartition(".")
