@@ -114,6 +114,7 @@ class Pipeline:
             code_families=self.code_families,
             suppressions=suppressions,
             plans=plans or {},
+            source=data,
         )
         context = CodemodContext(filename=path)
         for codemod in self.codemods:

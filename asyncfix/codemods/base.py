@@ -7,13 +7,14 @@ to possibly match. The driver runs all selected codemods, in order, on ONE parse
 
 from __future__ import annotations
 
+import ast
 import difflib
 import io
 import re
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext
@@ -111,6 +112,7 @@ class FileRun:
     findings: list[Finding] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)
     result: cst.Module | None = None  # the rewritten module, set by the driver
+    source: bytes = b""  # the bytes `original` was parsed from
     # Each planning codemod's instructions for this file (see AsyncfixCodemod.plan).
     plans: Mapping[str, Any] = field(default_factory=dict)
     # The node each finding was reported at, for the fixit bridge (asyncfix.rules).
@@ -121,7 +123,18 @@ class FileRun:
     # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
     # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
     _wrappers: dict[int, tuple[cst.Module, MetadataWrapper]] = field(default_factory=dict)
+    _syntax_tree: ast.Module | Literal[False] | None = None
     _line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = field(default_factory=dict)
+
+    def syntax_tree(self) -> ast.Module | None:
+        """The stdlib `ast` of the source, parsed once per file and shared: a screen that
+        walks it is many times cheaper than one that walks the libcst tree."""
+        if self._syntax_tree is None:
+            try:
+                self._syntax_tree = ast.parse(self.source)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                self._syntax_tree = False
+        return self._syntax_tree or None
 
     def wrapper(self, module: cst.Module) -> MetadataWrapper:
         if id(module) not in self._wrappers:

@@ -92,7 +92,18 @@ class TimeSleep(AsyncfixCodemod):
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
     def screen(self, module: cst.Module) -> bool:
-        return bool(m.findall(module, _SLEEP_CALL))
+        # No earlier codemod writes time.sleep: the source's own ast tells if one is there.
+        tree = self.run.syntax_tree()
+        if tree is None:
+            return bool(m.findall(module, _SLEEP_CALL))
+        return any(
+            isinstance(node, ast.Call)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "sleep")
+                or (isinstance(node.func, ast.Name) and node.func.id == "sleep")
+            )
+            for node in ast.walk(tree)
+        )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not QualifiedNameProvider.has_name(self, original_node, "time.sleep"):
