@@ -72,6 +72,8 @@ class Pipeline:
         self.enabled = resolve_selection(config.select, config.ignore)
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
+        for codemod in self.codemods:
+            codemod.check_config(config)
         self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
 
     def may_match(self, data: bytes) -> bool:

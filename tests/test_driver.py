@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 import pytest
@@ -17,7 +17,7 @@ from asyncfix.codemods import (
     order_codemods,
     resolve_selection,
 )
-from asyncfix.config import Config
+from asyncfix.config import Config, ConfigError, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
 
@@ -125,3 +125,19 @@ def test_a_bad_rewrite_leaves_the_file_untouched(
     assert len(outcome.errors) == 1
     assert problem in outcome.errors[0].message
     assert outcome.errors[0].message.startswith("internal error")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"http_client": {"library": "urllib3"}},
+        {"lifespan": {"no-such-limit": 1}},
+        {"db_session": {"commit-on-exit": "yes"}},
+        {"async_def": {"closed-world": 1}},
+    ],
+    ids=lambda t: next(iter(t)),
+)
+def test_a_wrong_family_option_fails_before_any_file_is_read(table: dict[str, Any]) -> None:
+    config = parse_table(table, None)
+    with pytest.raises(ConfigError):
+        Pipeline(config)

@@ -705,6 +705,10 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
     @classmethod
+    def check_config(cls, config: Config) -> None:
+        closed_world(config)
+
+    @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         # A file is planned only where the project changes its verdict: what the file alone
         # decides, the transformer decides again (see `_local_plan`), and such a file stays

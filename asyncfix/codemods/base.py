@@ -234,6 +234,12 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         return all(token in data for token in cls.TRIGGERS)
 
     @classmethod
+    def check_config(cls, config: Config) -> None:
+        """Raise ConfigError for a wrong option in this codemod's `[tool.asyncfix.<family>]`
+        table. Called once per run for every selected codemod, before any file is read, so a
+        typo is a usage error (exit 2), never a per-file failure."""
+
+    @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         """Decide cross-file work for the WHOLE project before any file is rewritten.
 

@@ -31,7 +31,6 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods import RegistryError
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
@@ -75,11 +74,6 @@ TWIN = "get_db_session"
 
 
 # -- options -------------------------------------------------------------------------------
-
-
-class OptionsError(ConfigError, RegistryError):
-    """A bad `[tool.asyncfix.db_session]` table, found before any file is processed; the
-    command line reports it as a usage error, like an unknown rule selector."""
 
 
 @dataclass(frozen=True)
@@ -550,6 +544,10 @@ class _DbCodemod(AsyncfixCodemod):
     FAMILY = FAMILY
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        family_options(config)
+
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context, run)
         self.options = family_options(run.config)
@@ -757,10 +755,6 @@ class SessionCodemod(_DbCodemod):
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
-        try:
-            family_options(config)  # fail once, before any file is processed
-        except ConfigError as exc:
-            raise OptionsError(str(exc)) from exc
         return imported_factories(index)
 
     def screen(self, module: cst.Module) -> bool:

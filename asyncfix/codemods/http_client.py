@@ -885,8 +885,11 @@ class RequestsToAsync(AsyncfixCodemod):
         self._extra_reads: dict[cst.CSTNode, list[str]] = {}  # shared client, aiohttp
 
     @classmethod
+    def check_config(cls, config: Config) -> None:
+        http_options(config)
+
+    @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
-        http_options(config)  # a wrong option stops the run before any file is touched
         plans: dict[str, dict[str, Any]] = {}
         for info in index.modules(b"Depends", b"Security"):
             for node in ast.walk(info.tree):

@@ -1805,6 +1805,10 @@ class _LifespanCodemod(AsyncfixCodemod):
     FAMILY = "lifespan"
 
     @classmethod
+    def check_config(cls, config: Config) -> None:
+        _options(config)
+
+    @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return _family_plan(index, config)
 
