@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -235,7 +236,9 @@ def _guard_depth(data: bytes) -> None:
 
     Python's own parser (C, bounded) goes first: cheap next to libcst's parse."""
     try:
-        tree = ast.parse(data)
+        with warnings.catch_warnings():  # invalid escapes etc.: not ours to report
+            warnings.simplefilter("ignore")
+            tree = ast.parse(data)
     except SyntaxError as exc:
         if any(limit in str(exc.msg) for limit in _NESTING_LIMITS):
             raise SourceError(exc.lineno or 1, exc.offset or 1, f"syntax error: {exc.msg}") from exc
