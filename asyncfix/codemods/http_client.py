@@ -445,26 +445,32 @@ _DIRECT_MODULES = frozenset(q.split(".", 1)[0] for q in (*_TO_THREAD, *_FINDING_
 _ROOT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in _BLOCKING_ROOTS)
 
 
-def _direct_candidates(module: cst.Module) -> bool:
+def _ast_dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else None
+
+
+def _direct_candidates(tree: ast.Module) -> bool:
     """A cheap look for a direct AF204 site: a call of a blocking name reached through an
-    import of its module (`subprocess.run`, `sp.run`, `from subprocess import run`), or open()."""
+    import of its module (`subprocess.run`, `sp.run`, `from subprocess import run`), or open().
+    On the stdlib `ast` of the source: no codemod that runs earlier writes such a call."""
     heads: set[str] = set()
     names: set[str] = {"open"}
-    for node in m.findall(module, m.Import() | m.ImportFrom()):
-        if isinstance(node, cst.Import):
+    calls: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
             for alias in node.names:
-                full = _dotted(alias.name) or ""
-                if full.split(".")[0] in _DIRECT_MODULES:
-                    bound = alias.evaluated_alias or full.split(".")[0]
-                    heads.add(bound)
-        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
-            source = _dotted(node.module) if node.module is not None else None
-            if source and source.split(".")[0] in _DIRECT_MODULES:
-                names.update(a.evaluated_alias or a.evaluated_name for a in node.names)
-    for call in m.findall(module, m.Call(func=m.Name() | m.Attribute())):
-        if not isinstance(call, cst.Call):
-            continue
-        dotted = _dotted(call.func) or ""
+                if alias.name.split(".")[0] in _DIRECT_MODULES:
+                    heads.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            if node.module and node.module.split(".")[0] in _DIRECT_MODULES:
+                names.update(a.asname or a.name for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Call):
+            calls.append(_ast_dotted(node.func) or "")
+    for dotted in calls:
         head, _, rest = dotted.partition(".")
         last = dotted.rsplit(".", 1)[-1]
         if (rest and head in heads and last in _DIRECT_NAMES) or (not rest and head in names):
@@ -496,16 +502,21 @@ class BlockingCalls(AsyncfixCodemod):
         if not self._sites and self.enabled("AF205") and self._may_block_locally(module):
             # Without a project plan for this file: the same analysis, on this module.
             self._sites = self._local_sites(module)
-        return bool(self._sites) or _direct_candidates(module)
+        tree = self.run.syntax_tree()
+        return bool(self._sites) or (tree is not None and _direct_candidates(tree))
 
     def _may_block_locally(self, module: cst.Module) -> bool:
-        # A sync def and a call of a blocking name: only then is the module worth an ast pass.
-        if not m.findall(module, m.FunctionDef(asynchronous=None)):
+        # A sync def and a call of a blocking name: only then is the module worth a pass.
+        tree = self.run.syntax_tree()
+        if tree is None:
+            return False
+        nodes = list(ast.walk(tree))
+        if not any(isinstance(node, ast.FunctionDef) for node in nodes):
             return False
         return any(
-            (_dotted(call.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
-            for call in m.findall(module, m.Call(func=m.Name() | m.Attribute()))
-            if isinstance(call, cst.Call)
+            (_ast_dotted(node.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
+            for node in nodes
+            if isinstance(node, ast.Call)
         )
 
     def _local_sites(self, module: cst.Module) -> dict[str, dict[str, str]]:
