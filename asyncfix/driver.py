@@ -24,7 +24,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
 from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
-from asyncfix.config import Config
+from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
 from asyncfix.index import ProjectIndex
 from asyncfix.report import FileError, Finding, Summary
@@ -73,6 +73,7 @@ class Pipeline:
         self.enabled = resolve_selection(config.select, config.ignore)
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
+        _check_family_tables(config, candidates)
         for codemod in self.codemods:
             codemod.check_config(config)
         self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
@@ -82,7 +83,7 @@ class Pipeline:
 
     def make_plans(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
         """display path -> {codemod name: its instructions}, from the planning codemods."""
-        planners = [c for c in self.codemods if _plans(c)]
+        planners = [c for c in self.codemods if _overrides(c, "plan")]
         if not planners:
             return {}
         index = ProjectIndex(files)
@@ -292,9 +293,20 @@ def _compiles(text: str, path: str) -> bool:
     return True
 
 
-def _plans(codemod: type[AsyncfixCodemod]) -> bool:
-    """Does the codemod override `plan` (and so need the project index)?"""
-    return any("plan" in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:
+    """Does the codemod define its own `method` (`plan`: it needs the project index)?"""
+    return any(method in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+
+
+def _check_family_tables(config: Config, codemods: Sequence[type[AsyncfixCodemod]]) -> None:
+    """A `[tool.asyncfix.<family>]` table for a family none of whose codemods reads options
+    is a mistake (a typo'd family, an option put in the wrong table): say so."""
+    for family, options in config.families.items():
+        members = [c for c in codemods if family == c.FAMILY]
+        if options and members and not any(_overrides(c, "check_config") for c in members):
+            where = f"{config.source}: " if config.source else ""
+            keys = ", ".join(map(repr, options))
+            raise ConfigError(f"{where}[tool.asyncfix.{family}] takes no options (got {keys})")
 
 
 # -- running over many files -------------------------------------------------------------

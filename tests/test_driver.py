@@ -134,6 +134,8 @@ def test_a_bad_rewrite_leaves_the_file_untouched(
         {"lifespan": {"no-such-limit": 1}},
         {"db_session": {"commit-on-exit": "yes"}},
         {"async_def": {"closed-world": 1}},
+        {"serializer": {"indent": 2}},  # a family that takes no options at all
+        {"awaits": {"closed-world": True}},
     ],
     ids=lambda t: next(iter(t)),
 )
