@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from asyncfix.codemods.http_client import HttpOptions, blocking_functions, http_options
+from asyncfix.codemods.http_client import (
+    HttpOptions,
+    blocking_functions,
+    http_options,
+    shared_client,
+)
 from asyncfix.config import Config, ConfigError, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
@@ -21,10 +27,28 @@ def _config(table: dict[str, object], source: Path | None = None) -> Config:
     return parse_table({"http_client": table}, source)
 
 
+HTTPX_POOL = (("max_connections", 100), ("max_keepalive_connections", 20))
+AIOHTTP_POOL = (("limit", 100), ("limit_per_host", 20), ("ttl_dns_cache", 300))
+
+
 def test_defaults_keep_requests_semantics() -> None:
-    assert http_options(Config()) == HttpOptions("httpx2", None, True)
+    assert http_options(Config()) == HttpOptions("httpx2", None, True, HTTPX_POOL)
     options = http_options(_config({"library": "aiohttp", "timeout": 5, "follow-redirects": False}))
-    assert options == HttpOptions("aiohttp", 5.0, False)
+    assert options == HttpOptions("aiohttp", 5.0, False, AIOHTTP_POOL)
+
+
+def test_the_shared_client_takes_the_lifespan_pool_limits() -> None:
+    # One table sets every pool asyncfix creates: AF303's and the AF201 shared client's.
+    config = parse_table(
+        {"http_client": {"library": "aiohttp"}, "lifespan": {"aiohttp-limit-per-host": 5}},
+        None,
+    )
+    create, close = shared_client(http_options(config))
+    assert close == "close"
+    assert cst.Module([]).code_for_node(create) == (
+        "aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(), "
+        "connector=aiohttp.TCPConnector(limit=100, limit_per_host=5, ttl_dns_cache=300))"
+    )
 
 
 @pytest.mark.parametrize(

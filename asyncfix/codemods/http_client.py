@@ -36,7 +36,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
-from asyncfix.codemods.lifespan import add_lifespan_resource
+from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex, index_module
@@ -159,6 +159,8 @@ class HttpOptions:
     library: str = "httpx2"
     timeout: float | None = None  # None: no timeout, as requests
     follow_redirects: bool = True  # as requests
+    # The shared client's pool limits: the lifespan family's, so AF303 and AF201 agree.
+    pool: tuple[tuple[str, int], ...] = ()
 
 
 _OPTION_KEYS = ("library", "timeout", "follow-redirects")
@@ -185,10 +187,12 @@ def http_options(config: Config) -> HttpOptions:
     follow = table.get("follow-redirects", True)
     if not isinstance(follow, bool):
         raise ConfigError(f"{where} follow-redirects must be true or false")
+    kind = "aiohttp" if library == "aiohttp" else "httpx"
     return HttpOptions(
         library=library,
         timeout=None if timeout is None else float(timeout),
         follow_redirects=follow,
+        pool=tuple(pool_limits(config, kind).items()),
     )
 
 
@@ -780,18 +784,19 @@ def shared_client(options: HttpOptions) -> tuple[cst.BaseExpression, str]:
     """An app-wide client with explicit pool limits, and the method that closes it."""
     lib = options.library
     timeout = options.timeout
+    pool = ", ".join(f"{name}={value}" for name, value in options.pool)
     if lib == "aiohttp":
         limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
         return (
             cst.parse_expression(
                 f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
-                f"connector={lib}.TCPConnector(limit=100))"
+                f"connector={lib}.TCPConnector({pool}))"
             ),
             "close",
         )
     arguments = ["follow_redirects=True"] if options.follow_redirects else []
     arguments.append(f"timeout={timeout!r}")
-    arguments.append(f"limits={lib}.Limits(max_connections=100, max_keepalive_connections=20)")
+    arguments.append(f"limits={lib}.Limits({pool})")
     return cst.parse_expression(f"{lib}.AsyncClient({', '.join(arguments)})"), "aclose"
 
 

@@ -642,6 +642,14 @@ def _options(config: Config) -> dict[str, int]:
     return values
 
 
+def pool_limits(config: Config, kind: str) -> dict[str, int]:
+    """The explicit pool limits (`[tool.asyncfix.lifespan]`, the seed's defaults) for an
+    aiohttp `TCPConnector` (kind "aiohttp") or an httpx `Limits` ("httpx"): keyword -> value.
+    Every pool asyncfix creates gets these, so one table configures them all."""
+    values = _options(config)
+    return {name: values[key] for key, (k, name, _) in _LIMITS.items() if k == kind}
+
+
 # -- the project plan (stdlib ast, through the index) ------------------------------------
 
 _FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
