@@ -96,13 +96,26 @@ class TimeSleep(AsyncfixCodemod):
         tree = self.run.syntax_tree()
         if tree is None:
             return bool(m.findall(module, _SLEEP_CALL))
+        nodes = list(ast.walk(tree))
+        modules: set[str] = set()  # names bound to the time module
+        functions: set[str] = set()  # names bound to time.sleep
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                modules.update(a.asname or "time" for a in node.names if a.name == "time")
+            elif isinstance(node, ast.ImportFrom) and node.module == "time" and not node.level:
+                functions.update(a.asname or "sleep" for a in node.names if a.name == "sleep")
         return any(
             isinstance(node, ast.Call)
             and (
-                (isinstance(node.func, ast.Attribute) and node.func.attr == "sleep")
-                or (isinstance(node.func, ast.Name) and node.func.id == "sleep")
+                (
+                    isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "sleep"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in modules
+                )
+                or (isinstance(node.func, ast.Name) and node.func.id in functions)
             )
-            for node in ast.walk(tree)
+            for node in nodes
         )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
