@@ -126,7 +126,8 @@ AF102 = Rule(
         "still catch it. It rejects some input json.loads accepts: NaN/Infinity tokens (not "
         "JSON), UTF-16/32 bytes, a byte order mark, lone surrogate escapes. Left for manual "
         "review: hooks and options (cls=, object_hook=, object_pairs_hook=, parse_float=, "
-        "parse_int=, parse_constant=, strict=), which orjson does not have."
+        "parse_int=, parse_constant=, strict=), which orjson does not have, and text that "
+        "json.dumps() made in the same function (it writes NaN and Infinity)."
     ),
     before=(
         "import json\n"
@@ -916,7 +917,7 @@ class Serializer(AsyncfixCodemod):
         found = self._on_loop(original)
         if found is None:
             return updated
-        scope, _ = found
+        scope, where = found
         message = "json.loads() parses on the event loop"
         orjson = module_name_at(scope, "orjson")
         reason = None
@@ -933,6 +934,13 @@ class Serializer(AsyncfixCodemod):
             reason = f"orjson.loads() has no {original.args[0].keyword.value}= argument"
         elif orjson is None:
             reason = _ORJSON_TAKEN
+        elif where.function is not None and self._made_by_dumps(
+            original.args[0].value, where.function
+        ):
+            reason = (
+                "the text comes from json.dumps(), which writes NaN and Infinity, and "
+                "orjson.loads() rejects them"
+            )
         if reason is not None or orjson is None:
             self.report(original, "AF102", message, reason=reason)
             return updated
@@ -943,6 +951,18 @@ class Serializer(AsyncfixCodemod):
         return updated.with_changes(
             func=cst.Attribute(cst.Name(orjson.name), cst.Name("loads")), args=[arg]
         )
+
+    def _made_by_dumps(self, value: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+        """Is `value` json.dumps(...), or a local name one of whose values is?"""
+        if isinstance(value, cst.Call):
+            return self._qualified(value.func) == "json.dumps"
+        if not isinstance(value, cst.Name):
+            return False
+        for assignment in self._local_assignments(value, function) or ():
+            assigned = self._assigned_value(assignment.node)
+            if isinstance(assigned, cst.Call) and self._qualified(assigned.func) == "json.dumps":
+                return True
+        return False
 
     # -- AF104: to a worker thread --------------------------------------------------------
 
