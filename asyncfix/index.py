@@ -51,18 +51,26 @@ class ModuleInfo:
 
     def resolve(self, node: ast.expr) -> str | None:
         """Dotted qualified name of a Name/Attribute chain, through this module's imports."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        dotted = dotted_name(node)
+        if dotted is None:
             return None
-        head = node.id
+        head, dot, rest = dotted.partition(".")
         if head in self.imports:
             head = self.imports[head]
         elif head in self.toplevel:
             head = f"{self.name}.{head}"
-        return ".".join([head, *reversed(parts)])
+        return head + dot + rest
+
+
+def dotted_name(node: ast.expr | None) -> str | None:
+    """`a.b.c` for a Name/Attribute chain as written; None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def module_name(path: Path) -> str:

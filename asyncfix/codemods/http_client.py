@@ -39,7 +39,7 @@ from asyncfix.codemods.helpers import (
 from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
-from asyncfix.index import ModuleInfo, ProjectIndex, index_module
+from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, index_module
 from asyncfix.project import declared_packages, read_project
 
 if sys.version_info >= (3, 11):
@@ -462,14 +462,6 @@ _DIRECT_MODULES = frozenset(q.split(".", 1)[0] for q in (*_TO_THREAD, *_FINDING_
 _ROOT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in _BLOCKING_ROOTS)
 
 
-def _ast_dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else None
-
-
 def _direct_candidates(tree: ast.Module) -> bool:
     """A cheap look for a direct AF204 site: a call of a blocking name reached through an
     import of its module (`subprocess.run`, `sp.run`, `from subprocess import run`), or open().
@@ -486,7 +478,7 @@ def _direct_candidates(tree: ast.Module) -> bool:
             if node.module and node.module.split(".")[0] in _DIRECT_MODULES:
                 names.update(a.asname or a.name for a in node.names if a.name != "*")
         elif isinstance(node, ast.Call):
-            calls.append(_ast_dotted(node.func) or "")
+            calls.append(dotted_name(node.func) or "")
     for dotted in calls:
         head, _, rest = dotted.partition(".")
         last = dotted.rsplit(".", 1)[-1]
@@ -531,7 +523,7 @@ class BlockingCalls(AsyncfixCodemod):
         if not any(isinstance(node, ast.FunctionDef) for node in nodes):
             return False
         return any(
-            (_ast_dotted(node.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
+            (dotted_name(node.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
             for node in nodes
             if isinstance(node, ast.Call)
         )

@@ -37,7 +37,7 @@ from asyncfix.codemods.base import AsyncfixCodemod, Rule, parse_suppressions, vi
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
-from asyncfix.index import ModuleInfo, ProjectIndex
+from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -726,16 +726,6 @@ def _const_event(node: ast.expr | None) -> str | None:
     return None
 
 
-def _dotted(node: ast.expr | None) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
-
-
 def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
@@ -803,7 +793,7 @@ def _scan(info: ModuleInfo, facts: _Facts) -> None:
                                 item.lineno,
                                 True,
                                 None,
-                                ("kw", stmt.targets[0].id, event, _dotted(item)),
+                                ("kw", stmt.targets[0].id, event, dotted_name(item)),
                             )
                         )
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -834,7 +824,7 @@ def _scan(info: ModuleInfo, facts: _Facts) -> None:
                         decorator.lineno,
                         id(decorator) in toplevel_nodes,
                         problem,
-                        ("dec", _dotted(decorator.func.value), _literal(event_node), node.name),
+                        ("dec", dotted_name(decorator.func.value), _literal(event_node), node.name),
                     )
                 )
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -851,7 +841,12 @@ def _scan(info: ModuleInfo, facts: _Facts) -> None:
                         node.lineno,
                         id(node) in toplevel_nodes,
                         None,
-                        ("add", _dotted(node.func.value), _literal(event_node), _dotted(handler)),
+                        (
+                            "add",
+                            dotted_name(node.func.value),
+                            _literal(event_node),
+                            dotted_name(handler),
+                        ),
                     )
                 )
             elif node.func.attr == "include_router":
