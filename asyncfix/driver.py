@@ -101,6 +101,7 @@ class Pipeline:
         path: str,
         plans: Mapping[str, Any] | None = None,
         suppress: Mapping[int, frozenset[str] | None] | None = None,
+        syntax_tree: ast.Module | None = None,
     ) -> FileRun:
         """Run every codemod that may match on `module`: the new module is `run.result`.
 
@@ -119,6 +120,7 @@ class Pipeline:
             suppressions=suppressions,
             plans=plans or {},
             source=data,
+            parsed_ast=syntax_tree,
         )
         context = CodemodContext(filename=path)
         for codemod in self.codemods:
@@ -165,13 +167,13 @@ class Pipeline:
                     outcome.parsed = outcome.cached = True
                     return outcome
             text, outcome.encoding = decode(data)
-            module = _parse(data)
+            module, tree = _parse(data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome
         outcome.parsed = True
         try:
-            run = self.rewrite(module, data, text, file.display, plans)
+            run = self.rewrite(module, data, text, file.display, plans, syntax_tree=tree)
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
             return outcome
@@ -213,13 +215,13 @@ class Pipeline:
         """None when `new` is safe to write: it parses, compiles when the original did,
         and a second run of the pipeline leaves it as it is."""
         try:
-            module = _parse(new)
+            module, tree = _parse(new)
             new_text, _ = decode(new)
         except SourceError as exc:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
-        again = self.rewrite(module, new, new_text, path, plans).result
+        again = self.rewrite(module, new, new_text, path, plans, syntax_tree=tree).result
         if again is None or _code(again, new) != new:
             return "is not idempotent (a second run changes it again)"
         return None
@@ -232,10 +234,11 @@ _NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentatio
 MAX_BOOL_OPERANDS = 1000
 
 
-def _guard_depth(data: bytes) -> None:
+def _guard_depth(data: bytes) -> ast.Module | None:
     """SourceError for source nested too deeply for libcst to parse without crashing.
 
-    Python's own parser (C, bounded) goes first: cheap next to libcst's parse."""
+    Python's own parser (C, bounded) goes first: cheap next to libcst's parse. Its tree is
+    returned for the codemods' screens (None where Python could not parse the source)."""
     try:
         with warnings.catch_warnings():  # invalid escapes etc.: not ours to report
             warnings.simplefilter("ignore")
@@ -243,21 +246,23 @@ def _guard_depth(data: bytes) -> None:
     except SyntaxError as exc:
         if any(limit in str(exc.msg) for limit in _NESTING_LIMITS):
             raise SourceError(exc.lineno or 1, exc.offset or 1, f"syntax error: {exc.msg}") from exc
-        return  # newer syntax than this interpreter's, perhaps: libcst decides
+        return None  # newer syntax than this interpreter's, perhaps: libcst decides
     except (RecursionError, MemoryError) as exc:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
     except ValueError:
-        return
+        return None
     if data.count(b" and ") + data.count(b" or ") > MAX_BOOL_OPERANDS:
         for node in ast.walk(tree):
             if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
                 raise SourceError(node.lineno, node.col_offset + 1, "too deeply nested to parse")
+    return tree
 
 
-def _parse(data: bytes) -> cst.Module:
-    _guard_depth(data)
+def _parse(data: bytes) -> tuple[cst.Module, ast.Module | None]:
+    """The libcst module, and the stdlib ast the depth guard made of the same bytes."""
+    tree = _guard_depth(data)
     try:
-        return cst.parse_module(data)
+        return cst.parse_module(data), tree
     except cst.ParserSyntaxError as exc:
         # Python's own message and position are the ones users know; libcst's serve only
         # where the interpreter accepts what libcst does not.

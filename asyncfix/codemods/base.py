@@ -113,6 +113,7 @@ class FileRun:
     packages: set[str] = field(default_factory=set)
     result: cst.Module | None = None  # the rewritten module, set by the driver
     source: bytes = b""  # the bytes `original` was parsed from
+    parsed_ast: ast.Module | None = None  # their stdlib ast, when the driver already has it
     # Each planning codemod's instructions for this file (see AsyncfixCodemod.plan).
     plans: Mapping[str, Any] = field(default_factory=dict)
     # The node each finding was reported at, for the fixit bridge (asyncfix.rules).
@@ -129,6 +130,8 @@ class FileRun:
     def syntax_tree(self) -> ast.Module | None:
         """The stdlib `ast` of the source, parsed once per file and shared: a screen that
         walks it is many times cheaper than one that walks the libcst tree."""
+        if self._syntax_tree is None and self.parsed_ast is not None:
+            self._syntax_tree = self.parsed_ast
         if self._syntax_tree is None:
             try:
                 self._syntax_tree = ast.parse(self.source)
