@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -23,7 +23,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
-from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+from asyncfix.codemods.base import FileRun, SourceView, parse_suppressions, visit_with_metadata
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
 from asyncfix.index import ProjectIndex
@@ -77,9 +77,30 @@ class Pipeline:
         for codemod in self.codemods:
             codemod.check_config(config)
         self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
+        # Off only to test that prescreens never skip a file a codemod would act on.
+        self.use_prescreens = True
 
     def may_match(self, data: bytes) -> bool:
         return any(c.may_match(data) for c in self.codemods)
+
+    def prescreen(
+        self,
+        data: bytes,
+        tree: ast.Module | None,
+        path: str,
+        plans: Mapping[str, Any] | None,
+    ) -> frozenset[type[AsyncfixCodemod]] | None:
+        """The codemods whose prescreen passes on these bytes (see
+        AsyncfixCodemod.prescreen); None when Python's parser could not make the tree
+        (newer syntax, perhaps): then libcst decides, and every codemod runs."""
+        if tree is None or not self.use_prescreens:
+            return None
+        view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        return frozenset(
+            c
+            for c in self.codemods
+            if (c.may_match(data) or c.NAME in view.plans) and c.prescreen(view)
+        )
 
     def make_plans(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
         """display path -> {codemod name: its instructions}, from the planning codemods."""
@@ -102,10 +123,13 @@ class Pipeline:
         plans: Mapping[str, Any] | None = None,
         suppress: Mapping[int, frozenset[str] | None] | None = None,
         syntax_tree: ast.Module | None = None,
+        screened: Collection[type[AsyncfixCodemod]] | None = None,
     ) -> FileRun:
         """Run every codemod that may match on `module`: the new module is `run.result`.
 
         `suppress` adds suppressions to the file's own comments (line -> codes; None: all).
+        `screened`: the codemods whose prescreen passed on these bytes (None: all); the
+        others are skipped while the tree is still the one that was screened.
         """
         suppressions = parse_suppressions(text)
         for line, codes in (suppress or {}).items():
@@ -124,6 +148,13 @@ class Pipeline:
         )
         context = CodemodContext(filename=path)
         for codemod in self.codemods:
+            if (
+                screened is not None
+                and codemod not in screened
+                and module is run.original
+                and not context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
+            ):
+                continue  # nothing changed yet: its prescreen saw this very file
             if codemod.may_match(data) or codemod.NAME in run.plans:
                 fixes = sum(f.fixable for f in run.findings)
                 new = codemod(context, run).transform(module)
@@ -167,13 +198,22 @@ class Pipeline:
                     outcome.parsed = outcome.cached = True
                     return outcome
             text, outcome.encoding = decode(data)
-            module, tree = _parse(data)
+            tree = _guard_depth(data)
+            screened = self.prescreen(data, tree, file.display, plans)
+            if not screened and screened is not None:
+                # No codemod can act here: no libcst parse at all.
+                if key is not None and self.cache is not None:
+                    self.cache.put(key, CachedResult(outcome.encoding, [], None, set()))
+                return outcome
+            module = _cst_parse(data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome
         outcome.parsed = True
         try:
-            run = self.rewrite(module, data, text, file.display, plans, syntax_tree=tree)
+            run = self.rewrite(
+                module, data, text, file.display, plans, syntax_tree=tree, screened=screened
+            )
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
             return outcome
@@ -215,13 +255,19 @@ class Pipeline:
         """None when `new` is safe to write: it parses, compiles when the original did,
         and a second run of the pipeline leaves it as it is."""
         try:
-            module, tree = _parse(new)
             new_text, _ = decode(new)
+            tree = _guard_depth(new)
+            screened = self.prescreen(new, tree, path, plans)
+            module = _cst_parse(new) if screened or screened is None else None
         except SourceError as exc:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
-        again = self.rewrite(module, new, new_text, path, plans, syntax_tree=tree).result
+        if module is None:
+            return None  # Python parses it, and no codemod would act on it again
+        again = self.rewrite(
+            module, new, new_text, path, plans, syntax_tree=tree, screened=screened
+        ).result
         if again is None or _code(again, new) != new:
             return "is not idempotent (a second run changes it again)"
         return None
@@ -258,11 +304,10 @@ def _guard_depth(data: bytes) -> ast.Module | None:
     return tree
 
 
-def _parse(data: bytes) -> tuple[cst.Module, ast.Module | None]:
-    """The libcst module, and the stdlib ast the depth guard made of the same bytes."""
-    tree = _guard_depth(data)
+def _cst_parse(data: bytes) -> cst.Module:
+    """libcst's parse of bytes that passed `_guard_depth`."""
     try:
-        return cst.parse_module(data), tree
+        return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
         # Python's own message and position are the ones users know; libcst's serve only
         # where the interpreter accepts what libcst does not.

@@ -64,7 +64,8 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(data: bytes) -> None:
         raise AssertionError("parsed although the cache holds the result")
 
-    monkeypatch.setattr(asyncfix.driver, "_parse", fail)
+    monkeypatch.setattr(asyncfix.driver, "_guard_depth", fail)
+    monkeypatch.setattr(asyncfix.driver, "_cst_parse", fail)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
