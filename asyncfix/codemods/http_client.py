@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,14 @@ from asyncfix.codemods.helpers import (
 from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
-from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, index_module
+from asyncfix.index import (
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    dotted_name,
+    index_module,
+    module_name,
+)
 from asyncfix.project import declared_packages, read_project
 
 if sys.version_info >= (3, 11):
@@ -313,34 +321,36 @@ def _own_calls(node: ast.AST) -> Iterable[ast.Call]:
         yield from _own_calls(child)
 
 
+def _followed(f: FunctionInfo) -> bool:
+    """A plain sync function: calling it runs its body (not a generator, not decorated)."""
+    return (
+        not f.is_async and not f.yields and all(d in _TRANSPARENT_DECORATORS for d in f.decorators)
+    )
+
+
 def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
     """qualname -> why it blocks ("slow -> time.sleep"), for the plain sync functions (not
-    generators, not decorated) that call a blocking API directly or through each other."""
-    functions = [
-        f
-        for info in infos
-        for f in info.functions.values()
-        if not f.is_async
-        and not f.yields
-        and all(d in _TRANSPARENT_DECORATORS for d in f.decorators)
-    ]
+    generators, not decorated) that call a blocking API directly or through each other.
+    The chain shown is a shortest one (the first in call order among equals): round n finds
+    the functions n calls away from a blocking API, whatever order the modules come in."""
+    functions = [f for info in infos for f in info.functions.values() if _followed(f)]
     found: dict[str, str] = {}
-    changed = True
-    while changed:
-        changed = False
+    while True:
+        new: dict[str, str] = {}
         for f in functions:
-            if f.qualname in found:
-                continue
+            if f.qualname in found or f.qualname in new:
+                continue  # a qualname defined twice (same-named modules): the first wins
             for callee in f.calls:
                 if callee in _BLOCKING_ROOTS:
-                    found[f.qualname] = f"{f.name} -> {callee}"
-                elif callee in found and callee != f.qualname:
-                    found[f.qualname] = f"{f.name} -> {found[callee]}"
+                    new[f.qualname] = f"{f.name} -> {callee}"
+                elif callee in found:
+                    new[f.qualname] = f"{f.name} -> {found[callee]}"
                 else:
                     continue
-                changed = True
                 break
-    return found
+        if not new:
+            return found
+        found.update(new)
 
 
 def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, dict[str, str]]]:
@@ -359,18 +369,48 @@ def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, di
     return plans
 
 
+def _defines(name: str) -> Callable[[bytes], object]:
+    """A test of a module's bytes: could it hold `def <name>`? Most candidate modules are
+    then never parsed (a class, a name a package's __init__ re-exports). Non-ASCII names
+    may be spelt in the file's own encoding: those modules are always parsed."""
+    if not name.isascii():
+        return lambda data: True
+    return re.compile(rb"\bdef[\s\\]+" + re.escape(name.encode()) + rb"\b").search
+
+
 def _index_modules(index: ProjectIndex) -> list[ModuleInfo]:
-    """The modules that matter, parsed lazily: those that call a blocking API, then, round by
-    round, those that mention a function found to block (its callers)."""
+    """The modules that matter, parsed lazily and on demand. Only an async def's own calls
+    can be sites, so: the modules with an async def, then, transitively, the modules that
+    define a plain sync function one of them calls (found by dotted module name)."""
+    by_name: dict[str, list[SourceFile]] = {}
+    for file in index.files:
+        by_name.setdefault(module_name(file.path), []).append(file)
     seen: dict[str, ModuleInfo] = {}
-    tokens: tuple[bytes, ...] = _ROOT_TOKENS
-    searched: set[bytes] = set(tokens)
-    while tokens:
-        for info in index.modules(*tokens):
-            seen.setdefault(info.path, info)
-        names = {q.rsplit(".", 1)[-1].encode() for q in blocking_functions(seen.values())}
-        tokens = tuple(sorted(names - searched))
-        searched |= names
+    todo: list[str] = []
+    for info in index.modules(b"async"):
+        coroutines = [f for f in info.functions.values() if f.is_async]
+        if coroutines:
+            seen[info.path] = info
+            todo.extend(c for f in coroutines for c in f.calls)
+    done: set[str] = set()
+    while todo:
+        qualname = todo.pop()
+        if qualname in done or qualname in _BLOCKING_ROOTS:
+            continue
+        done.add(qualname)
+        parts = qualname.split(".")
+        defines = _defines(parts[-1])
+        for end in range(1, len(parts)):
+            for file in by_name.get(".".join(parts[:end]), ()):
+                data = index.data(file)
+                found = index.module(file) if data is not None and defines(data) else None
+                function = found.functions.get(qualname) if found is not None else None
+                if found is None or function is None or not _followed(function):
+                    continue
+                seen.setdefault(found.path, found)
+                if not _BLOCKING_ROOTS.intersection(function.calls):
+                    # A direct blocking call is a shortest chain already: the rest is moot.
+                    todo.extend(function.calls)
     return list(seen.values())
 
 
