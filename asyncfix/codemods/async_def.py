@@ -20,7 +20,13 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
-from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, parse_suppressions
+from asyncfix.codemods.base import (
+    AsyncfixCodemod,
+    FileRun,
+    Rule,
+    SourceView,
+    parse_suppressions,
+)
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -265,7 +271,7 @@ class _Planner:
     def plan(self) -> dict[str, Any]:
         targets = self.targets()
         self._holders = self._modules_naming({t.info.name for t in targets})
-        classes = self._class_methods()
+        classes = self._class_methods({t.info.name for t in targets if t.info.class_name})
         for target in targets:
             self._judge(target, classes)
         plans: dict[str, Any] = {}
@@ -328,15 +334,31 @@ class _Planner:
                     return True
         return False
 
-    def _class_methods(self) -> dict[str, list[tuple[str, list[ast.expr]]]]:
-        """method name -> [(class qualname, its bases)] over the project."""
+    def _class_methods(self, names: set[str]) -> dict[str, list[tuple[str, list[ast.expr]]]]:
+        """method name -> [(class qualname, its bases)] over the project, for `names`."""
         found: dict[str, list[tuple[str, list[ast.expr]]]] = {}
-        for module in self.index.modules(b"class "):
+        if not names:
+            return found
+        # A class defining one of them names it in its bytes (`_modules_naming`), unless
+        # spelled with non-ASCII letters that Python folds to it.
+        holders = {m.path for name in names for m in self._holders.get(name, [])}
+        for file in self.index.files:
+            data = self.index.data(file)
+            if data is None or b"class " not in data:
+                continue
+            if file.display not in holders and data.isascii():
+                continue
+            module = self.index.module(file)
+            if module is None:
+                continue
             for node in ast.walk(module.tree):
                 if not isinstance(node, ast.ClassDef):
                     continue
                 for stmt in node.body:
-                    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if (
+                        isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                        and stmt.name in names
+                    ):
                         qualname = f"{module.name}.{node.name}"
                         found.setdefault(stmt.name, []).append((qualname, node.bases))
         return found
@@ -659,6 +681,11 @@ def _local_plan(file: SourceFile, data: bytes, config: Config) -> dict[str, Any]
     return entry
 
 
+def _wanted(plan: Mapping[str, Any]) -> bool:
+    """Does a plan entry make the transformer change or report anything?"""
+    return bool(plan["convert"] or plan["refuse"] or plan["names"] or plan["methods"])
+
+
 def _awaits_in(node: cst.FunctionDef) -> bool:
     """Does the function's own body await (nested defs and lambdas aside)?"""
     finder = _AwaitFinder()
@@ -722,13 +749,20 @@ class AsyncWithoutAwait(AsyncfixCodemod):
                 planned[path] = entry
         return planned
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # Everything it does is in the plan for the file, or what the file alone decides.
+        plan = view.plans.get(cls.NAME)
+        if plan is None:
+            plan = _local_plan(SourceFile(Path(view.path), view.path), view.source, view.config)
+        return _wanted(plan)
+
     def transform(self, module: cst.Module) -> cst.Module:
         # Not planned: what this file's ORIGINAL code decides on its own, exactly what the
         # plan phase compared against (or, without a plan phase, the file alone).
         plan = planned_for(self.run)
         self.plan_data: Mapping[str, Any] = plan
-        wanted = plan["convert"] or plan["refuse"] or plan["names"] or plan["methods"]
-        if not wanted:
+        if not _wanted(plan):
             return module
         self.class_stack: list[str] = []
         self.function_stack: list[cst.FunctionDef] = []

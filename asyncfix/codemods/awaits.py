@@ -10,7 +10,8 @@ of dependencies. Anything else is not touched.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.async_def import planned_for
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
@@ -291,6 +292,50 @@ def _has_candidate(info: ModuleInfo, facts: ProjectFacts) -> bool:
     return False
 
 
+def _screened(path: str, data: bytes, plan: Any) -> tuple[ModuleInfo, ProjectFacts] | None:
+    """The module's facts, and what it knows of the project: its own and the plan's."""
+    info = index_module(SourceFile(Path(path), path), data)
+    if info is None:
+        return None
+    facts = module_facts(info)
+    facts.merge(ProjectFacts.from_plan(plan))
+    return info, facts
+
+
+_RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+
+
+def _modules_naming(
+    index: ProjectIndex,
+    names: set[str],
+    token: bytes,
+    *,
+    relative_imports: bool = False,
+    keep: frozenset[str] = frozenset(),
+) -> Iterator[ModuleInfo]:
+    """`index.modules(token)`, less those that cannot hold any of `names` as an identifier
+    (nor a relative import, if asked) and are not in `keep` (display paths): they are
+    never ast-parsed. Non-ASCII sources are kept: Python folds some letters to ASCII."""
+    if not names and not keep:
+        return
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rb"(?<!\w)(?:" + alternatives + rb")(?!\w)") if names else None
+    for file in index.files:
+        data = index.data(file)
+        if data is None or token not in data:
+            continue
+        if not (
+            file.display in keep
+            or not data.isascii()
+            or (pattern is not None and pattern.search(data))
+            or (relative_imports and _RELATIVE_IMPORT.search(data))
+        ):
+            continue
+        info = index.module(file)
+        if info is not None:
+            yield info
+
+
 class ForgottenAwait(AsyncfixCodemod):
     NAME = "forgotten-await"
     FAMILY = "awaits"
@@ -303,16 +348,27 @@ class ForgottenAwait(AsyncfixCodemod):
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         # Facts of every module with an async def, handed to each module that imports
         # from it: a module needs only what its imports can name.
-        providers = {info.name: module_facts(info) for info in index.modules(b"async def")}
+        defining = list(index.modules(b"async def"))
+        providers = {info.name: module_facts(info) for info in defining}
         if not providers:
             return None
+        # Only the providers' coroutine method names can be needed as ambiguous, and only
+        # a module defining a method of that name (so naming it) can make one so.
+        methods: set[str] = set()
+        for facts in providers.values():
+            methods |= facts.method_names()
         kinds: dict[str, set[bool]] = {}
-        for info in index.modules(b"class "):
+        for info in _modules_naming(index, methods, b"class "):
             for name, seen in method_kinds(info).items():
-                kinds.setdefault(name, set()).update(seen)
+                if name in methods:
+                    kinds.setdefault(name, set()).update(seen)
         ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
         plans: dict[str, Any] = {}
-        for info in index.modules(b"async"):
+        # A module gets facts only from a provider it imports: the import names the
+        # provider's top-level package, unless it is relative.
+        heads = {name.split(".", 1)[0] for name in providers}
+        paths = frozenset(info.path for info in defining)
+        for info in _modules_naming(index, heads, b"async", relative_imports=True, keep=paths):
             needed = ProjectFacts()
             own = providers.get(info.name, ProjectFacts())
             # Only the names this module could call, and only what it cannot see itself.
@@ -330,16 +386,21 @@ class ForgottenAwait(AsyncfixCodemod):
                 plans[info.path] = needed.as_plan()
         return plans
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # The transform's own screen, on the same bytes; index_module caches its facts by
+        # content, so the transform that follows does not index the file again.
+        found = _screened(view.path, view.source, view.plans.get(cls.NAME))
+        return found is not None and _has_candidate(*found)
+
     def transform(self, module: cst.Module) -> cst.Module:
         # The screen is `_has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.
-        info = index_module(SourceFile(Path(self.run.path), self.run.path), module.bytes)
-        if info is None:
+        found = _screened(self.run.path, module.bytes, self.planned)
+        if found is None:
             return module
-        self.info = info
+        self.info, self.facts = found
         self._af601: Mapping[str, Any] | None = None
-        self.facts = module_facts(info)
-        self.facts.merge(ProjectFacts.from_plan(self.planned))
-        if not _has_candidate(info, self.facts):
+        if not _has_candidate(self.info, self.facts):
             return module  # no metadata resolved: the common case, and the costly part
         return super().transform(module)
 

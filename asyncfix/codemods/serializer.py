@@ -16,9 +16,10 @@ it is a finding. The inputs on which the two libraries differ are listed in the 
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
     LoopContext,
     inside_sync_lock,
@@ -524,40 +525,59 @@ def orjson_dumps(
 # -- the screen ------------------------------------------------------------------------------
 
 
-class _Screen(cst.CSTVisitor):
-    """One walk before metadata: the names calls are made through, the names imports bind
-    under an alias (`from json import dumps as encode`), and whether pandas is imported."""
+def screen_names(tree: ast.Module) -> tuple[frozenset[str], bool]:
+    """One walk of the stdlib ast: the call names worth resolving metadata for (empty when
+    there are none), and whether pandas is imported. A call counts by its last name as
+    written, and an import alias (`from json import dumps as encode`) may be a site."""
+    callees: set[str] = set()
+    aliases: set[str] = set()
+    imports_pandas = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                callees.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                callees.add(func.attr)
+        elif isinstance(node, ast.Import):
+            imports_pandas |= any(_is_pandas(a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and not node.level:
+            imports_pandas |= _is_pandas(node.module)
+            aliases.update(a.asname for a in node.names if a.asname is not None)
+    names = callees & (_CANDIDATES | {"Response"} | aliases)
+    return (frozenset(names) if names & (_CANDIDATES | aliases) else frozenset()), imports_pandas
 
-    def __init__(self) -> None:
-        self.callees: set[str] = set()
-        self.aliases: set[str] = set()
-        self.imports_pandas = False
 
-    def visit_Call(self, node: cst.Call) -> None:
-        name = _callee(node)
-        if name is not None:
-            self.callees.add(name)
+def _is_pandas(module: str) -> bool:
+    return module == "pandas" or module.startswith("pandas.")
 
-    def _imported(self, module: str, names: Sequence[cst.ImportAlias] | cst.ImportStar) -> None:
-        self.imports_pandas |= module == "pandas" or module.startswith("pandas.")
-        for alias in names if not isinstance(names, cst.ImportStar) else ():
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.aliases.add(alias.asname.name.value)
 
-    def visit_Import(self, node: cst.Import) -> bool:
-        for alias in node.names:
-            self._imported(alias.evaluated_name, ())
-        return False
+def calls_on_loop(tree: ast.Module, names: Collection[str]) -> bool:
+    """Is some call to one of `names` (last name as written) made directly on the event
+    loop: in an async def's own body or a comprehension there, not in a nested def, lambda
+    or class body (whose defaults, decorators and bases do count: they run there)."""
+    pending: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncFunctionDef):
+            pending.extend(node.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in names:
+                return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            # An inner async def is walked on its own; its body is not this loop code.
+            pending.extend(c for c in ast.iter_child_nodes(node) if c not in _body(node))
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+    return False
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        if node.module is not None and not node.relative:
-            self._imported(cst.Module([]).code_for_node(node.module), node.names)
-        return False
 
-    def names(self) -> frozenset[str]:
-        """The call names worth resolving metadata for; empty when there are none."""
-        names = self.callees & (_CANDIDATES | {"Response"} | self.aliases)
-        return frozenset(names) if names & (_CANDIDATES | self.aliases) else frozenset()
+def _body(node: ast.AST) -> list[ast.AST]:
+    body = getattr(node, "body", [])
+    return body if isinstance(body, list) else [body]
 
 
 # -- the codemod -----------------------------------------------------------------------------
@@ -605,11 +625,20 @@ class Serializer(AsyncfixCodemod):
     def may_match(cls, data: bytes) -> bool:
         return b"async" in data and (b"json" in data or b"JSON" in data or b"pandas" in data)
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # Every site is a call made directly in an async def (see `_on_loop`).
+        names, _ = screen_names(view.tree)
+        return bool(names) and calls_on_loop(view.tree, names)
+
     def screen(self, module: cst.Module) -> bool:
-        screen = _Screen()
-        module.visit(screen)
-        self._imports_pandas = screen.imports_pandas
-        self._names = screen.names()
+        tree = self.run.syntax_tree() if module is self.run.original else None
+        if tree is None:
+            try:  # a tree another codemod rewrote: still cheaper than a libcst walk
+                tree = ast.parse(module.code)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return False  # cannot be screened (too deep for ast): left as it is
+        self._names, self._imports_pandas = screen_names(tree)
         return bool(self._names)
 
     # -- small lookups -------------------------------------------------------------------
