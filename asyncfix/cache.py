@@ -36,10 +36,9 @@ from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
 
-import libcst
-
 from asyncfix import __version__
 from asyncfix.config import Config
+from asyncfix.files import SourceFile
 from asyncfix.report import Finding
 
 CACHE_DIR_NAME = ".asyncfix_cache"
@@ -71,6 +70,18 @@ def _package_digest() -> str:
         with contextlib.suppress(OSError):
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+@cache
+def _libcst_version() -> str:
+    # From its metadata: importing libcst costs ~0.4 s that a run served from the cache
+    # does not otherwise pay.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("libcst")
+    except PackageNotFoundError:
+        return ""
 
 
 def _canonical(value: Any) -> Any:
@@ -140,14 +151,17 @@ class ResultCache:
     def for_run(
         cls,
         config: Config,
-        codemod_names: Sequence[str],
-        enabled: frozenset[str],
+        codemod_names: Sequence[str] = (),
+        enabled: frozenset[str] = frozenset(),
         directory: Path | None = None,
     ) -> ResultCache:
+        """The cache of a run. Which codemods run and which codes are enabled follow from
+        asyncfix's source and the configuration, both in the salt; `codemod_names` and
+        `enabled` may still be given (a test's own codemods)."""
         parts = {
             "asyncfix": __version__,
             "source": _package_digest(),
-            "libcst": getattr(libcst, "__version__", ""),
+            "libcst": _libcst_version(),
             "python": sys.version,
             "config": _canonical(asdict(config)),
             "codemods": list(codemod_names),
@@ -206,6 +220,53 @@ class ResultCache:
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key
 
+    # -- whole runs ----------------------------------------------------------------------
+
+    def run_key(
+        self, files: Sequence[tuple[SourceFile, bytes]], shard: tuple[int, int] | None
+    ) -> str:
+        """A run's key: every discovered file (plans read them all, whatever the shard),
+        its bytes and the project files around it, and the shard."""
+        digest = hashlib.sha256(b"run\0" + self.salt.encode() + repr(shard).encode())
+        for file, data in sorted(files, key=lambda item: item[0].display):
+            digest.update(file.display.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(self._directory_digest(file.path.absolute().parent).encode())
+            digest.update(hashlib.sha256(data).digest())
+        return "run-" + digest.hexdigest()
+
+    def get_run(self, key: str) -> dict[str, dict[str, Any]] | None:
+        """display path -> what the run found there: {"key": its file entry} or its
+        errors; files that needed nothing are absent. None for a miss."""
+        try:
+            blob = self._entry(key[4:]).with_suffix(".run").read_bytes()
+            magic, body = blob.split(b"\n", 1)
+            record = json.loads(body)
+            if magic != _FORMAT or record["key"] != key:
+                return None
+            files = record["files"]
+            return files if isinstance(files, dict) else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_run(self, key: str, outcomes: Sequence[Any]) -> None:
+        """Remember a run's outcomes (FileOutcome) by their file entries; not stored when
+        one cannot be replayed (no entry, or an error that may not happen again)."""
+        files: dict[str, dict[str, Any]] = {}
+        for outcome in outcomes:
+            if outcome.errors:
+                if any(
+                    "internal error" in e.message or "worker" in e.message for e in outcome.errors
+                ):
+                    return  # a crash or a dead worker: not a property of the bytes
+                rows = [[e.line, e.column, e.message] for e in outcome.errors]
+                files[outcome.file.display] = {"errors": rows, "parsed": outcome.parsed}
+            elif outcome.cache_key is not None:
+                files[outcome.file.display] = {"key": outcome.cache_key}
+            elif outcome.parsed or outcome.findings or outcome.new is not None:
+                return  # a result without an entry (plans that cannot be keyed)
+        body = json.dumps({"key": key, "files": files}).encode()
+        self._write(self._entry(key[4:]).with_suffix(".run"), _FORMAT + b"\n" + body)
+
     # -- entries -------------------------------------------------------------------------
 
     def get(self, key: str, display: str) -> CachedResult | None:
@@ -242,8 +303,9 @@ class ResultCache:
                 for f in result.findings
             ],
         }
-        blob = _FORMAT + b"\n" + json.dumps(meta).encode() + b"\n" + body
-        target = self._entry(key)
+        self._write(self._entry(key), _FORMAT + b"\n" + json.dumps(meta).encode() + b"\n" + body)
+
+    def _write(self, target: Path, blob: bytes) -> None:
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)

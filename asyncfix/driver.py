@@ -15,20 +15,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from typing import TYPE_CHECKING, Any
 
 from asyncfix.cache import CachedResult, ResultCache
-from asyncfix.codemods import AsyncfixCodemod, all_codemods, resolve_selection
-from asyncfix.codemods.base import FileRun, SourceView, parse_suppressions, visit_with_metadata
+from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
 from asyncfix.index import ProjectIndex
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
+
+if TYPE_CHECKING:
+    # libcst and the codemods are imported where they are used: a rerun served from the
+    # cache never parses, and importing them costs ~0.4 s.
+    import libcst as cst
+
+    from asyncfix.codemods.base import AsyncfixCodemod, FileRun
 
 
 @dataclass
@@ -42,6 +44,7 @@ class FileOutcome:
     errors: list[FileError] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)
     cached: bool = False  # served from the result cache (see asyncfix/cache.py)
+    cache_key: str | None = None  # its entry in the result cache, once stored or found
 
     @property
     def changed(self) -> bool:
@@ -95,6 +98,8 @@ class Pipeline:
         (newer syntax, perhaps): then libcst decides, and every codemod runs."""
         if tree is None or not self.use_prescreens:
             return None
+        from asyncfix.codemods.base import SourceView
+
         view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
         return frozenset(
             c
@@ -102,12 +107,17 @@ class Pipeline:
             if (c.may_match(data) or c.NAME in view.plans) and c.prescreen(view)
         )
 
-    def make_plans(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
-        """display path -> {codemod name: its instructions}, from the planning codemods."""
+    def make_plans(
+        self,
+        files: Sequence[SourceFile],
+        contents: Mapping[str, bytes | SourceError] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """display path -> {codemod name: its instructions}, from the planning codemods.
+        `contents`: the files' bytes when the caller has read them already."""
         planners = [c for c in self.codemods if _overrides(c, "plan")]
         if not planners:
             return {}
-        index = ProjectIndex(files)
+        index = ProjectIndex(files, contents)
         plans: dict[str, dict[str, Any]] = {}
         for codemod in planners:
             for path, data in (codemod.plan(index, self.config) or {}).items():
@@ -131,6 +141,11 @@ class Pipeline:
         `screened`: the codemods whose prescreen passed on these bytes (None: all); the
         others are skipped while the tree is still the one that was screened.
         """
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+        from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+
         suppressions = parse_suppressions(text)
         for line, codes in (suppress or {}).items():
             have = suppressions.get(line, frozenset())
@@ -173,6 +188,32 @@ class Pipeline:
         run.result = module
         return run
 
+    def triage(
+        self, file: SourceFile, data: bytes, plans: Mapping[str, Any] | None = None
+    ) -> FileOutcome | None:
+        """The outcome when it needs no parse (bytes without a trigger token, a binary
+        file, a result in the cache); None when the file must be processed. Cheap: the
+        parent process asks it of every file and sends only the rest to the workers."""
+        outcome = FileOutcome(file, original=data)
+        try:
+            check_text(data)  # a binary file is reported even without trigger tokens
+        except SourceError as exc:
+            outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
+            return outcome
+        if not plans and not self.may_match(data):
+            return outcome
+        if self.cache is not None:
+            # A planned file depends on other files: its plan data is part of the key.
+            key = self.cache.key(data, file.display, file.path, plans)
+            hit = None if key is None else self.cache.get(key, file.display)
+            if hit is not None:
+                outcome.encoding, outcome.findings = hit.encoding, hit.findings
+                outcome.new, outcome.packages = hit.new, hit.packages
+                outcome.parsed = outcome.cached = True
+                outcome.cache_key = key
+                return outcome
+        return None
+
     def process(
         self,
         file: SourceFile,
@@ -183,20 +224,13 @@ class Pipeline:
         try:
             if data is None:
                 data = read_bytes(file.path)
+            done = self.triage(file, data, plans)
+            if done is not None:
+                return done
             outcome.original = data
-            check_text(data)  # a binary file is reported even without trigger tokens
-            if not plans and not self.may_match(data):
-                return outcome
-            # A planned file depends on other files: its plan data is part of the key.
-            key = None
-            if self.cache is not None:
-                key = self.cache.key(data, file.display, file.path, plans)
-                hit = None if key is None else self.cache.get(key, file.display)
-                if hit is not None:
-                    outcome.encoding, outcome.findings = hit.encoding, hit.findings
-                    outcome.new, outcome.packages = hit.new, hit.packages
-                    outcome.parsed = outcome.cached = True
-                    return outcome
+            key = (
+                None if self.cache is None else self.cache.key(data, file.display, file.path, plans)
+            )
             text, outcome.encoding = decode(data)
             tree = _guard_depth(data)
             screened = self.prescreen(data, tree, file.display, plans)
@@ -204,6 +238,7 @@ class Pipeline:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:
                     self.cache.put(key, CachedResult(outcome.encoding, [], None, set()))
+                    outcome.cache_key = key
                 return outcome
             module = _cst_parse(data)
         except SourceError as exc:
@@ -247,6 +282,7 @@ class Pipeline:
             self.cache.put(
                 key, CachedResult(outcome.encoding, outcome.findings, outcome.new, outcome.packages)
             )
+            outcome.cache_key = key
         return outcome
 
     def _verify(
@@ -306,6 +342,8 @@ def _guard_depth(data: bytes) -> ast.Module | None:
 
 def _cst_parse(data: bytes) -> cst.Module:
     """libcst's parse of bytes that passed `_guard_depth`."""
+    import libcst as cst
+
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -345,6 +383,8 @@ def _compiles(text: str, path: str) -> bool:
 
 def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:
     """Does the codemod define its own `method` (`plan`: it needs the project index)?"""
+    from asyncfix.codemods.base import AsyncfixCodemod
+
     return any(method in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
 
 
@@ -372,12 +412,12 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     _WORKER = Pipeline(config, cache=cache)
 
 
-Task = tuple[SourceFile, dict[str, Any] | None]
+Task = tuple[SourceFile, bytes, dict[str, Any] | None]
 
 
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
-    return [_WORKER.process(f, plans=plans) for f, plans in tasks]
+    return [_WORKER.process(f, data, plans) for f, data, plans in tasks]
 
 
 def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
@@ -401,34 +441,97 @@ def run(
     plans are still made over every file, so the shards' results combine.
     """
     started = time.perf_counter()
-    pipeline = Pipeline(config)  # validates the selection before any work starts
-    files, errors = discover(paths, config.exclude)
-    plans = pipeline.make_plans(files)
-    tasks: list[Task] = [(f, plans.get(f.display)) for f in files]
-    if shard is not None:
-        tasks = [t for t in tasks if in_shard(t[0].display, *shard)]
-        files = [f for f, _ in tasks]
+    every, errors = discover(paths, config.exclude)
+    contents = _read_all(every)
+    files = every if shard is None else [f for f in every if in_shard(f.display, *shard)]
+    result_cache = None
     if cache:
-        pipeline.cache = (
-            cache
-            if isinstance(cache, ResultCache)
-            else ResultCache.for_run(config, [c.NAME for c in pipeline.codemods], pipeline.enabled)
-        )
+        result_cache = cache if isinstance(cache, ResultCache) else ResultCache.for_run(config)
+    # A rerun over the same bytes is served whole, before the codemods are even imported.
+    run_key = None
+    readable = [(f, d) for f in every if isinstance(d := contents[f.display], bytes)]
+    if result_cache is not None and len(readable) == len(every):
+        run_key = result_cache.run_key(readable, shard)
+        outcomes = _outcomes_from_cache(result_cache, run_key, files, contents)
+        if outcomes is not None:
+            return _result(outcomes, errors, started)
+
+    pipeline = Pipeline(config, cache=result_cache)  # validates the selection first
+    plans = pipeline.make_plans(every, contents)
+    outcomes = []
+    tasks: list[Task] = []
+    for file in files:
+        data = contents[file.display]
+        if isinstance(data, SourceError):
+            outcomes.append(_failed(file, data.message, data.line, data.column))
+            continue
+        done = pipeline.triage(file, data, plans.get(file.display))
+        if done is None:
+            tasks.append((file, data, plans.get(file.display)))
+        else:
+            outcomes.append(done)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    outcomes: list[FileOutcome] = []
     with _stop_on_signals() as stop:
         # A pool costs ~50 ms to start: worth it only for more than a handful of files.
-        if jobs == 1 or len(files) < 2 * jobs:
-            for i, (file, plan) in enumerate(tasks, 1):
+        if jobs == 1 or len(tasks) < 2 * jobs:
+            for i, (file, data, plan) in enumerate(tasks, 1):
                 if stop.is_set():
                     raise Interrupted
-                outcomes.append(pipeline.process(file, plans=plan))
+                outcomes.append(pipeline.process(file, data, plan))
                 if progress:
-                    progress(i, len(files))
+                    progress(i, len(tasks))
         else:
-            outcomes = _run_pool(tasks, config, jobs, progress, stop, pipeline.cache)
+            outcomes.extend(_run_pool(tasks, config, jobs, progress, stop, result_cache))
+    if run_key is not None and result_cache is not None:
+        result_cache.put_run(run_key, outcomes)
+    return _result(outcomes, errors, started)
+
+
+def _read_all(files: Sequence[SourceFile]) -> dict[str, bytes | SourceError]:
+    """Every file's bytes, read once: plans, cache keys and the workers all use them."""
+    contents: dict[str, bytes | SourceError] = {}
+    for file in files:
+        try:
+            contents[file.display] = read_bytes(file.path)
+        except SourceError as exc:
+            contents[file.display] = exc
+    return contents
+
+
+def _outcomes_from_cache(
+    cache: ResultCache,
+    key: str,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+) -> list[FileOutcome] | None:
+    """The outcomes of an earlier run over exactly these bytes; None for a miss."""
+    records = cache.get_run(key)
+    if records is None:
+        return None
+    outcomes: list[FileOutcome] = []
+    for file in files:
+        data = contents[file.display]
+        assert isinstance(data, bytes)
+        outcome = FileOutcome(file, original=data)
+        record = records.get(file.display)
+        if record is not None and "key" in record:
+            hit = cache.get(record["key"], file.display)
+            if hit is None:
+                return None  # an entry was pruned: do the run
+            outcome.encoding, outcome.findings = hit.encoding, hit.findings
+            outcome.new, outcome.packages = hit.new, hit.packages
+            outcome.parsed = outcome.cached = True
+            outcome.cache_key = record["key"]
+        elif record is not None:
+            outcome.parsed = bool(record["parsed"])
+            outcome.errors = [FileError(file.display, *e) for e in record["errors"]]
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _result(outcomes: list[FileOutcome], errors: list[FileError], started: float) -> RunResult:
     outcomes.sort(key=lambda o: o.file.display)
-    summary = Summary(scanned=len(files))
+    summary = Summary(scanned=len(outcomes))
     for outcome in outcomes:
         summary.parsed += outcome.parsed
         summary.changed += outcome.changed
@@ -500,7 +603,7 @@ def _run_pool(
                     continue
                 except Exception as exc:  # a result that could not be sent back
                     message = f"worker failed: {type(exc).__name__}: {exc}"
-                    outcomes.extend(_failed(f, message) for f, _ in chunk)
+                    outcomes.extend(_failed(f, message) for f, _, _ in chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, len(tasks))
@@ -522,9 +625,9 @@ WORKER_DIED = (
 )
 
 
-def _failed(file: SourceFile, message: str) -> FileOutcome:
+def _failed(file: SourceFile, message: str, line: int = 1, column: int = 1) -> FileOutcome:
     outcome = FileOutcome(file)
-    outcome.errors.append(FileError(file.display, 1, 1, message))
+    outcome.errors.append(FileError(file.display, line, column, message))
     return outcome
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,9 +253,16 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
 class ProjectIndex:
     """Every discovered file, parsed with `ast` only on demand."""
 
-    def __init__(self, files: Iterable[SourceFile]) -> None:
+    def __init__(
+        self,
+        files: Iterable[SourceFile],
+        contents: Mapping[str, bytes | SourceError] | None = None,
+    ) -> None:
         self.files = list(files)
-        self._data: dict[str, bytes | None] = {}
+        self._data: dict[str, bytes | None] = {
+            path: data if isinstance(data, bytes) else None
+            for path, data in (contents or {}).items()
+        }
         self._modules: dict[str, ModuleInfo | None] = {}
 
     def data(self, file: SourceFile) -> bytes | None:

@@ -6,12 +6,14 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from asyncfix import __version__
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.report import FileError, Finding
+
+if TYPE_CHECKING:
+    from asyncfix.codemods.base import AsyncfixCodemod, Rule
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

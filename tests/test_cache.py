@@ -286,3 +286,43 @@ def test_the_patches_of_all_shards_combine_into_the_full_run(project: Path) -> N
         line for line in full.stdout.splitlines() if line.startswith("+++ ")
     )
     assert len(seen) == len(set(seen))  # no file in two shards
+
+
+def test_a_rerun_over_the_same_bytes_never_imports_libcst(project: Path) -> None:
+    # The warm path of a linter: served whole from the run's entry, without even importing
+    # the codemods (libcst alone costs ~0.4 s to import).
+    script = (
+        "import sys\n"
+        "from asyncfix.cli import main\n"
+        "try:\n"
+        "    main(['check', '--exit-zero', 'src'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst imported' if 'libcst' in sys.modules else 'libcst not imported')\n"
+    )
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script], cwd=project, capture_output=True, text=True
+        )
+
+    cold, warm = check(), check()
+    assert "libcst imported" in cold.stdout
+    assert "libcst not imported" in warm.stdout, warm.stderr
+    assert warm.stderr.replace(warm.stderr.split()[-1], "") == cold.stderr.replace(
+        cold.stderr.split()[-1], ""
+    )  # the same report (but for the time it took)
+    (project / "src" / "plain.py").write_text("x = 2\n")  # any file: plans read them all
+    assert "libcst imported" in check().stdout
+
+
+def test_a_rerun_replays_errors_and_outcomes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "src" / "broken.py").write_text("import time\nasync def f(:\n    time.sleep(1)\n")
+    cold = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    no_parsing(monkeypatch)
+    warm = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    assert results(warm) == results(cold)
+    assert [e.format() for e in warm.errors] == [e.format() for e in cold.errors]
+    assert warm.errors and warm.summary.changed == cold.summary.changed == 1

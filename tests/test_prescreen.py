@@ -12,12 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_golden import TESTDATA, single_cases, tree_cases
 
 from asyncfix.codemods import AsyncfixCodemod, all_codemods
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile
-from tests.test_golden import TESTDATA, single_cases, tree_cases
 
 CODEMODS = all_codemods()
 ALL = Config()  # every rule

@@ -7,8 +7,10 @@ import importlib
 import pkgutil
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule
+if TYPE_CHECKING:
+    from asyncfix.codemods.base import AsyncfixCodemod, Rule
 
 # Modules of this package that hold shared code, not codemods.
 _NOT_FAMILIES = frozenset({"base", "helpers"})
@@ -101,6 +103,16 @@ def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset
         if any(selector_matches(s, c, code) for s in select)
         and not any(selector_matches(s, c, code) for s in ignore)
     )
+
+
+def __getattr__(name: str) -> Any:
+    # Importing the codemods imports libcst (~0.4 s): only a run that parses pays for it,
+    # not a rerun served whole from the cache.
+    if name in ("AsyncfixCodemod", "Rule"):
+        from asyncfix.codemods import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
