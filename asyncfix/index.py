@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,17 +38,62 @@ class FunctionInfo:
     calls: tuple[str, ...]  # dotted callees of its own body, resolved through imports
 
 
-@dataclass
+class _Trees:
+    """The ast of indexed modules, kept up to a budget of source lines; beyond it the
+    least recently used are dropped and parsed again when asked for.
+
+    An ast costs ~1 KB of memory per source line: a monorepo's worth of them would not fit
+    beside the workers (the issue's bound is 500 MB for a 1M-line tree), while a project
+    of ordinary size keeps all of its trees and never parses one twice.
+    """
+
+    def __init__(self, budget_lines: int) -> None:
+        self.budget = budget_lines
+        self._trees: OrderedDict[tuple[str, str], tuple[ast.Module, int]] = OrderedDict()
+        self._lines = 0
+
+    def get(self, info: ModuleInfo) -> ast.Module:
+        key = (info.path, info.digest)
+        found = self._trees.get(key)
+        if found is not None:
+            self._trees.move_to_end(key)
+            return found[0]
+        return self.put(info, ast.parse(info.data, filename=info.path))
+
+    def put(self, info: ModuleInfo, tree: ast.Module) -> ast.Module:
+        lines = info.data.count(b"\n") + 1
+        self._trees[(info.path, info.digest)] = (tree, lines)
+        self._lines += lines
+        while self._lines > self.budget and len(self._trees) > 1:
+            _, (_, dropped) = self._trees.popitem(last=False)
+            self._lines -= dropped
+        return tree
+
+    def clear(self) -> None:
+        self._trees.clear()
+        self._lines = 0
+
+
+TREES = _Trees(budget_lines=200_000)
+
+
+@dataclass(eq=False)
 class ModuleInfo:
     path: str  # display path
     file: SourceFile
     name: str  # dotted module name, from the package layout
-    tree: ast.Module
+    data: bytes = field(repr=False)  # the source, to parse the tree again once dropped
+    digest: str  # of `data`
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     functions: dict[str, FunctionInfo] = field(default_factory=dict)  # by qualname
     # Module-level `name = <call>(...)`: name -> (resolved callee, line)
     assignments: dict[str, tuple[str, int]] = field(default_factory=dict)
     toplevel: set[str] = field(default_factory=set)  # names the module itself defines
+
+    @property
+    def tree(self) -> ast.Module:
+        """The module's stdlib ast (see _Trees: it may be parsed again)."""
+        return TREES.get(self)
 
     def resolve(self, node: ast.expr) -> str | None:
         """Dotted qualified name of a Name/Attribute chain, through this module's imports."""
@@ -224,7 +270,8 @@ _CACHE: dict[tuple[str, str], ModuleInfo] = {}
 def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
     """Facts of one module; None when it does not parse (the transform phase reports it)."""
     name = module_name(file.path)
-    key = (hashlib.blake2b(data, digest_size=16).hexdigest(), name)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    key = (digest, name)
     if key in _CACHE:
         cached = _CACHE[key]
         if cached.path == file.display:
@@ -233,7 +280,8 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
         tree = ast.parse(data, filename=file.display)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    info = ModuleInfo(path=file.display, file=file, name=name, tree=tree)
+    info = ModuleInfo(path=file.display, file=file, name=name, data=data, digest=digest)
+    TREES.put(info, tree)
     collector = _Collector(info, file.path.name == "__init__.py")
     # Imports and top-level names first, so that uses before definitions resolve too.
     for node in ast.walk(tree):

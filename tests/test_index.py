@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,7 +14,7 @@ from asyncfix.codemods import AsyncfixCodemod, Rule
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import discover
-from asyncfix.index import ProjectIndex, module_name
+from asyncfix.index import TREES, ProjectIndex, module_name
 
 APP = """\
 import requests as rq
@@ -144,3 +145,19 @@ def test_plans_reach_the_planned_files_only(project: Path, monkeypatch: pytest.M
     assert set(changed) == {"src/shop/app.py", "src/shop/helpers.py"}
     assert changed["src/shop/helpers.py"] == b"# calls slow: fetch\n" + HELPERS.encode()
     assert [f.message for f in result.findings] == ["calls slow: ['root']", "calls slow: ['fetch']"]
+
+
+def test_trees_beyond_the_memory_budget_are_dropped_and_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "abc":
+        (tmp_path / f"{name}.py").write_text(f"def {name}():\n    return 1\n" * 50)
+    files, _ = discover([tmp_path], ())
+    monkeypatch.setattr(TREES, "budget", 120)  # lines: room for one module's tree
+    index = ProjectIndex(files)
+    infos = list(index.modules())
+    first = infos[0].tree
+    assert infos[2].tree is infos[2].tree  # the most recent one is kept
+    again = infos[0].tree  # dropped meanwhile: parsed again, the same facts
+    assert again is not first and ast.dump(again) == ast.dump(first)
+    assert sum(lines for _, lines in TREES._trees.values()) <= 120
