@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, visit_with_metadata
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView, visit_with_metadata
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
@@ -92,6 +92,67 @@ AF203 = Rule(
 _SLEEP_CALL = m.Call(func=m.Attribute(attr=m.Name("sleep")) | m.Name("sleep"))
 
 
+def _calls(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast.Call]:
+    """The calls in `tree`; with `within` (ast.AsyncFunctionDef, say), those inside such a
+    def, nested code too: a superset of those in its own body (see loop_context)."""
+    stack: list[tuple[ast.AST, bool]] = [(tree, within is None)]
+    while stack:
+        node, inside = stack.pop()
+        inside = inside or (within is not None and isinstance(node, within))
+        if inside and isinstance(node, ast.Call):
+            yield node
+        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+
+
+def _imports(tree: ast.Module, module: str) -> bool:
+    """Does `tree` import `module` (or a submodule, or names from it) anywhere?"""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        else:
+            continue
+        if any(name == module or name.startswith(module + ".") for name in names):
+            return True
+    return False
+
+
+def _may_call(tree: ast.Module, qualnames: Iterable[str], within: type[ast.AST] | None) -> bool:
+    """Could a call in `tree` (inside a `within` def) be of one of `qualnames`, spelt through
+    the module's imports (`subprocess.run`, `sp.run`, `from subprocess import run as r`,
+    `from urllib import request` then `request.urlopen`) or a builtin (`open()`)? Cheap, on
+    the stdlib ast, and never False where the qualified names (libcst's, the index's) say
+    otherwise."""
+    targets = set(qualnames)
+    modules = {q.split(".", 1)[0] for q in targets}
+    lasts = {q.rsplit(".", 1)[-1] for q in targets}
+    names = {q.removeprefix("builtins.") for q in targets if q.startswith("builtins.")}
+    heads: set[str] = set()  # names bound to one of `modules` or to something from them
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in modules:
+                    heads.add(alias.asname or alias.name.split(".")[0])
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] in modules
+        ):
+            bound = {a.asname or a.name for a in node.names if a.name != "*"}
+            names |= bound  # a function
+            heads |= bound  # or a submodule: `from urllib import request`
+    if not heads and not names:
+        return False
+    for call in _calls(tree, within):
+        head, _, rest = (dotted_name(call.func) or "").partition(".")
+        if (rest and head in heads and rest.rsplit(".", 1)[-1] in lasts) or (
+            not rest and head in names
+        ):
+            return True
+    return False
+
+
 class TimeSleep(AsyncfixCodemod):
     NAME = "time-sleep"
     FAMILY = "http_client"
@@ -99,32 +160,18 @@ class TimeSleep(AsyncfixCodemod):
     TRIGGERS = (b"async", b"sleep")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # Only a call in an async def is a site (see leave_Call).
+        return _may_call(view.tree, ["time.sleep"], ast.AsyncFunctionDef)
+
     def screen(self, module: cst.Module) -> bool:
         # No earlier codemod writes time.sleep: the source's own ast tells if one is there.
+        # Anywhere, though: an earlier codemod may move code into an async def (lifespan).
         tree = self.run.syntax_tree()
         if tree is None:
             return bool(m.findall(module, _SLEEP_CALL))
-        nodes = list(ast.walk(tree))
-        modules: set[str] = set()  # names bound to the time module
-        functions: set[str] = set()  # names bound to time.sleep
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                modules.update(a.asname or "time" for a in node.names if a.name == "time")
-            elif isinstance(node, ast.ImportFrom) and node.module == "time" and not node.level:
-                functions.update(a.asname or "sleep" for a in node.names if a.name == "sleep")
-        return any(
-            isinstance(node, ast.Call)
-            and (
-                (
-                    isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "sleep"
-                    and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in modules
-                )
-                or (isinstance(node.func, ast.Name) and node.func.id in functions)
-            )
-            for node in nodes
-        )
+        return _may_call(tree, ["time.sleep"], None)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not QualifiedNameProvider.has_name(self, original_node, "time.sleep"):
@@ -495,36 +542,27 @@ AF205 = Rule(
     ),
 )
 
-_DIRECT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in (*_TO_THREAD, *_FINDING_ONLY))
-_DIRECT_MODULES = frozenset(q.split(".", 1)[0] for q in (*_TO_THREAD, *_FINDING_ONLY)) - {
-    "builtins"
-}
-_ROOT_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in _BLOCKING_ROOTS)
+_DIRECT = frozenset({*_TO_THREAD, *_FINDING_ONLY})
+# A module's own names resolve under its name: `socket.py`'s getaddrinfo is socket's.
+_ROOT_MODULE_STEMS = frozenset(part for q in _BLOCKING_ROOTS for part in q.split(".")[:-1])
 
 
-def _direct_candidates(tree: ast.Module) -> bool:
-    """A cheap look for a direct AF204 site: a call of a blocking name reached through an
-    import of its module (`subprocess.run`, `sp.run`, `from subprocess import run`), or open().
-    On the stdlib `ast` of the source: no codemod that runs earlier writes such a call."""
-    heads: set[str] = set()
-    names: set[str] = {"open"}
-    calls: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] in _DIRECT_MODULES:
-                    heads.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            if node.module and node.module.split(".")[0] in _DIRECT_MODULES:
-                names.update(a.asname or a.name for a in node.names if a.name != "*")
-        elif isinstance(node, ast.Call):
-            calls.append(dotted_name(node.func) or "")
-    for dotted in calls:
-        head, _, rest = dotted.partition(".")
-        last = dotted.rsplit(".", 1)[-1]
-        if (rest and head in heads and last in _DIRECT_NAMES) or (not rest and head in names):
-            return True
-    return False
+def _local_sites(path: str, data: bytes, tree: ast.Module) -> dict[str, dict[str, str]]:
+    """AF205 without a project plan: the same analysis on this module alone (`tree` is the
+    stdlib ast of `data`). Indexed only when it could find something: an async def, and a
+    sync def that may call a blocking API."""
+    kinds = {type(node) for node in ast.walk(tree)}
+    if ast.AsyncFunctionDef not in kinds or ast.FunctionDef not in kinds:
+        return {}
+    file = Path(path)
+    stem = file.resolve().parent.name if file.name == "__init__.py" else file.stem
+    if stem not in _ROOT_MODULE_STEMS:
+        if not any(token in data for token in _ROOT_TOKENS):
+            return {}
+        if not _may_call(tree, _BLOCKING_ROOTS, ast.FunctionDef):
+            return {}
+    info = index_module(SourceFile(file, path), data)
+    return {} if info is None else plan_blocking_calls([info]).get(path, {})
 
 
 class BlockingCalls(AsyncfixCodemod):
@@ -546,37 +584,20 @@ class BlockingCalls(AsyncfixCodemod):
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return plan_blocking_calls(_index_modules(index))
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # Every site, AF204 or AF205, is a call in an async def (see leave_Call).
+        if view.plans.get(cls.NAME) or _may_call(view.tree, _DIRECT, ast.AsyncFunctionDef):
+            return True
+        return "AF205" in view.enabled and bool(_local_sites(view.path, view.source, view.tree))
+
     def screen(self, module: cst.Module) -> bool:
         self._sites = dict(self.planned or {})
-        if not self._sites and self.enabled("AF205") and self._may_block_locally(module):
+        tree = self.run.syntax_tree()
+        if not self._sites and self.enabled("AF205") and tree is not None:
             # Without a project plan for this file: the same analysis, on this module.
-            self._sites = self._local_sites(module)
-        tree = self.run.syntax_tree()
-        return bool(self._sites) or (tree is not None and _direct_candidates(tree))
-
-    def _may_block_locally(self, module: cst.Module) -> bool:
-        # A sync def and a call of a blocking name: only then is the module worth a pass.
-        tree = self.run.syntax_tree()
-        if tree is None:
-            return False
-        nodes = list(ast.walk(tree))
-        if not any(isinstance(node, ast.FunctionDef) for node in nodes):
-            return False
-        return any(
-            (dotted_name(node.func) or "").rsplit(".", 1)[-1] in _ROOT_NAMES
-            for node in nodes
-            if isinstance(node, ast.Call)
-        )
-
-    def _local_sites(self, module: cst.Module) -> dict[str, dict[str, str]]:
-        code = module.code
-        if not any(token.decode() in code for token in _ROOT_TOKENS):
-            return {}
-        path = Path(self.run.path)
-        info = index_module(SourceFile(path, self.run.path), code.encode("utf-8"))
-        if info is None:
-            return {}
-        return plan_blocking_calls([info]).get(self.run.path, {})
+            self._sites = _local_sites(self.run.path, module.code.encode("utf-8"), tree)
+        return bool(self._sites) or (tree is not None and _may_call(tree, _DIRECT, None))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._names.append(node.name.value)
@@ -908,6 +929,10 @@ def _imports_module(module: cst.Module, name: str) -> bool:
     return False
 
 
+# The names a call of requests (or of a session) is spelt with, as screen() looks for them.
+_REQUESTS_CALLED = frozenset({*_REQUEST_METHODS, "Session", "session"})
+
+
 class RequestsToAsync(AsyncfixCodemod):
     """AF201 (requests.get(...) and friends) and AF202 (`with requests.Session() as s:`)."""
 
@@ -1024,6 +1049,20 @@ class RequestsToAsync(AsyncfixCodemod):
                     plans.setdefault(info.path, {}).setdefault("shared_routers", []).append(name)
                     plans.setdefault(app_info.path, {})["add_shared"] = app
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # screen()'s test on the ast, and only calls in an async def: every finding is one
+        # (see leave_Call and visit_With); a plan (the app's shared client) always passes.
+        if view.plans.get(cls.NAME):
+            return True
+        if not _imports(view.tree, "requests"):
+            return False
+        return any(
+            (isinstance(call.func, ast.Attribute) and call.func.attr in _REQUESTS_CALLED)
+            or (isinstance(call.func, ast.Name) and call.func.id in _REQUESTS_CALLED)
+            for call in _calls(view.tree, ast.AsyncFunctionDef)
+        )
+
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
         # Every site is a qualified name under `requests`: a module that does not import it
@@ -1041,12 +1080,8 @@ class RequestsToAsync(AsyncfixCodemod):
             m.findall(
                 module,
                 m.Call(
-                    func=m.Attribute(
-                        attr=m.OneOf(*map(m.Name, (*_REQUEST_METHODS, "Session", "session")))
-                    )
-                    | m.Name(
-                        m.MatchIfTrue(lambda n: n in (*_REQUEST_METHODS, "Session", "session"))
-                    )
+                    func=m.Attribute(attr=m.OneOf(*map(m.Name, _REQUESTS_CALLED)))
+                    | m.Name(m.MatchIfTrue(_REQUESTS_CALLED.__contains__))
                 ),
             )
         )
@@ -1868,6 +1903,11 @@ class HttpxToHttpx2(AsyncfixCodemod):
     FAMILY = "http_client"
     RULES = (AF206,)
     TRIGGERS = (b"httpx",)
+
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # Opt-in, and only an import of httpx (or of its submodules) is rewritten or reported.
+        return "AF206" in view.config.select and _imports(view.tree, "httpx")
 
     def screen(self, module: cst.Module) -> bool:
         return "AF206" in self.run.config.select  # opt-in: only when selected by its code
