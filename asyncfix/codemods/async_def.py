@@ -672,13 +672,21 @@ def planned_for(run: FileRun) -> Mapping[str, Any]:
     return plan
 
 
+# The prescreen and then the transform ask for the same file's plan: the last few are kept.
+_LOCAL_PLANS: dict[tuple[str, bytes, bool, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+
+
 def _local_plan(file: SourceFile, data: bytes, config: Config) -> dict[str, Any]:
-    """The plan for one file as if it were the whole project."""
+    """The plan for one file as if it were the whole project (do not modify it)."""
     if b"async def" not in data:
         return _empty_plan()
-    plan = _Planner(_OneFileIndex(file, data), config).plan()
-    entry: dict[str, Any] = plan.get(file.display, _empty_plan())
-    return entry
+    key = (file.display, data, closed_world(config), config.select, config.ignore)
+    if key not in _LOCAL_PLANS:
+        if len(_LOCAL_PLANS) >= 16:
+            _LOCAL_PLANS.clear()
+        plan = _Planner(_OneFileIndex(file, data), config).plan()
+        _LOCAL_PLANS[key] = plan.get(file.display, _empty_plan())
+    return _LOCAL_PLANS[key]
 
 
 def _wanted(plan: Mapping[str, Any]) -> bool:
