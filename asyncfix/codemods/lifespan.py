@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,10 +34,16 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, parse_suppressions, visit_with_metadata
+from asyncfix.codemods.base import (
+    AsyncfixCodemod,
+    Rule,
+    SourceView,
+    parse_suppressions,
+    visit_with_metadata,
+)
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
-from asyncfix.files import SourceFile
+from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name
 
 # -- the shared lifespan helper ---------------------------------------------------------
@@ -739,8 +746,13 @@ def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     return None
 
 
-def _scan(info: ModuleInfo, facts: _Facts) -> None:
-    """Apps, routers, event registrations and includes of one module, in source order."""
+# The attribute names _scan's walk looks for.
+_WALK_TOKENS = (b"on_event", b"add_event_handler", b"include_router")
+
+
+def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
+    """Apps, routers, event registrations and includes of one module (`data` its bytes),
+    in source order."""
     events: list[_Registration | _Include] = []
     toplevel_nodes: set[int] = set()
 
@@ -801,7 +813,9 @@ def _scan(info: ModuleInfo, facts: _Facts) -> None:
                 toplevel_nodes.add(id(decorator))
         if isinstance(stmt, ast.Expr):
             toplevel_nodes.add(id(stmt.value))
-    for node in ast.walk(info.tree):
+    # Most modules hold none of them: skip the walk (only ASCII bytes tell, see _shapes).
+    skip = data.isascii() and not any(token in data for token in _WALK_TOKENS)
+    for node in () if skip else ast.walk(info.tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 if not (
@@ -977,7 +991,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     modules = list(index.modules(*_PLAN_TOKENS))
     facts = _Facts()
     for info in modules:
-        _scan(info, facts)
+        _scan(info, facts, index.data(info.file) or b"")
         _mark_suppressed(info, facts, index)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     plans: dict[str, _AppPlan] = {}
@@ -1305,6 +1319,8 @@ def _plan_per_call(
             if not isinstance(function, ast.AsyncFunctionDef):
                 continue
             owner = _route_owner(function, info)
+            if owner is None:
+                continue  # not a path operation: no site of it is planned
             withs = sorted(
                 (n for n in ast.walk(function) if isinstance(n, ast.AsyncWith)),
                 key=lambda n: (n.lineno, n.col_offset),
@@ -1319,8 +1335,6 @@ def _plan_per_call(
                     continue
                 occurrence += 1
                 key = f"{function.name}:{occurrence}"
-                if owner is None:
-                    continue
                 serving = [a for a in apps if owner in served[a.qualname]]
                 reason = _per_call_problem(function, node, target.id, info)
                 request, can_add = _request_param(function, info)
@@ -1804,6 +1818,192 @@ _WORK_KEYS = (
 )
 
 
+# -- prescreens: the shapes a file as read holds (stdlib ast, before libcst) ---------------
+
+_CLIENT_CLASSES = frozenset({"ClientSession", "AsyncClient"})
+_POOL_CALLS = _CLIENT_CLASSES | {"TCPConnector", "Limits"}
+_EVENT_KEYWORDS = frozenset({"on_startup", "on_shutdown"})
+
+
+def _last_name(node: ast.expr) -> str | None:
+    """The last dotted part of a callee, as libcst's get_full_name_for_node spells it."""
+    while isinstance(node, ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _import_blocks(body: Sequence[ast.stmt]) -> Iterable[ast.stmt]:
+    """Module-level statements, and those of top-level if/try blocks (as _imports_any)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _import_blocks([*stmt.body, *stmt.orelse])
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            handlers = [s for h in stmt.handlers for s in h.body]
+            yield from _import_blocks([*stmt.body, *handlers, *stmt.orelse, *stmt.finalbody])
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """What the family's codemods act on, each a superset of what they look for: one walk
+    serves the five prescreens of a file."""
+
+    registrations: bool  # @x.on_event(...), x.add_event_handler(...), on_startup=/on_shutdown=
+    clients: bool  # `name = <ClientSession/AsyncClient>(...)`, resolved as the index does
+    engines: bool  # `name = create_async_engine(...)`, likewise
+    apps: bool  # module-level `name = FastAPI(...)`, likewise
+    class_clients: bool  # a client attribute of a module-level class (see ImportTimeClient)
+    routes: bool  # a module-level function with a @x.get(...)-like decorator
+    with_clients: bool  # a with item calling ClientSession/AsyncClient
+    pool_calls: bool  # a call of ClientSession/AsyncClient/TCPConnector/Limits
+    imports_http: bool  # aiohttp or httpx imported at module level (or a top-level if/try)
+
+
+def _scan_shapes(tree: ast.Module) -> _Shapes:
+    # An `import x.Y as Z` makes Z resolve to something ending in Y (ModuleInfo.resolve).
+    aliases: dict[str, set[str]] = {}
+    assigned: set[str] = set()  # last parts of callees of `name = <call>(...)`, resolved
+    registrations = with_clients = pool_calls = False
+
+    def callee(func: ast.expr) -> set[str]:
+        dotted = dotted_name(func)
+        if dotted is None:
+            return set()
+        _, dot, rest = dotted.rpartition(".")
+        return {rest} if dot else {rest, *aliases.get(rest, ())}
+
+    calls: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.asname:
+                    aliases.setdefault(alias.asname, set()).add(alias.name.rpartition(".")[2])
+        elif isinstance(node, ast.Assign):
+            if isinstance(node.value, ast.Call) and any(
+                isinstance(t, ast.Name) for t in node.targets
+            ):
+                calls.append(node.value.func)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            registrations = registrations or any(
+                isinstance(d, ast.Call)
+                and isinstance(d.func, ast.Attribute)
+                and d.func.attr == "on_event"
+                for d in node.decorator_list
+            )
+        elif isinstance(node, ast.Call):
+            registrations = registrations or (
+                isinstance(node.func, ast.Attribute) and node.func.attr == "add_event_handler"
+            )
+            pool_calls = pool_calls or _last_name(node.func) in _POOL_CALLS
+        elif isinstance(node, ast.keyword):
+            registrations = registrations or node.arg in _EVENT_KEYWORDS
+        elif isinstance(node, ast.withitem):
+            with_clients = with_clients or (
+                isinstance(node.context_expr, ast.Call)
+                and _last_name(node.context_expr.func) in _CLIENT_CLASSES
+            )
+    for func in calls:
+        assigned |= callee(func)
+    apps = any(
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Call)
+        and "FastAPI" in callee(stmt.value.func)
+        for stmt in tree.body
+    )
+    class_clients = any(
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Call)
+        and _last_name(stmt.value.func) in _CLIENT_CLASSES
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef)
+        for stmt in cls.body
+    )
+    routes = any(
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr in _ROUTE_METHODS
+        for stmt in tree.body
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+        for d in stmt.decorator_list
+    )
+    imports_http = False
+    for stmt in _import_blocks(tree.body):
+        names: list[str] = []
+        if isinstance(stmt, ast.Import):
+            names = [a.name for a in stmt.names]
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module is not None:
+            names = [stmt.module]
+        if any(n.split(".")[0] in ("aiohttp", "httpx") for n in names):
+            imports_http = True
+            break
+    return _Shapes(
+        registrations=registrations,
+        clients=bool(assigned & _CLIENT_CLASSES),
+        engines="create_async_engine" in assigned,
+        apps=apps,
+        class_clients=class_clients,
+        routes=routes,
+        with_clients=with_clients,
+        pool_calls=pool_calls,
+        imports_http=imports_http,
+    )
+
+
+# Every prescreen's True needs one of these names (an alias needs it in its import).
+_SHAPE_NAMES = (
+    *_POOL_CALLS,
+    "create_async_engine",
+    "on_event",
+    "add_event_handler",
+    *_EVENT_KEYWORDS,
+)
+_SHAPE_TOKENS = tuple(name.encode() for name in _SHAPE_NAMES)
+_NO_SHAPES = _Shapes(*([False] * len(fields(_Shapes))))
+# The last file's shapes: the family's five prescreens ask one after the other.
+_LAST_SHAPES: list[tuple[ast.Module, _Shapes]] = []
+
+
+def _names_absent(source: bytes) -> bool:
+    """None of _SHAPE_NAMES can be in the source (cheaper than walking its tree)."""
+    if source.isascii():
+        return not any(token in source for token in _SHAPE_TOKENS)
+    try:
+        text, _ = decode(source)
+    except SourceError:
+        return False
+    # Python folds identifiers (NFKC): a fullwidth `on_event` is on_event.
+    text = unicodedata.normalize("NFKC", text)
+    return not any(name in text for name in _SHAPE_NAMES)
+
+
+def _shapes(view: SourceView) -> _Shapes:
+    if _names_absent(view.source):
+        return _NO_SHAPES
+    if not _LAST_SHAPES or _LAST_SHAPES[0][0] is not view.tree:
+        _LAST_SHAPES[:] = [(view.tree, _scan_shapes(view.tree))]
+    return _LAST_SHAPES[0][1]
+
+
+def _has_work(planned: Mapping[str, Any]) -> bool:
+    return any(planned.get(key) for key in _WORK_KEYS)
+
+
+def _view_entry(cls: type[AsyncfixCodemod], view: SourceView) -> tuple[bool, Mapping[str, Any]]:
+    """(planned, the entry the transformer will use, {} for none): as entry() decides, for
+    a file with a plan. A file without one is planned on its own: `planned` is False and
+    the prescreen judges its shapes instead (planning it here would cost a libcst parse)."""
+    planned = view.plans.get(cls.NAME)
+    if planned is None:
+        return False, {}
+    if not _has_work(planned) or planned.get("digest") != _digest(view.source):
+        return True, {}
+    return True, planned
+
+
 class _LifespanCodemod(AsyncfixCodemod):
     FAMILY = "lifespan"
 
@@ -1827,7 +2027,7 @@ class _LifespanCodemod(AsyncfixCodemod):
 
     def _compute_entry(self) -> Mapping[str, Any] | None:
         planned = self.planned
-        if planned is not None and not any(planned.get(key) for key in _WORK_KEYS):
+        if planned is not None and not _has_work(planned):
             return None  # planned, with nothing to do here: no need to check the bytes
         data = self.run.original.bytes
         if planned is None:
@@ -1907,6 +2107,13 @@ class OnEventToLifespan(_LifespanCodemod):
     NAME = "lifespan-on-event"
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
+
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        planned, entry = _view_entry(cls, view)
+        if planned:
+            return bool(entry.get("strip") or entry.get("refuse"))
+        return _shapes(view).registrations  # the only source of strip/refuse
 
     def transform(self, module: cst.Module) -> cst.Module:
         entry = self.entry()
@@ -2037,6 +2244,15 @@ class ImportTimeClient(_LifespanCodemod):
     AFTER = ("lifespan-on-event",)
     TRIGGERS = (b"Client",)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # As screen(): a planned client or use, else a client attribute of a class.
+        planned, entry = _view_entry(cls, view)
+        shapes = _shapes(view)
+        if entry.get("clients") or entry.get("client_uses") or (not planned and shapes.clients):
+            return True
+        return shapes.class_clients
 
     def screen(self, module: cst.Module) -> bool:
         self._entry = self.entry()
@@ -2446,6 +2662,16 @@ class PerCallClient(_LifespanCodemod):
     TRIGGERS = (b"async with", b"Client")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # As screen(). A file planned on its own never gets `shared` (no router elsewhere).
+        planned, entry = _view_entry(cls, view)
+        if entry.get("shared"):
+            return True
+        shapes = _shapes(view)
+        apps = bool(entry.get("apps")) if planned else shapes.apps
+        return (apps or shapes.routes) and shapes.with_clients
+
     def screen(self, module: cst.Module) -> bool:
         # Only a module with the app, or with path operations (reported), is of interest.
         entry = self.entry() or {}
@@ -2739,6 +2965,13 @@ class DisposeEngine(_LifespanCodemod):
     AFTER = ("lifespan-client-per-call",)
     TRIGGERS = (b"create_async_engine",)
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        planned, entry = _view_entry(cls, view)
+        if planned:
+            return bool(entry.get("engines") or entry.get("engine_refuse"))
+        return _shapes(view).engines
+
     def transform(self, module: cst.Module) -> cst.Module:
         entry = self.entry()
         if not entry or not (entry.get("engines") or entry.get("engine_refuse")):
@@ -2893,6 +3126,14 @@ class PoolLimits(_LifespanCodemod):
         _options(config)  # fail early on a bad [tool.asyncfix.lifespan]
         return None
 
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # As screen(); the imports earlier codemods ask for are the driver's concern.
+        if _is_test_file(view.path):
+            return False
+        shapes = _shapes(view)
+        return shapes.imports_http and shapes.pool_calls
+
     def screen(self, module: cst.Module) -> bool:
         if _is_test_file(self.run.path):
             return False  # a test's client does not starve production traffic
@@ -2907,7 +3148,9 @@ class PoolLimits(_LifespanCodemod):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.limits = _options(self.run.config)
-        self.fresh: set[int] = set()  # calls this codemod laid out on one line
+        # Calls this codemod laid out on one line, by id; held, so that no later node
+        # (a copy made by deep_replace, say) gets the id of one that was freed.
+        self.fresh: dict[int, cst.Call] = {}
         self.depth = 0
         self.indent = node.default_indent
 
@@ -2998,7 +3241,7 @@ class PoolLimits(_LifespanCodemod):
 
     def _fresh(self, original: cst.Call, new: cst.Call) -> cst.Call:
         if "\n" not in cst.Module([]).code_for_node(original):
-            self.fresh.add(id(new))
+            self.fresh[id(new)] = new
         return new
 
     def leave_SimpleStatementLine(
