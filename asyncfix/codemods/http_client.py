@@ -1052,8 +1052,9 @@ class RequestsToAsync(AsyncfixCodemod):
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
         # screen()'s test on the ast, and only calls in an async def: every finding is one
-        # (see leave_Call and visit_With); a plan (the app's shared client) always passes.
-        if view.plans.get(cls.NAME):
+        # (see leave_Call and visit_With), and has a qualified name under `requests`, so
+        # needs its import. Of a plan only `add_shared` changes a file without either.
+        if (view.plans.get(cls.NAME) or {}).get("add_shared"):
             return True
         if not _imports(view.tree, "requests"):
             return False
