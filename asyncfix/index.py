@@ -140,56 +140,118 @@ def _absolute_import(module: str, is_package: bool, level: int, target: str | No
     return ".".join([*base, *([target] if target else [])])
 
 
-class _Collector(ast.NodeVisitor):
-    """One pass over a module: imports, module-level call assignments, functions."""
+class _Own:
+    """What a function's own body does, not counting nested functions, classes, lambdas."""
+
+    __slots__ = ("awaits", "calls", "yields")
+
+    def __init__(self) -> None:
+        self.awaits = False
+        self.yields = False
+        self.calls: list[ast.expr] = []
+
+
+# Nodes with nothing below them that the collector looks at.
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.cmpop, ast.unaryop)
+
+
+class _Collector:
+    """One recursive pass over a module: module-level call assignments and functions with
+    their own bodies' facts. (ast.NodeVisitor's dispatch, and a second visitor per function
+    body, made this several times slower than the parse itself.)"""
 
     def __init__(self, info: ModuleInfo, is_package: bool) -> None:
         self.info = info
         self.is_package = is_package
         self.scope: list[str] = []  # qualname parts below the module
         self.class_stack: list[str | None] = [None]
+        # Functions in the order a top-down visit meets them (outer before nested); each
+        # is known only once its body has been walked.
+        self.order: list[str] = []
+        self.found: dict[str, FunctionInfo] = {}
 
-    # Imports anywhere count: a local `import requests` still means requests.
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.asname:
-                self.info.imports[alias.asname] = alias.name
+    def imports(self, statements: list[ast.stmt]) -> None:
+        # Imports anywhere count: a local `import requests` still means requests. Imports
+        # are statements, so the expressions need no walk.
+        for node in statements:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.info.imports[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.info.imports[head] = head
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute_import(self.info.name, self.is_package, node.level, node.module)
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.info.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
             else:
-                head = alias.name.split(".")[0]
-                self.info.imports[head] = head
+                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    block = getattr(node, field, None)
+                    if block:
+                        self.imports(block)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        base = _absolute_import(self.info.name, self.is_package, node.level, node.module)
-        for alias in node.names:
-            if alias.name != "*":
-                self.info.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        if not self.scope and isinstance(node.value, ast.Call):
+    def walk(self, node: ast.AST, own: _Own | None) -> None:
+        """`own`: the function whose own body `node` is in (None outside functions)."""
+        if isinstance(node, _LEAVES):
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:  # evaluated in the enclosing body
+                self.walk(decorator, own)
+            self._function(node)
+            return
+        if isinstance(node, ast.ClassDef):
+            self.scope.append(node.name)
+            self.class_stack.append(node.name)
+            self._children(node, None)
+            self.class_stack.pop()
+            self.scope.pop()
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if own is not None:
+            if isinstance(node, ast.Call):
+                own.calls.append(node.func)
+            elif isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
+                own.awaits = True
+            elif isinstance(node, ast.comprehension):
+                own.awaits = own.awaits or bool(node.is_async)
+            elif isinstance(node, ast.Yield | ast.YieldFrom):
+                own.yields = True
+        elif not self.scope and isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             callee = self.info.resolve(node.value.func)
             for target in node.targets:
                 if isinstance(target, ast.Name) and callee:
                     self.info.assignments[target.id] = (callee, node.lineno)
-        self.generic_visit(node)
+        self._children(node, own)
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.scope.append(node.name)
-        self.class_stack.append(node.name)
-        self.generic_visit(node)
-        self.class_stack.pop()
-        self.scope.pop()
+    def _children(self, node: ast.AST, own: _Own | None) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.walk(item, own)
+            elif isinstance(value, ast.AST):
+                self.walk(value, own)
 
     def _function(self, node: FunctionNode) -> None:
         qualname = ".".join([self.info.name, *self.scope, node.name])
-        body = _OwnBody()
+        self.order.append(qualname)
+        own = _Own()
+        self.scope.extend([node.name, "<locals>"])
+        self.class_stack.append(None)
         for stmt in node.body:
-            body.visit(stmt)
+            self.walk(stmt, own)
+        self.class_stack.pop()
+        del self.scope[-2:]
         decorators = tuple(
             self.info.resolve(d.func if isinstance(d, ast.Call) else d) or ast.unparse(d)
             for d in node.decorator_list
         )
-        calls = tuple(c for c in (self.info.resolve(f) for f in body.calls) if c)
-        self.info.functions[qualname] = FunctionInfo(
+        calls = tuple(c for c in (self.info.resolve(f) for f in own.calls) if c)
+        self.found[qualname] = FunctionInfo(
             qualname=qualname,
             name=node.name,
             module=self.info.name,
@@ -199,69 +261,10 @@ class _Collector(ast.NodeVisitor):
             is_async=isinstance(node, ast.AsyncFunctionDef),
             class_name=self.class_stack[-1],
             decorators=decorators,
-            awaits=body.awaits,
-            yields=body.yields,
+            awaits=own.awaits,
+            yields=own.yields,
             calls=calls,
         )
-        self.scope.extend([node.name, "<locals>"])
-        self.class_stack.append(None)
-        self.generic_visit(node)
-        self.class_stack.pop()
-        del self.scope[-2:]
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-
-class _OwnBody(ast.NodeVisitor):
-    """What a function's own body does, not counting nested functions and classes."""
-
-    def __init__(self) -> None:
-        self.awaits = False
-        self.yields = False
-        self.calls: list[ast.expr] = []
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        for d in node.decorator_list:
-            self.visit(d)
-
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        for d in node.decorator_list:
-            self.visit(d)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        pass
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        pass
-
-    def visit_Await(self, node: ast.Await) -> None:
-        self.awaits = True
-        self.generic_visit(node)
-
-    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
-        self.awaits = True
-        self.generic_visit(node)
-
-    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
-        self.awaits = True
-        self.generic_visit(node)
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        self.awaits = self.awaits or bool(node.is_async)
-        self.generic_visit(node)
-
-    def visit_Yield(self, node: ast.Yield) -> None:
-        self.yields = True
-        self.generic_visit(node)
-
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
-        self.yields = True
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        self.calls.append(node.func)
-        self.generic_visit(node)
 
 
 _CACHE: dict[tuple[str, str], ModuleInfo] = {}
@@ -284,16 +287,18 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
     TREES.put(info, tree)
     collector = _Collector(info, file.path.name == "__init__.py")
     # Imports and top-level names first, so that uses before definitions resolve too.
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            collector.visit(node)
+    collector.imports(tree.body)
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             info.toplevel.add(stmt.name)
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             info.toplevel.update(t.id for t in targets if isinstance(t, ast.Name))
-    collector.visit(tree)
+    try:
+        collector.walk(tree, None)
+    except RecursionError:
+        return None  # nested too deeply to index; the transform phase reports it
+    info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
     _CACHE[key] = info
     return info
 
