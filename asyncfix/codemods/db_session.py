@@ -8,10 +8,13 @@ context-manager twin of that dependency; AF404 reports sync sessions in async en
 
 from __future__ import annotations
 
+import ast
 import builtins
+import contextlib
+import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import libcst as cst
@@ -31,9 +34,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
+from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, SourceView
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
+from asyncfix.index import module_name
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -537,6 +541,241 @@ def _is_fixed_scope(stmt: cst.BaseStatement, name: str | None = None) -> str | N
     return session
 
 
+# -- screens on the stdlib ast: could a pass change or report anything here? ---------------
+#
+# Conservative: False promises that the pass would neither change nor report anything, so
+# each check accepts every shape the pass acts on, and a little more. Cheap tests on the
+# bytes come first: most files are never walked.
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _tails(qualified: Iterable[str]) -> frozenset[str]:
+    return frozenset(q.rpartition(".")[2] for q in qualified)
+
+
+_MAKER_TAILS = _tails(_SESSIONMAKERS | _ASYNC_SESSIONMAKERS)
+_SESSION_TAILS = _tails(_SYNC_SESSIONS | _ASYNC_SESSIONS)
+_SYNC_TAILS = _tails(_SYNC_SESSIONS | _CREATE_ENGINE | _SQLMODEL_CREATE_ENGINE | _SESSIONMAKERS)
+_DEPENDS_TAILS = frozenset({"Depends"})
+# What the AF401-AF403 pass starts from: a `yield name`, a close()/add_task() call, a
+# sessionmaker. A file without one is left alone, even with a session opened by hand.
+_SCREEN_METHODS = frozenset({"close", "add_task"}) | _MAKER_TAILS
+
+
+@dataclass
+class _Own:
+    """What a function's own body (as own_nodes() sees it) holds for the screens."""
+
+    yielded: set[str] = field(default_factory=set)  # `yield name`
+    made: list[tuple[ast.expr, ast.Call]] = field(default_factory=list)  # `x = F()`, `as x`
+    calls: list[ast.Call] = field(default_factory=list)
+
+
+@dataclass
+class _Facts:
+    """What the screens need from a module's stdlib ast, gathered in one walk."""
+
+    shapes: bool = False  # one of the shapes the AF401-AF403 pass starts from
+    routes: bool = False  # an async def decorated as a path operation (AF404)
+    aliases: list[ast.alias] = field(default_factory=list)
+    functions: dict[FunctionNode, _Own] = field(default_factory=dict)
+    calls: list[ast.Call] = field(default_factory=list)
+    made: list[tuple[ast.expr, ast.Call]] = field(default_factory=list)  # `x = call(...)`
+
+
+# Both codemods screen the same tree, one after the other: walk it once.
+_last_facts: tuple[ast.Module, _Facts] | None = None
+
+
+def _facts(tree: ast.Module) -> _Facts:
+    global _last_facts
+    if _last_facts is not None and _last_facts[0] is tree:
+        return _last_facts[1]
+    facts = _Facts()
+    # Each node with the function whose own body it is in: own_nodes() enters neither
+    # nested functions (they have their own) nor classes and lambdas.
+    stack: list[tuple[ast.AST, _Own | None]] = [(tree, None)]
+    while stack:
+        node, own = stack.pop()
+        if isinstance(node, FunctionNode):
+            inner = facts.functions[node] = _Own()
+            facts.routes = facts.routes or (
+                isinstance(node, ast.AsyncFunctionDef)
+                and any(
+                    isinstance(d, ast.Call)
+                    and isinstance(d.func, ast.Attribute)
+                    and d.func.attr in _ROUTE_METHODS
+                    for d in node.decorator_list
+                )
+            )
+            for name, value in ast.iter_fields(node):
+                for child in value if isinstance(value, list) else [value]:
+                    if isinstance(child, ast.AST):
+                        stack.append((child, inner if name == "body" else None))
+            continue
+        if isinstance(node, ast.Call):
+            facts.calls.append(node)
+            if own is not None:
+                own.calls.append(node)
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in _SCREEN_METHODS) or (
+                isinstance(func, ast.Name) and func.id in _MAKER_TAILS
+            ):
+                facts.shapes = True
+        elif isinstance(node, ast.Yield):
+            if isinstance(node.value, ast.Name):
+                facts.shapes = True
+                if own is not None:
+                    own.yielded.add(node.value.id)
+        elif isinstance(node, ast.alias):
+            facts.aliases.append(node)
+            facts.shapes = facts.shapes or node.name in _MAKER_TAILS
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            if isinstance(node.value, ast.Call):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                made = [(target, node.value) for target in targets]
+                facts.made += made
+                if own is not None:
+                    own.made += made
+        elif isinstance(node, ast.With | ast.AsyncWith) and own is not None:
+            own.made += [
+                (item.optional_vars, item.context_expr)
+                for item in node.items
+                if item.optional_vars is not None and isinstance(item.context_expr, ast.Call)
+            ]
+        if isinstance(node, ast.ClassDef | ast.Lambda):
+            own = None
+        stack.extend((child, own) for child in ast.iter_child_nodes(node))
+    _last_facts = (tree, facts)
+    return facts
+
+
+def _names_for(aliases: Iterable[ast.alias], tails: frozenset[str]) -> frozenset[str]:
+    """The local names that can stand for a qualified name ending in one of `tails`: the
+    tail itself, or the alias of an import of it (`import ... Session as S`)."""
+    return tails | {a.asname for a in aliases if a.asname and a.name.rpartition(".")[2] in tails}
+
+
+def _may_name(node: ast.expr, tails: frozenset[str], names: frozenset[str]) -> bool:
+    """Could libcst's QualifiedNameProvider name `node` with one of `tails` last? As it
+    does, a call is named by its callee and a subscript by its value; a string (an
+    annotation) by any name in it."""
+    while isinstance(node, ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    if isinstance(node, ast.Name):
+        return node.id in names
+    if isinstance(node, ast.Attribute):
+        return node.attr in tails
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(name in node.value for name in names)
+    return False
+
+
+def _says_session(call: ast.Call) -> bool:
+    """Could the code of the callee, as written, hold "session" (_session_like)?"""
+    func = call.func
+    if func.lineno != func.end_lineno or (func.lineno, func.col_offset) != (
+        call.lineno,
+        call.col_offset,
+    ):
+        return True  # parenthesized or over lines: comments may be part of its code
+    text = ast.unparse(func)
+    return not text.isascii() or "session" in text.lower()
+
+
+def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
+    """Could SessionCodemod (AF401-AF403) change or report anything in this module?"""
+    hoist, scope, twin = ("AF402" in enabled, "AF401" in enabled, "AF403" in enabled)
+    if plan:
+        # It imports a session factory from the project.
+        return (hoist or scope or twin) and _facts(tree).shapes
+    # Every site names a session, a Session class or a sessionmaker somewhere.
+    if b"session" not in source.lower():
+        return False
+    hoist = hoist and b"essionmaker" in source
+    sites = twin and (b"Session" in source or b"essionmaker" in source)
+    scope = scope and b"yield" in source
+    handed = twin and b"add_task" in source and b"Depends" in source
+    if not (hoist or sites or scope or handed):
+        return False
+    facts = _facts(tree)
+    if not facts.shapes:
+        return False
+    makers = _names_for(facts.aliases, _MAKER_TAILS)
+    # Names bound to a sessionmaker(...): factory() and _session_like() follow them.
+    factories = {
+        target.id
+        for target, call in facts.made
+        if isinstance(target, ast.Name) and _may_name(call.func, _MAKER_TAILS, makers)
+    }
+    sessions = _names_for(facts.aliases, _SESSION_TAILS)
+
+    def factory(func: ast.expr) -> bool:
+        return _may_name(func, _SESSION_TAILS, sessions) or (
+            isinstance(func, ast.Name) and func.id in factories
+        )
+
+    def session_like(call: ast.Call) -> bool:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "begin":
+            return False
+        return factory(call.func) or _says_session(call)
+
+    for function, own in facts.functions.items():
+        if hoist and any(_may_name(call.func, _MAKER_TAILS, makers) for call in own.calls):
+            return True  # AF402: a factory built in a function
+        if sites and any(
+            isinstance(stmt, ast.Assign | ast.AnnAssign)
+            and isinstance(stmt.value, ast.Call)
+            and factory(stmt.value.func)
+            for stmt in function.body
+        ):
+            return True  # AF403: `db = Factory()` opened by hand
+        if scope and any(
+            isinstance(target, ast.Name) and target.id in own.yielded and session_like(call)
+            for target, call in own.made
+        ):
+            return True  # AF401: a dependency that yields the session it makes
+    # AF403: a session parameter (Depends) handed to BackgroundTasks.add_task().
+    depends = _names_for(facts.aliases, _DEPENDS_TAILS)
+    return (
+        handed
+        and any(
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "add_task"
+            and any(
+                isinstance(arg.value if isinstance(arg, ast.Starred) else arg, ast.Name)
+                for arg in [*call.args, *(k.value for k in call.keywords)]
+            )
+            for call in facts.calls
+        )
+        and any(_may_name(call.func, _DEPENDS_TAILS, depends) for call in facts.calls)
+    )
+
+
+def _sync_session_sites(
+    tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]
+) -> bool:
+    """Could SyncSessionInAsync (AF404) report anything? Only in an async path operation,
+    and only with a sync Session, create_engine or sessionmaker named in the module (or
+    one imported from the project)."""
+    if "AF404" not in enabled:
+        return False
+    if not plan and not any(tail.encode() in source for tail in _SYNC_TAILS):
+        return False
+    facts = _facts(tree)
+    if not facts.routes:
+        return False
+    if plan:
+        return True
+    names = _names_for(facts.aliases, _SYNC_TAILS)
+    return any(
+        isinstance(node, ast.Name | ast.Attribute | ast.Constant)
+        and _may_name(node, _SYNC_TAILS, names)
+        for node in ast.walk(tree)
+    )
+
+
 # -- the shared analysis: what is a session factory here? ----------------------------------
 
 
@@ -552,6 +791,27 @@ class _DbCodemod(AsyncfixCodemod):
         super().__init__(context, run)
         self.options = family_options(run.config)
         self._own: dict[cst.FunctionDef, list[cst.CSTNode]] = {}
+
+    @classmethod
+    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
+        """Could this pass change or report anything in the module of this source and
+        stdlib ast? `plan` is this codemod's plan for it."""
+        return True
+
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        return cls.acts_on(view.tree, view.source, view.plans.get(cls.NAME), view.enabled)
+
+    def screen(self, module: cst.Module) -> bool:
+        tree: ast.Module | None = None
+        if module is self.run.original and self.run.source:
+            source, tree = self.run.source, self.run.syntax_tree()
+        else:  # an earlier codemod changed the tree: screen what it made
+            code = module.code
+            source = code.encode()
+            with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = ast.parse(code)
+        return tree is None or self.acts_on(tree, source, self.planned, self.run.enabled)
 
     def own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
         # Several rules walk the same functions; walk each once.
@@ -705,20 +965,6 @@ class _Twin:
     anchor: cst.FunctionDef  # the module-level def after which get_db_session() exists
 
 
-_SESSION_SCREEN = (
-    m.Yield(value=m.Name())
-    | m.Call(
-        func=m.Attribute(
-            attr=m.Name("close")
-            | m.Name("add_task")
-            | m.Name("sessionmaker")
-            | m.Name("async_sessionmaker")
-        )
-        | m.Name("sessionmaker")
-        | m.Name("async_sessionmaker")
-    )
-    | m.ImportAlias(name=m.Name("sessionmaker") | m.Name("async_sessionmaker"))
-)
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.param_functions.Depends"})
 
 
@@ -757,8 +1003,9 @@ class SessionCodemod(_DbCodemod):
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return imported_factories(index)
 
-    def screen(self, module: cst.Module) -> bool:
-        return bool(m.findall(module, _SESSION_SCREEN))
+    @classmethod
+    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
+        return _session_sites(tree, source, plan, enabled)
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -1515,13 +1762,9 @@ class SyncSessionInAsync(_DbCodemod):
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return imported_sync_objects(index)
 
-    def screen(self, module: cst.Module) -> bool:
-        return bool(
-            m.findall(
-                module,
-                m.FunctionDef(asynchronous=m.Asynchronous(), decorators=[m.AtLeastN(n=1)]),
-            )
-        )
+    @classmethod
+    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
+        return _sync_session_sites(tree, source, plan, enabled)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or not any(
@@ -1613,13 +1856,60 @@ class SyncSessionInAsync(_DbCodemod):
 # -- the plan: factories imported from another module of the project -------------------------
 
 
+# Whitespace, line continuations and comments between two tokens; and parentheses.
+_SPACE = rb"(?:[\s\\]|#[^\r\n]*[\r\n])*"
+_GAP = rb"(?:[\s()\\]|#[^\r\n]*[\r\n])*"
+_IDENTIFIER = rb"[\w\x80-\xff]+"
+
+
+def _calls_pattern(tails: frozenset[str]) -> re.Pattern[bytes]:
+    """Bytes that may hold `x = [a.b.]<tail>(...)`, however laid out, or an import that
+    renames a tail (`sessionmaker as make`): a module without them assigns no such call."""
+    names = b"|".join(re.escape(tail.encode()) for tail in sorted(tails))
+    return re.compile(
+        rb"=" + _GAP + rb"(?:" + _IDENTIFIER + _GAP + rb"\." + _GAP + rb")*"
+        rb"(?:" + names + rb")\b" + _GAP + rb"\(|(?:" + names + rb")\b" + _SPACE + rb"as\b"
+    )
+
+
+_MAKES_FACTORY = _calls_pattern(_MAKER_TAILS)
+_MAKES_SYNC = _calls_pattern(_tails(_CREATE_ENGINE | _SQLMODEL_CREATE_ENGINE | _SESSIONMAKERS))
+
+
+def _modules_assigning(
+    index: ProjectIndex, tokens: tuple[bytes, ...], pattern: re.Pattern[bytes]
+) -> Iterator[ModuleInfo]:
+    """The modules whose bytes hold one of `tokens`, as index.modules(*tokens) yields them,
+    less those `pattern` shows to assign no such call: those are not parsed."""
+    for file in index.files:
+        data = index.data(file)
+        if data is not None and any(t in data for t in tokens) and pattern.search(data):
+            info = index.module(file)
+            if info is not None:
+                yield info
+
+
 def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
     """display path -> {local name: kind} of the session factories a module imports from
     another module of the project, where they are plain module-level sessionmakers."""
-    makers = {info.name: info for info in index.modules(b"essionmaker")}
+    makers: dict[str, ModuleInfo | None] = {}
+    for file in index.files:
+        data = index.data(file)
+        if data is None or b"essionmaker" not in data:
+            continue
+        if _MAKES_FACTORY.search(data):
+            info = index.module(file)
+            if info is not None:
+                makers[info.name] = info
+        elif makers.get(module_name(file.path)) is not None:
+            # The last module of a name wins, if it parses; this one makes no factory.
+            info = index.module(file)
+            if info is not None:
+                makers[info.name] = None
     names = {
         name
         for info in makers.values()
+        if info is not None
         for name, (callee, _line) in info.assignments.items()
         if callee in _SESSIONMAKERS | _ASYNC_SESSIONMAKERS
     }
@@ -1657,8 +1947,6 @@ def _mentioning(index: ProjectIndex, names: set[str], *required: bytes) -> Itera
 def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown"] | None:
     """The kind of `name` in the module when its one binding is `name = sessionmaker(...)`;
     "unknown" when it is made by a sessionmaker in a way we cannot prove; else None."""
-    import ast  # only the plan, in the parent process, needs it
-
     made = [
         stmt.value
         for stmt in info.tree.body
@@ -1686,8 +1974,6 @@ def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown
 
 def _bindings(info: ModuleInfo, name: str) -> int:
     """How many times the module binds `name`, anywhere (over-counting is safe: we refuse)."""
-    import ast
-
     return sum(
         1
         for node in ast.walk(info.tree)
@@ -1705,7 +1991,8 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
     """display path -> {local name: "engine" | "factory"}: the sync engines and session
     factories an async module imports from another module of the project (AF404)."""
     defined: dict[str, dict[str, str]] = {}
-    for info in index.modules(b"create_engine", b"essionmaker"):
+    # A module that assigns no engine or factory defines nothing: only the others count.
+    for info in _modules_assigning(index, (b"create_engine", b"essionmaker"), _MAKES_SYNC):
         found: dict[str, str] = {}
         for name, (callee, _line) in info.assignments.items():
             if callee in _CREATE_ENGINE | _SQLMODEL_CREATE_ENGINE and _bindings(info, name) == 1:
