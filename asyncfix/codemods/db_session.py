@@ -70,6 +70,7 @@ _ASYNC_SESSIONS = frozenset(
 )
 _CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
 _SQLMODEL_CREATE_ENGINE = frozenset({"sqlmodel.create_engine"})
+_DEPENDS = frozenset({"fastapi.Depends", "fastapi.param_functions.Depends"})
 _CONTEXT_MANAGERS: Mapping[Kind, str] = {
     "async": "asynccontextmanager",
     "sync": "contextmanager",
@@ -557,7 +558,13 @@ def _tails(qualified: Iterable[str]) -> frozenset[str]:
 _MAKER_TAILS = _tails(_SESSIONMAKERS | _ASYNC_SESSIONMAKERS)
 _SESSION_TAILS = _tails(_SYNC_SESSIONS | _ASYNC_SESSIONS)
 _SYNC_TAILS = _tails(_SYNC_SESSIONS | _CREATE_ENGINE | _SQLMODEL_CREATE_ENGINE | _SESSIONMAKERS)
-_DEPENDS_TAILS = frozenset({"Depends"})
+_DEPENDS_TAILS = _tails(_DEPENDS)
+# The packages those names come from: a module-level binding of one of these names (a
+# class `sqlalchemy`...) gives local names the same qualified names.
+_HEADS = frozenset(
+    q.partition(".")[0]
+    for q in _SESSIONMAKERS | _ASYNC_SESSIONMAKERS | _SYNC_SESSIONS | _ASYNC_SESSIONS | _DEPENDS
+)
 # What the AF401-AF403 pass starts from: a `yield name`, a close()/add_task() call, a
 # sessionmaker. A file without one is left alone, even with a session opened by hand.
 _SCREEN_METHODS = frozenset({"close", "add_task"}) | _MAKER_TAILS
@@ -579,6 +586,8 @@ class _Facts:
     shapes: bool = False  # one of the shapes the AF401-AF403 pass starts from
     routes: bool = False  # an async def decorated as a path operation (AF404)
     aliases: list[ast.alias] = field(default_factory=list)
+    imported: set[str] = field(default_factory=set)  # names bound by imports
+    heads: bool = False  # a class named like one of _HEADS: then any name may resolve
     functions: dict[FunctionNode, _Own] = field(default_factory=dict)
     calls: list[ast.Call] = field(default_factory=list)
     made: list[tuple[ast.expr, ast.Call]] = field(default_factory=list)  # `x = call(...)`
@@ -630,7 +639,10 @@ def _facts(tree: ast.Module) -> _Facts:
                     own.yielded.add(node.value.id)
         elif isinstance(node, ast.alias):
             facts.aliases.append(node)
+            facts.imported.add(node.asname or node.name.partition(".")[0])
             facts.shapes = facts.shapes or node.name in _MAKER_TAILS
+        elif isinstance(node, ast.ClassDef):
+            facts.heads = facts.heads or node.name in _HEADS
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             if isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -651,25 +663,39 @@ def _facts(tree: ast.Module) -> _Facts:
     return facts
 
 
-def _names_for(aliases: Iterable[ast.alias], tails: frozenset[str]) -> frozenset[str]:
-    """The local names that can stand for a qualified name ending in one of `tails`: the
-    tail itself, or the alias of an import of it (`import ... Session as S`)."""
-    return tails | {a.asname for a in aliases if a.asname and a.name.rpartition(".")[2] in tails}
+class _Names:
+    """Could libcst's QualifiedNameProvider name an expression with a qualified name that
+    ends in one of `tails`? Only through an import, as it resolves names: `x.Session` when
+    `x` is imported, `S` when an import binds it to a `...Session`."""
+
+    def __init__(self, facts: _Facts, tails: frozenset[str]) -> None:
+        self.tails = tails
+        self.names = {
+            a.asname or a.name for a in facts.aliases if a.name.rpartition(".")[2] in tails
+        }
+        self.heads: set[str] | None = facts.imported | _HEADS
+        if facts.heads:  # class sqlalchemy: class orm: ... names nested classes like that
+            self.names |= tails
+            self.heads = None
+
+    def may_name(self, node: ast.expr) -> bool:
+        # As libcst does, a call is named by its callee and a subscript by its value.
+        while isinstance(node, ast.Call | ast.Subscript):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        if isinstance(node, ast.Name):
+            return node.id in self.names
+        if isinstance(node, ast.Attribute):
+            return node.attr in self.tails and (self.heads is None or _head(node) in self.heads)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return any(name in node.value for name in self.names)  # an annotation
+        return False
 
 
-def _may_name(node: ast.expr, tails: frozenset[str], names: frozenset[str]) -> bool:
-    """Could libcst's QualifiedNameProvider name `node` with one of `tails` last? As it
-    does, a call is named by its callee and a subscript by its value; a string (an
-    annotation) by any name in it."""
-    while isinstance(node, ast.Call | ast.Subscript):
+def _head(node: ast.expr) -> str | None:
+    """The first name of libcst's full name for `node` (`a` for `a().b[0].c`)."""
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
         node = node.func if isinstance(node, ast.Call) else node.value
-    if isinstance(node, ast.Name):
-        return node.id in names
-    if isinstance(node, ast.Attribute):
-        return node.attr in tails
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return any(name in node.value for name in names)
-    return False
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _says_session(call: ast.Call) -> bool:
@@ -702,19 +728,17 @@ def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collecti
     facts = _facts(tree)
     if not facts.shapes:
         return False
-    makers = _names_for(facts.aliases, _MAKER_TAILS)
+    makers = _Names(facts, _MAKER_TAILS)
     # Names bound to a sessionmaker(...): factory() and _session_like() follow them.
     factories = {
         target.id
         for target, call in facts.made
-        if isinstance(target, ast.Name) and _may_name(call.func, _MAKER_TAILS, makers)
+        if isinstance(target, ast.Name) and makers.may_name(call.func)
     }
-    sessions = _names_for(facts.aliases, _SESSION_TAILS)
+    sessions = _Names(facts, _SESSION_TAILS)
 
     def factory(func: ast.expr) -> bool:
-        return _may_name(func, _SESSION_TAILS, sessions) or (
-            isinstance(func, ast.Name) and func.id in factories
-        )
+        return sessions.may_name(func) or (isinstance(func, ast.Name) and func.id in factories)
 
     def session_like(call: ast.Call) -> bool:
         if isinstance(call.func, ast.Attribute) and call.func.attr == "begin":
@@ -722,7 +746,7 @@ def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collecti
         return factory(call.func) or _says_session(call)
 
     for function, own in facts.functions.items():
-        if hoist and any(_may_name(call.func, _MAKER_TAILS, makers) for call in own.calls):
+        if hoist and any(makers.may_name(call.func) for call in own.calls):
             return True  # AF402: a factory built in a function
         if sites and any(
             isinstance(stmt, ast.Assign | ast.AnnAssign)
@@ -737,7 +761,7 @@ def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collecti
         ):
             return True  # AF401: a dependency that yields the session it makes
     # AF403: a session parameter (Depends) handed to BackgroundTasks.add_task().
-    depends = _names_for(facts.aliases, _DEPENDS_TAILS)
+    depends = _Names(facts, _DEPENDS_TAILS)
     return (
         handed
         and any(
@@ -749,7 +773,7 @@ def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collecti
             )
             for call in facts.calls
         )
-        and any(_may_name(call.func, _DEPENDS_TAILS, depends) for call in facts.calls)
+        and any(depends.may_name(call.func) for call in facts.calls)
     )
 
 
@@ -768,10 +792,9 @@ def _sync_session_sites(
         return False
     if plan:
         return True
-    names = _names_for(facts.aliases, _SYNC_TAILS)
+    names = _Names(facts, _SYNC_TAILS)
     return any(
-        isinstance(node, ast.Name | ast.Attribute | ast.Constant)
-        and _may_name(node, _SYNC_TAILS, names)
+        isinstance(node, ast.Name | ast.Attribute | ast.Constant) and names.may_name(node)
         for node in ast.walk(tree)
     )
 
@@ -963,9 +986,6 @@ class _Twin:
     dependency: cst.FunctionDef | None  # the function it is generated beside; None: exists
     node: cst.FunctionDef | None  # the generated function
     anchor: cst.FunctionDef  # the module-level def after which get_db_session() exists
-
-
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.param_functions.Depends"})
 
 
 class SessionCodemod(_DbCodemod):
