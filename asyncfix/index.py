@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
+import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,6 +305,10 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
     return info
 
 
+_RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+_RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
+
+
 class ProjectIndex:
     """Every discovered file, parsed with `ast` only on demand."""
 
@@ -341,6 +347,44 @@ class ProjectIndex:
             info = self.module(file)
             if info is not None:
                 yield info
+
+    def naming(
+        self,
+        names: Collection[str],
+        *tokens: bytes,
+        relative_imports: bool = False,
+        keep: Collection[str] = (),
+    ) -> Iterator[tuple[ModuleInfo, set[str]]]:
+        """(module, the `names` it holds as a word) for the modules (with one of `tokens`,
+        if given) whose source names one of them, also those with a relative import if
+        asked and those in `keep` (display paths): a word search on the bytes, so the
+        others are never ast-parsed. Non-ASCII sources are searched NFKC-normalised, as
+        Python reads identifiers."""
+        if not names and not keep:
+            return
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        text_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if names else None
+        pattern = re.compile(text_pattern.pattern.encode()) if text_pattern else None
+        for file in self.files:
+            data = self.data(file)
+            if data is None or (tokens and not any(t in data for t in tokens)):
+                continue
+            found: set[str] = set()
+            relative = False
+            if data.isascii():
+                if pattern is not None:
+                    found = {m.decode() for m in pattern.findall(data)}
+                relative = relative_imports and _RELATIVE_IMPORT.search(data) is not None
+            else:
+                text = unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
+                if text_pattern is not None:
+                    found = set(text_pattern.findall(text))
+                relative = relative_imports and _RELATIVE_IMPORT_TEXT.search(text) is not None
+            if not (found or relative or file.display in keep):
+                continue
+            info = self.module(file)
+            if info is not None:
+                yield info, found
 
     def by_name(self, name: str, *tokens: bytes) -> ModuleInfo | None:
         for info in self.modules(*tokens):

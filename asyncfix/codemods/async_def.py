@@ -158,8 +158,52 @@ class _Target:
         self.reason = None
 
 
-def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
-    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+class _Walked:
+    """One `ast.walk` of a module, kept for every target the plan judges: each node's
+    parent, and the nodes a use can be, in walk order, by the name they spell."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.names: dict[str, list[tuple[int, ast.AST]]] = {}  # Name.id / Attribute.attr
+        self.strings: list[tuple[int, ast.Constant]] = []
+        self.imports_from: list[tuple[int, ast.AST]] = []
+        for order, node in enumerate(ast.walk(tree)):
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+            if isinstance(node, ast.Name):
+                self.names.setdefault(node.id, []).append((order, node))
+            elif isinstance(node, ast.Attribute):
+                self.names.setdefault(node.attr, []).append((order, node))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self.strings.append((order, node))
+            elif isinstance(node, ast.ImportFrom):
+                self.imports_from.append((order, node))
+        # Qualified names defined twice in the module's namespace (see _defined_twice).
+        seen: list[str] = []
+
+        def walk(body: Iterable[ast.stmt], prefix: str) -> None:
+            for stmt in body:
+                if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                    seen.append(prefix + stmt.name)
+                    if isinstance(stmt, ast.ClassDef):
+                        walk(stmt.body, f"{prefix}{stmt.name}.")
+                    continue
+                # if/try/with/for/while/match blocks bind names in the same scope.
+                for child in ast.iter_child_nodes(stmt):
+                    if isinstance(child, ast.stmt):
+                        walk([child], prefix)
+                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                        walk(child.body, prefix)
+
+        walk(tree.body, "")
+        self.defined_twice = {name for name in seen if seen.count(name) > 1}
+
+    def candidates(self, spelled: Iterable[str], word: re.Pattern[str]) -> list[ast.AST]:
+        """The nodes that can be a use of a function spelled so, in `ast.walk` order."""
+        found = [item for name in set(spelled) for item in self.names.get(name, [])]
+        found += [(order, node) for order, node in self.strings if word.search(str(node.value))]
+        found += self.imports_from
+        return [node for _, node in sorted(found, key=lambda item: item[0])]
 
 
 def _site_lines(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> list[int]:
@@ -243,7 +287,7 @@ class _Planner:
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
         self._suppressions: dict[str, dict[int, frozenset[str] | None]] = {}
-        self._parent_maps: dict[str, dict[ast.AST, ast.AST]] = {}
+        self._walked: dict[str, _Walked] = {}
         from asyncfix.codemods import resolve_selection  # the registry imports this module
 
         self.af501 = "AF501" in resolve_selection(config.select, config.ignore)
@@ -251,21 +295,27 @@ class _Planner:
     def targets(self) -> list[_Target]:
         found: list[_Target] = []
         for module in self.index.modules(b"async def"):
-            nodes = {
-                (n.lineno, n.col_offset + 1): n
-                for n in ast.walk(module.tree)
-                if isinstance(n, ast.AsyncFunctionDef)
-            }
+            candidates = []
             for info in module.functions.values():
-                node = nodes.get((info.line, info.column))
-                if node is None or not info.is_async or info.awaits or info.yields:
+                if not info.is_async or info.awaits or info.yields:
                     continue
                 if "<locals>" in info.qualname:
                     continue  # nested: its uses are local, but so is the gain
                 depth = info.qualname.removeprefix(module.name + ".").count(".")
                 if depth > (1 if info.class_name else 0):
                     continue  # a method of a nested class
-                found.append(_Target(info, module, node))
+                candidates.append(info)
+            if not candidates:
+                continue  # the common case: every async def awaits; no walk
+            nodes = {
+                (n.lineno, n.col_offset + 1): n
+                for n in ast.walk(module.tree)
+                if isinstance(n, ast.AsyncFunctionDef)
+            }
+            for info in candidates:
+                node = nodes.get((info.line, info.column))
+                if node is not None:
+                    found.append(_Target(info, module, node))
         return found
 
     def plan(self) -> dict[str, Any]:
@@ -296,19 +346,9 @@ class _Planner:
         return plans
 
     def _modules_naming(self, names: set[str]) -> dict[str, list[ModuleInfo]]:
-        """name -> the modules whose bytes hold it as a word: one pass over the project."""
+        """name -> the modules whose source holds it as a word: one pass over the project."""
         holders: dict[str, list[ModuleInfo]] = {}
-        if not names:
-            return holders
-        longest_first = sorted(names, key=len, reverse=True)
-        alternatives = b"|".join(re.escape(n.encode()) for n in longest_first)
-        pattern = re.compile(rb"(?<!\w)(?:" + alternatives + rb")(?!\w)")
-        for file in self.index.files:
-            data = self.index.data(file)
-            found = {m.decode() for m in pattern.findall(data)} if data else set()
-            info = self.index.module(file) if found else None
-            if info is None:
-                continue
+        for info, found in self.index.naming(names):
             for name in sorted(found):
                 holders.setdefault(name, []).append(info)
         return holders
@@ -339,17 +379,12 @@ class _Planner:
         found: dict[str, list[tuple[str, list[ast.expr]]]] = {}
         if not names:
             return found
-        # A class defining one of them names it in its bytes (`_modules_naming`), unless
-        # spelled with non-ASCII letters that Python folds to it.
-        holders = {m.path for name in names for m in self._holders.get(name, [])}
+        # A class defining one of them names it in its source (`_modules_naming`).
+        holders = {m.path: m for name in names for m in self._holders.get(name, [])}
         for file in self.index.files:
-            data = self.index.data(file)
-            if data is None or b"class " not in data:
-                continue
-            if file.display not in holders and data.isascii():
-                continue
-            module = self.index.module(file)
-            if module is None:
+            module = holders.get(file.display)
+            data = self.index.data(file) if module is not None else None
+            if module is None or data is None or b"class " not in data:
                 continue
             for node in ast.walk(module.tree):
                 if not isinstance(node, ast.ClassDef):
@@ -375,9 +410,9 @@ class _Planner:
         # The lines `report()` looks at: the def's, its first decorator's and, for a
         # method, its class's (the enclosing statement).
         lines = [node.lineno, *(d.lineno for d in node.decorator_list[:1])]
-        for owner in ast.walk(target.module.tree):
-            if isinstance(owner, ast.ClassDef) and node in owner.body:
-                lines += [owner.lineno, *(d.lineno for d in owner.decorator_list[:1])]
+        owner = self.walked(target.module).parents.get(node)
+        if isinstance(owner, ast.ClassDef):
+            lines += [owner.lineno, *(d.lineno for d in owner.decorator_list[:1])]
         if self._suppressed(target.module, lines):
             return target.skip()  # neither the fix nor the finding, nor any call site
         if any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators):
@@ -413,28 +448,16 @@ class _Planner:
             target.refuse(problem)
         return None
 
-    @staticmethod
-    def _defined_twice(target: _Target) -> bool:
+    def walked(self, module: ModuleInfo) -> _Walked:
+        if module.path not in self._walked:
+            self._walked[module.path] = _Walked(module.tree)
+        return self._walked[module.path]
+
+    def _defined_twice(self, target: _Target) -> bool:
         """Two defs (or classes) under one qualified name: `if ...: async def f` / `else:`."""
-        seen: list[str] = []
-
-        def walk(body: Iterable[ast.stmt], prefix: str) -> None:
-            for stmt in body:
-                if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                    seen.append(prefix + stmt.name)
-                    if isinstance(stmt, ast.ClassDef):
-                        walk(stmt.body, f"{prefix}{stmt.name}.")
-                    continue
-                # if/try/with/for/while/match blocks bind names in the same scope.
-                for child in ast.iter_child_nodes(stmt):
-                    if isinstance(child, ast.stmt):
-                        walk([child], prefix)
-                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
-                        walk(child.body, prefix)
-
-        walk(target.module.tree.body, "")
+        twice = self.walked(target.module).defined_twice
         owner = target.key.rpartition(".")[0]
-        return seen.count(target.key) > 1 or (bool(owner) and seen.count(owner) > 1)
+        return target.key in twice or (bool(owner) and owner in twice)
 
     def _judge_method(
         self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
@@ -480,10 +503,11 @@ class _Planner:
         aliases = self._aliases(target) if target.info.class_name is None else set()
         problems: list[str] = []
         for module in self._holders.get(name, []):
-            if module.path not in self._parent_maps:
-                self._parent_maps[module.path] = _parents(module.tree)
-            parents = self._parent_maps[module.path]
-            for node in ast.walk(module.tree):
+            walked = self.walked(module)
+            parents = walked.parents
+            # Only nodes spelling the name (or an import alias of it) can be uses.
+            spelled = {name, *(local for local, q in module.imports.items() if q in aliases)}
+            for node in walked.candidates(spelled, word):
                 problem = self._use(target, module, node, parents, word, aliases)
                 if problem == _FRAMEWORK:
                     return [_FRAMEWORK]
