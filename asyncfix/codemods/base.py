@@ -148,7 +148,8 @@ class FileRun:
             self._syntax_tree = self.parsed_ast
         if self._syntax_tree is None:
             try:
-                self._syntax_tree = ast.parse(self.source)
+                # A run made without its bytes (a plan replaying codemods) has the tree.
+                self._syntax_tree = ast.parse(self.source or self.original.code)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 self._syntax_tree = False
         return self._syntax_tree or None
