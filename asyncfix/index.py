@@ -307,6 +307,10 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
 
 _RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
 _RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
+_WORD = re.compile(rb"\w+")
+_WORD_TEXT = re.compile(r"\w+")
+_DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
+_DEF_TEXT = re.compile(_DEF.pattern.decode())
 
 
 class ProjectIndex:
@@ -354,17 +358,21 @@ class ProjectIndex:
         *tokens: bytes,
         relative_imports: bool = False,
         keep: Collection[str] = (),
+        defined: bool = False,
     ) -> Iterator[tuple[ModuleInfo, set[str]]]:
-        """(module, the `names` it holds as a word) for the modules (with one of `tokens`,
-        if given) whose source names one of them, also those with a relative import if
-        asked and those in `keep` (display paths): a word search on the bytes, so the
+        """(module, the `names` (identifiers) it holds as a word) for the modules (with one
+        of `tokens`, if given) whose source names one of them, also those with a relative import if
+        asked and those in `keep` (display paths); with `defined`, only names a `def` there
+        spells: a word search on the bytes, so the
         others are never ast-parsed. Non-ASCII sources are searched NFKC-normalised, as
         Python reads identifiers."""
         if not names and not keep:
             return
-        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        text_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if names else None
-        pattern = re.compile(text_pattern.pattern.encode()) if text_pattern else None
+        # A name is held as a word when it is a whole run of word characters: a set of the
+        # runs is linear in the source, where an alternation of many names is not.
+        wanted = set(names)
+        encoded = {n.encode() for n in wanted}
+        words, words_text = (_DEF, _DEF_TEXT) if defined else (_WORD, _WORD_TEXT)
         for file in self.files:
             data = self.data(file)
             if data is None or (tokens and not any(t in data for t in tokens)):
@@ -372,13 +380,13 @@ class ProjectIndex:
             found: set[str] = set()
             relative = False
             if data.isascii():
-                if pattern is not None:
-                    found = {m.decode() for m in pattern.findall(data)}
+                if encoded:
+                    found = {w.decode() for w in encoded.intersection(words.findall(data))}
                 relative = relative_imports and _RELATIVE_IMPORT.search(data) is not None
             else:
                 text = unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
-                if text_pattern is not None:
-                    found = set(text_pattern.findall(text))
+                if wanted:
+                    found = wanted.intersection(words_text.findall(text))
                 relative = relative_imports and _RELATIVE_IMPORT_TEXT.search(text) is not None
             if not (found or relative or file.display in keep):
                 continue

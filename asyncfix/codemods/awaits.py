@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,45 +251,159 @@ def canonical(name: str) -> str:
     return table.ALIASES.get(name, name)
 
 
-def _imported_method_names(info: ModuleInfo, providers: Mapping[str, ProjectFacts]) -> set[str]:
-    names: set[str] = set()
-    targets = set(info.imports.values())
-    for name, facts in providers.items():
-        if name != info.name and any(
-            t == name or t.startswith(name + ".") or name.startswith(t + ".") for t in targets
-        ):
-            names |= facts.method_names()
-    return names
+def _imported_providers(
+    info: ModuleInfo, providers: Mapping[str, ProjectFacts], under: Mapping[str, set[str]]
+) -> list[str]:
+    """The providers (in their order) that an import of `info` names: the provider itself,
+    a name inside it, or a package above it. `under`: package -> the providers below it
+    (see `_packages`), so that this is not a scan of every provider per import."""
+    found: set[str] = set()
+    for target in set(info.imports.values()):
+        parts = target.split(".")
+        found.update(p for i in range(1, len(parts) + 1) if (p := ".".join(parts[:i])) in providers)
+        found |= under.get(target, set())
+    found.discard(info.name)
+    return [name for name in providers if name in found]
 
 
-_TABLE_METHODS = frozenset(
-    {name for kinds in table.CLASSES.values() for k in ("coroutine", "future") for name in kinds[k]}
+def _packages(providers: Mapping[str, ProjectFacts]) -> dict[str, set[str]]:
+    """Package -> the providers strictly below it."""
+    under: dict[str, set[str]] = {}
+    for name in providers:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            under.setdefault(".".join(parts[:i]), set()).add(name)
+    return under
+
+
+def _root(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def _table_reach() -> dict[str, frozenset[str]]:
+    """Library root -> the roots whose classes a name under it can lead to: an alias, a
+    return, an `async with` or an await maps a name to a class, possibly of another root."""
+    edges: dict[str, set[str]] = {}
+    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO):
+        for key, value in mapping.items():
+            edges.setdefault(_root(key), set()).add(_root(value))
+    reach: dict[str, frozenset[str]] = {}
+    for start in {_root(n) for n in (*table.CLASSES, *table.FUNCTIONS, *edges)}:
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        reach[start] = frozenset(seen)
+    return reach
+
+
+_REACH = _table_reach()
+
+
+def _last(name: str) -> str:
+    return name.removesuffix("()").rsplit(".", 1)[-1]
+
+
+def _class_words() -> dict[str, frozenset[str]]:
+    """Table class -> the words one of which a module must spell to type a value as it:
+    the last part of every name resolving to it (the class, an alias, a function or
+    method returning, entering or awaiting to it). A resolved name's last part is always
+    written in the source, in the expression or in the import that binds it."""
+    words: dict[str, set[str]] = {c: {_last(c)} for c in table.CLASSES}
+    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO):
+        for key, value in mapping.items():
+            if canonical(value) in words:
+                words[canonical(value)].add(_last(key))
+    return {c: frozenset(w) for c, w in words.items()}
+
+
+_CLASS_WORDS = _class_words()
+_TRIGGER_WORDS = frozenset(
+    w.encode() for w in {*_REACH, *(w for ws in _CLASS_WORDS.values() for w in ws)}
 )
-_TABLE_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in table.FUNCTIONS)
-_TABLE_ROOTS = frozenset(name.split(".", 1)[0] for name in (*table.CLASSES, *table.FUNCTIONS))
+_WORD = re.compile(rb"\w+")
+
+
+def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], set[str], bool]:
+    """(qualified names a call can resolve to and be a coroutine function, method names a
+    call on a typed receiver can be a coroutine under, whether asyncio is reachable).
+
+    The transform types a receiver only with a name resolved through `info.resolve`
+    (through the module's imports, its own top-level names, or as written, imported or
+    not, even in a string annotation) or with a project return type: so a table class is
+    reachable only when its library is (imported, the module's own package, spelled in
+    the source or a project return type) and a word naming it is in the source."""
+    data = info.data
+    if not data.isascii():  # identifiers are NFKC-normalised
+        data = unicodedata.normalize("NFKC", data.decode("utf-8", "replace")).encode()
+    # Whole words, from the source's word runs: linear, where an alternation of several
+    # hundred words is not.
+    words = {w.decode() for w in _TRIGGER_WORDS.intersection(_WORD.findall(data))}
+    returned = {canonical(v) for v in facts.returns.values()}
+    words |= {_last(v) for v in returned}
+    roots = {_root(v) for v in info.imports.values()} | {_root(r) for r in returned}
+    roots |= {_root(info.name)} | (words & _REACH.keys())
+    reached: set[str] = set()
+    for root in roots & _REACH.keys():
+        reached |= _REACH[root]
+    qualified = set(facts.coroutines)
+    qualified |= {f for f in table.FUNCTIONS if _root(f) in reached}
+    methods = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
+    for name, kinds in table.CLASSES.items():
+        if _root(name) in reached and (name in returned or _CLASS_WORDS[name] & words):
+            methods.update(kinds["coroutine"], kinds["future"])
+    return qualified, methods, "asyncio" in reached
+
+
+def _typed_call(func: ast.expr, methods: set[str]) -> bool:
+    """`x.m()` where `type_of` may type the receiver: only a name, a call or an await."""
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in methods
+        and isinstance(func.value, ast.Name | ast.Call | ast.Await)
+    )
 
 
 def _has_candidate(info: ModuleInfo, facts: ProjectFacts) -> bool:
-    """A cheap `ast` screen: a call in a position AF501/AF502 look at, to a name that
-    could be a coroutine function (or a task factory) in this module."""
-    names = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
-    typed = any(canonical(v) in table.CLASSES for v in facts.returns.values())
-    if typed or any(v.split(".", 1)[0] in _TABLE_ROOTS for v in info.imports.values()):
-        names |= _TABLE_METHODS | _TABLE_FUNCTIONS | {"create_task", "ensure_future"}
-    if not names:
-        return False
+    """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) of
+    the shape `coroutine_kind` (or `_dropped_task`) can accept."""
+    qualified, methods, loops = _coroutine_names(info, facts)
+    if not qualified and not methods and not loops:
+        return False  # (a task factory resolves to asyncio, which is then reachable)
     for node in ast.walk(info.tree):
-        if isinstance(node, ast.Expr | ast.Attribute | ast.Subscript | ast.Assign):
+        if isinstance(node, ast.Expr):
+            value = node.value
+        elif isinstance(node, ast.Attribute):
+            # An attribute of the coroutine object itself is not a use of its result.
+            if node.attr in _COROUTINE_ATTRS or node.attr.startswith("cr_"):
+                continue
+            value = node.value
+        elif isinstance(node, ast.Subscript):
+            value = node.value
+        elif isinstance(node, ast.Assign):
+            # A single name, which may be used only as the result.
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                continue
             value = node.value
         elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
             value = node.iter
         else:
             continue
-        if isinstance(value, ast.Call):
-            func = value.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in names:
-                return True
+        if not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        # `_qualified`: a dotted name, resolved through the imports.
+        resolved = info.resolve(func)
+        resolved = canonical(resolved) if resolved is not None else None
+        if resolved in qualified or _typed_call(func, methods):
+            return True
+        # AF502 (`_dropped_task`): a task factory's result dropped.
+        if isinstance(node, ast.Expr) and (
+            resolved in _TASK_FACTORIES or (loops and _typed_call(func, {"create_task"}))
+        ):
+            return True
     return False
 
 
@@ -302,38 +417,28 @@ def _screened(path: str, data: bytes, plan: Any) -> tuple[ModuleInfo, ProjectFac
     return info, facts
 
 
-_RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+def _ambiguous(index: ProjectIndex, names: set[str], indexed: Sequence[ModuleInfo]) -> set[str]:
+    """Those of `names` that are a coroutine method in one class and a plain one in
+    another, over the project. The modules already indexed are looked at first: a name
+    found both ways there needs no more modules parsed (common names: get, close ...)."""
+    kinds: dict[str, set[bool]] = {}
 
+    def add(info: ModuleInfo) -> None:
+        for name, seen in method_kinds(info).items():
+            if name in names:
+                kinds.setdefault(name, set()).update(seen)
 
-def _modules_naming(
-    index: ProjectIndex,
-    names: set[str],
-    token: bytes,
-    *,
-    relative_imports: bool = False,
-    keep: frozenset[str] = frozenset(),
-) -> Iterator[ModuleInfo]:
-    """`index.modules(token)`, less those that cannot hold any of `names` as an identifier
-    (nor a relative import, if asked) and are not in `keep` (display paths): they are
-    never ast-parsed. Non-ASCII sources are kept: Python folds some letters to ASCII."""
-    if not names and not keep:
-        return
-    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
-    pattern = re.compile(rb"(?<!\w)(?:" + alternatives + rb")(?!\w)") if names else None
-    for file in index.files:
-        data = index.data(file)
-        if data is None or token not in data:
-            continue
-        if not (
-            file.display in keep
-            or not data.isascii()
-            or (pattern is not None and pattern.search(data))
-            or (relative_imports and _RELATIVE_IMPORT.search(data))
-        ):
-            continue
-        info = index.module(file)
-        if info is not None:
-            yield info
+    seen_paths = set()
+    for info in indexed:
+        if info.path not in seen_paths and b"class " in info.data:
+            seen_paths.add(info.path)
+            add(info)
+    # Only a module with a `def` of a name still open can settle it: only those are parsed.
+    open_names = {name for name in names if len(kinds.get(name, ())) < 2}
+    for info, _ in index.naming(open_names, b"class ", defined=True):
+        if info.path not in seen_paths:
+            add(info)
+    return {name for name, seen in kinds.items() if len(seen) > 1}
 
 
 class ForgottenAwait(AsyncfixCodemod):
@@ -352,36 +457,32 @@ class ForgottenAwait(AsyncfixCodemod):
         providers = {info.name: module_facts(info) for info in defining}
         if not providers:
             return None
-        # Only the providers' coroutine method names can be needed as ambiguous, and only
-        # a module defining a method of that name (so naming it) can make one so.
-        methods: set[str] = set()
-        for facts in providers.values():
-            methods |= facts.method_names()
-        kinds: dict[str, set[bool]] = {}
-        for info in _modules_naming(index, methods, b"class "):
-            for name, seen in method_kinds(info).items():
-                if name in methods:
-                    kinds.setdefault(name, set()).update(seen)
-        ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
-        plans: dict[str, Any] = {}
         # A module gets facts only from a provider it imports: the import names the
         # provider's top-level package, unless it is relative.
         heads = {name.split(".", 1)[0] for name in providers}
         paths = frozenset(info.path for info in defining)
-        for info in _modules_naming(index, heads, b"async", relative_imports=True, keep=paths):
+        consumers = [
+            info for info, _ in index.naming(heads, b"async", relative_imports=True, keep=paths)
+        ]
+        # Only the coroutine method names a consumer can call can be needed as ambiguous:
+        # its own and those of the providers it imports.
+        under = _packages(providers)
+        imported = {info.path: _imported_providers(info, providers, under) for info in consumers}
+        wanted: dict[str, set[str]] = {}
+        for info in consumers:
+            own = providers.get(info.name, ProjectFacts())
+            wanted[info.path] = own.method_names().union(
+                *(providers[name].method_names() for name in imported[info.path])
+            )
+        ambiguous = _ambiguous(index, set().union(*wanted.values()), [*defining, *consumers])
+        plans: dict[str, Any] = {}
+        for info in consumers:
             needed = ProjectFacts()
             own = providers.get(info.name, ProjectFacts())
             # Only the names this module could call, and only what it cannot see itself.
-            needed.ambiguous = (ambiguous - own.ambiguous) & (
-                own.method_names() | _imported_method_names(info, providers)
-            )
-            targets = set(info.imports.values())
-            for name, facts in providers.items():
-                if name != info.name and any(
-                    t == name or t.startswith(name + ".") or name.startswith(t + ".")
-                    for t in targets
-                ):
-                    needed.merge(facts)
+            needed.ambiguous = (ambiguous - own.ambiguous) & wanted[info.path]
+            for name in imported[info.path]:
+                needed.merge(providers[name])
             if needed.coroutines or needed.classes or needed.returns or needed.ambiguous:
                 plans[info.path] = needed.as_plan()
         return plans
