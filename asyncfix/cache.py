@@ -56,6 +56,7 @@ class CachedResult:
     findings: list[Finding]
     new: bytes | None
     packages: set[str] = field(default_factory=set)
+    parsed: bool = True  # False: no prescreen wanted the file, libcst never parsed it
 
 
 @cache
@@ -285,6 +286,7 @@ class ResultCache:
                 findings=findings,
                 new=body if meta["changed"] else None,
                 packages=set(meta["packages"]),
+                parsed=bool(meta.get("parsed", True)),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -298,6 +300,7 @@ class ResultCache:
             "encoding": result.encoding,
             "changed": result.new is not None,
             "packages": sorted(result.packages),
+            "parsed": result.parsed,
             "findings": [
                 [f.line, f.column, f.code, f.family, f.message, f.fixable, f.reason]
                 for f in result.findings

@@ -213,7 +213,7 @@ class Pipeline:
             if hit is not None:
                 outcome.encoding, outcome.findings = hit.encoding, hit.findings
                 outcome.new, outcome.packages = hit.new, hit.packages
-                outcome.parsed = outcome.cached = True
+                outcome.parsed, outcome.cached = hit.parsed, True
                 outcome.cache_key = key
                 return outcome
         return None
@@ -241,7 +241,7 @@ class Pipeline:
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:
-                    self.cache.put(key, CachedResult(outcome.encoding, [], None, set()))
+                    self.cache.put(key, CachedResult(outcome.encoding, [], None, set(), False))
                     outcome.cache_key = key
                 return outcome
             module = _cst_parse(data)
@@ -490,31 +490,42 @@ def _run(
             return _result(outcomes, errors, started)
 
     pipeline = Pipeline(config, cache=result_cache)  # validates the selection first
-    plans = pipeline.make_plans(every, contents)
-    outcomes = []
-    tasks: list[Task] = []
-    for file in files:
-        data = contents[file.display]
-        if isinstance(data, SourceError):
-            outcomes.append(_failed(file, data.message, data.line, data.column))
-            continue
-        done = pipeline.triage(file, data, plans.get(file.display))
-        if done is None:
-            tasks.append((file, data, plans.get(file.display)))
-        else:
-            outcomes.append(done)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    with _stop_on_signals() as stop:
-        # A pool costs ~50 ms to start: worth it only for more than a handful of files.
-        if jobs == 1 or len(tasks) < 2 * jobs:
-            for i, (file, data, plan) in enumerate(tasks, 1):
-                if stop.is_set():
-                    raise Interrupted
-                outcomes.append(pipeline.process(file, data, plan))
-                if progress:
-                    progress(i, len(tasks))
-        else:
-            outcomes.extend(_run_pool(tasks, config, jobs, progress, stop, result_cache))
+    # A pool costs ~50 ms to start: worth it only for more than a handful of files. Its
+    # workers fork BEFORE the plans are made, while this process is small: forked later,
+    # each would share (and, as it touches them, copy) the project index's pages.
+    likely = sum(isinstance(d, bytes) and pipeline.may_match(d) for d in contents.values())
+    pool = None
+    if jobs > 1 and likely >= 2 * jobs:
+        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
+        pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    try:
+        plans = pipeline.make_plans(every, contents)
+        outcomes = []
+        tasks: list[Task] = []
+        for file in files:
+            data = contents[file.display]
+            if isinstance(data, SourceError):
+                outcomes.append(_failed(file, data.message, data.line, data.column))
+                continue
+            done = pipeline.triage(file, data, plans.get(file.display))
+            if done is None:
+                tasks.append((file, data, plans.get(file.display)))
+            else:
+                outcomes.append(done)
+        with _stop_on_signals() as stop:
+            if pool is None or len(tasks) < 2 * jobs:
+                for i, (file, data, plan) in enumerate(tasks, 1):
+                    if stop.is_set():
+                        raise Interrupted
+                    outcomes.append(pipeline.process(file, data, plan))
+                    if progress:
+                        progress(i, len(tasks))
+            else:
+                outcomes.extend(_run_pool(pool, tasks, config, jobs, progress, stop, result_cache))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
@@ -553,7 +564,7 @@ def _outcomes_from_cache(
                 return None  # an entry was pruned: do the run
             outcome.encoding, outcome.findings = hit.encoding, hit.findings
             outcome.new, outcome.packages = hit.new, hit.packages
-            outcome.parsed = outcome.cached = True
+            outcome.parsed, outcome.cached = hit.parsed, True
             outcome.cache_key = record["key"]
         elif record is not None:
             outcome.parsed = bool(record["parsed"])
@@ -610,6 +621,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def _run_pool(
+    pool: ProcessPoolExecutor,
     tasks: list[Task],
     config: Config,
     jobs: int,
@@ -620,7 +632,7 @@ def _run_pool(
     outcomes: list[FileOutcome] = []
     done = 0
     lost: list[Task] = []  # the files of chunks whose worker died
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache)) as pool:
+    with pool:
         futures: list[tuple[list[Task], Future[list[FileOutcome]]]] = [
             (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(tasks, jobs)
         ]
