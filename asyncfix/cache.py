@@ -221,6 +221,9 @@ class ResultCache:
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key
 
+    def _run_entry(self, key: str) -> Path:
+        return self._entry(key.removeprefix("run-")).with_suffix(".run")
+
     # -- whole runs ----------------------------------------------------------------------
 
     def run_key(
@@ -239,7 +242,7 @@ class ResultCache:
         """display path -> what the run found there: {"key": its file entry} or its
         errors; files that needed nothing are absent. None for a miss."""
         try:
-            blob = self._entry(key[4:]).with_suffix(".run").read_bytes()
+            blob = self._run_entry(key).read_bytes()
             magic, body = blob.split(b"\n", 1)
             record = json.loads(body)
             if magic != _FORMAT or record["key"] != key:
@@ -266,7 +269,7 @@ class ResultCache:
             elif outcome.parsed or outcome.findings or outcome.new is not None:
                 return  # a result without an entry (plans that cannot be keyed)
         body = json.dumps({"key": key, "files": files}).encode()
-        self._write(self._entry(key[4:]).with_suffix(".run"), _FORMAT + b"\n" + body)
+        self._write(self._run_entry(key), _FORMAT + b"\n" + body)
 
     # -- entries -------------------------------------------------------------------------
 

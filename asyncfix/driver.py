@@ -14,6 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,12 @@ class FileOutcome:
     packages: set[str] = field(default_factory=set)
     cached: bool = False  # served from the result cache (see asyncfix/cache.py)
     cache_key: str | None = None  # its entry in the result cache, once stored or found
+
+    def from_cache(self, hit: CachedResult, key: str) -> None:
+        """Take the result stored under `key`."""
+        self.encoding, self.findings, self.new = hit.encoding, hit.findings, hit.new
+        self.packages, self.parsed = hit.packages, hit.parsed
+        self.cached, self.cache_key = True, key
 
     @property
     def changed(self) -> bool:
@@ -194,29 +201,28 @@ class Pipeline:
 
     def triage(
         self, file: SourceFile, data: bytes, plans: Mapping[str, Any] | None = None
-    ) -> FileOutcome | None:
-        """The outcome when it needs no parse (bytes without a trigger token, a binary
-        file, a result in the cache); None when the file must be processed. Cheap: the
-        parent process asks it of every file and sends only the rest to the workers."""
+    ) -> tuple[FileOutcome | None, str | None]:
+        """(the outcome when it needs no parse: bytes without a trigger token, a binary
+        file, a result in the cache; else None) and the file's cache key (None without a
+        cache or for a plan that cannot be keyed). Cheap: the parent process asks it of
+        every file and sends only the rest, with their keys, to the workers."""
         outcome = FileOutcome(file, original=data)
         try:
             check_text(data)  # a binary file is reported even without trigger tokens
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
-            return outcome
+            return outcome, None
         if not plans and not self.may_match(data):
-            return outcome
-        if self.cache is not None:
-            # A planned file depends on other files: its plan data is part of the key.
-            key = self.cache.key(data, file.display, file.path, plans)
-            hit = None if key is None else self.cache.get(key, file.display)
-            if hit is not None:
-                outcome.encoding, outcome.findings = hit.encoding, hit.findings
-                outcome.new, outcome.packages = hit.new, hit.packages
-                outcome.parsed, outcome.cached = hit.parsed, True
-                outcome.cache_key = key
-                return outcome
-        return None
+            return outcome, None
+        if self.cache is None:
+            return None, None
+        # A planned file depends on other files: its plan data is part of the key.
+        key = self.cache.key(data, file.display, file.path, plans)
+        hit = None if key is None else self.cache.get(key, file.display)
+        if hit is None or key is None:
+            return None, key
+        outcome.from_cache(hit, key)
+        return outcome, key
 
     def process(
         self,
@@ -224,17 +230,26 @@ class Pipeline:
         data: bytes | None = None,
         plans: Mapping[str, Any] | None = None,
     ) -> FileOutcome:
-        outcome = FileOutcome(file)
-        try:
-            if data is None:
+        """One file, whole: read, triage, and if need be parse and rewrite."""
+        if data is None:
+            try:
                 data = read_bytes(file.path)
-            done = self.triage(file, data, plans)
-            if done is not None:
-                return done
-            outcome.original = data
-            key = (
-                None if self.cache is None else self.cache.key(data, file.display, file.path, plans)
-            )
+            except SourceError as exc:
+                return _failed(file, exc.message, exc.line, exc.column)
+        done, key = self.triage(file, data, plans)
+        return done if done is not None else self.rewrite_file(file, data, plans, key)
+
+    def rewrite_file(
+        self,
+        file: SourceFile,
+        data: bytes,
+        plans: Mapping[str, Any] | None,
+        key: str | None,
+    ) -> FileOutcome:
+        """A file that triage did not settle: prescreens, then the libcst parse and the
+        codemods if any prescreen passes; the result is stored under `key`."""
+        outcome = FileOutcome(file, original=data)
+        try:
             text, outcome.encoding = decode(data)
             tree = _guard_depth(data)
             screened = self.prescreen(data, tree, file.display, plans)
@@ -418,12 +433,13 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     gc.freeze()  # what the worker starts with (modules, codemods) is never garbage
 
 
-Task = tuple[SourceFile, bytes, dict[str, Any] | None]
+# A file for a worker: its bytes, its plans and its cache key (see Pipeline.triage).
+Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None]
 
 
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
-    return [_WORKER.process(f, data, plans) for f, data, plans in tasks]
+    return [_WORKER.rewrite_file(*task) for task in tasks]
 
 
 def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
@@ -494,9 +510,9 @@ def _run(
     # A pool costs ~50 ms to start: worth it only for more than a handful of files. Its
     # workers fork BEFORE the plans are made, while this process is small: forked later,
     # each would share (and, as it touches them, copy) the project index's pages.
-    likely = sum(isinstance(d, bytes) and pipeline.may_match(d) for d in contents.values())
+    candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
-    if jobs > 1 and likely >= 2 * jobs:
+    if jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs:  # stops at enough
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
         pool.submit(int)  # forks every worker now (the fork start method starts them all)
     try:
@@ -508,17 +524,17 @@ def _run(
             if isinstance(data, SourceError):
                 outcomes.append(_failed(file, data.message, data.line, data.column))
                 continue
-            done = pipeline.triage(file, data, plans.get(file.display))
+            done, key = pipeline.triage(file, data, plans.get(file.display))
             if done is None:
-                tasks.append((file, data, plans.get(file.display)))
+                tasks.append((file, data, plans.get(file.display), key))
             else:
                 outcomes.append(done)
         with _stop_on_signals() as stop:
             if pool is None or len(tasks) < 2 * jobs:
-                for i, (file, data, plan) in enumerate(tasks, 1):
+                for i, task in enumerate(tasks, 1):
                     if stop.is_set():
                         raise Interrupted
-                    outcomes.append(pipeline.process(file, data, plan))
+                    outcomes.append(pipeline.rewrite_file(*task))
                     if progress:
                         progress(i, len(tasks))
             else:
@@ -562,10 +578,7 @@ def _outcomes_from_cache(
             hit = cache.get(record["key"], file.display)
             if hit is None:
                 return None  # an entry was pruned: do the run
-            outcome.encoding, outcome.findings = hit.encoding, hit.findings
-            outcome.new, outcome.packages = hit.new, hit.packages
-            outcome.parsed, outcome.cached = hit.parsed, True
-            outcome.cache_key = record["key"]
+            outcome.from_cache(hit, record["key"])
         elif record is not None:
             outcome.parsed = bool(record["parsed"])
             outcome.errors = [FileError(file.display, *e) for e in record["errors"]]
@@ -648,7 +661,7 @@ def _run_pool(
                     continue
                 except Exception as exc:  # a result that could not be sent back
                     message = f"worker failed: {type(exc).__name__}: {exc}"
-                    outcomes.extend(_failed(f, message) for f, _, _ in chunk)
+                    outcomes.extend(_failed(task[0], message) for task in chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, len(tasks))
