@@ -305,9 +305,14 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
     return info
 
 
+def identifier_text(data: bytes) -> str:
+    """The source as Python reads its identifiers (NFKC: a fullwidth `get` is `get`)."""
+    return unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
+
+
 _RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
 _RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
-_WORD = re.compile(rb"\w+")
+WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)
 _WORD_TEXT = re.compile(r"\w+")
 _DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
 _DEF_TEXT = re.compile(_DEF.pattern.decode())
@@ -360,19 +365,18 @@ class ProjectIndex:
         keep: Collection[str] = (),
         defined: bool = False,
     ) -> Iterator[tuple[ModuleInfo, set[str]]]:
-        """(module, the `names` (identifiers) it holds as a word) for the modules (with one
-        of `tokens`, if given) whose source names one of them, also those with a relative import if
-        asked and those in `keep` (display paths); with `defined`, only names a `def` there
-        spells: a word search on the bytes, so the
-        others are never ast-parsed. Non-ASCII sources are searched NFKC-normalised, as
-        Python reads identifiers."""
+        """(module, the `names` it holds as a word) for the modules whose source names one
+        of them, or has a relative import when `relative_imports`, or is in `keep`
+        (display paths); only modules holding one of `tokens`, if given. With `defined`,
+        only names a `def` there spells. A word search on the bytes: the other modules are
+        never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
         if not names and not keep:
             return
         # A name is held as a word when it is a whole run of word characters: a set of the
         # runs is linear in the source, where an alternation of many names is not.
         wanted = set(names)
         encoded = {n.encode() for n in wanted}
-        words, words_text = (_DEF, _DEF_TEXT) if defined else (_WORD, _WORD_TEXT)
+        words, words_text = (_DEF, _DEF_TEXT) if defined else (WORD, _WORD_TEXT)
         for file in self.files:
             data = self.data(file)
             if data is None or (tokens and not any(t in data for t in tokens)):
@@ -384,7 +388,7 @@ class ProjectIndex:
                     found = {w.decode() for w in encoded.intersection(words.findall(data))}
                 relative = relative_imports and _RELATIVE_IMPORT.search(data) is not None
             else:
-                text = unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
+                text = identifier_text(data)
                 if wanted:
                     found = wanted.intersection(words_text.findall(text))
                 relative = relative_imports and _RELATIVE_IMPORT_TEXT.search(text) is not None

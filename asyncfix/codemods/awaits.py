@@ -10,8 +10,6 @@ of dependencies. Anything else is not touched.
 from __future__ import annotations
 
 import ast
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +42,7 @@ from asyncfix.codemods.helpers import (
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import ModuleInfo, ProjectIndex, index_module
+from asyncfix.index import WORD, ModuleInfo, ProjectIndex, identifier_text, index_module
 
 AF501 = Rule(
     code="AF501",
@@ -323,7 +321,6 @@ _CLASS_WORDS = _class_words()
 _TRIGGER_WORDS = frozenset(
     w.encode() for w in {*_REACH, *(w for ws in _CLASS_WORDS.values() for w in ws)}
 )
-_WORD = re.compile(rb"\w+")
 
 
 def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], set[str], bool]:
@@ -337,10 +334,10 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     the source or a project return type) and a word naming it is in the source."""
     data = info.data
     if not data.isascii():  # identifiers are NFKC-normalised
-        data = unicodedata.normalize("NFKC", data.decode("utf-8", "replace")).encode()
+        data = identifier_text(data).encode()
     # Whole words, from the source's word runs: linear, where an alternation of several
     # hundred words is not.
-    words = {w.decode() for w in _TRIGGER_WORDS.intersection(_WORD.findall(data))}
+    words = {w.decode() for w in _TRIGGER_WORDS.intersection(WORD.findall(data))}
     returned = {canonical(v) for v in facts.returns.values()}
     words |= {_last(v) for v in returned}
     roots = {_root(v) for v in info.imports.values()} | {_root(r) for r in returned}
