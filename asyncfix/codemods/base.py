@@ -240,6 +240,10 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         super().__init__(context)
         self.run = run
         self._statements: list[cst.CSTNode] = []
+        # Changes made so far, and their count when each node now open was entered: a node
+        # none of whose descendants changed is handed back as the original object.
+        self._changes = 0
+        self._changes_at_visit: list[int] = []
         self._module: cst.Module | None = None
         self._current_positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
@@ -306,6 +310,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             self._statements.append(node)
+        self._changes_at_visit.append(self._changes)
         return super().on_visit(node)
 
     def on_leave(
@@ -313,7 +318,15 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     ) -> _NodeT | cst.RemovalSentinel | cst.FlattenSentinel[_NodeT]:
         if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             self._statements.pop()
-        return super().on_leave(original_node, updated_node)
+        unchanged_below = self._changes_at_visit.pop() == self._changes
+        result = super().on_leave(original_node, updated_node)
+        if result is not updated_node:
+            self._changes += 1
+        elif unchanged_below:
+            # libcst rebuilds every node it visits; an equal copy would make the driver
+            # compare whole trees and resolve their metadata again. The original it is.
+            return original_node
+        return result
 
     def _position(self, node: cst.CSTNode) -> CodeRange | None:
         found = self.run.original_position(node)
