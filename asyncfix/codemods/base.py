@@ -8,17 +8,24 @@ to possibly match. The driver runs all selected codemods, in order, on ONE parse
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import io
 import re
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import (
+    CodePosition,
+    CodeRange,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+)
 
 from asyncfix.config import Config
 from asyncfix.report import Finding
@@ -156,7 +163,7 @@ class FileRun:
 
     def wrapper(self, module: cst.Module) -> MetadataWrapper:
         if id(module) not in self._wrappers:
-            self._wrappers[id(module)] = (module, MetadataWrapper(module, unsafe_skip_copy=True))
+            self._wrappers[id(module)] = (module, _Wrapper(module, unsafe_skip_copy=True))
         return self._wrappers[id(module)][1]
 
     def original_line(self, module: cst.Module, line: int) -> int:
@@ -187,6 +194,48 @@ class FileRun:
             if any(code.startswith(s) or s == family for s in selectors):
                 return True
         return False
+
+
+_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+
+
+def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
+    """Node -> its parent, as libcst's ParentNodeProvider gives it; None when a node
+    object occurs twice in the tree (then which parent wins depends on libcst's walk).
+
+    libcst's provider walks the tree with a visitor and asks each node for `.children`:
+    both rebuild every node. Reading the dataclass fields is several times faster."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        names = _FIELDS.get(type(node))
+        if names is None:
+            names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+        for name in names:
+            value = getattr(node, name)
+            for child in value if isinstance(value, tuple | list) else (value,):
+                if isinstance(child, cst.CSTNode):
+                    if child in parents:
+                        return None
+                    parents[child] = node
+                    stack.append(child)
+    return parents
+
+
+class _Wrapper(MetadataWrapper):
+    """A MetadataWrapper whose parent metadata comes from `parent_map`: on real code
+    libcst's ParentNodeProvider took more time than the scope analysis."""
+
+    def resolve_many(
+        self, providers: Collection[Any]
+    ) -> Mapping[Any, Mapping[cst.CSTNode, object]]:
+        if ParentNodeProvider in providers and ParentNodeProvider not in self._metadata:
+            parents = parent_map(self.module)
+            if parents is not None:
+                # Resolved metadata lives in this dict; libcst then skips the provider.
+                self._metadata[ParentNodeProvider] = parents
+        return super().resolve_many(providers)
 
 
 def _map_lines(original: str, current: str) -> dict[int, int]:
