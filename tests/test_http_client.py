@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import libcst as cst
@@ -10,7 +11,10 @@ from click.testing import CliRunner
 
 from asyncfix.cli import main
 from asyncfix.codemods.http_client import (
+    BlockingCalls,
     HttpOptions,
+    RequestsToAsync,
+    _Defines,
     blocking_functions,
     http_options,
     shared_client,
@@ -135,3 +139,59 @@ def test_blocking_helpers_are_found_across_modules_and_generators_are_not(
     assert list(changed) == ["pkg/top.py"]
     assert b"await asyncio.to_thread(mid.deploy)" in changed["pkg/top.py"]
     assert [f.code for f in result.findings] == ["AF205"]
+
+
+def test_an_async_def_that_a_later_def_shadows_keeps_its_af205_sites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The index keeps the last def of a qualname: the plan must not judge by it alone.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.py").write_text(
+        "import time\n\n\ndef pause():\n    time.sleep(1)\n\n\n"
+        "try:\n    async def go():\n        pause()\n"
+        "except ImportError:\n    async def go():\n        pass\n"
+    )
+    (tmp_path / "n.py").write_text("from m import pause\n\n\nasync def wait():\n    return 1\n")
+    files, _ = discover([Path(".")])
+    plan = BlockingCalls.plan(ProjectIndex(files), Config())
+    assert plan == {"m.py": {"go": {"pause": "pause -> time.sleep"}}}
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "found"),
+    [
+        (b"def foo():\n    pass\n", "foo", True),
+        (b"async def foo():\n    pass\n", "foo", True),
+        (b"def foobar():\n    pass\n", "foo", False),
+        (b"def _foo():\n    pass\n", "foo", False),
+        (b"# undef foo\n", "foo", False),
+        (b"x = 'def def foo'\n", "foo", True),
+        (b"def \\\n    foo():\n    pass\n", "foo", True),
+        (b"x = '\xc3\xa9def foo'\n", "foo", True),
+        (b"def foo():\n    pass\n", "f", False),
+        (b"def f\xc3\xa9():\n    pass\n", "f", True),
+    ],
+)
+def test_the_def_scan_answers_as_a_search_for_the_name_would(
+    source: bytes, name: str, found: bool
+) -> None:
+    spelt = rb"\bdef[\s\\]+" + re.escape(name.encode()) + rb"\b"
+    assert (re.search(spelt, source) is not None) is found
+    assert _Defines().of(name)("m.py", source) is found
+
+
+def test_a_dependency_that_calls_requests_is_planned_in_its_own_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deps.py").write_text(
+        "import requests\n\n\ndef token():\n    return requests.get('https://a').text\n"
+    )
+    (tmp_path / "api.py").write_text(
+        "from fastapi import Depends, Security\n\nfrom deps import token\n\n\n"
+        "async def one(t=Depends(token)):\n    return t\n\n\n"
+        "async def two(t=Security(dependency=token)):\n    return t\n"
+    )
+    files, _ = discover([Path(".")])
+    plan = RequestsToAsync.plan(ProjectIndex(files), Config())
+    assert plan == {"deps.py": {"dependencies": ["token", "token"]}}

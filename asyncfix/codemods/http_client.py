@@ -332,30 +332,33 @@ _ASYNCIO_TAKEN = "the name `asyncio` is bound to something else here"
 # -- AF205: the project's own blocking functions, found through the index ---------------------
 
 
-class _AsyncCalls(ast.NodeVisitor):
-    """The calls in each `async def`'s own body: (its path below the module, the callee)."""
+# What can hold a statement (a def): statements, and the blocks of `except` and `case`.
+_BLOCK_NODES = (ast.stmt, ast.excepthandler, ast.match_case)
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.sites: list[tuple[str, ast.expr]] = []
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.names.append(node.name)
-        self.generic_visit(node)
-        self.names.pop()
+def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
+    """The calls in each `async def`'s own body: (its path below the module, the callee),
+    defs met top-down, in field order. Only statements can hold a def, so expressions are
+    not walked but in an async def's own body."""
+    sites: list[tuple[str, ast.expr]] = []
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if isinstance(node, ast.AsyncFunctionDef):
-            path = ".".join([*self.names, node.name])
-            for stmt in node.body:
-                for call in _own_calls(stmt):
-                    self.sites.append((path, call.func))
-        self.names.extend([node.name, "<locals>"])
-        self.generic_visit(node)
-        del self.names[-2:]
+    def walk(nodes: Iterable[ast.AST], names: list[str]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.ClassDef):
+                walk(node.body, [*names, node.name])
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if isinstance(node, ast.AsyncFunctionDef):
+                    path = ".".join([*names, node.name])
+                    sites.extend((path, c.func) for stmt in node.body for c in _own_calls(stmt))
+                walk(node.body, [*names, node.name, "<locals>"])
+            else:
+                for field in node._fields:
+                    value = getattr(node, field, None)
+                    if isinstance(value, list):
+                        walk((v for v in value if isinstance(v, _BLOCK_NODES)), names)
 
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
+    walk(tree.body, [])
+    return sites
 
 
 def _own_calls(node: ast.AST) -> Iterable[ast.Call]:
@@ -400,15 +403,45 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
         found.update(new)
 
 
+# `async def` as the tokenizer can meet it: never inside a word, blanks or line
+# continuations between, and after. Its bytes are ASCII in a UTF-8 source. (The
+# lookbehind comes after the literal: re then finds candidates by a fast literal scan.)
+_ASYNC_DEF = re.compile(rb"async(?<!\wasync)[\s\\]+def[\s\\]")
+
+
+def _may_call_blocking(info: ModuleInfo, blocking: Mapping[str, str]) -> bool:
+    """Could an async def of `info` call one of `blocking` (see _async_call_sites)? Its own
+    calls are among its FunctionInfo's `calls` (which add the decorators of nested defs),
+    resolved the same way; but a qualname defined twice keeps only its last def's facts,
+    so a module that may have lost an async def so is always walked."""
+    if not blocking:
+        return False
+    if any(not blocking.keys().isdisjoint(f.calls) for f in info.functions.values()):
+        return True
+    return _may_lose_async_defs(info)
+
+
+def _may_lose_async_defs(info: ModuleInfo) -> bool:
+    """Could `info.functions` lack an async def of the module (one whose qualname a later
+    def takes)? Only if the module has more async defs than async functions there. They
+    are counted on the bytes: every async def, and some words in strings and comments. A
+    coding cookie may say the bytes are not UTF-8: then the answer is yes."""
+    head = info.data.split(b"\n", 2)[:2]
+    if any(b"coding" in line for line in head):
+        return True
+    coroutines = sum(f.is_async for f in info.functions.values())
+    return len(_ASYNC_DEF.findall(info.data)) != coroutines
+
+
 def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, dict[str, str]]]:
     """display path -> {async def path: {callee as written: why it blocks}}."""
     infos = list(modules)
     blocking = blocking_functions(infos)
     plans: dict[str, dict[str, dict[str, str]]] = {}
     for info in infos:
-        calls = _AsyncCalls()
-        calls.visit(info.tree)
-        for path, func in calls.sites:
+        if not _may_call_blocking(info, blocking):
+            continue  # its tree is not walked (nor parsed again, once dropped)
+        for path, func in _async_call_sites(info.tree):
             qualname = info.resolve(func)
             if qualname in blocking and isinstance(func, ast.Name | ast.Attribute):
                 sites = plans.setdefault(info.path, {}).setdefault(path, {})
@@ -416,13 +449,37 @@ def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, di
     return plans
 
 
-def _defines(name: str) -> Callable[[bytes], object]:
-    """A test of a module's bytes: could it hold `def <name>`? Most candidate modules are
-    then never parsed (a class, a name a package's __init__ re-exports). Non-ASCII names
-    may be spelt in the file's own encoding: those modules are always parsed."""
-    if not name.isascii():
-        return lambda data: True
-    return re.compile(rb"\bdef[\s\\]+" + re.escape(name.encode()) + rb"\b").search
+# `\bdef[\s\\]+<name>\b` in a module's bytes, for any name: the `\b` is a lookbehind after
+# the literal (a fast literal scan), the name a lookahead so that `def def f` (in a string,
+# say) still yields `f`.
+_DEF_NAME = re.compile(rb"def(?<!\wdef)[\s\\]+(?=(\w+))")
+_WORD_NAME = re.compile(rb"\w+")
+
+
+class _Defines:
+    """Tests of a module's bytes: could it hold `def <name>`? Most candidate modules are
+    then never parsed (a class, a name a package's __init__ re-exports). Each module's
+    bytes are scanned once, for the names its `def`s spell. Non-ASCII names may be spelt
+    in the file's own encoding: those modules are always parsed."""
+
+    def __init__(self) -> None:
+        self._spelt: dict[str, frozenset[bytes]] = {}  # display path -> names after `def`
+
+    def of(self, name: str) -> Callable[[str, bytes], bool]:
+        """The test for `name`, of a module's display path and bytes."""
+        if not name.isascii():
+            return lambda path, data: True
+        encoded = name.encode()
+        if not _WORD_NAME.fullmatch(encoded):  # not one word: searched for as it is spelt
+            search = re.compile(rb"\bdef[\s\\]+" + re.escape(encoded) + rb"\b").search
+            return lambda path, data: search(data) is not None
+        return lambda path, data: encoded in self._names(path, data)
+
+    def _names(self, path: str, data: bytes) -> frozenset[bytes]:
+        names = self._spelt.get(path)
+        if names is None:
+            names = self._spelt[path] = frozenset(_DEF_NAME.findall(data))
+        return names
 
 
 def _index_modules(index: ProjectIndex) -> list[ModuleInfo]:
@@ -434,6 +491,7 @@ def _index_modules(index: ProjectIndex) -> list[ModuleInfo]:
         by_name.setdefault(module_name(file.path), []).append(file)
     seen: dict[str, ModuleInfo] = {}
     todo: list[str] = []
+    defines = _Defines()
     for info in index.modules(b"async"):
         coroutines = [f for f in info.functions.values() if f.is_async]
         if coroutines:
@@ -446,11 +504,15 @@ def _index_modules(index: ProjectIndex) -> list[ModuleInfo]:
             continue
         done.add(qualname)
         parts = qualname.split(".")
-        defines = _defines(parts[-1])
+        may_define = defines.of(parts[-1])
         for end in range(1, len(parts)):
             for file in by_name.get(".".join(parts[:end]), ()):
                 data = index.data(file)
-                found = index.module(file) if data is not None and defines(data) else None
+                found = (
+                    index.module(file)
+                    if data is not None and may_define(file.display, data)
+                    else None
+                )
                 function = found.functions.get(qualname) if found is not None else None
                 if found is None or function is None or not _followed(function):
                     continue
@@ -929,6 +991,57 @@ def _imports_module(module: cst.Module, name: str) -> bool:
     return False
 
 
+class _FunctionsIn:
+    """`ProjectIndex.function(qualname, *tokens)` for many qualnames: the modules holding
+    `tokens` are gone through once, at the first look-up, not again for each."""
+
+    def __init__(self, index: ProjectIndex, *tokens: bytes) -> None:
+        self._index = index
+        self._tokens = tokens
+        self._found: dict[str, FunctionInfo] | None = None
+
+    def get(self, qualname: str) -> FunctionInfo | None:
+        if self._found is None:
+            self._found = {}
+            for info in self._index.modules(*self._tokens):
+                for name, function in info.functions.items():
+                    if name.startswith(info.name + "."):
+                        self._found.setdefault(name, function)  # the first module wins
+        return self._found.get(qualname)
+
+
+def _walk_order_calls(tree: ast.Module) -> list[ast.Call]:
+    """The calls in `tree`, in `ast.walk`'s (breadth-first) order: one loop over the
+    fields, where ast.walk took two generators per node."""
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # grows while it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(
+                    item
+                    for item in value
+                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context)
+                )
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                nodes.append(value)
+    return [node for node in nodes if isinstance(node, ast.Call)]
+
+
+class _CallsOf:
+    """Each module's calls (see _walk_order_calls), walked once per plan: a module that
+    several parts of the plan look at is not walked, nor parsed again, twice."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, list[ast.Call]] = {}  # display path -> calls
+
+    def __call__(self, info: ModuleInfo) -> list[ast.Call]:
+        found = self._calls.get(info.path)
+        if found is None:
+            found = self._calls[info.path] = _walk_order_calls(info.tree)
+        return found
+
+
 # The names a call of requests (or of a session) is spelt with, as screen() looks for them.
 _REQUESTS_CALLED = frozenset({*_REQUEST_METHODS, "Session", "session"})
 
@@ -977,9 +1090,11 @@ class RequestsToAsync(AsyncfixCodemod):
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         plans: dict[str, dict[str, Any]] = {}
+        requesting = _FunctionsIn(index, b"requests")
+        calls = _CallsOf()
         for info in index.modules(b"Depends", b"Security"):
-            for node in ast.walk(info.tree):
-                if not isinstance(node, ast.Call) or info.resolve(node.func) not in (
+            for node in calls(info):
+                if info.resolve(node.func) not in (
                     "fastapi.Depends",
                     "fastapi.Security",
                     "fastapi.params.Depends",
@@ -990,7 +1105,7 @@ class RequestsToAsync(AsyncfixCodemod):
                     if kw.arg == "dependency":
                         target = kw.value
                 qualname = info.resolve(target) if target is not None else None
-                found = index.function(qualname, b"requests") if qualname else None
+                found = requesting.get(qualname) if qualname else None
                 if found is not None:
                     deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
                     deps.append(found.qualname.removeprefix(found.module + "."))
@@ -1006,7 +1121,7 @@ class RequestsToAsync(AsyncfixCodemod):
                 plans.setdefault(info.path, {})["shared_blocked"] = True
             elif len(names) == 1:
                 apps[f"{info.name}.{names[0]}"] = (info, names[0])
-        cls._plan_routers(index, apps, http_options(config), plans)
+        cls._plan_routers(index, apps, http_options(config), plans, calls)
         return plans
 
     @staticmethod
@@ -1015,16 +1130,16 @@ class RequestsToAsync(AsyncfixCodemod):
         apps: Mapping[str, tuple[ModuleInfo, str]],
         options: HttpOptions,
         plans: dict[str, dict[str, Any]],
+        calls: _CallsOf,
     ) -> None:
         """A router with requests calls, included into exactly one app of another module
         whose lifespan can take the client: its handlers use the shared client, and that
         app module gets it. Decided here, once, for both files."""
         owners: dict[str, set[str]] = {}
         for info in index.modules(b"include_router"):
-            for node in ast.walk(info.tree):
+            for node in calls(info):
                 if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
+                    isinstance(node.func, ast.Attribute)
                     and node.func.attr == "include_router"
                     and node.args
                 ):
