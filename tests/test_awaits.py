@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import shutil
@@ -13,9 +14,11 @@ from types import ModuleType
 import pytest
 
 from asyncfix.codemods.awaits import ForgottenAwait
+from asyncfix.codemods.base import SourceView
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
-from asyncfix.files import discover
+from asyncfix.driver import Pipeline
+from asyncfix.files import SourceFile, discover
 from asyncfix.index import ProjectIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +166,72 @@ def test_every_unused_coroutine_mypy_reports_is_handled_by_af501(tmp_path: Path)
         if not handled:
             missed.append((site, outcome))
     assert not missed, missed
+
+
+_SCREEN_HEADER = """\
+import asyncpg
+import httpx
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+Maker = async_sessionmaker()
+
+
+async def get_db() -> AsyncSession:
+    return Maker()
+
+
+async def fetch_user():
+    return {"name": "a"}
+
+"""
+# Each reported alone: the screen must let each shape through by itself.
+_SCREEN_REPORTED = {
+    "enclosing def": "async def f(db: AsyncSession):\n    async def g():\n        db.commit()\n",
+    "keyword dependency": "async def f(db=Depends(dependency=get_db)):\n    db.commit()\n",
+    "annotated local": "async def f():\n    db: AsyncSession = Maker()\n    db.flush()\n",
+    "factory call": "async def f():\n    db = Maker()\n    db.commit()\n",
+    "entered factory": "async def f():\n    async with Maker() as db:\n        db.rollback()\n",
+    "renamed": "async def f(db: AsyncSession):\n    session = db\n    session.commit()\n",
+    "awaited": "async def f(dsn):\n    conn = await asyncpg.connect(dsn)\n    conn.close()\n",
+    "result in a comprehension": (
+        "async def f():\n    user = fetch_user()\n    return [user[k] for k in 'ab']\n"
+    ),
+    "match case": (
+        "async def f(db: AsyncSession, c):\n    match c:\n"
+        "        case 1:\n            db.commit()\n"
+    ),
+    "method under an if": (
+        "class C:\n    if True:\n        async def load(self):\n            pass\n\n"
+        "        async def save(self):\n            self.load()\n"
+    ),
+}
+# Calls of coroutine method names that the screen proves the transform leaves alone.
+_SCREEN_REJECTED = {
+    "sync result": (
+        "async def f(db: AsyncSession, q):\n    result = await db.execute(q)\n"
+        "    return result.scalars()\n"
+    ),
+    "sync response": (
+        "async def f(client: httpx.AsyncClient):\n    r = await client.get('/')\n"
+        "    return r.json()\n"
+    ),
+    "returned": "async def f(db: AsyncSession):\n    row = db.get(int, 1)\n    return row\n",
+    "rebound": "async def f():\n    db = None\n    db = Maker()\n    db.commit()\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "reported"),
+    [
+        *((b, True) for b in _SCREEN_REPORTED.values()),
+        *((b, False) for b in _SCREEN_REJECTED.values()),
+    ],
+    ids=[*_SCREEN_REPORTED, *_SCREEN_REJECTED],
+)
+def test_screen_passes_what_the_transform_reports(body: str, reported: bool) -> None:
+    source = (_SCREEN_HEADER + "\n" + body).encode()
+    view = SourceView("m.py", source, ast.parse(source), Config(), frozenset())
+    outcome = Pipeline(Config(), [ForgottenAwait]).process(SourceFile(Path("m.py"), "m.py"), source)
+    assert bool(outcome.findings) == reported, outcome.findings
+    assert ForgottenAwait.prescreen(view) == reported

@@ -10,7 +10,7 @@ of dependencies. Anything else is not touched.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,14 @@ from asyncfix.codemods.helpers import (
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import WORD, ModuleInfo, ProjectIndex, identifier_text, index_module
+from asyncfix.index import (
+    WORD,
+    FunctionNode,
+    ModuleInfo,
+    ProjectIndex,
+    identifier_text,
+    index_module,
+)
 
 AF501 = Rule(
     code="AF501",
@@ -208,8 +215,8 @@ _WRAPPERS = frozenset(
 )
 
 
-def module_facts(info: ModuleInfo) -> ProjectFacts:
-    """The project facts one module contributes."""
+def module_facts(info: ModuleInfo, tree: ast.Module | None = None) -> ProjectFacts:
+    """The project facts one module contributes (`tree`: its ast, when the caller has it)."""
     facts = ProjectFacts()
     kinds: dict[str, set[bool]] = {}
     for fn in info.functions.values():
@@ -225,15 +232,25 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
             facts.classes.add(fn.qualname.rsplit(".", 1)[0])
             kinds.setdefault(fn.name, set()).add(fn.is_async and not fn.yields and plain)
     facts.ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
-    for node in ast.walk(info.tree):
-        if isinstance(node, ast.ClassDef):
-            facts.classes.add(f"{info.name}.{node.name}")
-    for stmt in info.tree.body:
+    tree = info.tree if tree is None else tree
+    facts.classes.update(f"{info.name}.{name}" for name in _class_names(tree.body))
+    for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.returns is not None:
             returned = info.resolve(_strip_annotation(stmt.returns))
             if returned:
                 facts.returns[f"{info.name}.{stmt.name}"] = returned
     return facts
+
+
+def _class_names(body: list[ast.stmt]) -> Iterator[str]:
+    """The names of the classes defined anywhere in `body`, nested ones too: a class is
+    a statement, so the expressions need no walk."""
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef):
+            yield stmt.name
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for block in getattr(stmt, name, ()):
+                yield from _class_names([block] if isinstance(block, ast.stmt) else block.body)
 
 
 def method_kinds(info: ModuleInfo) -> dict[str, set[bool]]:
@@ -363,55 +380,564 @@ def _typed_call(func: ast.expr, methods: set[str]) -> bool:
     )
 
 
-def _has_candidate(info: ModuleInfo, facts: ProjectFacts) -> bool:
-    """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) of
-    the shape `coroutine_kind` (or `_dropped_task`) can accept."""
-    qualified, methods, loops = _coroutine_names(info, facts)
-    if not qualified and not methods and not loops:
-        return False  # (a task factory resolves to asyncio, which is then reachable)
-    for node in ast.walk(info.tree):
-        if isinstance(node, ast.Expr):
-            value = node.value
-        elif isinstance(node, ast.Attribute):
-            # An attribute of the coroutine object itself is not a use of its result.
-            if node.attr in _COROUTINE_ATTRS or node.attr.startswith("cr_"):
-                continue
-            value = node.value
-        elif isinstance(node, ast.Subscript):
-            value = node.value
-        elif isinstance(node, ast.Assign):
-            # A single name, which may be used only as the result.
-            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-                continue
-            value = node.value
-        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-            value = node.iter
+# -- the screen: `type_of` and `_name_used_as_result` over-approximated on the stdlib ast --
+
+# The classes an expression may have: None when it may be any (the screen then says yes).
+_Types = frozenset[str] | None
+_NONE: frozenset[str] = frozenset()
+_LOOP = "asyncio.AbstractEventLoop"
+_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
+_ASYNC_METHODS = {
+    name: frozenset(kinds["coroutine"]) | frozenset(kinds["future"])
+    for name, kinds in table.CLASSES.items()
+}
+
+
+def _by_last(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """Values by the last part of their key: what a callee `<any receiver>.name` may give."""
+    found: dict[str, set[str]] = {}
+    for key, value in pairs:
+        found.setdefault(key.rsplit(".", 1)[-1], set()).add(value)
+    return {key: frozenset(values) for key, values in found.items()}
+
+
+def _factories(mapping: Mapping[str, str], convert: Callable[[str], str]) -> frozenset[str]:
+    """What calling any instance may give (keys `pkg.Factory()`, see `_factory`)."""
+    return frozenset(convert(v) for k, v in mapping.items() if k.endswith("()"))
+
+
+def _as_is(name: str) -> str:
+    return name
+
+
+_RETURNS_BY_LAST = _by_last((k, canonical(v)) for k, v in table.RETURNS.items())
+_AWAITS_BY_LAST = _by_last(table.AWAITS_TO.items())
+_ENTERS_BY_LAST = _by_last(table.ENTERS.items())
+_CALLED_BY_LAST = _by_last([*((c, c) for c in table.CLASSES), *((f, _LOOP) for f in _LOOPS)])
+_FACTORY_RETURNS = _factories(table.RETURNS, canonical)
+_FACTORY_ENTERS = _factories(table.ENTERS, _as_is)
+_COMPREHENSIONS = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+# A binding of a name in a def's own scope, as libcst's ScopeProvider counts them:
+# (kind, the node `type_of` looks at, a parameter's default).
+_Binding = tuple[str, ast.AST | None, ast.expr | None]
+
+# Fields that never hold a node; a Name or a Constant has none below it that matters.
+_SCALARS = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "asname", "name", "names", "module", "level"}
+    | {"is_async", "conversion", "kind", "type_comment", "simple", "tag"}
+)
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {ast.Name: (), ast.Constant: ()}
+
+
+def _node_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes (none for a non-node)."""
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in getattr(kind, "_fields", ()) if f not in _SCALARS)
+        _NODE_FIELDS[kind] = fields
+    return fields
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes`, without the fields `_SCALARS` names."""
+    found: list[ast.AST] = []
+    for name in _node_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
+def _result_attribute(attr: str) -> bool:
+    """Is `coroutine.attr` a use of the result (see `_used_as_result`)?"""
+    return attr not in _COROUTINE_ATTRS and not attr.startswith("cr_")
+
+
+class _OwnScope:
+    """The names a def binds in its own scope (not in nested defs, classes, lambdas or
+    comprehensions) with the statement that binds each, the names whose binding is
+    beyond this model (`dirty`), and the names loaded directly in its body other than as
+    a result (`_used_as_result`). Match captures and comprehension walruses are not
+    bindings of the def for libcst; `del` is neither a binding nor a load."""
+
+    def __init__(self, function: FunctionNode) -> None:
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.dirty: set[str] = set()
+        self.not_result: set[str] = set()
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        pairs = [
+            *zip(positional, [*defaults, *args.defaults], strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+            *((arg, None) for arg in (args.vararg, args.kwarg) if arg is not None),
+        ]
+        for arg, default in pairs:
+            self._bind(arg.arg, ("param", arg, default))
+        for stmt in function.body:
+            self._visit(stmt, True)
+
+    def _bind(self, name: str, binding: _Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def _other(self, name: str, own: bool) -> None:
+        if own:
+            self._bind(name, ("other", None, None))
         else:
-            continue
-        if not isinstance(value, ast.Call):
-            continue
-        func = value.func
+            self.dirty.add(name)
+
+    def _visit(self, node: ast.AST, own: bool) -> None:
+        """`own`: directly in the def's own scope (else inside a comprehension, a lambda,
+        an annotation ...: a store there is `dirty`, a load is not looked at)."""
+        kind = type(node)
+        if kind is ast.Name:
+            assert isinstance(node, ast.Name)
+            if isinstance(node.ctx, ast.Store):
+                self._other(node.id, own)
+            elif own and isinstance(node.ctx, ast.Load):
+                self.not_result.add(node.id)
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            self._nested(node)
+            return
+        if isinstance(node, _COMPREHENSIONS | ast.JoinedStr | ast.Global | ast.Nonlocal):
+            if isinstance(node, ast.Global | ast.Nonlocal):
+                self.dirty.update(node.names)
+            for child in _child_nodes(node):
+                self._visit(child, False)
+            return
+        if self._binding(node, own) or self._result_use(node, own):
+            return
+        for child in _child_nodes(node):
+            self._visit(child, own)
+
+    def _nested(self, node: FunctionNode | ast.ClassDef | ast.Lambda) -> None:
+        """A nested scope: its name is bound here; what it evaluates here is looked at
+        as not own (decorators, defaults, bases, annotations), its body not at all."""
+        if isinstance(node, ast.Lambda):
+            self.dirty.update(a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg))
+            for child in _child_nodes(node):
+                self._visit(child, False)
+            return
+        self._bind(node.name, ("other", None, None))
+        evaluated: list[ast.AST] = list(node.decorator_list)
+        if isinstance(node, ast.ClassDef):
+            evaluated += [*node.bases, *node.keywords]
+        else:
+            evaluated += [node.args] + ([node.returns] if node.returns else [])
+        for child in evaluated:
+            self._visit(child, False)
+
+    def _binding(self, node: ast.AST, own: bool) -> bool:
+        """The statements whose binding `type_of` looks at; True when handled."""
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and own:
+                self._bind(target.id, ("assign", node.value, None))
+                self._visit(node.value, own)
+                return True
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and own:
+            self._bind(node.target.id, ("annotation", node.annotation, None))
+            self._visit(node.annotation, False)
+            if node.value is not None:
+                self._visit(node.value, own)
+            return True
+        elif isinstance(node, ast.AnnAssign):
+            self._visit(node.annotation, False)
+            self._visit(node.target, own)
+            if node.value is not None:
+                self._visit(node.value, own)
+            return True
+        elif isinstance(node, ast.AsyncWith) and own:
+            for item in node.items:
+                self._visit(item.context_expr, own)
+                bound = item.optional_vars
+                if isinstance(bound, ast.Name) and isinstance(item.context_expr, ast.Call):
+                    self._bind(bound.id, ("with", item.context_expr, None))
+                elif bound is not None:
+                    self._visit(bound, own)
+            for stmt in node.body:
+                self._visit(stmt, own)
+            return True
+        elif isinstance(node, ast.ExceptHandler) and node.name is not None:
+            self._other(node.name, own)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    self._other(alias.asname or alias.name.split(".")[0], own)
+            return True
+        elif isinstance(node, ast.Match):
+            # libcst binds no capture; the patterns and the subject are not looked at.
+            self._visit(node.subject, False)
+            for case in node.cases:
+                self._visit(case.pattern, False)
+                if case.guard is not None:
+                    self._visit(case.guard, False)
+                for stmt in case.body:
+                    self._visit(stmt, own)
+            return True
+        return False
+
+    def _result_use(self, node: ast.AST, own: bool) -> bool:
+        """A name used as a result (`_used_as_result`): its load is not recorded."""
+        if isinstance(node, ast.Attribute):
+            value: ast.expr = node.value
+            if isinstance(value, ast.Name) and _result_attribute(node.attr):
+                return True
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            self._visit(node.slice, own)
+            return True
+        elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.iter, ast.Name):
+            for child in (node.target, *node.body, *node.orelse):
+                self._visit(child, own)
+            return True
+        return False
+
+
+class _Function:
+    """A def the screen meets: `owner` is the top-level class it is a method of."""
+
+    __slots__ = ("_scope", "node", "owner")
+
+    def __init__(self, node: FunctionNode, owner: str | None) -> None:
+        self.node = node
+        self.owner = owner
+        self._scope: _OwnScope | None = None
+
+    @property
+    def scope(self) -> _OwnScope:
+        if self._scope is None:  # only for the few defs with a candidate call
+            self._scope = _OwnScope(self.node)
+        return self._scope
+
+    def is_self(self, arg: ast.arg) -> bool:
+        """`_self_class`: the first parameter of a plain method of a top-level class."""
+        params = self.node.args.args
+        return (
+            self.owner is not None
+            and bool(params)
+            and params[0] is arg
+            and not any(
+                isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
+                for d in self.node.decorator_list
+            )
+        )
+
+
+class _Found(Exception):
+    """A call the transform may report: the screen stops there."""
+
+
+class _Screen:
+    """`_has_candidate`'s walk: each call in a position AF501/AF502 look at (see
+    `_usage`), with the def whose own scope it is in (None at module or class level, or
+    where libcst's scope is not modelled), checked against an over-approximation of
+    `coroutine_kind` / `_dropped_task`: a receiver's possible classes (`type_of`) and,
+    for `name = call()`, whether the name may be used only as the result."""
+
+    def __init__(self, info: ModuleInfo, facts: ProjectFacts) -> None:
+        self.info = info
+        self.facts = facts
+        self.qualified, self.methods, self.loops = _coroutine_names(info, facts)
+        self._project_called = _by_last(
+            [
+                *((c, c) for c in facts.classes),
+                *((k, canonical(v)) for k, v in facts.returns.items()),
+            ]
+        )
+
+    def found(self, tree: ast.Module) -> bool:
+        if not self.qualified and not self.methods and not self.loops:
+            return False  # (a task factory resolves to asyncio, which is then reachable)
+        try:
+            self._statements(tree.body, None, "")
+        except _Found:
+            return True
+        return False
+
+    def _statements(
+        self, body: list[ast.stmt], function: _Function | None, owner: str | None
+    ) -> None:
+        """`owner`: "" at module level, the top-level class whose body this is, or None."""
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                # What the def evaluates where it stands: not modelled (function None).
+                self._expressions([*stmt.decorator_list, stmt.args], None)
+                self._expressions([stmt.returns] if stmt.returns else [], None)
+                self._statements(stmt.body, _Function(stmt, owner or None), None)
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                self._expressions([*stmt.decorator_list, *stmt.bases, *stmt.keywords], None)
+                top = f"{self.info.name}.{stmt.name}" if owner == "" else None
+                self._statements(stmt.body, None, top)
+                continue
+            self._statement_position(stmt, function)
+            for name in _node_fields(type(stmt)):
+                value = getattr(stmt, name)
+                if name in ("body", "orelse", "finalbody"):
+                    self._statements(value, function, owner)
+                elif name == "handlers":
+                    for handler in value:
+                        self._expressions([handler.type] if handler.type else [], function)
+                        self._statements(handler.body, function, owner)
+                elif name == "cases":  # (a pattern holds no call)
+                    for case in value:
+                        self._expressions([case.guard] if case.guard else [], function)
+                        self._statements(case.body, function, owner)
+                elif isinstance(value, list):
+                    self._expressions(value, function)
+                elif value is not None:
+                    self._expressions([value], function)
+
+    def _statement_position(self, stmt: ast.stmt, function: _Function | None) -> None:
+        if isinstance(stmt, ast.Expr):
+            value = stmt.value
+        elif isinstance(stmt, ast.Assign):
+            # A single name, which may be used only as the result.
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                return
+            value = stmt.value
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            value = stmt.iter
+        else:
+            return
+        if isinstance(value, ast.Call):
+            self._call(stmt, value, function)
+
+    def _expressions(self, nodes: list[Any], function: _Function | None) -> None:
+        """The positions below `nodes` (no statement among them), iteratively: the walk
+        over every expression of the module is most of the screen's cost."""
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Attribute:
+                # An attribute of the coroutine object itself is not a use of its result.
+                if type(node.value) is ast.Call and _result_attribute(node.attr):
+                    self._call(node, node.value, function)
+            elif kind is ast.Subscript:
+                if type(node.value) is ast.Call:
+                    self._call(node, node.value, function)
+            elif kind is ast.comprehension and type(node.iter) is ast.Call:
+                self._call(node, node.iter, function)
+            fields = _NODE_FIELDS.get(kind)
+            for name in _node_fields(kind) if fields is None else fields:
+                value = getattr(node, name)
+                if type(value) is list:
+                    stack.extend(value)
+                elif value is not None:
+                    stack.append(value)
+
+    def _call(self, node: ast.AST, call: ast.Call, function: _Function | None) -> None:
+        func = call.func
         # `_qualified`: a dotted name, resolved through the imports.
-        resolved = info.resolve(func)
+        resolved = self.info.resolve(func)
         resolved = canonical(resolved) if resolved is not None else None
-        if resolved in qualified or _typed_call(func, methods):
+        dropped = isinstance(node, ast.Expr)
+        if dropped and resolved in _TASK_FACTORIES:
+            raise _Found  # AF502 (`_dropped_task`): a task factory's result dropped
+        if dropped and self.loops and _typed_call(func, {"create_task"}):
+            assert isinstance(func, ast.Attribute)
+            receiver = self.types(func.value, function, 0)
+            if receiver is None or _LOOP in receiver:
+                raise _Found  # AF502: `loop.create_task()`
+        if not self._may_be_coroutine(func, resolved, function):
+            return
+        if not isinstance(node, ast.Assign) or self._may_be_result(node, function):
+            raise _Found
+
+    def _may_be_coroutine(
+        self, func: ast.expr, resolved: str | None, function: _Function | None
+    ) -> bool:
+        """`coroutine_kind`, no unless maybe."""
+        if resolved in self.qualified:
             return True
-        # AF502 (`_dropped_task`): a task factory's result dropped.
-        if isinstance(node, ast.Expr) and (
-            resolved in _TASK_FACTORIES or (loops and _typed_call(func, {"create_task"}))
-        ):
+        if not _typed_call(func, self.methods):
+            return False
+        assert isinstance(func, ast.Attribute)
+        return self._may_have_coroutine(self.types(func.value, function, 0), func.attr)
+
+    def _may_have_coroutine(self, receiver: _Types, method: str) -> bool:
+        """Can `coroutine_kind` find `method` async on a receiver of these classes?"""
+        if receiver is None:
             return True
-    return False
+        return any(
+            method in _ASYNC_METHODS.get(name, ()) or f"{name}.{method}" in self.facts.coroutines
+            for name in receiver
+        )
+
+    def _may_be_result(self, assign: ast.Assign, function: _Function | None) -> bool:
+        """`_name_used_as_result`, no unless maybe: the single binding of a def's local,
+        with no load in the def's own body other than as a result."""
+        if function is None:
+            return False  # a module or class attribute (or not modelled: see _statements)
+        target = assign.targets[0]
+        assert isinstance(target, ast.Name)
+        scope = function.scope
+        if target.id in scope.dirty:
+            return True
+        return len(scope.bindings.get(target.id, ())) <= 1 and target.id not in scope.not_result
+
+    # -- `type_of` ------------------------------------------------------------------------
+
+    def types(self, node: ast.expr, function: _Function | None, depth: int) -> _Types:
+        """The classes `type_of(node)` may give (empty: none)."""
+        if depth > 8:
+            return None
+        if isinstance(node, ast.Call):
+            return self._call_result(node, function, depth)
+        if isinstance(node, ast.Await):
+            if not isinstance(node.value, ast.Call):
+                return _NONE
+            return self._through(node.value, function, depth, table.AWAITS_TO, _AWAITS_BY_LAST)
+        if isinstance(node, ast.Name):
+            return self._name(node.id, function, depth)
+        return _NONE
+
+    def _callees(
+        self, call: ast.Call, function: _Function | None, depth: int
+    ) -> tuple[set[str], str | None]:
+        """`_callee_name`: the names it may give, and the method name when the receiver
+        may be of any class."""
+        func = call.func
+        exact: set[str] = set()
+        resolved = self.info.resolve(func)
+        if resolved is not None:
+            exact.add(canonical(resolved))
+        if isinstance(func, ast.Attribute):
+            receiver = self.types(func.value, function, depth + 1)
+            if receiver is None:
+                return exact, func.attr
+            exact.update(f"{name}.{func.attr}" for name in receiver)
+        return exact, None
+
+    def _call_result(self, call: ast.Call, function: _Function | None, depth: int) -> _Types:
+        exact, method = self._callees(call, function, depth)
+        found: set[str] = set()
+        for callee in exact:
+            if callee in _LOOPS:
+                found.add(_LOOP)
+            if callee in table.CLASSES or callee in self.facts.classes:
+                found.add(callee)
+            for returned in (table.RETURNS.get(callee), self.facts.returns.get(callee)):
+                if returned:
+                    found.add(canonical(returned))
+        if method is not None:
+            found |= _RETURNS_BY_LAST.get(method, _NONE) | _CALLED_BY_LAST.get(method, _NONE)
+            found |= self._project_called.get(method, _NONE)
+        return frozenset(found) | self._factory(call, function, depth, table.RETURNS, canonical)
+
+    def _through(
+        self,
+        call: ast.Call,
+        function: _Function | None,
+        depth: int,
+        mapping: Mapping[str, str],
+        by_last: Mapping[str, frozenset[str]],
+    ) -> frozenset[str]:
+        """What awaiting (AWAITS_TO) or entering (ENTERS) the call's result may give."""
+        exact, method = self._callees(call, function, depth)
+        found = {mapping[callee] for callee in exact if callee in mapping}
+        if method is not None:
+            found |= by_last.get(method, _NONE)
+        return frozenset(found)
+
+    def _factory(
+        self,
+        call: ast.Call,
+        function: _Function | None,
+        depth: int,
+        mapping: Mapping[str, str],
+        convert: Callable[[str], str],
+    ) -> frozenset[str]:
+        """`_factory`: `Maker()` where Maker is an instance of a class in `mapping`."""
+        if not isinstance(call.func, ast.Name):
+            return _NONE
+        makers = self.types(call.func, function, depth + 1)
+        if makers is None:
+            return _factories(mapping, convert)
+        return frozenset(convert(mapping[f"{m}()"]) for m in makers if f"{m}()" in mapping)
+
+    def _name(self, name: str, function: _Function | None, depth: int) -> _Types:
+        if function is None:
+            return None
+        scope = function.scope
+        bindings = scope.bindings.get(name)
+        if name in scope.dirty or not bindings:
+            return None  # bound beyond the def, or in a way not modelled
+        if len(bindings) > 1:
+            return _NONE  # `_single_assignment`
+        kind, node, default = bindings[0]
+        if kind == "param":
+            assert isinstance(node, ast.arg)
+            if function.is_self(node):
+                assert function.owner is not None
+                return frozenset({function.owner})
+            if node.annotation is not None:
+                return self._annotation(node.annotation)
+            return self._dependency(default)
+        if kind == "assign":
+            assert isinstance(node, ast.expr)
+            return self.types(node, function, depth + 1)
+        if kind == "annotation":
+            assert isinstance(node, ast.expr)
+            return self._annotation(node)
+        if kind == "with":
+            assert isinstance(node, ast.Call)
+            entered = self._through(node, function, depth, table.ENTERS, _ENTERS_BY_LAST)
+            return entered | self._factory(node, function, depth, table.ENTERS, _as_is)
+        return _NONE
+
+    def _annotation(self, annotation: ast.expr) -> _Types:
+        """`_annotation_type`."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return _NONE
+            except Exception:  # the transform fails there: let it
+                return None
+        resolved = self.info.resolve(_strip_annotation(annotation))
+        return frozenset({canonical(resolved)}) if resolved else _NONE
+
+    def _dependency(self, default: ast.expr | None) -> _Types:
+        """`_param_type` for `db = Depends(get_db)`: the dependency's return annotation."""
+        if not isinstance(default, ast.Call):
+            return _NONE
+        depends = self.info.resolve(default.func)
+        if depends is None or canonical(depends) not in _DEPENDS:
+            return _NONE
+        arguments = [a.value if isinstance(a, ast.Starred) else a for a in default.args]
+        found: set[str] = set()
+        for argument in [*arguments, *(k.value for k in default.keywords)]:
+            dependency = self.info.resolve(argument)
+            returned = self.facts.returns.get(canonical(dependency)) if dependency else None
+            if returned:
+                found.add(canonical(returned))
+        return frozenset(found)
 
 
-def _screened(path: str, data: bytes, plan: Any) -> tuple[ModuleInfo, ProjectFacts] | None:
-    """The module's facts, and what it knows of the project: its own and the plan's."""
+def _has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:
+    """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) that
+    `coroutine_kind` (or `_dropped_task`) may accept. False promises the transform reports
+    and changes nothing."""
+    return _Screen(info, facts).found(tree)
+
+
+def _screened(
+    path: str, data: bytes, plan: Any, tree: ast.Module | None
+) -> tuple[ModuleInfo, ProjectFacts, ast.Module] | None:
+    """The module's facts, what it knows of the project (its own and the plan's), and its
+    ast: `tree` when the caller has it (the index keeps only so many)."""
     info = index_module(SourceFile(Path(path), path), data)
     if info is None:
         return None
-    facts = module_facts(info)
+    tree = info.tree if tree is None else tree
+    facts = module_facts(info, tree)
     facts.merge(ProjectFacts.from_plan(plan))
-    return info, facts
+    return info, facts, tree
 
 
 def _ambiguous(index: ProjectIndex, names: set[str], indexed: Sequence[ModuleInfo]) -> set[str]:
@@ -488,17 +1014,19 @@ class ForgottenAwait(AsyncfixCodemod):
     def prescreen(cls, view: SourceView) -> bool:
         # The transform's own screen, on the same bytes; index_module caches its facts by
         # content, so the transform that follows does not index the file again.
-        found = _screened(view.path, view.source, view.plans.get(cls.NAME))
+        found = _screened(view.path, view.source, view.plans.get(cls.NAME), view.tree)
         return found is not None and _has_candidate(*found)
 
     def transform(self, module: cst.Module) -> cst.Module:
         # The screen is `_has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.
-        found = _screened(self.run.path, module.bytes, self.planned)
+        # The driver's ast of the file, unless an earlier codemod rewrote it.
+        tree = self.run.parsed_ast if module is self.run.original else None
+        found = _screened(self.run.path, module.bytes, self.planned, tree)
         if found is None:
             return module
-        self.info, self.facts = found
+        self.info, self.facts, tree = found
         self._af601: Mapping[str, Any] | None = None
-        if not _has_candidate(self.info, self.facts):
+        if not _has_candidate(self.info, self.facts, tree):
             return module  # no metadata resolved: the common case, and the costly part
         return super().transform(module)
 
