@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import multiprocessing
 import os
 import signal
 import threading
@@ -15,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,7 @@ from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
-from asyncfix.index import TREES, ProjectIndex
+from asyncfix.index import TREES, ProjectIndex, forget
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
 
@@ -132,7 +134,7 @@ class Pipeline:
                 for path, data in (codemod.plan(index, self.config) or {}).items():
                     plans.setdefault(path, {})[codemod.NAME] = data
         finally:
-            TREES.clear()  # before the workers fork: they would inherit the trees
+            forget()  # the trees and facts are the plans' alone
         return plans
 
     def rewrite(
@@ -429,6 +431,9 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
     gc.set_threshold(*_GC_THRESHOLDS)
+    # A worker indexes one file at a time (prescreens, then transforms): the plans' budget
+    # of asts would only keep files it is done with.
+    TREES.budget = _WORKER_TREE_LINES
     _WORKER = Pipeline(config, cache=cache)
     gc.freeze()  # what the worker starts with (modules, codemods) is never garbage
 
@@ -439,7 +444,14 @@ Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None]
 
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
-    return [_WORKER.rewrite_file(*task) for task in tasks]
+    outcomes = []
+    for task in tasks:
+        outcomes.append(_WORKER.rewrite_file(*task))
+        if outcomes[-1].parsed:
+            # A libcst tree with its scopes is a web of cycles that the raised thresholds
+            # would keep for many more files: free it now (stdlib peak: 755 -> 698 MB).
+            gc.collect()
+    return outcomes
 
 
 def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
@@ -469,6 +481,7 @@ def run(
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)
+_WORKER_TREE_LINES = 5_000
 
 
 @contextmanager
@@ -516,7 +529,7 @@ def _run(
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
         pool.submit(int)  # forks every worker now (the fork start method starts them all)
     try:
-        plans = pipeline.make_plans(every, contents)
+        plans = _plan(pipeline, every, contents, apart=pool is not None)
         outcomes = []
         tasks: list[Task] = []
         for file in files:
@@ -545,6 +558,64 @@ def _run(
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
+
+
+# What a planning child works on; set just before it forks (see _plan).
+_PLANNING: tuple[Pipeline, Sequence[SourceFile], Mapping[str, bytes | SourceError]] | None = None
+
+
+def _plan(
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    *,
+    apart: bool,
+) -> dict[str, dict[str, Any]]:
+    """The plans; `apart`: made in a forked child that exits when done. The project
+    index peaks at a few hundred MB on a large tree, and memory Python has freed stays
+    with the process that used it: made here, it would sit beside the workers all run."""
+    global _PLANNING
+    if not apart or "fork" not in multiprocessing.get_all_start_methods():
+        return pipeline.make_plans(files, contents)
+    _PLANNING = (pipeline, files, contents)  # the child inherits them: nothing is pickled
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_planned, args=(sender,), daemon=True)
+    # Signals only set a flag here: raised inside the fork, they could leave a child that
+    # nobody kills, planning on and holding the caller's pipes.
+    with _stop_on_signals() as stop:
+        try:
+            child.start()
+            sender.close()
+            while not receiver.poll(0.05):  # (a child that died makes it readable too)
+                if stop.is_set():
+                    raise Interrupted
+            made, plans = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"the planning process died (exit code {child.exitcode})") from None
+        finally:
+            _PLANNING = None
+            if child.is_alive():
+                child.kill()
+            child.join()
+    if not made:
+        raise plans
+    return plans  # type: ignore[no-any-return]
+
+
+def _planned(sender: Connection) -> None:
+    """The planning child: sends (True, plans) or (False, the exception)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, as for the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert _PLANNING is not None
+    try:
+        sender.send((True, _PLANNING[0].make_plans(_PLANNING[1], _PLANNING[2])))
+    except Exception as exc:  # a bug in a plan: raised again in the parent
+        try:
+            sender.send((False, exc))
+        except Exception:  # not picklable
+            sender.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    sender.close()
 
 
 def _read_all(files: Sequence[SourceFile]) -> dict[str, bytes | SourceError]:

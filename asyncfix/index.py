@@ -269,7 +269,16 @@ class _Collector:
         )
 
 
-_CACHE: dict[tuple[str, str], ModuleInfo] = {}
+# The facts of the modules indexed last, by content: the prescreens and the transforms of
+# one file in a worker all index it; the plans keep their own (ProjectIndex._modules).
+_CACHE: OrderedDict[tuple[str, str], ModuleInfo] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def forget() -> None:
+    """Drop every cached tree and module fact (their memory is the run's largest)."""
+    TREES.clear()
+    _CACHE.clear()
 
 
 def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
@@ -280,6 +289,7 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
     if key in _CACHE:
         cached = _CACHE[key]
         if cached.path == file.display:
+            _CACHE.move_to_end(key)
             return cached
     try:
         tree = ast.parse(data, filename=file.display)
@@ -302,6 +312,8 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
         return None  # nested too deeply to index; the transform phase reports it
     info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
     _CACHE[key] = info
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return info
 
 

@@ -18,8 +18,8 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import Pipeline
-from asyncfix.files import SourceFile
+from asyncfix.driver import Pipeline, _plan
+from asyncfix.files import SourceError, SourceFile
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -143,3 +143,28 @@ def test_a_wrong_family_option_fails_before_any_file_is_read(table: dict[str, An
     config = parse_table(table, None)
     with pytest.raises(ConfigError):
         Pipeline(config)
+
+
+def _legacy_files() -> tuple[list[SourceFile], dict[str, bytes | SourceError]]:
+    root = Path(__file__).parent.parent / "testdata" / "legacy_app"
+    files = [SourceFile(p, str(p.relative_to(root))) for p in sorted(root.rglob("*.py"))]
+    return files, {f.display: f.path.read_bytes() for f in files}
+
+
+def test_plans_made_in_a_child_are_the_plans() -> None:
+    # A parallel run plans in a forked child, so that the index's memory leaves with it.
+    pipeline = Pipeline(Config())
+    files, contents = _legacy_files()
+    here = _plan(pipeline, files, contents, apart=False)
+    assert here  # the legacy app has cross-file work: the comparison means something
+    assert _plan(pipeline, files, contents, apart=True) == here
+
+
+def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Pipeline, *args: object) -> None:
+        raise ValueError("a bug in a plan")
+
+    monkeypatch.setattr(Pipeline, "make_plans", broken)
+    files, contents = _legacy_files()
+    with pytest.raises(ValueError, match="a bug in a plan"):
+        _plan(Pipeline(Config()), files, contents, apart=True)
