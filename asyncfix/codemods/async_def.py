@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
+from libcst.metadata import FunctionScope, GlobalScope, MetadataWrapper, ScopeProvider
 
 from asyncfix.codemods.base import (
     AsyncfixCodemod,
@@ -139,7 +141,9 @@ class _Target:
 
     info: FunctionInfo
     module: ModuleInfo
-    node: ast.AsyncFunctionDef
+    node: ast.AsyncFunctionDef | None  # None when the index alone has silenced it
+    owner_lines: list[int] = field(default_factory=list)  # its class's and class decorator's
+    defined_twice: set[str] = field(default_factory=set)  # of its module (see _Outline)
     reason: str | None = None  # a finding; None while it is still a candidate
     silent: bool = False  # a framework function or a stub: nothing to say
     sites: dict[str, set[str]] = field(default_factory=dict)  # path -> names to un-await
@@ -158,45 +162,48 @@ class _Target:
         self.reason = None
 
 
+# Nodes with no child nodes that a use can be: left out of the walk (and of its order).
+_NO_CHILDREN = (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)
+
+
 class _Walked:
-    """One `ast.walk` of a module, kept for every target the plan judges: each node's
-    parent, and the nodes a use can be, in walk order, by the name they spell."""
+    """One walk of a module, in `ast.walk` order, kept for every target the plan judges
+    (and shared with the one-file plans of the same plan phase): each node's parent, and
+    the nodes a use can be, by the name they spell."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.parents: dict[ast.AST, ast.AST] = {}
         self.names: dict[str, list[tuple[int, ast.AST]]] = {}  # Name.id / Attribute.attr
         self.strings: list[tuple[int, ast.Constant]] = []
         self.imports_from: list[tuple[int, ast.AST]] = []
-        for order, node in enumerate(ast.walk(tree)):
-            for child in ast.iter_child_nodes(node):
-                self.parents[child] = node
+        for order, node in enumerate(self._breadth_first(tree)):
             if isinstance(node, ast.Name):
                 self.names.setdefault(node.id, []).append((order, node))
             elif isinstance(node, ast.Attribute):
                 self.names.setdefault(node.attr, []).append((order, node))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                self.strings.append((order, node))
+            elif isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    self.strings.append((order, node))
             elif isinstance(node, ast.ImportFrom):
                 self.imports_from.append((order, node))
-        # Qualified names defined twice in the module's namespace (see _defined_twice).
-        seen: list[str] = []
 
-        def walk(body: Iterable[ast.stmt], prefix: str) -> None:
-            for stmt in body:
-                if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                    seen.append(prefix + stmt.name)
-                    if isinstance(stmt, ast.ClassDef):
-                        walk(stmt.body, f"{prefix}{stmt.name}.")
-                    continue
-                # if/try/with/for/while/match blocks bind names in the same scope.
-                for child in ast.iter_child_nodes(stmt):
-                    if isinstance(child, ast.stmt):
-                        walk([child], prefix)
-                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
-                        walk(child.body, prefix)
-
-        walk(tree.body, "")
-        self.defined_twice = {name for name in seen if seen.count(name) > 1}
+    def _breadth_first(self, tree: ast.Module) -> list[ast.AST]:
+        """The nodes in `ast.walk` order, filling `parents` on the way (one pass over the
+        fields, where ast.walk and ast.iter_child_nodes took two generators per node)."""
+        nodes: list[ast.AST] = [tree]
+        parents = self.parents
+        for node in nodes:  # grows while read: breadth first
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, ast.AST) and not isinstance(item, _NO_CHILDREN):
+                            parents[item] = node
+                            nodes.append(item)
+                elif isinstance(value, ast.AST) and not isinstance(value, _NO_CHILDREN):
+                    parents[value] = node
+                    nodes.append(value)
+        return nodes
 
     def candidates(self, spelled: Iterable[str], word: re.Pattern[str]) -> list[ast.AST]:
         """The nodes that can be a use of a function spelled so, in `ast.walk` order."""
@@ -204,6 +211,78 @@ class _Walked:
         found += [(order, node) for order, node in self.strings if word.search(str(node.value))]
         found += self.imports_from
         return [node for _, node in sorted(found, key=lambda item: item[0])]
+
+
+_FRAMEWORK_WORDS = tuple(name.encode() for name in sorted(_FRAMEWORK_CALLS))
+
+
+def _may_name_framework(data: bytes) -> bool:
+    """Can a use in this source be a framework's (`_framework_use`) or a suppressed call
+    site? Not without the name of a framework call or a suppression comment (non-ASCII
+    identifiers are read as NFKC: they could spell one)."""
+    if b"asyncfix:" in data or not data.isascii():
+        return True
+    return any(word in data for word in _FRAMEWORK_WORDS)
+
+
+class _Outline:
+    """A module's statements outside functions, without their expressions: the async defs
+    of `positions` (line, column) with the lines of their class, and the qualified names
+    defined twice in the module's namespace (see _defined_twice)."""
+
+    def __init__(self, tree: ast.Module, positions: set[tuple[int, int]]) -> None:
+        self.async_defs: dict[tuple[int, int], tuple[ast.AsyncFunctionDef, list[int]]] = {}
+        seen: list[str] = []
+
+        def walk(body: Iterable[ast.stmt], prefix: str, parent: ast.AST) -> None:
+            for stmt in body:
+                if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                    seen.append(prefix + stmt.name)
+                    if isinstance(stmt, ast.ClassDef):
+                        walk(stmt.body, f"{prefix}{stmt.name}.", stmt)
+                    elif (stmt.lineno, stmt.col_offset + 1) in positions:
+                        assert isinstance(stmt, ast.AsyncFunctionDef)
+                        self.async_defs[(stmt.lineno, stmt.col_offset + 1)] = (
+                            stmt,
+                            _class_lines(parent),
+                        )
+                    continue
+                # if/try/with/for/while/match blocks bind names in the same scope.
+                for child in ast.iter_child_nodes(stmt):
+                    if isinstance(child, ast.stmt):
+                        walk([child], prefix, stmt)
+                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                        walk(child.body, prefix, child)
+
+        walk(tree.body, "", tree)
+        self.defined_twice = {name for name, count in Counter(seen).items() if count > 1}
+
+
+def _class_lines(parent: ast.AST) -> list[int]:
+    """The lines `report()` looks at for a method of the class `parent`: the class's and
+    its first decorator's ([] when the def's parent is not a class)."""
+    if not isinstance(parent, ast.ClassDef):
+        return []
+    return [parent.lineno, *(d.lineno for d in parent.decorator_list[:1])]
+
+
+def _class_defs(tree: ast.Module) -> list[tuple[str, list[ast.expr], list[str]]]:
+    """(name, bases, its own methods' names) of every class of the module, in `ast.walk`
+    order: a breadth-first walk of the statements alone meets them in the same order."""
+    found: list[tuple[str, list[ast.expr], list[str]]] = []
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # grows while read: breadth first
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt | ast.ExceptHandler | ast.match_case):
+                nodes.append(child)
+        if isinstance(node, ast.ClassDef):
+            methods = [
+                stmt.name
+                for stmt in node.body
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+            found.append((node.name, node.bases, methods))
+    return found
 
 
 def _site_lines(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> list[int]:
@@ -234,11 +313,37 @@ def _is_stub(node: ast.AsyncFunctionDef) -> bool:
     return True
 
 
-def _is_test(target: _Target) -> bool:
-    filename = Path(target.module.path).name
+def _in_tests(path: str) -> bool:
+    filename = Path(path).name
     in_tests = filename.startswith("test_") or filename.endswith("_test.py")
-    in_tests = in_tests or filename == "conftest.py"
-    return in_tests and target.info.name.startswith("test")
+    return in_tests or filename == "conftest.py"
+
+
+def _is_test(module: ModuleInfo, info: FunctionInfo) -> bool:
+    return _in_tests(module.path) and info.name.startswith("test")
+
+
+def _surely_unsafe_call(node: ast.AST) -> bool:
+    """A call `_unsafe_call` names whatever the module imports: neither a builtin it may
+    let through nor a method of SAFE_METHODS."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id not in SAFE_BUILTINS
+    return not (isinstance(func, ast.Attribute) and func.attr in SAFE_METHODS)
+
+
+def _surely_unsafe(calls: Iterable[str], safe_methods: frozenset[str]) -> bool:
+    """Is one of the index's calls of a body (resolved, and only some of those
+    `_unsafe_call` looks at) one that `_unsafe_call` would name? Dotless, it is a name
+    that is no safe builtin or is imported as one; dotted, an imported or module-level
+    name, or an attribute chain whose method is not safe."""
+    for call in calls:
+        _, dot, last = call.rpartition(".")
+        if (not dot and call not in SAFE_BUILTINS) or (dot and last not in safe_methods):
+            return True
+    return False
 
 
 def _unsafe_call(
@@ -272,7 +377,11 @@ def _unsafe_call(
 class _Planner:
     """Decides, on the original code of the whole project, which functions to convert."""
 
-    def __init__(self, index: ProjectIndex, config: Config) -> None:
+    def __init__(
+        self, index: ProjectIndex, config: Config, project: _Planner | None = None
+    ) -> None:
+        """`project`: the plan of the whole project when this one is for one of its files,
+        whose walks (and suppressions) it reuses rather than makes again."""
         self.index = index
         self.closed_world = closed_world(config)
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
@@ -286,8 +395,15 @@ class _Planner:
         for module in index.modules(b"async def"):
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
-        self._suppressions: dict[str, dict[int, frozenset[str] | None]] = {}
-        self._walked: dict[str, _Walked] = {}
+        self._suppressions: dict[str, dict[int, frozenset[str] | None]] = (
+            project._suppressions if project else {}
+        )
+        self._walked: dict[str, _Walked] = project._walked if project else {}
+        # A module's candidates are the same in a one-file plan: so is its outline.
+        self._outlines: dict[str, _Outline] = project._outlines if project else {}
+        self._classes: dict[str, list[tuple[str, list[ast.expr], list[str]]]] = (
+            project._classes if project else {}
+        )
         from asyncfix.codemods import resolve_selection  # the registry imports this module
 
         self.af501 = "AF501" in resolve_selection(config.select, config.ignore)
@@ -307,22 +423,43 @@ class _Planner:
                 candidates.append(info)
             if not candidates:
                 continue  # the common case: every async def awaits; no walk
-            nodes = {
-                (n.lineno, n.col_offset + 1): n
-                for n in ast.walk(module.tree)
-                if isinstance(n, ast.AsyncFunctionDef)
-            }
+            # Most are silenced by what the index knows (see _silent): no tree for those.
+            judged = {i.qualname for i in candidates if not self._silent(module, i)}
+            if judged and module.path not in self._outlines:
+                positions = {(info.line, info.column) for info in candidates}
+                self._outlines[module.path] = _Outline(module.tree, positions)
             for info in candidates:
-                node = nodes.get((info.line, info.column))
-                if node is not None:
-                    found.append(_Target(info, module, node))
+                if info.qualname not in judged:
+                    found.append(_Target(info, module, None, silent=True))
+                    continue
+                outline = self._outlines[module.path]
+                place = outline.async_defs.get((info.line, info.column))
+                if place is not None:
+                    node, owner_lines = place
+                    found.append(_Target(info, module, node, owner_lines, outline.defined_twice))
         return found
+
+    def _silent(self, module: ModuleInfo, info: FunctionInfo) -> bool:
+        """Is it skipped without a finding on what the index knows, whatever its tree
+        says? (Like the skips of _judge, these come before any finding: the order of the
+        two does not matter.)"""
+        name = info.name
+        return (
+            (name.startswith("__") and name.endswith("__"))  # its callers are the runtime
+            or _is_test(module, info)
+            or any(d.startswith("pytest.") for d in info.decorators)
+            or any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators)
+            or _surely_unsafe(info.calls, self.safe_methods)  # see _unsafe_call in _judge
+        )
 
     def plan(self) -> dict[str, Any]:
         targets = self.targets()
-        self._holders = self._modules_naming({t.info.name for t in targets})
-        classes = self._class_methods({t.info.name for t in targets if t.info.class_name})
-        for target in targets:
+        judged = [t for t in targets if not t.silent]
+        self._holders = self._modules_naming({t.info.name for t in judged})
+        # The other classes' methods only matter to a finding no earlier one pre-empts.
+        methods = [t for t in judged if t.info.class_name and not self._refused_anyway(t)]
+        classes = self._class_methods({t.info.name for t in methods})
+        for target in judged:
             self._judge(target, classes)
         plans: dict[str, Any] = {}
         for target in targets:
@@ -379,51 +516,43 @@ class _Planner:
         found: dict[str, list[tuple[str, list[ast.expr]]]] = {}
         if not names:
             return found
-        # A class defining one of them names it in its source (`_modules_naming`).
+        # A class defining one of them names it in its source (`_modules_naming`), and
+        # the index knows its method (a def whose enclosing scope is a class).
         holders = {m.path: m for name in names for m in self._holders.get(name, [])}
         for file in self.index.files:
             module = holders.get(file.display)
             data = self.index.data(file) if module is not None else None
             if module is None or data is None or b"class " not in data:
                 continue
-            for node in ast.walk(module.tree):
-                if not isinstance(node, ast.ClassDef):
-                    continue
-                for stmt in node.body:
-                    if (
-                        isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
-                        and stmt.name in names
-                    ):
-                        qualname = f"{module.name}.{node.name}"
-                        found.setdefault(stmt.name, []).append((qualname, node.bases))
+            if not any(f.class_name and f.name in names for f in module.functions.values()):
+                continue
+            if module.path not in self._classes:
+                self._classes[module.path] = _class_defs(module.tree)
+            for class_name, bases, methods in self._classes[module.path]:
+                for method in (m for m in methods if m in names):
+                    qualname = f"{module.name}.{class_name}"
+                    found.setdefault(method, []).append((qualname, bases))
         return found
 
     def _judge(
         self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
     ) -> None:
+        # Protocol methods, tests and framework functions were skipped already (_silent).
         info, node = target.info, target.node
+        assert node is not None  # only targets with a tree are judged
         name = info.name
-        if name.startswith("__") and name.endswith("__"):
-            return target.skip()  # a protocol method: its callers are the runtime
-        if _is_test(target) or any(d.startswith("pytest.") for d in info.decorators):
-            return target.skip()
         # The lines `report()` looks at: the def's, its first decorator's and, for a
         # method, its class's (the enclosing statement).
-        lines = [node.lineno, *(d.lineno for d in node.decorator_list[:1])]
-        owner = self.walked(target.module).parents.get(node)
-        if isinstance(owner, ast.ClassDef):
-            lines += [owner.lineno, *(d.lineno for d in owner.decorator_list[:1])]
+        lines = [node.lineno, *(d.lineno for d in node.decorator_list[:1]), *target.owner_lines]
         if self._suppressed(target.module, lines):
             return target.skip()  # neither the fix nor the finding, nor any call site
-        if any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators):
-            return target.skip()
         if _is_stub(node):
             return target.skip()  # an interface to implement, not a function to convert
         if _unsafe_call(target.module, node, self.safe_methods) is not None:
             # It calls something that may block or become awaited after other fixes:
             # whether it blocks is the other families' finding, and no def would help.
             return target.skip()
-        problems = self._find_uses(target)
+        problems = self._find_uses(target, framework_only=self._refused_anyway(target))
         if _FRAMEWORK in problems:
             return target.skip()
         if self._defined_twice(target):
@@ -455,7 +584,7 @@ class _Planner:
 
     def _defined_twice(self, target: _Target) -> bool:
         """Two defs (or classes) under one qualified name: `if ...: async def f` / `else:`."""
-        twice = self.walked(target.module).defined_twice
+        twice = target.defined_twice
         owner = target.key.rpartition(".")[0]
         return target.key in twice or (bool(owner) and owner in twice)
 
@@ -496,13 +625,24 @@ class _Planner:
                         changed = True
         return aliases
 
-    def _find_uses(self, target: _Target) -> list[str]:
-        """Why some use is not a plain awaited call ([] when every use is one)."""
+    def _refused_anyway(self, target: _Target) -> bool:
+        """Will _judge refuse it whatever its uses are (a finding before theirs)?"""
+        info = target.info
+        public = not info.name.startswith("_") and not self.closed_world
+        unsafe_decorator = any(d not in SAFE_DECORATORS for d in info.decorators)
+        return public or unsafe_decorator or self._defined_twice(target)
+
+    def _find_uses(self, target: _Target, *, framework_only: bool = False) -> list[str]:
+        """Why some use is not a plain awaited call ([] when every use is one). With
+        `framework_only`, only whether one is a framework's (or a suppressed call), which
+        modules naming no framework call and holding no suppression cannot have."""
         name = target.info.name
         word = re.compile(rf"\b{re.escape(name)}\b")
         aliases = self._aliases(target) if target.info.class_name is None else set()
         problems: list[str] = []
         for module in self._holders.get(name, []):
+            if framework_only and not _may_name_framework(module.data):
+                continue
             walked = self.walked(module)
             parents = walked.parents
             # Only nodes spelling the name (or an import alias of it) can be uses.
@@ -513,7 +653,7 @@ class _Planner:
                     return [_FRAMEWORK]
                 if problem is not None:
                     problems.append(f"{problem} at {module.path}:{getattr(node, 'lineno', 1)}")
-        return problems[:1]
+        return [] if framework_only else problems[:1]
 
     def _use(
         self,
@@ -665,11 +805,14 @@ class _Planner:
 
 
 class _OneFileIndex(ProjectIndex):
-    """The index of one file, from bytes in memory: a file processed on its own."""
+    """The index of one file, from bytes in memory: a file processed on its own (with
+    `module`, the facts the project's index already holds for it)."""
 
-    def __init__(self, file: SourceFile, data: bytes) -> None:
+    def __init__(self, file: SourceFile, data: bytes, module: ModuleInfo | None = None) -> None:
         super().__init__([file])
         self._bytes = data
+        if module is not None:
+            self._modules[file.display] = module
 
     def data(self, file: SourceFile) -> bytes | None:
         return self._bytes
@@ -692,7 +835,8 @@ def planned_for(run: FileRun) -> Mapping[str, Any]:
     """AF601's instructions for the file of `run`, planned or decided from the file alone."""
     plan: Mapping[str, Any] | None = run.plans.get(AsyncWithoutAwait.NAME)
     if plan is None:
-        plan = _local_plan(SourceFile(Path(run.path), run.path), run.original.bytes, run.config)
+        file = SourceFile(Path(run.path), run.path)
+        plan = _local_plan(file, run.original.bytes, run.config, tree=run.syntax_tree())
     return plan
 
 
@@ -700,17 +844,72 @@ def planned_for(run: FileRun) -> Mapping[str, Any]:
 _LOCAL_PLANS: dict[tuple[str, bytes, bool, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
 
 
-def _local_plan(file: SourceFile, data: bytes, config: Config) -> dict[str, Any]:
-    """The plan for one file as if it were the whole project (do not modify it)."""
+def _local_plan(
+    file: SourceFile,
+    data: bytes,
+    config: Config,
+    project: _Planner | None = None,
+    module: ModuleInfo | None = None,
+    tree: ast.Module | None = None,
+) -> dict[str, Any]:
+    """The plan for one file as if it were the whole project (do not modify it). In the
+    plan phase, `project` and `module` (the file's facts) save walking it again; `tree`,
+    the stdlib ast of `data` when the caller has it, often saves indexing the file."""
     if b"async def" not in data:
         return _empty_plan()
+    if tree is not None and not _may_judge(tree, file.display):
+        return _empty_plan()  # every target is skipped without a word: nothing to plan
     key = (file.display, data, closed_world(config), config.select, config.ignore)
     if key not in _LOCAL_PLANS:
         if len(_LOCAL_PLANS) >= 16:
             _LOCAL_PLANS.clear()
-        plan = _Planner(_OneFileIndex(file, data), config).plan()
+        plan = _Planner(_OneFileIndex(file, data, module), config, project).plan()
         _LOCAL_PLANS[key] = plan.get(file.display, _empty_plan())
     return _LOCAL_PLANS[key]
+
+
+def _may_judge(tree: ast.Module, path: str) -> bool:
+    """Is there an async def outside functions that the plan of this file alone may judge
+    rather than skip silently? Not one that awaits or yields (it is no target), nor one
+    `_judge` skips for its name or for a call `_unsafe_call` names whatever the imports."""
+    todo: list[ast.AST] = list(tree.body)  # the statements outside functions
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.AsyncFunctionDef):
+            name = node.name
+            if (
+                not _awaits_or_yields(node)
+                and not (name.startswith("__") and name.endswith("__"))
+                and not (_in_tests(path) and name.startswith("test"))
+                and not any(_surely_unsafe_call(n) for n in ast.walk(node) if n is not node)
+            ):
+                return True
+        elif isinstance(node, ast.ClassDef):
+            todo.extend(node.body)
+        elif not isinstance(node, ast.FunctionDef):
+            for child in ast.iter_child_nodes(node):  # the blocks of if/try/with/...
+                if isinstance(child, ast.stmt):
+                    todo.append(child)
+                elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                    todo.extend(child.body)
+    return False
+
+
+def _awaits_or_yields(function: ast.AsyncFunctionDef) -> bool:
+    """FunctionInfo.awaits or .yields, from the tree: its own body, with the decorators
+    of nested functions (evaluated there) but not their bodies, lambdas or classes."""
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith | ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo.extend(node.decorator_list)
+        elif not isinstance(node, ast.Lambda | ast.ClassDef):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _wanted(plan: Mapping[str, Any]) -> bool:
@@ -772,12 +971,17 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         # A file is planned only where the project changes its verdict: what the file alone
         # decides, the transformer decides again (see `_local_plan`), and such a file stays
         # cacheable.
-        project = _Planner(index, config).plan()
+        planner = _Planner(index, config)
+        project = planner.plan()
         files = {f.display: f for f in index.files}
         planned: dict[str, Any] = {}
         for path, entry in project.items():
             data = index.data(files[path]) if path in files else None
-            if data is None or entry != _local_plan(files[path], data, config):
+            if data is None:
+                planned[path] = entry
+                continue
+            alone = _local_plan(files[path], data, config, planner, index.module(files[path]))
+            if entry != alone:
                 planned[path] = entry
         return planned
 
@@ -786,7 +990,8 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         # Everything it does is in the plan for the file, or what the file alone decides.
         plan = view.plans.get(cls.NAME)
         if plan is None:
-            plan = _local_plan(SourceFile(Path(view.path), view.path), view.source, view.config)
+            file = SourceFile(Path(view.path), view.path)
+            plan = _local_plan(file, view.source, view.config, tree=view.tree)
         return _wanted(plan)
 
     def transform(self, module: cst.Module) -> cst.Module:
@@ -800,6 +1005,16 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         self.function_stack: list[cst.FunctionDef] = []
         return super().transform(module)
 
+    @contextmanager
+    def resolve(self, wrapper: MetadataWrapper) -> Iterator[None]:
+        # Scopes only tell the call sites to un-await (`_planned_site`): a file with none,
+        # where only definitions are converted or reported, skips the scope analysis.
+        if self.plan_data["names"] or self.plan_data["methods"]:
+            with super().resolve(wrapper):
+                yield
+        else:
+            yield
+
     # -- definitions ---------------------------------------------------------------------
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -811,8 +1026,11 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         self.class_stack.pop()
         return updated_node
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.function_stack.append(node)
+        # Without call sites to un-await, nothing inside a function is ever changed or
+        # reported (a nested def is no target): its body need not be walked.
+        return bool(self.plan_data["names"] or self.plan_data["methods"])
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
