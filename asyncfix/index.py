@@ -281,8 +281,11 @@ def forget() -> None:
     _CACHE.clear()
 
 
-def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
-    """Facts of one module; None when it does not parse (the transform phase reports it)."""
+def index_module(
+    file: SourceFile, data: bytes, tree: ast.Module | None = None
+) -> ModuleInfo | None:
+    """Facts of one module; None when it does not parse (the transform phase reports it).
+    `tree`: the ast of `data` when the caller has it (the driver makes one per file)."""
     name = module_name(file.path)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     key = (digest, name)
@@ -291,10 +294,11 @@ def index_module(file: SourceFile, data: bytes) -> ModuleInfo | None:
         if cached.path == file.display:
             _CACHE.move_to_end(key)
             return cached
-    try:
-        tree = ast.parse(data, filename=file.display)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            tree = ast.parse(data, filename=file.display)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     info = ModuleInfo(path=file.display, file=file, name=name, data=data, digest=digest)
     TREES.put(info, tree)
     collector = _Collector(info, file.path.name == "__init__.py")

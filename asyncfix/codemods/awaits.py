@@ -931,7 +931,7 @@ def _screened(
 ) -> tuple[ModuleInfo, ProjectFacts, ast.Module] | None:
     """The module's facts, what it knows of the project (its own and the plan's), and its
     ast: `tree` when the caller has it (the index keeps only so many)."""
-    info = index_module(SourceFile(Path(path), path), data)
+    info = index_module(SourceFile(Path(path), path), data, tree)
     if info is None:
         return None
     tree = info.tree if tree is None else tree

@@ -623,7 +623,7 @@ def _local_sites(path: str, data: bytes, tree: ast.Module) -> dict[str, dict[str
             return {}
         if not _may_call(tree, _BLOCKING_ROOTS, ast.FunctionDef):
             return {}
-    info = index_module(SourceFile(file, path), data)
+    info = index_module(SourceFile(file, path), data, tree)
     return {} if info is None else plan_blocking_calls([info]).get(path, {})
 
 
