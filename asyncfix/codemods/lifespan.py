@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -750,6 +751,27 @@ def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
 _WALK_TOKENS = (b"on_event", b"add_event_handler", b"include_router")
 
 
+_OWNER_WORDS = tuple(sorted({q.rpartition(".")[2].encode() for q in _FASTAPI | _ROUTER}))
+# `fastapi` written as the head of a dotted name (spaces, continuations, comments between).
+_FASTAPI_HEAD = re.compile(rb"\bfastapi(?:\s|\\|#[^\n]*)*\.")
+
+
+def _may_create_owner(info: ModuleInfo, data: bytes) -> bool:
+    """Can a call of the module resolve to FastAPI or APIRouter (see `ModuleInfo.resolve`)?
+    Only if it spells the class's name, and reaches fastapi through an import of it (or of
+    a package above it), through the module's own name, or as an unimported `fastapi.`."""
+    if not data.isascii():
+        return True  # identifiers are read in NFKC: the bytes do not tell
+    if not any(word in data for word in _OWNER_WORDS):
+        return False
+    qualnames = _FASTAPI | _ROUTER
+    prefixes = [*info.imports.values(), info.name]
+    if any(q == p or q.startswith(p + ".") for p in prefixes for q in qualnames):
+        return True
+    unbound = "fastapi" not in info.imports and "fastapi" not in info.toplevel
+    return unbound and _FASTAPI_HEAD.search(data) is not None
+
+
 def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
     """Apps, routers, event registrations and includes of one module (`data` its bytes),
     in source order."""
@@ -764,7 +786,11 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
                 return base
         return info.resolve(node)
 
-    for stmt in info.tree.body:
+    # Most modules hold none of them: skip the walk (only ASCII bytes tell, see _shapes).
+    walk = not data.isascii() or any(token in data for token in _WALK_TOKENS)
+    # And most create no app or router either: then their tree is not needed at all.
+    body = info.tree.body if walk or _may_create_owner(info, data) else []
+    for stmt in body:
         toplevel_nodes.add(id(stmt))
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
             callee = info.resolve(stmt.value.func)
@@ -813,9 +839,7 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
                 toplevel_nodes.add(id(decorator))
         if isinstance(stmt, ast.Expr):
             toplevel_nodes.add(id(stmt.value))
-    # Most modules hold none of them: skip the walk (only ASCII bytes tell, see _shapes).
-    skip = data.isascii() and not any(token in data for token in _WALK_TOKENS)
-    for node in () if skip else ast.walk(info.tree):
+    for node in ast.walk(info.tree) if walk else ():
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 if not (
@@ -1300,6 +1324,21 @@ def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[st
     return None, free
 
 
+# The last part of each client's qualified name: a module creating one spells it (in the
+# call, or in the import the call's name resolves through).
+_CLIENT_WORDS = tuple(sorted({callee.rpartition(".")[2].encode() for callee in _CLIENTS}))
+_ASYNC_WITH = re.compile(rb"\basync(?:\s|\\)+with\b")
+
+
+def _may_open_client(data: bytes) -> bool:
+    """May the source hold `async with <client>(...)`, a site of `_plan_per_call`? Not
+    without the client's name and an `async with`. (Non-ASCII source may spell the name
+    in other characters: Python reads identifiers in NFKC.)"""
+    if not data.isascii():
+        return True
+    return any(word in data for word in _CLIENT_WORDS) and _ASYNC_WITH.search(data) is not None
+
+
 def _plan_per_call(
     modules: Sequence[ModuleInfo],
     facts: _Facts,
@@ -1315,6 +1354,9 @@ def _plan_per_call(
     for info in modules:
         if any(a.info.path == info.path for a in apps):
             continue  # the app's own module: PerCallClient handles it on its own
+        data = index.data(info.file) or b""
+        if not _may_open_client(data):
+            continue  # no `async with` of a client: no site, and no tree to parse again
         for function in info.tree.body:
             if not isinstance(function, ast.AsyncFunctionDef):
                 continue
@@ -1393,6 +1435,28 @@ def _toplevel_imports(info: ModuleInfo) -> set[str]:
     return names
 
 
+def _disposed(modules: Sequence[ModuleInfo], index: ProjectIndex) -> set[str]:
+    """The qualified names of the project's `<name>.dispose` (an engine's, if the name is
+    one), read once for every engine. A module with `.dispose` of an engine holds the
+    engine's name as a word: resolved through the imports or not, the last part of a
+    qualified name is spelled in the source (as an attribute, a name or an import)."""
+    engines = {var for info in modules for var, (c, _) in info.assignments.items() if c in _ENGINES}
+    disposed: set[str] = set()
+    if not engines:
+        return disposed
+    for other, found in index.naming({*engines, "dispose"}, b"dispose"):
+        if "dispose" not in found or not found & engines:
+            continue
+        disposed.update(
+            resolved
+            for node in ast.walk(other.tree)
+            if isinstance(node, ast.Attribute) and node.attr == "dispose"
+            for resolved in (other.resolve(node.value),)
+            if resolved is not None
+        )
+    return disposed
+
+
 def _plan_resources(
     modules: Sequence[ModuleInfo],
     facts: _Facts,
@@ -1412,6 +1476,7 @@ def _plan_resources(
         entry["per_call"] = {}  # "function:occurrence" -> [attribute, request param] | reason
         entry["shared"] = {}  # attribute -> [package, class, close]: for the app's lifespan
     _plan_per_call(modules, facts, entries, index, config)
+    disposed = _disposed(modules, index)
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
@@ -1419,13 +1484,7 @@ def _plan_resources(
                 _plan_client(info, var, facts, entries, index, config)
             if callee not in _ENGINES:
                 continue
-            if any(
-                isinstance(node, ast.Attribute)
-                and node.attr == "dispose"
-                and other.resolve(node.value) == qualname
-                for other in index.modules(b"dispose")
-                for node in ast.walk(other.tree)
-            ):
+            if qualname in disposed:
                 continue  # disposed somewhere already
             here = [a for a in apps if a.info.path == info.path]
             importers = [
