@@ -15,7 +15,7 @@ import hashlib
 import re
 import unicodedata
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -1904,6 +1904,19 @@ def _import_blocks(body: Sequence[ast.stmt]) -> Iterable[ast.stmt]:
             yield from _import_blocks([*stmt.body, *handlers, *stmt.orelse, *stmt.finalbody])
 
 
+def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements outside functions and classes: the module's and its blocks'."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.stmt):
+                yield from _module_statements([child])
+            elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                yield from _module_statements(child.body)
+
+
 @dataclass(frozen=True)
 class _Shapes:
     """What the family's codemods act on, each a superset of what they look for: one walk
@@ -1911,7 +1924,7 @@ class _Shapes:
 
     registrations: bool  # @x.on_event(...), x.add_event_handler(...), on_startup=/on_shutdown=
     clients: bool  # `name = <ClientSession/AsyncClient>(...)`, resolved as the index does
-    engines: bool  # `name = create_async_engine(...)`, likewise
+    engines: bool  # `name = create_async_engine(...)` outside functions and classes, likewise
     apps: bool  # module-level `name = FastAPI(...)`, likewise
     class_clients: bool  # a client attribute of a module-level class (see ImportTimeClient)
     routes: bool  # a module-level function with a @x.get(...)-like decorator
@@ -1965,6 +1978,14 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
             )
     for func in calls:
         assigned |= callee(func)
+    # The index knows an engine only from a module-level assignment (ModuleInfo.assignments).
+    engines = any(
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Call)
+        and any(isinstance(t, ast.Name) for t in stmt.targets)
+        and "create_async_engine" in callee(stmt.value.func)
+        for stmt in _module_statements(tree.body)
+    )
     apps = any(
         isinstance(stmt, ast.Assign)
         and isinstance(stmt.value, ast.Call)
@@ -2002,7 +2023,7 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
     return _Shapes(
         registrations=registrations,
         clients=bool(assigned & _CLIENT_CLASSES),
-        engines="create_async_engine" in assigned,
+        engines=engines,
         apps=apps,
         class_clients=class_clients,
         routes=routes,
