@@ -32,7 +32,7 @@ from asyncfix.codemods.base import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex
+from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex, index_module
 
 AF601 = Rule(
     code="AF601",
@@ -854,7 +854,8 @@ def _local_plan(
 ) -> dict[str, Any]:
     """The plan for one file as if it were the whole project (do not modify it). In the
     plan phase, `project` and `module` (the file's facts) save walking it again; `tree`,
-    the stdlib ast of `data` when the caller has it, often saves indexing the file."""
+    the stdlib ast of `data` when the caller has it, often saves indexing the file and
+    else parsing it again."""
     if b"async def" not in data:
         return _empty_plan()
     if tree is not None and not _may_judge(tree, file.display):
@@ -863,6 +864,8 @@ def _local_plan(
     if key not in _LOCAL_PLANS:
         if len(_LOCAL_PLANS) >= 16:
             _LOCAL_PLANS.clear()
+        if module is None and tree is not None:
+            module = index_module(file, data, tree)  # the caller's ast: not parsed again
         plan = _Planner(_OneFileIndex(file, data, module), config, project).plan()
         _LOCAL_PLANS[key] = plan.get(file.display, _empty_plan())
     return _LOCAL_PLANS[key]
