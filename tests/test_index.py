@@ -14,7 +14,7 @@ from asyncfix.codemods import AsyncfixCodemod, Rule
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import discover
-from asyncfix.index import TREES, ProjectIndex, module_name
+from asyncfix.index import TREES, ProjectIndex, forget, module_name
 
 APP = """\
 import requests as rq
@@ -161,3 +161,21 @@ def test_trees_beyond_the_memory_budget_are_dropped_and_parsed_again(
     again = infos[0].tree  # dropped meanwhile: parsed again, the same facts
     assert again is not first and ast.dump(again) == ast.dump(first)
     assert sum(lines for _, lines in TREES._trees.values()) <= 120
+
+
+def test_a_second_scan_finds_the_trees_the_budget_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Plans walk the modules in the same order, one plan after another: the trees kept
+    # must be the first ones, not the last (which a scan would drop before reaching them).
+    for name in "abc":
+        (tmp_path / f"{name}.py").write_text(f"def {name}():\n    return 1\n" * 50)
+    files, _ = discover([tmp_path], ())
+    monkeypatch.setattr(TREES, "budget", 250)  # lines: room for two modules' trees
+    forget()  # nothing cached from other tests' modules of the same bytes
+    index = ProjectIndex(files)
+    infos = list(index.modules())
+    first_scan = [info.tree for info in infos]
+    second_scan = [info.tree for info in infos]
+    kept = [a is b for a, b in zip(first_scan, second_scan, strict=True)]
+    assert kept == [True, False, False]
