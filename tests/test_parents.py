@@ -1,4 +1,5 @@
-"""`parent_map`, our replacement for libcst's ParentNodeProvider, must give the same parents."""
+"""Our metadata must be libcst's: `parent_map` for ParentNodeProvider, and the wrapper's
+on-demand qualified names for QualifiedNameProvider."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
+from libcst._metadata_dependent import LazyValue
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, QualifiedNameProvider
 
 from asyncfix.codemods.base import FileRun, parent_map
 from asyncfix.config import Config
@@ -50,3 +52,15 @@ def test_the_wrapper_serves_our_map() -> None:
     assert len(awaits) == 1 and isinstance(awaits[0].expression, cst.Call)
     assert parents[awaits[0].expression] is awaits[0]
     assert parents == _libcst_parents(module)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_same_qualified_names_as_libcst(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    run = FileRun("m.py", module, Config(), frozenset(), {})
+    ours = run.wrapper(module).resolve(QualifiedNameProvider)
+    assert set(ours) == set(expected)
+    for node, names in expected.items():
+        assert ours[node] == (names() if isinstance(names, LazyValue) else names)
+    assert ours.get(cst.Name("elsewhere"), "default") == "default"  # not in this tree

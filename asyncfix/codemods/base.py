@@ -13,7 +13,7 @@ import difflib
 import io
 import re
 import tokenize
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
@@ -25,6 +25,10 @@ from libcst.metadata import (
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
 )
 
 from asyncfix.config import Config
@@ -223,18 +227,60 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     return parents
 
 
+class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
+    """QualifiedNameProvider's answers, worked out for the nodes asked about. libcst's
+    provider walks the whole tree once more to attach to every node the same lazy
+    `scope.get_qualified_names_for(node)` that this computes on demand."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        parents: Mapping[cst.CSTNode, cst.CSTNode],
+        scopes: Mapping[cst.CSTNode, Scope | None],
+    ) -> None:
+        self._module, self._parents, self._scopes = module, parents, scopes
+        self._found: dict[cst.CSTNode, Collection[QualifiedName]] = {}
+
+    def __getitem__(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        if node not in self._found:
+            if node is not self._module and node not in self._parents:
+                raise KeyError(node)  # not in this tree (as libcst: the caller's default)
+            scope = self._scopes.get(node)
+            self._found[node] = scope.get_qualified_names_for(node) if scope else set()
+        return self._found[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        yield self._module
+        yield from self._parents
+
+    def __len__(self) -> int:
+        return len(self._parents) + 1
+
+
 class _Wrapper(MetadataWrapper):
-    """A MetadataWrapper whose parent metadata comes from `parent_map`: on real code
-    libcst's ParentNodeProvider took more time than the scope analysis."""
+    """A MetadataWrapper whose parent metadata comes from `parent_map`, and qualified names
+    from `_QualifiedNames`: on real code libcst's ParentNodeProvider took more time than
+    the scope analysis, and its QualifiedNameProvider a full walk of its own."""
+
+    _parents: dict[cst.CSTNode, cst.CSTNode] | Literal[False] | None = False
 
     def resolve_many(
         self, providers: Collection[Any]
     ) -> Mapping[Any, Mapping[cst.CSTNode, object]]:
-        if ParentNodeProvider in providers and ParentNodeProvider not in self._metadata:
-            parents = parent_map(self.module)
-            if parents is not None:
-                # Resolved metadata lives in this dict; libcst then skips the provider.
-                self._metadata[ParentNodeProvider] = parents
+        # Resolved metadata lives in `_metadata`; libcst skips the providers found there.
+        wanted = [p for p in (ParentNodeProvider, QualifiedNameProvider) if p in providers]
+        if any(p not in self._metadata for p in wanted):
+            if self._parents is False:
+                self._parents = parent_map(self.module)
+            if self._parents is not None:
+                self._metadata[ParentNodeProvider] = self._parents
+                if QualifiedNameProvider in wanted:
+                    scopes = super().resolve_many([ScopeProvider])[ScopeProvider]
+                    self._metadata[QualifiedNameProvider] = _QualifiedNames(
+                        self.module,
+                        self._parents,
+                        scopes,  # type: ignore[arg-type]
+                    )
         return super().resolve_many(providers)
 
 
