@@ -20,6 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from asyncfix.cli import main
+from asyncfix.codemods.serializer import Serializer
 from asyncfix.config import Config, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
@@ -387,3 +388,54 @@ def test_summary_lists_orjson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_config_without_source_reads_no_files() -> None:
     # A Config() with no pyproject: the version is unknown, nothing is read from disk.
     assert read_project(Config().fastapi_version, Config().source).fastapi.status == "unknown"
+
+
+# -- the prescreen ---------------------------------------------------------------------------
+
+_ROUTER = "from fastapi import APIRouter, FastAPI\nrouter = APIRouter()\n"
+_JSON_RESPONSE = "from fastapi.responses import JSONResponse\n"
+
+# Each acts: the prescreen must let it through (the rewrites are in the golden cases).
+_SCREEN_PASSES = {
+    "module-level name": 'json = __import__("json")\nasync def f(t):\n    return json.loads(t)\n',
+    "aliased from-import": "from json import dumps as enc\nasync def f(d):\n    return enc(d)\n",
+    "aliased module": "import json as j\nasync def f(t):\n    return j.loads(t)\n",
+    "pandas reader": "import pandas as pd\nasync def f(p):\n    return pd.read_csv(p)\n",
+    "pandas method": "import pandas\nasync def f(df):\n    return df.to_dict()\n",
+    "route": _JSON_RESPONSE
+    + _ROUTER
+    + '@router.get("/")\nasync def f(rows):\n    return JSONResponse(rows)\n',
+}
+# Each names a candidate on the loop that cannot be one the transform acts on.
+_SCREEN_REJECTS = {
+    "other module": "import pickle\nasync def f(json):\n    return pickle.dumps(json)\n",
+    "unrelated alias": "from x import Engine as load\nasync def f(json):\n    return load()\n",
+    "method without pandas": "async def f(json):\n    return json.to_dict()\n",
+    "exception handler": _JSON_RESPONSE
+    + _ROUTER
+    + "@router.exception_handler(ValueError)\nasync def f(r, e):\n    return JSONResponse(e)\n",
+    "small literal": _JSON_RESPONSE
+    + _ROUTER
+    + '@router.get("/")\nasync def f():\n    return JSONResponse({"ok": True, "n": -1})\n',
+    "router made elsewhere": _JSON_RESPONSE
+    + "from app.routing import APIRouter\nrouter = APIRouter()\n"
+    + '@router.get("/")\nasync def f(rows):\n    return JSONResponse(rows)\n',
+}
+
+
+def _screened(code: str, *, screens: bool) -> tuple[bool, int]:
+    pipeline = Pipeline(Config(), [Serializer])
+    pipeline.use_prescreens = screens
+    outcome = pipeline.process(SourceFile(Path("m.py"), "m.py"), code.encode())
+    return outcome.parsed, len(outcome.findings)
+
+
+@pytest.mark.parametrize("code", _SCREEN_PASSES.values(), ids=_SCREEN_PASSES.keys())
+def test_prescreen_passes_what_resolves_to_a_site(code: str) -> None:
+    assert _screened(code, screens=True)[1] == 1
+
+
+@pytest.mark.parametrize("code", _SCREEN_REJECTS.values(), ids=_SCREEN_REJECTS.keys())
+def test_prescreen_rejects_what_cannot(code: str) -> None:
+    assert _screened(code, screens=False) == (True, 0)
+    assert _screened(code, screens=True) == (False, 0)
