@@ -22,6 +22,8 @@ from libcst.codemod import Codemod, CodemodContext
 from libcst.metadata import (
     CodePosition,
     CodeRange,
+    ExpressionContext,
+    ExpressionContextProvider,
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
@@ -227,6 +229,72 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     return parents
 
 
+_STORE, _LOAD, _DEL = ExpressionContext.STORE, ExpressionContext.LOAD, ExpressionContext.DEL
+# Nodes whose expression context is their own: set, then their children carry it on.
+_HAS_CONTEXT = (cst.Tuple, cst.List, cst.StarredElement)
+
+
+def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionContext]:
+    """ExpressionContextProvider's metadata (the scope analysis needs it), by the same
+    rules as libcst's visitor, from a walk over the nodes' fields instead of a visit that
+    rebuilds every node. Call it only on a tree without repeated nodes (`parent_map`)."""
+    found: dict[cst.CSTNode, ExpressionContext] = {}
+    stack: list[tuple[cst.CSTNode | None, ExpressionContext]] = [(module, _LOAD)]
+    push = stack.append
+    while stack:
+        node, context = stack.pop()
+        if node is None:
+            continue
+        if isinstance(node, cst.Name):
+            found[node] = context
+        elif isinstance(node, cst.Attribute):
+            found[node] = context
+            push((node.value, _LOAD))  # not `attr`: as in ast, it has no context
+        elif isinstance(node, cst.Subscript):
+            found[node] = context
+            push((node.value, _LOAD))
+            stack.extend((element, _LOAD) for element in node.slice)
+        elif isinstance(node, cst.Assign):
+            stack.extend((target, _STORE) for target in node.targets)
+            push((node.value, context))
+        elif isinstance(node, cst.AnnAssign):
+            stack += [(node.target, _STORE), (node.annotation, context), (node.value, context)]
+        elif isinstance(node, cst.AugAssign | cst.NamedExpr):
+            stack += [(node.target, _STORE), (node.value, context)]
+        elif isinstance(node, cst.AsName):
+            push((node.name, _STORE))
+        elif isinstance(node, cst.CompFor):
+            stack += [(node.target, _STORE), (node.iter, context), (node.inner_for_in, context)]
+            stack.extend((test, context) for test in node.ifs)
+        elif isinstance(node, cst.For):
+            stack += [(node.target, _STORE), (node.iter, context), (node.body, context)]
+            push((node.orelse, context))
+        elif isinstance(node, cst.Del):
+            push((node.target, _DEL))
+        elif isinstance(node, cst.ClassDef):
+            stack += [(node.name, _STORE), (node.body, context)]
+            stack.extend((child, context) for child in (*node.bases, *node.keywords))
+            stack.extend((decorator, context) for decorator in node.decorators)
+        elif isinstance(node, cst.FunctionDef):
+            stack += [(node.name, _STORE), (node.params, context), (node.body, context)]
+            stack.extend((decorator, context) for decorator in node.decorators)
+            push((node.returns, context))
+        elif isinstance(node, cst.Param):
+            stack += [(node.name, _STORE), (node.annotation, context), (node.default, context)]
+        else:
+            if isinstance(node, _HAS_CONTEXT):
+                found[node] = context
+            names = _FIELDS.get(type(node))
+            if names is None:
+                names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+            for name in names:
+                value = getattr(node, name)
+                for child in value if isinstance(value, tuple | list) else (value,):
+                    if isinstance(child, cst.CSTNode):
+                        push((child, context))
+    return found
+
+
 class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
     """QualifiedNameProvider's answers, worked out for the nodes asked about. libcst's
     provider walks the whole tree once more to attach to every node the same lazy
@@ -258,9 +326,10 @@ class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
 
 
 class _Wrapper(MetadataWrapper):
-    """A MetadataWrapper whose parent metadata comes from `parent_map`, and qualified names
-    from `_QualifiedNames`: on real code libcst's ParentNodeProvider took more time than
-    the scope analysis, and its QualifiedNameProvider a full walk of its own."""
+    """A MetadataWrapper whose parents come from `parent_map`, expression contexts (for
+    libcst's scope analysis) from `expression_contexts`, and qualified names from
+    `_QualifiedNames`: on real code libcst's ParentNodeProvider took more time than the
+    scope analysis, and the other two providers a full walk of the tree each."""
 
     _parents: dict[cst.CSTNode, cst.CSTNode] | Literal[False] | None = False
 
@@ -268,18 +337,20 @@ class _Wrapper(MetadataWrapper):
         self, providers: Collection[Any]
     ) -> Mapping[Any, Mapping[cst.CSTNode, object]]:
         # Resolved metadata lives in `_metadata`; libcst skips the providers found there.
-        wanted = [p for p in (ParentNodeProvider, QualifiedNameProvider) if p in providers]
+        wanted = [
+            p for p in (ParentNodeProvider, QualifiedNameProvider, ScopeProvider) if p in providers
+        ]
         if any(p not in self._metadata for p in wanted):
             if self._parents is False:
                 self._parents = parent_map(self.module)
             if self._parents is not None:
                 self._metadata[ParentNodeProvider] = self._parents
+                if ExpressionContextProvider not in self._metadata:
+                    self._metadata[ExpressionContextProvider] = expression_contexts(self.module)
                 if QualifiedNameProvider in wanted:
-                    scopes = super().resolve_many([ScopeProvider])[ScopeProvider]
+                    scopes = self.resolve(ScopeProvider)
                     self._metadata[QualifiedNameProvider] = _QualifiedNames(
-                        self.module,
-                        self._parents,
-                        scopes,  # type: ignore[arg-type]
+                        self.module, self._parents, scopes
                     )
         return super().resolve_many(providers)
 

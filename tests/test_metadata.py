@@ -1,5 +1,6 @@
-"""Our metadata must be libcst's: `parent_map` for ParentNodeProvider, and the wrapper's
-on-demand qualified names for QualifiedNameProvider."""
+"""Our metadata must be libcst's: `parent_map` for ParentNodeProvider, `expression_contexts`
+for ExpressionContextProvider and the wrapper's on-demand qualified names for
+QualifiedNameProvider."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst._metadata_dependent import LazyValue
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, QualifiedNameProvider
+from libcst.metadata import (
+    ExpressionContextProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    QualifiedNameProvider,
+)
 
-from asyncfix.codemods.base import FileRun, parent_map
+from asyncfix.codemods.base import FileRun, expression_contexts, parent_map
 from asyncfix.config import Config
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -22,13 +28,26 @@ def _libcst_parents(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
-def test_same_parents_as_libcst(path: Path) -> None:
+def test_our_metadata_is_libcsts(path: Path) -> None:
     module = cst.parse_module(path.read_bytes())
-    ours = parent_map(module)
-    assert ours is not None
+    parents = parent_map(module)
+    assert parents is not None
     expected = _libcst_parents(module)
-    assert ours.keys() == expected.keys()
-    assert all(ours[node] is parent for node, parent in expected.items())
+    assert parents.keys() == expected.keys()
+    assert all(parents[node] is parent for node, parent in expected.items())
+
+    contexts = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ExpressionContextProvider)
+    ours = expression_contexts(module)
+    assert ours.keys() == contexts.keys()
+    assert all(ours[node] is context for node, context in contexts.items())
+
+    names = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    run = FileRun("m.py", module, Config(), frozenset(), {})
+    our_names = run.wrapper(module).resolve(QualifiedNameProvider)
+    assert set(our_names) == set(names)
+    for node, found in names.items():
+        assert our_names[node] == (found() if isinstance(found, LazyValue) else found)
+    assert our_names.get(cst.Name("elsewhere"), "default") == "default"  # not in this tree
 
 
 def test_a_node_used_twice_falls_back_to_libcst() -> None:
@@ -52,15 +71,3 @@ def test_the_wrapper_serves_our_map() -> None:
     assert len(awaits) == 1 and isinstance(awaits[0].expression, cst.Call)
     assert parents[awaits[0].expression] is awaits[0]
     assert parents == _libcst_parents(module)
-
-
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
-def test_same_qualified_names_as_libcst(path: Path) -> None:
-    module = cst.parse_module(path.read_bytes())
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
-    run = FileRun("m.py", module, Config(), frozenset(), {})
-    ours = run.wrapper(module).resolve(QualifiedNameProvider)
-    assert set(ours) == set(expected)
-    for node, names in expected.items():
-        assert ours[node] == (names() if isinstance(names, LazyValue) else names)
-    assert ours.get(cst.Name("elsewhere"), "default") == "default"  # not in this tree
