@@ -1,12 +1,13 @@
 """Our metadata must be libcst's: `parent_map` for ParentNodeProvider, `expression_contexts`
 for ExpressionContextProvider and the wrapper's on-demand qualified names for
-QualifiedNameProvider."""
+QualifiedNameProvider; and `function_defs` must find what `m.findall` finds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 import pytest
 from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
@@ -16,7 +17,7 @@ from libcst.metadata import (
     QualifiedNameProvider,
 )
 
-from asyncfix.codemods.base import FileRun, expression_contexts, parent_map
+from asyncfix.codemods.base import FileRun, expression_contexts, function_defs, parent_map
 from asyncfix.config import Config
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -48,6 +49,11 @@ def test_our_metadata_is_libcsts(path: Path) -> None:
     for node, found in names.items():
         assert our_names[node] == (found() if isinstance(found, LazyValue) else found)
     assert our_names.get(cst.Name("elsewhere"), "default") == "default"  # not in this tree
+
+    defs = m.findall(module, m.FunctionDef())
+    ours_defs = function_defs(module)
+    assert len(ours_defs) == len(defs)
+    assert all(a is b for a, b in zip(ours_defs, defs, strict=True))  # same order too
 
 
 def test_a_node_used_twice_falls_back_to_libcst() -> None:

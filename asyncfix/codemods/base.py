@@ -229,6 +229,29 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     return parents
 
 
+def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
+    """Every `def` under `root` (itself included), in the order of the source: what
+    `m.findall(root, m.FunctionDef())` finds, without its visit that rebuilds each node.
+    (Fields list a statement's blocks in source order; no def sits in an expression.)"""
+    found: list[cst.FunctionDef] = []
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.FunctionDef):
+            found.append(node)
+        names = _FIELDS.get(type(node))
+        if names is None:
+            names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+        children: list[cst.CSTNode] = []
+        for name in names:
+            value = getattr(node, name)
+            for child in value if isinstance(value, tuple | list) else (value,):
+                if isinstance(child, cst.CSTNode):
+                    children.append(child)
+        stack.extend(reversed(children))
+    return found
+
+
 _STORE, _LOAD, _DEL = ExpressionContext.STORE, ExpressionContext.LOAD, ExpressionContext.DEL
 # Nodes whose expression context is their own: set, then their children carry it on.
 _HAS_CONTEXT = (cst.Tuple, cst.List, cst.StarredElement)

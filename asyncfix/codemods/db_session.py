@@ -34,7 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, SourceView, function_defs
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import module_name
@@ -1030,7 +1030,7 @@ class SessionCodemod(_DbCodemod):
     # -- deciding ----------------------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> bool:
-        functions = [f for f in m.findall(node, m.FunctionDef()) if isinstance(f, cst.FunctionDef)]
+        functions = function_defs(node)
         if self.enabled("AF402"):
             for function in functions:
                 self._plan_hoist(function)
