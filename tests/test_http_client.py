@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
+from asyncfix.codemods.base import SourceView
 from asyncfix.codemods.http_client import (
     BlockingCalls,
     HttpOptions,
@@ -195,3 +197,34 @@ def test_a_dependency_that_calls_requests_is_planned_in_its_own_module(
     files, _ = discover([Path(".")])
     plan = RequestsToAsync.plan(ProjectIndex(files), Config())
     assert plan == {"deps.py": {"dependencies": ["token", "token"]}}
+
+
+# Each alone must pass BlockingCalls' prescreen: the transform reports it (AF204 or AF205).
+_SCREEN_SHAPES = [
+    "import subprocess as sp\nasync def f(c):\n    sp.run(c)\n",
+    "import os.path\nasync def f(c):\n    os.system(c)\n",
+    "from os import system as shell\nasync def f(c):\n    shell(c)\n",
+    "import urllib.request\nasync def f(u):\n    urllib.request.urlopen(u)\n",
+    "from urllib import request as r\nasync def f(u):\n    r.urlopen(u)\n",
+    "async def f(p):\n    return [open(x) for x in p]\n",
+    "def g():\n    async def f(h):\n        import socket\n        socket.getaddrinfo(h, 80)\n",
+    "async def f(h):\n    import socket\n    return (socket\n        .gethostbyname(h))\n",
+    "async def f(h):\n    # café\n    import socket\n    return socket.create_connection(h)\n",
+    "from time import sleep as nap\ndef g():\n    nap(1)\nasync def f():\n    g()\n",
+    "import subprocess\ndef g():\n    subprocess.check_call(['x'])\nasync def f():\n    g()\n",
+]
+
+
+@pytest.mark.parametrize("source", _SCREEN_SHAPES)
+def test_blocking_calls_prescreen_passes_what_it_reports(source: str) -> None:
+    data = source.encode()
+    view = SourceView("m.py", data, ast.parse(data), Config(), Pipeline(Config()).enabled)
+    assert BlockingCalls.prescreen(view)
+    outcome = Pipeline(Config(), [BlockingCalls]).process(SourceFile(Path("m.py"), "m.py"), data)
+    assert {f.code for f in outcome.findings} & {"AF204", "AF205"}
+
+
+def test_blocking_calls_prescreen_rejects_other_urllib_names() -> None:
+    data = b"from urllib.parse import urlencode\nasync def f(q):\n    return urlencode(q)\n"
+    view = SourceView("m.py", data, ast.parse(data), Config(), Pipeline(Config()).enabled)
+    assert not BlockingCalls.prescreen(view)

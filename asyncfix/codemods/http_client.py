@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -604,24 +605,183 @@ AF205 = Rule(
     ),
 )
 
+# What holds statements (and so defs and imports): the blocks of compound statements,
+# `except` handlers and `case`s.
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_DefNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass
+class _Shape:
+    """What a statements-only walk of a module finds: every import, and the outermost defs
+    of each kind (an async def inside an async def is under the outer one)."""
+
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
+    defs: dict[type[_DefNode], list[_DefNode]] = field(
+        default_factory=lambda: {ast.FunctionDef: [], ast.AsyncFunctionDef: []}
+    )
+
+
+def _shape(tree: ast.Module) -> _Shape:
+    shape = _Shape()
+
+    def walk(nodes: Iterable[ast.AST], inside: frozenset[type[_DefNode]]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                shape.imports.append(node)
+                continue
+            below = inside
+            if isinstance(node, _DefNode) and type(node) not in inside:
+                shape.defs[type(node)].append(node)
+                below = inside | {type(node)}
+            for name in _BLOCK_FIELDS:
+                block = getattr(node, name, None)
+                if block:
+                    walk(block, below)
+
+    walk(tree.body, frozenset())
+    return shape
+
+
+class _Lines:
+    """The text of a module's statements, by their lines, where it spells the identifiers
+    the ast holds: ASCII (no NFKC normalization) in a file without a coding cookie."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.usable = not any(b"coding" in line for line in data.split(b"\n", 2)[:2])
+        self._starts: list[int] | None = None  # byte offset of each line; the ast's breaks
+
+    def text(self, node: ast.stmt) -> bytes | None:
+        """`node`'s lines, from its own (not its decorators'); None where not usable."""
+        if not self.usable or node.end_lineno is None:
+            return None
+        if self._starts is None:
+            lengths = (len(line) for line in self.data.splitlines(keepends=True))
+            self._starts = [0, *accumulate(lengths)]
+        last = min(node.end_lineno, len(self._starts) - 1)
+        text = self.data[self._starts[node.lineno - 1] : self._starts[last]]
+        return text if text.isascii() else None
+
+
+class _Callees:
+    """Which callees, as written (`sp.run`, `urlopen`, `open`), may have one of `targets` for
+    a qualified name, through the module's imports (anywhere in it), however libcst's
+    QualifiedNameProvider or the index (ModuleInfo.resolve) resolves them: a superset of
+    both. A name may be bound by several imports, or by an assignment (then it resolves
+    as written); a relative import's package is not known here, so any package counts;
+    an unshadowed builtin is `builtins.<name>`."""
+
+    def __init__(self, targets: Iterable[str], imports: Iterable[ast.Import | ast.ImportFrom]):
+        self.targets = frozenset(targets)
+        self.bound: dict[str, set[str]] = {}  # local name -> qualified names it may stand for
+        self.relative: dict[str, set[str]] = {}  # local name -> name imported from `.pkg`
+        for node in imports:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    qualified = alias.name if alias.asname else alias.name.split(".")[0]
+                    self._bind(self.bound, alias.asname or qualified, qualified)
+            else:
+                # `from .m import x`: `m.x` below a package not known here.
+                names = self.relative if node.level else self.bound
+                for alias in node.names:
+                    if alias.name != "*":
+                        qualified = f"{node.module}.{alias.name}" if node.module else alias.name
+                        self._bind(names, alias.asname or alias.name, qualified)
+
+    def _bind(self, names: dict[str, set[str]], name: str, qualified: str) -> None:
+        # Only a name that may lead to a target matters.
+        if any(t == qualified or t.startswith(qualified + ".") for t in self.targets) or (
+            names is self.relative
+        ):
+            names.setdefault(name, set()).add(qualified)
+
+    def may_be_target(self, dotted: str) -> bool:
+        head, dot, rest = dotted.partition(".")
+        targets = self.targets
+        if dotted in targets or (not dot and f"builtins.{dotted}" in targets):
+            return True
+        if any(q + dot + rest in targets for q in self.bound.get(head, ())):
+            return True
+        return any(
+            t == q + dot + rest or t.endswith(f".{q}{dot}{rest}")
+            for q in self.relative.get(head, ())
+            for t in targets
+        )
+
+    def _words(self) -> re.Pattern[bytes]:
+        """A written call that may be a target spells one of these: the target's last name
+        (`x.urlopen`, `open`), or a name bound to a target itself (`nap` for time.sleep)."""
+        words = {t.rsplit(".", 1)[-1] for t in self.targets}
+        for names in (self.bound, self.relative):
+            words.update(
+                name
+                for name, qualified in names.items()
+                if any(t == q or t.endswith(f".{q}") for q in qualified for t in self.targets)
+            )
+        return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
+
+    def called_in(self, nodes: Iterable[_DefNode], source: _Lines | None) -> bool:
+        """Does any call under `nodes` (defs of `source`, nested code too) have a callee that
+        may be a target? A def whose text spells no word it would need is not walked."""
+        words: re.Pattern[bytes] | None = None
+        for node in nodes:
+            text = None if source is None else source.text(node)
+            if text is not None:
+                words = words or self._words()
+                if words.search(text) is None:
+                    continue
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call):
+                    dotted = _full_name(call.func)
+                    if dotted is not None and self.may_be_target(dotted):
+                        return True
+        return False
+
+
+def _full_name(node: ast.expr) -> str | None:
+    """libcst's get_full_name_for_node on the stdlib ast, which its qualified names start
+    from: calls and subscripts are seen through (`os().system` is `os.system`). A chain
+    from anything else is None (libcst's "None.attr" names no target)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        value = _full_name(node.value)
+        return None if value is None else f"{value}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return _full_name(node.func)
+    if isinstance(node, ast.Subscript):
+        return _full_name(node.value)
+    return None
+
+
 _DIRECT = frozenset({*_TO_THREAD, *_FINDING_ONLY})
 # A module's own names resolve under its name: `socket.py`'s getaddrinfo is socket's.
 _ROOT_MODULE_STEMS = frozenset(part for q in _BLOCKING_ROOTS for part in q.split(".")[:-1])
 
 
-def _local_sites(path: str, data: bytes, tree: ast.Module) -> dict[str, dict[str, str]]:
+def _local_sites(
+    path: str,
+    data: bytes,
+    tree: ast.Module,
+    shape: _Shape | None = None,
+    lines: _Lines | None = None,
+) -> dict[str, dict[str, str]]:
     """AF205 without a project plan: the same analysis on this module alone (`tree` is the
-    stdlib ast of `data`). Indexed only when it could find something: an async def, and a
-    sync def that may call a blocking API."""
-    kinds = {type(node) for node in ast.walk(tree)}
-    if ast.AsyncFunctionDef not in kinds or ast.FunctionDef not in kinds:
+    stdlib ast of `data`, `shape` its _Shape; `lines` the _Lines of the bytes `tree` was
+    parsed from, if known: a rewritten module's code is not). Indexed
+    only when it could find something: an async def, and a sync def that may call a
+    blocking API."""
+    shape = shape or _shape(tree)
+    if not shape.defs[ast.AsyncFunctionDef] or not shape.defs[ast.FunctionDef]:
         return {}
     file = Path(path)
     stem = file.resolve().parent.name if file.name == "__init__.py" else file.stem
     if stem not in _ROOT_MODULE_STEMS:
         if not any(token in data for token in _ROOT_TOKENS):
             return {}
-        if not _may_call(tree, _BLOCKING_ROOTS, ast.FunctionDef):
+        callees = _Callees(_BLOCKING_ROOTS, shape.imports)
+        if not callees.called_in(shape.defs[ast.FunctionDef], lines):
             return {}
     info = index_module(SourceFile(file, path), data, tree)
     return {} if info is None else plan_blocking_calls([info]).get(path, {})
@@ -649,9 +809,17 @@ class BlockingCalls(AsyncfixCodemod):
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
         # Every site, AF204 or AF205, is a call in an async def (see leave_Call).
-        if view.plans.get(cls.NAME) or _may_call(view.tree, _DIRECT, ast.AsyncFunctionDef):
+        if view.plans.get(cls.NAME):
             return True
-        return "AF205" in view.enabled and bool(_local_sites(view.path, view.source, view.tree))
+        shape = _shape(view.tree)
+        if not shape.defs[ast.AsyncFunctionDef]:
+            return False
+        lines = _Lines(view.source)
+        if _Callees(_DIRECT, shape.imports).called_in(shape.defs[ast.AsyncFunctionDef], lines):
+            return True
+        return "AF205" in view.enabled and bool(
+            _local_sites(view.path, view.source, view.tree, shape, lines)
+        )
 
     def screen(self, module: cst.Module) -> bool:
         self._sites = dict(self.planned or {})
