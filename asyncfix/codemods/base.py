@@ -205,6 +205,23 @@ class FileRun:
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
 
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children, read from its dataclass fields: the nodes libcst's `.children`
+    gives, without the visit that rebuilds the node (tests/test_metadata.py). In field
+    order, which is the source's between statements and blocks, not inside every
+    expression (`a if b else c` lists `b` first)."""
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    children: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        for child in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(child, cst.CSTNode):
+                children.append(child)
+    return children
+
+
 def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     """Node -> its parent, as libcst's ParentNodeProvider gives it; None when a node
     object occurs twice in the tree (then which parent wins depends on libcst's walk).
@@ -215,17 +232,11 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        names = _FIELDS.get(type(node))
-        if names is None:
-            names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-        for name in names:
-            value = getattr(node, name)
-            for child in value if isinstance(value, tuple | list) else (value,):
-                if isinstance(child, cst.CSTNode):
-                    if child in parents:
-                        return None
-                    parents[child] = node
-                    stack.append(child)
+        for child in child_nodes(node):
+            if child in parents:
+                return None
+            parents[child] = node
+            stack.append(child)
     return parents
 
 
@@ -239,16 +250,7 @@ def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
         node = stack.pop()
         if isinstance(node, cst.FunctionDef):
             found.append(node)
-        names = _FIELDS.get(type(node))
-        if names is None:
-            names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-        children: list[cst.CSTNode] = []
-        for name in names:
-            value = getattr(node, name)
-            for child in value if isinstance(value, tuple | list) else (value,):
-                if isinstance(child, cst.CSTNode):
-                    children.append(child)
-        stack.extend(reversed(children))
+        stack.extend(reversed(child_nodes(node)))
     return found
 
 
@@ -307,14 +309,7 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
         else:
             if isinstance(node, _HAS_CONTEXT):
                 found[node] = context
-            names = _FIELDS.get(type(node))
-            if names is None:
-                names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-            for name in names:
-                value = getattr(node, name)
-                for child in value if isinstance(value, tuple | list) else (value,):
-                    if isinstance(child, cst.CSTNode):
-                        push((child, context))
+            stack.extend((child, context) for child in child_nodes(node))
     return found
 
 
