@@ -121,6 +121,22 @@ def dotted_name(node: ast.expr | None) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
+def full_name(node: ast.expr) -> str | None:
+    """libcst's `get_full_name_for_node` on the stdlib ast, which its qualified names start
+    from: calls and subscripts are seen through (`os().system` is `os.system`). A chain
+    from anything else is None (libcst spells it "None.attr", which names nothing)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        value = full_name(node.value)
+        return None if value is None else f"{value}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return full_name(node.func)
+    if isinstance(node, ast.Subscript):
+        return full_name(node.value)
+    return None
+
+
 def module_name(path: Path) -> str:
     """`a/b/c.py` -> `b.c` when only `b/` is a package (has __init__.py)."""
     path = path.resolve()

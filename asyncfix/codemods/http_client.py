@@ -46,6 +46,7 @@ from asyncfix.index import (
     ModuleInfo,
     ProjectIndex,
     dotted_name,
+    full_name,
     index_module,
     module_name,
 )
@@ -733,26 +734,10 @@ class _Callees:
                     continue
             for call in ast.walk(node):
                 if isinstance(call, ast.Call):
-                    dotted = _full_name(call.func)
+                    dotted = full_name(call.func)
                     if dotted is not None and self.may_be_target(dotted):
                         return True
         return False
-
-
-def _full_name(node: ast.expr) -> str | None:
-    """libcst's get_full_name_for_node on the stdlib ast, which its qualified names start
-    from: calls and subscripts are seen through (`os().system` is `os.system`). A chain
-    from anything else is None (libcst's "None.attr" names no target)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        value = _full_name(node.value)
-        return None if value is None else f"{value}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return _full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return _full_name(node.value)
-    return None
 
 
 _DIRECT = frozenset({*_TO_THREAD, *_FINDING_ONLY})

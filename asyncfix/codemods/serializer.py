@@ -48,6 +48,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
+from asyncfix.index import full_name
 from asyncfix.project import project_facts
 
 if sys.version_info >= (3, 11):
@@ -630,7 +631,9 @@ class _ActingCalls:
 
     def _qualified(self, func: ast.expr) -> set[str]:
         """Every name libcst's qualified name of a call to `func` may be."""
-        written = _full_name(func)
+        written = full_name(func)
+        if written is None:
+            return set()  # libcst's "None.attr": not a name anything binds
         head, dot, rest = written.partition(".")
         found = {written, *(f"{module}.{written}" for module in self._star)}
         found.update(bound + dot + rest for bound in self._bound.get(head, ()))
@@ -667,20 +670,6 @@ class _ActingCalls:
             return False
         made = self._made.get(decorator.func.value.id, ())
         return any(self._qualified(func) & _FASTAPI_APPS for func in made)
-
-
-def _full_name(node: ast.expr) -> str:
-    """libcst's get_full_name_for_node on the ast: calls and subscripts count by what they
-    call or index; anything else unnamed is spelled "None"."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_full_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Call):
-        return _full_name(node.func)
-    if isinstance(node, ast.Subscript):
-        return _full_name(node.value)
-    return "None"
 
 
 def _ast_content(call: ast.Call) -> ast.expr | None:
