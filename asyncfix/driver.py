@@ -158,6 +158,7 @@ class Pipeline:
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+        from asyncfix.codemods.traversal import fast_visits
 
         suppressions = parse_suppressions(text)
         for line, codes in (suppress or {}).items():
@@ -175,29 +176,31 @@ class Pipeline:
             parsed_ast=syntax_tree,
         )
         context = CodemodContext(filename=path)
-        for codemod in self.codemods:
-            if (
-                screened is not None
-                and codemod not in screened
-                and module is run.original
-                and not context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
-            ):
-                continue  # nothing changed yet: its prescreen saw this very file
-            if codemod.may_match(data) or codemod.NAME in run.plans:
-                fixes = sum(f.fixable for f in run.findings)
-                new = codemod(context, run).transform(module)
-                # libcst rebuilds every node it visits: when nothing changed, carry on with
-                # the same tree, so later codemods reuse its metadata and original positions.
-                if new is module or (
-                    sum(f.fixable for f in run.findings) == fixes and new.deep_equals(module)
+        # One visit mechanism for the whole file: see asyncfix/codemods/traversal.py.
+        with fast_visits():
+            for codemod in self.codemods:
+                if (
+                    screened is not None
+                    and codemod not in screened
+                    and module is run.original
+                    and not context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
                 ):
-                    continue
-                module = new
-        # Import changes last, once, for all codemods (libcst's own visitors).
-        if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-            module = visit_with_metadata(AddImportsVisitor(context), module)
-        if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
-            module = visit_with_metadata(RemoveImportsVisitor(context), module)
+                    continue  # nothing changed yet: its prescreen saw this very file
+                if codemod.may_match(data) or codemod.NAME in run.plans:
+                    fixes = sum(f.fixable for f in run.findings)
+                    new = codemod(context, run).transform(module)
+                    # libcst rebuilds every node it visits: when nothing changed, carry on with
+                    # the same tree, so later codemods reuse its metadata and original positions.
+                    if new is module or (
+                        sum(f.fixable for f in run.findings) == fixes and new.deep_equals(module)
+                    ):
+                        continue
+                    module = new
+            # Import changes last, once, for all codemods (libcst's own visitors).
+            if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+                module = visit_with_metadata(AddImportsVisitor(context), module)
+            if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+                module = visit_with_metadata(RemoveImportsVisitor(context), module)
         run.result = module
         return run
 

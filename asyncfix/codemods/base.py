@@ -33,6 +33,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncfix.codemods.traversal import fast_visits, visit_order
 from asyncfix.config import Config
 from asyncfix.report import Finding
 
@@ -206,14 +207,21 @@ _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The node's children, read from its dataclass fields: the nodes libcst's `.children`
-    gives, without the visit that rebuilds the node (tests/test_metadata.py). In field
-    order, which is the source's between statements and blocks, not inside every
-    expression (`a if b else c` lists `b` first)."""
+    """The node's children, read from its fields: the nodes libcst's `.children` gives,
+    in its order, without the visit that rebuilds the node (tests/test_metadata.py)."""
+    order = visit_order(node)
+    children: list[cst.CSTNode] = []
+    if order is not None:
+        for name, _ in order:
+            value = getattr(node, name)
+            if type(value) is tuple or type(value) is list:
+                children += value
+            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
+                children.append(value)
+        return children
     names = _FIELDS.get(type(node))
     if names is None:
         names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-    children: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
         for child in value if isinstance(value, tuple | list) else (value,):
@@ -243,7 +251,7 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
 def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
     """Every `def` under `root` (itself included), in the order of the source: what
     `m.findall(root, m.FunctionDef())` finds, without its visit that rebuilds each node.
-    (Fields list a statement's blocks in source order; no def sits in an expression.)"""
+    (`child_nodes` lists children in source order.)"""
     found: list[cst.FunctionDef] = []
     stack: list[cst.CSTNode] = [root]
     while stack:
@@ -256,7 +264,7 @@ def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
 
 _STORE, _LOAD, _DEL = ExpressionContext.STORE, ExpressionContext.LOAD, ExpressionContext.DEL
 # Nodes whose expression context is their own: set, then their children carry it on.
-_HAS_CONTEXT = (cst.Tuple, cst.List, cst.StarredElement)
+_HAS_CONTEXT = frozenset({cst.Tuple, cst.List, cst.StarredElement})
 
 
 def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionContext]:
@@ -270,44 +278,45 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
         node, context = stack.pop()
         if node is None:
             continue
-        if isinstance(node, cst.Name):
+        # Exact types: `isinstance` against libcst's node classes (ABCs) is much slower.
+        if type(node) is cst.Name:
             found[node] = context
-        elif isinstance(node, cst.Attribute):
+        elif type(node) is cst.Attribute:
             found[node] = context
             push((node.value, _LOAD))  # not `attr`: as in ast, it has no context
-        elif isinstance(node, cst.Subscript):
+        elif type(node) is cst.Subscript:
             found[node] = context
             push((node.value, _LOAD))
             stack.extend((element, _LOAD) for element in node.slice)
-        elif isinstance(node, cst.Assign):
+        elif type(node) is cst.Assign:
             stack.extend((target, _STORE) for target in node.targets)
             push((node.value, context))
-        elif isinstance(node, cst.AnnAssign):
+        elif type(node) is cst.AnnAssign:
             stack += [(node.target, _STORE), (node.annotation, context), (node.value, context)]
-        elif isinstance(node, cst.AugAssign | cst.NamedExpr):
+        elif type(node) is cst.AugAssign or type(node) is cst.NamedExpr:
             stack += [(node.target, _STORE), (node.value, context)]
-        elif isinstance(node, cst.AsName):
+        elif type(node) is cst.AsName:
             push((node.name, _STORE))
-        elif isinstance(node, cst.CompFor):
+        elif type(node) is cst.CompFor:
             stack += [(node.target, _STORE), (node.iter, context), (node.inner_for_in, context)]
             stack.extend((test, context) for test in node.ifs)
-        elif isinstance(node, cst.For):
+        elif type(node) is cst.For:
             stack += [(node.target, _STORE), (node.iter, context), (node.body, context)]
             push((node.orelse, context))
-        elif isinstance(node, cst.Del):
+        elif type(node) is cst.Del:
             push((node.target, _DEL))
-        elif isinstance(node, cst.ClassDef):
+        elif type(node) is cst.ClassDef:
             stack += [(node.name, _STORE), (node.body, context)]
             stack.extend((child, context) for child in (*node.bases, *node.keywords))
             stack.extend((decorator, context) for decorator in node.decorators)
-        elif isinstance(node, cst.FunctionDef):
+        elif type(node) is cst.FunctionDef:
             stack += [(node.name, _STORE), (node.params, context), (node.body, context)]
             stack.extend((decorator, context) for decorator in node.decorators)
             push((node.returns, context))
-        elif isinstance(node, cst.Param):
+        elif type(node) is cst.Param:
             stack += [(node.name, _STORE), (node.annotation, context), (node.default, context)]
         else:
-            if isinstance(node, _HAS_CONTEXT):
+            if type(node) in _HAS_CONTEXT:
                 found[node] = context
             stack.extend((child, context) for child in child_nodes(node))
     return found
@@ -399,8 +408,18 @@ def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
     else:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     transformer.context = replace(transformer.context, wrapper=wrapper)
-    with transformer.resolve(wrapper):
+    with fast_visits(), transformer.resolve(wrapper):
         return module.visit(transformer)  # type: ignore[arg-type]
+
+
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+def _own_hook(codemod: AsyncfixCodemod, name: str) -> Any:
+    """The codemod's `visit_<Node>`/`leave_<Node>`; None where it keeps libcst's no-op."""
+    hook = getattr(codemod, name, None)
+    default = getattr(cst.CSTTransformer, name, None)
+    return None if hook is None or getattr(hook, "__func__", None) is default else hook
 
 
 class AsyncfixCodemod(Codemod, cst.CSTTransformer):
@@ -429,6 +448,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         self._changes = 0
         self._changes_at_visit: list[int] = []
         self._module: cst.Module | None = None
+        # node type -> (is it a statement, our visit_<Node>, our leave_<Node>): looked up
+        # once per type and file, not per node.
+        self._hooks: dict[type[cst.CSTNode], tuple[bool, Any, Any]] = {}
         self._current_positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     @classmethod
@@ -491,19 +513,33 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
 
     # -- where we are ------------------------------------------------------------------
 
+    def _hooks_for(self, node: cst.CSTNode) -> tuple[bool, Any, Any]:
+        kind = type(node)
+        found = self._hooks.get(kind)
+        if found is None:
+            found = self._hooks[kind] = (
+                issubclass(kind, _STATEMENTS),
+                _own_hook(self, f"visit_{kind.__name__}"),
+                _own_hook(self, f"leave_{kind.__name__}"),
+            )
+        return found
+
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        is_statement, visit, _ = self._hooks_for(node)
+        if is_statement:
             self._statements.append(node)
         self._changes_at_visit.append(self._changes)
-        return super().on_visit(node)
+        # libcst's CSTTransformer.on_visit, minus its per-node name lookup.
+        return visit is None or visit(node) is not False
 
     def on_leave(
         self, original_node: _NodeT, updated_node: _NodeT
     ) -> _NodeT | cst.RemovalSentinel | cst.FlattenSentinel[_NodeT]:
-        if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        is_statement, _, leave = self._hooks_for(original_node)
+        if is_statement:
             self._statements.pop()
         unchanged_below = self._changes_at_visit.pop() == self._changes
-        result = super().on_leave(original_node, updated_node)
+        result = updated_node if leave is None else leave(original_node, updated_node)
         if result is not updated_node:
             self._changes += 1
         elif unchanged_below:

@@ -1,0 +1,274 @@
+"""libcst's visits, without rebuilding the nodes nothing changed in.
+
+`CSTNode.visit` rebuilds every node it enters, for a read-only `CSTVisitor` too, and a
+rebuild validates the new node: on real code that was most of a codemod's walk and of
+libcst's scope analysis. Inside `fast_visits()` a visit calls the visitor's hooks in
+the same order with the same arguments, and rebuilds a node (with libcst's own code,
+so removals and flattening behave as they always do) only when one of its children
+came back changed; otherwise the transformer gets the original node as
+`updated_node`. tests/test_traversal.py checks the hooks' order and the results
+against libcst's own visit.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import libcst as cst
+from libcst._batched_visitor import _BatchedCSTVisitor
+
+_LIBCST_VISIT = cst.CSTNode.visit
+# A node type's child fields, in the order its `_visit_and_replace_children` visits them,
+# each with whether it is entered only when it is not None; None: visit it with libcst's
+# own code (its order could not be read).
+Order = tuple[tuple[str, bool], ...]
+_ORDER: dict[type[cst.CSTNode], Order | None] = {}
+
+
+class _FieldRecorder(cst.CSTTransformer):
+    """Notes the attributes a node's `_visit_and_replace_children` enters, in order."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+
+class _VisitCalls(ast.NodeVisitor):
+    """The `visit_*(self, "field", ...)` calls of a method, in evaluation order, and
+    those under `... if x is not None else None`."""
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[str, bool]] = []
+        self.guarded = 0
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        test = node.test
+        guarded = (
+            isinstance(test, ast.Compare)
+            and isinstance(test.ops[0], ast.IsNot)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        )
+        self.guarded += guarded
+        self.visit(node.body)
+        self.guarded -= guarded
+        self.visit(node.orelse)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id.startswith("visit_")
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and node.args[1].value not in {name for name, _ in self.fields}
+        ):
+            self.fields.append((node.args[1].value, self.guarded > 0))
+
+
+def _read_order(node: cst.CSTNode) -> Order | None:
+    try:
+        source = inspect.getsource(type(node)._visit_and_replace_children)
+        calls = _VisitCalls()
+        calls.visit(ast.parse(textwrap.dedent(source)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    # Checked against what the method does on this node.
+    recorder = _FieldRecorder()
+    node._visit_and_replace_children(recorder)
+    expected = [name for name, guarded in calls.fields if not guarded or getattr(node, name)]
+    return tuple(calls.fields) if recorder.fields == expected else None
+
+
+def visit_order(node: cst.CSTNode) -> Order | None:
+    """The child fields of the node's type in libcst's visiting order (see `_ORDER`)."""
+    kind = type(node)
+    if kind not in _ORDER:
+        _ORDER[kind] = _read_order(node)
+    return _ORDER[kind]
+
+
+class _Replay(cst.CSTTransformer):
+    """Hands out a transformer's results for a node's children, in visiting order, to
+    libcst's `_visit_and_replace_children`, which builds the new node from them."""
+
+    def __init__(self, results: list[Any]) -> None:
+        self.results = deque(results)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        return self.results.popleft()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+
+def _children(value: Any) -> Sequence[cst.CSTNode]:
+    """The nodes in a visited field (exact type checks: CSTNode is an ABC, and
+    `isinstance` against one costs several times more)."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return value  # type: ignore[no-any-return]
+    if value is None or kind is cst.MaybeSentinel:
+        return ()
+    return (value,)
+
+
+_LIBCST_ATTRIBUTE_HOOKS = {
+    hook
+    for base in (cst.CSTVisitor, cst.CSTTransformer)
+    for hook in (base.on_visit_attribute, base.on_leave_attribute)
+}
+# Visitor type -> the node types for which it has its own `visit_<Node>_<field>` or
+# `leave_<Node>_<field>` (None: it handles attributes itself, so every node type).
+# Emptied by every outermost `fast_visits()`, in case a class gained a hook in between.
+_ATTRIBUTE_HOOKS: dict[type[Any], frozenset[str] | None] = {}
+
+
+def _node_types_with_attribute_hooks(kind: type[Any]) -> frozenset[str] | None:
+    if (
+        kind.on_visit_attribute not in _LIBCST_ATTRIBUTE_HOOKS
+        or kind.on_leave_attribute not in _LIBCST_ATTRIBUTE_HOOKS
+    ):
+        return None
+    found = set()
+    for name in dir(kind):
+        # libcst's typed base classes define a no-op for every node type and field.
+        parts = name.split("_", 2)
+        if len(parts) == 3 and parts[0] in ("visit", "leave"):
+            hook = getattr(kind, name)
+            if all(hook is not getattr(base, name, None) for base in _LIBCST_BASES):
+                found.add(parts[1])
+    return frozenset(found)
+
+
+_LIBCST_BASES = (cst.CSTVisitor, cst.CSTTransformer)
+
+
+def _attribute_hooks(visitor: Any, node: cst.CSTNode) -> bool:
+    """False when entering the node's fields runs no code of the visitor's class (its
+    `on_visit_attribute` is libcst's, with no `visit_<Node>_<field>` for this node):
+    then calling the hooks per field (a string format and a getattr each) is skipped.
+    Hooks set on a visitor instance rather than its class are not looked for: none of
+    the visitors asyncfix runs (its codemods, libcst's providers) has any."""
+    kind = type(visitor)
+    if kind not in _ATTRIBUTE_HOOKS:
+        _ATTRIBUTE_HOOKS[kind] = _node_types_with_attribute_hooks(kind)
+    types = _ATTRIBUTE_HOOKS[kind]
+    return types is None or type(node).__name__ in types
+
+
+def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    order = visit_order(node)
+    if order is None:
+        _LIBCST_VISIT(node, visitor)
+        return
+    if visitor.on_visit(node):
+        hooks = _attribute_hooks(visitor, node)
+        for name, guarded in order:
+            value = getattr(node, name)
+            if guarded and value is None:
+                continue
+            if hooks:
+                visitor.on_visit_attribute(node, name)
+            for child in _children(value):
+                _walk(child, visitor)
+            if hooks:
+                visitor.on_leave_attribute(node, name)
+    visitor.on_leave(node)
+
+
+def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
+    order = visit_order(node)
+    if order is None:
+        return _LIBCST_VISIT(node, visitor)
+    updated = node
+    if visitor.on_visit(node):
+        results: list[Any] = []
+        changed = False
+        hooks = _attribute_hooks(visitor, node)
+        for name, guarded in order:
+            value = getattr(node, name)
+            if guarded and value is None:
+                continue
+            if hooks:
+                visitor.on_visit_attribute(node, name)
+            for child in _children(value):
+                result = _transform(child, visitor)
+                changed = changed or result is not child
+                results.append(result)
+            if hooks:
+                visitor.on_leave_attribute(node, name)
+        if changed:
+            updated = node._visit_and_replace_children(_Replay(results))
+    result = visitor.on_leave(node, updated)
+    if not isinstance(result, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel):
+        raise cst.CSTValidationError(
+            "Expected a node of type CSTNode or a RemovalSentinel, "
+            f"but got a return value of {type(result).__name__}"
+        )
+    return result
+
+
+_MODULE_HOOKS = frozenset({"visit_Module", "leave_Module"})
+
+
+def _module_only(visitor: _BatchedCSTVisitor) -> bool:
+    """A batch of metadata providers that acts on the Module alone (ScopeProvider, which
+    runs its own visitor from `visit_Module`), or an empty batch (libcst makes one after
+    every non-batchable provider, PositionProvider included): walking below the Module
+    would call nothing."""
+    return (
+        visitor.before_visit is None
+        and visitor.after_leave is None
+        and _MODULE_HOOKS.issuperset(visitor.visitor_methods)
+    )
+
+
+def _visit(self: cst.CSTNode, visitor: cst.CSTVisitor | cst.CSTTransformer) -> Any:
+    if isinstance(visitor, _BatchedCSTVisitor) and _module_only(visitor):
+        if visitor.on_visit(self):
+            pass  # no node below can call anything
+        visitor.on_leave(self)
+        return self
+    if isinstance(visitor, cst.CSTVisitor):
+        _walk(self, visitor)
+        return self
+    if isinstance(visitor, cst.CSTTransformer):
+        return _transform(self, visitor)
+    return _LIBCST_VISIT(self, visitor)
+
+
+@contextmanager
+def fast_visits() -> Iterator[None]:
+    """Within: every `CSTNode.visit` (including those libcst's metadata providers and
+    matchers make) goes through `_visit`. Process-wide while it lasts; nests."""
+    if cst.CSTNode.visit is _visit:
+        yield
+        return
+    _ATTRIBUTE_HOOKS.clear()
+    cst.CSTNode.visit = _visit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]

@@ -1,0 +1,124 @@
+"""Inside `fast_visits()` a visit must be libcst's: the same hooks called in the same
+order with equal nodes, and the same resulting tree, on every testdata file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
+
+from asyncfix.codemods.base import child_nodes
+from asyncfix.codemods.traversal import fast_visits, visit_order
+
+TESTDATA = Path(__file__).parent.parent / "testdata"
+SOURCES = sorted(TESTDATA.rglob("*.py"))
+LIBCST_VISIT = cst.CSTNode.visit
+
+
+class _Recorder(cst.CSTVisitor):
+    """Every hook libcst calls, with the node's type and (for names) its value."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.events.append(("visit", type(node).__name__, getattr(node, "value", "")))
+        return not isinstance(node, cst.Lambda)  # a pruned subtree too
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.events.append(("leave", type(original_node).__name__))
+
+
+class _AttributeRecorder(_Recorder):
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("enter", type(node).__name__, attribute))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("exit", type(original_node).__name__, attribute))
+
+
+class _Rewriter(cst.CSTTransformer):
+    """Renames, removes and duplicates, recording what each leave hook was handed."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self.events.append(("body of", node.name.value))
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        self.events.append(("name", updated_node.value))
+        return (
+            updated_node.with_changes(value=updated_node.value + "_")
+            if "a" in updated_node.value
+            else updated_node
+        )
+
+    def leave_Pass(self, original_node: cst.Pass, updated_node: cst.Pass) -> cst.RemovalSentinel:
+        return cst.RemoveFromParent()
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        self.events.append(("line", cst.Module([]).code_for_node(updated_node)))
+        if any(isinstance(s, cst.Import | cst.ImportFrom) for s in updated_node.body):
+            return cst.FlattenSentinel([updated_node, updated_node])
+        return updated_node
+
+
+def _run(module: cst.Module, visitor: cst.CSTVisitor | cst.CSTTransformer, fast: bool) -> str:
+    if fast:
+        with fast_visits():
+            return module.visit(visitor).code
+    return module.visit(visitor).code
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_a_fast_visit_is_libcsts(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    for kind in (_Recorder, _AttributeRecorder, _Rewriter):
+        libcst, ours = kind(), kind()
+        expected = _run(module, libcst, fast=False)
+        assert _run(module, ours, fast=True) == expected
+        assert ours.events == libcst.events
+
+    # The order fields are visited in is libcst's `children` order.
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        order = visit_order(node)
+        assert order is not None, type(node)
+        fields = [getattr(node, name) for name, _ in order]
+        children = [c for f in fields for c in (f if isinstance(f, tuple | list) else [f])]
+        assert [c for c in children if isinstance(c, cst.CSTNode)] == list(node.children)
+        assert child_nodes(node) == list(node.children)
+        stack.extend(node.children)
+
+
+@pytest.mark.parametrize("path", SOURCES[:40], ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_metadata_resolved_in_a_fast_visit_is_libcsts(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    with fast_visits():
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        scopes = wrapper.resolve(ScopeProvider)
+        names = wrapper.resolve(QualifiedNameProvider)
+    assert set(names) == set(expected)
+    for node, found in expected.items():
+        scope = scopes.get(node)
+        assert (scope.get_qualified_names_for(node) if scope else set()) == (
+            found() if callable(found) else found
+        )
+
+
+def test_libcsts_visit_is_back_after_the_block() -> None:
+    with fast_visits():
+        with fast_visits():
+            assert cst.CSTNode.visit is not LIBCST_VISIT
+        assert cst.CSTNode.visit is not LIBCST_VISIT  # the outer block still holds
+    assert cst.CSTNode.visit is LIBCST_VISIT
+    with pytest.raises(ValueError), fast_visits():
+        raise ValueError
+    assert cst.CSTNode.visit is LIBCST_VISIT
