@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -124,17 +125,32 @@ class Pipeline:
     ) -> dict[str, dict[str, Any]]:
         """display path -> {codemod name: its instructions}, from the planning codemods.
         `contents`: the files' bytes when the caller has read them already."""
-        planners = [c for c in self.codemods if _overrides(c, "plan")]
+        return self.combine_plans(self.plan_each(self.planners(), files, contents))
+
+    def planners(self) -> list[type[AsyncfixCodemod]]:
+        return [c for c in self.codemods if _overrides(c, "plan")]
+
+    def plan_each(
+        self,
+        planners: Sequence[type[AsyncfixCodemod]],
+        files: Sequence[SourceFile],
+        contents: Mapping[str, bytes | SourceError] | None = None,
+    ) -> dict[str, Mapping[str, Any]]:
+        """codemod name -> its plan (display path -> instructions), for `planners`."""
         if not planners:
             return {}
         index = ProjectIndex(files, contents)
-        plans: dict[str, dict[str, Any]] = {}
         try:
-            for codemod in planners:
-                for path, data in (codemod.plan(index, self.config) or {}).items():
-                    plans.setdefault(path, {})[codemod.NAME] = data
+            return {c.NAME: c.plan(index, self.config) or {} for c in planners}
         finally:
             forget()  # the trees and facts are the plans' alone
+
+    def combine_plans(self, each: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The plans per file, in the pipeline's order whatever order `each` came in."""
+        plans: dict[str, dict[str, Any]] = {}
+        for codemod in self.planners():
+            for path, data in each.get(codemod.NAME, {}).items():
+                plans.setdefault(path, {})[codemod.NAME] = data
         return plans
 
     def rewrite(
@@ -532,7 +548,7 @@ def _run(
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
         pool.submit(int)  # forks every worker now (the fork start method starts them all)
     try:
-        plans = _plan(pipeline, every, contents, apart=pool is not None)
+        plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs)
         outcomes = []
         tasks: list[Task] = []
         for file in files:
@@ -573,46 +589,81 @@ def _plan(
     contents: Mapping[str, bytes | SourceError],
     *,
     apart: bool,
+    jobs: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """The plans; `apart`: made in a forked child that exits when done. The project
-    index peaks at a few hundred MB on a large tree, and memory Python has freed stays
-    with the process that used it: made here, it would sit beside the workers all run."""
+    """The plans; `apart`: made in forked children that exit when done, up to `jobs` of
+    them, each making the plans of some codemods. The project index peaks at a few
+    hundred MB on a large tree, and memory Python has freed stays with the process that
+    used it: made here, it would sit beside the workers all run."""
     global _PLANNING
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
         return pipeline.make_plans(files, contents)
-    _PLANNING = (pipeline, files, contents)  # the child inherits them: nothing is pickled
+    groups = _plan_groups(pipeline.planners(), jobs)
+    if not groups:
+        return {}
+    _PLANNING = (pipeline, files, contents)  # the children inherit them: nothing is pickled
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_planned, args=(sender,), daemon=True)
+    children: list[tuple[BaseProcess, Connection]] = []
+    each: dict[str, Mapping[str, Any]] = {}
     # Signals only set a flag here: raised inside the fork, they could leave a child that
     # nobody kills, planning on and holding the caller's pipes.
     with _stop_on_signals() as stop:
         try:
-            child.start()
-            sender.close()
-            while not receiver.poll(0.05):  # (a child that died makes it readable too)
-                if stop.is_set():
-                    raise Interrupted
-            made, plans = receiver.recv()
-        except EOFError:
-            raise RuntimeError(f"the planning process died (exit code {child.exitcode})") from None
+            for group in groups:
+                receiver, sender = context.Pipe(duplex=False)
+                started = context.Process(target=_planned, args=(sender, group), daemon=True)
+                started.start()
+                sender.close()
+                children.append((started, receiver))
+            for child, receiver in children:
+                while not receiver.poll(0.05):  # (a child that died makes it readable too)
+                    if stop.is_set():
+                        raise Interrupted
+                try:
+                    made, plans = receiver.recv()
+                except EOFError:
+                    child.join()
+                    raise RuntimeError(
+                        f"the planning process died (exit code {child.exitcode})"
+                    ) from None
+                if not made:
+                    raise plans
+                each.update(plans)
         finally:
             _PLANNING = None
-            if child.is_alive():
-                child.kill()
-            child.join()
-    if not made:
-        raise plans
-    return plans  # type: ignore[no-any-return]
+            for process, _ in children:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+    return pipeline.combine_plans(each)
 
 
-def _planned(sender: Connection) -> None:
-    """The planning child: sends (True, plans) or (False, the exception)."""
+def _plan_groups(
+    planners: Sequence[type[AsyncfixCodemod]], jobs: int
+) -> list[list[type[AsyncfixCodemod]]]:
+    """The planners dealt out to at most `jobs` processes: a family's stay together (they
+    share their scans of the project), the costliest family first, each to the least
+    loaded process (by PLAN_COST)."""
+    families: dict[str, list[type[AsyncfixCodemod]]] = {}
+    for planner in planners:
+        families.setdefault(planner.FAMILY, []).append(planner)
+    groups: list[list[type[AsyncfixCodemod]]] = [[] for _ in range(max(1, jobs))]
+    loads = [0.0] * len(groups)
+    for family in sorted(families.values(), key=lambda f: -sum(c.PLAN_COST for c in f)):
+        lightest = loads.index(min(loads))
+        groups[lightest] += family
+        loads[lightest] += sum(c.PLAN_COST for c in family)
+    return [group for group in groups if group]
+
+
+def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]]) -> None:
+    """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, as for the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     assert _PLANNING is not None
+    pipeline, files, contents = _PLANNING
     try:
-        sender.send((True, _PLANNING[0].make_plans(_PLANNING[1], _PLANNING[2])))
+        sender.send((True, pipeline.plan_each(planners, files, contents)))
     except Exception as exc:  # a bug in a plan: raised again in the parent
         try:
             sender.send((False, exc))

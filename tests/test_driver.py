@@ -18,7 +18,7 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import Pipeline, _plan
+from asyncfix.driver import Pipeline, _plan, _plan_groups
 from asyncfix.files import SourceError, SourceFile
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
@@ -151,20 +151,39 @@ def _legacy_files() -> tuple[list[SourceFile], dict[str, bytes | SourceError]]:
     return files, {f.display: f.path.read_bytes() for f in files}
 
 
-def test_plans_made_in_a_child_are_the_plans() -> None:
-    # A parallel run plans in a forked child, so that the index's memory leaves with it.
+def _ordered(plans: dict[str, dict[str, Any]]) -> list[tuple[str, list[tuple[str, Any]]]]:
+    return [(path, list(each.items())) for path, each in plans.items()]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 8])
+def test_plans_made_in_children_are_the_plans(jobs: int) -> None:
+    # A parallel run plans in forked children (the index's memory leaves with them),
+    # each making the plans of some families.
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
     here = _plan(pipeline, files, contents, apart=False)
-    assert here  # the legacy app has cross-file work: the comparison means something
-    assert _plan(pipeline, files, contents, apart=True) == here
+    assert len({name for each in here.values() for name in each}) > 1  # several planners
+    apart = _plan(pipeline, files, contents, apart=True, jobs=jobs)
+    assert _ordered(apart) == _ordered(here)  # the same order too (cache keys hash it)
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 64])
+def test_planners_are_dealt_out_by_family(jobs: int) -> None:
+    planners = Pipeline(Config()).planners()
+    groups = _plan_groups(planners, jobs)
+    assert 1 <= len(groups) <= jobs
+    assert sorted(c.NAME for g in groups for c in g) == sorted(c.NAME for c in planners)
+    family_groups = {c.FAMILY: {i for i, g in enumerate(groups) if c in g} for c in planners}
+    assert all(len(where) == 1 for where in family_groups.values())
+    if jobs > 1:
+        assert len(groups) > 1
 
 
 def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: Pipeline, *args: object) -> None:
         raise ValueError("a bug in a plan")
 
-    monkeypatch.setattr(Pipeline, "make_plans", broken)
+    monkeypatch.setattr(Pipeline, "plan_each", broken)
     files, contents = _legacy_files()
     with pytest.raises(ValueError, match="a bug in a plan"):
         _plan(Pipeline(Config()), files, contents, apart=True)

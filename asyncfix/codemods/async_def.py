@@ -836,7 +836,7 @@ def planned_for(run: FileRun) -> Mapping[str, Any]:
     plan: Mapping[str, Any] | None = run.plans.get(AsyncWithoutAwait.NAME)
     if plan is None:
         file = SourceFile(Path(run.path), run.path)
-        plan = _local_plan(file, run.original.bytes, run.config, tree=run.syntax_tree())
+        plan = _local_plan(file, run.bytes_of(run.original), run.config, tree=run.syntax_tree())
     return plan
 
 
@@ -963,6 +963,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     RULES = (AF601,)
     AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
     TRIGGERS = (b"async def",)
+    PLAN_COST = 2.2
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
     @classmethod

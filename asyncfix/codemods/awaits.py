@@ -970,6 +970,7 @@ class ForgottenAwait(AsyncfixCodemod):
     RULES = (AF501, AF502)
     AFTER = ("*",)
     TRIGGERS = (b"async",)
+    PLAN_COST = 2.6
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
 
     @classmethod
@@ -1021,7 +1022,7 @@ class ForgottenAwait(AsyncfixCodemod):
         # The screen is `_has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.
         # The driver's ast of the file, unless an earlier codemod rewrote it.
         tree = self.run.parsed_ast if module is self.run.original else None
-        found = _screened(self.run.path, module.bytes, self.planned, tree)
+        found = _screened(self.run.path, self.run.bytes_of(module), self.planned, tree)
         if found is None:
             return module
         self.info, self.facts, tree = found

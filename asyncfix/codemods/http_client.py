@@ -779,6 +779,7 @@ class BlockingCalls(AsyncfixCodemod):
     FAMILY = "http_client"
     RULES = (AF204, AF205)
     TRIGGERS = (b"async",)
+    PLAN_COST = 1.5
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
     def __init__(self, context: Any, run: Any) -> None:
@@ -1207,6 +1208,7 @@ class RequestsToAsync(AsyncfixCodemod):
     RULES = (AF201, AF202)
     AFTER = ("lifespan",)
     TRIGGERS = (b"async", b"requests")
+    PLAN_COST = 0.5
     METADATA_DEPENDENCIES = (
         ScopeProvider,
         QualifiedNameProvider,

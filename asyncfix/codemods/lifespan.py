@@ -2109,7 +2109,7 @@ class _LifespanCodemod(AsyncfixCodemod):
         planned = self.planned
         if planned is not None and not _has_work(planned):
             return None  # planned, with nothing to do here: no need to check the bytes
-        data = self.run.original.bytes
+        data = self.run.bytes_of(self.run.original)
         if planned is None:
             file = SourceFile(Path(self.run.path), self.run.path)
             index = ProjectIndex([file])
@@ -2187,6 +2187,7 @@ class OnEventToLifespan(_LifespanCodemod):
     NAME = "lifespan-on-event"
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
+    PLAN_COST = 1.3  # the family's scan, made by whichever plan comes first
 
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
