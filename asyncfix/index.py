@@ -91,6 +91,9 @@ class ModuleInfo:
     # Module-level `name = <call>(...)`: name -> (resolved callee, line)
     assignments: dict[str, tuple[str, int]] = field(default_factory=dict)
     toplevel: set[str] = field(default_factory=set)  # names the module itself defines
+    classes: set[str] = field(default_factory=set)  # of every class statement, nested too
+    # (name, annotation) of each top-level `def name(...) -> annotation`, in order
+    returns: list[tuple[str, ast.expr]] = field(default_factory=list)
 
     @property
     def tree(self) -> ast.Module:
@@ -220,6 +223,7 @@ class _Collector:
             self._function(node)
             return
         if isinstance(node, ast.ClassDef):
+            self.info.classes.add(node.name)
             self.scope.append(node.name)
             self.class_stack.append(node.name)
             self._children(node, None)
@@ -323,6 +327,8 @@ def index_module(
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             info.toplevel.add(stmt.name)
+            if not isinstance(stmt, ast.ClassDef) and stmt.returns is not None:
+                info.returns.append((stmt.name, stmt.returns))
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             info.toplevel.update(t.id for t in targets if isinstance(t, ast.Name))

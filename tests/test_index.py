@@ -179,3 +179,37 @@ def test_a_second_scan_finds_the_trees_the_budget_kept(
     second_scan = [info.tree for info in infos]
     kept = [a is b for a, b in zip(first_scan, second_scan, strict=True)]
     assert kept == [True, False, False]
+
+
+def test_classes_and_return_annotations_are_indexed(tmp_path: Path) -> None:
+    # forgotten-await's project facts come from these, with no tree kept or parsed again.
+    source = b"""\
+from models import Row
+
+class Outer:
+    class Inner: ...
+    def method(self):
+        class Local: ...
+
+if TYPE_CHECKING:
+    class Guarded: ...
+try:
+    pass
+except ImportError:
+    class Fallback: ...
+
+def first() -> Row: ...
+async def second() -> "Row": ...
+def first() -> int: ...
+def plain(): ...
+"""
+    (tmp_path / "app.py").write_bytes(source)
+    files, _ = discover([tmp_path], ())
+    info = ProjectIndex(files).module(files[0])
+    assert info is not None
+    assert info.classes == {"Outer", "Inner", "Local", "Guarded", "Fallback"}
+    assert [(name, ast.unparse(annotation)) for name, annotation in info.returns] == [
+        ("first", "Row"),
+        ("second", "'Row'"),
+        ("first", "int"),
+    ]

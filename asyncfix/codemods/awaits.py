@@ -10,7 +10,7 @@ of dependencies. Anything else is not touched.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,8 +215,8 @@ _WRAPPERS = frozenset(
 )
 
 
-def module_facts(info: ModuleInfo, tree: ast.Module | None = None) -> ProjectFacts:
-    """The project facts one module contributes (`tree`: its ast, when the caller has it)."""
+def module_facts(info: ModuleInfo) -> ProjectFacts:
+    """The project facts one module contributes (from its index entry: no tree needed)."""
     facts = ProjectFacts()
     kinds: dict[str, set[bool]] = {}
     for fn in info.functions.values():
@@ -232,25 +232,12 @@ def module_facts(info: ModuleInfo, tree: ast.Module | None = None) -> ProjectFac
             facts.classes.add(fn.qualname.rsplit(".", 1)[0])
             kinds.setdefault(fn.name, set()).add(fn.is_async and not fn.yields and plain)
     facts.ambiguous = {name for name, seen in kinds.items() if len(seen) > 1}
-    tree = info.tree if tree is None else tree
-    facts.classes.update(f"{info.name}.{name}" for name in _class_names(tree.body))
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.returns is not None:
-            returned = info.resolve(_strip_annotation(stmt.returns))
-            if returned:
-                facts.returns[f"{info.name}.{stmt.name}"] = returned
+    facts.classes.update(f"{info.name}.{name}" for name in info.classes)
+    for name, annotation in info.returns:
+        returned = info.resolve(_strip_annotation(annotation))
+        if returned:
+            facts.returns[f"{info.name}.{name}"] = returned
     return facts
-
-
-def _class_names(body: list[ast.stmt]) -> Iterator[str]:
-    """The names of the classes defined anywhere in `body`, nested ones too: a class is
-    a statement, so the expressions need no walk."""
-    for stmt in body:
-        if isinstance(stmt, ast.ClassDef):
-            yield stmt.name
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for block in getattr(stmt, name, ()):
-                yield from _class_names([block] if isinstance(block, ast.stmt) else block.body)
 
 
 def method_kinds(info: ModuleInfo) -> dict[str, set[bool]]:
@@ -935,7 +922,7 @@ def _screened(
     if info is None:
         return None
     tree = info.tree if tree is None else tree
-    facts = module_facts(info, tree)
+    facts = module_facts(info)
     facts.merge(ProjectFacts.from_plan(plan))
     return info, facts, tree
 
