@@ -39,6 +39,29 @@ class _AttributeRecorder(_Recorder):
         self.events.append(("exit", type(original_node).__name__, attribute))
 
 
+class _TypedRecorder(cst.CSTVisitor):
+    """libcst's own on_visit/on_leave, dispatching to per-type and per-field hooks."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.events.append(("name", node.value))
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self.events.append(("lambda",))
+        return False  # a pruned subtree
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.events.append(("left", original_node.name.value))
+
+    def visit_ClassDef_bases(self, node: cst.ClassDef) -> None:
+        self.events.append(("bases of", node.name.value))
+
+    def leave_Call_args(self, original_node: cst.Call) -> None:
+        self.events.append(("after args",))
+
+
 class _Rewriter(cst.CSTTransformer):
     """Renames, removes and duplicates, recording what each leave hook was handed."""
 
@@ -78,7 +101,7 @@ def _run(module: cst.Module, visitor: cst.CSTVisitor | cst.CSTTransformer, fast:
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
 def test_a_fast_visit_is_libcsts(path: Path) -> None:
     module = cst.parse_module(path.read_bytes())
-    for kind in (_Recorder, _AttributeRecorder, _Rewriter):
+    for kind in (_Recorder, _AttributeRecorder, _TypedRecorder, _Rewriter):
         libcst, ours = kind(), kind()
         expected = _run(module, libcst, fast=False)
         assert _run(module, ours, fast=True) == expected

@@ -134,48 +134,71 @@ def _children(value: Any) -> Sequence[cst.CSTNode]:
     return (value,)
 
 
-_LIBCST_ATTRIBUTE_HOOKS = {
-    hook
-    for base in (cst.CSTVisitor, cst.CSTTransformer)
-    for hook in (base.on_visit_attribute, base.on_leave_attribute)
-}
-# Visitor type -> the node types for which it has its own `visit_<Node>_<field>` or
-# `leave_<Node>_<field>` (None: it handles attributes itself, so every node type).
+# libcst's visitor base classes (a no-op for every node type and field) and theirs.
+_LIBCST_BASES = frozenset({*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__})
+
+
+class _Hooks:
+    """What visiting one node type runs of one visitor class, found once per visit
+    block (see `fast_visits`) instead of libcst's string format and getattr per node and
+    per field. Hooks set on a visitor instance rather than its class are not looked
+    for: none of the visitors asyncfix runs (its codemods, libcst's providers) has any."""
+
+    __slots__ = ("attributes", "direct", "leave", "visit")
+
+    def __init__(self, kind: type[Any], node: type[cst.CSTNode], attributes: bool) -> None:
+        # Do entering its fields run code? Not with libcst's own attribute hooks and no
+        # `visit_<Node>_<field>`/`leave_<Node>_<field>` for this node type.
+        self.attributes = attributes
+        # A CSTVisitor with libcst's on_visit/on_leave: its visit_<Node>/leave_<Node>
+        # (None for libcst's no-op) are called directly.
+        self.direct = kind.on_visit is cst.CSTVisitor.on_visit and (
+            kind.on_leave is cst.CSTVisitor.on_leave
+        )
+        self.visit = _own(kind, f"visit_{node.__name__}")
+        self.leave = _own(kind, f"leave_{node.__name__}")
+
+
+def _own(kind: type[Any], name: str) -> Any:
+    hook = getattr(kind, name, None)
+    return None if hook is getattr(cst.CSTVisitor, name, None) else hook
+
+
 # Emptied by every outermost `fast_visits()`, in case a class gained a hook in between.
-_ATTRIBUTE_HOOKS: dict[type[Any], frozenset[str] | None] = {}
+_HOOKS: dict[tuple[type[Any], type[cst.CSTNode]], _Hooks] = {}
+_ATTRIBUTE_TYPES: dict[type[Any], frozenset[str] | None] = {}
 
 
-def _node_types_with_attribute_hooks(kind: type[Any]) -> frozenset[str] | None:
-    if (
-        kind.on_visit_attribute not in _LIBCST_ATTRIBUTE_HOOKS
-        or kind.on_leave_attribute not in _LIBCST_ATTRIBUTE_HOOKS
+def _attribute_types(kind: type[Any]) -> frozenset[str] | None:
+    """The node types for which the visitor class has a `visit_<Node>_<field>` or
+    `leave_<Node>_<field>` of its own; None when it handles attributes itself."""
+    if any(
+        getattr(kind, hook) is not getattr(cst.CSTVisitor, hook)
+        and getattr(kind, hook) is not getattr(cst.CSTTransformer, hook)
+        for hook in ("on_visit_attribute", "on_leave_attribute")
     ):
         return None
     found = set()
-    for name in dir(kind):
-        # libcst's typed base classes define a no-op for every node type and field.
-        parts = name.split("_", 2)
-        if len(parts) == 3 and parts[0] in ("visit", "leave"):
-            hook = getattr(kind, name)
-            if all(hook is not getattr(base, name, None) for base in _LIBCST_BASES):
-                found.add(parts[1])
+    for klass in kind.__mro__:
+        if klass not in _LIBCST_BASES:
+            for name in vars(klass):
+                parts = name.split("_", 2)
+                if len(parts) == 3 and parts[0] in ("visit", "leave"):
+                    found.add(parts[1])
     return frozenset(found)
 
 
-_LIBCST_BASES = (cst.CSTVisitor, cst.CSTTransformer)
-
-
-def _attribute_hooks(visitor: Any, node: cst.CSTNode) -> bool:
-    """False when entering the node's fields runs no code of the visitor's class (its
-    `on_visit_attribute` is libcst's, with no `visit_<Node>_<field>` for this node):
-    then calling the hooks per field (a string format and a getattr each) is skipped.
-    Hooks set on a visitor instance rather than its class are not looked for: none of
-    the visitors asyncfix runs (its codemods, libcst's providers) has any."""
-    kind = type(visitor)
-    if kind not in _ATTRIBUTE_HOOKS:
-        _ATTRIBUTE_HOOKS[kind] = _node_types_with_attribute_hooks(kind)
-    types = _ATTRIBUTE_HOOKS[kind]
-    return types is None or type(node).__name__ in types
+def _hooks(visitor: Any, node: cst.CSTNode) -> _Hooks:
+    key = (type(visitor), type(node))
+    found = _HOOKS.get(key)
+    if found is None:
+        kind = type(visitor)
+        if kind not in _ATTRIBUTE_TYPES:
+            _ATTRIBUTE_TYPES[kind] = _attribute_types(kind)
+        types = _ATTRIBUTE_TYPES[kind]
+        attributes = types is None or type(node).__name__ in types
+        found = _HOOKS[key] = _Hooks(kind, type(node), attributes)
+    return found
 
 
 def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -183,19 +206,27 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if order is None:
         _LIBCST_VISIT(node, visitor)
         return
-    if visitor.on_visit(node):
-        hooks = _attribute_hooks(visitor, node)
+    hooks = _hooks(visitor, node)
+    if hooks.direct:
+        go = hooks.visit is None or hooks.visit(visitor, node) is not False
+    else:
+        go = visitor.on_visit(node)
+    if go:
+        attributes = hooks.attributes
         for name, guarded in order:
             value = getattr(node, name)
             if guarded and value is None:
                 continue
-            if hooks:
+            if attributes:
                 visitor.on_visit_attribute(node, name)
             for child in _children(value):
                 _walk(child, visitor)
-            if hooks:
+            if attributes:
                 visitor.on_leave_attribute(node, name)
-    visitor.on_leave(node)
+    if not hooks.direct:
+        visitor.on_leave(node)
+    elif hooks.leave is not None:
+        hooks.leave(visitor, node)
 
 
 def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
@@ -206,18 +237,18 @@ def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
     if visitor.on_visit(node):
         results: list[Any] = []
         changed = False
-        hooks = _attribute_hooks(visitor, node)
+        attributes = _hooks(visitor, node).attributes
         for name, guarded in order:
             value = getattr(node, name)
             if guarded and value is None:
                 continue
-            if hooks:
+            if attributes:
                 visitor.on_visit_attribute(node, name)
             for child in _children(value):
                 result = _transform(child, visitor)
                 changed = changed or result is not child
                 results.append(result)
-            if hooks:
+            if attributes:
                 visitor.on_leave_attribute(node, name)
         if changed:
             updated = node._visit_and_replace_children(_Replay(results))
@@ -266,7 +297,8 @@ def fast_visits() -> Iterator[None]:
     if cst.CSTNode.visit is _visit:
         yield
         return
-    _ATTRIBUTE_HOOKS.clear()
+    _HOOKS.clear()
+    _ATTRIBUTE_TYPES.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
     try:
         yield
