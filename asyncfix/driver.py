@@ -611,7 +611,9 @@ def _plan(
         try:
             for group in groups:
                 receiver, sender = context.Pipe(duplex=False)
-                started = context.Process(target=_planned, args=(sender, group), daemon=True)
+                started = context.Process(
+                    target=_planned, args=(sender, group, len(groups)), daemon=True
+                )
                 started.start()
                 sender.close()
                 children.append((started, receiver))
@@ -656,10 +658,14 @@ def _plan_groups(
     return [group for group in groups if group]
 
 
-def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]]) -> None:
+def _planned(
+    sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int
+) -> None:
     """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, as for the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The planning children share the memory one planning process would have.
+    TREES.budget //= children
     assert _PLANNING is not None
     pipeline, files, contents = _PLANNING
     try:
