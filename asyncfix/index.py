@@ -176,6 +176,20 @@ class _Own:
 _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.cmpop, ast.unaryop)
 
 
+def _subclasses(kinds: tuple[type[ast.AST], ...]) -> frozenset[type[ast.AST]]:
+    found: set[type[ast.AST]] = set()
+    stack = list(kinds)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# Their concrete types: skipped before the call (most nodes of a tree are leaves).
+_LEAF_TYPES = _subclasses(_LEAVES)
+
+
 class _Collector:
     """One recursive pass over a module: module-level call assignments and functions with
     their own bodies' facts. (ast.NodeVisitor's dispatch, and a second visitor per function
@@ -215,7 +229,7 @@ class _Collector:
 
     def walk(self, node: ast.AST, own: _Own | None) -> None:
         """`own`: the function whose own body `node` is in (None outside functions)."""
-        if isinstance(node, _LEAVES):
+        if type(node) in _LEAF_TYPES:
             return
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:  # evaluated in the enclosing body
@@ -249,14 +263,15 @@ class _Collector:
         self._children(node, own)
 
     def _children(self, node: ast.AST, own: _Own | None) -> None:
+        leaves, walk = _LEAF_TYPES, self.walk
         for name in node._fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        self.walk(item, own)
-            elif isinstance(value, ast.AST):
-                self.walk(value, own)
+                    if type(item) not in leaves and isinstance(item, ast.AST):
+                        walk(item, own)
+            elif type(value) not in leaves and isinstance(value, ast.AST):
+                walk(value, own)
 
     def _function(self, node: FunctionNode) -> None:
         qualname = ".".join([self.info.name, *self.scope, node.name])
