@@ -658,9 +658,7 @@ def _plan_groups(
     return [group for group in groups if group]
 
 
-def _planned(
-    sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int
-) -> None:
+def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int) -> None:
     """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, as for the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
