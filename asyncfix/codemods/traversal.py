@@ -201,6 +201,8 @@ def _hooks(visitor: Any, node: cst.CSTNode) -> _Hooks:
     return found
 
 
+# `_walk` and `_transform` each loop over the fields themselves: the hottest code of a
+# run, where a shared generator of the children cost a tenth of the rewrite time.
 def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     order = visit_order(node)
     if order is None:
