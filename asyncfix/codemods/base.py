@@ -8,7 +8,6 @@ to possibly match. The driver runs all selected codemods, in order, on ONE parse
 from __future__ import annotations
 
 import ast
-import dataclasses
 import difflib
 import io
 import re
@@ -33,7 +32,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.traversal import fast_visits, visit_order
+from asyncfix.codemods.traversal import fast_visits, field_nodes, hooks_for, visit_order
 from asyncfix.config import Config
 from asyncfix.report import Finding
 
@@ -213,31 +212,13 @@ class FileRun:
         return False
 
 
-_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
-
-
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children, read from its fields: the nodes libcst's `.children` gives,
-    in its order, without the visit that rebuilds the node (tests/test_metadata.py)."""
+    in its order, without the visit that rebuilds the node (tests/test_traversal.py)."""
     order = visit_order(node)
-    children: list[cst.CSTNode] = []
-    if order is not None:
-        for name, _ in order:
-            value = getattr(node, name)
-            if type(value) is tuple or type(value) is list:
-                children += value
-            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
-                children.append(value)
-        return children
-    names = _FIELDS.get(type(node))
-    if names is None:
-        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-    for name in names:
-        value = getattr(node, name)
-        for child in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(child, cst.CSTNode):
-                children.append(child)
-    return children
+    if order is None:
+        return list(node.children)  # a type whose order could not be read: libcst's way
+    return [child for name, _ in order for child in field_nodes(getattr(node, name))]
 
 
 def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
@@ -423,13 +404,16 @@ def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
 
 
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+# Node type -> is it a statement (`isinstance` against libcst's ABCs costs, per node).
+_IS_STATEMENT: dict[type[cst.CSTNode], bool] = {}
 
 
-def _own_hook(codemod: AsyncfixCodemod, name: str) -> Any:
-    """The codemod's `visit_<Node>`/`leave_<Node>`; None where it keeps libcst's no-op."""
-    hook = getattr(codemod, name, None)
-    default = getattr(cst.CSTTransformer, name, None)
-    return None if hook is None or getattr(hook, "__func__", None) is default else hook
+def _is_statement(node: cst.CSTNode) -> bool:
+    kind = type(node)
+    found = _IS_STATEMENT.get(kind)
+    if found is None:
+        found = _IS_STATEMENT[kind] = issubclass(kind, _STATEMENTS)
+    return found
 
 
 class AsyncfixCodemod(Codemod, cst.CSTTransformer):
@@ -461,9 +445,6 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         self._changes = 0
         self._changes_at_visit: list[int] = []
         self._module: cst.Module | None = None
-        # node type -> (is it a statement, our visit_<Node>, our leave_<Node>): looked up
-        # once per type and file, not per node.
-        self._hooks: dict[type[cst.CSTNode], tuple[bool, Any, Any]] = {}
         self._current_positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     @classmethod
@@ -526,33 +507,22 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
 
     # -- where we are ------------------------------------------------------------------
 
-    def _hooks_for(self, node: cst.CSTNode) -> tuple[bool, Any, Any]:
-        kind = type(node)
-        found = self._hooks.get(kind)
-        if found is None:
-            found = self._hooks[kind] = (
-                issubclass(kind, _STATEMENTS),
-                _own_hook(self, f"visit_{kind.__name__}"),
-                _own_hook(self, f"leave_{kind.__name__}"),
-            )
-        return found
-
     def on_visit(self, node: cst.CSTNode) -> bool:
-        is_statement, visit, _ = self._hooks_for(node)
-        if is_statement:
+        if _is_statement(node):
             self._statements.append(node)
         self._changes_at_visit.append(self._changes)
         # libcst's CSTTransformer.on_visit, minus its per-node name lookup.
-        return visit is None or visit(node) is not False
+        visit = hooks_for(self, node).visit
+        return visit is None or visit(self, node) is not False
 
     def on_leave(
         self, original_node: _NodeT, updated_node: _NodeT
     ) -> _NodeT | cst.RemovalSentinel | cst.FlattenSentinel[_NodeT]:
-        is_statement, _, leave = self._hooks_for(original_node)
-        if is_statement:
+        if _is_statement(original_node):
             self._statements.pop()
         unchanged_below = self._changes_at_visit.pop() == self._changes
-        result = updated_node if leave is None else leave(original_node, updated_node)
+        leave = hooks_for(self, original_node).leave
+        result = updated_node if leave is None else leave(self, original_node, updated_node)
         if result is not updated_node:
             self._changes += 1
         elif unchanged_below:

@@ -123,7 +123,7 @@ class _Replay(cst.CSTTransformer):
         pass
 
 
-def _children(value: Any) -> Sequence[cst.CSTNode]:
+def field_nodes(value: Any) -> Sequence[cst.CSTNode]:
     """The nodes in a visited field (exact type checks: CSTNode is an ABC, and
     `isinstance` against one costs several times more)."""
     kind = type(value)
@@ -139,10 +139,11 @@ _LIBCST_BASES = frozenset({*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__}
 
 
 class _Hooks:
-    """What visiting one node type runs of one visitor class, found once per visit
-    block (see `fast_visits`) instead of libcst's string format and getattr per node and
-    per field. Hooks set on a visitor instance rather than its class are not looked
-    for: none of the visitors asyncfix runs (its codemods, libcst's providers) has any."""
+    """What visiting one node type runs of one visitor class (a codemod's on_visit and
+    on_leave use it too), found once per visit block (see `fast_visits`) instead of
+    libcst's string format and getattr per node and per field. Hooks set on a visitor
+    instance rather than its class are not looked for: none of the visitors asyncfix
+    runs (its codemods, libcst's providers) has any."""
 
     __slots__ = ("attributes", "direct", "leave", "visit")
 
@@ -160,8 +161,13 @@ class _Hooks:
 
 
 def _own(kind: type[Any], name: str) -> Any:
+    """The class's `visit_<Node>`/`leave_<Node>`; None where it keeps libcst's no-op."""
     hook = getattr(kind, name, None)
-    return None if hook is getattr(cst.CSTVisitor, name, None) else hook
+    if hook is getattr(cst.CSTVisitor, name, None) or hook is getattr(
+        cst.CSTTransformer, name, None
+    ):
+        return None
+    return hook
 
 
 # Emptied by every outermost `fast_visits()`, in case a class gained a hook in between.
@@ -188,7 +194,7 @@ def _attribute_types(kind: type[Any]) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def _hooks(visitor: Any, node: cst.CSTNode) -> _Hooks:
+def hooks_for(visitor: Any, node: cst.CSTNode) -> _Hooks:
     key = (type(visitor), type(node))
     found = _HOOKS.get(key)
     if found is None:
@@ -208,7 +214,7 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if order is None:
         _LIBCST_VISIT(node, visitor)
         return
-    hooks = _hooks(visitor, node)
+    hooks = hooks_for(visitor, node)
     if hooks.direct:
         go = hooks.visit is None or hooks.visit(visitor, node) is not False
     else:
@@ -221,7 +227,7 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                 continue
             if attributes:
                 visitor.on_visit_attribute(node, name)
-            for child in _children(value):
+            for child in field_nodes(value):
                 _walk(child, visitor)
             if attributes:
                 visitor.on_leave_attribute(node, name)
@@ -239,14 +245,14 @@ def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
     if visitor.on_visit(node):
         results: list[Any] = []
         changed = False
-        attributes = _hooks(visitor, node).attributes
+        attributes = hooks_for(visitor, node).attributes
         for name, guarded in order:
             value = getattr(node, name)
             if guarded and value is None:
                 continue
             if attributes:
                 visitor.on_visit_attribute(node, name)
-            for child in _children(value):
+            for child in field_nodes(value):
                 result = _transform(child, visitor)
                 changed = changed or result is not child
                 results.append(result)
