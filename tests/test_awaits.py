@@ -205,6 +205,17 @@ _SCREEN_REPORTED = {
         "class C:\n    if True:\n        async def load(self):\n            pass\n\n"
         "        async def save(self):\n            self.load()\n"
     ),
+    # A name the module imports, bound again where the call looks it up first.
+    "import shadowed by an enclosing def": (
+        "import db\n\n\nasync def f():\n    db = Maker()\n\n"
+        "    async def g():\n        db.commit()\n"
+    ),
+    "import shadowed in a class body": (
+        "import db\n\n\nclass C:\n    db = Maker()\n    db.commit()\n"
+    ),
+    "import shadowed by a parameter": (
+        "import db\n\n\nasync def f(db: AsyncSession):\n    db.commit()\n"
+    ),
 }
 # Calls of coroutine method names that the screen proves the transform leaves alone.
 _SCREEN_REJECTED = {
@@ -218,6 +229,16 @@ _SCREEN_REJECTED = {
     ),
     "returned": "async def f(db: AsyncSession):\n    row = db.get(int, 1)\n    return row\n",
     "rebound": "async def f():\n    db = None\n    db = Maker()\n    db.commit()\n",
+    # A module's function whose name is also a coroutine method's: the receiver is an
+    # import, which `type_of` gives no class.
+    "imported module in a def": (
+        "import time\n\n\nclass Clock:\n    async def sleep(self):\n        pass\n\n\n"
+        "async def f():\n    time.sleep(1)\n"
+    ),
+    "imported module at module level": (
+        "import unittest\n\n\nasync def main():\n    pass\n\n\n"
+        "if __name__ == '__main__':\n    unittest.main()\n"
+    ),
 }
 
 

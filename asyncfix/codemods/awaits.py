@@ -10,7 +10,7 @@ of dependencies. Anything else is not touched.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -584,13 +584,16 @@ class _OwnScope:
 
 
 class _Function:
-    """A def the screen meets: `owner` is the top-level class it is a method of."""
+    """A def the screen meets: `owner` is the top-level class it is a method of; `top`:
+    no def encloses it, so a name it does not bind is looked up in the module's scope
+    (classes between are skipped, for libcst as for Python)."""
 
-    __slots__ = ("_scope", "node", "owner")
+    __slots__ = ("_scope", "node", "owner", "top")
 
-    def __init__(self, node: FunctionNode, owner: str | None) -> None:
+    def __init__(self, node: FunctionNode, owner: str | None, top: bool) -> None:
         self.node = node
         self.owner = owner
+        self.top = top
         self._scope: _OwnScope | None = None
 
     @property
@@ -634,10 +637,17 @@ class _Screen:
                 *((k, canonical(v)) for k, v in facts.returns.items()),
             ]
         )
+        # Names an import binds in the module's scope: `type_of` gives such a name no
+        # class (one binding, an import; or several), so `time.sleep()` or
+        # `unittest.main()` is no candidate where the name is looked up there.
+        self.imported: frozenset[str] = frozenset()
+        self._in_module = False  # the expressions walked are the module's own (not a
+        self._in_def = False  # class body's, a lambda's); some def encloses them
 
     def found(self, tree: ast.Module) -> bool:
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
+        self.imported = frozenset(_module_imports(tree.body))
         try:
             self._statements(tree.body, None, "")
         except _Found:
@@ -648,12 +658,24 @@ class _Screen:
         self, body: list[ast.stmt], function: _Function | None, owner: str | None
     ) -> None:
         """`owner`: "" at module level, the top-level class whose body this is, or None."""
+        outer = self._in_module, self._in_def
+        self._in_module = function is None and owner == ""
+        self._in_def = self._in_def or function is not None
+        try:
+            self._walk_statements(body, function, owner)
+        finally:
+            self._in_module, self._in_def = outer
+
+    def _walk_statements(
+        self, body: list[ast.stmt], function: _Function | None, owner: str | None
+    ) -> None:
         for stmt in body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 # What the def evaluates where it stands: not modelled (function None).
                 self._expressions([*stmt.decorator_list, stmt.args], None)
                 self._expressions([stmt.returns] if stmt.returns else [], None)
-                self._statements(stmt.body, _Function(stmt, owner or None), None)
+                method = _Function(stmt, owner or None, not self._in_def)
+                self._statements(stmt.body, method, None)
                 continue
             if isinstance(stmt, ast.ClassDef):
                 self._expressions([*stmt.decorator_list, *stmt.bases, *stmt.keywords], None)
@@ -700,6 +722,14 @@ class _Screen:
         while stack:
             node = stack.pop()
             kind = type(node)
+            if kind is ast.Lambda and self._in_module:
+                # Its parameters are bound in its own scope, not the module's.
+                self._in_module = False
+                try:
+                    self._expressions([node.args, node.body], function)
+                finally:
+                    self._in_module = True
+                continue
             if kind is ast.Attribute:
                 # An attribute of the coroutine object itself is not a use of its result.
                 if type(node.value) is ast.Call and _result_attribute(node.attr):
@@ -849,11 +879,13 @@ class _Screen:
 
     def _name(self, name: str, function: _Function | None, depth: int) -> _Types:
         if function is None:
-            return None
+            return _NONE if self._in_module and name in self.imported else None
         scope = function.scope
         bindings = scope.bindings.get(name)
-        if name in scope.dirty or not bindings:
-            return None  # bound beyond the def, or in a way not modelled
+        if name in scope.dirty:
+            return None  # bound in a way not modelled
+        if not bindings:  # bound beyond the def
+            return _NONE if function.top and name in self.imported else None
         if len(bindings) > 1:
             return _NONE  # `_single_assignment`
         kind, node, default = bindings[0]
@@ -904,6 +936,20 @@ class _Screen:
             if returned:
                 found.add(canonical(returned))
         return frozenset(found)
+
+
+def _module_imports(body: list[ast.stmt]) -> Iterator[str]:
+    """The names the imports in these statements bind, not those in defs or classes."""
+    for stmt in body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            for alias in stmt.names:
+                if alias.name != "*":
+                    yield alias.asname or alias.name.split(".")[0]
+        elif not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for name in ("body", "orelse", "finalbody"):
+                yield from _module_imports(getattr(stmt, name, []))
+            for clause in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
+                yield from _module_imports(clause.body)
 
 
 def _has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:
