@@ -124,6 +124,25 @@ def dotted_name(node: ast.expr | None) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
+# The fields that hold statements: directly, or through `except` handlers and `case`s.
+BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def walk_statements(body: Iterable[ast.AST], *, scopes: bool = True) -> Iterator[ast.stmt]:
+    """Every statement of `body` and of the blocks below, top-down. Only statements hold
+    defs, classes and imports, so the expressions need no walk. `scopes=False`: not into
+    defs and classes (the statements whose bindings are the module's own)."""
+    for node in body:
+        if isinstance(node, ast.stmt):
+            yield node
+            if not scopes and isinstance(node, FunctionNode | ast.ClassDef):
+                continue
+        for name in BLOCK_FIELDS:
+            block = getattr(node, name, None)
+            if block:
+                yield from walk_statements(block, scopes=scopes)
+
+
 def full_name(node: ast.expr) -> str | None:
     """libcst's `get_full_name_for_node` on the stdlib ast, which its qualified names start
     from: calls and subscripts are seen through (`os().system` is `os.system`). A chain
@@ -222,7 +241,7 @@ class _Collector:
                     if alias.name != "*":
                         self.info.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
             else:
-                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                for field in BLOCK_FIELDS:
                     block = getattr(node, field, None)
                     if block:
                         self.imports(block)

@@ -105,3 +105,32 @@ def test_unselected_codes_neither_fix_nor_report() -> None:
         "Factory = sessionmaker(bind=engine)\n\n\ndef get_db():\n    with Factory() as db:" in text
     )
     assert findings == ["6:AF401:", "7:AF402:"]
+
+
+_AF404_HEADER = (
+    "from fastapi import APIRouter\nfrom sqlalchemy import create_engine\n\n"
+    'engine = create_engine("sqlite://")\n\n\n'
+)
+_AF404_USE = (
+    "        with engine.connect() as conn:\n            conn.exec_driver_sql('SELECT 1')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reported"),
+    [
+        # The screen finds a route wherever a def can stand.
+        ("def make(router):\n    @router.get('/')\n    async def health():\n" + _AF404_USE, True),
+        ("if True:\n    @APIRouter().get('/')\n    async def health():\n" + _AF404_USE, True),
+        ("class C:\n    @APIRouter().get('/')\n    async def health(self):\n" + _AF404_USE, True),
+        # No route: nothing for AF404, and the file is not parsed by libcst at all.
+        ("if True:\n    async def health():\n" + _AF404_USE, False),
+        ("if True:\n    @APIRouter().get('/')\n    def health():\n" + _AF404_USE, False),
+    ],
+)
+def test_af404_screen_finds_routes_in_any_block(body: str, reported: bool) -> None:
+    source = (_AF404_HEADER + body).encode()
+    pipeline = Pipeline(Config(select=("AF404",)))
+    outcome = pipeline.process(SourceFile(Path("m.py"), "m.py"), source)
+    assert [f.code for f in outcome.findings] == (["AF404"] if reported else [])
+    assert outcome.parsed == reported

@@ -49,6 +49,7 @@ from asyncfix.index import (
     ProjectIndex,
     identifier_text,
     index_module,
+    walk_statements,
 )
 
 AF501 = Rule(
@@ -647,7 +648,7 @@ class _Screen:
     def found(self, tree: ast.Module) -> bool:
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
-        self.imported = frozenset(_module_imports(tree.body))
+        self.imported = frozenset(_module_imports(tree))
         try:
             self._statements(tree.body, None, "")
         except _Found:
@@ -938,18 +939,13 @@ class _Screen:
         return frozenset(found)
 
 
-def _module_imports(body: list[ast.stmt]) -> Iterator[str]:
-    """The names the imports in these statements bind, not those in defs or classes."""
-    for stmt in body:
+def _module_imports(tree: ast.Module) -> Iterator[str]:
+    """The names the imports of the module's own scope bind (not those in defs, classes)."""
+    for stmt in walk_statements(tree.body, scopes=False):
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             for alias in stmt.names:
                 if alias.name != "*":
                     yield alias.asname or alias.name.split(".")[0]
-        elif not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            for name in ("body", "orelse", "finalbody"):
-                yield from _module_imports(getattr(stmt, name, []))
-            for clause in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
-                yield from _module_imports(clause.body)
 
 
 def _has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:

@@ -37,7 +37,7 @@ from libcst.metadata import (
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, SourceView, function_defs
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
-from asyncfix.index import module_name
+from asyncfix.index import module_name, walk_statements
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -584,7 +584,6 @@ class _Facts:
     """What the screens need from a module's stdlib ast, gathered in one walk."""
 
     shapes: bool = False  # one of the shapes the AF401-AF403 pass starts from
-    routes: bool = False  # an async def decorated as a path operation (AF404)
     aliases: list[ast.alias] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)  # names bound by imports
     heads: bool = False  # a class named like one of _HEADS: then any name may resolve
@@ -595,6 +594,16 @@ class _Facts:
 
 # Both codemods screen the same tree, one after the other: walk it once.
 _last_facts: tuple[ast.Module, _Facts] | None = None
+
+
+def _is_route(node: ast.AST) -> bool:
+    """An async path operation: `@<router>.get(...)` and the like on an async def."""
+    return isinstance(node, ast.AsyncFunctionDef) and any(
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr in _ROUTE_METHODS
+        for d in node.decorator_list
+    )
 
 
 def _facts(tree: ast.Module) -> _Facts:
@@ -609,15 +618,6 @@ def _facts(tree: ast.Module) -> _Facts:
         node, own = stack.pop()
         if isinstance(node, FunctionNode):
             inner = facts.functions[node] = _Own()
-            facts.routes = facts.routes or (
-                isinstance(node, ast.AsyncFunctionDef)
-                and any(
-                    isinstance(d, ast.Call)
-                    and isinstance(d.func, ast.Attribute)
-                    and d.func.attr in _ROUTE_METHODS
-                    for d in node.decorator_list
-                )
-            )
             for name, value in ast.iter_fields(node):
                 for child in value if isinstance(value, list) else [value]:
                     if isinstance(child, ast.AST):
@@ -787,9 +787,11 @@ def _sync_session_sites(
         return False
     if not plan and not any(tail.encode() in source for tail in _SYNC_TAILS):
         return False
-    facts = _facts(tree)
-    if not facts.routes:
+    # From the statements alone: most modules have no route, and the facts walk every
+    # expression.
+    if not any(_is_route(stmt) for stmt in walk_statements(tree.body)):
         return False
+    facts = _facts(tree)
     if plan:
         return True
     names = _Names(facts, _SYNC_TAILS)

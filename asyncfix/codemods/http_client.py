@@ -42,6 +42,7 @@ from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import (
+    BLOCK_FIELDS,
     FunctionInfo,
     ModuleInfo,
     ProjectIndex,
@@ -606,9 +607,6 @@ AF205 = Rule(
     ),
 )
 
-# What holds statements (and so defs and imports): the blocks of compound statements,
-# `except` handlers and `case`s.
-_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _DefNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -635,7 +633,7 @@ def _shape(tree: ast.Module) -> _Shape:
             if isinstance(node, _DefNode) and type(node) not in inside:
                 shape.defs[type(node)].append(node)
                 below = inside | {type(node)}
-            for name in _BLOCK_FIELDS:
+            for name in BLOCK_FIELDS:
                 block = getattr(node, name, None)
                 if block:
                     walk(block, below)
