@@ -1,6 +1,7 @@
 """Our metadata must be libcst's: `parent_map` for ParentNodeProvider, `expression_contexts`
-for ExpressionContextProvider and the wrapper's on-demand qualified names for
-QualifiedNameProvider; and `function_defs` must find what `m.findall` finds."""
+for ExpressionContextProvider, the wrapper's on-demand qualified names for
+QualifiedNameProvider and the positions of one statement for PositionProvider; and
+`function_defs` must find what `m.findall` finds."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import libcst.matchers as m
 import pytest
 from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
+    CodeRange,
     ExpressionContextProvider,
     MetadataWrapper,
     ParentNodeProvider,
+    PositionProvider,
     QualifiedNameProvider,
 )
 
@@ -77,3 +80,53 @@ def test_the_wrapper_serves_our_map() -> None:
     assert len(awaits) == 1 and isinstance(awaits[0].expression, cst.Call)
     assert parents[awaits[0].expression] is awaits[0]
     assert parents == _libcst_parents(module)
+
+
+def _statement_positions(
+    data: bytes,
+) -> tuple[dict[cst.CSTNode, CodeRange], dict[cst.CSTNode, CodeRange], int]:
+    """(libcst's positions, those FileRun makes from each top-level statement alone, the
+    number of statements it left to libcst's)."""
+    module = cst.parse_module(data)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    ours: dict[cst.CSTNode, CodeRange] = {}
+    slow = 0
+    for statement in module.body:
+        nodes = [n for n in _walk(statement) if n in expected]
+        found = {n: run._statement_position(n, statement) for n in nodes}
+        if any(where is None for where in found.values()):
+            slow += 1
+        ours.update({n: w for n, w in found.items() if w is not None})
+    return expected, ours, slow
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found, stack = [], [node]
+    while stack:
+        found.append(stack.pop())
+        stack.extend(found[-1].children)
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_statement_positions_are_libcsts(path: Path) -> None:
+    data = path.read_bytes()
+    expected, ours, slow = _statement_positions(data)
+    assert all(ours[node] == expected[node] for node in ours)
+    if not data.startswith(b"\xef\xbb\xbf"):
+        assert not slow  # (a BOM shifts the first line: that statement takes libcst's)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"\xef\xbb\xbfimport x\n\n\ndef f():\n    pass\n",  # a BOM before the first statement
+        b"# c\r\n@d\r\ndef f():\r\n    pass\r\nx = 1; y = 2\ry()\n",  # CRLF, CR, `;`
+        b"@d\\\n(1)\ndef f(): pass\n\n\x0c\nclass A:\n\tpass\n",  # continued decorator, form feed
+        b"if True:\n    x = 1\nelse:\n    y = 2\n# the end, no newline",
+    ],
+)
+def test_statement_positions_agree_or_fall_back(source: bytes) -> None:
+    expected, ours, _ = _statement_positions(source)
+    assert ours and all(ours[node] == expected[node] for node in ours)

@@ -148,6 +148,12 @@ class FileRun:
     # Fixable findings whose fix is not local to the site (see AsyncfixCodemod.report).
     structural: set[Finding] = field(default_factory=set)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
+    # Positions of single top-level statements, with the lines to add (see original_position).
+    _statement_positions: dict[int, tuple[Mapping[cst.CSTNode, CodeRange], int]] = field(
+        default_factory=dict
+    )
+    _first_lines: dict[int, int] | None = None
+    _source_lines: list[bytes] | None = None
     # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
     # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
     _wrappers: dict[int, tuple[cst.Module, MetadataWrapper]] = field(default_factory=dict)
@@ -191,13 +197,72 @@ class FileRun:
             self._line_maps[id(module)] = (module, _map_lines(self.original.code, module.code))
         return self._line_maps[id(module)][1].get(line, line)
 
-    def original_position(self, node: cst.CSTNode) -> CodeRange | None:
+    def original_position(
+        self, node: cst.CSTNode, statement: cst.CSTNode | None = None
+    ) -> CodeRange | None:
+        """`node`'s position in the original tree. `statement`: the top-level statement
+        that holds it, when the caller knows: then only that statement's positions are
+        made, not the whole module's (each takes a codegen of what it covers)."""
         # Positions are resolved on the original tree, lazily: only a file with a finding
         # pays for them, and findings point at the lines the user actually wrote.
+        if self._positions is None and statement is not None:
+            found = self._statement_position(node, statement)
+            if found is not None:
+                return found
         if self._positions is None:
             wrapper = MetadataWrapper(self.original, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions.get(node)
+
+    def _statement_position(self, node: cst.CSTNode, statement: cst.CSTNode) -> CodeRange | None:
+        """The position of `node` from its top-level statement's own codegen, moved down
+        to the line the statement's first token has in the file (from the stdlib ast).
+        None when that cannot be told for sure: then the module's positions are made."""
+        if id(statement) not in self._statement_positions:
+            self._statement_positions[id(statement)] = self._positions_of(statement)
+        positions, shift = self._statement_positions[id(statement)]
+        found = positions.get(node)
+        if found is None or not shift:
+            return found
+        start, end = found.start, found.end
+        return CodeRange(
+            CodePosition(start.line + shift, start.column),
+            CodePosition(end.line + shift, end.column),
+        )
+
+    def _positions_of(self, statement: cst.CSTNode) -> tuple[Mapping[cst.CSTNode, CodeRange], int]:
+        if self._first_lines is None:
+            self._first_lines = self._statement_first_lines()
+        first = self._first_lines.get(id(statement))
+        if first is None:
+            return {}, 0
+        alone = self.original.with_changes(body=[statement], header=(), footer=())
+        positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        shift = first - positions[statement].start.line
+        # The statement's lines must be the file's own at that place: anything libcst and
+        # the ast count differently (a BOM, odd line breaks) is left to the slow path.
+        if self._source_lines is None:
+            self._source_lines = self.source.splitlines()
+        lines = alone.bytes.splitlines()
+        have = self._source_lines[shift : shift + len(lines)]
+        return (positions, shift) if shift >= 0 and have == lines else ({}, 0)
+
+    def _statement_first_lines(self) -> dict[int, int]:
+        """id of each top-level statement of the original tree -> the line of its first
+        token (not its comments), from the stdlib ast: a simple statement line holds as
+        many ast statements as it has small statements, and a def's line is its `def`'s
+        for both (not its decorators')."""
+        tree = self.syntax_tree() if self.source else None
+        if tree is None:
+            return {}
+        lines: dict[int, int] = {}
+        index = 0
+        for statement in self.original.body:
+            if index >= len(tree.body):
+                return {}
+            lines[id(statement)] = tree.body[index].lineno
+            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        return lines if index == len(tree.body) else {}
 
     def suppressed(self, code: str, lines: tuple[int, ...]) -> bool:
         family = self.code_families.get(code, "")
@@ -532,7 +597,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         return result
 
     def _position(self, node: cst.CSTNode) -> CodeRange | None:
-        found = self.run.original_position(node)
+        found = self.run.original_position(node, self._statements[0] if self._statements else None)
         if found is not None:
             return found
         # A node of a tree an earlier codemod rewrote: its position there, with the line
