@@ -21,6 +21,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import FileRun, expression_contexts, function_defs, parent_map
+from asyncfix.codemods.db_session import own_nodes
 from asyncfix.config import Config
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -57,6 +58,38 @@ def test_our_metadata_is_libcsts(path: Path) -> None:
     ours_defs = function_defs(module)
     assert len(ours_defs) == len(defs)
     assert all(a is b for a, b in zip(ours_defs, defs, strict=True))  # same order too
+
+
+class _OwnBody(cst.CSTVisitor):
+    """A function's own body by libcst's visit: nested functions, classes and lambdas
+    are in it, their insides are not."""
+
+    def __init__(self) -> None:
+        self.nodes: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes.append(node)
+        return not isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_own_nodes_are_a_visit_of_the_own_body(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    for function in function_defs(module):
+        visitor = _OwnBody()
+        body = function.body
+        # (`def f(): x` is walked as the line `x` would be: own_nodes makes that line.)
+        if isinstance(body, cst.SimpleStatementSuite):
+            cst.SimpleStatementLine(body.body).visit(visitor)
+        else:
+            for stmt in body.body:
+                stmt.visit(visitor)
+        found = own_nodes(function)
+        assert len(found) == len(visitor.nodes)
+        made = isinstance(body, cst.SimpleStatementSuite)  # that line's own nodes are new
+        assert all(
+            a is b or (made and a.deep_equals(b)) for a, b in zip(found, visitor.nodes, strict=True)
+        )
 
 
 def test_a_node_used_twice_falls_back_to_libcst() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
 
@@ -91,6 +92,44 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
 
+class _MatcherRecorder(m.MatcherDecoratableVisitor):
+    """libcst's matcher-decoratable visitor (its import visitors are some): per-field
+    hooks plain and under matcher decorators, and a decorated visit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, ...]] = []
+
+    def visit_Call_func(self, node: cst.Call) -> None:
+        self.events.append(("func of call",))
+
+    @m.call_if_inside(m.FunctionDef())
+    def visit_Arg_value(self, node: cst.Arg) -> None:
+        self.events.append(("argument in a def",))
+
+    @m.call_if_not_inside(m.ClassDef())
+    def leave_Attribute_attr(self, original_node: cst.Attribute) -> None:
+        self.events.append(("attribute outside classes", original_node.attr.value))
+
+    @m.visit(m.Name())
+    def any_name(self, node: cst.Name) -> None:
+        self.events.append(("name", node.value))
+
+
+class _MatcherRewriter(m.MatcherDecoratableTransformer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, ...]] = []
+
+    @m.call_if_inside(m.Call())
+    def visit_Arg_keyword(self, node: cst.Arg) -> None:
+        self.events.append(("keyword",))
+
+    @m.call_if_inside(m.FunctionDef())
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return updated_node.with_changes(value=updated_node.value.upper())
+
+
 def _run(module: cst.Module, visitor: cst.CSTVisitor | cst.CSTTransformer, fast: bool) -> str:
     if fast:
         with fast_visits():
@@ -101,7 +140,8 @@ def _run(module: cst.Module, visitor: cst.CSTVisitor | cst.CSTTransformer, fast:
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
 def test_a_fast_visit_is_libcsts(path: Path) -> None:
     module = cst.parse_module(path.read_bytes())
-    for kind in (_Recorder, _AttributeRecorder, _TypedRecorder, _Rewriter):
+    kinds = (_Recorder, _AttributeRecorder, _TypedRecorder, _Rewriter, _MatcherRecorder)
+    for kind in (*kinds, _MatcherRewriter):
         libcst, ours = kind(), kind()
         expected = _run(module, libcst, fast=False)
         assert _run(module, ours, fast=True) == expected
@@ -129,6 +169,11 @@ def test_metadata_resolved_in_a_fast_visit_is_libcsts(path: Path) -> None:
         scopes = wrapper.resolve(ScopeProvider)
         names = wrapper.resolve(QualifiedNameProvider)
     assert set(names) == set(expected)
+    # The scopes count their assignments as libcst's own visit does.
+    counted = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    assert [s._assignment_count for s in scopes.values() if s] == [
+        s._assignment_count for s in counted.values() if s
+    ]
     for node, found in expected.items():
         scope = scopes.get(node)
         assert (scope.get_qualified_names_for(node) if scope else set()) == (

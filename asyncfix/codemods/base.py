@@ -312,7 +312,7 @@ def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.FunctionDef):
+        if type(node) is cst.FunctionDef:  # (an ABC: `isinstance` is slow)
             found.append(node)
         stack.extend(reversed(child_nodes(node)))
     return found

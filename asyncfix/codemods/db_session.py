@@ -34,7 +34,14 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule, SourceView, function_defs
+from asyncfix.codemods.base import (
+    AsyncfixCodemod,
+    FileRun,
+    Rule,
+    SourceView,
+    child_nodes,
+    function_defs,
+)
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import module_name, walk_statements
@@ -320,22 +327,21 @@ def _code(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
 
 
-class _OwnBody(cst.CSTVisitor):
-    """Collects the nodes of a function's own body: not nested functions, classes, lambdas."""
-
-    def __init__(self) -> None:
-        self.nodes: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.nodes.append(node)
-        return not isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+# Exact types (no subclasses): libcst's node classes are ABCs, slow under `isinstance`.
+_NESTED_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
-    visitor = _OwnBody()
-    for stmt in _statements(function):
-        stmt.visit(visitor)
-    return visitor.nodes
+    """The nodes of a function's own body, in source order: nested functions, classes
+    and lambdas are in it, what is below them is not."""
+    nodes: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = list(reversed(_statements(function)))
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        if type(node) not in _NESTED_SCOPES:
+            stack.extend(reversed(child_nodes(node)))
+    return nodes
 
 
 def _statements(function: cst.FunctionDef) -> Sequence[cst.BaseStatement]:
@@ -845,7 +851,7 @@ class _DbCodemod(AsyncfixCodemod):
         return self._own[function]
 
     def is_generator(self, function: cst.FunctionDef) -> bool:
-        return any(isinstance(n, cst.Yield) for n in self.own_nodes(function))
+        return any(type(n) is cst.Yield for n in self.own_nodes(function))
 
     def is_fixture(self, function: cst.FunctionDef) -> bool:
         """A pytest fixture: its session's transaction is the test's business (tests often
@@ -1302,7 +1308,7 @@ class SessionCodemod(_DbCodemod):
         if not isinstance(function.body, cst.IndentedBlock):
             return "the function body is on one line"
         _, body = _docstring_split(self._own_statements(function))
-        if sum(isinstance(n, cst.Yield) for n in self.own_nodes(function)) != 1:
+        if sum(type(n) is cst.Yield for n in self.own_nodes(function)) != 1:
             return "the function yields more than once"
         if not body or body[0] is not creation.statement:
             return "the function does something else before it opens the session"

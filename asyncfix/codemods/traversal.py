@@ -16,12 +16,14 @@ import ast
 import inspect
 import textwrap
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import libcst as cst
 from libcst._batched_visitor import _BatchedCSTVisitor
+from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
+from libcst.metadata import scope_provider
 
 _LIBCST_VISIT = cst.CSTNode.visit
 # A node type's child fields, in the order its `_visit_and_replace_children` visits them,
@@ -136,6 +138,63 @@ def field_nodes(value: Any) -> Sequence[cst.CSTNode]:
 
 # libcst's visitor base classes (a no-op for every node type and field) and theirs.
 _LIBCST_BASES = frozenset({*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__})
+# libcst's attribute hooks that do nothing but call the class's `visit_<Node>_<field>` or
+# `leave_<Node>_<field>`, if it has one: the matcher-decoratable visitors' (libcst's
+# import visitors are some) check that hook's matcher decorators first.
+_FORWARDING_ATTRIBUTE_HOOKS = frozenset(
+    getattr(kind, hook)
+    for kind in (
+        cst.CSTVisitor,
+        cst.CSTTransformer,
+        MatcherDecoratableVisitor,
+        MatcherDecoratableTransformer,
+    )
+    for hook in ("on_visit_attribute", "on_leave_attribute")
+)
+
+
+def _subclasses(kinds: tuple[type[Any], ...]) -> frozenset[type[Any]]:
+    found: set[type[Any]] = set()
+    stack = list(kinds)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+def _libcst_scope_on_leave() -> Any:
+    """`ScopeVisitor.on_leave` as libcst 1.x writes it, or None if it reads otherwise."""
+    expected = (
+        "def on_leave(self, original_node: cst.CSTNode) -> None:\n"
+        "    self.provider.set_metadata(original_node, self.scope)\n"
+        "    if isinstance(original_node, _ASSIGNMENT_LIKE_NODES):\n"
+        "        self.scope._assignment_count += 1\n"
+        "    super().on_leave(original_node)\n"
+    )
+    method = scope_provider.ScopeVisitor.on_leave
+    try:
+        source = textwrap.dedent(inspect.getsource(method))
+    except (OSError, TypeError):
+        return None
+    tuple_ = getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", None)
+    return method if source == expected and isinstance(tuple_, tuple) else None
+
+
+_SCOPE_ON_LEAVE = _libcst_scope_on_leave()
+# Exact types: the node classes are ABCs, and `isinstance` against eighteen of them for
+# every node was a tenth of libcst's scope analysis.
+_ASSIGNMENT_LIKE = _subclasses(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ()))
+
+
+def _scope_on_leave(visitor: Any, node: cst.CSTNode) -> None:
+    """libcst's `ScopeVisitor.on_leave` (see `_libcst_scope_on_leave`), exact types."""
+    visitor.provider.set_metadata(node, visitor.scope)
+    if type(node) in _ASSIGNMENT_LIKE:
+        visitor.scope._assignment_count += 1
+    leave = hooks_for(visitor, node).leave  # CSTVisitor.on_leave
+    if leave is not None:
+        leave(visitor, node)
 
 
 class _Hooks:
@@ -145,7 +204,7 @@ class _Hooks:
     instance rather than its class are not looked for: none of the visitors asyncfix
     runs (its codemods, libcst's providers) has any."""
 
-    __slots__ = ("attributes", "direct", "leave", "visit")
+    __slots__ = ("attributes", "direct", "leave", "on_leave", "visit")
 
     def __init__(self, kind: type[Any], node: type[cst.CSTNode], attributes: bool) -> None:
         # Do entering its fields run code? Not with libcst's own attribute hooks and no
@@ -158,6 +217,11 @@ class _Hooks:
         )
         self.visit = _own(kind, f"visit_{node.__name__}")
         self.leave = _own(kind, f"leave_{node.__name__}")
+        # What `_walk` calls on leaving a node when not `direct`.
+        on_leave: Callable[[Any, cst.CSTNode], Any] = kind.on_leave
+        if _SCOPE_ON_LEAVE is not None and on_leave is _SCOPE_ON_LEAVE:
+            on_leave = _scope_on_leave
+        self.on_leave = on_leave
 
 
 def _own(kind: type[Any], name: str) -> Any:
@@ -179,8 +243,7 @@ def _attribute_types(kind: type[Any]) -> frozenset[str] | None:
     """The node types for which the visitor class has a `visit_<Node>_<field>` or
     `leave_<Node>_<field>` of its own; None when it handles attributes itself."""
     if any(
-        getattr(kind, hook) is not getattr(cst.CSTVisitor, hook)
-        and getattr(kind, hook) is not getattr(cst.CSTTransformer, hook)
+        getattr(kind, hook) not in _FORWARDING_ATTRIBUTE_HOOKS
         for hook in ("on_visit_attribute", "on_leave_attribute")
     ):
         return None
@@ -232,7 +295,7 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             if attributes:
                 visitor.on_leave_attribute(node, name)
     if not hooks.direct:
-        visitor.on_leave(node)
+        hooks.on_leave(visitor, node)
     elif hooks.leave is not None:
         hooks.leave(visitor, node)
 
@@ -261,7 +324,12 @@ def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
         if changed:
             updated = node._visit_and_replace_children(_Replay(results))
     result = visitor.on_leave(node, updated)
-    if not isinstance(result, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel):
+    # (Most hooks return a node they were given: no `isinstance` against the ABC.)
+    if (
+        result is not updated
+        and result is not node
+        and not isinstance(result, cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel)
+    ):
         raise cst.CSTValidationError(
             "Expected a node of type CSTNode or a RemovalSentinel, "
             f"but got a return value of {type(result).__name__}"
