@@ -14,7 +14,9 @@ from asyncfix.codemods import AsyncfixCodemod, Rule
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import discover
-from asyncfix.index import TREES, ProjectIndex, forget, module_name
+from asyncfix.index import TREES, ProjectIndex, forget, module_name, walk
+
+TESTDATA = Path(__file__).parent.parent / "testdata"
 
 APP = """\
 import requests as rq
@@ -213,3 +215,17 @@ def plain(): ...
         ("second", "'Row'"),
         ("first", "int"),
     ]
+
+
+@pytest.mark.parametrize("path", sorted(TESTDATA.rglob("*.py"))[::7], ids=str)
+def test_walk_is_ast_walk(path: Path) -> None:
+    try:
+        tree = ast.parse(path.read_bytes())
+    except SyntaxError:
+        return
+    assert all(a is b for a, b in zip(walk(tree), ast.walk(tree), strict=True))
+    assert walk(tree) is walk(tree)  # a module's list is kept for the next screen
+    for node in tree.body[:3]:  # below a module: walked each time
+        assert all(a is b for a, b in zip(walk(node), ast.walk(node), strict=True))
+    other = ast.parse("x = 1\n")
+    assert [type(n) for n in walk(other)] == [type(n) for n in ast.walk(other)]

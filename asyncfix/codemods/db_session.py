@@ -44,7 +44,7 @@ from asyncfix.codemods.base import (
 )
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
-from asyncfix.index import module_name, walk_statements
+from asyncfix.index import module_name, walk, walk_statements
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -803,7 +803,7 @@ def _sync_session_sites(
     names = _Names(facts, _SYNC_TAILS)
     return any(
         isinstance(node, ast.Name | ast.Attribute | ast.Constant) and names.may_name(node)
-        for node in ast.walk(tree)
+        for node in walk(tree)
     )
 
 
@@ -2004,7 +2004,7 @@ def _bindings(info: ModuleInfo, name: str) -> int:
     """How many times the module binds `name`, anywhere (over-counting is safe: we refuse)."""
     return sum(
         1
-        for node in ast.walk(info.tree)
+        for node in walk(info.tree)
         if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store))
         or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name)
         or (

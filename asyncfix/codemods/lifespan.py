@@ -45,7 +45,7 @@ from asyncfix.codemods.base import (
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
-from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name
+from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, walk
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -787,9 +787,9 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
         return info.resolve(node)
 
     # Most modules hold none of them: skip the walk (only ASCII bytes tell, see _shapes).
-    walk = not data.isascii() or any(token in data for token in _WALK_TOKENS)
+    scan = not data.isascii() or any(token in data for token in _WALK_TOKENS)
     # And most create no app or router either: then their tree is not needed at all.
-    body = info.tree.body if walk or _may_create_owner(info, data) else []
+    body = info.tree.body if scan or _may_create_owner(info, data) else []
     for stmt in body:
         toplevel_nodes.add(id(stmt))
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
@@ -839,7 +839,7 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
                 toplevel_nodes.add(id(decorator))
         if isinstance(stmt, ast.Expr):
             toplevel_nodes.add(id(stmt.value))
-    for node in ast.walk(info.tree) if walk else ():
+    for node in walk(info.tree) if scan else ():
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 if not (
@@ -1064,7 +1064,7 @@ def _references(index: ProjectIndex, qualname: str, skip: str) -> list[str]:
             continue
         if qualname in info.imports.values() or any(
             isinstance(node, ast.Name | ast.Attribute) and info.resolve(node) == qualname
-            for node in ast.walk(info.tree)
+            for node in walk(info.tree)
         ):
             users.append(info.path)
     return users
@@ -1449,7 +1449,7 @@ def _disposed(modules: Sequence[ModuleInfo], index: ProjectIndex) -> set[str]:
             continue
         disposed.update(
             resolved
-            for node in ast.walk(other.tree)
+            for node in walk(other.tree)
             if isinstance(node, ast.Attribute) and node.attr == "dispose"
             for resolved in (other.resolve(node.value),)
             if resolved is not None
@@ -1947,7 +1947,7 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
         return {rest} if dot else {rest, *aliases.get(rest, ())}
 
     calls: list[ast.expr] = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
                 if alias.asname:

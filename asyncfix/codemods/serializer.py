@@ -48,7 +48,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
-from asyncfix.index import full_name
+from asyncfix.index import full_name, walk
 from asyncfix.project import project_facts
 
 if sys.version_info >= (3, 11):
@@ -533,7 +533,7 @@ def screen_names(tree: ast.Module) -> tuple[frozenset[str], bool]:
     callees: set[str] = set()
     aliases: set[str] = set()
     imports_pandas = False
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name):
@@ -561,7 +561,7 @@ def calls_on_loop(
     or class body (whose defaults, decorators and bases do count: they run there)? With
     `acts`, only a call the transform may act on in that async def counts."""
     pending: list[tuple[ast.AST, ast.AsyncFunctionDef]] = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.AsyncFunctionDef):
             pending.extend((statement, node) for statement in node.body)
     while pending:
@@ -609,7 +609,7 @@ class _ActingCalls:
         self._bound: dict[str, set[str]] = {}  # local name -> what an import binds it to
         self._star: list[str] = []  # modules imported with *: any head may come from them
         self._made: dict[str, list[ast.expr]] = {}  # `name = f(...)`: the f of each
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
