@@ -26,7 +26,7 @@ from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
-from asyncfix.index import TREES, ProjectIndex, forget
+from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
 
@@ -122,10 +122,12 @@ class Pipeline:
         self,
         files: Sequence[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
+        modules: Mapping[str, ModuleInfo | None] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """display path -> {codemod name: its instructions}, from the planning codemods.
-        `contents`: the files' bytes when the caller has read them already."""
-        return self.combine_plans(self.plan_each(self.planners(), files, contents))
+        `contents`: the files' bytes when the caller has read them already; `modules`:
+        facts of some of them, indexed already (see `_index_apart`)."""
+        return self.combine_plans(self.plan_each(self.planners(), files, contents, modules))
 
     def planners(self) -> list[type[AsyncfixCodemod]]:
         return [c for c in self.codemods if _overrides(c, "plan")]
@@ -135,11 +137,13 @@ class Pipeline:
         planners: Sequence[type[AsyncfixCodemod]],
         files: Sequence[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
+        modules: Mapping[str, ModuleInfo | None] | None = None,
     ) -> dict[str, Mapping[str, Any]]:
         """codemod name -> its plan (display path -> instructions), for `planners`."""
         if not planners:
             return {}
         index = ProjectIndex(files, contents)
+        index.add(modules or {})
         try:
             return {c.NAME: c.plan(index, self.config) or {} for c in planners}
         finally:
@@ -548,7 +552,11 @@ def _run(
         pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
         pool.submit(int)  # forks every worker now (the fork start method starts them all)
     try:
-        plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs)
+        modules: dict[str, ModuleInfo | None] = {}
+        if pool is not None:
+            modules, pool = _index_apart(pool, pipeline, every, contents, jobs, result_cache)
+        plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs, modules=modules)
+        del modules  # (the planning children had them: their memory is not the workers')
         outcomes = []
         tasks: list[Task] = []
         for file in files:
@@ -580,7 +588,77 @@ def _run(
 
 
 # What a planning child works on; set just before it forks (see _plan).
-_PLANNING: tuple[Pipeline, Sequence[SourceFile], Mapping[str, bytes | SourceError]] | None = None
+_PLANNING: (
+    tuple[
+        Pipeline,
+        Sequence[SourceFile],
+        Mapping[str, bytes | SourceError],
+        Mapping[str, ModuleInfo | None],
+    ]
+    | None
+) = None
+
+
+def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | None]:
+    """A worker's share of the project index (see `_index_apart`): each module's facts,
+    sent back without its bytes (the parent has them) or its tree (parsed again where a
+    plan asks for it)."""
+    found = []
+    for file, data in files:
+        info = index_module(file, data)
+        if info is not None:
+            info.data = b""
+        found.append(info)
+    forget()
+    return found
+
+
+def _index_apart(
+    pool: ProcessPoolExecutor,
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    jobs: int,
+    cache: ResultCache | None,
+) -> tuple[dict[str, ModuleInfo | None], ProcessPoolExecutor]:
+    """The modules every plan indexes in any case (`INDEXES`), indexed by the workers,
+    which wait for the plans anyway: each planning process would index them all again
+    (they were most of a plan's time). Returns them with the pool; a pool a worker died
+    in is replaced, and the plans then index for themselves."""
+    tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
+    todo = [
+        (file, data)
+        for file in files
+        if isinstance(data := contents[file.display], bytes) and any(t in data for t in tokens)
+    ]
+    found: dict[str, ModuleInfo | None] = {}
+    if not todo:
+        return found, pool
+    size = -(-len(todo) // (jobs * 4))  # (rounded up)
+    with _stop_on_signals() as stop:
+        futures = [pool.submit(_index_chunk, todo[i : i + size]) for i in range(0, len(todo), size)]
+        try:
+            for start, future in zip(range(0, len(todo), size), futures, strict=True):
+                while not wait([future], timeout=0.1).done:
+                    if stop.is_set():
+                        raise Interrupted
+                for (file, data), info in zip(
+                    todo[start : start + size], future.result(), strict=True
+                ):
+                    if info is not None:
+                        info.data = data
+                    found[file.display] = info
+        except Interrupted:
+            _kill(pool)
+            raise
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            fresh = ProcessPoolExecutor(
+                jobs, initializer=_init_worker, initargs=(pipeline.config, cache)
+            )
+            fresh.submit(int)
+            return {}, fresh
+    return found, pool
 
 
 def _plan(
@@ -590,18 +668,21 @@ def _plan(
     *,
     apart: bool,
     jobs: int = 1,
+    modules: Mapping[str, ModuleInfo | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The plans; `apart`: made in forked children that exit when done, up to `jobs` of
     them, each making the plans of some codemods. The project index peaks at a few
     hundred MB on a large tree, and memory Python has freed stays with the process that
-    used it: made here, it would sit beside the workers all run."""
+    used it: made here, it would sit beside the workers all run. `modules`: facts indexed
+    already (see `_index_apart`)."""
     global _PLANNING
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
-        return pipeline.make_plans(files, contents)
+        return pipeline.make_plans(files, contents, modules)
     groups = _plan_groups(pipeline.planners(), jobs)
     if not groups:
         return {}
-    _PLANNING = (pipeline, files, contents)  # the children inherit them: nothing is pickled
+    # The children inherit them: nothing is pickled.
+    _PLANNING = (pipeline, files, contents, modules or {})
     context = multiprocessing.get_context("fork")
     children: list[tuple[BaseProcess, Connection]] = []
     each: dict[str, Mapping[str, Any]] = {}
@@ -665,9 +746,9 @@ def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], chil
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
     assert _PLANNING is not None
-    pipeline, files, contents = _PLANNING
+    pipeline, files, contents, modules = _PLANNING
     try:
-        sender.send((True, pipeline.plan_each(planners, files, contents)))
+        sender.send((True, pipeline.plan_each(planners, files, contents, modules)))
     except Exception as exc:  # a bug in a plan: raised again in the parent
         try:
             sender.send((False, exc))
@@ -760,6 +841,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+    if stop.is_set():
+        raise Interrupted  # one that came after the block's last look at the flag
 
 
 def _run_pool(

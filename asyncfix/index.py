@@ -435,6 +435,11 @@ class ProjectIndex:
         }
         self._modules: dict[str, ModuleInfo | None] = {}
 
+    def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
+        """Facts made elsewhere (display path -> them; None: does not parse): the trees
+        are parsed again here if a plan asks for them."""
+        self._modules.update(modules)
+
     def data(self, file: SourceFile) -> bytes | None:
         if file.display not in self._data:
             try:

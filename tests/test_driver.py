@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
 import libcst as cst
 import pytest
 
+from asyncfix import driver
 from asyncfix.codemods import (
     AsyncfixCodemod,
     RegistryError,
@@ -18,8 +24,17 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import Pipeline, _plan, _plan_groups
+from asyncfix.driver import (
+    Interrupted,
+    Pipeline,
+    _index_apart,
+    _init_worker,
+    _plan,
+    _plan_groups,
+    _stop_on_signals,
+)
 from asyncfix.files import SourceError, SourceFile
+from asyncfix.index import ModuleInfo, index_module
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -167,6 +182,61 @@ def test_plans_made_in_children_are_the_plans(jobs: int) -> None:
     assert _ordered(apart) == _ordered(here)  # the same order too (cache keys hash it)
 
 
+def _facts(info: ModuleInfo | None) -> object:
+    if info is None:
+        return None
+    return (
+        info.path,
+        info.name,
+        info.data,
+        info.digest,
+        info.imports,
+        info.functions,
+        info.assignments,
+        info.toplevel,
+        info.classes,
+        [(n, ast.dump(a)) for n, a in info.returns],
+    )
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
+    # The workers index the modules every plan reads (INDEXES), once, before the plans.
+    pipeline = Pipeline(Config())
+    files, contents = _legacy_files()
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(Config(),)) as pool:
+        modules, same = _index_apart(pool, pipeline, files, contents, jobs, None)
+    assert same is pool
+    assert {"app/main.py", "app/db.py"} <= modules.keys()
+    for path, info in modules.items():
+        data = contents[path]
+        assert isinstance(data, bytes) and b"async" in data  # (the tokens of INDEXES)
+        here = index_module(next(f for f in files if f.display == path), data)
+        assert _facts(info) == _facts(here)
+    apart = _plan(pipeline, files, contents, apart=True, jobs=jobs, modules=modules)
+    assert _ordered(apart) == _ordered(_plan(pipeline, files, contents, apart=False))
+
+
+def _dies(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | None]:
+    os._exit(3)
+
+
+def test_a_worker_that_dies_indexing_leaves_the_plans_to_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(driver, "_index_chunk", _dies)  # (the forked workers see it too)
+    pipeline = Pipeline(Config())
+    files, contents = _legacy_files()
+    pool = ProcessPoolExecutor(2, initializer=_init_worker, initargs=(Config(),))
+    pool.submit(int).result()
+    modules, fresh = _index_apart(pool, pipeline, files, contents, 2, None)
+    try:
+        assert modules == {} and fresh is not pool
+        assert fresh.submit(sum, [1, 2]).result() == 3  # a working pool in its place
+    finally:
+        fresh.shutdown()
+
+
 @pytest.mark.parametrize("jobs", [1, 2, 3, 64])
 def test_planners_are_dealt_out_by_family(jobs: int) -> None:
     planners = Pipeline(Config()).planners()
@@ -187,3 +257,13 @@ def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.Monkey
     files, contents = _legacy_files()
     with pytest.raises(ValueError, match="a bug in a plan"):
         _plan(Pipeline(Config()), files, contents, apart=True)
+
+
+def test_a_signal_after_the_last_look_at_the_flag_still_interrupts() -> None:
+    # A signal only sets a flag; one that comes once a loop has looked for the last time
+    # must not be lost when the block ends.
+    with pytest.raises(Interrupted), _stop_on_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # (the handler runs between bytecodes)
+    with _stop_on_signals():
+        pass  # no signal: nothing raised

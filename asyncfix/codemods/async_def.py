@@ -964,6 +964,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
     TRIGGERS = (b"async def",)
     PLAN_COST = 2.2
+    INDEXES = (b"async def",)  # the candidates
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
     @classmethod

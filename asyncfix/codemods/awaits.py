@@ -1000,6 +1000,7 @@ class ForgottenAwait(AsyncfixCodemod):
     AFTER = ("*",)
     TRIGGERS = (b"async",)
     PLAN_COST = 2.6
+    INDEXES = (b"async def",)  # the project's coroutines
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
 
     @classmethod

@@ -500,6 +500,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # The rough cost of `plan` next to other codemods' (seconds per 100k lines of an
     # all-async tree, one core): the driver deals the plans out to processes by it.
     PLAN_COST: ClassVar[float] = 0.1
+    # Modules `plan` indexes whatever it finds: every one whose bytes hold one of these.
+    # The driver has them indexed in parallel before the plans are made (see driver._run).
+    INDEXES: ClassVar[tuple[bytes, ...]] = ()
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)

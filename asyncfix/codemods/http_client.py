@@ -778,6 +778,7 @@ class BlockingCalls(AsyncfixCodemod):
     RULES = (AF204, AF205)
     TRIGGERS = (b"async",)
     PLAN_COST = 1.5
+    INDEXES = (b"async",)  # the async defs' callees (see _index_modules)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
     def __init__(self, context: Any, run: Any) -> None:

@@ -2188,6 +2188,7 @@ class OnEventToLifespan(_LifespanCodemod):
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
     PLAN_COST = 1.3  # the family's scan, made by whichever plan comes first
+    INDEXES = _PLAN_TOKENS
 
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
