@@ -25,6 +25,8 @@ from libcst._batched_visitor import _BatchedCSTVisitor
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from libcst.metadata import scope_provider
 
+from asyncfix.index import subclasses
+
 _LIBCST_VISIT = cst.CSTNode.visit
 # A node type's child fields, in the order its `_visit_and_replace_children` visits them,
 # each with whether it is entered only when it is not None; None: visit it with libcst's
@@ -153,16 +155,6 @@ _FORWARDING_ATTRIBUTE_HOOKS = frozenset(
 )
 
 
-def _subclasses(kinds: tuple[type[Any], ...]) -> frozenset[type[Any]]:
-    found: set[type[Any]] = set()
-    stack = list(kinds)
-    while stack:
-        kind = stack.pop()
-        found.add(kind)
-        stack.extend(kind.__subclasses__())
-    return frozenset(found)
-
-
 def _libcst_scope_on_leave() -> Any:
     """`ScopeVisitor.on_leave` as libcst 1.x writes it, or None if it reads otherwise."""
     expected = (
@@ -184,7 +176,7 @@ def _libcst_scope_on_leave() -> Any:
 _SCOPE_ON_LEAVE = _libcst_scope_on_leave()
 # Exact types: the node classes are ABCs, and `isinstance` against eighteen of them for
 # every node was a tenth of libcst's scope analysis.
-_ASSIGNMENT_LIKE = _subclasses(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ()))
+_ASSIGNMENT_LIKE = subclasses(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ()))
 
 
 def _scope_on_leave(visitor: Any, node: cst.CSTNode) -> None:
