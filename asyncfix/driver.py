@@ -556,7 +556,7 @@ def _run(
         if pool is not None:
             modules, pool = _index_apart(pool, pipeline, every, contents, jobs, result_cache)
         plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs, modules=modules)
-        del modules  # (the planning children had them: their memory is not the workers')
+        del modules  # the plans are made: no need for the facts beside the workers
         outcomes = []
         tasks: list[Task] = []
         for file in files:
@@ -635,16 +635,15 @@ def _index_apart(
     if not todo:
         return found, pool
     size = -(-len(todo) // (jobs * 4))  # (rounded up)
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     with _stop_on_signals() as stop:
-        futures = [pool.submit(_index_chunk, todo[i : i + size]) for i in range(0, len(todo), size)]
+        futures = [pool.submit(_index_chunk, chunk) for chunk in chunks]
         try:
-            for start, future in zip(range(0, len(todo), size), futures, strict=True):
+            for chunk, future in zip(chunks, futures, strict=True):
                 while not wait([future], timeout=0.1).done:
                     if stop.is_set():
                         raise Interrupted
-                for (file, data), info in zip(
-                    todo[start : start + size], future.result(), strict=True
-                ):
+                for (file, data), info in zip(chunk, future.result(), strict=True):
                     if info is not None:
                         info.data = data
                     found[file.display] = info

@@ -6,8 +6,11 @@ libcst's scope analysis. Inside `fast_visits()` a visit calls the visitor's hook
 the same order with the same arguments, and rebuilds a node (with libcst's own code,
 so removals and flattening behave as they always do) only when one of its children
 came back changed; otherwise the transformer gets the original node as
-`updated_node`. tests/test_traversal.py checks the hooks' order and the results
-against libcst's own visit.
+`updated_node`. Two of libcst's own hooks, which would test every node against its
+abstract node classes, are run with exact types instead: its scope analysis's
+`on_leave`, and the matcher-decoratable visitors' per-field hooks where the class has
+none for that node type. tests/test_traversal.py checks the hooks' order and the
+results against libcst's own visit.
 """
 
 from __future__ import annotations
