@@ -42,7 +42,7 @@ from asyncfix.codemods.base import (
     child_nodes,
     function_defs,
 )
-from asyncfix.codemods.helpers import remove_import_if_unused
+from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import module_name, walk, walk_statements
 
@@ -607,7 +607,7 @@ def _is_route(node: ast.AST) -> bool:
     return isinstance(node, ast.AsyncFunctionDef) and any(
         isinstance(d, ast.Call)
         and isinstance(d.func, ast.Attribute)
-        and d.func.attr in _ROUTE_METHODS
+        and d.func.attr in ROUTE_METHODS
         for d in node.decorator_list
     )
 
@@ -1771,9 +1771,6 @@ def _bound(scope: Scope, name: str, *, importable: bool = False) -> bool:
 
 # -- AF404: sync sessions in async path operations (report only) -----------------------------
 
-_ROUTE_METHODS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
-)
 _MIGRATION = (
     "report only: migrate to create_async_engine with an async driver URL "
     "(postgresql+asyncpg://), async_sessionmaker and AsyncSession with awaited calls, or make "
@@ -1800,7 +1797,7 @@ class SyncSessionInAsync(_DbCodemod):
                 d.decorator,
                 m.Call(
                     func=m.Attribute(
-                        attr=m.OneOf(*(m.Name(method) for method in sorted(_ROUTE_METHODS)))
+                        attr=m.OneOf(*(m.Name(method) for method in sorted(ROUTE_METHODS)))
                     )
                 ),
             )

@@ -15,6 +15,11 @@ from libcst.metadata import (
     Scope,
 )
 
+# The decorators of a FastAPI path operation, `@app.get(...)` (an APIRouter's the same).
+ROUTE_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
+)
+
 
 @dataclass(frozen=True)
 class LoopContext:

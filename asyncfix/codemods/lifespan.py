@@ -42,7 +42,7 @@ from asyncfix.codemods.base import (
     parse_suppressions,
     visit_with_metadata,
 )
-from asyncfix.codemods.helpers import remove_import_if_unused
+from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, walk
@@ -2910,9 +2910,8 @@ class PerCallClient(_LifespanCodemod):
         return updated_node
 
 
-_ROUTE_METHODS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"}
-)
+# A websocket endpoint uses the app's clients too.
+_ROUTE_METHODS = ROUTE_METHODS | {"websocket"}
 
 
 def _imports_any(module: cst.Module, packages: tuple[str, ...]) -> bool:

@@ -39,6 +39,7 @@ from libcst.metadata import (
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
+    ROUTE_METHODS,
     LoopContext,
     inside_sync_lock,
     is_primary_operand,
@@ -271,9 +272,6 @@ _FASTAPI_APPS = frozenset(
         "fastapi.APIRouter",
         "fastapi.routing.APIRouter",
     }
-)
-_ROUTE_METHODS = frozenset(
-    {"get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route"}
 )
 _PANDAS_TYPES = frozenset(
     {
@@ -664,7 +662,7 @@ class _ActingCalls:
         if not (
             isinstance(decorator, ast.Call)
             and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr in _ROUTE_METHODS
+            and decorator.func.attr in ROUTE_METHODS
             and isinstance(decorator.func.value, ast.Name)
         ):
             return False
@@ -841,7 +839,7 @@ class Serializer(AsyncfixCodemod):
         if not (
             isinstance(decorator, cst.Call)
             and isinstance(decorator.func, cst.Attribute)
-            and decorator.func.attr.value in _ROUTE_METHODS
+            and decorator.func.attr.value in ROUTE_METHODS
             and isinstance(decorator.func.value, cst.Name)
         ):
             return False
