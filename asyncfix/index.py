@@ -258,9 +258,8 @@ class _Collector:
         self.found: dict[str, FunctionInfo] = {}
 
     def imports(self, statements: list[ast.stmt]) -> None:
-        # Imports anywhere count: a local `import requests` still means requests. Imports
-        # are statements, so the expressions need no walk.
-        for node in statements:
+        # Imports anywhere count: a local `import requests` still means requests.
+        for node in walk_statements(statements):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -273,11 +272,6 @@ class _Collector:
                 for alias in node.names:
                     if alias.name != "*":
                         self.info.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
-            else:
-                for field in BLOCK_FIELDS:
-                    block = getattr(node, field, None)
-                    if block:
-                        self.imports(block)
 
     def walk(self, node: ast.AST, own: _Own | None) -> None:
         """`own`: the function whose own body `node` is in (None outside functions)."""

@@ -42,7 +42,7 @@ from asyncfix.codemods.base import (
     child_nodes,
     function_defs,
 )
-from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused
+from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import module_name, walk, walk_statements
 
@@ -605,10 +605,7 @@ _last_facts: tuple[ast.Module, _Facts] | None = None
 def _is_route(node: ast.AST) -> bool:
     """An async path operation: `@<router>.get(...)` and the like on an async def."""
     return isinstance(node, ast.AsyncFunctionDef) and any(
-        isinstance(d, ast.Call)
-        and isinstance(d.func, ast.Attribute)
-        and d.func.attr in ROUTE_METHODS
-        for d in node.decorator_list
+        route_decorator(d) for d in node.decorator_list
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import libcst as cst
@@ -19,6 +21,19 @@ from libcst.metadata import (
 ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
 )
+
+
+def route_decorator(
+    decorator: ast.expr, methods: Collection[str] = ROUTE_METHODS
+) -> ast.Attribute | None:
+    """`<owner>.get` of a stdlib-ast decorator `@<owner>.get(...)` (one of `methods`)."""
+    if (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr in methods
+    ):
+        return decorator.func
+    return None
 
 
 @dataclass(frozen=True)

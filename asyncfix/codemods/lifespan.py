@@ -42,7 +42,7 @@ from asyncfix.codemods.base import (
     parse_suppressions,
     visit_with_metadata,
 )
-from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused
+from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, walk
@@ -1092,12 +1092,9 @@ _REQUEST = frozenset({"fastapi.Request", "starlette.requests.Request"})
 def _route_owner(function: ast.FunctionDef | ast.AsyncFunctionDef, info: ModuleInfo) -> str | None:
     """The app or router a path operation is registered on (`@router.get(...)`)."""
     for decorator in function.decorator_list:
-        if (
-            isinstance(decorator, ast.Call)
-            and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr in _ROUTE_METHODS
-        ):
-            return info.resolve(decorator.func.value)
+        method = route_decorator(decorator, _ROUTE_METHODS)
+        if method is not None:
+            return info.resolve(method.value)
     return None
 
 
@@ -2003,9 +2000,7 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
         for stmt in cls.body
     )
     routes = any(
-        isinstance(d, ast.Call)
-        and isinstance(d.func, ast.Attribute)
-        and d.func.attr in _ROUTE_METHODS
+        route_decorator(d, _ROUTE_METHODS)
         for stmt in tree.body
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
         for d in stmt.decorator_list

@@ -47,6 +47,7 @@ from asyncfix.codemods.helpers import (
     make_await,
     module_name_at,
     remove_import_if_unused,
+    route_decorator,
     to_thread_call,
 )
 from asyncfix.index import full_name, walk
@@ -659,14 +660,10 @@ class _ActingCalls:
 
     def _route_like(self, decorator: ast.expr) -> bool:
         """`_is_route_decorator`'s shape, on a name some `name = FastAPI()/APIRouter()` makes."""
-        if not (
-            isinstance(decorator, ast.Call)
-            and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr in ROUTE_METHODS
-            and isinstance(decorator.func.value, ast.Name)
-        ):
+        method = route_decorator(decorator)
+        if method is None or not isinstance(method.value, ast.Name):
             return False
-        made = self._made.get(decorator.func.value.id, ())
+        made = self._made.get(method.value.id, ())
         return any(self._qualified(func) & _FASTAPI_APPS for func in made)
 
 
