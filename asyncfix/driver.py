@@ -461,6 +461,12 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     gc.freeze()  # what the worker starts with (modules, codemods) is never garbage
 
 
+def _start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache))
+    pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    return pool
+
+
 # A file for a worker: its bytes, its plans and its cache key (see Pipeline.triage).
 Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None]
 
@@ -549,8 +555,7 @@ def _run(
     candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
     if jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs:  # stops at enough
-        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, result_cache))
-        pool.submit(int)  # forks every worker now (the fork start method starts them all)
+        pool = _start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
         if pool is not None:
@@ -652,11 +657,7 @@ def _index_apart(
             raise
         except BrokenProcessPool:
             pool.shutdown(wait=False, cancel_futures=True)
-            fresh = ProcessPoolExecutor(
-                jobs, initializer=_init_worker, initargs=(pipeline.config, cache)
-            )
-            fresh.submit(int)
-            return {}, fresh
+            return {}, _start_pool(jobs, pipeline.config, cache)
     return found, pool
 
 
