@@ -14,6 +14,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 
+from asyncfix import syntax
 from asyncfix.patches import split_lines
 from asyncfix.report import Finding
 
@@ -62,7 +63,7 @@ def annotate(original: str, new: str, findings: Iterable[Finding]) -> str:
         return new
     bom = "\ufeff" if new.startswith("\ufeff") else ""
     try:
-        tree = ast.parse(new[len(bom) :])
+        tree = syntax.parse(new[len(bom) :])
     except (SyntaxError, ValueError):
         return new
     spans = _statement_starts(tree)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from asyncfix import syntax
 from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
@@ -368,7 +369,7 @@ def _guard_depth(data: bytes) -> ast.Module | None:
     try:
         with warnings.catch_warnings():  # invalid escapes etc.: not ours to report
             warnings.simplefilter("ignore")
-            tree = ast.parse(data)
+            tree = syntax.parse(data)
     except SyntaxError as exc:
         if any(limit in str(exc.msg) for limit in _NESTING_LIMITS):
             raise SourceError(exc.lineno or 1, exc.offset or 1, f"syntax error: {exc.msg}") from exc

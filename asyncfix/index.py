@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asyncfix import syntax
 from asyncfix.files import SourceError, SourceFile, read_bytes
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -61,7 +62,7 @@ class _Trees:
         found = self._trees.get((info.path, info.digest))
         if found is not None:
             return found[0]
-        return self.put(info, ast.parse(info.data, filename=info.path))
+        return self.put(info, syntax.parse(info.data, filename=info.path))
 
     def put(self, info: ModuleInfo, tree: ast.Module) -> ast.Module:
         lines = info.data.count(b"\n") + 1
@@ -377,7 +378,7 @@ def index_module(
             return cached
     if tree is None:
         try:
-            tree = ast.parse(data, filename=file.display)
+            tree = syntax.parse(data, filename=file.display)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     info = ModuleInfo(path=file.display, file=file, name=name, data=data, digest=digest)

@@ -32,6 +32,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncfix import syntax
 from asyncfix.codemods.traversal import fast_visits, field_nodes, hooks_for, visit_order
 from asyncfix.config import Config
 from asyncfix.report import Finding
@@ -169,7 +170,7 @@ class FileRun:
         if self._syntax_tree is None:
             try:
                 # A run made without its bytes (a plan replaying codemods) has the tree.
-                self._syntax_tree = ast.parse(self.source or self.original.code)
+                self._syntax_tree = syntax.parse(self.source or self.original.code)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 self._syntax_tree = False
         return self._syntax_tree or None

@@ -34,6 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncfix import syntax
 from asyncfix.codemods.base import (
     AsyncfixCodemod,
     FileRun,
@@ -838,7 +839,7 @@ class _DbCodemod(AsyncfixCodemod):
             code = module.code
             source = code.encode()
             with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
-                tree = ast.parse(code)
+                tree = syntax.parse(code)
         return tree is None or self.acts_on(tree, source, self.planned, self.run.enabled)
 
     def own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:

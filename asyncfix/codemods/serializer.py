@@ -37,6 +37,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncfix import syntax
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
     ROUTE_METHODS,
@@ -757,7 +758,7 @@ class Serializer(AsyncfixCodemod):
         tree = self.run.syntax_tree() if module is self.run.original else None
         if tree is None:
             try:  # a tree another codemod rewrote: still cheaper than a libcst walk
-                tree = ast.parse(module.code)
+                tree = syntax.parse(module.code)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return False  # cannot be screened (too deep for ast): left as it is
         self._names, self._imports_pandas = screen_names(tree)

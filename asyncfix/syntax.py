@@ -1,0 +1,185 @@
+"""Python's own parser for the screens and the project index, on source that may use the
+syntax of a newer Python than the one running asyncfix.
+
+Without a tree, a file gets no prescreen: every codemod whose trigger bytes match parses
+it with libcst and walks it (a project on Python 3.14 checked from a 3.11 CI image pays
+that on every file). Where this interpreter's parser fails, the statements it lacks are
+written the old way, column for column where the language allows, and parsed again:
+
+- PEP 758 (3.14) `except A, B:` -> `except(A, B):`, the very tree 3.14 makes of it;
+- PEP 695 (3.12) type parameters `def f[T](...)`, `class C[T]:` are blanked out, and
+  `type X = ...` becomes `X = ...`: the tree loses the parameters' names and bounds and
+  reads an alias as an assignment. Nothing asyncfix rewrites lives in a type parameter
+  or an alias's value.
+
+libcst still parses the real source; only the screening tree is the lowered one. Source
+that still fails (PEP 701 f-strings on 3.11, say) raises the first SyntaxError, as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import tokenize
+from collections.abc import Callable, Sequence
+
+_OPENING = {"(", "[", "{"}
+_CLOSING = {")", "]", "}"}
+_STATEMENT_ENDS = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+_Edit = tuple[int, int, str]  # (start, end, replacement) offsets into the text
+# The lowered text of the last sources that needed it (plans parse a module again when
+# its tree was dropped; a rewrite's check parses the new source).
+_LOWERED: dict[bytes | str, str | None] = {}
+_LOWERED_SIZE = 64
+_Offset = Callable[[tuple[int, int]], int]  # tokenize's (row, column) -> offset
+
+
+def parse(data: bytes | str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse(data)`; where that fails on syntax of a newer Python, the tree of the
+    same source written the old way (see the module's docstring). Raises the first
+    SyntaxError when the lowered source does not parse either."""
+    try:
+        return ast.parse(data, filename=filename)
+    except SyntaxError as first:
+        if sys.version_info >= (3, 14):
+            raise
+        if data in _LOWERED:
+            lowered = _LOWERED[data]
+        else:
+            lowered = _LOWERED[data] = lower(data)  # (tokenize is slow: once per source)
+            if len(_LOWERED) > _LOWERED_SIZE:
+                del _LOWERED[next(iter(_LOWERED))]
+        if lowered is None:
+            raise
+        try:
+            return ast.parse(lowered, filename=filename)
+        except SyntaxError:
+            raise first from None
+
+
+def lower(data: bytes | str) -> str | None:
+    """The source with the newer statements written the old way; None when it has none
+    or cannot be tokenized."""
+    try:
+        if isinstance(data, bytes):
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            text = data.decode(encoding)  # ("utf-8-sig" drops a BOM, as ast.parse does)
+        else:
+            text = data
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (SyntaxError, UnicodeDecodeError, LookupError, tokenize.TokenError):
+        return None
+    starts = [0]
+    for line in io.StringIO(text):  # the lines tokenize numbered
+        starts.append(starts[-1] + len(line))
+    edits = _edits(tokens, starts, text)
+    if not edits:
+        return None
+    chars = text
+    for start, end, new in sorted(edits, reverse=True):
+        chars = chars[:start] + new + chars[end:]
+    return chars
+
+
+def _edits(tokens: Sequence[tokenize.TokenInfo], starts: list[int], text: str) -> list[_Edit]:
+    def at(position: tuple[int, int]) -> int:
+        return starts[position[0] - 1] + position[1]
+
+    code = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    edits: list[_Edit] = []
+    for i, token in enumerate(code):
+        if token.type != tokenize.NAME:
+            continue
+        following = code[i + 1 : i + 3]
+        named = len(following) == 2 and following[0].type == tokenize.NAME
+        if token.string in ("def", "class") and named and following[1].string == "[":
+            edits += _blank(code, i + 2, at, text)
+        elif (
+            token.string == "type"
+            and sys.version_info < (3, 12)
+            and named
+            and following[1].string in ("=", "[")
+            and _starts_statement(code, i)
+            and token.start[0] == following[0].end[0]
+        ):
+            # `type X = v` -> `X        = v`: the statement keeps its column.
+            name = following[0]
+            span = at(name.end) - at(token.start)
+            edits.append((at(token.start), at(name.end), name.string.ljust(span)))
+            if following[1].string == "[":
+                edits += _blank(code, i + 2, at, text)
+        elif token.string == "except":
+            edits += _parenthesize(code, i, at, text)
+    return edits
+
+
+def _starts_statement(code: Sequence[tokenize.TokenInfo], i: int) -> bool:
+    if i == 0:
+        return True
+    before = code[i - 1]
+    return before.type in _STATEMENT_ENDS or before.string in (";", ":")
+
+
+def _closing(code: Sequence[tokenize.TokenInfo], opening: int) -> int | None:
+    """Index of the token that closes the bracket at `opening`."""
+    depth = 0
+    for j in range(opening, len(code)):
+        if code[j].type != tokenize.OP:
+            continue
+        if code[j].string in _OPENING:
+            depth += 1
+        elif code[j].string in _CLOSING:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _blank(code: Sequence[tokenize.TokenInfo], opening: int, at: _Offset, text: str) -> list[_Edit]:
+    """Type parameters `[...]` -> spaces; a line break inside them gets a backslash
+    before it, so that the statement goes on."""
+    if sys.version_info >= (3, 12):
+        return []
+    closing = _closing(code, opening)
+    if closing is None:
+        return []
+    start, end = at(code[opening].start), at(code[closing].end)
+    lines = text[start:end].split("\n")
+    blanked = []
+    for n, line in enumerate(lines):
+        body = " " * len(line.rstrip("\r"))
+        if n < len(lines) - 1:
+            if not body:
+                return []  # an empty line: no room for the backslash
+            body = body[:-1] + "\\"
+        blanked.append(body + line[len(line.rstrip("\r")) :])
+    return [(start, end, "\n".join(blanked))]
+
+
+def _parenthesize(
+    code: Sequence[tokenize.TokenInfo], i: int, at: _Offset, text: str
+) -> list[_Edit]:
+    """`except A, B:` -> `except(A, B):`."""
+    first = i + 1
+    if first < len(code) and code[first].string == "*":  # except* A, B:
+        first += 1
+    depth, comma = 0, False
+    for j in range(first, len(code)):
+        token = code[j]
+        if token.type == tokenize.OP and token.string in _OPENING:
+            depth += 1
+        elif token.type == tokenize.OP and token.string in _CLOSING:
+            depth -= 1
+        elif depth == 0 and token.string == ",":
+            comma = True
+        elif (depth == 0 and token.string == "as") or token.type in _STATEMENT_ENDS:
+            return []  # `except A, B as e:` stays an error, as in 3.14
+        elif depth == 0 and token.string == ":":
+            if not comma or j == first:
+                return []
+            opening, closing = at(code[first].start), at(code[j - 1].end)
+            # The blank after `except` makes room for the parenthesis where there is one.
+            before = opening - 1 if text[opening - 1] in " \t" else opening
+            return [(before, opening, "("), (closing, closing, ")")]
+    return []
