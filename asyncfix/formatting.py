@@ -61,14 +61,16 @@ def _mode(black: Any, table: Mapping[str, Any] | None) -> Any:
     )
 
 
-def _format(black: Any, text: str, mode: Any) -> str:
-    """black's output for `text` (its own safety checks on), keeping CRLF line endings."""
+def _format(black: Any, text: str, mode: Any, *, fast: bool = False) -> str:
+    """black's output for `text`, keeping CRLF line endings. Its own safety checks (the
+    same ast, a second pass that changes nothing) are on unless `fast`: for a text only
+    compared, never written."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     crlf = "\r\n" in text
     source = text[len(bom) :]
     source = source.replace("\r\n", "\n") if crlf else source
     try:
-        formatted: str = black.format_file_contents(source, fast=False, mode=mode)
+        formatted: str = black.format_file_contents(source, fast=fast, mode=mode)
     except black.NothingChanged:
         formatted = source
     return bom + (formatted.replace("\n", "\r\n") if crlf else formatted)
@@ -86,7 +88,8 @@ def format_change(original: str, new: str, choice: str, pyproject: Path | None) 
     table = black_table(pyproject)
     mode = _mode(black, table)
     try:
-        if choice == "auto" and table is None and _format(black, original, mode) != original:
+        clean = choice != "auto" or table is not None
+        if not clean and _format(black, original, mode, fast=True) != original:
             return new  # black would reformat the user's own lines too: leave it to them
         return _format(black, new, mode)
     except Exception:

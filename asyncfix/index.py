@@ -158,20 +158,31 @@ def walk(node: ast.AST) -> list[ast.AST]:
     if _WALKED is not None and _WALKED[0] is node:
         return _WALKED[1]
     found: list[ast.AST] = [node]
-    fields = _FIELDS
     for item in found:  # (grows as it goes: breadth first, as ast.walk)
-        kind = type(item)
-        names = fields.get(kind)
-        if names is None:
-            names = fields[kind] = kind._fields
-        for name in names:
-            value = getattr(item, name, None)
-            if type(value) is list:
-                found.extend(v for v in value if isinstance(v, ast.AST))
-            elif isinstance(value, ast.AST):
-                found.append(value)
+        found += children(item)
     if type(node) is ast.Module:
         _WALKED = (node, found)
+    return found
+
+
+def fields_of(kind: type[ast.AST]) -> tuple[str, ...]:
+    """`kind._fields`, looked up once per node type."""
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = kind._fields
+    return names
+
+
+def children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list: one loop over its type's fields, where the
+    stdlib's takes two generators."""
+    found: list[ast.AST] = []
+    for name in fields_of(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found += [v for v in value if isinstance(v, ast.AST)]
+        elif isinstance(value, ast.AST):
+            found.append(value)
     return found
 
 

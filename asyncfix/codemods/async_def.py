@@ -32,7 +32,7 @@ from asyncfix.codemods.base import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex, index_module
+from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex, children, index_module
 
 AF601 = Rule(
     code="AF601",
@@ -890,7 +890,7 @@ def _may_judge(tree: ast.Module, path: str) -> bool:
         elif isinstance(node, ast.ClassDef):
             todo.extend(node.body)
         elif not isinstance(node, ast.FunctionDef):
-            for child in ast.iter_child_nodes(node):  # the blocks of if/try/with/...
+            for child in children(node):  # the blocks of if/try/with/...
                 if isinstance(child, ast.stmt):
                     todo.append(child)
                 elif isinstance(child, ast.ExceptHandler | ast.match_case):
@@ -911,7 +911,7 @@ def _awaits_or_yields(function: ast.AsyncFunctionDef) -> bool:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             todo.extend(node.decorator_list)
         elif not isinstance(node, ast.Lambda | ast.ClassDef):
-            todo.extend(ast.iter_child_nodes(node))
+            todo += children(node)
     return False
 
 

@@ -45,7 +45,7 @@ from asyncfix.codemods.base import (
 )
 from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
-from asyncfix.index import module_name, walk, walk_statements
+from asyncfix.index import children, fields_of, module_name, walk, walk_statements
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -622,7 +622,8 @@ def _facts(tree: ast.Module) -> _Facts:
         node, own = stack.pop()
         if isinstance(node, FunctionNode):
             inner = facts.functions[node] = _Own()
-            for name, value in ast.iter_fields(node):
+            for name in fields_of(type(node)):
+                value = getattr(node, name, None)
                 for child in value if isinstance(value, list) else [value]:
                     if isinstance(child, ast.AST):
                         stack.append((child, inner if name == "body" else None))
@@ -662,7 +663,7 @@ def _facts(tree: ast.Module) -> _Facts:
             ]
         if isinstance(node, ast.ClassDef | ast.Lambda):
             own = None
-        stack.extend((child, own) for child in ast.iter_child_nodes(node))
+        stack += [(child, own) for child in children(node)]
     _last_facts = (tree, facts)
     return facts
 

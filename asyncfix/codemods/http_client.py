@@ -46,10 +46,12 @@ from asyncfix.index import (
     FunctionInfo,
     ModuleInfo,
     ProjectIndex,
+    children,
     dotted_name,
     full_name,
     index_module,
     module_name,
+    walk,
 )
 from asyncfix.project import declared_packages, read_project
 
@@ -104,12 +106,12 @@ def _calls(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast.C
         inside = inside or (within is not None and isinstance(node, within))
         if inside and isinstance(node, ast.Call):
             yield node
-        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+        stack += [(child, inside) for child in children(node)]
 
 
 def _imports(tree: ast.Module, module: str) -> bool:
     """Does `tree` import `module` (or a submodule, or names from it) anywhere?"""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -132,7 +134,7 @@ def _may_call(tree: ast.Module, qualnames: Iterable[str], within: type[ast.AST] 
     lasts = {q.rsplit(".", 1)[-1] for q in targets}
     names = {q.removeprefix("builtins.") for q in targets if q.startswith("builtins.")}
     heads: set[str] = set()  # names bound to one of `modules` or to something from them
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in modules:
@@ -370,7 +372,7 @@ def _own_calls(node: ast.AST) -> Iterable[ast.Call]:
         return
     if isinstance(node, ast.Call):
         yield node
-    for child in ast.iter_child_nodes(node):
+    for child in children(node):
         yield from _own_calls(child)
 
 
@@ -730,7 +732,7 @@ class _Callees:
                 words = words or self._words()
                 if words.search(text) is None:
                     continue
-            for call in ast.walk(node):
+            for call in walk(node):
                 if isinstance(call, ast.Call):
                     dotted = full_name(call.func)
                     if dotted is not None and self.may_be_target(dotted):

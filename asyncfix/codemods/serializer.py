@@ -51,7 +51,7 @@ from asyncfix.codemods.helpers import (
     route_decorator,
     to_thread_call,
 )
-from asyncfix.index import full_name, walk
+from asyncfix.index import children, full_name, walk
 from asyncfix.project import project_facts
 
 if sys.version_info >= (3, 11):
@@ -574,9 +574,9 @@ def calls_on_loop(
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
             # An inner async def is walked on its own; its body is not this loop code.
             body = _body(node)
-            pending.extend((c, function) for c in ast.iter_child_nodes(node) if c not in body)
+            pending += [(c, function) for c in children(node) if c not in body]
         else:
-            pending.extend((c, function) for c in ast.iter_child_nodes(node))
+            pending += [(c, function) for c in children(node)]
     return False
 
 
