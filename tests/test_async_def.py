@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
+from asyncfix.codemods import async_def
 from asyncfix.codemods.async_def import AF601, AsyncWithoutAwait
 from asyncfix.config import Config, ConfigError
 from asyncfix.driver import Pipeline, run
@@ -134,3 +136,40 @@ def test_closed_world_converts_public_names(project: Path) -> None:
 
 def test_explain_says_why_fastapi_functions_stay_async() -> None:
     assert "thread pool" in AF601.why and "FastAPI" in AF601.why
+
+
+def test_each_module_is_walked_once_for_all_targets_and_let_go(project: Path) -> None:
+    # Two targets used in the same modules: each module is walked once, for both, and the
+    # walk (it keeps the whole tree) goes when they are done with it; the targets' own
+    # modules stay for their one-file plans. Every use is still found.
+    (project / "pkg" / "util.py").write_text(UTIL + "\n\n" + UTIL.replace("_fmt", "_low"))
+    for name in ("a", "b"):
+        (project / "pkg" / f"{name}.py").write_text(
+            f"from .util import _fmt, _low\n\n\nasync def show_{name}(send):\n"
+            "    await send(await _fmt(1), await _low(2))\n"
+        )
+    files, _ = discover([Path(".")], ())
+    walks: list[str] = []
+    real = async_def._Walked.__init__
+
+    def counted(self: async_def._Walked, tree: ast.Module) -> None:
+        walks.append(
+            next(
+                f.display
+                for f in files
+                if ast.dump(ast.parse(f.path.read_bytes())) == ast.dump(tree)
+            )
+        )
+        real(self, tree)
+
+    planner = async_def._Planner(ProjectIndex(files), Config(select=("AF601",)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(async_def._Walked, "__init__", counted)
+        plan = planner.plan()
+    assert sorted(walks) == sorted(set(walks)) and {"pkg/a.py", "pkg/b.py"} <= set(walks)
+    assert set(planner._walked) == {"pkg/util.py"}
+    assert {path: sorted(entry["names"]) for path, entry in plan.items() if entry["names"]} == {
+        "pkg/a.py": ["_fmt", "_low"],
+        "pkg/b.py": ["_fmt", "_low"],
+        "pkg/caller.py": ["_fmt"],
+    }

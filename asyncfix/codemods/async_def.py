@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -459,8 +459,10 @@ class _Planner:
         # The other classes' methods only matter to a finding no earlier one pre-empts.
         methods = [t for t in judged if t.info.class_name and not self._refused_anyway(t)]
         classes = self._class_methods({t.info.name for t in methods})
-        for target in judged:
-            self._judge(target, classes)
+        checked = [t for t in judged if self._precheck(t)]
+        uses = self._find_uses(checked, keep={t.module.path for t in targets})
+        for target, problems in zip(checked, uses, strict=True):
+            self._judge(target, classes, problems)
         plans: dict[str, Any] = {}
         for target in targets:
             entry = plans.setdefault(target.module.path, _empty_plan())
@@ -534,25 +536,34 @@ class _Planner:
                     found.setdefault(method, []).append((qualname, bases))
         return found
 
-    def _judge(
-        self, target: _Target, classes: Mapping[str, list[tuple[str, list[ast.expr]]]]
-    ) -> None:
+    def _precheck(self, target: _Target) -> bool:
+        """False (and the target skipped) when no use can change what happens to it."""
         # Protocol methods, tests and framework functions were skipped already (_silent).
-        info, node = target.info, target.node
+        node = target.node
         assert node is not None  # only targets with a tree are judged
-        name = info.name
         # The lines `report()` looks at: the def's, its first decorator's and, for a
         # method, its class's (the enclosing statement).
         lines = [node.lineno, *(d.lineno for d in node.decorator_list[:1]), *target.owner_lines]
         if self._suppressed(target.module, lines):
-            return target.skip()  # neither the fix nor the finding, nor any call site
-        if _is_stub(node):
-            return target.skip()  # an interface to implement, not a function to convert
-        if _unsafe_call(target.module, node, self.safe_methods) is not None:
+            target.skip()  # neither the fix nor the finding, nor any call site
+        elif _is_stub(node):
+            target.skip()  # an interface to implement, not a function to convert
+        elif _unsafe_call(target.module, node, self.safe_methods) is not None:
             # It calls something that may block or become awaited after other fixes:
             # whether it blocks is the other families' finding, and no def would help.
-            return target.skip()
-        problems = self._find_uses(target, framework_only=self._refused_anyway(target))
+            target.skip()
+        return not target.silent
+
+    def _judge(
+        self,
+        target: _Target,
+        classes: Mapping[str, list[tuple[str, list[ast.expr]]]],
+        problems: list[str],
+    ) -> None:
+        """The verdict on a target `_precheck` passed, with its uses' `problems`."""
+        info, node = target.info, target.node
+        assert node is not None
+        name = info.name
         if _FRAMEWORK in problems:
             return target.skip()
         if self._defined_twice(target):
@@ -632,28 +643,53 @@ class _Planner:
         unsafe_decorator = any(d not in SAFE_DECORATORS for d in info.decorators)
         return public or unsafe_decorator or self._defined_twice(target)
 
-    def _find_uses(self, target: _Target, *, framework_only: bool = False) -> list[str]:
-        """Why some use is not a plain awaited call ([] when every use is one). With
-        `framework_only`, only whether one is a framework's (or a suppressed call), which
-        modules naming no framework call and holding no suppression cannot have."""
-        name = target.info.name
-        word = re.compile(rf"\b{re.escape(name)}\b")
-        aliases = self._aliases(target) if target.info.class_name is None else set()
-        problems: list[str] = []
-        for module in self._holders.get(name, []):
-            if framework_only and not _may_name_framework(module.data):
+    def _find_uses(self, targets: Sequence[_Target], keep: Collection[str]) -> list[list[str]]:
+        """For each target, why some use is not a plain awaited call ([] when every use is
+        one). A target refused anyway needs only whether one is a framework's (or a
+        suppressed call), which modules naming no framework call and holding no
+        suppression cannot have. Module by module, in the index's order (each target
+        meets its modules in the same order as alone): a module is walked once for all
+        the targets whose name it holds, and its walk, which keeps the whole tree, goes
+        when they are done with it unless its path is in `keep`."""
+        wanting: dict[str, list[int]] = {}
+        modules: dict[str, ModuleInfo] = {}
+        for i, target in enumerate(targets):
+            for module in self._holders.get(target.info.name, []):
+                wanting.setdefault(module.path, []).append(i)
+                modules[module.path] = module
+        framework_only = [self._refused_anyway(t) for t in targets]
+        words = [re.compile(rf"\b{re.escape(t.info.name)}\b") for t in targets]
+        aliases = [self._aliases(t) if t.info.class_name is None else set() for t in targets]
+        problems: list[list[str]] = [[] for _ in targets]
+        framework = [False] * len(targets)
+        for file in self.index.files:
+            if file.display not in wanting:
                 continue
-            walked = self.walked(module)
-            parents = walked.parents
-            # Only nodes spelling the name (or an import alias of it) can be uses.
-            spelled = {name, *(local for local, q in module.imports.items() if q in aliases)}
-            for node in walked.candidates(spelled, word):
-                problem = self._use(target, module, node, parents, word, aliases)
-                if problem == _FRAMEWORK:
-                    return [_FRAMEWORK]
-                if problem is not None:
-                    problems.append(f"{problem} at {module.path}:{getattr(node, 'lineno', 1)}")
-        return [] if framework_only else problems[:1]
+            module = modules[file.display]
+            for i in wanting[file.display]:
+                target = targets[i]
+                if framework[i] or (framework_only[i] and not _may_name_framework(module.data)):
+                    continue
+                walked = self.walked(module)
+                # Only nodes spelling the name (or an import alias of it) can be uses.
+                spelled = {
+                    target.info.name,
+                    *(local for local, q in module.imports.items() if q in aliases[i]),
+                }
+                for node in walked.candidates(spelled, words[i]):
+                    problem = self._use(target, module, node, walked.parents, words[i], aliases[i])
+                    if problem == _FRAMEWORK:
+                        framework[i] = True
+                        break
+                    if problem is not None:
+                        where = f"{module.path}:{getattr(node, 'lineno', 1)}"
+                        problems[i].append(f"{problem} at {where}")
+            if file.display not in keep:
+                self._walked.pop(file.display, None)
+        return [
+            [_FRAMEWORK] if framework[i] else [] if framework_only[i] else problems[i][:1]
+            for i in range(len(targets))
+        ]
 
     def _use(
         self,
