@@ -87,17 +87,18 @@ def _edits(tokens: Sequence[tokenize.TokenInfo], starts: list[int], text: str) -
         return starts[position[0] - 1] + position[1]
 
     code = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    pep695 = sys.version_info < (3, 12)  # (this Python reads PEP 695 itself from 3.12)
     edits: list[_Edit] = []
     for i, token in enumerate(code):
         if token.type != tokenize.NAME:
             continue
         following = code[i + 1 : i + 3]
         named = len(following) == 2 and following[0].type == tokenize.NAME
-        if token.string in ("def", "class") and named and following[1].string == "[":
+        if pep695 and token.string in ("def", "class") and named and following[1].string == "[":
             edits += _blank(code, i + 2, at, text)
         elif (
-            token.string == "type"
-            and sys.version_info < (3, 12)
+            pep695
+            and token.string == "type"
             and named
             and following[1].string in ("=", "[")
             and _starts_statement(code, i)
@@ -139,8 +140,6 @@ def _closing(code: Sequence[tokenize.TokenInfo], opening: int) -> int | None:
 def _blank(code: Sequence[tokenize.TokenInfo], opening: int, at: _Offset, text: str) -> list[_Edit]:
     """Type parameters `[...]` -> spaces; a line break inside them gets a backslash
     before it, so that the statement goes on."""
-    if sys.version_info >= (3, 12):
-        return []
     closing = _closing(code, opening)
     if closing is None:
         return []
