@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -612,9 +612,8 @@ def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | Non
     found = []
     for file, data in files:
         info = index_module(file, data)
-        if info is not None:
-            info.data = b""
-        found.append(info)
+        # A copy: the index's cache holds `info` itself, which must keep its bytes.
+        found.append(None if info is None else replace(info, data=b""))
     forget()
     return found
 
