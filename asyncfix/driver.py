@@ -179,6 +179,7 @@ class Pipeline:
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+        from asyncfix.codemods.helpers import imports_still_used
         from asyncfix.codemods.traversal import fast_visits
 
         suppressions = parse_suppressions(text)
@@ -220,7 +221,10 @@ class Pipeline:
             # Import changes last, once, for all codemods (libcst's own visitors).
             if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
                 module = visit_with_metadata(AddImportsVisitor(context), module)
-            if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+            removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
+            # (half of them remove nothing: another use remains, which Python's own scope
+            # analysis tells for a fraction of the cost of libcst's)
+            if removals and not imports_still_used(module.code, removals):
                 module = visit_with_metadata(RemoveImportsVisitor(context), module)
         run.result = module
         return run

@@ -1,0 +1,130 @@
+"""The import removals libcst's RemoveImportsVisitor is not asked for: `imports_still_used`
+must say True only where that visitor would leave the module as it is."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
+
+from asyncfix.codemods import base
+from asyncfix.codemods.base import visit_with_metadata
+from asyncfix.codemods.helpers import imports_still_used
+from asyncfix.config import Config
+from asyncfix.driver import Pipeline
+from asyncfix.files import SourceFile
+
+TESTDATA = Path(__file__).parent.parent / "testdata"
+
+Item = tuple[str, str | None, str | None]
+
+
+def _libcst_removes(code: str, scheduled: list[Item], module: cst.Module | None = None) -> bool:
+    context = CodemodContext(filename="case.py")
+    for name, obj, asname in scheduled:
+        RemoveImportsVisitor.remove_unused_import(context, name, obj, asname)
+    module = module or cst.parse_module(code)
+    return not visit_with_metadata(RemoveImportsVisitor(context), module).deep_equals(module)
+
+
+@pytest.mark.parametrize(
+    ("code", "scheduled", "used"),
+    [
+        ("import json\nx = json.dumps(1)\n", [("json", None, None)], True),
+        ("import json\ndef f():\n    return json.loads('1')\n", [("json", None, None)], True),
+        ("import json\n", [("json", None, None)], False),
+        # The only read is of a parameter of the same name.
+        ("import json\ndef f(json):\n    return json\n", [("json", None, None)], False),
+        # A class body's own binding shadows the module's.
+        ("import json\nclass A:\n    json = 1\n    x = json\n", [("json", None, None)], False),
+        # A nested import is libcst's to judge.
+        (
+            "import json\nx = json\ndef f():\n    import json\n    return 1\n",
+            [("json", None, None)],
+            False,
+        ),
+        ("from time import sleep as nap\nnap(1)\n", [("time", "sleep", "nap")], True),
+        ("from time import sleep\nsleep(1)\n", [("time", "sleep", None)], True),
+        ("import requests as r\nr.get('u')\n", [("requests", None, "r")], True),
+        # libcst weighs `os.path` and `os` each: not told here.
+        ("import os.path\nos.path.join('a')\n", [("os.path", None, None)], False),
+        # Exported, or read in a string annotation only: libcst keeps it, not told here.
+        ("import json\n__all__ = ['json']\n", [("json", None, None)], False),
+        ("import json\nx: 'json.JSONDecoder'\n", [("json", None, None)], False),
+        # Imported in a def only (not bound at module level).
+        ("def f():\n    import json\n    return json\n", [("json", None, None)], False),
+        # Nothing binds it: nothing to remove.
+        ("x = 1\n", [("json", None, None)], True),
+        # Every item must be still used.
+        (
+            "import json, time\ntime.sleep(1)\n",
+            [("time", None, None), ("json", None, None)],
+            False,
+        ),
+        ("def f(:\n", [("json", None, None)], False),
+    ],
+)
+def test_still_used(code: str, scheduled: list[Item], used: bool) -> None:
+    assert imports_still_used(code, scheduled) is used
+    if used:
+        assert not _libcst_removes(code, scheduled)
+
+
+def _imports(tree: ast.Module) -> list[Item]:
+    found: list[Item] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None, a.asname) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [(node.module, a.name, a.asname) for a in node.names if a.name != "*"]
+    return found
+
+
+def test_never_says_used_where_libcst_removes_on_any_golden_input() -> None:
+    # libcst judges each alias on its own (one scope analysis for all): the imports told
+    # used are scheduled together, and none of them may go.
+    told = files_with_removals = 0
+    for path in sorted(TESTDATA.glob("*/*.input.py")):
+        code = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(code)
+            module = cst.parse_module(code)
+        except (SyntaxError, cst.ParserSyntaxError):
+            continue
+        items = _imports(tree)
+        used = [item for item in items if imports_still_used(code, [item])]
+        if used:
+            assert imports_still_used(code, used)
+            assert not _libcst_removes(code, used, module), (path, used)
+        told += len(used)
+        if len(used) < len(items):
+            files_with_removals += _libcst_removes(code, items, module)
+    # Both answers are common in the test data: the comparison above means something.
+    assert told > 200
+    assert files_with_removals >= 2
+
+
+def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    visit = base.visit_with_metadata
+
+    def spy(transformer: cst.CSTTransformer, module: cst.Module) -> cst.Module:
+        ran.append(type(transformer).__name__)
+        return visit(transformer, module)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(base, "visit_with_metadata", spy)
+    pipeline = Pipeline(Config())
+    # `time.sleep` is rewritten in both; only the first keeps a use of `time`.
+    kept = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    return time.time()\n"
+    gone = b"import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    for data, runs in ((kept, 0), (gone, 1)):
+        ran.clear()
+        outcome = pipeline.rewrite_file(SourceFile(Path("m.py"), "m.py"), data, None, None)
+        assert outcome.new is not None and b"await asyncio.sleep(1)" in outcome.new
+        assert (b"import time\n" in outcome.new) is (runs == 0)
+        # (the run on the output, to check idempotence, schedules nothing)
+        assert ran.count("RemoveImportsVisitor") == runs
