@@ -179,7 +179,7 @@ class Pipeline:
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
-        from asyncfix.codemods.helpers import imports_still_used
+        from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
         from asyncfix.codemods.traversal import fast_visits
 
         suppressions = parse_suppressions(text)
@@ -220,7 +220,7 @@ class Pipeline:
                     module = new
             # Import changes last, once, for all codemods (libcst's own visitors).
             if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-                module = visit_with_metadata(AddImportsVisitor(context), module)
+                module = visit_with_metadata(TopImportsAdder(context), module)
             removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
             # (half of them remove nothing: another use remains, which Python's own scope
             # analysis tells for a fraction of the cost of libcst's)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 import symtable
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ComprehensionScope,
@@ -201,6 +201,38 @@ def remove_import_if_unused(context: CodemodContext, scope: Scope, reference: cs
                     alias.evaluated_name,
                     alias.evaluated_alias,
                 )
+
+
+class TopImportsAdder(AddImportsVisitor):
+    """libcst's AddImportsVisitor without its walks of what it never looks at: the
+    imports it has to know of, and may extend, are those at the top of the module
+    (its gatherer stops at the first statement after them that is not an import line;
+    its `leave_ImportFrom` acts on those alone). The statements after that first one are
+    not entered; the walks of the whole module were most of its cost."""
+
+    _later: frozenset[int] = frozenset()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        leading = _leading_statements(node.body)
+        self._later = frozenset(id(statement) for statement in node.body[len(leading) :])
+        super().visit_Module(node.with_changes(body=leading))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self._later and super().on_visit(node)
+
+
+def _leading_statements(
+    body: Sequence[cst.BaseStatement],
+) -> Sequence[cst.BaseStatement]:
+    """The first statement (a docstring may come first), the import lines after it, and
+    the statement that ends them."""
+    for index, statement in enumerate(body[1:], 1):
+        if not (
+            isinstance(statement, cst.SimpleStatementLine)
+            and isinstance(statement.body[0], cst.Import | cst.ImportFrom)
+        ):
+            return body[: index + 1]
+    return body
 
 
 def imports_still_used(code: str, scheduled: Iterable[tuple[str, str | None, str | None]]) -> bool:

@@ -42,7 +42,12 @@ from asyncfix.codemods.base import (
     parse_suppressions,
     visit_with_metadata,
 )
-from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
+from asyncfix.codemods.helpers import (
+    ROUTE_METHODS,
+    TopImportsAdder,
+    remove_import_if_unused,
+    route_decorator,
+)
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, walk
@@ -616,7 +621,7 @@ def _create_lifespan(
         else:
             local = CodemodContext()
             AddImportsVisitor.add_needed_import(local, "contextlib", _ASYNCCONTEXTMANAGER)
-            module = visit_with_metadata(AddImportsVisitor(local), module)
+            module = visit_with_metadata(TopImportsAdder(local), module)
     return module
 
 

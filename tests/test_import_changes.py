@@ -1,5 +1,6 @@
-"""The import removals libcst's RemoveImportsVisitor is not asked for: `imports_still_used`
-must say True only where that visitor would leave the module as it is."""
+"""libcst's import visitors, run for less: `imports_still_used` must say True only where
+RemoveImportsVisitor would leave the module as it is, and TopImportsAdder must write
+what AddImportsVisitor writes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncfix.codemods import base
 from asyncfix.codemods.base import visit_with_metadata
-from asyncfix.codemods.helpers import imports_still_used
+from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
@@ -128,3 +129,60 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         assert (b"import time\n" in outcome.new) is (runs == 0)
         # (the run on the output, to check idempotence, schedules nothing)
         assert ran.count("RemoveImportsVisitor") == runs
+
+
+# What the codemods add: plain, from-, and aliased imports.
+ADDED = [
+    ("asyncio", None, None),
+    ("orjson", None, None),
+    ("contextlib", "asynccontextmanager", None),
+    ("fastapi", "Request", None),
+    ("json", "dumps", "to_json"),
+]
+
+
+def _added(visitor: type[AddImportsVisitor], module: cst.Module) -> str:
+    context = CodemodContext(filename="case.py")
+    for name, obj, asname in ADDED:
+        AddImportsVisitor.add_needed_import(context, name, obj, asname)
+    return visit_with_metadata(visitor(context), module).code
+
+
+def test_top_imports_adder_writes_what_libcst_writes_on_every_golden_input() -> None:
+    compared = 0
+    for path in sorted(TESTDATA.glob("*/*.input.py")):
+        try:
+            module = cst.parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue
+        assert _added(TopImportsAdder, module) == _added(AddImportsVisitor, module), path
+        compared += 1
+    assert compared > 150
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        '"""doc"""\nimport os\nfrom fastapi import FastAPI\nx = 1\nimport sys\n',
+        "from __future__ import annotations\nfrom contextlib import suppress\ndef f(): pass\n",
+        "x = 1\nimport asyncio\n",
+        "import os; import sys\nfrom json import loads\n",
+        "if True:\n    import orjson\nfrom fastapi import Request as R\n",
+        "",
+    ],
+)
+def test_top_imports_adder_on_odd_tops(code: str) -> None:
+    module = cst.parse_module(code)
+    assert _added(TopImportsAdder, module) == _added(AddImportsVisitor, module)
+
+
+def test_top_imports_adder_does_not_enter_what_follows_the_imports() -> None:
+    entered: list[str] = []
+
+    class Spy(TopImportsAdder):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            entered.append(node.name.value)
+
+    code = "import os\ndef first(): pass\ndef second(): pass\n"
+    _added(Spy, cst.parse_module(code))
+    assert entered == ["first"]  # the statement that ends the imports, no further
