@@ -163,3 +163,21 @@ def test_statement_positions_are_libcsts(path: Path) -> None:
 def test_statement_positions_agree_or_fall_back(source: bytes) -> None:
     expected, ours, _ = _statement_positions(source)
     assert ours and all(ours[node] == expected[node] for node in ours)
+
+
+@pytest.mark.parametrize("with_parents", [True, False])
+def test_a_position_without_its_statement_finds_the_statement(with_parents: bool) -> None:
+    # A finding reported outside a codemod's visit (from its plan, in leave_Module) names
+    # no statement: the one that holds the node is found, through the tree's parents
+    # where a codemod resolved them, else by a search; no positions of the whole module.
+    data = (TESTDATA / "legacy_app" / "app" / "main.py").read_bytes()
+    module = cst.parse_module(data)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
+    if with_parents:
+        run.wrapper(module).resolve(ParentNodeProvider)
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    nodes = [n for n in _walk(module.body[-1]) if isinstance(n, cst.Call | cst.Name)]
+    assert nodes
+    for node in nodes:
+        assert run.original_position(node) == expected[node]
+    assert run._positions is None

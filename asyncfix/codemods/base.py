@@ -206,6 +206,8 @@ class FileRun:
         made, not the whole module's (each takes a codegen of what it covers)."""
         # Positions are resolved on the original tree, lazily: only a file with a finding
         # pays for them, and findings point at the lines the user actually wrote.
+        if self._positions is None and statement is None:
+            statement = self._top_statement(node)
         if self._positions is None and statement is not None:
             found = self._statement_position(node, statement)
             if found is not None:
@@ -214,6 +216,29 @@ class FileRun:
             wrapper = MetadataWrapper(self.original, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions.get(node)
+
+    def _top_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The original tree's top-level statement that holds `node` (a finding reported
+        outside a codemod's visit has no statement of its own): through the tree's
+        parents where a codemod resolved them, else a search of the statements; either
+        costs a fraction of the whole module's positions."""
+        held = self._wrappers.get(id(self.original))
+        parents = getattr(held[1], "_parents", None) if held is not None else None
+        if parents:
+            while node in parents:
+                parent = parents[node]
+                if parent is self.original:
+                    return node
+                node = parent
+            return None
+        for statement in self.original.body:
+            stack: list[cst.CSTNode] = [statement]
+            while stack:
+                below = stack.pop()
+                if below is node:
+                    return statement
+                stack.extend(child_nodes(below))
+        return None
 
     def _statement_position(self, node: cst.CSTNode, statement: cst.CSTNode) -> CodeRange | None:
         """The position of `node` from its top-level statement's own codegen, moved down
