@@ -88,13 +88,13 @@ def format_change(original: str, new: str, choice: str, pyproject: Path | None) 
     table = black_table(pyproject)
     mode = _mode(black, table)
     try:
-        # Most rewrites are as black writes them: then the original does not matter.
-        if _format(black, new, mode, fast=True) == new:
-            return new
+        formatted = _format(black, new, mode)
+        if formatted == new:
+            return new  # most rewrites: whatever the original, no need to format it too
         clean = choice != "auto" or table is not None
         if not clean and _format(black, original, mode, fast=True) != original:
             return new  # black would reformat the user's own lines too: leave it to them
-        return _format(black, new, mode)  # (again, with black's safety checks)
+        return formatted
     except Exception:
         # black cannot handle this file (its syntax, or its safety check failed): the
         # rewrite stands as asyncfix wrote it, already checked.
