@@ -88,13 +88,10 @@ def format_change(original: str, new: str, choice: str, pyproject: Path | None) 
     table = black_table(pyproject)
     mode = _mode(black, table)
     try:
-        formatted = _format(black, new, mode)
-        if formatted == new:
-            return new  # most rewrites: whatever the original, no need to format it too
         clean = choice != "auto" or table is not None
         if not clean and _format(black, original, mode, fast=True) != original:
             return new  # black would reformat the user's own lines too: leave it to them
-        return formatted
+        return _format(black, new, mode)
     except Exception:
         # black cannot handle this file (its syntax, or its safety check failed): the
         # rewrite stands as asyncfix wrote it, already checked.

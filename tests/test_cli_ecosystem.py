@@ -7,7 +7,6 @@ import subprocess
 import textwrap
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import libcst as cst
 import pytest
@@ -217,29 +216,6 @@ def test_black_is_optional(formatting: Path, monkeypatch: pytest.MonkeyPatch) ->
         "await asyncio.sleep(first_delay_in_seconds + second"
         in (formatting / "clean.py").read_text()
     )
-
-
-def test_format_auto_reads_the_original_only_when_black_would_change_the_rewrite(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    formatted: list[str] = []
-    real = asyncfix.formatting._format
-
-    def spy(black: Any, text: str, mode: Any, *, fast: bool = False) -> str:
-        formatted.append(text)
-        return real(black, text, mode, fast=fast)
-
-    monkeypatch.setattr(asyncfix.formatting, "_format", spy)
-    original = "x = 1\n"
-    # Already as black writes it: the original does not matter.
-    assert asyncfix.formatting.format_change(original, "x = 2\n", "auto", None) == "x = 2\n"
-    assert formatted == ["x = 2\n"]
-    formatted.clear()
-    new = "x = {'a':2}\n"
-    assert asyncfix.formatting.format_change(original, new, "auto", None) == 'x = {"a": 2}\n'
-    assert formatted == [new, original]
-    formatted.clear()
-    assert asyncfix.formatting.format_change("y=1\n", new, "auto", None) == new  # not clean
 
 
 def test_formatting_keeps_crlf_and_bom(formatting: Path) -> None:
