@@ -258,9 +258,9 @@ def imports_still_used(code: str, scheduled: Iterable[tuple[str, str | None, str
         inner = [table.lookup(name) for table in nested if name in table.get_identifiers()]
         if any(s.is_imported() for s in inner):
             return False
-        if name not in top.get_identifiers() or not top.lookup(name).is_imported():
+        symbol = top.lookup(name) if name in top.get_identifiers() else None
+        if symbol is None or not symbol.is_imported():
             continue  # no import binds it: libcst finds none to drop
-        symbol = top.lookup(name)
         # A read in a nested scope reaches the module's name only when it is global there.
         if not symbol.is_referenced() and not any(
             s.is_referenced() and s.is_global() for s in inner
