@@ -96,6 +96,9 @@ class ModuleInfo:
     classes: set[str] = field(default_factory=set)  # of every class statement, nested too
     # (name, annotation) of each top-level `def name(...) -> annotation`, in order
     returns: list[tuple[str, ast.expr]] = field(default_factory=list)
+    # (name, resolved callee, line) of each `name = <call>(...)` statement of the module's
+    # own body (not in a block), in order: what a plan asks of most modules' trees
+    toplevel_calls: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def tree(self) -> ast.Module:
@@ -405,6 +408,16 @@ def index_module(
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             info.toplevel.update(t.id for t in targets if isinstance(t, ast.Name))
+    for stmt in tree.body:  # (resolved once every top-level name is known)
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Call)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            callee = info.resolve(stmt.value.func)
+            if callee is not None:
+                info.toplevel_calls.append((stmt.targets[0].id, callee, stmt.lineno))
     try:
         collector.walk(tree, None)
     except RecursionError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asyncfix.codemods import async_def
-from asyncfix.codemods.async_def import AF601, AsyncWithoutAwait
+from asyncfix.codemods.async_def import AF601, AsyncWithoutAwait, _may_name_framework
 from asyncfix.config import Config, ConfigError
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
@@ -173,3 +173,23 @@ def test_each_module_is_walked_once_for_all_targets_and_let_go(project: Path) ->
         "pkg/b.py": ["_fmt", "_low"],
         "pkg/caller.py": ["_fmt"],
     }
+
+
+def _fullwidth(word: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in word)
+
+
+@pytest.mark.parametrize(
+    ("source", "may"),
+    [
+        ("x = helper()\n", False),
+        ("# 注释\nx = helper()\n", False),  # non-ASCII bytes, no framework word
+        ("from fastapi import Depends\n", True),
+        (f"from fastapi import {_fullwidth('Depends')}\n", True),  # Python reads `Depends`
+        ("x = 1  # asyncfix: ignore\n", True),
+    ],
+)
+def test_a_framework_use_is_looked_for_only_where_the_source_may_name_one(
+    source: str, may: bool
+) -> None:
+    assert _may_name_framework(source.encode()) is may

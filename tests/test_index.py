@@ -13,8 +13,8 @@ import pytest
 from asyncfix.codemods import AsyncfixCodemod, Rule
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
-from asyncfix.files import discover
-from asyncfix.index import TREES, ProjectIndex, forget, module_name, walk
+from asyncfix.files import SourceFile, discover
+from asyncfix.index import TREES, ProjectIndex, forget, index_module, module_name, walk
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 
@@ -229,3 +229,31 @@ def test_walk_is_ast_walk(path: Path) -> None:
         assert all(a is b for a, b in zip(walk(node), ast.walk(node), strict=True))
     other = ast.parse("x = 1\n")
     assert [type(n) for n in walk(other)] == [type(n) for n in ast.walk(other)]
+
+
+def test_toplevel_calls_are_the_bodys_own_name_assignments(tmp_path: Path) -> None:
+    source = (
+        "from fastapi import APIRouter as Router, FastAPI\n"
+        "app = FastAPI()\n"
+        "a = b = FastAPI()\n"  # two targets
+        "app.state = Router()\n"  # not a name
+        "if True:\n"
+        "    nested = Router()\n"  # in a block
+        "def build():\n"
+        "    inner = Router()\n"
+        "    return inner\n"
+        "made = build()\n"
+        "made = later()\n"  # a later name of the module: resolved once all are known
+        "count = 1\n"
+        "unknown = (lambda: 1)()\n"  # no dotted callee
+        "def later(): ...\n"
+    )
+    path = tmp_path / "main.py"
+    path.write_text(source)
+    info = index_module(SourceFile(path, "main.py"), source.encode())
+    assert info is not None
+    assert info.toplevel_calls == [
+        ("app", "fastapi.FastAPI", 2),
+        ("made", "main.build", 10),
+        ("made", "main.later", 11),
+    ]

@@ -11,17 +11,22 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
+from asyncfix import syntax
 from asyncfix.codemods.base import FileRun
 from asyncfix.codemods.lifespan import (
     OnEventToLifespan,
     _apply_on_event,
     _compute_plan,
+    _Facts,
+    _may_open_client,
     _options,
+    _Registration,
+    _scan,
     add_lifespan_resource,
 )
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
-from asyncfix.index import ProjectIndex
+from asyncfix.index import ModuleInfo, ProjectIndex, forget, index_module
 
 
 def _add(source: str, *args: object, **kwargs: object) -> str | None:
@@ -319,3 +324,80 @@ def test_a_plan_for_other_bytes_is_not_applied(tmp_path: Path) -> None:
     run = FileRun("main.py", changed, config, frozenset({"AF301"}), {})
     run.plans = {OnEventToLifespan.NAME: entry}
     assert OnEventToLifespan(context, run).transform(changed) is changed
+
+
+SCANNED = [
+    "from fastapi import APIRouter\nrouter = APIRouter(prefix='/items')\n",
+    "import fastapi\napp = fastapi.FastAPI()\nother = make()\n",
+    "# 路由\nfrom fastapi import APIRouter as R\napi = R()\n",  # non-ASCII bytes
+    "from fastapi import FastAPI\nif True:\n    app = FastAPI()\n",  # in a block: no owner
+    "from fastapi import FastAPI\napp = FastAPI()\napp = wrap(app)\n",
+    "from fastapi import FastAPI\na = b = FastAPI()\n",
+    "x = 1\n",
+]
+
+
+def _indexed(tmp_path: Path, source: str) -> tuple[ModuleInfo, bytes]:
+    path = tmp_path / "m.py"
+    path.write_text(source, encoding="utf-8")
+    data = path.read_bytes()
+    info = index_module(SourceFile(path, "m.py"), data)
+    assert info is not None
+    forget()  # its tree is gone: reading it again would parse
+    return info, data
+
+
+def _scanned(module: tuple[ModuleInfo, bytes]) -> _Facts:
+    facts = _Facts()
+    _scan(module[0], facts, module[1])
+    return facts
+
+
+def _owners(facts: _Facts) -> dict[str, tuple[str, str, int]]:
+    return {q: (o.kind, o.var, o.line) for q, o in facts.owners.items()}
+
+
+@pytest.mark.parametrize("source", SCANNED)
+def test_the_scan_takes_apps_and_routers_from_the_index_without_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # The same module with `on_startup` in a comment is read from its tree.
+    from_tree = _scanned(_indexed(tmp_path, source + "# on_startup\n"))
+    indexed = _indexed(tmp_path, source)
+    monkeypatch.setattr(syntax, "parse", _no_parse)
+    from_index = _scanned(indexed)
+    assert _owners(from_index) == _owners(from_tree)
+    assert from_index.events == from_tree.events == {"m.py": []}
+
+
+def _no_parse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("parsed the tree again")
+
+
+def test_the_scan_reads_event_names_as_python_does(tmp_path: Path) -> None:
+    # In fullwidth letters, which Python reads as `app.on_event` (identifiers are NFKC).
+    on_event = "".join(chr(ord(c) + 0xFEE0) for c in "on_event")
+    source = (
+        "from fastapi import FastAPI\napp = FastAPI()\n\n"
+        f'@app.{on_event}("startup")\nasync def connect():\n    pass\n'
+    )
+    facts = _scanned(_indexed(tmp_path, source))
+    assert _owners(facts) == {"m.app": ("app", "app", 2)}
+    [event] = facts.events["m.py"]
+    assert isinstance(event, _Registration)
+    assert (event.owner, event.event, event.handler) == ("m.app", "startup", "m.connect")
+
+
+@pytest.mark.parametrize(
+    ("source", "may"),
+    [
+        ("async with httpx.AsyncClient() as c: ...\n", True),
+        ("# 客户端\nasync with session() as c: ...\n", False),  # non-ASCII, no client
+        ("# 客户端\nasync with httpx.AsyncClient() as c: ...\n", True),
+        ("client = httpx.AsyncClient()\n", False),  # no `async with`
+    ],
+)
+def test_per_call_clients_are_looked_for_only_where_the_source_may_open_one(
+    source: str, may: bool
+) -> None:
+    assert _may_open_client(source.encode()) is may

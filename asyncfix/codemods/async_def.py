@@ -32,7 +32,14 @@ from asyncfix.codemods.base import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex, children, index_module
+from asyncfix.index import (
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    children,
+    identifier_text,
+    index_module,
+)
 
 AF601 = Rule(
     code="AF601",
@@ -218,11 +225,12 @@ _FRAMEWORK_WORDS = tuple(name.encode() for name in sorted(_FRAMEWORK_CALLS))
 
 def _may_name_framework(data: bytes) -> bool:
     """Can a use in this source be a framework's (`_framework_use`) or a suppressed call
-    site? Not without the name of a framework call or a suppression comment (non-ASCII
-    identifiers are read as NFKC: they could spell one)."""
-    if b"asyncfix:" in data or not data.isascii():
+    site? Not without the name of a framework call or a suppression comment (identifiers
+    are read in NFKC: non-ASCII ones could spell one)."""
+    if b"asyncfix:" in data:
         return True
-    return any(word in data for word in _FRAMEWORK_WORDS)
+    text = data if data.isascii() else identifier_text(data).encode()
+    return any(word in text for word in _FRAMEWORK_WORDS)
 
 
 class _Outline:
@@ -999,7 +1007,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     RULES = (AF601,)
     AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
     TRIGGERS = (b"async def",)
-    PLAN_COST = 2.2
+    PLAN_COST = 0.32
     INDEXES = (b"async def",)  # the candidates
     METADATA_DEPENDENCIES = (ScopeProvider,)
 

@@ -50,7 +50,7 @@ from asyncfix.codemods.helpers import (
 )
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
-from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, walk
+from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_text, walk
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -756,25 +756,9 @@ def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
 _WALK_TOKENS = (b"on_event", b"add_event_handler", b"include_router")
 
 
-_OWNER_WORDS = tuple(sorted({q.rpartition(".")[2].encode() for q in _FASTAPI | _ROUTER}))
-# `fastapi` written as the head of a dotted name (spaces, continuations, comments between).
-_FASTAPI_HEAD = re.compile(rb"\bfastapi(?:\s|\\|#[^\n]*)*\.")
-
-
-def _may_create_owner(info: ModuleInfo, data: bytes) -> bool:
-    """Can a call of the module resolve to FastAPI or APIRouter (see `ModuleInfo.resolve`)?
-    Only if it spells the class's name, and reaches fastapi through an import of it (or of
-    a package above it), through the module's own name, or as an unimported `fastapi.`."""
-    if not data.isascii():
-        return True  # identifiers are read in NFKC: the bytes do not tell
-    if not any(word in data for word in _OWNER_WORDS):
-        return False
-    qualnames = _FASTAPI | _ROUTER
-    prefixes = [*info.imports.values(), info.name]
-    if any(q == p or q.startswith(p + ".") for p in prefixes for q in qualnames):
-        return True
-    unbound = "fastapi" not in info.imports and "fastapi" not in info.toplevel
-    return unbound and _FASTAPI_HEAD.search(data) is not None
+def _owner_kind(callee: str | None) -> str | None:
+    """ "app" or "router" for a call of FastAPI or APIRouter, resolved; else None."""
+    return "app" if callee in _FASTAPI else "router" if callee in _ROUTER else None
 
 
 def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
@@ -791,15 +775,25 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
                 return base
         return info.resolve(node)
 
-    # Most modules hold none of them: skip the walk (only ASCII bytes tell, see _shapes).
-    scan = not data.isascii() or any(token in data for token in _WALK_TOKENS)
-    # And most create no app or router either: then their tree is not needed at all.
-    body = info.tree.body if scan or _may_create_owner(info, data) else []
-    for stmt in body:
+    # Most modules hold none of them: skip the walk. (Identifiers are read in NFKC.)
+    text = data if data.isascii() else identifier_text(data).encode()
+    scan = any(token in text for token in _WALK_TOKENS)
+    if not scan and not (b"on_startup" in text or b"on_shutdown" in text):
+        # Then the apps and routers are all there is, and the index knows them: the
+        # statements of the body loop below, without their tree.
+        for var, callee, line in info.toplevel_calls:
+            kind = _owner_kind(callee)
+            if kind is not None:
+                facts.owners[f"{info.name}.{var}"] = _Owner(
+                    f"{info.name}.{var}", kind, var, info, line
+                )
+        facts.events[info.path] = []
+        return
+    creates = any(_owner_kind(callee) for _, callee, _ in info.toplevel_calls)
+    for stmt in info.tree.body if scan or creates else ():
         toplevel_nodes.add(id(stmt))
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
-            callee = info.resolve(stmt.value.func)
-            kind = "app" if callee in _FASTAPI else "router" if callee in _ROUTER else None
+            kind = _owner_kind(info.resolve(stmt.value.func))
             if kind and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 qualname = f"{info.name}.{stmt.targets[0].id}"
                 facts.owners[qualname] = _Owner(
@@ -1334,11 +1328,10 @@ _ASYNC_WITH = re.compile(rb"\basync(?:\s|\\)+with\b")
 
 def _may_open_client(data: bytes) -> bool:
     """May the source hold `async with <client>(...)`, a site of `_plan_per_call`? Not
-    without the client's name and an `async with`. (Non-ASCII source may spell the name
-    in other characters: Python reads identifiers in NFKC.)"""
-    if not data.isascii():
-        return True
-    return any(word in data for word in _CLIENT_WORDS) and _ASYNC_WITH.search(data) is not None
+    without the client's name and an `async with`. (Python reads identifiers in NFKC:
+    non-ASCII source may spell the name in other characters.)"""
+    text = data if data.isascii() else identifier_text(data).encode()
+    return any(word in text for word in _CLIENT_WORDS) and _ASYNC_WITH.search(text) is not None
 
 
 def _plan_per_call(
@@ -2187,7 +2180,7 @@ class OnEventToLifespan(_LifespanCodemod):
     NAME = "lifespan-on-event"
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
-    PLAN_COST = 1.3  # the family's scan, made by whichever plan comes first
+    PLAN_COST = 0.2  # the family's scan, made by whichever plan comes first
     INDEXES = _PLAN_TOKENS
 
     @classmethod
