@@ -999,7 +999,7 @@ class ForgottenAwait(AsyncfixCodemod):
     RULES = (AF501, AF502)
     AFTER = ("*",)
     TRIGGERS = (b"async",)
-    PLAN_COST = 2.6
+    PLAN_COST = 0.18
     INDEXES = (b"async def",)  # the project's coroutines
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
 

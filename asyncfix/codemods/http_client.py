@@ -779,7 +779,7 @@ class BlockingCalls(AsyncfixCodemod):
     FAMILY = "http_client"
     RULES = (AF204, AF205)
     TRIGGERS = (b"async",)
-    PLAN_COST = 1.5
+    PLAN_COST = 0.19
     INDEXES = (b"async",)  # the async defs' callees (see _index_modules)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
@@ -1209,7 +1209,7 @@ class RequestsToAsync(AsyncfixCodemod):
     RULES = (AF201, AF202)
     AFTER = ("lifespan",)
     TRIGGERS = (b"async", b"requests")
-    PLAN_COST = 0.5
+    PLAN_COST = 0.06
     METADATA_DEPENDENCIES = (
         ScopeProvider,
         QualifiedNameProvider,
