@@ -6,6 +6,7 @@ import ast
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -27,7 +28,7 @@ from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
-from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module
+from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
 
@@ -472,15 +473,20 @@ def _start_pool(jobs: int, config: Config, cache: ResultCache | None) -> Process
     return pool
 
 
-# A file for a worker: its bytes, its plans and its cache key (see Pipeline.triage).
-Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None]
+# A file for a worker: its bytes, its plans, its cache key (see Pipeline.triage) and its
+# facts, pickled, when a worker indexed it already (see _index_apart).
+Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None, bytes | None]
 
 
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
     outcomes = []
-    for task in tasks:
-        outcomes.append(_WORKER.rewrite_file(*task))
+    for file, data, plans, key, facts in tasks:
+        if facts is not None:
+            # The screens and codemods that index the module find it done: a fraction of
+            # the cost of indexing it again.
+            remember(pickle.loads(facts), data)
+        outcomes.append(_WORKER.rewrite_file(file, data, plans, key))
         if outcomes[-1].parsed:
             # A libcst tree with its scopes is a web of cycles that the raised thresholds
             # would keep for many more files: free it now (stdlib peak: 755 -> 698 MB).
@@ -563,8 +569,9 @@ def _run(
         pool = _start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
+        facts: dict[str, bytes] = {}
         if pool is not None:
-            modules, pool = _index_apart(pool, pipeline, every, contents, jobs, result_cache)
+            modules, facts, pool = _index_apart(pool, pipeline, every, contents, jobs, result_cache)
         plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs, modules=modules)
         del modules  # the plans are made: no need for the facts beside the workers
         outcomes = []
@@ -576,7 +583,7 @@ def _run(
                 continue
             done, key = pipeline.triage(file, data, plans.get(file.display))
             if done is None:
-                tasks.append((file, data, plans.get(file.display), key))
+                tasks.append((file, data, plans.get(file.display), key, facts.get(file.display)))
             else:
                 outcomes.append(done)
         with _stop_on_signals() as stop:
@@ -584,7 +591,8 @@ def _run(
                 for i, task in enumerate(tasks, 1):
                     if stop.is_set():
                         raise Interrupted
-                    outcomes.append(pipeline.rewrite_file(*task))
+                    file, data, plans_of_file, key, _ = task  # (no pool: nothing indexed)
+                    outcomes.append(pipeline.rewrite_file(file, data, plans_of_file, key))
                     if progress:
                         progress(i, len(tasks))
             else:
@@ -609,15 +617,16 @@ _PLANNING: (
 ) = None
 
 
-def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | None]:
+def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[bytes | None]:
     """A worker's share of the project index (see `_index_apart`): each module's facts,
-    sent back without its bytes (the parent has them) or its tree (parsed again where a
+    pickled, without its bytes (the parent has them) or its tree (parsed again where a
     plan asks for it)."""
     found = []
     for file, data in files:
         info = index_module(file, data)
         # A copy: the index's cache holds `info` itself, which must keep its bytes.
-        found.append(None if info is None else replace(info, data=b""))
+        facts = None if info is None else replace(info, data=b"")
+        found.append(None if facts is None else pickle.dumps(facts, pickle.HIGHEST_PROTOCOL))
     forget()
     return found
 
@@ -629,11 +638,12 @@ def _index_apart(
     contents: Mapping[str, bytes | SourceError],
     jobs: int,
     cache: ResultCache | None,
-) -> tuple[dict[str, ModuleInfo | None], ProcessPoolExecutor]:
+) -> tuple[dict[str, ModuleInfo | None], dict[str, bytes], ProcessPoolExecutor]:
     """The modules every plan indexes in any case (`INDEXES`), indexed by the workers,
     which wait for the plans anyway: each planning process would index them all again
-    (they were most of a plan's time). Returns them with the pool; a pool a worker died
-    in is replaced, and the plans then index for themselves."""
+    (they were most of a plan's time). Returns them, their facts still pickled for the
+    workers that rewrite them, which would index them again too, and the pool; a pool a
+    worker died in is replaced, and the plans then index for themselves."""
     tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
     todo = [
         (file, data)
@@ -641,8 +651,9 @@ def _index_apart(
         if isinstance(data := contents[file.display], bytes) and any(t in data for t in tokens)
     ]
     found: dict[str, ModuleInfo | None] = {}
+    pickled: dict[str, bytes] = {}
     if not todo:
-        return found, pool
+        return found, pickled, pool
     size = -(-len(todo) // (jobs * 4))  # (rounded up)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     with _stop_on_signals() as stop:
@@ -652,17 +663,20 @@ def _index_apart(
                 while not wait([future], timeout=0.1).done:
                     if stop.is_set():
                         raise Interrupted
-                for (file, data), info in zip(chunk, future.result(), strict=True):
-                    if info is not None:
+                for (file, data), facts in zip(chunk, future.result(), strict=True):
+                    info = None
+                    if facts is not None:
+                        info = pickle.loads(facts)
                         info.data = data
+                        pickled[file.display] = facts
                     found[file.display] = info
         except Interrupted:
             _kill(pool)
             raise
         except BrokenProcessPool:
             pool.shutdown(wait=False, cancel_futures=True)
-            return {}, _start_pool(jobs, pipeline.config, cache)
-    return found, pool
+            return {}, {}, _start_pool(jobs, pipeline.config, cache)
+    return found, pickled, pool
 
 
 def _plan(

@@ -64,6 +64,9 @@ class _Trees:
             return found[0]
         return self.put(info, syntax.parse(info.data, filename=info.path))
 
+    def holds(self, info: ModuleInfo) -> bool:
+        return (info.path, info.digest) in self._trees
+
     def put(self, info: ModuleInfo, tree: ast.Module) -> ast.Module:
         lines = info.data.count(b"\n") + 1
         while self._trees and self._lines + lines > self.budget:
@@ -377,6 +380,15 @@ def forget() -> None:
     _CACHE.clear()
 
 
+def remember(info: ModuleInfo, data: bytes) -> None:
+    """Facts of `data` indexed elsewhere (pickled without their bytes): `index_module`
+    returns them as its own."""
+    info.data = data
+    _CACHE[(info.digest, info.name)] = info
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
 def index_module(
     file: SourceFile, data: bytes, tree: ast.Module | None = None
 ) -> ModuleInfo | None:
@@ -389,6 +401,8 @@ def index_module(
         cached = _CACHE[key]
         if cached.path == file.display:
             _CACHE.move_to_end(key)
+            if tree is not None and not TREES.holds(cached):
+                TREES.put(cached, tree)  # facts made elsewhere came without theirs
             return cached
     if tree is None:
         try:

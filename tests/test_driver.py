@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import ast
 import os
+import pickle
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import libcst as cst
 import pytest
 
-from asyncfix import driver
+from asyncfix import driver, index
 from asyncfix.codemods import (
     AsyncfixCodemod,
     RegistryError,
@@ -34,7 +36,7 @@ from asyncfix.driver import (
     _stop_on_signals,
 )
 from asyncfix.files import SourceError, SourceFile
-from asyncfix.index import ModuleInfo, index_module
+from asyncfix.index import ModuleInfo, forget, index_module
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -196,6 +198,7 @@ def _facts(info: ModuleInfo | None) -> object:
         info.toplevel,
         info.classes,
         [(n, ast.dump(a)) for n, a in info.returns],
+        info.toplevel_calls,
     )
 
 
@@ -205,14 +208,21 @@ def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(Config(),)) as pool:
-        modules, same = _index_apart(pool, pipeline, files, contents, jobs, None)
+        modules, pickled, same = _index_apart(pool, pipeline, files, contents, jobs, None)
     assert same is pool
     assert {"app/main.py", "app/db.py"} <= modules.keys()
+    assert pickled.keys() == {path for path, info in modules.items() if info is not None}
     for path, info in modules.items():
         data = contents[path]
         assert isinstance(data, bytes) and b"async" in data  # (the tokens of INDEXES)
         here = index_module(next(f for f in files if f.display == path), data)
+        assert info is not None and here is not None
         assert _facts(info) == _facts(here)
+        # What the worker that rewrites the file gets (see _process_chunk).
+        sent = pickle.loads(pickled[path])
+        assert sent.data == b""  # the worker has the bytes
+        sent.data = data
+        assert _facts(sent) == _facts(here)
     apart = _plan(pipeline, files, contents, apart=True, jobs=jobs, modules=modules)
     assert _ordered(apart) == _ordered(_plan(pipeline, files, contents, apart=False))
 
@@ -229,9 +239,9 @@ def test_a_worker_that_dies_indexing_leaves_the_plans_to_index(
     files, contents = _legacy_files()
     pool = ProcessPoolExecutor(2, initializer=_init_worker, initargs=(Config(),))
     pool.submit(int).result()
-    modules, fresh = _index_apart(pool, pipeline, files, contents, 2, None)
+    modules, pickled, fresh = _index_apart(pool, pipeline, files, contents, 2, None)
     try:
-        assert modules == {} and fresh is not pool
+        assert modules == {} and pickled == {} and fresh is not pool
         assert fresh.submit(sum, [1, 2]).result() == 3  # a working pool in its place
     finally:
         fresh.shutdown()
@@ -267,3 +277,39 @@ def test_a_signal_after_the_last_look_at_the_flag_still_interrupts() -> None:
         time.sleep(0.05)  # (the handler runs between bytecodes)
     with _stop_on_signals():
         pass  # no signal: nothing raised
+
+
+def test_a_worker_handed_the_facts_does_not_index_the_module_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline = Pipeline(Config())
+    files, contents = _legacy_files()
+    plans = pipeline.make_plans(files, contents)
+    tasks: list[driver.Task] = []
+    for file in files:
+        data = contents[file.display]
+        assert isinstance(data, bytes)
+        info = index_module(file, data)
+        facts = None if info is None else pickle.dumps(replace(info, data=b""))
+        tasks.append((file, data, plans.get(file.display), None, facts))
+    forget()
+    expected = [pipeline.rewrite_file(*task[:4]) for task in tasks]
+    assert any(o.findings for o in expected) and any(o.new for o in expected)
+    forget()
+    monkeypatch.setattr(driver, "_WORKER", pipeline)
+    collected: list[str] = []
+    original = index._Collector.walk
+
+    def walk(self: index._Collector, node: ast.AST, own: object) -> None:
+        if node.__class__ is ast.Module:
+            collected.append(self.info.path)
+        original(self, node, own)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index._Collector, "walk", walk)
+    outcomes = driver._process_chunk(tasks)
+    assert [(o.findings, o.new, o.errors) for o in outcomes] == [
+        (o.findings, o.new, o.errors) for o in expected
+    ]
+    # Only the rewritten text, in the check that a second run leaves it alone.
+    rewritten = {o.file.display for o in expected if o.new}
+    assert collected and set(collected) <= rewritten
