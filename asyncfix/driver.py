@@ -591,7 +591,7 @@ def _run(
                 for i, task in enumerate(tasks, 1):
                     if stop.is_set():
                         raise Interrupted
-                    file, data, plans_of_file, key, _ = task  # (no pool: nothing indexed)
+                    file, data, plans_of_file, key, _ = task  # (a few files: indexed again)
                     outcomes.append(pipeline.rewrite_file(file, data, plans_of_file, key))
                     if progress:
                         progress(i, len(tasks))

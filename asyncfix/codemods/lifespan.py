@@ -757,7 +757,7 @@ _WALK_TOKENS = (b"on_event", b"add_event_handler", b"include_router")
 
 
 def _owner_kind(callee: str | None) -> str | None:
-    """ "app" or "router" for a call of FastAPI or APIRouter, resolved; else None."""
+    """The owner a call of `callee` (resolved) makes: "app", "router" or None."""
     return "app" if callee in _FASTAPI else "router" if callee in _ROUTER else None
 
 
