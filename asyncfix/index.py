@@ -448,6 +448,12 @@ def identifier_text(data: bytes) -> str:
     return unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
 
 
+def identifier_bytes(data: bytes) -> bytes:
+    """`data` for a byte search of names and keywords: itself when ASCII, else its
+    `identifier_text` in UTF-8."""
+    return data if data.isascii() else identifier_text(data).encode()
+
+
 _RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
 _RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
 WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)

@@ -37,7 +37,7 @@ from asyncfix.index import (
     ModuleInfo,
     ProjectIndex,
     children,
-    identifier_text,
+    identifier_bytes,
     index_module,
 )
 
@@ -229,7 +229,7 @@ def _may_name_framework(data: bytes) -> bool:
     are read in NFKC: non-ASCII ones could spell one)."""
     if b"asyncfix:" in data:
         return True
-    text = data if data.isascii() else identifier_text(data).encode()
+    text = identifier_bytes(data)
     return any(word in text for word in _FRAMEWORK_WORDS)
 
 

@@ -47,7 +47,7 @@ from asyncfix.index import (
     FunctionNode,
     ModuleInfo,
     ProjectIndex,
-    identifier_text,
+    identifier_bytes,
     index_module,
     walk_statements,
 )
@@ -337,9 +337,7 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     not, even in a string annotation) or with a project return type: so a table class is
     reachable only when its library is (imported, the module's own package, spelled in
     the source or a project return type) and a word naming it is in the source."""
-    data = info.data
-    if not data.isascii():  # identifiers are NFKC-normalised
-        data = identifier_text(data).encode()
+    data = identifier_bytes(info.data)  # (identifiers are NFKC-normalised)
     # Whole words, from the source's word runs: linear, where an alternation of several
     # hundred words is not.
     words = {w.decode() for w in _TRIGGER_WORDS.intersection(WORD.findall(data))}

@@ -50,7 +50,7 @@ from asyncfix.codemods.helpers import (
 )
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
-from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_text, walk
+from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_bytes, walk
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -776,7 +776,7 @@ def _scan(info: ModuleInfo, facts: _Facts, data: bytes) -> None:
         return info.resolve(node)
 
     # Most modules hold none of them: skip the walk. (Identifiers are read in NFKC.)
-    text = data if data.isascii() else identifier_text(data).encode()
+    text = identifier_bytes(data)
     scan = any(token in text for token in _WALK_TOKENS)
     if not scan and not (b"on_startup" in text or b"on_shutdown" in text):
         # Then the apps and routers are all there is, and the index knows them: the
@@ -1330,7 +1330,7 @@ def _may_open_client(data: bytes) -> bool:
     """May the source hold `async with <client>(...)`, a site of `_plan_per_call`? Not
     without the client's name and an `async with`. (Python reads identifiers in NFKC:
     non-ASCII source may spell the name in other characters.)"""
-    text = data if data.isascii() else identifier_text(data).encode()
+    text = identifier_bytes(data)
     return any(word in text for word in _CLIENT_WORDS) and _ASYNC_WITH.search(text) is not None
 
 
