@@ -381,8 +381,8 @@ def forget() -> None:
 
 
 def remember(info: ModuleInfo, data: bytes) -> None:
-    """Facts of `data` indexed elsewhere (pickled without their bytes): `index_module`
-    returns them as its own."""
+    """Keep the facts of `data` for `index_module` to return: its own, or facts indexed
+    elsewhere (pickled without their bytes)."""
     info.data = data
     _CACHE[(info.digest, info.name)] = info
     if len(_CACHE) > _CACHE_SIZE:
@@ -437,9 +437,7 @@ def index_module(
     except RecursionError:
         return None  # nested too deeply to index; the transform phase reports it
     info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
-    _CACHE[key] = info
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    remember(info, data)
     return info
 
 
