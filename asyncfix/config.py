@@ -7,7 +7,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncfix.project import Layout
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +37,8 @@ class Config:
     fastapi_version: str | None = None
     # The pyproject.toml it came from, for relative paths and messages.
     source: Path | None = None
+    # The modules of the project being run on (set by the driver for a run).
+    layout: Layout | None = None
 
     def family_options(self, family: str) -> Mapping[str, Any]:
         return self.families.get(family, {})

@@ -28,7 +28,16 @@ from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
-from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
+from asyncfix.index import (
+    TREES,
+    ModuleInfo,
+    ProjectIndex,
+    forget,
+    index_module,
+    remember,
+    use_layout,
+)
+from asyncfix.project import Layout, project_root
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
 
@@ -86,6 +95,7 @@ class Pipeline:
     ):
         self.config = config
         self.cache = cache
+        use_layout(config.layout)  # in every process: the workers build their own Pipeline
         self.enabled = resolve_selection(config.select, config.ignore)
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
@@ -125,11 +135,14 @@ class Pipeline:
         files: Sequence[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
         modules: Mapping[str, ModuleInfo | None] | None = None,
+        given: Collection[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """display path -> {codemod name: its instructions}, from the planning codemods.
         `contents`: the files' bytes when the caller has read them already; `modules`:
-        facts of some of them, indexed already (see `_index_apart`)."""
-        return self.combine_plans(self.plan_each(self.planners(), files, contents, modules))
+        facts of some of them, indexed already (see `_index_apart`); `given`: the files
+        the run may change when not all of `files` (see ProjectIndex.outside)."""
+        each = self.plan_each(self.planners(), files, contents, modules, given)
+        return self.combine_plans(each)
 
     def planners(self) -> list[type[AsyncfixCodemod]]:
         return [c for c in self.codemods if _overrides(c, "plan")]
@@ -140,11 +153,12 @@ class Pipeline:
         files: Sequence[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
         modules: Mapping[str, ModuleInfo | None] | None = None,
+        given: Collection[str] | None = None,
     ) -> dict[str, Mapping[str, Any]]:
         """codemod name -> its plan (display path -> instructions), for `planners`."""
         if not planners:
             return {}
-        index = ProjectIndex(files, contents)
+        index = ProjectIndex(files, contents, given)
         index.add(modules or {})
         try:
             return {c.NAME: c.plan(index, self.config) or {} for c in planners}
@@ -518,6 +532,26 @@ def run(
         return _run(paths, config, jobs, progress, cache, shard)
 
 
+def _project(
+    paths: Sequence[Path], named: list[SourceFile], config: Config
+) -> tuple[list[SourceFile], frozenset[str] | None, Layout]:
+    """(every file of the project, the display paths of the `named` files when they are
+    not all of them, the project's layout). Cross-file decisions see the whole project (the
+    nearest pyproject.toml or .git above `paths`) even when only some of its files are
+    given, as a pre-commit hook gives them: a rewrite that needs a change in a file not
+    given is then refused (see ProjectIndex.outside)."""
+    root = project_root(paths)
+    every = named
+    if root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
+        whole, _ = discover([root], config.exclude)  # (files not given: their errors too)
+        known = {os.path.realpath(f.path) for f in named}
+        more = [f for f in whole if os.path.realpath(f.path) not in known]
+        every = sorted([*named, *more], key=lambda f: f.display)
+    given = frozenset(f.display for f in named) if len(every) > len(named) else None
+    layout = Layout.of(root, (Path(os.path.realpath(f.path)) for f in every))
+    return every, given, layout
+
+
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)
@@ -543,9 +577,11 @@ def _run(
     shard: tuple[int, int] | None,
 ) -> RunResult:
     started = time.perf_counter()
-    every, errors = discover(paths, config.exclude)
+    named, errors = discover(paths, config.exclude)
+    every, given, layout = _project(paths, named, config)
+    config = replace(config, layout=layout)
     contents = _read_all(every)
-    files = every if shard is None else [f for f in every if in_shard(f.display, *shard)]
+    files = named if shard is None else [f for f in named if in_shard(f.display, *shard)]
     result_cache = None
     if cache:
         result_cache = cache if isinstance(cache, ResultCache) else ResultCache.for_run(config)
@@ -572,7 +608,15 @@ def _run(
         facts: dict[str, bytes] = {}
         if pool is not None:
             modules, facts, pool = _index_apart(pool, pipeline, every, contents, jobs, result_cache)
-        plans = _plan(pipeline, every, contents, apart=pool is not None, jobs=jobs, modules=modules)
+        plans = _plan(
+            pipeline,
+            every,
+            contents,
+            apart=pool is not None,
+            jobs=jobs,
+            modules=modules,
+            given=given,
+        )
         del modules  # the plans are made: no need for the facts beside the workers
         outcomes = []
         tasks: list[Task] = []
@@ -612,6 +656,7 @@ _PLANNING: (
         Sequence[SourceFile],
         Mapping[str, bytes | SourceError],
         Mapping[str, ModuleInfo | None],
+        Collection[str] | None,
     ]
     | None
 ) = None
@@ -687,20 +732,21 @@ def _plan(
     apart: bool,
     jobs: int = 1,
     modules: Mapping[str, ModuleInfo | None] | None = None,
+    given: Collection[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The plans; `apart`: made in forked children that exit when done, up to `jobs` of
     them, each making the plans of some codemods. The project index peaks at a few
     hundred MB on a large tree, and memory Python has freed stays with the process that
     used it: made here, it would sit beside the workers all run. `modules`: facts indexed
-    already (see `_index_apart`)."""
+    already (see `_index_apart`); `given`: see Pipeline.make_plans."""
     global _PLANNING
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
-        return pipeline.make_plans(files, contents, modules)
+        return pipeline.make_plans(files, contents, modules, given)
     groups = _plan_groups(pipeline.planners(), jobs)
     if not groups:
         return {}
     # The children inherit them: nothing is pickled.
-    _PLANNING = (pipeline, files, contents, modules or {})
+    _PLANNING = (pipeline, files, contents, modules or {}, given)
     context = multiprocessing.get_context("fork")
     children: list[tuple[BaseProcess, Connection]] = []
     each: dict[str, Mapping[str, Any]] = {}
@@ -764,9 +810,9 @@ def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], chil
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
     assert _PLANNING is not None
-    pipeline, files, contents, modules = _PLANNING
+    pipeline, files, contents, modules, given = _PLANNING
     try:
-        sender.send((True, pipeline.plan_each(planners, files, contents, modules)))
+        sender.send((True, pipeline.plan_each(planners, files, contents, modules, given)))
     except Exception as exc:  # a bug in a plan: raised again in the parent
         try:
             sender.send((False, exc))

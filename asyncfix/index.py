@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from asyncfix import syntax
-from asyncfix.files import SourceError, SourceFile, read_bytes
+from asyncfix.files import SourceError, SourceFile, display_path, read_bytes
+from asyncfix.project import Layout, package_name
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -102,6 +103,9 @@ class ModuleInfo:
     # (name, resolved callee, line) of each `name = <call>(...)` statement of the module's
     # own body (not in a block), in order: what a plan asks of most modules' trees
     toplevel_calls: list[tuple[str, str, int]] = field(default_factory=list)
+    # Imported names that several modules of the project may be: local name -> the files
+    # (display paths). Their `imports` entry starts with AMBIGUOUS.
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def tree(self) -> ast.Module:
@@ -208,15 +212,28 @@ def full_name(node: ast.expr) -> str | None:
     return None
 
 
+# The project the run is about (see project.Layout): set by the pipeline in every process.
+_LAYOUT: Layout | None = None
+# The qualified name an ambiguous import gets: it names no module of the index.
+AMBIGUOUS = "<ambiguous>"
+
+
+def use_layout(layout: Layout | None) -> None:
+    """Name and resolve modules as the project `layout` has them (None: each file on its
+    own, by its packages)."""
+    global _LAYOUT
+    if layout is not _LAYOUT:
+        _CACHE.clear()  # facts named under another layout
+    _LAYOUT = layout
+
+
 def module_name(path: Path) -> str:
-    """`a/b/c.py` -> `b.c` when only `b/` is a package (has __init__.py)."""
+    """The index's name of the module at `path`: `a/b/c.py` -> `b.c` when only `b/` is a
+    package (has __init__.py), told apart from a same-named module of the project when
+    there is one (see project.Layout)."""
     path = path.resolve()
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    directory = path.parent
-    while (directory / "__init__.py").is_file():
-        parts.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(parts)) or path.stem
+    name = _LAYOUT.name_of(path) if _LAYOUT is not None else None
+    return name or package_name(path)
 
 
 def _absolute_import(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -268,6 +285,7 @@ class _Collector:
     def __init__(self, info: ModuleInfo, is_package: bool) -> None:
         self.info = info
         self.is_package = is_package
+        self.path = info.file.path.resolve()
         self.scope: list[str] = []  # qualname parts below the module
         self.class_stack: list[str | None] = [None]
         # Functions in the order a top-down visit meets them (outer before nested); each
@@ -277,19 +295,34 @@ class _Collector:
 
     def imports(self, statements: list[ast.stmt]) -> None:
         # Imports anywhere count: a local `import requests` still means requests.
+        # Relative imports start from the name Python gives the module (its packages).
+        python_name = _LAYOUT.python_name(self.path) if _LAYOUT else package_name(self.path)
         for node in walk_statements(statements):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
-                        self.info.imports[alias.asname] = alias.name
+                        self._bind(alias.asname, alias.name)
                     else:
                         head = alias.name.split(".")[0]
-                        self.info.imports[head] = head
+                        self._bind(head, head)
             elif isinstance(node, ast.ImportFrom):
-                base = _absolute_import(self.info.name, self.is_package, node.level, node.module)
+                base = _absolute_import(python_name, self.is_package, node.level, node.module)
                 for alias in node.names:
                     if alias.name != "*":
-                        self.info.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
+                        self._bind(alias.asname or alias.name, f"{base}.{alias.name}")
+
+    def _bind(self, local: str, target: str) -> None:
+        """`local` names `target` (absolute, as Python spells it): through the project's
+        layout, the index's name of what it resolves to, unless it is ambiguous."""
+        found = _LAYOUT.resolve(self.path, target) if _LAYOUT else None
+        if found is None:
+            self.info.imports[local] = target
+        elif found.candidates:
+            self.info.imports[local] = f"{AMBIGUOUS}.{target}"
+            self.info.ambiguous[local] = tuple(display_path(Path(f)) for f in found.candidates)
+        else:
+            self.info.imports[local] = found.qualname
+            self.info.ambiguous.pop(local, None)
 
     def walk(self, node: ast.AST, own: _Own | None) -> None:
         """`own`: the function whose own body `node` is in (None outside functions)."""
@@ -467,13 +500,22 @@ class ProjectIndex:
         self,
         files: Iterable[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
+        given: Collection[str] | None = None,
     ) -> None:
+        """`given`: the display paths of the files the run may change, when only some
+        of the project's `files` are (see `outside`)."""
         self.files = list(files)
+        self._given = None if given is None else frozenset(given)
         self._data: dict[str, bytes | None] = {
             path: data if isinstance(data, bytes) else None
             for path, data in (contents or {}).items()
         }
         self._modules: dict[str, ModuleInfo | None] = {}
+
+    def outside(self, path: str) -> bool:
+        """Is the file at display path `path` one the run reads but must not change (not
+        among the files given)? A rewrite that needs a change there is not made."""
+        return self._given is not None and path not in self._given
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
         """Facts made elsewhere (display path -> them; None: does not parse): the trees

@@ -5,9 +5,12 @@ lock files), never by importing anything. Shared by the families that need it.
 
 from __future__ import annotations
 
+import configparser
+import hashlib
+import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -308,3 +311,220 @@ def declared_packages(source: Path | None) -> frozenset[str]:
         except InvalidRequirement:
             continue
     return frozenset(names)
+
+
+# -- the modules Python sees: import roots, names, imports ---------------------------------
+
+_ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+def project_root(paths: Sequence[Path]) -> Path | None:
+    """The nearest directory holding pyproject.toml or .git at or above all of `paths`
+    (resolved); None when there is none."""
+    resolved = [Path(os.path.realpath(p)) for p in paths] or [Path(os.path.realpath("."))]
+    common = Path(os.path.commonpath([str(p) for p in resolved]))
+    start = common if common.is_dir() else common.parent
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in _ROOT_MARKERS):
+            return directory
+    return None
+
+
+def _path_list(value: Any, separators: str = ",") -> list[str]:
+    """A setting that is a list of paths or one string of them (`a:b`, `a, b`, `a b`)."""
+    if isinstance(value, str):
+        return [p for p in re.split(f"[{re.escape(separators)}\\s]+", value) if p]
+    return _strings(value)
+
+
+def _declared_roots(root: Path) -> list[str]:
+    """The directories the project's own settings put on sys.path, relative to `root`:
+    setuptools' package-dir and packages.find, Poetry and Hatch package sources, pytest's
+    `pythonpath`, mypy's `mypy_path`, ruff's `src` (pyproject.toml, setup.cfg, pytest.ini)."""
+    doc = _load_toml(root / "pyproject.toml")
+    found: list[str] = []
+    setuptools = _at(doc, "tool", "setuptools")
+    package_dir = _at(setuptools, "package-dir")
+    if isinstance(package_dir, Mapping) and isinstance(package_dir.get(""), str):
+        found.append(package_dir[""])
+    found += _path_list(_at(setuptools, "packages", "find", "where"))
+    for package in _at(doc, "tool", "poetry", "packages") or ():
+        if isinstance(package, Mapping) and isinstance(package.get("from"), str):
+            found.append(package["from"])
+    for package in _strings(_at(doc, "tool", "hatch", "build", "targets", "wheel", "packages")):
+        found.append(str(Path(package).parent))
+    found += _path_list(_at(doc, "tool", "pytest", "ini_options", "pythonpath"), " ")
+    found += _path_list(_at(doc, "tool", "mypy", "mypy_path"), ",:")
+    found += _path_list(_at(doc, "tool", "ruff", "src"))
+    ini = configparser.ConfigParser(interpolation=None)
+    try:
+        ini.read([root / "setup.cfg", root / "pytest.ini"], encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return found
+    dirs = ini.get("options", "package_dir", fallback="")
+    found += [m.group(1) for m in re.finditer(r"(?m)^\s*=\s*(\S+)", dirs)]
+    for section in ("tool:pytest", "pytest"):
+        found += _path_list(ini.get(section, "pythonpath", fallback=""), " ")
+    found += _path_list(ini.get("mypy", "mypy_path", fallback=""), ",:")
+    return found
+
+
+def package_name(path: Path, is_file: Callable[[Path], bool] = Path.is_file) -> str:
+    """`a/b/c.py` -> `b.c` when only `b/` is a package (has __init__.py): the name the
+    module has when its directory's top (`a/`) is on sys.path."""
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    directory = path.parent
+    while is_file(directory / "__init__.py"):
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts)) or path.stem
+
+
+def _package_top(path: Path, is_file: Callable[[Path], bool]) -> Path:
+    """The directory above `path`'s packages: for a script, its own directory."""
+    directory = path.parent
+    while is_file(directory / "__init__.py"):
+        directory = directory.parent
+    return directory
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What an import names: `qualname` with the module part spelt by its index name, or
+    the files it may be (`candidates`, two or more) when Python could pick either."""
+
+    qualname: str
+    candidates: tuple[str, ...] = ()
+
+
+class Layout:
+    """The modules of one project as Python sees them. A file is named as Python names it
+    when its package's top directory is on sys.path (`package_name`); files that would
+    share a name (`main.py` of two services) are told apart by the directories above them
+    (`svc_a.main`, `svc_b.main`), so that no fact of one is taken for the other's.
+
+    An import is resolved as Python resolves it for the importing file: its own top
+    directory first (a script sees its own directory), then the project root and the
+    import roots the project declares, with namespace packages; else by name among the
+    project's files, where two or more files of that name make it ambiguous.
+    """
+
+    def __init__(self, root: Path | None, files: Iterable[Path], roots: Sequence[Path] = ()):
+        self.root = root
+        self.files = frozenset(str(f) for f in files)
+        self.dirs = frozenset(str(p) for f in self.files for p in Path(f).parents)
+        self.roots = tuple(dict.fromkeys(str(r) for r in roots if str(r) in self.dirs))
+        by_name: dict[str, list[str]] = {}
+        for file in sorted(self.files):
+            by_name.setdefault(package_name(Path(file), self._is_file), []).append(file)
+        self._by_name = {name: tuple(found) for name, found in by_name.items()}
+        self._names: dict[str, str] = {}
+        taken = set(by_name)
+        for name, found in by_name.items():
+            if len(found) > 1:
+                self._names.update(_told_apart(name, found, taken, self._is_file))
+        self._resolved: dict[tuple[str, str], Resolved | None] = {}
+
+    @classmethod
+    def of(cls, root: Path | None, files: Iterable[Path]) -> Layout:
+        """The layout of the project at `root` made of `files` (resolved paths)."""
+        if root is None:
+            return cls(None, files)
+        # The root (the working directory tools run from), what the project declares, and
+        # a src layout, declared or not.
+        roots = [root, *(root / d for d in _declared_roots(root)), root / "src"]
+        return cls(root, files, [Path(os.path.realpath(r)) for r in roots])
+
+    def __repr__(self) -> str:
+        # What the result cache's salt sees (asdict(Config) -> repr): what names modules.
+        told = ",".join(f"{k}={v}" for k, v in sorted(self._names.items()))
+        digest = hashlib.sha256(f"{self.roots}|{told}".encode()).hexdigest()[:16]
+        return f"Layout({self.root}, {digest})"
+
+    def __deepcopy__(self, memo: Any) -> Layout:
+        return self  # never changed once made
+
+    def _is_file(self, path: Path) -> bool:
+        return str(path) in self.files
+
+    def name_of(self, path: Path) -> str | None:
+        """The index's name of the module at `path` (resolved); None if not the project's."""
+        key = str(path)
+        if key not in self.files:
+            return None
+        return self._names.get(key) or self.python_name(path)
+
+    def python_name(self, path: Path) -> str:
+        """The name Python gives the module at `path` (resolved), from its packages."""
+        return package_name(path, self._is_file if str(path) in self.files else Path.is_file)
+
+    def ambiguous_names(self) -> dict[str, tuple[str, ...]]:
+        """Module names that several files have: name -> those files."""
+        return {n: f for n, f in self._by_name.items() if len(f) > 1}
+
+    def resolve(self, importer: Path, dotted: str) -> Resolved | None:
+        """What the absolute import `dotted` names in the module at `importer`, or None
+        when no module of the project is it (a library, the stdlib)."""
+        top = str(_package_top(importer, self._is_file))
+        key = (top, dotted)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(top, dotted.split("."))
+        return self._resolved[key]
+
+    def _resolve(self, top: str, parts: list[str]) -> Resolved | None:
+        found = self._lookup([top, *(r for r in self.roots if r != top)], parts)
+        if found is not None:
+            file, used = found
+            name = self.name_of(Path(file))
+            return None if name is None else Resolved(".".join([name, *parts[used:]]))
+        for used in range(len(parts), 0, -1):  # the longest prefix that names files
+            files = self._by_name.get(".".join(parts[:used]))
+            if files is None:
+                continue
+            if len(files) > 1:
+                return Resolved(".".join(parts), files)
+            name = self.name_of(Path(files[0]))
+            return None if name is None else Resolved(".".join([name, *parts[used:]]))
+        return None
+
+    def _lookup(self, dirs: Sequence[str], parts: Sequence[str]) -> tuple[str, int] | None:
+        """(file, how many of `parts` name it) for the longest module prefix of `parts`
+        found through `dirs`, in the order of Python's path finder: a package or module
+        in the first directory that has one; else the namespace package of them all."""
+        head, rest = parts[0], parts[1:]
+        portions = []
+        for directory in dirs:
+            base = f"{directory}/{head}"
+            if f"{base}/__init__.py" in self.files:
+                deeper = self._lookup([base], rest) if rest else None
+                return (deeper[0], deeper[1] + 1) if deeper else (f"{base}/__init__.py", 1)
+            if f"{base}.py" in self.files:
+                return f"{base}.py", 1
+            if base in self.dirs:
+                portions.append(base)
+        if portions and rest:
+            deeper = self._lookup(portions, rest)
+            if deeper is not None:
+                return deeper[0], deeper[1] + 1
+        return None
+
+
+def _told_apart(
+    name: str, files: Sequence[str], taken: set[str], is_file: Callable[[Path], bool]
+) -> dict[str, str]:
+    """Names for the files that would all be `name`: the directories above each, from
+    where their paths part, as a prefix (`svc_a.main`), unique among `taken`. A file
+    whose top directory is where they part keeps `name`."""
+    common = Path(os.path.commonpath(files))
+    found: dict[str, str] = {}
+    for file in files:
+        top = _package_top(Path(file), is_file)
+        if top == common:
+            continue
+        prefix = [part.replace(".", "_") for part in top.relative_to(common).parts]
+        candidate = ".".join([*prefix, name])
+        while candidate in taken:  # a module of the project has that name already
+            candidate = f"_{candidate}"
+        taken.add(candidate)
+        found[file] = candidate
+    return found

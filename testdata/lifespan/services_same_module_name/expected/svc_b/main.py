@@ -1,0 +1,30 @@
+# Run from this directory: uvicorn main:app
+from fastapi import FastAPI
+
+from state import EVENTS, connect
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await startup()
+    try:
+        yield
+    finally:
+        await shutdown()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+async def startup():
+    EVENTS.append(await connect("b"))
+
+
+async def shutdown():
+    EVENTS.append("b stopped")
+
+
+@app.get("/")
+async def read():
+    return EVENTS

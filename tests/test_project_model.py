@@ -1,0 +1,148 @@
+"""The project model: which module a name is, as Python sees it (import roots, scripts
+that see their own directory, same-named modules of different services), and runs on a
+part of a project's files, which still decide on the whole project."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from asyncfix.files import discover
+from asyncfix.index import AMBIGUOUS, ProjectIndex, use_layout
+from asyncfix.project import Layout, Resolved, project_root
+
+SERVICES = (
+    Path(__file__).resolve().parent.parent / "testdata" / "lifespan" / "services_same_module_name"
+)
+
+# Imports one service's app from its own directory, as `uvicorn main:app` run there does,
+# and runs its lifespan (startup, one request, shutdown) through Starlette's TestClient.
+_SERVE = """\
+import json, warnings
+warnings.simplefilter("error", DeprecationWarning)  # on_event is gone from the output
+from starlette.testclient import TestClient
+import main, state
+with TestClient(main.app) as client:
+    during = client.get("/").json()
+print(json.dumps({"during": during, "after": state.EVENTS}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("service", "name"), [("svc_a", "a"), ("svc_b", "b")], ids=["sync", "async"]
+)
+def test_each_rewritten_service_starts_and_stops(service: str, name: str) -> None:
+    directory = SERVICES / "expected" / service
+    assert "on_event" not in (directory / "main.py").read_text()
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = json.loads(done.stdout)
+    assert events == {
+        "during": [f"{name} started"],
+        "after": [f"{name} started", f"{name} stopped"],
+    }
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def _layout(root: Path) -> Layout:
+    files, _ = discover([root])
+    return Layout.of(project_root([root]), [f.path.resolve() for f in files])
+
+
+def test_same_named_modules_are_told_apart_and_resolved_per_importer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "svc_a/main.py": "from db import connect\n",
+            "svc_a/db.py": "def connect(): ...\n",
+            "svc_b/main.py": "from db import connect\n",
+            "svc_b/db.py": "async def connect(): ...\n",
+            "tests/test_main.py": "from main import app\nimport db\n",
+            "lib/pkg/__init__.py": "",
+            "lib/pkg/util.py": "from . import db\nfrom .db import engine\n",
+            "lib/pkg/db.py": "engine = 1\n",
+        },
+    )
+    layout = _layout(tmp_path)
+    root = tmp_path.resolve()
+    assert layout.name_of(root / "svc_a" / "main.py") == "svc_a.main"
+    assert layout.name_of(root / "svc_b" / "db.py") == "svc_b.db"
+    # A script sees its own directory first.
+    found = layout.resolve(root / "svc_b" / "main.py", "db.connect")
+    assert found is not None and found.qualname == "svc_b.db.connect"
+    # From elsewhere, two modules can be `main`: ambiguous, both named.
+    found = layout.resolve(root / "tests" / "test_main.py", "main.app")
+    assert found is not None and found.candidates == (
+        str(root / "svc_a" / "main.py"),
+        str(root / "svc_b" / "main.py"),
+    )
+    # A library is none of the project's modules.
+    assert layout.resolve(root / "tests" / "test_main.py", "fastapi.FastAPI") is None
+    # A package of a directory that is on no import root still resolves within itself.
+    use_layout(layout)
+    try:
+        index = ProjectIndex(discover([Path(".")])[0])
+        util = index.by_name("pkg.util")
+        assert util is not None
+        assert util.imports == {"db": "pkg.db", "engine": "pkg.db.engine"}
+        test = index.by_name("test_main")
+        assert test is not None
+        assert test.imports["app"] == f"{AMBIGUOUS}.main.app"
+        assert test.ambiguous["app"] == ("svc_a/main.py", "svc_b/main.py")
+    finally:
+        use_layout(None)
+
+
+def test_declared_import_roots(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": """\
+                [tool.setuptools.packages.find]
+                where = ["lib"]
+                [tool.pytest.ini_options]
+                pythonpath = ["services/api"]
+                [tool.mypy]
+                mypy_path = "stubs"
+                """,
+            "lib/core/__init__.py": "",
+            "lib/core/models.py": "",
+            "services/api/app.py": "",
+            "stubs/extra.py": "",
+            "tests/test_x.py": "",
+        },
+    )
+    layout = _layout(tmp_path)
+    root = tmp_path.resolve()
+    importer = root / "tests" / "test_x.py"
+    for dotted, qualname in [
+        ("core.models.Model", "core.models.Model"),  # packages.find where
+        ("app.app", "app.app"),  # pytest's pythonpath: services/api/app.py
+        ("extra", "extra"),  # mypy_path
+        ("services.api.app", "app"),  # namespace packages from the root
+    ]:
+        found = layout.resolve(importer, dotted)
+        assert found == Resolved(qualname), dotted
+    assert layout.resolve(importer, "models") is None  # not on any import root
