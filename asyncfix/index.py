@@ -112,6 +112,15 @@ class ModuleInfo:
         """The module's stdlib ast (see _Trees: it may be parsed again)."""
         return TREES.get(self)
 
+    def candidates(self, qualname: str) -> tuple[str, ...]:
+        """The files (display paths) that `qualname`, resolved here, may be in when it goes
+        through an ambiguous import; () when it does not."""
+        for local, files in self.ambiguous.items():
+            target = self.imports[local]
+            if qualname == target or qualname.startswith(target + "."):
+                return files
+        return ()
+
     def resolve(self, node: ast.expr) -> str | None:
         """Dotted qualified name of a Name/Attribute chain, through this module's imports."""
         dotted = dotted_name(node)

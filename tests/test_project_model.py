@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from asyncfix.config import Config
+from asyncfix.driver import run
 from asyncfix.files import discover
 from asyncfix.index import AMBIGUOUS, ProjectIndex, use_layout
 from asyncfix.project import Layout, Resolved, project_root
@@ -146,3 +148,155 @@ def test_declared_import_roots(tmp_path: Path) -> None:
         found = layout.resolve(importer, dotted)
         assert found == Resolved(qualname), dotted
     assert layout.resolve(importer, "models") is None  # not on any import root
+
+
+_TOTAL = {
+    "pyproject.toml": "[project]\nname = 'shop'\n",
+    "pkg/__init__.py": "",
+    "pkg/a.py": """\
+        async def _total(prices):
+            return sum(prices)
+        """,
+    "pkg/b.py": """\
+        import asyncio
+
+        from pkg.a import _total
+
+
+        async def report(prices):
+            return await _total(prices)
+
+
+        print(asyncio.run(report([1, 2])))
+        """,
+}
+
+
+def test_a_partial_file_set_never_breaks_a_caller_outside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `asyncfix apply pkg/a.py` (a pre-commit hook gives the changed files): b.py, not
+    # given, awaits _total, so converting it alone would break b.py at run time.
+    _write(tmp_path, _TOTAL)
+    monkeypatch.chdir(tmp_path / "pkg")  # the project root is found above the paths
+    config = Config(select=("AF601",))
+    result = run([Path("a.py")], config, jobs=1)
+    assert [o.file.display for o in result.outcomes] == ["a.py"]  # b.py is read, not done
+    assert not result.errors and result.outcomes[0].new is None
+    [finding] = result.findings
+    assert finding.code == "AF601" and not finding.fixable
+    assert "b.py awaits it and is not among the files given" in finding.format()
+    # Both given: both are rewritten, and the program still runs.
+    result = run([Path("a.py"), Path("b.py")], config, jobs=1)
+    assert [f.code for f in result.findings] == ["AF601"] and result.findings[0].fixable
+    for outcome in result.outcomes:
+        assert outcome.new is not None
+        outcome.file.path.write_bytes(outcome.new)
+    assert "await" not in (tmp_path / "pkg" / "b.py").read_text().split("def report")[1]
+    done = subprocess.run(
+        [sys.executable, "pkg/b.py"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3\n"
+
+
+def test_a_lifespan_migration_needs_every_module_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from fastapi import FastAPI
+
+                from app.routes import router
+
+                app = FastAPI()
+                app.include_router(router)
+
+
+                @app.on_event("startup")
+                def ready():
+                    print("ready")
+                """,
+            "app/routes.py": """\
+                from fastapi import APIRouter
+
+                router = APIRouter()
+
+
+                @router.on_event("startup")
+                def warm():
+                    print("warm")
+                """,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(select=("AF301",))
+    result = run([Path("app/main.py")], config, jobs=1)
+    assert not result.errors and all(o.new is None for o in result.outcomes)
+    [finding] = result.findings
+    assert not finding.fixable
+    assert "app/routes.py would change too and is not among the files given" in finding.format()
+    # The whole project: both modules change.
+    result = run([Path(".")], config, jobs=1)
+    assert [o.file.display for o in result.outcomes if o.new is not None] == [
+        "app/main.py",
+        "app/routes.py",
+    ]
+
+
+def test_no_cross_file_decision_relies_on_an_ambiguous_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `main` and `util` are each two modules (svc_a/, svc_b/); gateway/ has neither.
+    service = """\
+        async def _total(prices):
+            return sum(prices)
+        """
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "svc_a/main.py": "def startup():\n    pass\n",
+            "svc_b/main.py": "async def startup():\n    pass\n",
+            "svc_a/util.py": service,
+            "svc_b/util.py": service,
+            "gateway/app.py": """\
+                from fastapi import FastAPI
+
+                from main import startup
+                from util import _total
+
+                app = FastAPI()
+                app.add_event_handler("startup", startup)
+
+
+                async def report(prices):
+                    return await _total(prices)
+                """,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run([Path(".")], Config(select=("AF301", "AF601")), jobs=1)
+    assert not result.errors and all(o.new is None for o in result.outcomes)
+    found = {f.format() for f in result.findings}
+    assert any(
+        f.startswith("gateway/app.py:7:")
+        and "the handler may be in svc_a/main.py or svc_b/main.py" in f
+        for f in found
+    ), found
+    for service in ("svc_a", "svc_b"):
+        assert any(
+            f.startswith(f"{service}/util.py:1:")
+            and "one of svc_a/util.py, svc_b/util.py (same-named modules)" in f
+            for f in found
+        ), found

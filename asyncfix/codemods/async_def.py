@@ -471,6 +471,7 @@ class _Planner:
         uses = self._find_uses(checked, keep={t.module.path for t in targets})
         for target, problems in zip(checked, uses, strict=True):
             self._judge(target, classes, problems)
+            self._judge_files(target)
         plans: dict[str, Any] = {}
         for target in targets:
             entry = plans.setdefault(target.module.path, _empty_plan())
@@ -594,6 +595,19 @@ class _Planner:
             self._judge_method(target, classes)
         for problem in problems:
             target.refuse(problem)
+        return None
+
+    def _judge_files(self, target: _Target) -> None:
+        """A conversion changes its call sites too: refused when one is in a file the run
+        must not change (only some of the project's files were given)."""
+        if self.index.outside(target.module.path):
+            return target.refuse("its module is not among the files given")
+        for path in sorted(target.sites):
+            if self.index.outside(path):
+                return target.refuse(
+                    f"{path} awaits it and is not among the files given: run asyncfix on "
+                    "both files (or the whole project) to convert it"
+                )
         return None
 
     def walked(self, module: ModuleInfo) -> _Walked:
@@ -724,6 +738,12 @@ class _Planner:
             local = module.name == target.module.name and node.id == name
             imported = module.imports.get(node.id) in aliases
             if not (local or imported):
+                candidates = module.ambiguous.get(node.id, ())
+                if target.module.path in candidates:
+                    return (
+                        f"`{node.id}` may be this function or another, its module being one "
+                        f"of {', '.join(candidates)} (same-named modules)"
+                    )
                 return None
             spelled = node.id
         elif isinstance(node, ast.Attribute) and node.attr == name:

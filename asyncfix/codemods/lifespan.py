@@ -922,7 +922,10 @@ def _owner_key(owner: str | None, facts: _Facts) -> str | None:
     return owner
 
 
-def _handler_problem(reg: _Registration, index: ProjectIndex) -> str | None:
+def _handler_problem(
+    reg: _Registration, index: ProjectIndex, info: ModuleInfo | None
+) -> str | None:
+    """Why the handler of `reg` (registered in `info`) cannot be called from a lifespan."""
     if reg.problem:
         return reg.problem
     if not reg.toplevel:
@@ -931,6 +934,12 @@ def _handler_problem(reg: _Registration, index: ProjectIndex) -> str | None:
         return "the event is not the literal 'startup' or 'shutdown'"
     if reg.handler is None:
         return "the handler is not a plain function name"
+    candidates = info.candidates(reg.handler) if info is not None else ()
+    if candidates:
+        return (
+            f"the handler may be in {' or '.join(candidates)} (same-named modules); "
+            "asyncfix cannot tell which one runs"
+        )
     function = index.function(reg.handler)
     if function is None or function.qualname != f"{function.module}.{function.name}":
         return f"the handler {reg.handler} is not a module-level function asyncfix can see"
@@ -1017,21 +1026,25 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
         _scan(info, facts, index.data(info.file) or b"")
         _mark_suppressed(info, facts, index)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
+    by_path = {info.path: info for info in modules}
     plans: dict[str, _AppPlan] = {}
-    for qualname in apps:
+    for qualname, app in apps.items():
         plan = _AppPlan()
         _expand(qualname, facts, None, plan, set())
         for reg in plan.registrations:
-            problem = _handler_problem(reg, index)
+            problem = _handler_problem(reg, index, by_path.get(reg.path))
             if problem and not plan.blocked:
                 plan.blocked = f"{reg.path}:{reg.line}: {problem}"
+        # The migration changes the app's module and every module registering a handler.
+        for path in [app.info.path, *(reg.path for reg in plan.registrations)]:
+            if index.outside(path) and not plan.blocked:
+                plan.blocked = f"{path} would change too and is not among the files given"
         plans[qualname] = plan
     # Each registration belongs to the apps that run it; a router shared by apps ties them.
     owners_of: dict[int, list[str]] = {}
     for qualname, plan in plans.items():
         for reg in plan.registrations:
             owners_of.setdefault(id(reg), []).append(qualname)
-    by_path = {info.path: info for info in modules}
     while True:
         _propagate(plans, owners_of)
         entries = _entries(modules, facts, apps, plans, owners_of, index)
@@ -1206,6 +1219,10 @@ def _plan_client(
     reason = None if len(apps) == 1 else "no single FastAPI app in its module"
     served = _served_by(apps[0].qualname, facts) if len(apps) == 1 else set()
     plans: dict[str, dict[str, Any]] = {}
+    # Its module and every user change together, or none does.
+    outside = next((p for p in [info.path, *users] if index.outside(p)), None)
+    if reason is None and outside is not None:
+        reason = f"{outside} would change too and is not among the files given"
     for path in users:
         if reason:
             break
