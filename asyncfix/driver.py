@@ -542,7 +542,8 @@ def _project(
     given is then refused (see ProjectIndex.outside)."""
     root = project_root(paths)
     every = named
-    if root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
+    # (nothing given, nothing to change: no need to read the project)
+    if named and root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
         whole, _ = discover([root], config.exclude)  # (files not given: their errors too)
         known = {os.path.realpath(f.path) for f in named}
         more = [f for f in whole if os.path.realpath(f.path) not in known]

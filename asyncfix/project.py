@@ -403,10 +403,11 @@ class Layout:
     share a name (`main.py` of two services) are told apart by the directories above them
     (`svc_a.main`, `svc_b.main`), so that no fact of one is taken for the other's.
 
-    An import is resolved as Python resolves it for the importing file: its own top
+    An import is resolved as Python resolves it for the importing file: its package's top
     directory first (a script sees its own directory), then the project root and the
-    import roots the project declares, with namespace packages; else by name among the
-    project's files, where two or more files of that name make it ambiguous.
+    import roots the project declares, with namespace packages, then its own directory;
+    else by name among the project's files, where two or more files of that name make it
+    ambiguous.
     """
 
     def __init__(self, root: Path | None, files: Iterable[Path], roots: Sequence[Path] = ()):
@@ -423,7 +424,7 @@ class Layout:
         for name, found in by_name.items():
             if len(found) > 1:
                 self._names.update(_told_apart(name, found, taken, self._is_file))
-        self._resolved: dict[tuple[str, str], Resolved | None] = {}
+        self._resolved: dict[tuple[str, str, str], Resolved | None] = {}
 
     @classmethod
     def of(cls, root: Path | None, files: Iterable[Path]) -> Layout:
@@ -465,14 +466,17 @@ class Layout:
     def resolve(self, importer: Path, dotted: str) -> Resolved | None:
         """What the absolute import `dotted` names in the module at `importer`, or None
         when no module of the project is it (a library, the stdlib)."""
-        top = str(_package_top(importer, self._is_file))
-        key = (top, dotted)
+        # Its package's top directory, then the import roots; last its own directory,
+        # which is the top for a script, and sys.path[0] for a module of a package run
+        # from there (a service's `uvicorn main:app` beside a stray __init__.py).
+        dirs = (str(_package_top(importer, self._is_file)), *self.roots, str(importer.parent))
+        key = (dirs[0], dirs[-1], dotted)
         if key not in self._resolved:
-            self._resolved[key] = self._resolve(top, dotted.split("."))
+            self._resolved[key] = self._resolve(tuple(dict.fromkeys(dirs)), dotted.split("."))
         return self._resolved[key]
 
-    def _resolve(self, top: str, parts: list[str]) -> Resolved | None:
-        found = self._lookup([top, *(r for r in self.roots if r != top)], parts)
+    def _resolve(self, dirs: Sequence[str], parts: list[str]) -> Resolved | None:
+        found = self._lookup(dirs, parts)
         if found is not None:
             file, used = found
             name = self.name_of(Path(file))

@@ -85,6 +85,10 @@ def test_same_named_modules_are_told_apart_and_resolved_per_importer(
             "lib/pkg/__init__.py": "",
             "lib/pkg/util.py": "from . import db\nfrom .db import engine\n",
             "lib/pkg/db.py": "engine = 1\n",
+            "shop/__init__.py": "",
+            "shop/main.py": "from src.config import settings\n",
+            "shop/src/__init__.py": "",
+            "shop/src/config.py": "settings = {}\n",
         },
     )
     layout = _layout(tmp_path)
@@ -100,6 +104,9 @@ def test_same_named_modules_are_told_apart_and_resolved_per_importer(
         str(root / "svc_a" / "main.py"),
         str(root / "svc_b" / "main.py"),
     )
+    # A service run from its own directory beside a stray __init__.py sees it too.
+    found = layout.resolve(root / "shop" / "main.py", "src.config.settings")
+    assert found is not None and found.qualname == "shop.src.config.settings"
     # A library is none of the project's modules.
     assert layout.resolve(root / "tests" / "test_main.py", "fastapi.FastAPI") is None
     # A package of a directory that is on no import root still resolves within itself.
