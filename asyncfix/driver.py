@@ -528,8 +528,11 @@ def run(
     `shard` (K, N): process only the K-th of N stable parts of the files (1 <= K <= N);
     plans are still made over every file, so the shards' results combine.
     """
-    with _fewer_collections():
-        return _run(paths, config, jobs, progress, cache, shard)
+    try:
+        with _fewer_collections():
+            return _run(paths, config, jobs, progress, cache, shard)
+    finally:
+        use_layout(None)  # the run's project: not the next caller's
 
 
 def _project(

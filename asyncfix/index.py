@@ -323,7 +323,8 @@ class _Collector:
     def _bind(self, local: str, target: str) -> None:
         """`local` names `target` (absolute, as Python spells it): through the project's
         layout, the index's name of what it resolves to, unless it is ambiguous."""
-        found = _LAYOUT.resolve(self.path, target) if _LAYOUT else None
+        layout = _LAYOUT if _LAYOUT is not None and _LAYOUT.holds(self.path) else None
+        found = layout.resolve(self.path, target) if layout is not None else None
         if found is None:
             self.info.imports[local] = target
         elif found.candidates:

@@ -316,6 +316,8 @@ def declared_packages(source: Path | None) -> frozenset[str]:
 # -- the modules Python sees: import roots, names, imports ---------------------------------
 
 _ROOT_MARKERS = ("pyproject.toml", ".git")
+# The ini files that may set pytest's pythonpath, mypy's mypy_path, setuptools' package_dir.
+_INI_FILES = ("setup.cfg", "tox.ini", "pytest.ini", "mypy.ini", ".mypy.ini")
 
 
 def project_root(paths: Sequence[Path]) -> Path | None:
@@ -340,7 +342,7 @@ def _path_list(value: Any, separators: str = ",") -> list[str]:
 def _declared_roots(root: Path) -> list[str]:
     """The directories the project's own settings put on sys.path, relative to `root`:
     setuptools' package-dir and packages.find, Poetry and Hatch package sources, pytest's
-    `pythonpath`, mypy's `mypy_path`, ruff's `src` (pyproject.toml, setup.cfg, pytest.ini)."""
+    `pythonpath`, mypy's `mypy_path`, ruff's `src` (pyproject.toml, ruff.toml, _INI_FILES)."""
     doc = _load_toml(root / "pyproject.toml")
     found: list[str] = []
     setuptools = _at(doc, "tool", "setuptools")
@@ -356,14 +358,16 @@ def _declared_roots(root: Path) -> list[str]:
     found += _path_list(_at(doc, "tool", "pytest", "ini_options", "pythonpath"), " ")
     found += _path_list(_at(doc, "tool", "mypy", "mypy_path"), ",:")
     found += _path_list(_at(doc, "tool", "ruff", "src"))
+    for name in ("ruff.toml", ".ruff.toml"):
+        found += _path_list(_at(_load_toml(root / name), "src"))
     ini = configparser.ConfigParser(interpolation=None)
     try:
-        ini.read([root / "setup.cfg", root / "pytest.ini"], encoding="utf-8")
+        ini.read([root / name for name in _INI_FILES], encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError):
         return found
     dirs = ini.get("options", "package_dir", fallback="")
     found += [m.group(1) for m in re.finditer(r"(?m)^\s*=\s*(\S+)", dirs)]
-    for section in ("tool:pytest", "pytest"):
+    for section in ("tool:pytest", "pytest"):  # (setup.cfg's name, the others')
         found += _path_list(ini.get(section, "pythonpath", fallback=""), " ")
     found += _path_list(ini.get("mypy", "mypy_path", fallback=""), ",:")
     return found
@@ -445,23 +449,22 @@ class Layout:
     def __deepcopy__(self, memo: Any) -> Layout:
         return self  # never changed once made
 
+    def holds(self, path: Path) -> bool:
+        """Is the file at `path` (resolved) one of the project's?"""
+        return str(path) in self.files
+
     def _is_file(self, path: Path) -> bool:
         return str(path) in self.files
 
     def name_of(self, path: Path) -> str | None:
         """The index's name of the module at `path` (resolved); None if not the project's."""
-        key = str(path)
-        if key not in self.files:
+        if not self.holds(path):
             return None
-        return self._names.get(key) or self.python_name(path)
+        return self._names.get(str(path)) or self.python_name(path)
 
     def python_name(self, path: Path) -> str:
         """The name Python gives the module at `path` (resolved), from its packages."""
-        return package_name(path, self._is_file if str(path) in self.files else Path.is_file)
-
-    def ambiguous_names(self) -> dict[str, tuple[str, ...]]:
-        """Module names that several files have: name -> those files."""
-        return {n: f for n, f in self._by_name.items() if len(f) > 1}
+        return package_name(path, self._is_file if self.holds(path) else Path.is_file)
 
     def resolve(self, importer: Path, dotted: str) -> Resolved | None:
         """What the absolute import `dotted` names in the module at `importer`, or None

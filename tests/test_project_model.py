@@ -125,6 +125,8 @@ def test_same_named_modules_are_told_apart_and_resolved_per_importer(
 
 
 def test_declared_import_roots(tmp_path: Path) -> None:
+    # Each module has a same-named decoy elsewhere: only the import roots the project
+    # declares tell which one an import from tests/ is (else it would be ambiguous).
     _write(
         tmp_path,
         {
@@ -136,25 +138,37 @@ def test_declared_import_roots(tmp_path: Path) -> None:
                 [tool.mypy]
                 mypy_path = "stubs"
                 """,
+            "ruff.toml": "src = ['web']\n",
             "lib/core/__init__.py": "",
             "lib/core/models.py": "",
             "services/api/app.py": "",
             "stubs/extra.py": "",
+            "web/views.py": "",
             "tests/test_x.py": "",
+            **{f"decoy/{rel}": "" for rel in ["core/__init__.py", "core/models.py"]},
+            **{f"decoy/{name}.py": "" for name in ["app", "extra", "views"]},
         },
     )
     layout = _layout(tmp_path)
     root = tmp_path.resolve()
     importer = root / "tests" / "test_x.py"
-    for dotted, qualname in [
-        ("core.models.Model", "core.models.Model"),  # packages.find where
-        ("app.app", "app.app"),  # pytest's pythonpath: services/api/app.py
-        ("extra", "extra"),  # mypy_path
-        ("services.api.app", "app"),  # namespace packages from the root
+    for dotted, file in [
+        ("core.models.Model", "lib/core/models.py"),  # packages.find where
+        ("app.app", "services/api/app.py"),  # pytest's pythonpath
+        ("extra.f", "stubs/extra.py"),  # mypy_path
+        ("views.index", "web/views.py"),  # ruff.toml's src
     ]:
-        found = layout.resolve(importer, dotted)
-        assert found == Resolved(qualname), dotted
-    assert layout.resolve(importer, "models") is None  # not on any import root
+        name = layout.name_of(root / file)
+        assert name is not None and name != layout.name_of(root / "decoy" / file.split("/")[-1])
+        assert layout.resolve(importer, dotted) == Resolved(f"{name}.{dotted.split('.')[-1]}")
+    # Namespace packages from the root.
+    assert layout.resolve(importer, "decoy.app") == Resolved(
+        str(layout.name_of(root / "decoy/app.py"))
+    )
+    # Without the settings, the same imports are ambiguous.
+    bare = Layout(root, [Path(f) for f in layout.files], [root])
+    found = bare.resolve(importer, "extra.f")
+    assert found is not None and len(found.candidates) == 2
 
 
 _TOTAL = {
