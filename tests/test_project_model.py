@@ -5,6 +5,7 @@ part of a project's files, which still decide on the whole project."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,9 +19,8 @@ from asyncfix.files import discover
 from asyncfix.index import AMBIGUOUS, ProjectIndex, use_layout
 from asyncfix.project import Layout, Resolved, project_root
 
-SERVICES = (
-    Path(__file__).resolve().parent.parent / "testdata" / "lifespan" / "services_same_module_name"
-)
+GOLDEN = Path(__file__).resolve().parent.parent / "testdata" / "lifespan"
+SERVICES = GOLDEN / "services_same_module_name"
 
 # Imports one service's app from its own directory, as `uvicorn main:app` run there does,
 # and runs its lifespan (startup, one request, shutdown) through Starlette's TestClient.
@@ -321,3 +321,24 @@ def test_no_cross_file_decision_relies_on_an_ambiguous_import(
             and "one of svc_a/util.py, svc_b/util.py (same-named modules)" in f
             for f in found
         ), found
+
+
+def test_a_client_moved_to_app_state_needs_every_module_that_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The golden case whose routers read the app module's client: given the app module
+    # alone, the client stays where it is (its readers would still import it).
+    shutil.copytree(GOLDEN / "client_used_by_routers" / "input", tmp_path, dirs_exist_ok=True)
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    config = Config(select=("AF302",))
+    result = run([Path("svc/main.py")], config, jobs=1)
+    assert not result.errors and all(o.new is None for o in result.outcomes)
+    [finding] = result.findings
+    assert finding.code == "AF302" and not finding.fixable
+    assert "svc/api/quotes.py would change too and is not among the files given" in (
+        finding.format()
+    )
+    result = run([Path("svc/main.py"), Path("svc/api")], config, jobs=1)
+    changed = [o.file.display for o in result.outcomes if o.new is not None]
+    assert changed == ["svc/api/quotes.py", "svc/api/users.py", "svc/main.py"]

@@ -1314,6 +1314,8 @@ class RequestsToAsync(AsyncfixCodemod):
                 app_info, app = apps[next(iter(including))]
                 if app_info.path == info.path:
                     continue  # the same module: its transform decides alone
+                if index.outside(info.path) or index.outside(app_info.path):
+                    continue  # both change or neither: each file then decides alone
                 if app_info.path not in feasible:
                     feasible[app_info.path] = _app_can_take_client(app_info, app, options)
                 if feasible[app_info.path]:
