@@ -64,16 +64,18 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
-def _layout(root: Path) -> Layout:
-    files, _ = discover([root])
-    return Layout.of(project_root([root]), [f.path.resolve() for f in files])
+def _layout(root: Path, files: dict[str, str]) -> tuple[Layout, Path]:
+    """The layout of a project made of `files` at `root`, and the resolved root."""
+    _write(root, files)
+    found, _ = discover([root])
+    return Layout.of(project_root([root]), [f.path.resolve() for f in found]), root.resolve()
 
 
 def test_same_named_modules_are_told_apart_and_resolved_per_importer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _write(
+    layout, root = _layout(
         tmp_path,
         {
             "pyproject.toml": "[project]\nname = 'x'\n",
@@ -91,8 +93,6 @@ def test_same_named_modules_are_told_apart_and_resolved_per_importer(
             "shop/src/config.py": "settings = {}\n",
         },
     )
-    layout = _layout(tmp_path)
-    root = tmp_path.resolve()
     assert layout.name_of(root / "svc_a" / "main.py") == "svc_a.main"
     assert layout.name_of(root / "svc_b" / "db.py") == "svc_b.db"
     # A script sees its own directory first.
@@ -127,7 +127,7 @@ def test_same_named_modules_are_told_apart_and_resolved_per_importer(
 def test_declared_import_roots(tmp_path: Path) -> None:
     # Each module has a same-named decoy elsewhere: only the import roots the project
     # declares tell which one an import from tests/ is (else it would be ambiguous).
-    _write(
+    layout, root = _layout(
         tmp_path,
         {
             "pyproject.toml": """\
@@ -149,8 +149,6 @@ def test_declared_import_roots(tmp_path: Path) -> None:
             **{f"decoy/{name}.py": "" for name in ["app", "extra", "views"]},
         },
     )
-    layout = _layout(tmp_path)
-    root = tmp_path.resolve()
     importer = root / "tests" / "test_x.py"
     for dotted, file in [
         ("core.models.Model", "lib/core/models.py"),  # packages.find where
