@@ -29,7 +29,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import Enum
 from functools import cache
@@ -227,11 +227,16 @@ class ResultCache:
     # -- whole runs ----------------------------------------------------------------------
 
     def run_key(
-        self, files: Sequence[tuple[SourceFile, bytes]], shard: tuple[int, int] | None
+        self,
+        files: Sequence[tuple[SourceFile, bytes]],
+        shard: tuple[int, int] | None,
+        given: Collection[str] | None = None,
     ) -> str:
         """A run's key: every discovered file (plans read them all, whatever the shard),
-        its bytes and the project files around it, and the shard."""
+        its bytes and the project files around it, the shard, and the files given when
+        they are not all of them (see driver._project)."""
         digest = hashlib.sha256(b"run\0" + self.salt.encode() + repr(shard).encode())
+        digest.update(repr(sorted(given) if given is not None else None).encode())
         for file, data in sorted(files, key=lambda item: item[0].display):
             digest.update(file.display.encode("utf-8", "surrogateescape") + b"\0")
             digest.update(self._directory_digest(file.path.absolute().parent).encode())

@@ -593,7 +593,7 @@ def _run(
     run_key = None
     readable = [(f, d) for f in every if isinstance(d := contents[f.display], bytes)]
     if result_cache is not None and len(readable) == len(every):
-        run_key = result_cache.run_key(readable, shard)
+        run_key = result_cache.run_key(readable, shard, given)
         outcomes = _outcomes_from_cache(result_cache, run_key, files, contents)
         if outcomes is not None:
             return _result(outcomes, errors, started)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from asyncfix.cache import ResultCache
 from asyncfix.config import Config
 from asyncfix.driver import run
 from asyncfix.files import discover
@@ -205,8 +206,11 @@ def test_a_partial_file_set_never_breaks_a_caller_outside_it(
     [finding] = result.findings
     assert finding.code == "AF601" and not finding.fixable
     assert "b.py awaits it and is not among the files given" in finding.format()
-    # Both given: both are rewritten, and the program still runs.
-    result = run([Path("a.py"), Path("b.py")], config, jobs=1)
+    # Both given: both are rewritten, and the program still runs. (With the result
+    # cache: the run of a.py alone, over the same bytes, is not this run.)
+    cache = ResultCache.for_run(config, directory=tmp_path / "cache")
+    run([Path("a.py")], config, jobs=1, cache=cache)
+    result = run([Path("a.py"), Path("b.py")], config, jobs=1, cache=cache)
     assert [f.code for f in result.findings] == ["AF601"] and result.findings[0].fixable
     for outcome in result.outcomes:
         assert outcome.new is not None
