@@ -347,8 +347,13 @@ def _declared_roots(root: Path) -> list[str]:
     found: list[str] = []
     setuptools = _at(doc, "tool", "setuptools")
     package_dir = _at(setuptools, "package-dir")
-    if isinstance(package_dir, Mapping) and isinstance(package_dir.get(""), str):
-        found.append(package_dir[""])
+    for package, directory in package_dir.items() if isinstance(package_dir, Mapping) else ():
+        if not isinstance(directory, str):
+            continue
+        if package == "":
+            found.append(directory)
+        elif "." not in package and Path(directory).name == package:
+            found.append(str(Path(directory).parent))  # {"pkg" = "lib/pkg"}: lib/
     found += _path_list(_at(setuptools, "packages", "find", "where"))
     for package in _at(doc, "tool", "poetry", "packages") or ():
         if isinstance(package, Mapping) and isinstance(package.get("from"), str):

@@ -132,6 +132,8 @@ def test_declared_import_roots(tmp_path: Path) -> None:
         tmp_path,
         {
             "pyproject.toml": """\
+                [tool.setuptools]
+                package-dir = {"shared" = "common/shared"}
                 [tool.setuptools.packages.find]
                 where = ["lib"]
                 [tool.pytest.ini_options]
@@ -142,17 +144,28 @@ def test_declared_import_roots(tmp_path: Path) -> None:
             "ruff.toml": "src = ['web']\n",
             "lib/core/__init__.py": "",
             "lib/core/models.py": "",
+            "common/shared/__init__.py": "",
+            "common/shared/db.py": "",
             "services/api/app.py": "",
             "stubs/extra.py": "",
             "web/views.py": "",
             "tests/test_x.py": "",
-            **{f"decoy/{rel}": "" for rel in ["core/__init__.py", "core/models.py"]},
+            **{
+                f"decoy/{rel}": ""
+                for rel in [
+                    "core/__init__.py",
+                    "core/models.py",
+                    "shared/__init__.py",
+                    "shared/db.py",
+                ]
+            },
             **{f"decoy/{name}.py": "" for name in ["app", "extra", "views"]},
         },
     )
     importer = root / "tests" / "test_x.py"
     for dotted, file in [
         ("core.models.Model", "lib/core/models.py"),  # packages.find where
+        ("shared.db.engine", "common/shared/db.py"),  # package-dir
         ("app.app", "services/api/app.py"),  # pytest's pythonpath
         ("extra.f", "stubs/extra.py"),  # mypy_path
         ("views.index", "web/views.py"),  # ruff.toml's src
