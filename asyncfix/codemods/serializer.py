@@ -39,6 +39,7 @@ from libcst.metadata import (
 
 from asyncfix import syntax
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     ROUTE_METHODS,
     LoopContext,
@@ -1254,6 +1255,8 @@ class Serializer(AsyncfixCodemod):
             reason = _IN_GENEXP
         elif inside_sync_lock(self._statements, where.function):
             reason = _UNDER_LOCK
+        elif split := split_section(where.function, scope, original):
+            reason = split
         elif python is not None:
             reason = (
                 f"requires-python = {python!r} allows Python < 3.9, which has no asyncio.to_thread"
