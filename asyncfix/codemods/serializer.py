@@ -237,7 +237,9 @@ AF104 = Rule(
         "must be a name local to the async def: other tasks run meanwhile, and module state "
         "or attributes may be changed by them. Left for manual review: anything else that "
         "looks like one of these calls, a call inside a generator expression or under a "
-        "`with <lock>:`, and projects whose requires-python allows Python < 3.9 (no "
+        "`with <lock>:`, a call between a read and a write of shared state (the same file, an "
+        "attribute of self or cls, a module global) that no await separates (concurrent calls "
+        "could interleave there), and projects whose requires-python allows Python < 3.9 (no "
         "asyncio.to_thread)."
     ),
     before=(
