@@ -43,6 +43,7 @@ from asyncfix.codemods.base import (
     child_nodes,
     function_defs,
 )
+from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import children, fields_of, module_name, walk, walk_statements
@@ -1411,6 +1412,10 @@ class SessionCodemod(_DbCodemod):
             reason = problem or self._site_refusal(function, creation, twin)
             if reason is None and twin is not None:
                 reason = self._runs_before_twin(module, function, twin.anchor)
+            if reason is None and twin is not None and twin.kind == "async":
+                # `async with get_db_session()` awaits where `db = Factory()` did not.
+                scope = self.get_metadata(ScopeProvider, creation.call, None)
+                reason = split_section(function, scope, creation.call)
             with_node: cst.With | None = None
             if reason is None and twin is not None:
                 with_node = self._site_with(function, creation, twin)
