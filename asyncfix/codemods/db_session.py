@@ -828,7 +828,6 @@ def _imported_modules(node: cst.CSTNode) -> list[str]:
     return []
 
 
-
 class _DbCodemod(AsyncfixCodemod):
     FAMILY = FAMILY
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
