@@ -439,3 +439,37 @@ def test_prescreen_passes_what_resolves_to_a_site(code: str) -> None:
 def test_prescreen_rejects_what_cannot(code: str) -> None:
     assert _screened(code, screens=False) == (True, 0)
     assert _screened(code, screens=True) == (False, 0)
+
+
+def test_loads_of_text_the_module_wrote_with_json_stays_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 22 item 7: a sibling method stores json.dumps text holding NaN; the refused
+    json.loads reads it back, the orjson.loads asyncfix no longer writes would raise."""
+    golden = Path(__file__).parent.parent / "testdata/serializer/loads_project_json_refused"
+    source = golden.with_suffix(".input.py").read_text()
+    new, findings = rewrite(source)
+    assert "json.loads(raw)" in new and "orjson.loads(raw)" not in new
+    assert any("`TokenCache.put` in the same class" in f for f in findings)
+    unguarded = new.replace("json.loads(raw)", "orjson.loads(raw)").replace(
+        "import json\n", "import json\nimport orjson\n"
+    )
+
+    class Redis:
+        def __init__(self) -> None:
+            self.values: dict[str, str] = {}
+
+        async def set(self, key: str, value: str) -> None:
+            self.values[key] = value
+
+        async def get(self, key: str) -> str | None:
+            return self.values.get(key)
+
+    async def round_trip(module: dict[str, Any]) -> Any:
+        cache = module["TokenCache"](Redis())
+        await cache.put("k", {"score": math.nan})
+        return await cache.get("k")
+
+    assert math.isnan(asyncio.run(round_trip(load(new)))["score"])
+    with pytest.raises(orjson.JSONDecodeError):
+        asyncio.run(round_trip(load(unguarded)))
