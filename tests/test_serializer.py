@@ -24,7 +24,14 @@ from asyncfix.codemods.serializer import Serializer
 from asyncfix.config import Config, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
-from asyncfix.project import FASTAPI_DEPRECATES_ORJSON, classify, poetry_specifier, read_project
+from asyncfix.project import (
+    FASTAPI_DEPRECATES_ORJSON,
+    classify,
+    declared_versions,
+    poetry_specifier,
+    read_project,
+)
+from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 
 class Color(enum.IntEnum):
@@ -332,7 +339,8 @@ def test_malformed_project_files_are_not_an_error(tmp_path: Path) -> None:
     )
     source = _project(tmp_path, {"pyproject.toml": pyproject, "uv.lock": "package = 3\n"})
     facts = read_project.__wrapped__(None, source)
-    assert facts.fastapi.status == "unknown" and facts.python_before_3_9 is None
+    assert facts.fastapi.status == "unknown"
+    assert missing(parse_table({}, source), ASYNCIO_TO_THREAD) is None
     (tmp_path / "pyproject.toml").write_text("[project\n")
     assert read_project.__wrapped__(None, source).fastapi.status == "unknown"
 
@@ -356,7 +364,8 @@ def test_no_fastapi_or_no_project_is_unknown(tmp_path: Path) -> None:
 )
 def test_python_without_to_thread(tmp_path: Path, pyproject: str, flagged: bool) -> None:
     source = _project(tmp_path, {"pyproject.toml": pyproject})
-    assert (read_project.__wrapped__(None, source).python_before_3_9 is not None) is flagged
+    declared_versions.cache_clear()
+    assert (missing(parse_table({}, source), ASYNCIO_TO_THREAD) is not None) is flagged
 
 
 def test_threshold() -> None:

@@ -54,7 +54,8 @@ from asyncfix.index import (
     module_name,
     walk,
 )
-from asyncfix.project import declared_packages, read_project
+from asyncfix.project import declared_packages
+from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 if sys.version_info >= (3, 11):
     pass
@@ -891,10 +892,8 @@ class BlockingCalls(AsyncfixCodemod):
         asyncio = module_name_at(scope, "asyncio")
         if reason is None and asyncio is None:
             reason = _ASYNCIO_TAKEN
-        config = self.run.config
-        python = read_project(config.fastapi_version, config.source).python_before_3_9
-        if reason is None and python is not None:
-            reason = f"requires-python = {python!r} allows Python < 3.9, which has no to_thread"
+        if reason is None:
+            reason = missing(self.run.config, ASYNCIO_TO_THREAD)
         if reason is not None or asyncio is None:
             self.report(original, code, message, reason=reason)
             return updated

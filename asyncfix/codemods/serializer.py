@@ -54,6 +54,7 @@ from asyncfix.codemods.helpers import (
 )
 from asyncfix.index import children, full_name, walk
 from asyncfix.project import project_facts
+from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 if sys.version_info >= (3, 11):
     pass
@@ -1393,7 +1394,7 @@ class Serializer(AsyncfixCodemod):
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
         asyncio = module_name_at(scope, "asyncio")
-        python = project_facts(self.run.config).python_before_3_9
+        python = missing(self.run.config, ASYNCIO_TO_THREAD)
         if reason is not None:
             pass
         elif where.in_generator_expression:
@@ -1403,9 +1404,7 @@ class Serializer(AsyncfixCodemod):
         elif split := split_section(where.function, scope, original):
             reason = split
         elif python is not None:
-            reason = (
-                f"requires-python = {python!r} allows Python < 3.9, which has no asyncio.to_thread"
-            )
+            reason = python
         elif asyncio is None:
             reason = _ASYNCIO_TAKEN
         if reason is not None or asyncio is None:
