@@ -47,8 +47,7 @@ FASTAPI_LIFESPAN = Needs("fastapi", Version("0.93"), "FastAPI(lifespan=...)")
 FASTAPI_EXIT_BEFORE_RESPONSE = Needs(
     "fastapi",
     Version("0.106"),
-    "a commit after `yield` whose failure reaches the client (the code after `yield` "
-    "running before the response is sent)",
+    "the code after `yield` running before the response is sent",
     until=Version("0.118"),
 )
 

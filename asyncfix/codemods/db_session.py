@@ -48,6 +48,7 @@ from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import children, fields_of, module_name, walk, walk_statements
+from asyncfix.versions import FASTAPI_EXIT_BEFORE_RESPONSE, missing
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -1246,6 +1247,13 @@ class SessionCodemod(_DbCodemod):
             reason = self._shape_refusal(function, creation, kind)
         if reason is None and self.exception_shadowed(function):
             reason = "the name `Exception` is rebound in this module"
+        if reason is None and self.options.commit_on_exit:
+            timing = missing(self.run.config, FASTAPI_EXIT_BEFORE_RESPONSE)
+            if timing is not None:
+                reason = (
+                    f"{timing}: a failing commit would not reach the client; commit in the "
+                    "endpoint, or set [tool.asyncfix.db_session] commit-on-exit = false"
+                )
         new: list[cst.BaseStatement] = []
         if reason is None and kind is not None:
             new = self._scope_body(function, creation, kind)

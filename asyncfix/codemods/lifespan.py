@@ -51,6 +51,7 @@ from asyncfix.codemods.helpers import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_bytes, walk
+from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -1018,8 +1019,9 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
         _mark_suppressed(info, facts, index)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     plans: dict[str, _AppPlan] = {}
+    too_old = missing(config, FASTAPI_LIFESPAN)  # an older FastAPI ignores lifespan=
     for qualname in apps:
-        plan = _AppPlan()
+        plan = _AppPlan(blocked=too_old)
         _expand(qualname, facts, None, plan, set())
         for reg in plan.registrations:
             problem = _handler_problem(reg, index)

@@ -54,7 +54,7 @@ from asyncfix.codemods.helpers import (
 )
 from asyncfix.index import children, full_name, walk
 from asyncfix.project import project_facts
-from asyncfix.versions import ASYNCIO_TO_THREAD, missing
+from asyncfix.versions import ASYNCIO_TO_THREAD, ORJSON_OPTIONS, missing
 
 if sys.version_info >= (3, 11):
     pass
@@ -975,6 +975,8 @@ class Serializer(AsyncfixCodemod):
             site.reason = _ORJSON_TAKEN
         elif strip is not None and _comments(strip) > _comments(call):
             site.reason = _COMMENT_LOST
+        elif (lacks := self._orjson_lacks(mapped)) is not None:
+            site.reason = lacks
         else:
             site.mapped, site.orjson, site.import_orjson = mapped, orjson.name, orjson.needs_import
             site.decode = strip is None and "str" in takes
@@ -992,6 +994,14 @@ class Serializer(AsyncfixCodemod):
                 )
             )
         return site
+
+    def _orjson_lacks(self, mapped: _DumpsArgs) -> str | None:
+        """Why the project's orjson may not have an option the rewrite would emit."""
+        for flag in mapped.flags:
+            reason = missing(self.run.config, ORJSON_OPTIONS[flag])
+            if reason is not None:
+                return reason
+        return None
 
     def _leave_dumps(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         found = self._on_loop(original)
