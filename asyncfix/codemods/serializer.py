@@ -1256,8 +1256,9 @@ class Serializer(AsyncfixCodemod):
         return name
 
     def _broad_except(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
-        """orjson rejects input json.loads accepts; under a broad `except` that turns into
-        silent data loss (`except Exception: return {}` makes a store look empty)."""
+        """orjson rejects input json.loads accepts; a broad `except` around the call would
+        handle that as any error, silently (`except Exception: return {}` makes a store look
+        empty, and the next write makes the loss permanent)."""
         node: cst.CSTNode | None = call
         while node is not None and node is not function:
             parent = self._parent(node)
@@ -1266,9 +1267,10 @@ class Serializer(AsyncfixCodemod):
                     caught = _broad(handler.type)
                     if caught is not None:
                         return (
-                            f"it sits under `except{caught}`, which would silently swallow "
-                            "orjson's rejection of input json.loads() accepts (NaN, "
-                            "Infinity, a byte order mark, lone surrogates)"
+                            f"it sits under `except{caught}`: input json.loads() accepts "
+                            "and orjson.loads() rejects (NaN, Infinity, a byte order mark, "
+                            "lone surrogates) would be handled there as an error, with no "
+                            "trace of why"
                         )
             node = parent
         return None
