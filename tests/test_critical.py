@@ -181,3 +181,22 @@ def test_no_shared_state_split(body: str) -> None:
     source = f"import time\n\nLOCAL_CONST = 1\n\n\nasync def f(self):\n{body}"
     new, findings = rewrite(source, "http_client")
     assert "await asyncio.sleep(1)" in new, findings
+
+
+def test_a_file_opened_through_a_module_is_keyed_by_its_path() -> None:
+    # io.open(PATH) reads the file that the offloaded json.dump then rewrites.
+    body = (
+        "    with open(PATH, 'w') as f:\n"
+        "        json.dump(d, f)\n"
+        "    with open('other.json', 'w') as g:\n"
+        "        json.dump(d, g)\n"
+    )
+    head = "import io\nimport json\n\nimport aiofiles\n\nPATH = 'x.json'\n\n\nasync def f(d):\n"
+    unsplit = head + "    with io.open(PATH) as src:\n        old = src.read()\n" + body
+    new, findings = rewrite(unsplit, "serializer")
+    assert new.count("await asyncio.to_thread(json.dump") == 1
+    assert any("the file `PATH`" in f for f in findings)
+    # aiofiles awaits between the read and the write already: both offloads are made.
+    split = head + "    async with aiofiles.open(PATH) as src:\n        old = await src.read()\n"
+    new, findings = rewrite(split + body, "serializer")
+    assert new.count("await asyncio.to_thread(json.dump") == 2, findings

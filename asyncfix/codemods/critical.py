@@ -129,6 +129,13 @@ class _Flattener:
             return f"the module global `{name}`"
         return None
 
+    def _is_module(self, node: cst.BaseExpression) -> bool:
+        scope = self.scope
+        if not isinstance(node, cst.Name) or scope is None or node.value not in scope:
+            return False
+        found = scope[node.value]
+        return bool(found) and all(isinstance(a, ImportAssignment) for a in found)
+
     def _file_key(self, path: cst.BaseExpression) -> str:
         # `Path(p)` and `p` name the same file.
         if (
@@ -144,10 +151,17 @@ class _Flattener:
         if not isinstance(call, cst.Call) or any(a.star for a in call.args):
             return None
         func = call.func
-        if isinstance(func, cst.Name) and func.value == "open" and call.args:
+        if (
+            isinstance(func, cst.Name) and func.value == "open" and call.args
+        ) or (  # `aiofiles.open(path, mode)`, `io.open(...)`: a module's open
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "open"
+            and self._is_module(func.value)
+            and call.args
+        ):
             path, modes = call.args[0].value, call.args[1:]
         elif isinstance(func, cst.Attribute) and func.attr.value == "open":
-            path, modes = func.value, list(call.args)
+            path, modes = func.value, list(call.args)  # `Path(...).open(mode)`
         else:
             return None
         mode_arg = next((a for a in modes if a.keyword and a.keyword.value == "mode"), None)
