@@ -6,6 +6,7 @@ lock files), never by importing anything. Shared by the families that need it.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import os
 import re
@@ -31,7 +32,6 @@ else:  # pragma: no cover
 # -- FastAPI version, supported Pythons ------------------------------------
 
 FASTAPI_DEPRECATES_ORJSON = Version("0.131")
-_TO_THREAD_SINCE = Version("3.9")
 # Lock files with [[package]] tables (name, version). The result cache keys on every
 # *.lock file, pyproject.toml and requirements*.txt, so these are the files read.
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock")
@@ -48,8 +48,6 @@ class FastAPITarget:
 @dataclass(frozen=True)
 class ProjectFacts:
     fastapi: FastAPITarget
-    # The requires-python that admits a Python without asyncio.to_thread, if any.
-    python_before_3_9: str | None
 
 
 def _bump(release: Sequence[int]) -> Version:
@@ -57,7 +55,7 @@ def _bump(release: Sequence[int]) -> Version:
     return Version(".".join(map(str, [*release[:-1], release[-1] + 1])))
 
 
-def _bounds(spec: SpecifierSet) -> tuple[list[tuple[Version, bool]], list[Version]]:
+def bounds(spec: SpecifierSet) -> tuple[list[tuple[Version, bool]], list[Version]]:
     """Upper bounds (version, inclusive) and lower bounds the specifiers put on versions."""
     upper: list[tuple[Version, bool]] = []
     lower: list[Version] = []
@@ -91,7 +89,7 @@ def _bounds(spec: SpecifierSet) -> tuple[list[tuple[Version, bool]], list[Versio
 def classify(spec: SpecifierSet, threshold: Version) -> str:
     """Where the versions `spec` allows are: all below `threshold` ("old"), all at or above
     it ("new"), or either ("unknown"). `!=` clauses are ignored: they only remove points."""
-    upper, lower = _bounds(spec)
+    upper, lower = bounds(spec)
     old = any(v < threshold or (v == threshold and not inclusive) for v, inclusive in upper)
     new = any(v >= threshold for v in lower)
     if old == new:  # neither, or a contradiction
@@ -158,14 +156,16 @@ def _strings(array: Any) -> list[str]:
     return [v for v in array if isinstance(v, str)] if isinstance(array, list) else []
 
 
-def _requirement_specs(lines: Iterable[str], where: str) -> list[tuple[SpecifierSet, str]]:
+def _requirement_specs(
+    lines: Iterable[str], where: str, package: str = "fastapi"
+) -> list[tuple[SpecifierSet, str]]:
     found = []
     for line in lines:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
             continue
-        if canonicalize_name(requirement.name) == "fastapi":
+        if canonicalize_name(requirement.name) == package:
             found.append((requirement.specifier, f"{line.strip()} in {where}"))
     return found
 
@@ -182,49 +182,64 @@ def _requirements_lines(text: str) -> list[str]:
 
 
 def _declared_fastapi(
-    pyproject: Mapping[str, Any], name: str, directory: Path
+    pyproject: Mapping[str, Any], name: str, directory: Path, package: str = "fastapi"
 ) -> list[tuple[SpecifierSet, str]]:
-    """Every constraint on fastapi the project declares, with where it was read."""
+    """Every constraint on `package` the project declares, with where it was read:
+    [project] (and PDM's dev-dependencies), Poetry's tables, requirements*.txt and
+    setup.cfg's install_requires."""
     lines = _strings(_at(pyproject, "project", "dependencies"))
     for array in _values(_at(pyproject, "project", "optional-dependencies")):
         lines += _strings(array)
     for array in _values(_at(pyproject, "dependency-groups")):
         lines += _strings(array)  # {include-group = ...} entries are skipped
-    found = _requirement_specs(lines, name)
+    for array in _values(_at(pyproject, "tool", "pdm", "dev-dependencies")):
+        lines += _strings(array)
+    found = _requirement_specs(lines, name, package)
     poetry = _at(pyproject, "tool", "poetry")
     tables = [_at(poetry, "dependencies"), _at(poetry, "dev-dependencies")]
     tables += [_at(group, "dependencies") for group in _values(_at(poetry, "group"))]
     for table in tables:
-        for package, constraint in table.items() if isinstance(table, Mapping) else ():
-            if canonicalize_name(package) != "fastapi":
+        for declared, constraint in table.items() if isinstance(table, Mapping) else ():
+            if canonicalize_name(declared) != package:
                 continue
             text = constraint.get("version") if isinstance(constraint, Mapping) else constraint
             spec = poetry_specifier(text) if isinstance(text, str) else None
-            found.append((spec or SpecifierSet(), f"fastapi = {text!r} in {name}"))
+            found.append((spec or SpecifierSet(), f"{declared} = {text!r} in {name}"))
     for path in sorted(directory.glob("requirements*.txt")):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        found += _requirement_specs(_requirements_lines(text), path.name)
+        found += _requirement_specs(_requirements_lines(text), path.name, package)
+    setup = _setup_cfg(directory)
+    if setup.has_option("options", "install_requires"):
+        lines = setup.get("options", "install_requires").splitlines()
+        found += _requirement_specs(lines, "setup.cfg", package)
     return found
 
 
-def _locked_fastapi(directory: Path) -> list[tuple[Version, str]]:
+def _setup_cfg(directory: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    with contextlib.suppress(OSError, UnicodeDecodeError, configparser.Error):
+        parser.read(directory / "setup.cfg", encoding="utf-8")
+    return parser
+
+
+def _locked_fastapi(directory: Path, package: str = "fastapi") -> list[tuple[Version, str]]:
     found = []
     for name in _LOCK_FILES:
         path = directory / name
         if not path.is_file():
             continue
         packages = _load_toml(path).get("package")
-        for package in packages if isinstance(packages, list) else ():
+        for locked in packages if isinstance(packages, list) else ():
             if (
-                not isinstance(package, Mapping)
-                or canonicalize_name(str(package.get("name"))) != "fastapi"
+                not isinstance(locked, Mapping)
+                or canonicalize_name(str(locked.get("name"))) != package
             ):
                 continue
             try:
-                found.append((Version(str(package.get("version"))), name))
+                found.append((Version(str(locked.get("version"))), name))
             except InvalidVersion:
                 continue
     return found
@@ -260,19 +275,27 @@ def _fastapi_from_files(pyproject: Mapping[str, Any], source: Path) -> FastAPITa
     return FastAPITarget("unknown", f"{evidence}: versions before and from 0.131 fit")
 
 
-def _python_before_3_9(pyproject: Mapping[str, Any]) -> str | None:
+def requires_python(
+    pyproject: Mapping[str, Any], directory: Path | None = None
+) -> tuple[SpecifierSet, str] | None:
+    """The Pythons the project supports, and the text that says so: [project]
+    requires-python, Poetry's `python`, or setup.cfg's python_requires."""
     text = _at(pyproject, "project", "requires-python")
     if isinstance(text, str):
         try:
-            spec: SpecifierSet | None = SpecifierSet(text)
+            return SpecifierSet(text), text
         except InvalidSpecifier:
             return None
-    else:
-        text = _at(pyproject, "tool", "poetry", "dependencies", "python")
-        spec = poetry_specifier(text) if isinstance(text, str) else None
-    if spec is None or classify(spec, _TO_THREAD_SINCE) == "new":
-        return None
-    return str(text)
+    text = _at(pyproject, "tool", "poetry", "dependencies", "python")
+    if isinstance(text, str):
+        spec = poetry_specifier(text)
+        return (spec, text) if spec is not None else None
+    setup = _setup_cfg(directory) if directory is not None else None
+    if setup is not None and setup.has_option("options", "python_requires"):
+        text = setup.get("options", "python_requires").strip()
+        with contextlib.suppress(InvalidSpecifier):
+            return SpecifierSet(text), text
+    return None
 
 
 @lru_cache(maxsize=64)
@@ -288,7 +311,7 @@ def read_project(fastapi_version: str | None, source: Path | None) -> ProjectFac
         fastapi = FastAPITarget("unknown", "no pyproject.toml was found")
     else:
         fastapi = _fastapi_from_files(pyproject, source)
-    return ProjectFacts(fastapi, _python_before_3_9(pyproject))
+    return ProjectFacts(fastapi)
 
 
 def project_facts(config: Config) -> ProjectFacts:
@@ -540,3 +563,28 @@ def _told_apart(
         taken.add(candidate)
         found[file] = candidate
     return found
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The versions of one package (or of Python) the project declares or locks."""
+
+    locked: tuple[tuple[Version, str], ...]  # (version, lock file)
+    ranges: tuple[tuple[SpecifierSet, str], ...]  # (range, where it is declared)
+
+
+@lru_cache(maxsize=256)
+def declared_versions(source: Path | None, package: str) -> Declared:
+    """What the project whose pyproject.toml is `source` says of `package` ("python" for
+    requires-python). Lock files are read first, as for FastAPI above."""
+    if source is None:
+        return Declared((), ())
+    pyproject = _load_toml(source)
+    if package == "python":
+        found = requires_python(pyproject, source.parent)
+        where = f"requires-python = {found[1]!r}" if found is not None else ""
+        return Declared((), ((found[0], where),) if found is not None else ())
+    name = canonicalize_name(package)
+    locked = tuple(_locked_fastapi(source.parent, name))
+    ranges = tuple(_declared_fastapi(pyproject, source.name, source.parent, name))
+    return Declared(locked, ranges)

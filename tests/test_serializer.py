@@ -24,7 +24,14 @@ from asyncfix.codemods.serializer import Serializer
 from asyncfix.config import Config, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
-from asyncfix.project import FASTAPI_DEPRECATES_ORJSON, classify, poetry_specifier, read_project
+from asyncfix.project import (
+    FASTAPI_DEPRECATES_ORJSON,
+    classify,
+    declared_versions,
+    poetry_specifier,
+    read_project,
+)
+from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 
 class Color(enum.IntEnum):
@@ -332,7 +339,8 @@ def test_malformed_project_files_are_not_an_error(tmp_path: Path) -> None:
     )
     source = _project(tmp_path, {"pyproject.toml": pyproject, "uv.lock": "package = 3\n"})
     facts = read_project.__wrapped__(None, source)
-    assert facts.fastapi.status == "unknown" and facts.python_before_3_9 is None
+    assert facts.fastapi.status == "unknown"
+    assert missing(parse_table({}, source), ASYNCIO_TO_THREAD) is None
     (tmp_path / "pyproject.toml").write_text("[project\n")
     assert read_project.__wrapped__(None, source).fastapi.status == "unknown"
 
@@ -356,7 +364,8 @@ def test_no_fastapi_or_no_project_is_unknown(tmp_path: Path) -> None:
 )
 def test_python_without_to_thread(tmp_path: Path, pyproject: str, flagged: bool) -> None:
     source = _project(tmp_path, {"pyproject.toml": pyproject})
-    assert (read_project.__wrapped__(None, source).python_before_3_9 is not None) is flagged
+    declared_versions.cache_clear()
+    assert (missing(parse_table({}, source), ASYNCIO_TO_THREAD) is not None) is flagged
 
 
 def test_threshold() -> None:
@@ -439,3 +448,37 @@ def test_prescreen_passes_what_resolves_to_a_site(code: str) -> None:
 def test_prescreen_rejects_what_cannot(code: str) -> None:
     assert _screened(code, screens=False) == (True, 0)
     assert _screened(code, screens=True) == (False, 0)
+
+
+def test_loads_of_text_the_module_wrote_with_json_stays_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 22 item 7: a sibling method stores json.dumps text holding NaN; the refused
+    json.loads reads it back, the orjson.loads asyncfix no longer writes would raise."""
+    golden = Path(__file__).parent.parent / "testdata/serializer/loads_project_json_refused"
+    source = golden.with_suffix(".input.py").read_text()
+    new, findings = rewrite(source)
+    assert "json.loads(raw)" in new and "orjson.loads(raw)" not in new
+    assert any("`TokenCache.put` in the same class" in f for f in findings)
+    unguarded = new.replace("json.loads(raw)", "orjson.loads(raw)").replace(
+        "import json\n", "import json\nimport orjson\n"
+    )
+
+    class Redis:
+        def __init__(self) -> None:
+            self.values: dict[str, str] = {}
+
+        async def set(self, key: str, value: str) -> None:
+            self.values[key] = value
+
+        async def get(self, key: str) -> str | None:
+            return self.values.get(key)
+
+    async def round_trip(module: dict[str, Any]) -> Any:
+        cache = module["TokenCache"](Redis())
+        await cache.put("k", {"score": math.nan})
+        return await cache.get("k")
+
+    assert math.isnan(asyncio.run(round_trip(load(new)))["score"])
+    with pytest.raises(orjson.JSONDecodeError):
+        asyncio.run(round_trip(load(unguarded)))

@@ -21,6 +21,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     BaseAssignment,
@@ -43,9 +44,11 @@ from asyncfix.codemods.base import (
     child_nodes,
     function_defs,
 )
+from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import ROUTE_METHODS, remove_import_if_unused, route_decorator
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import children, fields_of, module_name, walk, walk_statements
+from asyncfix.versions import FASTAPI_EXIT_BEFORE_RESPONSE, missing
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -133,9 +136,16 @@ AF401 = Rule(
         "`[tool.asyncfix.db_session] commit-on-exit = false` leaves the commit out. "
         "FastAPI runs a dependency's code after `yield` once the response is sent, so a "
         "failing commit is not reported to that client; an endpoint that must report it "
-        'commits itself or uses Depends(get_db, scope="function") (recent FastAPI). Not '
+        'commits itself or uses Depends(get_db, scope="function") (recent FastAPI); so '
+        "the commit is added only where every FastAPI version the project declares runs "
+        "that code before the response is sent (0.106 to 0.117), or none is declared. Not "
         "rewritten: a factory not provably a sessionmaker or Session class, extra "
-        "statements, the yield inside another block, a session already committed by hand."
+        "statements, the yield inside another block, a session already committed by hand. "
+        "Not reported: a dependency that opens its session with `with`/`async with` (it is "
+        "closed on every path, and a commit added after `yield` would move the transaction "
+        "boundary of a project that commits itself), and a `session` with no evidence of "
+        "being SQLAlchemy's or SQLModel's (a module that imports neither, an aiohttp or "
+        "httpx session)."
     ),
     before=(
         "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
@@ -808,6 +818,18 @@ def _sync_session_sites(
 
 # -- the shared analysis: what is a session factory here? ----------------------------------
 
+# Libraries whose "sessions" are not database sessions (asyncfix's HTTP clients).
+_OTHER_SESSIONS = frozenset({"aiohttp", "httpx", "httpx2", "requests"})
+
+
+def _imported_modules(node: cst.CSTNode) -> list[str]:
+    """The absolute modules an import statement names."""
+    if isinstance(node, cst.Import):
+        return [get_full_name_for_node(alias.name) or "" for alias in node.names]
+    if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+        return [get_full_name_for_node(node.module) or ""]
+    return []
+
 
 class _DbCodemod(AsyncfixCodemod):
     FAMILY = FAMILY
@@ -821,6 +843,7 @@ class _DbCodemod(AsyncfixCodemod):
         super().__init__(context, run)
         self.options = family_options(run.config)
         self._own: dict[cst.FunctionDef, list[cst.CSTNode]] = {}
+        self._sql: bool | None = None  # does the module import sqlalchemy or sqlmodel?
 
     @classmethod
     def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
@@ -1201,6 +1224,10 @@ class SessionCodemod(_DbCodemod):
         creation = self._creation(nodes, yielded_only=True)
         if creation is None:
             return
+        if isinstance(creation.statement, cst.With):
+            # Closed on every path already; the project may manage its transactions itself,
+            # and a commit added after `yield` would move their boundary. Not leaky.
+            return
         name, call = creation.name, creation.call
         calls = _method_calls_on(nodes, name)
         if calls & {"rollback", "begin", "begin_nested"}:
@@ -1222,6 +1249,13 @@ class SessionCodemod(_DbCodemod):
             reason = self._shape_refusal(function, creation, kind)
         if reason is None and self.exception_shadowed(function):
             reason = "the name `Exception` is rebound in this module"
+        if reason is None and self.options.commit_on_exit:
+            timing = missing(self.run.config, FASTAPI_EXIT_BEFORE_RESPONSE)
+            if timing is not None:
+                reason = (
+                    f"{timing}: a failing commit would not reach the client; commit in the "
+                    "endpoint, or set [tool.asyncfix.db_session] commit-on-exit = false"
+                )
         new: list[cst.BaseStatement] = []
         if reason is None and kind is not None:
             new = self._scope_body(function, creation, kind)
@@ -1286,18 +1320,33 @@ class SessionCodemod(_DbCodemod):
         if m.matches(call.func, m.Attribute(attr=m.Name("begin"))):
             return False  # `Factory.begin()` is already a transactional scope
         kind, _ = self.factory(call.func)
-        if kind is not None or "session" in _code(call.func).lower():
+        if kind is not None:
             return True
         scope = self.get_metadata(ScopeProvider, call.func, None)
-        if not isinstance(call.func, cst.Name) or scope is None:
-            return False
-        if call.func.value in (self.planned or {}):
-            return True  # made by a sessionmaker in the module it is imported from
-        for assignment in scope[call.func.value]:
-            made = self.assigned_call(_assignment_node(assignment))
-            if made is not None and self._is_factory_call(made):
-                return True
-        return False
+        if isinstance(call.func, cst.Name) and scope is not None:
+            if call.func.value in (self.planned or {}):
+                return True  # made by a sessionmaker in the module it is imported from
+            for assignment in scope[call.func.value]:
+                made = self.assigned_call(_assignment_node(assignment))
+                if made is not None and self._is_factory_call(made):
+                    return True
+        # A name that says "session" is evidence only in a module that uses SQLAlchemy or
+        # SQLModel, and never for another library's session (aiohttp.ClientSession).
+        return (
+            "session" in _code(call.func).lower()
+            and self._uses_sql()
+            and not any(n.split(".")[0] in _OTHER_SESSIONS for n in self.qnames(call.func))
+        )
+
+    def _uses_sql(self) -> bool:
+        if self._sql is None:
+            module = self._module
+            self._sql = module is not None and any(
+                name.split(".")[0] in ("sqlalchemy", "sqlmodel")
+                for node in m.findall(module, m.Import() | m.ImportFrom())
+                for name in _imported_modules(node)
+            )
+        return self._sql
 
     def _shape_refusal(
         self, function: cst.FunctionDef, creation: _Creation, kind: Kind
@@ -1411,6 +1460,10 @@ class SessionCodemod(_DbCodemod):
             reason = problem or self._site_refusal(function, creation, twin)
             if reason is None and twin is not None:
                 reason = self._runs_before_twin(module, function, twin.anchor)
+            if reason is None and twin is not None and twin.kind == "async":
+                # `async with get_db_session()` awaits where `db = Factory()` did not.
+                scope = self.get_metadata(ScopeProvider, creation.call, None)
+                reason = split_section(function, scope, creation.call)
             with_node: cst.With | None = None
             if reason is None and twin is not None:
                 with_node = self._site_with(function, creation, twin)

@@ -28,6 +28,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView, visit_with_metadata
+from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
@@ -53,7 +54,8 @@ from asyncfix.index import (
     module_name,
     walk,
 )
-from asyncfix.project import declared_packages, read_project
+from asyncfix.project import declared_packages
+from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 if sys.version_info >= (3, 11):
     pass
@@ -187,6 +189,7 @@ class TimeSleep(AsyncfixCodemod):
             return updated_node  # sync code may sleep; only the event loop must not
         message = "time.sleep() blocks the event loop inside async def"
         reason = self._refusal(original_node, where.function, where.in_generator_expression)
+        reason = reason or split_section(where.function, scope, original_node)
         if reason is not None:
             self.report(original_node, "AF203", message, reason=reason)
             return updated_node
@@ -884,13 +887,13 @@ class BlockingCalls(AsyncfixCodemod):
             reason = "inside a generator expression an await would make it an async generator"
         elif inside_sync_lock(self._statements, where.function):
             reason = "awaiting while a thread lock is held can deadlock the event loop"
+        else:
+            reason = split_section(where.function, scope, original)
         asyncio = module_name_at(scope, "asyncio")
         if reason is None and asyncio is None:
             reason = _ASYNCIO_TAKEN
-        config = self.run.config
-        python = read_project(config.fastapi_version, config.source).python_before_3_9
-        if reason is None and python is not None:
-            reason = f"requires-python = {python!r} allows Python < 3.9, which has no to_thread"
+        if reason is None:
+            reason = missing(self.run.config, ASYNCIO_TO_THREAD)
         if reason is not None or asyncio is None:
             self.report(original, code, message, reason=reason)
             return updated
@@ -1121,6 +1124,11 @@ class _ResponseUse:
     read: str | None = None  # aiohttp: `await <name>.read()` inside the client block
     references: list[cst.Name] = field(default_factory=list)
     reason: str | None = None
+
+    @property
+    def awaited(self) -> list[cst.CSTNode]:
+        """The uses that become awaits (`.json()`, `.text`, `.content`)."""
+        return [node for node, kind in self.fixes.items() if kind not in ("ok", "status_code")]
 
 
 @dataclass
@@ -1919,6 +1927,8 @@ class RequestsToAsync(AsyncfixCodemod):
             mapped = self._map_arguments(method, updated_node, module.name)
             use = self._response_use(original_node, scope)
             reason = mapped.reason or use.reason
+        if reason is None:
+            reason = split_section(where.function, scope, original_node, *use.awaited)
         header = not isinstance(self._statements[-1], cst.SimpleStatementLine)
         if reason is None and request is not None and use.read and header:
             reason = "aiohttp needs the body read after the call; here it is in a header"
@@ -2126,6 +2136,10 @@ class RequestsToAsync(AsyncfixCodemod):
                     if at is None or at.start.line > end.end.line:
                         return "aiohttp reads the body lazily; it is used after the session", calls
             calls[grand] = (name, mapped.args, method, use)
+        awaited = [a for call, (*_, use) in calls.items() for a in (call, *use.awaited)]
+        split = split_section(where.function, scope, node, *awaited)
+        if split is not None:
+            return split, calls
         inner = [t for t in m.findall(node.body, m.Try()) if isinstance(t, cst.Try)]
         for state in self._tries:
             if state.in_body and state.refusal:

@@ -51,6 +51,7 @@ from asyncfix.codemods.helpers import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_bytes, walk
+from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 # -- the shared lifespan helper ---------------------------------------------------------
 
@@ -1028,8 +1029,9 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     by_path = {info.path: info for info in modules}
     plans: dict[str, _AppPlan] = {}
+    too_old = missing(config, FASTAPI_LIFESPAN)  # an older FastAPI ignores lifespan=
     for qualname, app in apps.items():
-        plan = _AppPlan()
+        plan = _AppPlan(blocked=too_old)
         _expand(qualname, facts, None, plan, set())
         for reg in plan.registrations:
             problem = _handler_problem(reg, index, by_path.get(reg.path))

@@ -39,6 +39,7 @@ from libcst.metadata import (
 
 from asyncfix import syntax
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     ROUTE_METHODS,
     LoopContext,
@@ -53,6 +54,7 @@ from asyncfix.codemods.helpers import (
 )
 from asyncfix.index import children, full_name, walk
 from asyncfix.project import project_facts
+from asyncfix.versions import ASYNCIO_TO_THREAD, ORJSON_OPTIONS, missing
 
 if sys.version_info >= (3, 11):
     pass
@@ -131,8 +133,12 @@ AF102 = Rule(
         "still catch it. It rejects some input json.loads accepts: NaN/Infinity tokens (not "
         "JSON), UTF-16/32 bytes, a byte order mark, lone surrogate escapes. Left for manual "
         "review: hooks and options (cls=, object_hook=, object_pairs_hook=, parse_float=, "
-        "parse_int=, parse_constant=, strict=), which orjson does not have, and text that "
-        "json.dumps() made in the same function (it writes NaN and Infinity)."
+        "parse_int=, parse_constant=, strict=), which orjson does not have; text that "
+        "json.dumps() or json.dump() may have written (it writes NaN and Infinity): made in "
+        "the same function, or read from anywhere but a request or response body in a "
+        "module that writes JSON with them (the same class first); and a call under a broad "
+        "`except` (bare, Exception, BaseException), which would swallow orjson's "
+        "rejection silently."
     ),
     before=(
         "import json\n"
@@ -236,7 +242,9 @@ AF104 = Rule(
         "must be a name local to the async def: other tasks run meanwhile, and module state "
         "or attributes may be changed by them. Left for manual review: anything else that "
         "looks like one of these calls, a call inside a generator expression or under a "
-        "`with <lock>:`, and projects whose requires-python allows Python < 3.9 (no "
+        "`with <lock>:`, a call between a read and a write of shared state (the same file, an "
+        "attribute of self or cls, a module global) that no await separates (concurrent calls "
+        "could interleave there), and projects whose requires-python allows Python < 3.9 (no "
         "asyncio.to_thread)."
     ),
     before=(
@@ -306,6 +314,32 @@ _TEXT_USED = (
     "different text (no spaces after , and :, UTF-8 instead of \\u escapes, NaN as null)"
 )
 _COMMENT_LOST = "a comment inside the call would be lost"
+
+# Awaited reads of a request's or a response's body: text that comes from outside.
+_BODY_READS = frozenset({"body", "text", "read", "receive_text", "receive_bytes"})
+_BROAD = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
+
+
+@dataclass(frozen=True)
+class _JsonWriter:
+    """A json.dump()/json.dumps() whose text may be stored, and where it is."""
+
+    name: str
+    where: str  # `Class.method`, `function` or `<module>`
+    owner: cst.ClassDef | None
+
+
+def _broad(caught: cst.BaseExpression | None) -> str | None:
+    """` Exception` for a handler that catches Exception or more (bare, a tuple), else None."""
+    if caught is None:
+        return ""
+    names = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+    for name in names:
+        text = cst.Module([]).code_for_node(name)
+        if text in _BROAD:
+            return f" {text}"
+    return None
+
 
 # -- static facts about expressions ---------------------------------------------------------
 
@@ -740,6 +774,7 @@ class Serializer(AsyncfixCodemod):
         self._routes: dict[cst.FunctionDef, bool] = {}
         self._imports_pandas = False
         self._names: frozenset[str] = frozenset()  # call names that may be a site
+        self._writers: list[_JsonWriter] | None = None  # json.dump(s) calls that may store
 
     @classmethod
     def may_match(cls, data: bytes) -> bool:
@@ -940,6 +975,8 @@ class Serializer(AsyncfixCodemod):
             site.reason = _ORJSON_TAKEN
         elif strip is not None and _comments(strip) > _comments(call):
             site.reason = _COMMENT_LOST
+        elif (lacks := self._orjson_lacks(mapped)) is not None:
+            site.reason = lacks
         else:
             site.mapped, site.orjson, site.import_orjson = mapped, orjson.name, orjson.needs_import
             site.decode = strip is None and "str" in takes
@@ -957,6 +994,14 @@ class Serializer(AsyncfixCodemod):
                 )
             )
         return site
+
+    def _orjson_lacks(self, mapped: _DumpsArgs) -> str | None:
+        """Why the project's orjson may not have an option the rewrite would emit."""
+        for flag in mapped.flags:
+            reason = missing(self.run.config, ORJSON_OPTIONS[flag])
+            if reason is not None:
+                return reason
+        return None
 
     def _leave_dumps(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         found = self._on_loop(original)
@@ -1093,6 +1138,10 @@ class Serializer(AsyncfixCodemod):
                 "the text comes from json.dumps(), which writes NaN and Infinity, and "
                 "orjson.loads() rejects them"
             )
+        elif where.function is not None:
+            reason = self._written_with_json(original, where.function) or self._broad_except(
+                original, where.function
+            )
         if reason is not None or orjson is None:
             self.report(original, "AF102", message, reason=reason)
             return updated
@@ -1115,6 +1164,116 @@ class Serializer(AsyncfixCodemod):
             if isinstance(assigned, cst.Call) and self._qualified(assigned.func) == "json.dumps":
                 return True
         return False
+
+    def _written_with_json(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
+        """Why `call`'s text may be JSON this module wrote with json.dump()/json.dumps()
+        (NaN, Infinity: orjson rejects them), or None. Text read from a request or a
+        response body comes from outside; anything else (a file, a cache, an attribute)
+        may be what a writer of the same class or module stored."""
+        if self._external(call.args[0].value, function):
+            return None
+        writers = self._json_writers()
+        if not writers:
+            return None
+        owner = self._class_of(function)
+        mine = [w for w in writers if owner is not None and w.owner is owner]
+        # The nearest writer: the same class, else a function of the module.
+        writer = (mine or [w for w in writers if w.owner is None] or writers)[0]
+        where = (
+            f"`{writer.where}` in the same class" if mine else f"`{writer.where}` in this module"
+        )
+        return (
+            f"{where} writes JSON with {writer.name}(), which writes NaN and Infinity; this "
+            "text may be what it wrote, and orjson.loads() rejects them"
+        )
+
+    def _external(self, value: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+        """`await <x>.body()` and the like (or a local name bound only to one): text that
+        comes from a client or a server, not from this module's json writers."""
+        if isinstance(value, cst.Name):
+            assignments = self._local_assignments(value, function)
+            return bool(assignments) and all(
+                (assigned := self._assigned_value(a.node)) is not None
+                and self._external(assigned, function)
+                for a in assignments or ()
+            )
+        return (
+            isinstance(value, cst.Await)
+            and isinstance(value.expression, cst.Call)
+            and isinstance(value.expression.func, cst.Attribute)
+            and value.expression.func.attr.value in _BODY_READS
+        )
+
+    def _class_of(self, function: cst.FunctionDef) -> cst.ClassDef | None:
+        block = self._parent(function)
+        owner = self._parent(block) if isinstance(block, cst.IndentedBlock) else None
+        return owner if isinstance(owner, cst.ClassDef) else None
+
+    def _json_writers(self) -> list[_JsonWriter]:
+        """The module's json.dump()/json.dumps() calls whose text may be stored: not one
+        handed straight to a response, nor one with allow_nan=False. Found once."""
+        if self._writers is None:
+            self._writers = []
+            if self._module is not None:
+                self._find_writers(self._module, None, "<module>", self._writers)
+        return self._writers
+
+    def _find_writers(
+        self,
+        node: cst.CSTNode,
+        owner: cst.ClassDef | None,
+        where: str,
+        found: list[_JsonWriter],
+    ) -> None:
+        for child in node.children:
+            if isinstance(child, cst.ClassDef):
+                self._find_writers(child, child, child.name.value, found)
+                continue
+            if isinstance(child, cst.FunctionDef):
+                name = child.name.value if owner is None else f"{where}.{child.name.value}"
+                self._find_writers(child, owner, name, found)
+                continue
+            writer = self._stores_json(child) if isinstance(child, cst.Call) else None
+            if writer is not None:
+                found.append(_JsonWriter(writer, where, owner))
+            self._find_writers(child, owner, where, found)
+
+    def _stores_json(self, call: cst.Call) -> str | None:
+        """json.dump or json.dumps for such a call whose text may be stored, else None."""
+        name = self._qualified(call) if _callee(call) in ("dump", "dumps") else None
+        if name not in ("json.dump", "json.dumps"):
+            return None
+        allow_nan = _argument(call, None, "allow_nan")
+        if allow_nan is not None and _literal(allow_nan.value) is False:
+            return None  # json raises on NaN instead of writing it
+        arg = self._parent(call)
+        response = self._parent(arg) if isinstance(arg, cst.Arg) else None
+        if (
+            isinstance(response, cst.Call)
+            and self._qualified(response) in _STARLETTE_RESPONSE | _AIOHTTP_RESPONSE
+        ):
+            return None  # sent, not stored
+        return name
+
+    def _broad_except(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
+        """orjson rejects input json.loads accepts; a broad `except` around the call would
+        handle that as any error, silently (`except Exception: return {}` makes a store look
+        empty, and the next write makes the loss permanent)."""
+        node: cst.CSTNode | None = call
+        while node is not None and node is not function:
+            parent = self._parent(node)
+            if isinstance(parent, cst.Try) and node is parent.body:
+                for handler in parent.handlers:
+                    caught = _broad(handler.type)
+                    if caught is not None:
+                        return (
+                            f"it sits under `except{caught}`: input json.loads() accepts "
+                            "and orjson.loads() rejects (NaN, Infinity, a byte order mark, "
+                            "lone surrogates) would be handled there as an error, with no "
+                            "trace of why"
+                        )
+            node = parent
+        return None
 
     # -- AF104: to a worker thread --------------------------------------------------------
 
@@ -1247,17 +1406,17 @@ class Serializer(AsyncfixCodemod):
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
         asyncio = module_name_at(scope, "asyncio")
-        python = project_facts(self.run.config).python_before_3_9
+        python = missing(self.run.config, ASYNCIO_TO_THREAD)
         if reason is not None:
             pass
         elif where.in_generator_expression:
             reason = _IN_GENEXP
         elif inside_sync_lock(self._statements, where.function):
             reason = _UNDER_LOCK
+        elif split := split_section(where.function, scope, original):
+            reason = split
         elif python is not None:
-            reason = (
-                f"requires-python = {python!r} allows Python < 3.9, which has no asyncio.to_thread"
-            )
+            reason = python
         elif asyncio is None:
             reason = _ASYNCIO_TAKEN
         if reason is not None or asyncio is None:

@@ -8,12 +8,7 @@ engine = create_engine("sqlite:///database.db", connect_args={"check_same_thread
 
 def get_session():
     with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -11,12 +11,7 @@ LegacyAsync = sessionmaker(async_engine, class_=AsyncSession)
 
 async def get_session():
     async with AsyncSessionLocal() as session:
-        try:
-            yield session
-            await session.commit()
-        except Exception:
-            await session.rollback()
-            raise
+        yield session
 
 
 async def get_legacy_session():
@@ -31,30 +26,15 @@ async def get_legacy_session():
 
 def get_plain_session():
     with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+        yield session
 
 
 @asynccontextmanager
 async def session_scope():
     async with AsyncSession(async_engine) as session:
-        try:
-            yield session
-            await session.commit()
-        except Exception:
-            await session.rollback()
-            raise
+        yield session
 
 
 async def sync_session_in_async_generator():
     with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+        yield session

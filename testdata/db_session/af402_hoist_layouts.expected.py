@@ -13,12 +13,7 @@ Factory = orm.sessionmaker(
 
 async def one_per_line():
     async with Factory() as db:
-        try:
-            yield db
-            await db.commit()
-        except Exception:
-            await db.rollback()
-            raise
+        yield db
 
 
 Other = async_sessionmaker(
@@ -30,12 +25,7 @@ Other = async_sessionmaker(
 
 async def no_trailing_comma():
     async with Other() as db:
-        try:
-            yield db
-            await db.commit()
-        except Exception:
-            await db.rollback()
-            raise
+        yield db
 
 
 Third = async_sessionmaker(
@@ -46,12 +36,7 @@ Third = async_sessionmaker(
 
 async def one_argument():
     async with Third() as db:
-        try:
-            yield db
-            await db.commit()
-        except Exception:
-            await db.rollback()
-            raise
+        yield db
 
 
 Fourth = async_sessionmaker(engine, expire_on_commit=True)
@@ -59,12 +44,7 @@ Fourth = async_sessionmaker(engine, expire_on_commit=True)
 
 async def keeps_explicit_expire():
     async with Fourth() as db:
-        try:
-            yield db
-            await db.commit()
-        except Exception:
-            await db.rollback()
-            raise
+        yield db
 
 
 Fifth = async_sessionmaker(expire_on_commit=False)
@@ -72,9 +52,4 @@ Fifth = async_sessionmaker(expire_on_commit=False)
 
 async def no_arguments():
     async with Fifth(bind=engine) as db:
-        try:
-            yield db
-            await db.commit()
-        except Exception:
-            await db.rollback()
-            raise
+        yield db

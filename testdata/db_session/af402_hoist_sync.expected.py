@@ -6,12 +6,7 @@ SessionLocal = sessionmaker(bind=engine)
 def get_db():
     """No blank line above: the factory goes where the function was."""
     with SessionLocal() as db:
-        try:
-            yield db
-            db.commit()
-        except Exception:
-            db.rollback()
-            raise
+        yield db
 
 
 class Repository:

@@ -7,12 +7,7 @@ SessionLocal = sessionmaker(bind=engine)
 
 def get_db():
     with SessionLocal() as db:
-        try:
-            yield db
-            db.commit()
-        except Exception:
-            db.rollback()
-            raise
+        yield db
 
 
 def get_db_session():

@@ -14,12 +14,7 @@ def get_tenant_session(url):
 
 def get_session():
     with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+        yield session
 
 
 @contextmanager

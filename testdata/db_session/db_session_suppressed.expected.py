@@ -14,12 +14,7 @@ Module = sessionmaker(bind=engine)
 
 def get_module_db():
     with Module() as db:
-        try:
-            yield db
-            db.commit()
-        except Exception:
-            db.rollback()
-            raise
+        yield db
 
 
 def job():

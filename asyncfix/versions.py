@@ -1,0 +1,125 @@
+"""The library versions a rewrite relies on, checked against what the project declares.
+
+One table: each entry is an API or a behaviour some rewrite emits or relies on, the first
+version that has it (and, for a behaviour that changed again, the first that does not), and
+in a comment the library's own changelog that says so. A rewrite asks `missing(config,
+entry)`; where the project's declared range (or lock file) admits a version without it, the
+rewrite is refused with that reason. No declared version (no pyproject.toml, an unpinned
+requirement): nothing is refused, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from asyncfix.config import Config
+from asyncfix.project import bounds, declared_versions
+
+
+@dataclass(frozen=True)
+class Needs:
+    package: str  # canonical distribution name; "python" for the interpreter
+    since: Version
+    what: str  # what the rewrite relies on, for the reason
+    until: Version | None = None  # a behaviour that changed again in this version
+
+    @property
+    def label(self) -> str:
+        window = f">= {self.since}" + (f", < {self.until}" if self.until else "")
+        name = "Python" if self.package == "python" else self.package
+        return f"{self.what} needs {name} {window}"
+
+
+# FastAPI 0.93.0 release notes: "Add support for lifespan async context managers
+# (superseding startup and shutdown events). PR #2944"; before it FastAPI(lifespan=...)
+# lands in app.extra and the startup code never runs.
+# https://fastapi.tiangolo.com/release-notes/#0930
+FASTAPI_LIFESPAN = Needs("fastapi", Version("0.93"), "FastAPI(lifespan=...)")
+
+# FastAPI 0.106.0 release notes: "Before FastAPI 0.106.0 ... the exit code in dependencies
+# with yield was executed after the response was sent"; 0.118.0 release notes: "This
+# behavior was reverted in 0.118.0, to make the exit code after yield be executed after
+# the response is sent" (0.121.0 adds Depends(scope="function") for an early exit).
+# https://fastapi.tiangolo.com/release-notes/#01060 and #01180
+FASTAPI_EXIT_BEFORE_RESPONSE = Needs(
+    "fastapi",
+    Version("0.106"),
+    "the code after `yield` running before the response is sent",
+    until=Version("0.118"),
+)
+
+# SQLAlchemy 2.0 changelog / docs: "async_sessionmaker ... New in version 2.0."
+# https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#sqlalchemy.ext.asyncio.async_sessionmaker
+SQLALCHEMY_ASYNC_SESSIONMAKER = Needs("sqlalchemy", Version("2.0"), "async_sessionmaker")
+
+# Python 3.9 "What's New": "Added asyncio.to_thread()" (bpo-32309).
+# https://docs.python.org/3/whatsnew/3.9.html#asyncio
+ASYNCIO_TO_THREAD = Needs("python", Version("3.9"), "asyncio.to_thread()")
+
+# Python 3.11 "What's New": "Added the TaskGroup class" (gh-90908).
+# https://docs.python.org/3/whatsnew/3.11.html#asyncio
+ASYNCIO_TASK_GROUP = Needs("python", Version("3.11"), "asyncio.TaskGroup")
+
+# orjson CHANGELOG.md: 2.3.0 "serializes dict instances sorted by keys ... if
+# option=orjson.OPT_SORT_KEYS", 2.5.0 "serializes dict keys of type other than str if
+# option=orjson.OPT_NON_STR_KEYS", 2.6.0 "pretty prints with an indentation of two spaces
+# if option=orjson.OPT_INDENT_2". https://github.com/ijl/orjson/blob/master/CHANGELOG.md
+ORJSON_OPTIONS = {
+    "OPT_SORT_KEYS": Needs("orjson", Version("2.3"), "orjson.OPT_SORT_KEYS"),
+    "OPT_NON_STR_KEYS": Needs("orjson", Version("2.5"), "orjson.OPT_NON_STR_KEYS"),
+    "OPT_INDENT_2": Needs("orjson", Version("2.6"), "orjson.OPT_INDENT_2"),
+}
+
+TABLE = (
+    FASTAPI_LIFESPAN,
+    FASTAPI_EXIT_BEFORE_RESPONSE,
+    SQLALCHEMY_ASYNC_SESSIONMAKER,
+    ASYNCIO_TO_THREAD,
+    ASYNCIO_TASK_GROUP,
+    *ORJSON_OPTIONS.values(),
+)
+
+
+def _inside(version: Version, need: Needs) -> bool:
+    return version >= need.since and (need.until is None or version < need.until)
+
+
+def _admits_other(spec: SpecifierSet, need: Needs) -> str | None:
+    """Which versions outside [since, until) `spec` allows, or None. A spec with no bound
+    at all (unpinned, or only `!=`) declares no version: None."""
+    upper, lower = bounds(spec)
+    if not upper and not lower:
+        return None
+    if not any(v >= need.since for v in lower):
+        return f"versions before {need.since}"
+    if need.until is not None and not any(
+        v < need.until or (v == need.until and not inclusive) for v, inclusive in upper
+    ):
+        return f"{need.until} and later"
+    return None
+
+
+def missing(config: Config, need: Needs) -> str | None:
+    """Why a rewrite relying on `need` is refused for this project, or None."""
+    if need.package == "fastapi" and config.fastapi_version is not None:
+        setting = config.fastapi_version
+        where = f'fastapi-version = "{setting}" in [tool.asyncfix]'
+        try:
+            pinned = Version(setting)
+        except InvalidVersion:
+            # Not a version: a specifier, validated when the configuration was read.
+            other = _admits_other(SpecifierSet(setting), need)
+            return f"{need.label}; {where} admits {other}" if other else None
+        return None if _inside(pinned, need) else f"{need.label}; {where}"
+    declared = declared_versions(config.source, need.package)
+    if declared.locked:
+        outside = [f"{v} in {name}" for v, name in declared.locked if not _inside(v, need)]
+        return f"{need.label}; the project locks {need.package} {outside[0]}" if outside else None
+    for spec, where in declared.ranges:
+        other = _admits_other(spec, need)
+        if other:
+            return f"{need.label}; {where} admits {other}"
+    return None

@@ -1,0 +1,14 @@
+from sqlalchemy.orm import sessionmaker
+
+from app.config import engine
+
+SessionLocal = sessionmaker(bind=engine)
+
+
+def get_db():
+    with SessionLocal() as db:
+        try:
+            yield db
+        except Exception:
+            db.rollback()
+            raise

@@ -1,0 +1,17 @@
+"""orjson 2.4 has OPT_SORT_KEYS (2.3) but neither OPT_NON_STR_KEYS (2.5) nor OPT_INDENT_2
+(2.6): only the call that needs no option newer than the declared range is rewritten."""
+import json
+
+from starlette.responses import Response
+
+
+async def sorted_rows(rows):
+    return Response(json.dumps({"rows": "all"}, sort_keys=True), media_type="application/json")
+
+
+async def any_keys(rows):
+    return Response(json.dumps(rows), media_type="application/json")
+
+
+async def pretty(rows):
+    return Response(json.dumps({"rows": "all"}, indent=2), media_type="application/json")
