@@ -29,6 +29,7 @@ from asyncfix.report import FileError, Finding, Summary, findings_json, github_a
 from asyncfix.review import Change, review, write_back, write_patches
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
+from asyncfix.syntax import compiles
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -337,7 +338,7 @@ def _changes(
         change = Change(outcome.file.display, outcome.file.path, data, b"", outcome.encoding)
         try:
             new = text.encode(outcome.encoding)
-            if _compiles(data) and not _compiles(new):
+            if compiles(data) and not compiles(new):
                 raise SyntaxError
         except (UnicodeEncodeError, SyntaxError):
             # Never break code: what the pipeline verified stands without the extras.
@@ -370,15 +371,6 @@ def _format_worker() -> None:
 
 def _format_one(task: tuple[str, str, str, Path | None]) -> str:
     return format_change(*task)
-
-
-def _compiles(data: bytes) -> bool:
-    # compile() only builds a code object; nothing of the user's code runs.
-    try:
-        compile(data, "<asyncfix>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
