@@ -386,14 +386,14 @@ def _indent(code: str) -> str:
     return "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
 
 
-# -- the README's command reference is generated from the commands themselves ----------------
+# -- docs/cli.md's command reference is generated from the commands themselves ----------------
 
 REFERENCE_START = "<!-- cli-reference: generated from `asyncfix --help`; do not edit -->"
 REFERENCE_END = "<!-- cli-reference: end -->"
 
 
 def reference(width: int = 78) -> str:
-    """Every command's --help, as the README shows it (tests/test_cli_reference.py).
+    """Every command's --help, as docs/cli.md shows it (tests/test_cli_reference.py).
 
     78 columns: what click prints on any terminal at least 80 wide.
     """
