@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -16,17 +12,14 @@ from typing import Any, TypeVar
 import click
 
 from asyncfix import __version__
-from asyncfix.annotations import MARKER, strip_annotations
-from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
-from asyncfix.deps import DepsError, add_dependencies
+from asyncfix.deps import dependency_changes
 from asyncfix.driver import RunResult, run
-from asyncfix.files import SourceError, decode, discover, display_path, read_bytes
-from asyncfix.formatting import FORMATS, FormatError, format_change
+from asyncfix.formatting import FORMATS, FormatError
 from asyncfix.patches import SPLITS
 from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
-from asyncfix.review import Change, review, write_back, write_patches
+from asyncfix.review import Change, deliver, review, rewrites, stripped
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
 
@@ -243,7 +236,7 @@ def apply(
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
     config = _load(paths, config_path, select, ignore, exclude)
     if strip_annotations:
-        changes, errors = _stripped(paths, config)
+        changes, errors = stripped(paths or [Path(".")], config.exclude)
         findings: list[Finding] = []
         summary = Summary()
     else:
@@ -255,11 +248,13 @@ def apply(
         errors = list(result.errors)
         findings, summary = result.findings, result.summary
         try:
-            changes = _changes(result, config, format_choice, annotate, jobs)
+            changes = rewrites(
+                result.outcomes, format_choice, config.source, annotated=annotate, jobs=jobs
+            )
         except FormatError as exc:
             raise click.UsageError(str(exc)) from exc
         if add_deps and summary.packages:
-            changes += _dependency_changes(config, summary, errors)
+            changes += dependency_changes(config.source, summary, errors)
     changes.sort(key=lambda c: c.display)
     offered = len(changes)
     if interactive:
@@ -268,21 +263,19 @@ def apply(
         except (KeyboardInterrupt, click.Abort):
             click.echo("\nasyncfix: interrupted; no file was written", err=True)
             sys.exit(EXIT_ERROR)
-    written = 0
+    written: list[Change] = []
     try:
-        if (dry_run or show_diff) and not interactive:
-            for change in changes:
-                click.echo(change.diff(), nl=False)
-        errors += write_patches(changes, patch=patch_file, patch_dir=patch_dir, split_by=split_by)
-        if not dry_run:
-            for change in changes:
-                error = write_back(change)
-                if error:
-                    errors.append(error)
-                else:
-                    written += 1
+        errors += deliver(
+            changes,
+            written,
+            show_diffs=(dry_run or show_diff) and not interactive,
+            write=not dry_run,
+            patch=patch_file,
+            patch_dir=patch_dir,
+            split_by=split_by,
+        )
     except KeyboardInterrupt:
-        click.echo(f"asyncfix: interrupted; {written} files written", err=True)
+        click.echo(f"asyncfix: interrupted; {len(written)} files written", err=True)
         sys.exit(EXIT_ERROR)
     unfixed = [f for f in findings if not f.fixable]
     if not quiet:
@@ -291,7 +284,7 @@ def apply(
     _report_errors(sorted(set(errors)))
     summary.errors = len(set(errors))
     # What was written, not what was meant to be: a failed write is reported as an error.
-    summary.changed = len(changes) if dry_run else written
+    summary.changed = len(changes) if dry_run else len(written)
     if not quiet:
         if strip_annotations:
             verb = "would change" if dry_run else "changed"
@@ -304,113 +297,6 @@ def apply(
     left = unfixed or (dry_run and changes) or len(changes) < offered
     if left and not exit_zero:
         sys.exit(EXIT_FOUND)
-
-
-def _changes(
-    result: RunResult, config: Config, format_choice: str, annotate: bool, jobs: int | None = 1
-) -> list[Change]:
-    """The rewrite of each file, formatted and annotated as asked."""
-    todo = []
-    for outcome in result.outcomes:
-        if outcome.original is None or outcome.errors:
-            continue
-        if not outcome.changed and not (annotate and any(not f.fixable for f in outcome.findings)):
-            continue
-        original = outcome.original.decode(outcome.encoding)
-        rewritten = outcome.new.decode(outcome.encoding) if outcome.new is not None else original
-        text = rewritten
-        if annotate:
-            text = annotate_findings(original, text, outcome.findings)
-        todo.append((outcome, original, text))
-    formatted = _format_all(
-        [(original, text) for outcome, original, text in todo if outcome.changed],
-        format_choice,
-        config.source,
-        jobs,
-    )
-    changes = []
-    for outcome, _, text in todo:
-        if outcome.changed:
-            text = next(formatted)
-        data = outcome.original
-        assert data is not None  # (files that could not be read are not in `todo`)
-        change = Change(outcome.file.display, outcome.file.path, data, b"", outcome.encoding)
-        try:
-            new = text.encode(outcome.encoding)
-            if _compiles(data) and not _compiles(new):
-                raise SyntaxError
-        except (UnicodeEncodeError, SyntaxError):
-            # Never break code: what the pipeline verified stands without the extras.
-            new = outcome.new if outcome.new is not None else data
-        if new != data:
-            changes.append(replace(change, new=new))
-    return changes
-
-
-def _format_all(
-    texts: list[tuple[str, str]], choice: str, pyproject: Path | None, jobs: int | None
-) -> Iterator[str]:
-    """format_change of each (original, new), in order; black costs ~0.1 s a file, so
-    many files are formatted in forked processes, one per core (--jobs)."""
-    workers = min(len(texts), jobs or os.cpu_count() or 1)
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    if choice == "none" or workers < 2 or len(texts) < 4 or not fork:
-        return (format_change(old, new, choice, pyproject) for old, new in texts)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_format_worker) as pool:
-        done = list(pool.map(_format_one, [(old, new, choice, pyproject) for old, new in texts]))
-    return iter(done)
-
-
-def _format_worker() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _format_one(task: tuple[str, str, str, Path | None]) -> str:
-    return format_change(*task)
-
-
-def _compiles(data: bytes) -> bool:
-    # compile() only builds a code object; nothing of the user's code runs.
-    try:
-        compile(data, "<asyncfix>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
-def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
-    files, errors = discover(paths or [Path(".")], config.exclude)
-    changes = []
-    for file in files:
-        try:
-            data = read_bytes(file.path)
-            if MARKER.encode() not in data:
-                continue
-            text, encoding = decode(data)
-        except SourceError as exc:
-            errors.append(FileError(file.display, exc.line, exc.column, exc.message))
-            continue
-        new = strip_annotations(text)
-        if new != text:
-            changes.append(Change(file.display, file.path, data, new.encode(encoding), encoding))
-    return changes, errors
-
-
-def _dependency_changes(config: Config, summary: Summary, errors: list[FileError]) -> list[Change]:
-    project_dir = config.source.parent if config.source is not None else Path.cwd()
-    try:
-        edit = add_dependencies(project_dir, summary.packages)
-    except DepsError as exc:
-        errors.append(FileError(display_path(project_dir / "pyproject.toml"), 1, 1, str(exc)))
-        return []
-    if edit is None:
-        return []
-    summary.packages = set()  # declared now: the summary need not list them
-    click.echo(f"asyncfix: adding to {display_path(edit.path)}: {', '.join(edit.added)}", err=True)
-    return [Change(display_path(edit.path), edit.path, edit.original, edit.new)]
 
 
 @main.command()
@@ -500,14 +386,14 @@ def _indent(code: str) -> str:
     return "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
 
 
-# -- the README's command reference is generated from the commands themselves ----------------
+# -- docs/cli.md's command reference is generated from the commands themselves ----------------
 
 REFERENCE_START = "<!-- cli-reference: generated from `asyncfix --help`; do not edit -->"
 REFERENCE_END = "<!-- cli-reference: end -->"
 
 
 def reference(width: int = 78) -> str:
-    """Every command's --help, as the README shows it (tests/test_cli_reference.py).
+    """Every command's --help, as docs/cli.md shows it (tests/test_cli_reference.py).
 
     78 columns: what click prints on any terminal at least 80 wide.
     """

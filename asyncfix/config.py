@@ -17,7 +17,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-FAMILIES = ("serializer", "http_client", "lifespan", "db_session", "awaits", "async_def")
 _LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude")
 # Top-level keys that are not lists of strings.
 _SCALAR_KEYS = {"fastapi-version": str}
@@ -125,12 +124,12 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
                     f"not {value!r}"
                 )
             scalars[key] = value
-        elif key in FAMILIES:
+        elif key in _families():
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where} {key} must be a table")
             families[key] = dict(value)
         else:
-            known = ", ".join((*_LIST_KEYS, *_SCALAR_KEYS, *FAMILIES))
+            known = ", ".join((*_LIST_KEYS, *_SCALAR_KEYS, *_families()))
             raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
     return Config(
         select=lists.get("select", ("AF",)),
@@ -140,3 +139,11 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         fastapi_version=scalars.get("fastapi-version"),
         source=path,
     )
+
+
+def _families() -> tuple[str, ...]:
+    # The codemod registry's families. Imported here, not at the top: the registry imports
+    # every family module (and libcst), which only a table that names a family needs.
+    from asyncfix.codemods import families
+
+    return families()

@@ -13,6 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
+from asyncfix.files import display_path
+from asyncfix.report import FileError, Summary
+from asyncfix.review import Change
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -82,6 +88,24 @@ def add_dependencies(project_dir: Path, packages: Iterable[str]) -> DepsEdit | N
     text += "".join(f"{p}{newline}" for p in missing)
     encoded = text.encode("utf-8", errors="surrogateescape")
     return DepsEdit(requirements, data, encoded, tuple(missing))
+
+
+def dependency_changes(
+    pyproject: Path | None, summary: Summary, errors: list[FileError]
+) -> list[Change]:
+    """`apply --add-deps`: the edit that declares `summary.packages` in the project of
+    `pyproject` (the cwd without one), as a change like any other; a problem is an error."""
+    project_dir = pyproject.parent if pyproject is not None else Path.cwd()
+    try:
+        edit = add_dependencies(project_dir, summary.packages)
+    except DepsError as exc:
+        errors.append(FileError(display_path(project_dir / "pyproject.toml"), 1, 1, str(exc)))
+        return []
+    if edit is None:
+        return []
+    summary.packages = set()  # declared now: the summary need not list them
+    click.echo(f"asyncfix: adding to {display_path(edit.path)}: {', '.join(edit.added)}", err=True)
+    return [Change(display_path(edit.path), edit.path, edit.original, edit.new)]
 
 
 def _requirements_file(project_dir: Path) -> Path | None:

@@ -361,7 +361,7 @@ class Pipeline:
             module = _cst_parse(new) if screened or screened is None else None
         except SourceError as exc:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
-        if _compiles(old_text, path) and not _compiles(new_text, path):
+        if syntax.compiles(old_text, path) and not syntax.compiles(new_text, path):
             return "would not compile"
         if module is None:
             return None  # Python parses it, and no codemod would act on it again
@@ -434,15 +434,6 @@ def _code(module: cst.Module, original: bytes) -> bytes:
     if original.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
         code += b"\r"
     return code
-
-
-def _compiles(text: str, path: str) -> bool:
-    # compile() only builds a code object; nothing of the user's code runs.
-    try:
-        compile(text, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:

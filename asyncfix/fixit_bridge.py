@@ -25,8 +25,9 @@ from libcst.metadata import CodePosition, CodeRange, PositionProvider
 from asyncfix.codemods import all_rules
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
 from asyncfix.config import Config, find_pyproject, load_config
-from asyncfix.driver import Pipeline, _compiles
+from asyncfix.driver import Pipeline
 from asyncfix.report import Finding
+from asyncfix.syntax import compiles
 
 _PATH = "<fixit>"
 
@@ -109,7 +110,7 @@ class AsyncfixLintRule(LintRule):
             return result if problem is None else None
         # The held sites would be fixed by a second run, so it cannot be idempotent: the new
         # code must still compile (if the original did).
-        if _compiles(node.code, _PATH) and not _compiles(result.code, _PATH):
+        if compiles(node.code, _PATH) and not compiles(result.code, _PATH):
             return None
         return result
 

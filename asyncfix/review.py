@@ -1,4 +1,4 @@
-"""What `apply` does with the changes: review them, write patches, write the files.
+"""What `apply` does with the changes: make them, review them, write patches, write the files.
 
 Every change (a rewritten file, its annotations, a dependency list) is a `Change`, so the
 diff, the patches, `--interactive` and the atomic writes treat them all the same way.
@@ -11,12 +11,26 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from asyncfix.files import atomic_write, write_error_message
+from asyncfix.annotations import MARKER, annotate, strip_annotations
+from asyncfix.files import (
+    SourceError,
+    atomic_write,
+    decode,
+    discover,
+    read_bytes,
+    write_error_message,
+)
+from asyncfix.formatting import format_all
 from asyncfix.patches import CodeOwners, group_name, patch_file_name, unified_diff
 from asyncfix.report import FileError
+from asyncfix.syntax import compiles
+
+if TYPE_CHECKING:
+    from asyncfix.driver import FileOutcome
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,98 @@ class Change:
     def patch_bytes(self) -> bytes:
         # The patch carries the file's own bytes: its encoding, BOM and line endings.
         return self.diff().encode(self.encoding, errors="surrogateescape")
+
+
+def rewrites(
+    outcomes: Sequence[FileOutcome],
+    format_choice: str,
+    pyproject: Path | None,
+    *,
+    annotated: bool,
+    jobs: int | None,
+) -> list[Change]:
+    """The rewrite of each file, formatted (`--format`) and annotated (`--annotate`) as
+    asked. Raises FormatError when `--format black` cannot run."""
+    todo = []
+    for outcome in outcomes:
+        if outcome.original is None or outcome.errors:
+            continue
+        if not outcome.changed and not (annotated and any(not f.fixable for f in outcome.findings)):
+            continue
+        original = outcome.original.decode(outcome.encoding)
+        rewritten = outcome.new.decode(outcome.encoding) if outcome.new is not None else original
+        text = rewritten
+        if annotated:
+            text = annotate(original, text, outcome.findings)
+        todo.append((outcome, original, text))
+    formatted = format_all(
+        [(original, text) for outcome, original, text in todo if outcome.changed],
+        format_choice,
+        pyproject,
+        jobs,
+    )
+    changes = []
+    for outcome, _, text in todo:
+        if outcome.changed:
+            text = next(formatted)
+        data = outcome.original
+        assert data is not None  # (files that could not be read are not in `todo`)
+        change = Change(outcome.file.display, outcome.file.path, data, b"", outcome.encoding)
+        try:
+            new = text.encode(outcome.encoding)
+            if compiles(data) and not compiles(new):
+                raise SyntaxError
+        except (UnicodeEncodeError, SyntaxError):
+            # Never break code: what the pipeline verified stands without the extras.
+            new = outcome.new if outcome.new is not None else data
+        if new != data:
+            changes.append(replace(change, new=new))
+    return changes
+
+
+def stripped(paths: Sequence[Path], exclude: Sequence[str]) -> tuple[list[Change], list[FileError]]:
+    """`apply --strip-annotations`: every file under `paths` without its --annotate lines."""
+    files, errors = discover(paths, exclude)
+    changes = []
+    for file in files:
+        try:
+            data = read_bytes(file.path)
+            if MARKER.encode() not in data:
+                continue
+            text, encoding = decode(data)
+        except SourceError as exc:
+            errors.append(FileError(file.display, exc.line, exc.column, exc.message))
+            continue
+        new = strip_annotations(text)
+        if new != text:
+            changes.append(Change(file.display, file.path, data, new.encode(encoding), encoding))
+    return changes, errors
+
+
+def deliver(
+    changes: Sequence[Change],
+    written: list[Change],
+    *,
+    show_diffs: bool,
+    write: bool,
+    patch: Path | None,
+    patch_dir: Path | None,
+    split_by: str | None,
+) -> list[FileError]:
+    """Print the diffs, write the patches asked for, then (`write`) each file atomically.
+    `written` gets each change written: read it after an interrupt too (the files before
+    it are written, none is half-written)."""
+    if show_diffs:
+        for change in changes:
+            click.echo(change.diff(), nl=False)
+    errors = write_patches(changes, patch=patch, patch_dir=patch_dir, split_by=split_by)
+    for change in changes if write else ():
+        error = write_back(change)
+        if error:
+            errors.append(error)
+        else:
+            written.append(change)
+    return errors
 
 
 def _patchable(change: Change) -> bool:

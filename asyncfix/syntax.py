@@ -58,6 +58,16 @@ def parse(data: bytes | str, filename: str = "<unknown>") -> ast.Module:
             raise first from None
 
 
+def compiles(source: bytes | str, filename: str = "<asyncfix>") -> bool:
+    """Does `source` compile? The check every rewrite passes: new code must compile where
+    the original did. compile() only builds a code object; nothing of the user's code runs."""
+    try:
+        compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def lower(data: bytes | str) -> str | None:
     """The source with the newer statements written the old way; None when it has none
     or cannot be tokenized."""

@@ -1,4 +1,4 @@
-"""The README's command reference is `asyncfix --help`, generated; they cannot disagree."""
+"""docs/cli.md's command reference is `asyncfix --help`, generated; they cannot disagree."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from pathlib import Path
 
 from asyncfix.cli import REFERENCE_END, REFERENCE_START, reference
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 
-def test_readme_command_reference_is_the_help() -> None:
-    text = README.read_text()
+def test_the_command_reference_is_the_help() -> None:
+    text = REFERENCE.read_text()
     start = text.index(REFERENCE_START)
     end = text.index(REFERENCE_END) + len(REFERENCE_END)
-    if os.environ.get("ASYNCFIX_UPDATE_README"):
-        README.write_text(text[:start] + reference() + text[end:])
-        text = README.read_text()
+    if os.environ.get("ASYNCFIX_UPDATE_DOCS"):
+        REFERENCE.write_text(text[:start] + reference() + text[end:])
+        text = REFERENCE.read_text()
         end = start + len(reference())
     assert text[start:end] == reference(), (
-        "README's command reference differs from --help; regenerate it with "
-        "ASYNCFIX_UPDATE_README=1 pytest tests/test_cli_reference.py"
+        "docs/cli.md's command reference differs from --help; regenerate it with "
+        "ASYNCFIX_UPDATE_DOCS=1 .venv/bin/python -m pytest tests/test_cli_reference.py"
     )
 
 

@@ -208,9 +208,9 @@ def test_the_original_job_never_commits(url: str, monkeypatch: pytest.MonkeyPatc
 def test_a_commit_that_fails_after_the_response_rolls_back(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # FastAPI runs the dependency's code after `yield` once the response is sent (README,
-    # AF401): the duplicate fails at commit, after the client got its 200; nothing half-done
-    # stays and no connection leaks.
+    # FastAPI runs the dependency's code after `yield` once the response is sent
+    # (docs/rule-details.md, AF401): the duplicate fails at commit, after the client got its
+    # 200; nothing half-done stays and no connection leaks.
     module = load_case("af401_async_tutorial.expected.py", url, monkeypatch)
     codes, names, in_use = asyncio.run(
         serve(module, ["/items/dup", "/unflushed/dup"], one_by_one=True)

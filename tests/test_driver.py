@@ -20,8 +20,10 @@ from asyncfix.codemods import (
     AsyncfixCodemod,
     RegistryError,
     Rule,
+    _family_modules,
     all_codemods,
     all_rules,
+    families,
     order_codemods,
     resolve_selection,
 )
@@ -313,3 +315,20 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
     # Only the rewritten text, in the check that a second run leaves it alone.
     rewritten = {o.file.display for o in expected if o.new}
     assert collected and set(collected) <= rewritten
+
+
+def test_the_families_are_the_registrys() -> None:
+    # The configuration's family tables and the selectors know the families the registry
+    # discovers: one per family module, in the order of their codes.
+    assert set(families()) == {c.FAMILY for c in all_codemods()} == set(_family_modules())
+    assert [min(all_rules_of(f)) for f in families()] == sorted(
+        min(all_rules_of(f)) for f in families()
+    )
+    for family in families():
+        assert parse_table({family: {}}, None).family_options(family) == {}
+    with pytest.raises(ConfigError, match=r"known: select, .*, " + ", ".join(families())):
+        parse_table({"no_such_family": {}}, None)
+
+
+def all_rules_of(family: str) -> list[str]:
+    return [code for code, (c, _) in all_rules().items() if family == c.FAMILY]

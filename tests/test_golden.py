@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from asyncfix.config import FAMILIES, Config, load_config, parse_table
+from asyncfix.codemods import families
+from asyncfix.config import Config, load_config, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile
 
@@ -36,7 +37,7 @@ NOT_CASES = {"legacy_app"}
 
 def _family_config(family: str, config: Config) -> Config:
     # A case under a family's directory runs that family alone unless it selects itself.
-    if family in FAMILIES and config.select == ("AF",):
+    if family in families() and config.select == ("AF",):
         return config.with_overrides(select=[family])
     return config
 

@@ -27,6 +27,7 @@ from asyncfix.codemods import all_codemods, all_rules
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile
+from asyncfix.syntax import compiles
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = Path(__file__).resolve().parent / "seeds"
@@ -65,14 +66,6 @@ def seeds() -> tuple[str, ...]:
     return tuple(s for s in found if s.strip())
 
 
-def _compiles(code: bytes) -> bool:
-    try:
-        compile(code, "<fuzz>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
 def check_file(pipeline: Pipeline, source: str) -> None:
     data = source.encode("utf-8", "surrogateescape")
     file = SourceFile(Path("fuzz.py"), "fuzz.py")
@@ -82,8 +75,8 @@ def check_file(pipeline: Pipeline, source: str) -> None:
         assert outcome.new is None, "changed a file without reporting any finding"
     if outcome.new is None:
         return
-    if _compiles(data):
-        assert _compiles(outcome.new), outcome.new.decode(errors="replace")
+    if compiles(data):
+        assert compiles(outcome.new), outcome.new.decode(errors="replace")
     again = pipeline.process(file, outcome.new)
     assert again.new is None, "a second run changed the output"
     assert not [e for e in again.errors if e.message.startswith(OUR_FAULT)], again.errors
@@ -137,8 +130,8 @@ def test_seeded_projects(sources: list[str]) -> None:
             if outcome.new is None:
                 continue
             assert outcome.original is not None
-            if _compiles(outcome.original):
-                assert _compiles(outcome.new), outcome.file.display
+            if compiles(outcome.original):
+                assert compiles(outcome.new), outcome.file.display
             outcome.file.path.write_bytes(outcome.new)
         if not first.findings:
             assert not [o for o in first.outcomes if o.new is not None]

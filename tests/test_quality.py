@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,16 @@ def test_tool_is_clean(command: list[str]) -> None:
 
 def _importable(module: str) -> bool:
     return subprocess.run([sys.executable, "-c", f"import {module}"]).returncode == 0
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    # A private name is free to change with its module; a helper two modules share is public.
+    offenders = []
+    for path in sorted((ROOT / "asyncfix").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("asyncfix"):
+                names = [a.name for a in node.names]
+                private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+                if private:
+                    offenders.append(f"{path.relative_to(ROOT)}: {node.module} {private}")
+    assert not offenders, "\n".join(offenders)

@@ -16,7 +16,7 @@ from asyncfix.report import FileError, Finding, github_annotations
 from asyncfix.sarif import artifact_uri, sarif_log
 
 # The official schema is not on PyPI and its OASIS licence does not let us vendor it: the
-# test validates against it when it is present (see README, "Output for CI").
+# test validates against it when it is present (see docs/architecture.md, "Tests").
 SCHEMA_FILE = Path(
     os.environ.get(
         "ASYNCFIX_SARIF_SCHEMA", Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"

@@ -1,6 +1,7 @@
 """The serializer family beyond its golden cases: the rewritten code, run with the real
 orjson (and Starlette, FastAPI, aiohttp), answers with the same JSON as the original; the
-limits the README states are real; the target FastAPI version is read as documented."""
+limits docs/rule-details.md states are real; the target FastAPI version is read as
+documented."""
 
 from __future__ import annotations
 
@@ -224,7 +225,7 @@ def test_json_file_io_in_a_thread_writes_and_reads_the_same(tmp_path: Path) -> N
 
 
 def test_the_documented_differences_are_real() -> None:
-    # README, "What the serializer family keeps": keep it true.
+    # docs/rule-details.md, "What \"the same JSON\" does not cover": keep it true.
     assert json.dumps(float("nan")) == "NaN" and orjson.dumps(float("nan")) == b"null"
     point = Point(1, 2)
     assert json.dumps(point) == "[1, 2]"

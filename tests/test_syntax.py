@@ -199,3 +199,18 @@ def test_a_module_in_newer_syntax_is_indexed(
     result = run([Path(".")], Config(), jobs=1)
     assert not result.errors
     assert [(f.path, f.line, f.code) for f in result.findings] == [("app/views.py", 5, "AF501")]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (b"x = 1\n", True),
+        ("async def f():\n    await g()\n", True),
+        (b"def f():\n    await g()\n", False),  # parses, but does not compile
+        (b"return 1\n", False),
+        (b"x = (\n", False),
+        (b"x = '\0'\n", False),  # ValueError, not SyntaxError
+    ],
+)
+def test_compiles(source: bytes | str, expected: bool) -> None:
+    assert syntax.compiles(source) is expected

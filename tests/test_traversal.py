@@ -3,12 +3,17 @@ order with equal nodes, and the same resulting tree, on every testdata file."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import sys
 from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
 import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from asyncfix.codemods.base import child_nodes
 from asyncfix.codemods.traversal import fast_visits, visit_order
@@ -16,6 +21,47 @@ from asyncfix.codemods.traversal import fast_visits, visit_order
 TESTDATA = Path(__file__).parent.parent / "testdata"
 SOURCES = sorted(TESTDATA.rglob("*.py"))
 LIBCST_VISIT = cst.CSTNode.visit
+PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+# The libcst releases the speed layer was checked against: this file's tests passed on the
+# oldest (1.5.0) and the newest (1.9.0). Widen it, and the pin in pyproject.toml, only after
+# they pass on the new release.
+CHECKED_LIBCST = SpecifierSet(">=1.5,<1.10")
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+
+def _unchecked(version: str) -> str | None:
+    """Why libcst `version` must not be used with the speed layer, or None."""
+    if Version(version) in CHECKED_LIBCST:
+        return None
+    return (
+        f"libcst {version} was never checked against asyncfix's speed layer "
+        f"(asyncfix/codemods/traversal.py reads libcst's private _batched_visitor and the "
+        f"source of its visitors; checked: libcst{CHECKED_LIBCST}). Run "
+        f"`pytest tests/test_traversal.py` on it, then widen CHECKED_LIBCST there and the "
+        f"libcst pin in pyproject.toml"
+    )
+
+
+def test_installed_libcst_is_one_the_speed_layer_was_checked_against() -> None:
+    problem = _unchecked(importlib.metadata.version("libcst"))
+    assert problem is None, problem
+
+
+def test_the_libcst_pin_is_the_checked_range() -> None:
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    pins = [Requirement(d).specifier for d in dependencies if Requirement(d).name == "libcst"]
+    assert pins == [CHECKED_LIBCST], "pyproject.toml's libcst pin is not CHECKED_LIBCST"
+
+
+@pytest.mark.parametrize("version", ["1.4.0", "1.10.0", "2.0.0"])
+def test_an_unchecked_libcst_is_named_with_what_to_do(version: str) -> None:
+    problem = _unchecked(version)
+    assert problem is not None and f"libcst {version} was never checked" in problem
+    assert "pytest tests/test_traversal.py" in problem
 
 
 class _Recorder(cst.CSTVisitor):

@@ -13,20 +13,24 @@ if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod, Rule
 
 # Modules of this package that hold shared code, not codemods.
-_NOT_FAMILIES = frozenset({"base", "helpers"})
+_NOT_FAMILIES = frozenset({"base", "helpers", "traversal"})
 
 
 class RegistryError(Exception):
     """The codemods' declared order is impossible (a cycle, an unknown name)."""
 
 
+def _family_modules() -> list[str]:
+    """The names of this package's family modules, without importing them."""
+    names = (info.name for info in pkgutil.iter_modules(__path__))
+    return sorted(n for n in names if n not in _NOT_FAMILIES and not n.startswith("_"))
+
+
 def _discover() -> list[type[AsyncfixCodemod]]:
     # Each family module lists its codemods in CODEMODS; a new family needs no edit here.
     found: list[type[AsyncfixCodemod]] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name in _NOT_FAMILIES or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in _family_modules():
+        module = importlib.import_module(f"{__name__}.{name}")
         found.extend(getattr(module, "CODEMODS", ()))
     return found
 
@@ -45,10 +49,8 @@ def order_codemods(codemods: Sequence[type[AsyncfixCodemod]]) -> list[type[Async
             elif dep in families:
                 edges[c.NAME] |= {o.NAME for o in codemods if dep == o.FAMILY}
             else:
-                # A family that has not landed yet is fine to name; a typo is not.
-                from asyncfix.config import FAMILIES
-
-                if dep not in FAMILIES:
+                # A family module not among `codemods` is fine to name; a typo is not.
+                if dep not in _family_modules():
                     raise RegistryError(f"codemod {c.NAME!r} runs after unknown {dep!r}")
         edges[c.NAME].discard(c.NAME)
     waiting = {name: set(deps) for name, deps in edges.items()}
@@ -78,6 +80,15 @@ def all_rules() -> dict[str, tuple[type[AsyncfixCodemod], Rule]]:
     return {rule.code: (c, rule) for c in all_codemods() for rule in c.RULES}
 
 
+@cache
+def families() -> tuple[str, ...]:
+    """Every family name, in the order of its rule codes (serializer AF1xx first)."""
+    first: dict[str, str] = {}
+    for code, (codemod, _) in sorted(all_rules().items()):
+        first.setdefault(codemod.FAMILY, code)
+    return tuple(first)
+
+
 def selector_matches(selector: str, codemod: type[AsyncfixCodemod], code: str) -> bool:
     return code.startswith(selector) or selector in (codemod.FAMILY, codemod.NAME)
 
@@ -85,11 +96,9 @@ def selector_matches(selector: str, codemod: type[AsyncfixCodemod], code: str) -
 def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
     """The rule codes a run enables. Unknown selectors are an error, not a silent no-op."""
     select, ignore = list(select), list(ignore)
-    from asyncfix.config import FAMILIES
-
     rules = all_rules()
     for selector in (*select, *ignore):
-        known = selector in FAMILIES or any(
+        known = selector in families() or any(
             selector_matches(selector, c, code) for code, (c, _) in rules.items()
         )
         if not known:
@@ -121,6 +130,7 @@ __all__ = [
     "Rule",
     "all_codemods",
     "all_rules",
+    "families",
     "order_codemods",
     "resolve_selection",
 ]
