@@ -22,7 +22,14 @@ from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
 from asyncfix.driver import RunResult, run
-from asyncfix.files import SourceError, decode, discover, display_path, read_bytes
+from asyncfix.files import (
+    SourceError,
+    decode,
+    discover,
+    display_path,
+    read_bytes,
+    remove_leftovers,
+)
 from asyncfix.formatting import FORMATS, FormatError, format_change
 from asyncfix.patches import SPLITS
 from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
@@ -242,6 +249,15 @@ def apply(
     if strip_annotations and (annotate or add_deps):
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
     config = _load(paths, config_path, select, ignore, exclude)
+    leftovers: list[FileError] = []
+    if not dry_run:
+        # A run killed outright (SIGKILL) may have left its temporary files.
+        removed, leftovers = remove_leftovers(paths or [Path(".")])
+        if removed and not quiet:
+            names = ", ".join(display_path(p) for p in removed)
+            click.echo(
+                f"asyncfix: removed the temporary files of an interrupted run: {names}", err=True
+            )
     if strip_annotations:
         changes, errors = _stripped(paths, config)
         findings: list[Finding] = []
@@ -260,6 +276,10 @@ def apply(
             raise click.UsageError(str(exc)) from exc
         if add_deps and summary.packages:
             changes += _dependency_changes(config, summary, errors)
+    errors += leftovers
+    # A file an earlier in-place write may have left half written is not written again.
+    suspect = {error.path for error in leftovers}
+    changes = [c for c in changes if c.display not in suspect]
     changes.sort(key=lambda c: c.display)
     offered = len(changes)
     if interactive:

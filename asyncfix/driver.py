@@ -27,7 +27,15 @@ from asyncfix import syntax
 from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
-from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
+from asyncfix.files import (
+    SourceError,
+    SourceFile,
+    check_named,
+    check_text,
+    decode,
+    discover,
+    read_bytes,
+)
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
@@ -240,10 +248,14 @@ class Pipeline:
         outcome = FileOutcome(file, original=data)
         try:
             check_text(data)  # a binary file is reported even without trigger tokens
+            check_named(file, data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome, None
-        if not plans and not self.may_match(data):
+        # A file named on the command line is parsed even without a trigger token: one
+        # that is not valid Python is an error, as in any linter (its prescreens then stop
+        # it before libcst's parse).
+        if not plans and not self.may_match(data) and not file.named:
             return outcome, None
         if self.cache is None:
             return None, None
@@ -283,7 +295,10 @@ class Pipeline:
         try:
             text, outcome.encoding = decode(data)
             tree = _guard_depth(data)
-            screened = self.prescreen(data, tree, file.display, plans)
+            if tree is not None and not plans and not self.may_match(data):
+                screened: frozenset[type[AsyncfixCodemod]] | None = frozenset()  # (named, valid)
+            else:
+                screened = self.prescreen(data, tree, file.display, plans)
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:
@@ -469,7 +484,15 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
 
 def _start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache))
-    pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    try:
+        # A signal raised inside the fork's hooks is swallowed (lost): it only sets a flag.
+        with _stop_on_signals():
+            pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    except BaseException:
+        # Stopped before the pool's thread runs, nothing would ever tell the workers to
+        # stop, and the interpreter would wait for them at exit.
+        _kill(pool)
+        raise
     return pool
 
 
@@ -518,6 +541,11 @@ def run(
         return _run(paths, config, jobs, progress, cache, shard)
 
 
+# A file this large keeps the parsers busy for seconds in native code, where no signal
+# handler runs: it is parsed in a worker process, which a signal kills at once, and so are
+# the plans of a run with such a file. (libcst parses ~100 KB a second on a loaded core.)
+IN_PROCESS_BYTES = 64 * 1024
+
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)
@@ -565,7 +593,8 @@ def _run(
     # each would share (and, as it touches them, copy) the project index's pages.
     candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
-    if jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs:  # stops at enough
+    large = any(isinstance(d, bytes) and len(d) > IN_PROCESS_BYTES for d in contents.values())
+    if large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs):
         pool = _start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
@@ -587,22 +616,40 @@ def _run(
             else:
                 outcomes.append(done)
         with _stop_on_signals() as stop:
+            inline: list[Task] = []
             if pool is None or len(tasks) < 2 * jobs:
-                for i, task in enumerate(tasks, 1):
+                inline = [t for t in tasks if pool is None or len(t[1]) <= IN_PROCESS_BYTES]
+                for i, task in enumerate(inline, 1):
                     if stop.is_set():
                         raise Interrupted
                     file, data, plans_of_file, key, _ = task  # (a few files: indexed again)
                     outcomes.append(pipeline.rewrite_file(file, data, plans_of_file, key))
                     if progress:
                         progress(i, len(tasks))
-            else:
-                outcomes.extend(_run_pool(pool, tasks, config, jobs, progress, stop, result_cache))
+                tasks = [t for t in tasks if pool is not None and len(t[1]) > IN_PROCESS_BYTES]
+            if tasks:
+                assert pool is not None
+                rest = _shifted(progress, len(inline))
+                outcomes.extend(_run_pool(pool, tasks, config, jobs, rest, stop, result_cache))
+    except BaseException:
+        if pool is not None:
+            _kill(pool)  # not merely shut down: a worker may be deep in a large file
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
+
+
+def _shifted(
+    progress: Callable[[int, int], None] | None, offset: int
+) -> Callable[[int, int], None] | None:
+    """`progress` for the files after the first `offset`, which are done."""
+    if progress is None or not offset:
+        return progress
+    return lambda done, total: progress(offset + done, offset + total)
 
 
 # What a planning child works on; set just before it forks (see _plan).
