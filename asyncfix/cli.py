@@ -6,9 +6,8 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -21,7 +20,7 @@ from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
-from asyncfix.driver import RunResult, run
+from asyncfix.driver import IN_PROCESS_BYTES, RunResult, run
 from asyncfix.files import (
     SourceError,
     decode,
@@ -36,6 +35,7 @@ from asyncfix.report import FileError, Finding, Summary, findings_json, github_a
 from asyncfix.review import Change, review, write_back, write_patches
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
+from asyncfix.signals import gather, kill_pool, stop_on_signals
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -274,6 +274,9 @@ def apply(
             changes = _changes(result, config, format_choice, annotate, jobs)
         except FormatError as exc:
             raise click.UsageError(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("asyncfix: interrupted; no file was written", err=True)
+            sys.exit(EXIT_ERROR)
         if add_deps and summary.packages:
             changes += _dependency_changes(config, summary, errors)
     errors += leftovers
@@ -293,9 +296,14 @@ def apply(
         if (dry_run or show_diff) and not interactive:
             for change in changes:
                 click.echo(change.diff(), nl=False)
-        errors += write_patches(changes, patch=patch_file, patch_dir=patch_dir, split_by=split_by)
-        if not dry_run:
-            for change in changes:
+        # A signal stops the writes between two files, never between a write and its count.
+        with stop_on_signals(patient=True) as stop:
+            errors += write_patches(
+                changes, patch=patch_file, patch_dir=patch_dir, split_by=split_by
+            )
+            for change in [] if dry_run else changes:
+                if stop.is_set():
+                    break
                 error = write_back(change)
                 if error:
                     errors.append(error)
@@ -336,60 +344,69 @@ def _changes(
             continue
         if not outcome.changed and not (annotate and any(not f.fixable for f in outcome.findings)):
             continue
-        original = outcome.original.decode(outcome.encoding)
-        rewritten = outcome.new.decode(outcome.encoding) if outcome.new is not None else original
-        text = rewritten
-        if annotate:
-            text = annotate_findings(original, text, outcome.findings)
-        todo.append((outcome, original, text))
-    formatted = _format_all(
-        [(original, text) for outcome, original, text in todo if outcome.changed],
-        format_choice,
-        config.source,
-        jobs,
-    )
+        verified = outcome.new if outcome.changed else None
+        notes = outcome.findings if annotate else None
+        todo.append((outcome, (outcome.original, outcome.encoding, verified, notes)))
+    finished = _finish_all([task for _, task in todo], format_choice, config.source, jobs)
     changes = []
-    for outcome, _, text in todo:
-        if outcome.changed:
-            text = next(formatted)
-        data = outcome.original
-        assert data is not None  # (files that could not be read are not in `todo`)
-        change = Change(outcome.file.display, outcome.file.path, data, b"", outcome.encoding)
-        try:
-            new = text.encode(outcome.encoding)
-            if _compiles(data) and not _compiles(new):
-                raise SyntaxError
-        except (UnicodeEncodeError, SyntaxError):
-            # Never break code: what the pipeline verified stands without the extras.
-            new = outcome.new if outcome.new is not None else data
+    for (outcome, (data, encoding, _, _)), new in zip(todo, finished, strict=True):
         if new != data:
-            changes.append(replace(change, new=new))
+            changes.append(Change(outcome.file.display, outcome.file.path, data, new, encoding))
     return changes
 
 
-def _format_all(
-    texts: list[tuple[str, str]], choice: str, pyproject: Path | None, jobs: int | None
-) -> Iterator[str]:
-    """format_change of each (original, new), in order; black costs ~0.1 s a file, so
-    many files are formatted in forked processes, one per core (--jobs)."""
-    workers = min(len(texts), jobs or os.cpu_count() or 1)
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    if choice == "none" or workers < 2 or len(texts) < 4 or not fork:
-        return (format_change(old, new, choice, pyproject) for old, new in texts)
+# A file's last steps before it is written: its bytes, their encoding, the rewrite the
+# pipeline verified (None: unchanged) and the findings to annotate (None: no --annotate).
+_Finish = tuple[bytes, str, bytes | None, list[Finding] | None]
+
+
+def _finish(task: _Finish, choice: str, pyproject: Path | None) -> bytes:
+    """The file's new bytes: annotated, formatted, and still compiling where it did."""
+    data, encoding, verified, notes = task
+    original = data.decode(encoding)
+    text = verified.decode(encoding) if verified is not None else original
+    if notes is not None:
+        text = annotate_findings(original, text, notes)
+    if verified is not None:
+        text = format_change(original, text, choice, pyproject)
+    try:
+        new = text.encode(encoding)
+        if _compiles(data) and not _compiles(new):
+            raise SyntaxError
+    except (UnicodeEncodeError, SyntaxError):
+        # Never break code: what the pipeline verified stands without the extras.
+        new = verified if verified is not None else data
+    return new
+
+
+def _finish_all(
+    tasks: list[_Finish], choice: str, pyproject: Path | None, jobs: int | None
+) -> list[bytes]:
+    """_finish of each task, in order. black costs ~0.1 s a file, so many files are
+    formatted in forked processes, one per core (--jobs); so is a large file, whatever
+    the format: black and compile() hold a large file for seconds in native code, deaf
+    to signals, and a worker can be killed at once (see asyncfix/signals.py)."""
+    workers = min(len(tasks), jobs or os.cpu_count() or 1)
+    many = choice != "none" and workers >= 2 and len(tasks) >= 4
+    large = any(len(task[0]) > IN_PROCESS_BYTES for task in tasks)
+    if not (many or large) or "fork" not in multiprocessing.get_all_start_methods():
+        return [_finish(task, choice, pyproject) for task in tasks]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_format_worker) as pool:
-        done = list(pool.map(_format_one, [(old, new, choice, pyproject) for old, new in texts]))
-    return iter(done)
+    pool = ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=_worker)
+    try:
+        with stop_on_signals() as stop:  # (a signal during the forks would be lost)
+            done = gather([pool.submit(_finish, t, choice, pyproject) for t in tasks], stop)
+    except BaseException:
+        kill_pool(pool)
+        raise
+    pool.shutdown()
+    return done
 
 
-def _format_worker() -> None:
+def _worker() -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _format_one(task: tuple[str, str, str, Path | None]) -> str:
-    return format_change(*task)
 
 
 def _compiles(data: bytes) -> bool:

@@ -20,7 +20,6 @@ from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import syntax
@@ -39,6 +38,9 @@ from asyncfix.files import (
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
+from asyncfix.signals import Interrupted
+from asyncfix.signals import kill_pool as _kill
+from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
     # libcst and the codemods are imported where they are used: a rerun served from the
@@ -877,39 +879,6 @@ def _result(outcomes: list[FileOutcome], errors: list[FileError], started: float
     return RunResult(outcomes, errors, summary)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived while files were being processed; nothing was written."""
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """While files are processed, SIGINT and SIGTERM only set a flag that the loops check.
-
-    An exception raised straight from a signal handler can land anywhere, even inside the
-    pool's fork machinery, where it is swallowed; a flag is checked where stopping is safe.
-    A second signal raises at once. Signals that are ignored (nohup, some CI runners) stay so.
-    """
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(sig) is not signal.SIG_IGN:
-                previous[sig] = signal.signal(sig, handler)
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-    if stop.is_set():
-        raise Interrupted  # one that came after the block's last look at the flag
-
-
 def _run_pool(
     pool: ProcessPoolExecutor,
     tasks: list[Task],
@@ -964,14 +933,6 @@ def _failed(file: SourceFile, message: str, line: int = 1, column: int = 1) -> F
     outcome = FileOutcome(file)
     outcome.errors.append(FileError(file.display, line, column, message))
     return outcome
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    # Interrupted: stop the workers now rather than let them finish their chunks.
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in workers:
-        process.kill()  # they only compute; nothing of theirs needs cleaning up
 
 
 def _isolate(
