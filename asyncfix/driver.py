@@ -856,8 +856,7 @@ def _outcomes_from_cache(
             if hit is None:
                 return None  # an entry was pruned: do the run
             outcome.from_cache(hit, record["key"])
-        elif record is not None:
-            outcome.parsed = bool(record["parsed"])
+        elif record is not None:  # (not parsed in this run: `parsed` stays False)
             outcome.errors = [FileError(file.display, *e) for e in record["errors"]]
         outcomes.append(outcome)
     return outcomes
@@ -867,7 +866,7 @@ def _result(outcomes: list[FileOutcome], errors: list[FileError], started: float
     outcomes.sort(key=lambda o: o.file.display)
     summary = Summary(scanned=len(outcomes))
     for outcome in outcomes:
-        summary.parsed += outcome.parsed
+        summary.parsed += outcome.parsed and not outcome.cached  # (parsed in this run)
         summary.changed += outcome.changed
         summary.by_code.update(f.code for f in outcome.findings)
         if outcome.changed:
