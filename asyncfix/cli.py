@@ -23,6 +23,7 @@ from asyncfix.deps import DepsError, add_dependencies
 from asyncfix.driver import IN_PROCESS_BYTES, RunResult, run
 from asyncfix.files import (
     SourceError,
+    SourceFile,
     decode,
     discover,
     display_path,
@@ -249,17 +250,8 @@ def apply(
     if strip_annotations and (annotate or add_deps):
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
     config = _load(paths, config_path, select, ignore, exclude)
-    leftovers: list[FileError] = []
-    if not dry_run:
-        # A run killed outright (SIGKILL) may have left its temporary files.
-        removed, leftovers = remove_leftovers(paths or [Path(".")])
-        if removed and not quiet:
-            names = ", ".join(display_path(p) for p in removed)
-            click.echo(
-                f"asyncfix: removed the temporary files of an interrupted run: {names}", err=True
-            )
     if strip_annotations:
-        changes, errors = _stripped(paths, config)
+        changes, errors, files = _stripped(paths, config)
         findings: list[Finding] = []
         summary = Summary()
     else:
@@ -270,6 +262,7 @@ def apply(
             sys.exit(EXIT_ERROR)
         errors = list(result.errors)
         findings, summary = result.findings, result.summary
+        files = [outcome.file for outcome in result.outcomes]
         try:
             changes = _changes(result, config, format_choice, annotate, jobs)
         except FormatError as exc:
@@ -279,10 +272,18 @@ def apply(
             sys.exit(EXIT_ERROR)
         if add_deps and summary.packages:
             changes += _dependency_changes(config, summary, errors)
-    errors += leftovers
-    # A file an earlier in-place write may have left half written is not written again.
-    suspect = {error.path for error in leftovers}
-    changes = [c for c in changes if c.display not in suspect]
+    if not dry_run:
+        # A run killed outright (SIGKILL) may have left its temporary files beside them.
+        removed, leftovers = remove_leftovers(files)
+        if removed and not quiet:
+            names = ", ".join(display_path(p) for p in removed)
+            click.echo(
+                f"asyncfix: removed the temporary files of an interrupted run: {names}", err=True
+            )
+        errors += leftovers
+        # A file an earlier in-place write may have left half written is not written again.
+        suspect = {error.path for error in leftovers}
+        changes = [c for c in changes if c.display not in suspect]
     changes.sort(key=lambda c: c.display)
     offered = len(changes)
     if interactive:
@@ -418,7 +419,9 @@ def _compiles(data: bytes) -> bool:
     return True
 
 
-def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
+def _stripped(
+    paths: Sequence[Path], config: Config
+) -> tuple[list[Change], list[FileError], list[SourceFile]]:
     files, errors = discover(paths or [Path(".")], config.exclude)
     changes = []
     for file in files:
@@ -433,7 +436,7 @@ def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list
         new = strip_annotations(text)
         if new != text:
             changes.append(Change(file.display, file.path, data, new.encode(encoding), encoding))
-    return changes, errors
+    return changes, errors, files
 
 
 def _dependency_changes(config: Config, summary: Summary, errors: list[FileError]) -> list[Change]:

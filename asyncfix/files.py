@@ -424,28 +424,36 @@ class DirectoryError(OSError):
         self.directory = directory
 
 
-def remove_leftovers(paths: Sequence[Path]) -> tuple[list[Path], list[FileError]]:
-    """Remove the temporary files an earlier run left under `paths` when it was killed
-    outright (see _TEMPORARY); returns those removed and, as errors, the copies of a
-    file whose in-place write was cut short and that still differs from its copy."""
+def remove_leftovers(files: Sequence[SourceFile]) -> tuple[list[Path], list[FileError]]:
+    """Remove the temporary files an earlier run left beside `files` when it was killed
+    outright (see _TEMPORARY); returns those removed and, as errors, the files whose
+    in-place write was cut short: their copy differs from them, and stays."""
     removed: list[Path] = []
     errors: list[FileError] = []
-    for directory, names in _directories(paths):
+    by_directory: dict[Path, dict[str, SourceFile]] = {}
+    for file in files:
+        by_directory.setdefault(file.path.parent, {})[file.path.name] = file
+    for directory, named in by_directory.items():
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
         for name in names:
             match = _TEMPORARY.fullmatch(name)
+            if match is None or match["name"] not in named:
+                continue
             leftover = directory / name
             try:
-                if match is None or not stat.S_ISREG(os.lstat(leftover).st_mode):
+                if not stat.S_ISREG(os.lstat(leftover).st_mode):
                     continue
             except OSError:
                 continue
-            target = directory / match["name"]
-            if match["copy"] and not _same_bytes(leftover, target):
+            if match["copy"] and not _same_bytes(leftover, directory / match["name"]):
                 message = (
                     f"an interrupted write may have left this file incomplete; its new "
                     f"content is in {display_path(leftover)} (remove that file when done)"
                 )
-                errors.append(FileError(display_path(target), 1, 1, message))
+                errors.append(FileError(named[match["name"]].display, 1, 1, message))
                 continue
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
@@ -458,21 +466,6 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return a.read_bytes() == b.read_bytes()
     except OSError:
         return False
-
-
-def _directories(paths: Sequence[Path]) -> Iterator[tuple[Path, list[str]]]:
-    """Each directory under `paths` (not following links, skipping DEFAULT_EXCLUDES) with
-    its file names; for a file, its own directory with the names of its temporaries."""
-    for given in paths:
-        if given.is_dir():
-            for dirpath, dirnames, filenames in os.walk(given):
-                dirnames[:] = [d for d in dirnames if d not in DEFAULT_EXCLUDES]
-                yield Path(dirpath), filenames
-        elif given.is_file():
-            real = Path(os.path.realpath(given))
-            prefix = f".{real.name}."
-            with contextlib.suppress(OSError):
-                yield real.parent, [n for n in os.listdir(real.parent) if n.startswith(prefix)]
 
 
 def write_error_message(exc: OSError) -> str:

@@ -286,7 +286,12 @@ def test_a_killed_run_leaves_a_temporary_file_the_next_run_removes(project: Path
     assert leftover.read_text() == FIXED
     assert (project / "src" / "a.py").read_text() == LEGACY
     # Files of the user's that only look alike stay.
-    mine = ["a.py.12345678.asyncfix", ".a.py.1234567.asyncfix", ".a.py.12345678.asyncfix.bak"]
+    mine = [
+        "a.py.12345678.asyncfix",
+        ".a.py.1234567.asyncfix",
+        ".a.py.12345678.asyncfix.bak",
+        ".notes.txt.12345678.asyncfix",  # asyncfix's pattern, but beside no file it reads
+    ]
     for name in mine:
         (project / "src" / name).write_text("mine")
     result = invoke("apply", "src")
