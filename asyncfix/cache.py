@@ -320,6 +320,19 @@ class ResultCache:
         except OSError:
             pass
 
+    def remove_temporaries(self) -> None:
+        """Remove the temporary files of writes cut short: a worker killed on a signal
+        may have been inside `_replace`. (One of another run's, removed mid-write, only
+        costs that run its entry: its rename fails, and a cache that cannot be written
+        is not used.)"""
+        with contextlib.suppress(OSError):
+            for shard in os.scandir(self.directory):
+                if shard.is_dir(follow_symlinks=False):
+                    for entry in os.scandir(shard.path):
+                        if entry.name.startswith(".tmp-"):
+                            with contextlib.suppress(OSError):
+                                os.unlink(entry.path)
+
     def _prepare(self) -> None:
         # Like ruff's cache: ignored by git and by backup tools, without any setup. Each
         # file is written whole or not at all: a full disk once left an empty tag behind,

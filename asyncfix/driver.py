@@ -636,6 +636,8 @@ def _run(
     except BaseException:
         if pool is not None:
             _kill(pool)  # not merely shut down: a worker may be deep in a large file
+            if result_cache is not None:
+                result_cache.remove_temporaries()  # a killed worker may have been writing
         raise
     finally:
         if pool is not None:

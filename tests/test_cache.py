@@ -191,6 +191,27 @@ def test_an_empty_cachedir_tag_is_written_again_whole(
     assert tag.read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55\n")
 
 
+def test_an_interrupted_run_removes_the_cache_temporaries_of_its_killed_workers(
+    project: Path,
+) -> None:
+    # A worker killed on a signal may have been writing an entry: its temporary stays.
+    for i in range(8):  # enough files for the worker pool
+        (project / "src" / f"m{i}.py").write_text(LEGACY.replace("handler", f"h{i}"))
+    cache = cache_for(project)
+    run([Path("src")], Config(), jobs=1, cache=cache)  # makes the cache's directories
+    planted = sorted(p.parent for p in entries(project / "cache"))[0] / ".tmp-cut-short"
+    planted.write_bytes(b"half an entry")
+    (project / "src" / "m0.py").write_text(LEGACY + "\n")  # (not served whole this time)
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run([Path("src")], Config(), jobs=2, cache=cache_for(project), progress=interrupt)
+    assert not planted.exists()
+    assert entries(project / "cache")  # the entries themselves stay
+
+
 def test_parsed_counts_only_the_files_parsed_in_this_run(project: Path) -> None:
     first = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
     assert first.summary.parsed >= 1
