@@ -305,14 +305,14 @@ _COPY_SUFFIX = ".asyncfix-copy"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path`; a reader (or an interrupted run) sees the old content or
-    the new one, never half of either.
+    """Write `data` to `path`, keeping its owner, group, mode and hard links.
 
-    The file keeps its owner, group, mode and hard links: normally a temporary file in
-    the same directory, given the same owner and mode, replaces it. A file with other
-    hard links, or one whose owner this user cannot give away, is written in place
-    instead (see _write_in_place), as editors do: replacing its inode would break the
-    links or hand the file to this user.
+    Normally a temporary file in the same directory, given the same owner and mode,
+    replaces it: a reader (or an interrupted run) sees the old content or the new one,
+    never half of either. A file with other hard links, or one whose owner this user
+    cannot give back, is written in place instead, as editors do (vim's `backupcopy`):
+    replacing its inode would break the links or hand the file to this user. That write
+    is not atomic; _write_in_place keeps the new content beside the file until it is done.
     """
     info = None
     if path.exists():
