@@ -2,13 +2,16 @@
 
 The comment goes on its own line above the statement that holds the finding, indented like
 it, so the migration's diff carries its own to-do list. An annotation already there is not
-written again; `--strip-annotations` removes them all (comment lines only, never strings).
+written again. Its tag carries a digest of its code and text, `# TODO(asyncfix AF203 1a2b3c):
+reason`: `--strip-annotations` removes exactly the comment lines asyncfix wrote (never
+strings, never a hand-written `# TODO(asyncfix AF203): my own note`, nor one edited since).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import io
 import re
 import tokenize
@@ -19,12 +22,22 @@ from asyncfix.patches import split_lines
 from asyncfix.report import Finding
 
 MARKER = "TODO(asyncfix "
-_ANNOTATION = re.compile(r"^[ \t]*# TODO\(asyncfix AF\d+\): .*$")
+_ANNOTATION = re.compile(r"[ \t]*# TODO\(asyncfix (AF\d+) ([0-9a-f]{6})\): (.*)")
 
 
 def annotation(finding: Finding) -> str:
     reason = " ".join(finding.reason.split()) or finding.message
-    return f"# TODO(asyncfix {finding.code}): {reason}"
+    return f"# TODO(asyncfix {finding.code} {_digest(finding.code, reason)}): {reason}"
+
+
+def _digest(code: str, reason: str) -> str:
+    return hashlib.sha256(f"{code}: {reason}".encode()).hexdigest()[:6]
+
+
+def _ours(line: str) -> bool:
+    """Is `line` (without its line break) an annotation exactly as `annotation` wrote it?"""
+    match = _ANNOTATION.fullmatch(line)
+    return match is not None and match[2] == _digest(match[1], match[3])
 
 
 def _newline(text: str) -> str:
@@ -124,7 +137,7 @@ def strip_annotations(text: str) -> str:
     kept = []
     for number, line in enumerate(lines, 1):
         bare = line.lstrip("\ufeff") if number == 1 else line
-        if number in comment_lines and _ANNOTATION.match(bare.rstrip("\r\n")):
+        if number in comment_lines and _ours(bare.rstrip("\r\n")):
             if number == 1 and line.startswith("\ufeff"):
                 kept.append("\ufeff")
             continue

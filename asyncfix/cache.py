@@ -147,6 +147,7 @@ class ResultCache:
         self.directory = directory
         self.salt = salt
         self._dirs: dict[Path, str] = {}
+        self._prepared = False
 
     @classmethod
     def for_run(
@@ -320,26 +321,57 @@ class ResultCache:
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(blob)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            _replace(target, blob)
         except OSError:
             pass
 
+    def remove_temporaries(self) -> None:
+        """Remove the temporary files of writes cut short: a worker killed on a signal
+        may have been inside `_replace`. (One of another run's, removed mid-write, only
+        costs that run its entry: its rename fails, and a cache that cannot be written
+        is not used.)"""
+        with contextlib.suppress(OSError):
+            for shard in os.scandir(self.directory):
+                if shard.is_dir(follow_symlinks=False):
+                    for entry in os.scandir(shard.path):
+                        if entry.name.startswith(".tmp-"):
+                            with contextlib.suppress(OSError):
+                                os.unlink(entry.path)
+
     def _prepare(self) -> None:
-        # Like ruff's cache: ignored by git and by backup tools, without any setup.
-        if (self.directory / ".gitignore").exists():
+        # Like ruff's cache: ignored by git and by backup tools, without any setup. Each
+        # file is written whole or not at all: a full disk once left an empty tag behind,
+        # which is repaired here (the .gitignore goes last, so a missing one means redo).
+        if self._prepared or (self._tagged() and (self.directory / ".gitignore").exists()):
+            self._prepared = True
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
-            (self.directory / "CACHEDIR.TAG").write_text(
-                "Signature: 8a477f597d28d172789f06886806bc55\n"
-                "# This directory is asyncfix's result cache; see asyncfix/cache.py.\n"
-            )
-            (self.directory / ".gitignore").write_text("# Created by asyncfix.\n*\n")
+            _replace(self.directory / "CACHEDIR.TAG", _TAG)
+            _replace(self.directory / ".gitignore", b"# Created by asyncfix.\n*\n")
+            self._prepared = True
+
+    def _tagged(self) -> bool:
+        try:
+            return (self.directory / "CACHEDIR.TAG").read_bytes() == _TAG
+        except OSError:
+            return False
+
+
+_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This directory is asyncfix's result cache; see asyncfix/cache.py.\n"
+)
+
+
+def _replace(target: Path, blob: bytes) -> None:
+    """Write `target` through a temporary file and a rename: whole or not at all."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

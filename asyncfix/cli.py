@@ -16,6 +16,7 @@ from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import dependency_changes
 from asyncfix.driver import RunResult, run
+from asyncfix.files import display_path, remove_leftovers
 from asyncfix.formatting import FORMATS, FormatError
 from asyncfix.patches import SPLITS
 from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
@@ -236,7 +237,7 @@ def apply(
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
     config = _load(paths, config_path, select, ignore, exclude)
     if strip_annotations:
-        changes, errors = stripped(paths or [Path(".")], config.exclude)
+        changes, errors, files = stripped(paths or [Path(".")], config.exclude)
         findings: list[Finding] = []
         summary = Summary()
     else:
@@ -247,14 +248,30 @@ def apply(
             sys.exit(EXIT_ERROR)
         errors = list(result.errors)
         findings, summary = result.findings, result.summary
+        files = [outcome.file for outcome in result.outcomes]
         try:
             changes = rewrites(
                 result.outcomes, format_choice, config.source, annotated=annotate, jobs=jobs
             )
         except FormatError as exc:
             raise click.UsageError(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("asyncfix: interrupted; no file was written", err=True)
+            sys.exit(EXIT_ERROR)
         if add_deps and summary.packages:
             changes += dependency_changes(config.source, summary, errors)
+    if not dry_run:
+        # A run killed outright (SIGKILL) may have left its temporary files beside them.
+        removed, leftovers = remove_leftovers(files)
+        if removed and not quiet:
+            names = ", ".join(display_path(p) for p in removed)
+            click.echo(
+                f"asyncfix: removed the temporary files of an interrupted run: {names}", err=True
+            )
+        errors += leftovers
+        # A file an earlier in-place write may have left half written is not written again.
+        suspect = {error.path for error in leftovers}
+        changes = [c for c in changes if c.display not in suspect]
     changes.sort(key=lambda c: c.display)
     offered = len(changes)
     if interactive:

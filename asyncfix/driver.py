@@ -20,14 +20,21 @@ from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import syntax
 from asyncfix.cache import CachedResult, ResultCache
 from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
-from asyncfix.files import SourceError, SourceFile, check_text, decode, discover, read_bytes
+from asyncfix.files import (
+    SourceError,
+    SourceFile,
+    check_named,
+    check_text,
+    decode,
+    discover,
+    read_bytes,
+)
 from asyncfix.index import (
     TREES,
     ModuleInfo,
@@ -40,6 +47,9 @@ from asyncfix.index import (
 from asyncfix.project import Layout, project_root
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
+from asyncfix.signals import Interrupted
+from asyncfix.signals import kill_pool as _kill
+from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
     # libcst and the codemods are imported where they are used: a rerun served from the
@@ -254,10 +264,14 @@ class Pipeline:
         outcome = FileOutcome(file, original=data)
         try:
             check_text(data)  # a binary file is reported even without trigger tokens
+            check_named(file, data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome, None
-        if not plans and not self.may_match(data):
+        # A file named on the command line is parsed even without a trigger token: one
+        # that is not valid Python is an error, as in any linter (its prescreens then stop
+        # it before libcst's parse).
+        if not plans and not self.may_match(data) and not file.named:
             return outcome, None
         if self.cache is None:
             return None, None
@@ -297,7 +311,10 @@ class Pipeline:
         try:
             text, outcome.encoding = decode(data)
             tree = _guard_depth(data)
-            screened = self.prescreen(data, tree, file.display, plans)
+            if tree is not None and not plans and not self.may_match(data):
+                screened: frozenset[type[AsyncfixCodemod]] | None = frozenset()  # (named, valid)
+            else:
+                screened = self.prescreen(data, tree, file.display, plans)
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:
@@ -474,7 +491,15 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
 
 def _start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache))
-    pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    try:
+        # A signal raised inside the fork's hooks is swallowed (lost): it only sets a flag.
+        with _stop_on_signals():
+            pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    except BaseException:
+        # Stopped before the pool's thread runs, nothing would ever tell the workers to
+        # stop, and the interpreter would wait for them at exit.
+        _kill(pool)
+        raise
     return pool
 
 
@@ -547,6 +572,11 @@ def _project(
     return every, given, layout
 
 
+# A file this large keeps the parsers busy for seconds in native code, where no signal
+# handler runs: it is parsed in a worker process, which a signal kills at once, and so are
+# the plans of a run with such a file. (libcst parses ~100 KB a second on a loaded core.)
+IN_PROCESS_BYTES = 64 * 1024
+
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)
@@ -596,7 +626,8 @@ def _run(
     # each would share (and, as it touches them, copy) the project index's pages.
     candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
-    if jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs:  # stops at enough
+    large = any(isinstance(d, bytes) and len(d) > IN_PROCESS_BYTES for d in contents.values())
+    if large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs):
         pool = _start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
@@ -626,22 +657,42 @@ def _run(
             else:
                 outcomes.append(done)
         with _stop_on_signals() as stop:
+            inline: list[Task] = []
             if pool is None or len(tasks) < 2 * jobs:
-                for i, task in enumerate(tasks, 1):
+                inline = [t for t in tasks if pool is None or len(t[1]) <= IN_PROCESS_BYTES]
+                for i, task in enumerate(inline, 1):
                     if stop.is_set():
                         raise Interrupted
                     file, data, plans_of_file, key, _ = task  # (a few files: indexed again)
                     outcomes.append(pipeline.rewrite_file(file, data, plans_of_file, key))
                     if progress:
                         progress(i, len(tasks))
-            else:
-                outcomes.extend(_run_pool(pool, tasks, config, jobs, progress, stop, result_cache))
+                tasks = [t for t in tasks if pool is not None and len(t[1]) > IN_PROCESS_BYTES]
+            if tasks:
+                assert pool is not None
+                rest = _shifted(progress, len(inline))
+                outcomes.extend(_run_pool(pool, tasks, config, jobs, rest, stop, result_cache))
+    except BaseException:
+        if pool is not None:
+            _kill(pool)  # not merely shut down: a worker may be deep in a large file
+            if result_cache is not None:
+                result_cache.remove_temporaries()  # a killed worker may have been writing
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
+
+
+def _shifted(
+    progress: Callable[[int, int], None] | None, offset: int
+) -> Callable[[int, int], None] | None:
+    """`progress` for the files after the first `offset`, which are done."""
+    if progress is None or not offset:
+        return progress
+    return lambda done, total: progress(offset + done, offset + total)
 
 
 # What a planning child works on; set just before it forks (see _plan).
@@ -848,8 +899,7 @@ def _outcomes_from_cache(
             if hit is None:
                 return None  # an entry was pruned: do the run
             outcome.from_cache(hit, record["key"])
-        elif record is not None:
-            outcome.parsed = bool(record["parsed"])
+        elif record is not None:  # (not parsed in this run: `parsed` stays False)
             outcome.errors = [FileError(file.display, *e) for e in record["errors"]]
         outcomes.append(outcome)
     return outcomes
@@ -859,7 +909,7 @@ def _result(outcomes: list[FileOutcome], errors: list[FileError], started: float
     outcomes.sort(key=lambda o: o.file.display)
     summary = Summary(scanned=len(outcomes))
     for outcome in outcomes:
-        summary.parsed += outcome.parsed
+        summary.parsed += outcome.parsed and not outcome.cached  # (parsed in this run)
         summary.changed += outcome.changed
         summary.by_code.update(f.code for f in outcome.findings)
         if outcome.changed:
@@ -869,39 +919,6 @@ def _result(outcomes: list[FileOutcome], errors: list[FileError], started: float
     summary.errors = len(errors)
     summary.seconds = time.perf_counter() - started
     return RunResult(outcomes, errors, summary)
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived while files were being processed; nothing was written."""
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """While files are processed, SIGINT and SIGTERM only set a flag that the loops check.
-
-    An exception raised straight from a signal handler can land anywhere, even inside the
-    pool's fork machinery, where it is swallowed; a flag is checked where stopping is safe.
-    A second signal raises at once. Signals that are ignored (nohup, some CI runners) stay so.
-    """
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(sig) is not signal.SIG_IGN:
-                previous[sig] = signal.signal(sig, handler)
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-    if stop.is_set():
-        raise Interrupted  # one that came after the block's last look at the flag
 
 
 def _run_pool(
@@ -958,14 +975,6 @@ def _failed(file: SourceFile, message: str, line: int = 1, column: int = 1) -> F
     outcome = FileOutcome(file)
     outcome.errors.append(FileError(file.display, line, column, message))
     return outcome
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    # Interrupted: stop the workers now rather than let them finish their chunks.
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in workers:
-        process.kill()  # they only compute; nothing of theirs needs cleaning up
 
 
 def _isolate(

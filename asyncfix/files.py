@@ -6,11 +6,12 @@ import contextlib
 import errno
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
@@ -45,6 +46,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 class SourceFile:
     path: Path  # where it is read from and written to
     display: str  # how it is shown: relative to the working directory when inside it
+    # Named on the command line (not found by walking a directory): it must be Python.
+    named: bool = field(default=False, compare=False)
 
 
 def display_path(path: Path) -> str:
@@ -122,7 +125,7 @@ def discover(
     for given in given_ok:
         if given.is_file():
             real = Path(os.path.realpath(given))
-            found.setdefault(real, SourceFile(real, display_path(given)))
+            found.setdefault(real, SourceFile(real, display_path(given), named=True))
             continue
         root = given.absolute()
         top = _repo_top(root.resolve())
@@ -248,6 +251,25 @@ def check_text(data: bytes) -> None:
         raise SourceError(*_line_col(data, nul), "source contains a NUL byte")
 
 
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+def check_named(file: SourceFile, data: bytes) -> None:
+    """SourceError for a file named on the command line that is not Python by its name:
+    a linter given a notebook or a data file says so rather than report it clean. A
+    script without a suffix counts when its `#!` line names Python."""
+    if not file.named:
+        return
+    suffix = os.path.splitext(file.display)[1]
+    if suffix in PYTHON_SUFFIXES:
+        return
+    first = data.split(b"\n", 1)[0]
+    if first.startswith(b"#!") and b"python" in first:
+        return
+    what = f"a {suffix} file" if suffix else "a file without a .py suffix"
+    raise SourceError(1, 1, f"not Python source ({what}); asyncfix reads .py files")
+
+
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
@@ -272,28 +294,50 @@ def decode(data: bytes) -> tuple[str, str]:
         raise SourceError(line, column, f"not valid {encoding}: {exc.reason}") from exc
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temporary file in the same directory.
+# A temporary file beside the one it replaces: `.NAME.XXXXXXXX.asyncfix` (mkstemp's eight
+# characters). A run killed outright (SIGKILL) can leave one; the next `apply` removes it
+# (see remove_leftovers), so the pattern must be one no user file has.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.asyncfix(?P<copy>-copy)?")
+_TEMPORARY_SUFFIX = ".asyncfix"
+# A file written in place (see _write_in_place) is copied first to `...asyncfix-copy`,
+# renamed so once it is whole: while it lives, the file itself may be half written.
+_COPY_SUFFIX = ".asyncfix-copy"
 
-    The file's permission bits are kept; a reader (or an interrupted run) sees the old
-    content or the new one, never half of either.
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, keeping its owner, group, mode and hard links.
+
+    Normally a temporary file in the same directory, given the same owner and mode,
+    replaces it: a reader (or an interrupted run) sees the old content or the new one,
+    never half of either. A file with other hard links, or one whose owner this user
+    cannot give back, is written in place instead, as editors do (vim's `backupcopy`):
+    replacing its inode would break the links or hand the file to this user. That write
+    is not atomic; _write_in_place keeps the new content beside the file until it is done.
     """
+    info = None
     if path.exists():
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        info = os.stat(path)
+        mode = stat.S_IMODE(info.st_mode)
         # A file its owner made read-only stays untouched, even for root.
         if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
-            raise PermissionError(13, "permission denied", str(path))
+            raise PermissionError(errno.EACCES, "permission denied", str(path))
     else:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfix")
+    if info is not None and info.st_nlink > 1:
+        _write_in_place(path, data)
+        return
+    tmp = _temporary(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        if info is not None and (info.st_uid, info.st_gid) != _owner(tmp):
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)
+            except PermissionError:
+                os.unlink(tmp)
+                _write_in_place(path, data)
+                return
+        os.chmod(tmp, mode)  # after chown, which clears the set-id bits
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -301,5 +345,134 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _owner(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_uid, info.st_gid
+
+
+def _temporary(path: Path, data: bytes, suffix: str = _TEMPORARY_SUFFIX) -> str:
+    """A new file beside `path` holding `data`, on disk (fsync); its name."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as exc:
+        # The file may well be writable: it is its directory that is not.
+        raise DirectoryError(exc, path.parent) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Write `data` into `path`'s own inode: its links and owner stay as they are.
+
+    Not atomic, so with care: the new bytes go first to a whole copy beside it (ENOSPC
+    strikes there, before the file is touched) and the file's blocks are reserved; the
+    copy is removed only once the file is on disk. A run killed in between leaves the
+    copy, which the next run keeps and reports (see remove_leftovers)."""
+    tmp = _temporary(path, data)
+    copy = tmp.removesuffix(_TEMPORARY_SUFFIX) + _COPY_SUFFIX
+    try:
+        os.replace(tmp, copy)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    started = False
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            with contextlib.suppress(OSError, AttributeError):  # (not every file system)
+                os.posix_fallocate(fd, 0, len(data))
+            started = True
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        if not started:
+            with contextlib.suppress(OSError):
+                os.unlink(copy)
+        elif isinstance(exc, OSError):
+            raise PartialWrite(exc, Path(copy)) from exc
+        raise
+    os.unlink(copy)
+
+
+class PartialWrite(OSError):
+    """An in-place write failed half way: the new content is in `copy`."""
+
+    def __init__(self, cause: OSError, copy: Path) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.copy = copy
+
+
+class DirectoryError(OSError):
+    """No temporary file could be made in the directory: the message names it."""
+
+    def __init__(self, cause: OSError, directory: Path) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.directory = directory
+
+
+def remove_leftovers(files: Sequence[SourceFile]) -> tuple[list[Path], list[FileError]]:
+    """Remove the temporary files an earlier run left beside `files` when it was killed
+    outright (see _TEMPORARY); returns those removed and, as errors, the files whose
+    in-place write was cut short: their copy differs from them, and stays."""
+    removed: list[Path] = []
+    errors: list[FileError] = []
+    by_directory: dict[Path, dict[str, SourceFile]] = {}
+    for file in files:
+        by_directory.setdefault(file.path.parent, {})[file.path.name] = file
+    for directory, named in by_directory.items():
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            match = _TEMPORARY.fullmatch(name)
+            if match is None or match["name"] not in named:
+                continue
+            leftover = directory / name
+            try:
+                if not stat.S_ISREG(os.lstat(leftover).st_mode):
+                    continue
+            except OSError:
+                continue
+            if match["copy"] and not _same_bytes(leftover, directory / match["name"]):
+                message = (
+                    f"an interrupted write may have left this file incomplete; its new "
+                    f"content is in {display_path(leftover)} (remove that file when done)"
+                )
+                errors.append(FileError(named[match["name"]].display, 1, 1, message))
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+                removed.append(leftover)
+    return removed, errors
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
 def write_error_message(exc: OSError) -> str:
+    if isinstance(exc, DirectoryError):
+        where = display_path(exc.directory) or "."
+        return f"cannot write: {_os_message(exc)} in directory {where}"
+    if isinstance(exc, PartialWrite):
+        copy = display_path(exc.copy)
+        return f"cannot write: {_os_message(exc)}; it may be incomplete, see {copy}"
     return f"cannot write: {_os_message(exc)}"

@@ -6,12 +6,8 @@ the lines asyncfix wrote can move) or when the project configures `[tool.black]`
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 import sys
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -100,28 +96,3 @@ def format_change(original: str, new: str, choice: str, pyproject: Path | None) 
         # black cannot handle this file (its syntax, or its safety check failed): the
         # rewrite stands as asyncfix wrote it, already checked.
         return new
-
-
-def format_all(
-    texts: list[tuple[str, str]], choice: str, pyproject: Path | None, jobs: int | None
-) -> Iterator[str]:
-    """format_change of each (original, new), in order; black costs ~0.1 s a file, so
-    many files are formatted in forked processes, one per core (--jobs)."""
-    workers = min(len(texts), jobs or os.cpu_count() or 1)
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    if choice == "none" or workers < 2 or len(texts) < 4 or not fork:
-        return (format_change(old, new, choice, pyproject) for old, new in texts)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_format_worker) as pool:
-        done = list(pool.map(_format_one, [(old, new, choice, pyproject) for old, new in texts]))
-    return iter(done)
-
-
-def _format_worker() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _format_one(task: tuple[str, str, str, Path | None]) -> str:
-    return format_change(*task)

@@ -6,9 +6,12 @@ diff, the patches, `--interactive` and the atomic writes treat them all the same
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,17 +19,20 @@ from typing import TYPE_CHECKING
 import click
 
 from asyncfix.annotations import MARKER, annotate, strip_annotations
+from asyncfix.driver import IN_PROCESS_BYTES
 from asyncfix.files import (
     SourceError,
+    SourceFile,
     atomic_write,
     decode,
     discover,
     read_bytes,
     write_error_message,
 )
-from asyncfix.formatting import format_all
+from asyncfix.formatting import format_change
 from asyncfix.patches import CodeOwners, group_name, patch_file_name, unified_diff
-from asyncfix.report import FileError
+from asyncfix.report import FileError, Finding
+from asyncfix.signals import gather, kill_pool, stop_on_signals
 from asyncfix.syntax import compiles
 
 if TYPE_CHECKING:
@@ -60,6 +66,11 @@ class Change:
         return self.diff().encode(self.encoding, errors="surrogateescape")
 
 
+# A file's last steps before it is written: its bytes, their encoding, the rewrite the
+# pipeline verified (None: unchanged) and the findings to annotate (None: no --annotate).
+_Finish = tuple[bytes, str, "bytes | None", "list[Finding] | None"]
+
+
 def rewrites(
     outcomes: Sequence[FileOutcome],
     format_choice: str,
@@ -70,45 +81,77 @@ def rewrites(
 ) -> list[Change]:
     """The rewrite of each file, formatted (`--format`) and annotated (`--annotate`) as
     asked. Raises FormatError when `--format black` cannot run."""
-    todo = []
+    todo: list[tuple[FileOutcome, _Finish]] = []
     for outcome in outcomes:
         if outcome.original is None or outcome.errors:
             continue
         if not outcome.changed and not (annotated and any(not f.fixable for f in outcome.findings)):
             continue
-        original = outcome.original.decode(outcome.encoding)
-        rewritten = outcome.new.decode(outcome.encoding) if outcome.new is not None else original
-        text = rewritten
-        if annotated:
-            text = annotate(original, text, outcome.findings)
-        todo.append((outcome, original, text))
-    formatted = format_all(
-        [(original, text) for outcome, original, text in todo if outcome.changed],
-        format_choice,
-        pyproject,
-        jobs,
-    )
+        verified = outcome.new if outcome.changed else None
+        notes = outcome.findings if annotated else None
+        todo.append((outcome, (outcome.original, outcome.encoding, verified, notes)))
+    finished = _finish_all([task for _, task in todo], format_choice, pyproject, jobs)
     changes = []
-    for outcome, _, text in todo:
-        if outcome.changed:
-            text = next(formatted)
-        data = outcome.original
-        assert data is not None  # (files that could not be read are not in `todo`)
-        change = Change(outcome.file.display, outcome.file.path, data, b"", outcome.encoding)
-        try:
-            new = text.encode(outcome.encoding)
-            if compiles(data) and not compiles(new):
-                raise SyntaxError
-        except (UnicodeEncodeError, SyntaxError):
-            # Never break code: what the pipeline verified stands without the extras.
-            new = outcome.new if outcome.new is not None else data
+    for (outcome, (data, encoding, _, _)), new in zip(todo, finished, strict=True):
         if new != data:
-            changes.append(replace(change, new=new))
+            changes.append(Change(outcome.file.display, outcome.file.path, data, new, encoding))
     return changes
 
 
-def stripped(paths: Sequence[Path], exclude: Sequence[str]) -> tuple[list[Change], list[FileError]]:
-    """`apply --strip-annotations`: every file under `paths` without its --annotate lines."""
+def _finish(task: _Finish, choice: str, pyproject: Path | None) -> bytes:
+    """The file's new bytes: annotated, formatted, and still compiling where it did."""
+    data, encoding, verified, notes = task
+    original = data.decode(encoding)
+    text = verified.decode(encoding) if verified is not None else original
+    if notes is not None:
+        text = annotate(original, text, notes)
+    if verified is not None:
+        text = format_change(original, text, choice, pyproject)
+    try:
+        new = text.encode(encoding)
+        if compiles(data) and not compiles(new):
+            raise SyntaxError
+    except (UnicodeEncodeError, SyntaxError):
+        # Never break code: what the pipeline verified stands without the extras.
+        new = verified if verified is not None else data
+    return new
+
+
+def _finish_all(
+    tasks: list[_Finish], choice: str, pyproject: Path | None, jobs: int | None
+) -> list[bytes]:
+    """_finish of each task, in order. black costs ~0.1 s a file, so many files are
+    formatted in forked processes, one per core (--jobs); so is a large file, whatever
+    the format: black and compile() hold a large file for seconds in native code, deaf
+    to signals, and a worker can be killed at once (see asyncfix/signals.py)."""
+    workers = min(len(tasks), jobs or os.cpu_count() or 1)
+    many = choice != "none" and workers >= 2 and len(tasks) >= 4
+    large = any(len(task[0]) > IN_PROCESS_BYTES for task in tasks)
+    if not (many or large) or "fork" not in multiprocessing.get_all_start_methods():
+        return [_finish(task, choice, pyproject) for task in tasks]
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=_worker)
+    try:
+        with stop_on_signals() as stop:  # (a signal during the forks would be lost)
+            done = gather([pool.submit(_finish, t, choice, pyproject) for t in tasks], stop)
+    except BaseException:
+        kill_pool(pool)
+        raise
+    pool.shutdown()
+    return done
+
+
+def _worker() -> None:
+    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stripped(
+    paths: Sequence[Path], exclude: Sequence[str]
+) -> tuple[list[Change], list[FileError], list[SourceFile]]:
+    """`apply --strip-annotations`: every file under `paths` without its --annotate lines
+    (and the files it read)."""
     files, errors = discover(paths, exclude)
     changes = []
     for file in files:
@@ -123,7 +166,7 @@ def stripped(paths: Sequence[Path], exclude: Sequence[str]) -> tuple[list[Change
         new = strip_annotations(text)
         if new != text:
             changes.append(Change(file.display, file.path, data, new.encode(encoding), encoding))
-    return changes, errors
+    return changes, errors, files
 
 
 def deliver(
@@ -142,13 +185,17 @@ def deliver(
     if show_diffs:
         for change in changes:
             click.echo(change.diff(), nl=False)
-    errors = write_patches(changes, patch=patch, patch_dir=patch_dir, split_by=split_by)
-    for change in changes if write else ():
-        error = write_back(change)
-        if error:
-            errors.append(error)
-        else:
-            written.append(change)
+    # A signal stops the writes between two files, never between a write and its count.
+    with stop_on_signals(patient=True) as stop:
+        errors = write_patches(changes, patch=patch, patch_dir=patch_dir, split_by=split_by)
+        for change in changes if write else ():
+            if stop.is_set():
+                break
+            error = write_back(change)
+            if error:
+                errors.append(error)
+            else:
+                written.append(change)
     return errors
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -165,6 +167,60 @@ def test_writes_are_atomic_and_leave_no_temporary_files(project: Path) -> None:
     assert not [n for n in names if n.startswith(".tmp-")]
 
 
+def test_an_empty_cachedir_tag_is_written_again_whole(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 20, item 9: a full disk left CACHEDIR.TAG empty. It is written through a
+    # temporary file now (whole or not at all), and an empty one is repaired.
+    real_replace = os.replace
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    assert not (project / "cache" / "CACHEDIR.TAG").exists()
+    assert not [p for p in (project / "cache").rglob(".tmp-*")]
+    monkeypatch.setattr(os, "replace", real_replace)
+    run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    tag = project / "cache" / "CACHEDIR.TAG"
+    assert tag.read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55\n")
+    tag.write_bytes(b"")  # as an older asyncfix left it
+    (project / "src" / "app.py").write_text(LEGACY + "\n")  # (a new entry to write)
+    run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    assert tag.read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55\n")
+
+
+def test_an_interrupted_run_removes_the_cache_temporaries_of_its_killed_workers(
+    project: Path,
+) -> None:
+    # A worker killed on a signal may have been writing an entry: its temporary stays.
+    for i in range(8):  # enough files for the worker pool
+        (project / "src" / f"m{i}.py").write_text(LEGACY.replace("handler", f"h{i}"))
+    cache = cache_for(project)
+    run([Path("src")], Config(), jobs=1, cache=cache)  # makes the cache's directories
+    planted = sorted(p.parent for p in entries(project / "cache"))[0] / ".tmp-cut-short"
+    planted.write_bytes(b"half an entry")
+    (project / "src" / "m0.py").write_text(LEGACY + "\n")  # (not served whole this time)
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run([Path("src")], Config(), jobs=2, cache=cache_for(project), progress=interrupt)
+    assert not planted.exists()
+    assert entries(project / "cache")  # the entries themselves stay
+
+
+def test_parsed_counts_only_the_files_parsed_in_this_run(project: Path) -> None:
+    first = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    assert first.summary.parsed >= 1
+    again = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
+    assert all(o.cached for o in again.outcomes if o.parsed)
+    assert again.summary.parsed == 0
+    assert " 0 parsed," in again.summary.format(wrote=False)
+
+
 def test_an_unwritable_cache_directory_is_ignored(project: Path) -> None:
     (project / "cache").write_text("a file where the directory should be")
     result = run([Path("src")], Config(), jobs=1, cache=cache_for(project))
@@ -309,9 +365,11 @@ def test_a_rerun_over_the_same_bytes_never_imports_libcst(project: Path) -> None
     cold, warm = check(), check()
     assert "libcst imported" in cold.stdout
     assert "libcst not imported" in warm.stdout, warm.stderr
-    assert warm.stderr.replace(warm.stderr.split()[-1], "") == cold.stderr.replace(
-        cold.stderr.split()[-1], ""
-    )  # the same report (but for the time it took)
+    # The same report, but for the time it took and the files parsed (none, this time).
+    assert " 2 parsed, " in cold.stderr and " 0 parsed, " in warm.stderr
+    assert warm.stderr.replace(warm.stderr.split()[-1], "").replace(
+        " 0 parsed, ", ""
+    ) == cold.stderr.replace(cold.stderr.split()[-1], "").replace(" 2 parsed, ", "")
     (project / "src" / "plain.py").write_text("x = 2\n")  # any file: plans read them all
     assert "libcst imported" in check().stdout
 

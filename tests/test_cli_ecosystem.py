@@ -27,7 +27,10 @@ from asyncfix.report import Finding
 LEGACY = "import time\n\n\nasync def handler():\n    time.sleep(1)\n    return 1\n"
 FIXED = "import asyncio\n\n\nasync def handler():\n    await asyncio.sleep(1)\n    return 1\n"
 LOCKED = "import time\n\n\nasync def handler(lock):\n    with lock:\n        time.sleep(1)\n"
-TODO = "# TODO(asyncfix AF203): awaiting while a thread lock is held can deadlock the event loop"
+TODO = (
+    "# TODO(asyncfix AF203 cbd3c8): "
+    "awaiting while a thread lock is held can deadlock the event loop"
+)
 
 
 def invoke(*args: str) -> Result:
@@ -266,7 +269,8 @@ def test_annotation_placement() -> None:
     finding = Finding("a.py", 4, 9, "AF203", "http_client", "m", False, "why")
     source = "import x\n\n@deco(\n    time.sleep(1))\ndef f():\n    pass\n"
     assert annotate(source, source, [finding]) == (
-        "import x\n\n# TODO(asyncfix AF203): why\n@deco(\n    time.sleep(1))\ndef f():\n    pass\n"
+        "import x\n\n# TODO(asyncfix AF203 54288d): why\n@deco(\n"
+        "    time.sleep(1))\ndef f():\n    pass\n"
     )
     # A line the rewrite changed is not guessed at.
     assert annotate(source, source.replace("sleep(1)", "sleep(2)"), [finding]) == (
@@ -281,7 +285,9 @@ def test_annotation_lines_are_python_lines() -> None:
     source = "x = 1  # \x0c page\n\nwith lock:\n    time.sleep(1)\n"
     finding = Finding("a.py", 4, 5, "AF203", "http_client", "m", False, "why")
     annotated = annotate(source, source, [finding])
-    assert annotated == source.replace("    time", "    # TODO(asyncfix AF203): why\n    time")
+    assert annotated == source.replace(
+        "    time", "    # TODO(asyncfix AF203 54288d): why\n    time"
+    )
     assert strip_annotations(annotated) == source
     assert annotate(annotated, annotated, [replace(finding, line=5)]) == annotated  # once
 
@@ -293,6 +299,19 @@ def test_strip_annotations_leaves_strings_and_other_comments() -> None:
     assert strip_annotations(text) == (
         f'x = """\n{TODO}\n"""\n# TODO(asyncfix): not ours\n\r\nif x:\r\n    pass\r\n'
     )
+
+
+def test_strip_annotations_removes_only_what_annotate_wrote() -> None:
+    # Issue 20, item 9: the tag's digest is of the code and the text as asyncfix wrote them.
+    ours = "    # TODO(asyncfix AF203 54288d): why\n"
+    kept = [
+        "    # TODO(asyncfix AF203): my own note\n",  # hand-written
+        "    # TODO(asyncfix AF203 54288d): why, and more\n",  # edited since
+        "    # TODO(asyncfix AF205 54288d): why\n",  # another code
+        "    # TODO(asyncfix AF203 000000): why\n",  # a digest made up
+    ]
+    source = "if x:\n" + ours + "".join(kept) + "    time.sleep(1)\n"
+    assert strip_annotations(source) == "if x:\n" + "".join(kept) + "    time.sleep(1)\n"
 
 
 # -- dependencies -------------------------------------------------------------------------

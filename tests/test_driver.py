@@ -28,17 +28,10 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import (
-    Interrupted,
-    Pipeline,
-    _index_apart,
-    _init_worker,
-    _plan,
-    _plan_groups,
-    _stop_on_signals,
-)
+from asyncfix.driver import Pipeline, _index_apart, _init_worker, _plan, _plan_groups
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import ModuleInfo, forget, index_module
+from asyncfix.signals import Interrupted, stop_on_signals
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -274,10 +267,10 @@ def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.Monkey
 def test_a_signal_after_the_last_look_at_the_flag_still_interrupts() -> None:
     # A signal only sets a flag; one that comes once a loop has looked for the last time
     # must not be lost when the block ends.
-    with pytest.raises(Interrupted), _stop_on_signals():
+    with pytest.raises(Interrupted), stop_on_signals():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)  # (the handler runs between bytecodes)
-    with _stop_on_signals():
+    with stop_on_signals():
         pass  # no signal: nothing raised
 
 
