@@ -21,8 +21,8 @@ from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
-from asyncfix.driver import RunResult, run
-from asyncfix.files import SourceError, decode, discover, display_path, read_bytes
+from asyncfix.driver import RunResult, run, run_source
+from asyncfix.files import SourceError, SourceFile, decode, discover, display_path, read_bytes
 from asyncfix.formatting import FORMATS, FormatError, format_change
 from asyncfix.patches import SPLITS
 from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
@@ -86,6 +86,14 @@ def _run_options(func: F) -> F:
             help="Neither read nor write the result cache (.asyncfix_cache/).",
         ),
         click.option(
+            "--stdin-filename",
+            type=click.Path(path_type=Path, dir_okay=False),
+            expose_value=False,
+            callback=_remember,
+            help="Read the source from stdin (PATH `-`), as this file: its configuration, "
+            "its name in messages. apply writes the fixed source to stdout.",
+        ),
+        click.option(
             "--shard",
             metavar="K/N",
             expose_value=False,
@@ -140,6 +148,61 @@ def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: boo
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def _stdin_file(paths: Sequence[Path]) -> SourceFile | None:
+    """The file stdin stands for when the source comes from stdin (PATH `-`, or
+    --stdin-filename without paths), else None."""
+    name: Path | None = click.get_current_context().meta.get("asyncfix.stdin_filename")
+    if Path("-") not in paths and (name is None or paths):
+        if name is not None:
+            raise click.UsageError("--stdin-filename reads stdin: give `-` as the only PATH")
+        return None
+    if len(paths) > 1:
+        raise click.UsageError("`-` (stdin) must be the only PATH")
+    if name is None:
+        return SourceFile(Path.cwd() / "-", "-")
+    return SourceFile(Path(os.path.abspath(name)), display_path(name))
+
+
+def _run_stdin(file: SourceFile, config: Config) -> RunResult:
+    data = click.get_binary_stream("stdin").read()
+    try:
+        return run_source(file, data, config)
+    except (RegistryError, ConfigError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _apply_stdin(
+    file: SourceFile, config: Config, format_choice: str, diff: bool, quiet: bool, exit_zero: bool
+) -> None:
+    """apply on stdin: the fixed source (or with --dry-run/--diff, the diff) to stdout;
+    findings and the summary to stderr. On an error the source is echoed unchanged, so
+    that an editor that replaces its buffer with the output loses nothing."""
+    result = _run_stdin(file, config)
+    (outcome,) = result.outcomes
+    try:
+        changes = _changes(result, config, format_choice, annotate=False)
+    except FormatError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if diff:
+        click.echo("".join(change.diff() for change in changes), nl=False)
+    else:
+        out = click.get_binary_stream("stdout")
+        out.write(changes[0].new if changes else outcome.original or b"")
+        out.flush()
+    unfixed = [f for f in result.findings if not f.fixable]
+    if not quiet:
+        for finding in unfixed:
+            click.echo(finding.format(), err=True)
+    _report_errors(result.errors)
+    result.summary.changed = len(changes)
+    if not quiet:
+        click.echo(result.summary.format(wrote=False), err=True)
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    if (unfixed or (diff and changes)) and not exit_zero:
+        sys.exit(EXIT_FOUND)
 
 
 def _report_errors(errors: Sequence[FileError]) -> None:
@@ -241,7 +304,13 @@ def apply(
         raise click.UsageError("--interactive and --dry-run exclude each other")
     if strip_annotations and (annotate or add_deps):
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
-    config = _load(paths, config_path, select, ignore, exclude)
+    stdin = _stdin_file(paths)
+    if stdin is not None and (interactive or patch_file or patch_dir or annotate or add_deps):
+        raise click.UsageError("stdin takes no --interactive, --patch*, --annotate, --add-deps")
+    config = _load([stdin.path] if stdin else paths, config_path, select, ignore, exclude)
+    if stdin is not None and not strip_annotations:
+        _apply_stdin(stdin, config, format_choice, dry_run or show_diff, quiet, exit_zero)
+        return
     if strip_annotations:
         changes, errors = _stripped(paths, config)
         findings: list[Finding] = []
@@ -438,9 +507,13 @@ def check(
 
     PATHS are files and directories (default: the current directory).
     """
-    config = _load(paths, config_path, select, ignore, exclude)
+    stdin = _stdin_file(paths)
+    config = _load([stdin.path] if stdin else paths, config_path, select, ignore, exclude)
     try:
-        result = _execute(paths, config, jobs, quiet or output_format != "text")
+        if stdin is not None:
+            result = _run_stdin(stdin, config)
+        else:
+            result = _execute(paths, config, jobs, quiet or output_format != "text")
     except KeyboardInterrupt:
         click.echo("asyncfix: interrupted", err=True)
         sys.exit(EXIT_ERROR)

@@ -518,6 +518,17 @@ def run(
         return _run(paths, config, jobs, progress, cache, shard)
 
 
+def run_source(file: SourceFile, data: bytes, config: Config) -> RunResult:
+    """`data` (stdin, an editor's buffer) through the pipeline as `run([file.path])` would
+    take the file from disk: planned over this file alone, never cached, nothing written."""
+    started = time.perf_counter()
+    with _fewer_collections():
+        pipeline = Pipeline(config)
+        plans = pipeline.make_plans([file], {file.display: data})
+        outcome = pipeline.process(file, data, plans.get(file.display))
+    return _result([outcome], [], started)
+
+
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)
