@@ -18,7 +18,7 @@ import click
 from asyncfix import __version__
 from asyncfix.annotations import MARKER, strip_annotations
 from asyncfix.annotations import annotate as annotate_findings
-from asyncfix.codemods import RegistryError, all_codemods, all_rules
+from asyncfix.codemods import RegistryError, all_codemods, all_rules, known_selector
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
 from asyncfix.driver import RunResult, run, run_source
@@ -29,6 +29,7 @@ from asyncfix.report import FileError, Finding, Summary, findings_json, github_a
 from asyncfix.review import Change, review, write_back, write_patches
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
+from asyncfix.suppressions import unknown_codes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -195,6 +196,7 @@ def _apply_stdin(
     if not quiet:
         for finding in unfixed:
             click.echo(finding.format(), err=True)
+    _warn_unknown_suppressions(result)
     _report_errors(result.errors)
     result.summary.changed = len(changes)
     if not quiet:
@@ -203,6 +205,20 @@ def _apply_stdin(
         sys.exit(EXIT_ERROR)
     if (unfixed or (diff and changes)) and not exit_zero:
         sys.exit(EXIT_FOUND)
+
+
+def _warn_unknown_suppressions(result: RunResult) -> None:
+    """A suppression naming no rule suppresses nothing: most likely a typo (AF230)."""
+    for outcome in result.outcomes:
+        data = outcome.original or b""
+        if b"asyncfix:" not in data and b"noqa" not in data.lower():
+            continue
+        text = data.decode(outcome.encoding, "replace")
+        for line, column, code in unknown_codes(text, known_selector):
+            where = f"{outcome.file.display}:{line}:{column}"
+            click.echo(
+                f"{where}: warning: {code!r} in a suppression names no asyncfix rule", err=True
+            )
 
 
 def _report_errors(errors: Sequence[FileError]) -> None:
@@ -323,6 +339,7 @@ def apply(
             sys.exit(EXIT_ERROR)
         errors = list(result.errors)
         findings, summary = result.findings, result.summary
+        _warn_unknown_suppressions(result)
         try:
             changes = _changes(result, config, format_choice, annotate, jobs)
         except FormatError as exc:
@@ -530,12 +547,28 @@ def check(
             click.echo(finding.format())
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
+    _warn_unknown_suppressions(result)
     if output_format != "github":
         _report_errors(result.errors)
     if result.errors:
         sys.exit(EXIT_ERROR)
     if result.findings and not exit_zero:
         sys.exit(EXIT_FOUND)
+
+
+@main.command()
+def server() -> None:
+    """A language server over stdio (LSP): diagnostics, fixes and explanations in editors.
+
+    Needs `pip install 'asyncfix[server]'`.
+    """
+    try:
+        from asyncfix.server import main as serve
+    except ImportError as exc:
+        raise click.UsageError(
+            f"the language server needs pygls: pip install 'asyncfix[server]' ({exc})"
+        ) from exc
+    serve()
 
 
 @main.command(name="list")
@@ -555,18 +588,29 @@ def list_() -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Why a rule matters, what the fix is, and a before/after example."""
+    text = explanation(code)
+    if text is None:
+        raise click.UsageError(f"unknown rule code {code!r}; `asyncfix list` shows them")
+    click.echo(text, nl=False)
+
+
+def explanation(code: str) -> str | None:
+    """What `asyncfix explain CODE` prints (the language server's hover too)."""
     rules = all_rules()
     if code.upper() not in rules:
-        raise click.UsageError(f"unknown rule code {code!r}; `asyncfix list` shows them")
+        return None
     codemod, rule = rules[code.upper()]
-    click.echo(f"{rule.code} ({rule.name}, family {codemod.FAMILY}): {rule.summary}\n")
-    click.echo(f"Why it matters:\n  {rule.why}\n")
-    click.echo(f"The fix:\n  {rule.fix}\n")
-    click.echo("Before:\n" + _indent(rule.before))
+    parts = [
+        f"{rule.code} ({rule.name}, family {codemod.FAMILY}): {rule.summary}\n\n",
+        f"Why it matters:\n  {rule.why}\n\n",
+        f"The fix:\n  {rule.fix}\n\n",
+        "Before:\n" + _indent(rule.before) + "\n",
+    ]
     if rule.after != rule.before:
-        click.echo("After:\n" + _indent(rule.after))
+        parts.append("After:\n" + _indent(rule.after) + "\n")
     else:
-        click.echo("(reported for manual review; not rewritten)")
+        parts.append("(reported for manual review; not rewritten)\n")
+    return "".join(parts)
 
 
 def _indent(code: str) -> str:

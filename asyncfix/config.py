@@ -17,7 +17,7 @@ else:  # pragma: no cover
 FAMILIES = ("serializer", "http_client", "lifespan", "db_session", "awaits", "async_def")
 _LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude")
 # Top-level keys that are not lists of strings.
-_SCALAR_KEYS = {"fastapi-version": str}
+_SCALAR_KEYS: dict[str, type[Any]] = {"fastapi-version": str, "ignore-bare-noqa": bool}
 
 
 class ConfigError(Exception):
@@ -32,6 +32,8 @@ class Config:
     # Raw option tables per family; each family validates its own keys.
     families: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fastapi_version: str | None = None
+    # A bare noqa comment (naming no code) is for other linters: it suppresses nothing here.
+    ignore_bare_noqa: bool = False
     # The pyproject.toml it came from, for relative paths and messages.
     source: Path | None = None
 
@@ -113,7 +115,8 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
             lists[key] = _string_list(value, f"{where} {key}")
         elif key in _SCALAR_KEYS:
             if not isinstance(value, _SCALAR_KEYS[key]):
-                raise ConfigError(f"{where} {key} must be a string")
+                kind = "a boolean" if _SCALAR_KEYS[key] is bool else "a string"
+                raise ConfigError(f"{where} {key} must be {kind}")
             if key == "fastapi-version" and not _version_or_specifier(value):
                 raise ConfigError(
                     f'{where} {key} must be a version ("0.131") or a specifier (">=0.131"), '
@@ -133,5 +136,6 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         exclude=lists.get("exclude", ()) + lists.get("extend-exclude", ()),
         families=families,
         fastapi_version=scalars.get("fastapi-version"),
+        ignore_bare_noqa=scalars.get("ignore-bare-noqa", False),
         source=path,
     )

@@ -183,7 +183,7 @@ class Pipeline:
         from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
         from asyncfix.codemods.traversal import fast_visits
 
-        suppressions = parse_suppressions(text)
+        suppressions = parse_suppressions(text, bare_noqa=not self.config.ignore_bare_noqa)
         for line, codes in (suppress or {}).items():
             have = suppressions.get(line, frozenset())
             suppressions[line] = None if codes is None or have is None else have | codes
@@ -276,9 +276,11 @@ class Pipeline:
         data: bytes,
         plans: Mapping[str, Any] | None,
         key: str | None,
+        suppress: Mapping[int, frozenset[str] | None] | None = None,
     ) -> FileOutcome:
         """A file that triage did not settle: prescreens, then the libcst parse and the
-        codemods if any prescreen passes; the result is stored under `key`."""
+        codemods if any prescreen passes; the result is stored under `key`. `suppress`:
+        see `rewrite` (a partial fix: its output is not checked for idempotence)."""
         outcome = FileOutcome(file, original=data)
         try:
             text, outcome.encoding = decode(data)
@@ -297,7 +299,7 @@ class Pipeline:
         outcome.parsed = True
         try:
             run = self.rewrite(
-                module, data, text, file.display, plans, syntax_tree=tree, screened=screened
+                module, data, text, file.display, plans, suppress, tree, screened=screened
             )
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
@@ -314,7 +316,7 @@ class Pipeline:
         # so skip the codegen, which costs about a fifth of a parse.
         new = data if run.result is module else _code(run.result, data)
         if new != data:
-            problem = self._verify(data, new, text, file.display, plans)
+            problem = self._verify(data, new, text, file.display, plans, suppress is None)
             if problem is None:
                 outcome.new = new
             else:
@@ -336,7 +338,13 @@ class Pipeline:
         return outcome
 
     def _verify(
-        self, old: bytes, new: bytes, old_text: str, path: str, plans: Mapping[str, Any] | None
+        self,
+        old: bytes,
+        new: bytes,
+        old_text: str,
+        path: str,
+        plans: Mapping[str, Any] | None,
+        whole: bool = True,
     ) -> str | None:
         """None when `new` is safe to write: it parses, compiles when the original did,
         and a second run of the pipeline leaves it as it is."""
@@ -349,7 +357,7 @@ class Pipeline:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
-        if module is None:
+        if module is None or not whole:
             return None  # Python parses it, and no codemod would act on it again
         again = self.rewrite(
             module, new, new_text, path, plans, syntax_tree=tree, screened=screened
@@ -518,14 +526,21 @@ def run(
         return _run(paths, config, jobs, progress, cache, shard)
 
 
-def run_source(file: SourceFile, data: bytes, config: Config) -> RunResult:
+def run_source(
+    file: SourceFile,
+    data: bytes,
+    config: Config,
+    suppress: Mapping[int, frozenset[str] | None] | None = None,
+) -> RunResult:
     """`data` (stdin, an editor's buffer) through the pipeline as `run([file.path])` would
-    take the file from disk: planned over this file alone, never cached, nothing written."""
+    take the file from disk: planned over this file alone, never cached, nothing written.
+    `suppress`: more suppressions, as if commented (the editor's fix of one finding)."""
     started = time.perf_counter()
     with _fewer_collections():
         pipeline = Pipeline(config)
         plans = pipeline.make_plans([file], {file.display: data})
-        outcome = pipeline.process(file, data, plans.get(file.display))
+        done, _ = pipeline.triage(file, data, plans.get(file.display))
+        outcome = done or pipeline.rewrite_file(file, data, plans.get(file.display), None, suppress)
     return _result([outcome], [], started)
 
 

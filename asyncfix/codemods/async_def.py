@@ -392,6 +392,7 @@ class _Planner:
         whose walks (and suppressions) it reuses rather than makes again."""
         self.index = index
         self.closed_world = closed_world(config)
+        self.bare_noqa = not config.ignore_bare_noqa
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
         # a project's own `async def join`) may be awaited by AF501: not safe.
         coroutine_methods = {
@@ -506,8 +507,8 @@ class _Planner:
         """`# asyncfix: ignore` for AF601 (or AF501) on one of `lines` of `module`."""
         if module.path not in self._suppressions:
             data = self.index.data(module.file) or b""
-            text = data.decode("utf-8", "replace") if b"asyncfix:" in data else ""
-            self._suppressions[module.path] = parse_suppressions(text)
+            text = data.decode("utf-8", "replace")
+            self._suppressions[module.path] = parse_suppressions(text, bare_noqa=self.bare_noqa)
         found = self._suppressions[module.path]
         for line in lines:
             if line in found:

@@ -982,9 +982,10 @@ def _expand(owner: str, facts: _Facts, until: int | None, plan: _AppPlan, seen: 
             )
 
 
-def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex) -> None:
+def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex, config: Config) -> None:
     # A suppressed site keeps its handler, so its app cannot take a lifespan.
-    suppressions = parse_suppressions((index.data(info.file) or b"").decode("utf-8", "replace"))
+    text = (index.data(info.file) or b"").decode("utf-8", "replace")
+    suppressions = parse_suppressions(text, bare_noqa=not config.ignore_bare_noqa)
     for event in facts.events.get(info.path, []):
         if not isinstance(event, _Registration) or event.line not in suppressions:
             continue
@@ -1015,7 +1016,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     facts = _Facts()
     for info in modules:
         _scan(info, facts, index.data(info.file) or b"")
-        _mark_suppressed(info, facts, index)
+        _mark_suppressed(info, facts, index, config)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     plans: dict[str, _AppPlan] = {}
     for qualname in apps:
@@ -1261,7 +1262,7 @@ def _dry_pipeline(
         config=config,
         enabled=enabled,
         code_families={},
-        suppressions=parse_suppressions(module.code),
+        suppressions=parse_suppressions(module.code, bare_noqa=not config.ignore_bare_noqa),
         plans={codemod.NAME: entry for codemod in codemods},
     )
     context = CodemodContext(filename=info.path)
