@@ -21,8 +21,16 @@ from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules, known_selector
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
-from asyncfix.driver import RunResult, run, run_source
-from asyncfix.files import SourceError, SourceFile, decode, discover, display_path, read_bytes
+from asyncfix.driver import FileOutcome, RunResult, run, run_source
+from asyncfix.files import (
+    SourceError,
+    SourceFile,
+    decode,
+    discover,
+    display_path,
+    force_excluded,
+    read_bytes,
+)
 from asyncfix.formatting import FORMATS, FormatError, format_change
 from asyncfix.patches import SPLITS
 from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
@@ -87,6 +95,14 @@ def _run_options(func: F) -> F:
             help="Neither read nor write the result cache (.asyncfix_cache/).",
         ),
         click.option(
+            "--force-exclude",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="Apply exclude patterns to files named on the command line too "
+            "(and to --stdin-filename), as pre-commit needs.",
+        ),
+        click.option(
             "--stdin-filename",
             type=click.Path(path_type=Path, dir_okay=False),
             expose_value=False,
@@ -120,7 +136,10 @@ def _load(
         config = load_config(config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    return config.with_overrides(select=_split(select), ignore=_split(ignore), exclude=exclude)
+    force = click.get_current_context().meta.get("asyncfix.force_exclude", False)
+    return config.with_overrides(
+        select=_split(select), ignore=_split(ignore), exclude=exclude, force_exclude=force
+    )
 
 
 def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: bool) -> RunResult:
@@ -168,6 +187,8 @@ def _stdin_file(paths: Sequence[Path]) -> SourceFile | None:
 
 def _run_stdin(file: SourceFile, config: Config) -> RunResult:
     data = click.get_binary_stream("stdin").read()
+    if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
+        return RunResult([FileOutcome(file, original=data)], [], Summary())
     try:
         return run_source(file, data, config)
     except (RegistryError, ConfigError) as exc:
@@ -468,7 +489,9 @@ def _compiles(data: bytes) -> bool:
 
 
 def _stripped(paths: Sequence[Path], config: Config) -> tuple[list[Change], list[FileError]]:
-    files, errors = discover(paths or [Path(".")], config.exclude)
+    files, errors = discover(
+        paths or [Path(".")], config.exclude, base=config.root, force=config.force_exclude
+    )
     changes = []
     for file in files:
         try:

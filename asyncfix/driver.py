@@ -31,6 +31,7 @@ from asyncfix.files import SourceError, SourceFile, check_text, decode, discover
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
+from asyncfix.suppressions import suppressions_for
 
 if TYPE_CHECKING:
     # libcst and the codemods are imported where they are used: a rerun served from the
@@ -90,6 +91,8 @@ class Pipeline:
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
         _check_family_tables(config, candidates)
+        for codes in config.per_file_ignores.values():
+            resolve_selection((), codes)  # an unknown code there is a usage error too
         for codemod in self.codemods:
             codemod.check_config(config)
         self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
@@ -179,11 +182,11 @@ class Pipeline:
         from libcst.codemod import CodemodContext
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-        from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+        from asyncfix.codemods.base import FileRun, visit_with_metadata
         from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
         from asyncfix.codemods.traversal import fast_visits
 
-        suppressions = parse_suppressions(text, bare_noqa=not self.config.ignore_bare_noqa)
+        suppressions = suppressions_for(text, path, self.config)
         for line, codes in (suppress or {}).items():
             have = suppressions.get(line, frozenset())
             suppressions[line] = None if codes is None or have is None else have | codes
@@ -569,7 +572,7 @@ def _run(
     shard: tuple[int, int] | None,
 ) -> RunResult:
     started = time.perf_counter()
-    every, errors = discover(paths, config.exclude)
+    every, errors = discover(paths, config.exclude, base=config.root, force=config.force_exclude)
     contents = _read_all(every)
     files = every if shard is None else [f for f in every if in_shard(f.display, *shard)]
     result_cache = None

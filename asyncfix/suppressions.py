@@ -12,11 +12,15 @@ No libcst here: the command line reads these without importing the codemods.
 from __future__ import annotations
 
 import io
+import os
 import re
 import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from tokenize import NEWLINE
+from typing import TYPE_CHECKING
 
 # `# asyncfix: ignore` or `# asyncfix: ignore[AF203, http_client]`
 _SUPPRESS = re.compile(r"#\s*asyncfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
@@ -29,6 +33,11 @@ _LINT_IGNORE = re.compile(r"#\s*lint-(?:ignore|fixme)(?:(?::\s*|\s+)(?P<names>\w
 _NOT_CODE = frozenset(
     {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 )
+
+if TYPE_CHECKING:
+    import pathspec
+
+    from asyncfix.config import Config
 
 Suppressions = dict[int, frozenset[str] | None]
 
@@ -116,6 +125,44 @@ def parse_suppressions(source: str, *, bare_noqa: bool = True) -> Suppressions:
             else:
                 found[line] = have | frozenset(directive.codes)
     return found
+
+
+def suppressions_for(source: str, path: str, config: Config) -> Suppressions:
+    """The suppressions of the file at `path` (a display path): its comments, and its
+    `per-file-ignores` as if every line said `# asyncfix: ignore[CODES]`. One form for
+    both, so that every codemod and every plan that honours a comment honours these."""
+    found = parse_suppressions(source, bare_noqa=not config.ignore_bare_noqa)
+    codes = ignored_in(path, config)
+    if codes:
+        for line in range(1, source.count("\n") + 2):
+            have = found.get(line, frozenset())
+            found[line] = None if have is None else have | codes
+    return found
+
+
+def ignored_in(path: str, config: Config) -> frozenset[str]:
+    """The codes `per-file-ignores` ignores in the file at `path`."""
+    if not config.per_file_ignores:
+        return frozenset()
+    relative = _relative(path, config.root)
+    return frozenset(
+        code
+        for pattern, codes in config.per_file_ignores.items()
+        if _spec(pattern).match_file(relative)
+        for code in codes
+    )
+
+
+def _relative(path: str, root: Path) -> str:
+    real = os.path.realpath(path)
+    return Path(os.path.relpath(real, os.path.realpath(root))).as_posix()
+
+
+@cache
+def _spec(pattern: str) -> pathspec.GitIgnoreSpec:
+    import pathspec  # (as the file discovery matches `exclude`)
+
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
 def unknown_codes(source: str, known: Callable[[str], bool]) -> Iterator[tuple[int, int, str]]:
