@@ -33,7 +33,14 @@ from asyncfix.files import (
 )
 from asyncfix.formatting import FORMATS, FormatError, format_change
 from asyncfix.patches import SPLITS
-from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
+from asyncfix.report import (
+    FileError,
+    Finding,
+    Summary,
+    findings_json,
+    github_annotations,
+    statistics,
+)
 from asyncfix.review import Change, review, write_back, write_patches
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
@@ -531,6 +538,13 @@ def _dependency_changes(config: Config, summary: Summary, errors: list[FileError
     show_default=True,
     help="text, JSON, SARIF 2.1.0 (code scanning) or GitHub workflow annotations.",
 )
+@click.option(
+    "--statistics",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember,
+    help="Print the count of findings per rule instead of the findings (text format).",
+)
 def check(
     paths: tuple[Path, ...],
     select: tuple[str, ...],
@@ -547,6 +561,8 @@ def check(
 
     PATHS are files and directories (default: the current directory).
     """
+    if click.get_current_context().meta.get("asyncfix.statistics") and output_format != "text":
+        raise click.UsageError("--statistics prints text: not with --output-format")
     stdin = _stdin_file(paths)
     config = _load([stdin.path] if stdin else paths, config_path, select, ignore, exclude)
     try:
@@ -563,6 +579,11 @@ def check(
         click.echo(sarif_json(result.findings, result.errors, all_rules()))
     elif output_format == "github":
         click.echo(github_annotations(result.findings, result.errors), nl=False)
+        if not quiet:
+            click.echo(result.summary.format(wrote=False), err=True)
+    elif click.get_current_context().meta.get("asyncfix.statistics"):
+        names = {code: rule.name for code, (_, rule) in all_rules().items()}
+        click.echo(statistics(result.findings, names), nl=False)
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
     else:
