@@ -163,6 +163,32 @@ async def did_change(ls: AsyncfixServer, params: types.DidChangeTextDocumentPara
     ls.pending[uri] = asyncio.ensure_future(later())
 
 
+@server.feature(types.INITIALIZED)
+async def initialized(ls: AsyncfixServer, params: types.InitializedParams) -> None:
+    """Ask to hear of configuration files changing, where the client lets a server ask."""
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    watchers = [types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+    registration = types.Registration(
+        id="asyncfix-configuration",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+    )
+    await ls.client_register_capability_async(types.RegistrationParams([registration]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(
+    ls: AsyncfixServer, params: types.DidChangeWatchedFilesParams
+) -> None:
+    """A configuration changed: every open buffer is checked again with it."""
+    if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+        for uri in list(ls.checked):
+            await _check(ls, uri)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: AsyncfixServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri

@@ -22,6 +22,7 @@ SOURCE = (
     "import time\n\n\nasync def handler():\n    time.sleep(1)\n    time.sleep(2)\n"
     "    return 'é'  # a non-ASCII line\n"
 )
+CONFIG = '[tool.asyncfix]\nselect = ["AF2"]\n'
 
 
 class Client:
@@ -91,7 +92,7 @@ def _apply_cli(root: Path, name: str, text: str, *args: str) -> str:
 def test_diagnostics_quick_fix_fix_all_and_hover(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     root.mkdir()
-    (root / "pyproject.toml").write_text('[tool.asyncfix]\nselect = ["AF2"]\n')
+    (root / "pyproject.toml").write_text(CONFIG)
     path = root / "app.py"
     uri = path.as_uri()
 
@@ -131,9 +132,22 @@ def test_diagnostics_quick_fix_fix_all_and_hover(tmp_path: Path) -> None:
                     )
                 )
             seen["changed"] = await client.published()
+            # The project's configuration changes: the buffer is checked again with it.
+            (root / "pyproject.toml").write_text('[tool.asyncfix]\nignore = ["AF203"]\n')
+            client.lsp.workspace_did_change_watched_files(
+                types.DidChangeWatchedFilesParams(
+                    [
+                        types.FileEvent(
+                            (root / "pyproject.toml").as_uri(), types.FileChangeType.Changed
+                        )
+                    ]
+                )
+            )
+            seen["reconfigured"] = await client.published()
         return seen
 
     seen = asyncio.run(scenario())
+    (root / "pyproject.toml").write_text(CONFIG)  # as the server first read it, for apply
     diagnostics = seen["diagnostics"]
     assert [(d.code, d.range.start.line, d.range.start.character) for d in diagnostics] == [
         ("AF203", 4, 4),
@@ -154,3 +168,4 @@ def test_diagnostics_quick_fix_fix_all_and_hover(tmp_path: Path) -> None:
     changed = seen["changed"]
     assert changed.version == 3
     assert [d.range.start.line for d in changed.diagnostics] == [4, 5]
+    assert list(seen["reconfigured"].diagnostics) == []
