@@ -21,7 +21,7 @@ from asyncfix.annotations import annotate as annotate_findings
 from asyncfix.codemods import RegistryError, all_codemods, all_rules, known_selector
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import DepsError, add_dependencies
-from asyncfix.driver import FileOutcome, RunResult, run, run_source
+from asyncfix.driver import FileOutcome, RunResult, fix_of, run, run_source
 from asyncfix.files import (
     SourceError,
     SourceFile,
@@ -233,6 +233,25 @@ def _apply_stdin(
         sys.exit(EXIT_ERROR)
     if (unfixed or (diff and changes)) and not exit_zero:
         sys.exit(EXIT_FOUND)
+
+
+def _sarif_extras(result: RunResult, config: Config) -> tuple[dict[str, str], dict[Finding, str]]:
+    """Each file's text (for fingerprints) and, for each fixable finding, the text after
+    its fix alone (SARIF `fixes`): one more run of the pipeline per fixable finding."""
+    sources: dict[str, str] = {}
+    fixes: dict[Finding, str] = {}
+    for outcome in result.outcomes:
+        if outcome.original is None or not outcome.findings:
+            continue
+        sources[outcome.file.display] = outcome.original.decode(outcome.encoding, "replace")
+        for finding in outcome.findings if not outcome.errors else ():
+            if not finding.fixable:
+                continue
+            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings)
+            (alone,) = fixed.outcomes
+            if alone.new is not None and not fixed.errors:
+                fixes[finding] = alone.new.decode(alone.encoding)
+    return sources, fixes
 
 
 def _warn_unknown_suppressions(result: RunResult) -> None:
@@ -576,7 +595,8 @@ def check(
     if output_format == "json":
         click.echo(findings_json(result.findings, result.errors, result.summary))
     elif output_format == "sarif":
-        click.echo(sarif_json(result.findings, result.errors, all_rules()))
+        sources, fixes = _sarif_extras(result, config)
+        click.echo(sarif_json(result.findings, result.errors, all_rules(), sources, fixes))
     elif output_format == "github":
         click.echo(github_annotations(result.findings, result.errors), nl=False)
         if not quiet:

@@ -547,6 +547,17 @@ def run_source(
     return _result([outcome], [], started)
 
 
+def fix_of(
+    file: SourceFile, data: bytes, config: Config, finding: Finding, findings: Sequence[Finding]
+) -> RunResult:
+    """`finding`'s fix alone (`findings`: the file's, from a run over `data`): only its
+    rule runs, suppressed on the other lines where it was found, as if each carried
+    `# asyncfix: ignore[CODE]`: the rewrite is apply's with those comments."""
+    others = {f.line for f in findings if f.code == finding.code} - {finding.line}
+    only = config.with_overrides(select=[finding.code])
+    return run_source(file, data, only, {line: frozenset({finding.code}) for line in others})
+
+
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
 _GC_THRESHOLDS = (50_000, 20, 20)

@@ -26,7 +26,7 @@ from asyncfix import __version__
 from asyncfix.cli import _changes, explanation
 from asyncfix.codemods import RegistryError
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
-from asyncfix.driver import RunResult, run_source
+from asyncfix.driver import RunResult, fix_of, run_source
 from asyncfix.files import SourceFile, display_path
 from asyncfix.formatting import FormatError
 from asyncfix.report import Finding
@@ -72,16 +72,12 @@ def _config(file: SourceFile) -> Config:
 
 
 def _run(uri: str, text: str, finding: Finding | None = None) -> tuple[RunResult, Config]:
-    """The pipeline over the buffer; with `finding`, only its rule runs, and it is
-    suppressed on the other lines where it was found (as `# asyncfix: ignore[CODE]`)."""
-    file = _file(uri)
+    """The pipeline over the buffer; with `finding`, that finding's fix alone."""
+    file, data = _file(uri), text.encode("utf-8")
     config = _config(file)
-    suppress = None
-    if finding is not None:
-        config = config.with_overrides(select=[finding.code])
-        others = {f.line for f in server.checked[uri].findings if f.code == finding.code}
-        suppress = {line: frozenset({finding.code}) for line in others - {finding.line}}
-    return run_source(file, text.encode("utf-8"), config, suppress), config
+    if finding is None:
+        return run_source(file, data, config), config
+    return fix_of(file, data, config, finding, server.checked[uri].findings), config
 
 
 def _fixed_text(uri: str, text: str, finding: Finding | None = None) -> str | None:
