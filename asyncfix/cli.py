@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -12,17 +13,30 @@ from typing import Any, TypeVar
 import click
 
 from asyncfix import __version__
-from asyncfix.codemods import RegistryError, all_codemods, all_rules
+from asyncfix.codemods import RegistryError, all_codemods, all_rules, known_selector
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import dependency_changes
-from asyncfix.driver import RunResult, run
-from asyncfix.files import display_path, remove_leftovers
+from asyncfix.driver import FileOutcome, RunResult, fix_of, run, run_source
+from asyncfix.files import (
+    SourceFile,
+    display_path,
+    force_excluded,
+    remove_leftovers,
+)
 from asyncfix.formatting import FORMATS, FormatError
 from asyncfix.patches import SPLITS
-from asyncfix.report import FileError, Finding, Summary, findings_json, github_annotations
+from asyncfix.report import (
+    FileError,
+    Finding,
+    Summary,
+    findings_json,
+    github_annotations,
+    statistics,
+)
 from asyncfix.review import Change, deliver, review, rewrites, stripped
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
+from asyncfix.suppressions import unknown_codes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +94,22 @@ def _run_options(func: F) -> F:
             help="Neither read nor write the result cache (.asyncfix_cache/).",
         ),
         click.option(
+            "--force-exclude",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="Apply exclude patterns to files named on the command line too "
+            "(and to --stdin-filename), as pre-commit needs.",
+        ),
+        click.option(
+            "--stdin-filename",
+            type=click.Path(path_type=Path, dir_okay=False),
+            expose_value=False,
+            callback=_remember,
+            help="Read the source from stdin (PATH `-`), as this file: its configuration, "
+            "its name in messages. apply writes the fixed source to stdout.",
+        ),
+        click.option(
             "--shard",
             metavar="K/N",
             expose_value=False,
@@ -105,7 +135,10 @@ def _load(
         config = load_config(config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    return config.with_overrides(select=_split(select), ignore=_split(ignore), exclude=exclude)
+    force = click.get_current_context().meta.get("asyncfix.force_exclude", False)
+    return config.with_overrides(
+        select=_split(select), ignore=_split(ignore), exclude=exclude, force_exclude=force
+    )
 
 
 def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: bool) -> RunResult:
@@ -134,6 +167,97 @@ def _execute(paths: Sequence[Path], config: Config, jobs: int | None, quiet: boo
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def _stdin_file(paths: Sequence[Path]) -> SourceFile | None:
+    """The file stdin stands for when the source comes from stdin (PATH `-`, or
+    --stdin-filename without paths), else None."""
+    name: Path | None = click.get_current_context().meta.get("asyncfix.stdin_filename")
+    if Path("-") not in paths and (name is None or paths):
+        if name is not None:
+            raise click.UsageError("--stdin-filename reads stdin: give `-` as the only PATH")
+        return None
+    if len(paths) > 1:
+        raise click.UsageError("`-` (stdin) must be the only PATH")
+    if name is None:
+        return SourceFile(Path.cwd() / "-", "-")
+    return SourceFile(Path(os.path.abspath(name)), display_path(name))
+
+
+def _run_stdin(file: SourceFile, config: Config) -> RunResult:
+    data = click.get_binary_stream("stdin").read()
+    if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
+        return RunResult([FileOutcome(file, original=data)], [], Summary())
+    try:
+        return run_source(file, data, config)
+    except (RegistryError, ConfigError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _apply_stdin(
+    file: SourceFile, config: Config, format_choice: str, diff: bool, quiet: bool, exit_zero: bool
+) -> None:
+    """apply on stdin: the fixed source (or with --dry-run/--diff, the diff) to stdout;
+    findings and the summary to stderr. On an error the source is echoed unchanged, so
+    that an editor that replaces its buffer with the output loses nothing."""
+    result = _run_stdin(file, config)
+    (outcome,) = result.outcomes
+    try:
+        changes = rewrites(result.outcomes, format_choice, config.source, annotated=False, jobs=1)
+    except FormatError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if diff:
+        click.echo("".join(change.diff() for change in changes), nl=False)
+    else:
+        out = click.get_binary_stream("stdout")
+        out.write(changes[0].new if changes else outcome.original or b"")
+        out.flush()
+    unfixed = [f for f in result.findings if not f.fixable]
+    if not quiet:
+        for finding in unfixed:
+            click.echo(finding.format(), err=True)
+    _warn_unknown_suppressions(result)
+    _report_errors(result.errors)
+    result.summary.changed = len(changes)
+    if not quiet:
+        click.echo(result.summary.format(wrote=False), err=True)
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    if (unfixed or (diff and changes)) and not exit_zero:
+        sys.exit(EXIT_FOUND)
+
+
+def _sarif_extras(result: RunResult, config: Config) -> tuple[dict[str, str], dict[Finding, str]]:
+    """Each file's text (for fingerprints) and, for each fixable finding, the text after
+    its fix alone (SARIF `fixes`): one more run of the pipeline per fixable finding."""
+    sources: dict[str, str] = {}
+    fixes: dict[Finding, str] = {}
+    for outcome in result.outcomes:
+        if outcome.original is None or not outcome.findings:
+            continue
+        sources[outcome.file.display] = outcome.original.decode(outcome.encoding, "replace")
+        for finding in outcome.findings if not outcome.errors else ():
+            if not finding.fixable:
+                continue
+            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings)
+            (alone,) = fixed.outcomes
+            if alone.new is not None and not fixed.errors:
+                fixes[finding] = alone.new.decode(alone.encoding)
+    return sources, fixes
+
+
+def _warn_unknown_suppressions(result: RunResult) -> None:
+    """A suppression naming no rule suppresses nothing: most likely a typo (AF230)."""
+    for outcome in result.outcomes:
+        data = outcome.original or b""
+        if b"asyncfix:" not in data and b"noqa" not in data.lower():
+            continue
+        text = data.decode(outcome.encoding, "replace")
+        for line, column, code in unknown_codes(text, known_selector):
+            where = f"{outcome.file.display}:{line}:{column}"
+            click.echo(
+                f"{where}: warning: {code!r} in a suppression names no asyncfix rule", err=True
+            )
 
 
 def _report_errors(errors: Sequence[FileError]) -> None:
@@ -235,9 +359,15 @@ def apply(
         raise click.UsageError("--interactive and --dry-run exclude each other")
     if strip_annotations and (annotate or add_deps):
         raise click.UsageError("--strip-annotations runs alone (not with --annotate, --add-deps)")
-    config = _load(paths, config_path, select, ignore, exclude)
+    stdin = _stdin_file(paths)
+    if stdin is not None and (interactive or patch_file or patch_dir or annotate or add_deps):
+        raise click.UsageError("stdin takes no --interactive, --patch*, --annotate, --add-deps")
+    config = _load([stdin.path] if stdin else paths, config_path, select, ignore, exclude)
+    if stdin is not None and not strip_annotations:
+        _apply_stdin(stdin, config, format_choice, dry_run or show_diff, quiet, exit_zero)
+        return
     if strip_annotations:
-        changes, errors, files = stripped(paths or [Path(".")], config.exclude)
+        changes, errors, files = stripped(paths or [Path(".")], config)
         findings: list[Finding] = []
         summary = Summary()
     else:
@@ -249,6 +379,7 @@ def apply(
         errors = list(result.errors)
         findings, summary = result.findings, result.summary
         files = [outcome.file for outcome in result.outcomes]
+        _warn_unknown_suppressions(result)
         try:
             changes = rewrites(
                 result.outcomes, format_choice, config.source, annotated=annotate, jobs=jobs
@@ -325,6 +456,13 @@ def apply(
     show_default=True,
     help="text, JSON, SARIF 2.1.0 (code scanning) or GitHub workflow annotations.",
 )
+@click.option(
+    "--statistics",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember,
+    help="Print the count of findings per rule instead of the findings (text format).",
+)
 def check(
     paths: tuple[Path, ...],
     select: tuple[str, ...],
@@ -341,18 +479,30 @@ def check(
 
     PATHS are files and directories (default: the current directory).
     """
-    config = _load(paths, config_path, select, ignore, exclude)
+    if click.get_current_context().meta.get("asyncfix.statistics") and output_format != "text":
+        raise click.UsageError("--statistics prints text: not with --output-format")
+    stdin = _stdin_file(paths)
+    config = _load([stdin.path] if stdin else paths, config_path, select, ignore, exclude)
     try:
-        result = _execute(paths, config, jobs, quiet or output_format != "text")
+        if stdin is not None:
+            result = _run_stdin(stdin, config)
+        else:
+            result = _execute(paths, config, jobs, quiet or output_format != "text")
     except KeyboardInterrupt:
         click.echo("asyncfix: interrupted", err=True)
         sys.exit(EXIT_ERROR)
     if output_format == "json":
         click.echo(findings_json(result.findings, result.errors, result.summary))
     elif output_format == "sarif":
-        click.echo(sarif_json(result.findings, result.errors, all_rules()))
+        sources, fixes = _sarif_extras(result, config)
+        click.echo(sarif_json(result.findings, result.errors, all_rules(), sources, fixes))
     elif output_format == "github":
         click.echo(github_annotations(result.findings, result.errors), nl=False)
+        if not quiet:
+            click.echo(result.summary.format(wrote=False), err=True)
+    elif click.get_current_context().meta.get("asyncfix.statistics"):
+        names = {code: rule.name for code, (_, rule) in all_rules().items()}
+        click.echo(statistics(result.findings, names), nl=False)
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
     else:
@@ -360,12 +510,28 @@ def check(
             click.echo(finding.format())
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
+    _warn_unknown_suppressions(result)
     if output_format != "github":
         _report_errors(result.errors)
     if result.errors:
         sys.exit(EXIT_ERROR)
     if result.findings and not exit_zero:
         sys.exit(EXIT_FOUND)
+
+
+@main.command()
+def server() -> None:
+    """A language server over stdio (LSP): diagnostics, fixes and explanations in editors.
+
+    Needs `pip install 'asyncfix[server]'`.
+    """
+    try:
+        from asyncfix.server import main as serve
+    except ImportError as exc:
+        raise click.UsageError(
+            f"the language server needs pygls: pip install 'asyncfix[server]' ({exc})"
+        ) from exc
+    serve()
 
 
 @main.command(name="list")
@@ -385,18 +551,29 @@ def list_() -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Why a rule matters, what the fix is, and a before/after example."""
+    text = explanation(code)
+    if text is None:
+        raise click.UsageError(f"unknown rule code {code!r}; `asyncfix list` shows them")
+    click.echo(text, nl=False)
+
+
+def explanation(code: str) -> str | None:
+    """What `asyncfix explain CODE` prints (the language server's hover too)."""
     rules = all_rules()
     if code.upper() not in rules:
-        raise click.UsageError(f"unknown rule code {code!r}; `asyncfix list` shows them")
+        return None
     codemod, rule = rules[code.upper()]
-    click.echo(f"{rule.code} ({rule.name}, family {codemod.FAMILY}): {rule.summary}\n")
-    click.echo(f"Why it matters:\n  {rule.why}\n")
-    click.echo(f"The fix:\n  {rule.fix}\n")
-    click.echo("Before:\n" + _indent(rule.before))
+    parts = [
+        f"{rule.code} ({rule.name}, family {codemod.FAMILY}): {rule.summary}\n\n",
+        f"Why it matters:\n  {rule.why}\n\n",
+        f"The fix:\n  {rule.fix}\n\n",
+        "Before:\n" + _indent(rule.before) + "\n",
+    ]
     if rule.after != rule.before:
-        click.echo("After:\n" + _indent(rule.after))
+        parts.append("After:\n" + _indent(rule.after) + "\n")
     else:
-        click.echo("(reported for manual review; not rewritten)")
+        parts.append("(reported for manual review; not rewritten)\n")
+    return "".join(parts)
 
 
 def _indent(code: str) -> str:

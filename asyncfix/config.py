@@ -17,9 +17,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude")
+_LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 # Top-level keys that are not lists of strings.
-_SCALAR_KEYS = {"fastapi-version": str}
+_SCALAR_KEYS: dict[str, type[Any]] = {
+    "fastapi-version": str,
+    "ignore-bare-noqa": bool,
+    "force-exclude": bool,
+}
+# Gitignore-style pattern (relative to the configuration's directory) -> codes to ignore.
+_PER_FILE_IGNORES = "per-file-ignores"
 
 
 class ConfigError(Exception):
@@ -34,10 +40,21 @@ class Config:
     # Raw option tables per family; each family validates its own keys.
     families: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fastapi_version: str | None = None
+    # A bare noqa comment (naming no code) is for other linters: it suppresses nothing here.
+    ignore_bare_noqa: bool = False
+    # `exclude` also applies to files named on the command line (what pre-commit passes).
+    force_exclude: bool = False
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The pyproject.toml it came from, for relative paths and messages.
     source: Path | None = None
     # The modules of the project being run on (set by the driver for a run).
     layout: Layout | None = None
+
+    @property
+    def root(self) -> Path:
+        """Where `exclude` and `per-file-ignores` patterns start: the configuration
+        file's directory (as in ruff), else the working directory."""
+        return self.source.parent if self.source is not None else Path.cwd()
 
     def family_options(self, family: str) -> Mapping[str, Any]:
         return self.families.get(family, {})
@@ -48,12 +65,14 @@ class Config:
         select: Sequence[str] = (),
         ignore: Sequence[str] = (),
         exclude: Sequence[str] = (),
+        force_exclude: bool = False,
     ) -> Config:
         return replace(
             self,
             select=tuple(select) or self.select,
             ignore=self.ignore + tuple(ignore),
             exclude=self.exclude + tuple(exclude),
+            force_exclude=self.force_exclude or force_exclude,
         )
 
 
@@ -82,8 +101,7 @@ def load_config(path: Path | None) -> Config:
 
 
 def _string_list(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
+    # A bare string is an error, not a list of one: `select = "AF2"` reads like it works.
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings")
     return tuple(value)
@@ -112,31 +130,40 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
     lists: dict[str, tuple[str, ...]] = {}
     families: dict[str, Mapping[str, Any]] = {}
     scalars: dict[str, Any] = {}
+    per_file: dict[str, tuple[str, ...]] = {}
     for key, value in table.items():
         if key in _LIST_KEYS:
             lists[key] = _string_list(value, f"{where} {key}")
         elif key in _SCALAR_KEYS:
             if not isinstance(value, _SCALAR_KEYS[key]):
-                raise ConfigError(f"{where} {key} must be a string")
+                kind = "a boolean" if _SCALAR_KEYS[key] is bool else "a string"
+                raise ConfigError(f"{where} {key} must be {kind}")
             if key == "fastapi-version" and not _version_or_specifier(value):
                 raise ConfigError(
                     f'{where} {key} must be a version ("0.131") or a specifier (">=0.131"), '
                     f"not {value!r}"
                 )
             scalars[key] = value
+        elif key == _PER_FILE_IGNORES:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where} {key} must be a table of pattern = [codes]")
+            per_file = {p: _string_list(v, f"{where} {key} {p!r}") for p, v in value.items()}
         elif key in _families():
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where} {key} must be a table")
             families[key] = dict(value)
         else:
-            known = ", ".join((*_LIST_KEYS, *_SCALAR_KEYS, *_families()))
+            known = ", ".join((*_LIST_KEYS, *_SCALAR_KEYS, _PER_FILE_IGNORES, *_families()))
             raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
     return Config(
-        select=lists.get("select", ("AF",)),
+        select=lists.get("select", ("AF",)) + lists.get("extend-select", ()),
         ignore=lists.get("ignore", ()),
         exclude=lists.get("exclude", ()) + lists.get("extend-exclude", ()),
         families=families,
         fastapi_version=scalars.get("fastapi-version"),
+        ignore_bare_noqa=scalars.get("ignore-bare-noqa", False),
+        force_exclude=scalars.get("force-exclude", False),
+        per_file_ignores=per_file,
         source=path,
     )
 

@@ -50,6 +50,7 @@ from asyncfix.shard import in_shard
 from asyncfix.signals import Interrupted
 from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
+from asyncfix.suppressions import suppressions_for
 
 if TYPE_CHECKING:
     # libcst and the codemods are imported where they are used: a rerun served from the
@@ -110,6 +111,8 @@ class Pipeline:
         candidates = all_codemods() if codemods is None else codemods
         self.codemods = [c for c in candidates if self.enabled.intersection(c.codes())]
         _check_family_tables(config, candidates)
+        for codes in config.per_file_ignores.values():
+            resolve_selection((), codes)  # an unknown code there is a usage error too
         for codemod in self.codemods:
             codemod.check_config(config)
         self.code_families = {code: c.FAMILY for c in candidates for code in c.codes()}
@@ -203,11 +206,11 @@ class Pipeline:
         from libcst.codemod import CodemodContext
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-        from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
+        from asyncfix.codemods.base import FileRun, visit_with_metadata
         from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
         from asyncfix.codemods.traversal import fast_visits
 
-        suppressions = parse_suppressions(text)
+        suppressions = suppressions_for(text, path, self.config)
         for line, codes in (suppress or {}).items():
             have = suppressions.get(line, frozenset())
             suppressions[line] = None if codes is None or have is None else have | codes
@@ -304,9 +307,11 @@ class Pipeline:
         data: bytes,
         plans: Mapping[str, Any] | None,
         key: str | None,
+        suppress: Mapping[int, frozenset[str] | None] | None = None,
     ) -> FileOutcome:
         """A file that triage did not settle: prescreens, then the libcst parse and the
-        codemods if any prescreen passes; the result is stored under `key`."""
+        codemods if any prescreen passes; the result is stored under `key`. `suppress`:
+        see `rewrite` (a partial fix: its output is not checked for idempotence)."""
         outcome = FileOutcome(file, original=data)
         try:
             text, outcome.encoding = decode(data)
@@ -328,7 +333,7 @@ class Pipeline:
         outcome.parsed = True
         try:
             run = self.rewrite(
-                module, data, text, file.display, plans, syntax_tree=tree, screened=screened
+                module, data, text, file.display, plans, suppress, tree, screened=screened
             )
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
@@ -345,7 +350,7 @@ class Pipeline:
         # so skip the codegen, which costs about a fifth of a parse.
         new = data if run.result is module else _code(run.result, data)
         if new != data:
-            problem = self._verify(data, new, text, file.display, plans)
+            problem = self._verify(data, new, text, file.display, plans, suppress is None)
             if problem is None:
                 outcome.new = new
             else:
@@ -367,7 +372,13 @@ class Pipeline:
         return outcome
 
     def _verify(
-        self, old: bytes, new: bytes, old_text: str, path: str, plans: Mapping[str, Any] | None
+        self,
+        old: bytes,
+        new: bytes,
+        old_text: str,
+        path: str,
+        plans: Mapping[str, Any] | None,
+        whole: bool = True,
     ) -> str | None:
         """None when `new` is safe to write: it parses, compiles when the original did,
         and a second run of the pipeline leaves it as it is."""
@@ -380,7 +391,7 @@ class Pipeline:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if syntax.compiles(old_text, path) and not syntax.compiles(new_text, path):
             return "would not compile"
-        if module is None:
+        if module is None or not whole:
             return None  # Python parses it, and no codemod would act on it again
         again = self.rewrite(
             module, new, new_text, path, plans, syntax_tree=tree, screened=screened
@@ -563,7 +574,7 @@ def _project(
     every = named
     # (nothing given, nothing to change: no need to read the project)
     if named and root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
-        whole, _ = discover([root], config.exclude)  # (files not given: their errors too)
+        whole, _ = discover([root], config.exclude, base=config.root)  # (their errors too)
         known = {os.path.realpath(f.path) for f in named}
         more = [f for f in whole if os.path.realpath(f.path) not in known]
         every = sorted([*named, *more], key=lambda f: f.display)
@@ -576,6 +587,36 @@ def _project(
 # handler runs: it is parsed in a worker process, which a signal kills at once, and so are
 # the plans of a run with such a file. (libcst parses ~100 KB a second on a loaded core.)
 IN_PROCESS_BYTES = 64 * 1024
+
+
+def run_source(
+    file: SourceFile,
+    data: bytes,
+    config: Config,
+    suppress: Mapping[int, frozenset[str] | None] | None = None,
+) -> RunResult:
+    """`data` (stdin, an editor's buffer) through the pipeline as `run([file.path])` would
+    take the file from disk: planned over this file alone, never cached, nothing written.
+    `suppress`: more suppressions, as if commented (the editor's fix of one finding)."""
+    started = time.perf_counter()
+    with _fewer_collections():
+        pipeline = Pipeline(config)
+        plans = pipeline.make_plans([file], {file.display: data})
+        done, _ = pipeline.triage(file, data, plans.get(file.display))
+        outcome = done or pipeline.rewrite_file(file, data, plans.get(file.display), None, suppress)
+    return _result([outcome], [], started)
+
+
+def fix_of(
+    file: SourceFile, data: bytes, config: Config, finding: Finding, findings: Sequence[Finding]
+) -> RunResult:
+    """`finding`'s fix alone (`findings`: the file's, from a run over `data`): only its
+    rule runs, suppressed on the other lines where it was found, as if each carried
+    `# asyncfix: ignore[CODE]`: the rewrite is apply's with those comments."""
+    others = {f.line for f in findings if f.code == finding.code} - {finding.line}
+    only = config.with_overrides(select=[finding.code])
+    return run_source(file, data, only, {line: frozenset({finding.code}) for line in others})
+
 
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
@@ -602,7 +643,7 @@ def _run(
     shard: tuple[int, int] | None,
 ) -> RunResult:
     started = time.perf_counter()
-    named, errors = discover(paths, config.exclude)
+    named, errors = discover(paths, config.exclude, base=config.root, force=config.force_exclude)
     every, given, layout = _project(paths, named, config)
     config = replace(config, layout=layout)
     contents = _read_all(every)

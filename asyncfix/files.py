@@ -102,15 +102,21 @@ def _repo_top(start: Path) -> Path:
 
 
 def discover(
-    paths: Sequence[Path], excludes: Sequence[str] = ()
+    paths: Sequence[Path],
+    excludes: Sequence[str] = (),
+    *,
+    base: Path | None = None,
+    force: bool = False,
 ) -> tuple[list[SourceFile], list[FileError]]:
     """Python files under `paths`, sorted, without duplicates.
 
     Directories skip DEFAULT_EXCLUDES, `excludes` (gitignore-style patterns relative to
-    the directory given) and whatever .gitignore files ignore. Symbolic links met while
-    walking are not followed; a file named on the command line is always taken.
+    `base`, the configuration's directory, for what is under it; else relative to the
+    directory given) and whatever .gitignore files ignore. Symbolic links met while
+    walking are not followed; a file named on the command line is always taken, unless
+    `force` (--force-exclude): then `excludes` and DEFAULT_EXCLUDES apply to it too.
     """
-    user = pathspec.GitIgnoreSpec.from_lines(excludes)
+    user = _Excludes(excludes, base)
     gitignores = _GitIgnores()
     found: dict[Path, SourceFile] = {}
     errors: list[FileError] = []
@@ -125,13 +131,46 @@ def discover(
     for given in given_ok:
         if given.is_file():
             real = Path(os.path.realpath(given))
-            found.setdefault(real, SourceFile(real, display_path(given), named=True))
+            if not (force and user.forced_out(given)):
+                found.setdefault(real, SourceFile(real, display_path(given), named=True))
             continue
         root = given.absolute()
         top = _repo_top(root.resolve())
         for file in _walk(root, root.resolve(), top, user, gitignores, errors, roots):
             found.setdefault(file, SourceFile(file, display_path(file)))
     return sorted(found.values(), key=lambda f: f.display), errors
+
+
+class _Excludes:
+    """The user's exclude patterns, matched from `base` for paths under it (as ruff
+    matches them from the configuration's directory), else from the walked root."""
+
+    def __init__(self, patterns: Sequence[str], base: Path | None) -> None:
+        self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.base = Path(os.path.realpath(base)) if base is not None else None
+
+    def match(self, real: Path, rel: str) -> bool:
+        """`real`: the resolved path; `rel`: it relative to the walked root."""
+        if self.base is not None and (real == self.base or self.base in real.parents):
+            rel = real.relative_to(self.base).as_posix() + ("/" if rel.endswith("/") else "")
+        return self.spec.match_file(rel)
+
+    def forced_out(self, given: Path) -> bool:
+        """A file named on the command line, under --force-exclude: excluded by a
+        pattern, or inside an excluded or default-excluded directory."""
+        real = Path(os.path.realpath(given))
+        base = self.base or Path(os.path.realpath(Path.cwd()))
+        parts = real.relative_to(base).parts if base in real.parents else (real.name,)
+        if any(part in DEFAULT_EXCLUDES for part in parts[:-1]):
+            return True
+        return any(
+            self.spec.match_file("/".join(parts[:n]) + "/") for n in range(1, len(parts))
+        ) or self.spec.match_file("/".join(parts))
+
+
+def force_excluded(path: Path, excludes: Sequence[str], base: Path | None) -> bool:
+    """What --force-exclude decides for a file named on the command line (or stdin's)."""
+    return _Excludes(excludes, base).forced_out(path)
 
 
 def _stat_problem(path: Path) -> str | None:
@@ -164,7 +203,7 @@ def _walk(
     root: Path,
     real_root: Path,
     top: Path,
-    user: pathspec.GitIgnoreSpec,
+    user: _Excludes,
     gitignores: _GitIgnores,
     errors: list[FileError],
     roots: Sequence[Path] = (),
@@ -180,7 +219,7 @@ def _walk(
             rel = (here / name).relative_to(root).as_posix() + "/"
             if (
                 name in DEFAULT_EXCLUDES
-                or user.match_file(rel)
+                or user.match(real_here / name, rel)
                 or gitignores.ignored(real_here / name, top, is_dir=True)
             ):
                 continue
@@ -194,7 +233,9 @@ def _walk(
                 continue
             path = here / name
             rel = path.relative_to(root).as_posix()
-            if user.match_file(rel) or gitignores.ignored(real_here / name, top, is_dir=False):
+            if user.match(real_here / name, rel) or gitignores.ignored(
+                real_here / name, top, is_dir=False
+            ):
                 continue
             if path.is_symlink():
                 _report_link(path, roots, errors)

@@ -12,6 +12,7 @@ module holds the machinery, so fixit never mistakes the base class for a rule.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
@@ -20,8 +21,9 @@ from typing import ClassVar
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
-from libcst.metadata import CodePosition, CodeRange, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, FilePathProvider, PositionProvider
 
+from asyncfix import codemods
 from asyncfix.codemods import all_rules
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
 from asyncfix.config import Config, find_pyproject, load_config
@@ -33,16 +35,31 @@ _PATH = "<fixit>"
 
 
 @cache
-def _project_config(cwd: Path) -> Config:
-    # fixit does not tell a rule which file it lints: the project is the one fixit runs in.
-    return load_config(find_pyproject(cwd))
+def _project_config(pyproject: Path | None) -> Config:
+    return load_config(pyproject)
 
 
 @cache
-def _pipeline(codemod: type[AsyncfixCodemod], code: str, cwd: Path) -> Pipeline:
-    # One per rule and project: fixit instantiates the rule again for every file.
-    config = replace(_project_config(cwd), select=(code,), ignore=())
-    return Pipeline(config, codemods=[codemod])
+def _pipeline(codemod: type[AsyncfixCodemod], code: str, pyproject: Path | None) -> Pipeline:
+    """The pipeline `asyncfix check` runs in the file's project, with only `code` selected
+    (the project's `ignore` may still leave nothing): every family's options are checked
+    as there. One per rule and project: fixit instantiates the rule for every file."""
+    registry = codemods.all_codemods()
+    candidates = registry if codemod in registry else (*registry, codemod)
+    return Pipeline(replace(_project_config(pyproject), select=(code,)), codemods=candidates)
+
+
+# The rule whose fix replaces the module being linted: fixit applies one replacement per
+# node, and every rule's fix replaces the whole module, so a second rule's would be counted
+# and dropped. fixit lints one module at a time (all its rules in one visit): one slot.
+_CLAIMED: list[tuple[cst.Module, str]] = []
+
+
+def _claim(module: cst.Module, code: str) -> str:
+    """The code of the first rule that claimed `module`'s replacement (`code` if none)."""
+    if not _CLAIMED or _CLAIMED[0][0] is not module:
+        _CLAIMED[:] = [(module, code)]
+    return _CLAIMED[0][1]
 
 
 class AsyncfixLintRule(LintRule):
@@ -50,7 +67,8 @@ class AsyncfixLintRule(LintRule):
 
     CODEMOD: ClassVar[type[AsyncfixCodemod]]
     RULE: ClassVar[Rule]
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    # FilePathProvider: the file fixit lints, whose project's configuration applies.
+    METADATA_DEPENDENCIES = (PositionProvider, FilePathProvider)
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,11 +79,13 @@ class AsyncfixLintRule(LintRule):
         # `# lint-ignore` is about the site's own line.
         return super().ignore_lint(self._site if self._site is not None else node)
 
-    def pipeline(self) -> Pipeline:
-        return _pipeline(self.CODEMOD, self.RULE.code, Path.cwd())
+    def pipeline(self, module: cst.Module) -> Pipeline:
+        path = self.get_metadata(FilePathProvider, module, None)
+        start = Path(os.path.abspath(path)) if path is not None else Path.cwd()
+        return _pipeline(self.CODEMOD, self.RULE.code, find_pyproject(start))
 
     def visit_Module(self, node: cst.Module) -> None:
-        pipeline = self.pipeline()
+        pipeline = self.pipeline(node)
         data, text = node.bytes, node.code
         if not pipeline.may_match(data):
             return
@@ -79,17 +99,20 @@ class AsyncfixLintRule(LintRule):
             suppress = {f.line: frozenset({f.code}) for f in held}
             fixing = pipeline.rewrite(node, data, text, _PATH, suppress=suppress)
         replacement = self._replacement(pipeline, fixing, node, idempotence=not held)
+        owner = _claim(node, self.RULE.code) if replacement else self.RULE.code
+        if owner != self.RULE.code:
+            replacement = None  # reported as left for the next `fixit fix` (see _message)
         fixed = {(f.line, f.column, f.code) for f in fixing.findings if f.fixable}
         for finding in sorted(run.findings):
-            fix = None
+            fix, after = None, self.RULE.code
             if finding.fixable and (finding.line, finding.column, finding.code) in fixed:
-                fix = replacement
+                fix, after = replacement, owner
             # report() drops the sites `# lint-ignore` covers (see ignore_lint).
             self._site = self._site_of(run, finding)
             try:
                 self.report(
                     node,
-                    self._message(finding, fixed=fix is not None),
+                    self._message(finding, fixed=fix is not None, after=after),
                     position=self._position(finding),
                     replacement=fix,
                 )
@@ -141,11 +164,13 @@ class AsyncfixLintRule(LintRule):
                 return where
         return CodePosition(finding.line, finding.column - 1)
 
-    def _message(self, finding: Finding, *, fixed: bool) -> str:
+    def _message(self, finding: Finding, *, fixed: bool, after: str) -> str:
         if not finding.fixable:
             return f"{finding.message} (manual review: {finding.reason})"
         if fixed:
             return finding.message
+        if after != finding.code:
+            return f"{finding.message} (fixed by the next `fixit fix`, after the {after} fixes)"
         return f"{finding.message} (fix with `asyncfix apply --select {finding.code}`)"
 
 

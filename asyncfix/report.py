@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 
@@ -62,6 +62,19 @@ class Summary:
                 f"\nasyncfix: the rewrites need these packages: {', '.join(sorted(self.packages))}"
             )
         return line
+
+
+def statistics(findings: Iterable[Finding], names: Mapping[str, str]) -> str:
+    """`check --statistics`, as ruff prints it: count, code, [*] when some of them can be
+    fixed by `asyncfix apply` ([ ] when none), the rule's name; most frequent first."""
+    counts = Counter(f.code for f in findings)
+    fixable = {f.code for f in findings if f.fixable}
+    width = len(str(max(counts.values(), default=0)))
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "".join(
+        f"{n:>{width}}\t{code}\t{'[*]' if code in fixable else '[ ]'} {names.get(code, '')}\n"
+        for code, n in rows
+    )
 
 
 def findings_json(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import click
 
 from asyncfix.annotations import MARKER, annotate, strip_annotations
+from asyncfix.config import Config
 from asyncfix.driver import IN_PROCESS_BYTES
 from asyncfix.files import (
     SourceError,
@@ -148,11 +149,11 @@ def _worker() -> None:
 
 
 def stripped(
-    paths: Sequence[Path], exclude: Sequence[str]
+    paths: Sequence[Path], config: Config
 ) -> tuple[list[Change], list[FileError], list[SourceFile]]:
     """`apply --strip-annotations`: every file under `paths` without its --annotate lines
     (and the files it read)."""
-    files, errors = discover(paths, exclude)
+    files, errors = discover(paths, config.exclude, base=config.root, force=config.force_exclude)
     changes = []
     for file in files:
         try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,15 +59,61 @@ def _location(path: str, line: int, column: int) -> dict[str, Any]:
     }
 
 
+# A result's identity across runs, for code scanning to match alerts: not its line number,
+# which any edit above it moves, but its rule, file and line text (and which of the same).
+FINGERPRINT = "asyncfix/v1"
+
+
+def _fingerprints(findings: Sequence[Finding], sources: Mapping[str, str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    prints = []
+    for finding in findings:
+        lines = sources.get(finding.path, "").splitlines()
+        text = lines[finding.line - 1].strip() if finding.line <= len(lines) else ""
+        key = "\0".join((finding.code, finding.path, text))
+        prints.append(f"{hashlib.sha256(key.encode()).hexdigest()[:32]}:{seen[key]}")
+        seen[key] += 1
+    return prints
+
+
+def _fix(finding: Finding, old: str, new: str) -> dict[str, Any]:
+    """A SARIF fix: the file's changed line runs, each a replacement of characters
+    (code points, the run's columnKind) of the original."""
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    starts = [0]
+    for line in before:
+        starts.append(starts[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    replacements = [
+        {
+            "deletedRegion": {"charOffset": starts[i1], "charLength": starts[i2] - starts[i1]},
+            "insertedContent": {"text": "".join(after[j1:j2])},
+        }
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+    return {
+        "description": {"text": f"asyncfix apply: fix {finding.code} at line {finding.line}"},
+        "artifactChanges": [
+            {"artifactLocation": {"uri": artifact_uri(finding.path)}, "replacements": replacements}
+        ],
+    }
+
+
 def sarif_log(
     findings: Sequence[Finding],
     errors: Sequence[FileError],
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
+    sources: Mapping[str, str] | None = None,
+    fixes: Mapping[Finding, str] | None = None,
 ) -> dict[str, Any]:
+    """`sources`: each file's text (path -> text), for fingerprints; `fixes`: the file's
+    text after a fixable finding's fix alone (see driver.fix_of)."""
     codes = sorted(rules)
     index = {code: i for i, code in enumerate(codes)}
+    sources, fixes = sources or {}, fixes or {}
     results = []
-    for finding in findings:
+    for finding, fingerprint in zip(findings, _fingerprints(findings, sources), strict=True):
         text = finding.message
         if not finding.fixable:
             text += f" (manual review: {finding.reason})"
@@ -73,8 +122,11 @@ def sarif_log(
             "level": "warning",
             "message": {"text": text},
             "locations": [_location(finding.path, finding.line, finding.column)],
+            "partialFingerprints": {FINGERPRINT: fingerprint},
             "properties": {"fixable": finding.fixable, "family": finding.family},
         }
+        if finding in fixes and finding.path in sources:
+            result["fixes"] = [_fix(finding, sources[finding.path], fixes[finding])]
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]
         if finding.reason:
@@ -118,5 +170,7 @@ def sarif_json(
     findings: Sequence[Finding],
     errors: Sequence[FileError],
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
+    sources: Mapping[str, str] | None = None,
+    fixes: Mapping[Finding, str] | None = None,
 ) -> str:
-    return json.dumps(sarif_log(findings, errors, rules), indent=2)
+    return json.dumps(sarif_log(findings, errors, rules, sources, fixes), indent=2)

@@ -340,3 +340,70 @@ def test_asyncfix_apply_honours_fixit_directives_too(
     # And fixit itself agrees, site by site.
     violations, _ = _lint(asyncfix.rules.AF203, source)  # type: ignore[attr-defined]
     assert [v.range.start.line for v in violations] == [9, 12]
+
+
+def _fixit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fixit", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_fixit_uses_the_files_project_configuration(tmp_path: Path) -> None:
+    # Run from outside the project: its pyproject.toml still decides, every family's
+    # options are accepted (not only the rule's own), and `ignore` holds.
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.fixit]\nroot = true\nenable = ["asyncfix.rules"]\ndisable = ["fixit.rules"]\n'
+        '[tool.asyncfix]\nignore = ["AF201"]\n[tool.asyncfix.http_client]\ntimeout = 10\n'
+    )
+    (project / "app.py").write_text(
+        "import time\n\nimport requests\n\n\nasync def a():\n    time.sleep(1)\n"
+        '    return requests.get("https://example.com")\n'
+    )
+    lint = _fixit(tmp_path, "lint", "proj/app.py")
+    assert "Traceback" not in lint.stderr and "takes no options" not in lint.stdout
+    assert [line.split(" ")[1] for line in lint.stdout.splitlines()] == ["AF203:"]
+
+
+def test_fixit_fix_automatic_lands_every_fix_it_reports(tmp_path: Path) -> None:
+    # Two rules whose fixes each replace the module: fixit keeps one replacement per node,
+    # so the second rule's fix waits for the next run instead of being counted and dropped.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.fixit]\nroot = true\nenable = ["asyncfix.rules"]\ndisable = ["fixit.rules"]\n'
+    )
+    _, af101 = all_rules()["AF101"]
+    source = af101.before.replace("import json\n", "import json\nimport time\n") + (
+        "\n\nasync def pause():\n    time.sleep(1)\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    for _ in range(2):
+        before = len(_fixit(tmp_path, "lint", "app.py").stdout.splitlines())
+        # (which rule's fix comes first may differ between runs: fixit's rule order does)
+        fix = _fixit(tmp_path, "fix", "--automatic", "app.py")
+        offered = fix.stdout.count("(has autofix)")
+        assert offered >= 1
+        assert f"{offered} fix{'es' if offered != 1 else ''} applied" in fix.stderr
+        after = len(_fixit(tmp_path, "lint", "app.py").stdout.splitlines())
+        assert after == before - offered  # each fix it counted landed
+    fixed = (tmp_path / "app.py").read_text()
+    assert "orjson.dumps" in fixed and "await asyncio.sleep(1)" in fixed
+    assert _fixit(tmp_path, "lint", "app.py").returncode == 0
+
+
+def test_docs_way_to_keep_fixits_own_sleep_rule_from_double_reporting(tmp_path: Path) -> None:
+    # docs/editors.md: fixit's UseAsyncSleepInAsyncDef reports what AF203 does.
+    docs = (ROOT / "docs" / "editors.md").read_text()
+    snippet = docs[docs.index("[tool.fixit]\nenable") :].split("```")[0]
+    _, af203 = all_rules()["AF203"]
+    (tmp_path / "app.py").write_text(af203.before)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.fixit]\nroot = true\nenable = ['asyncfix.rules']\n"
+    )
+    both = _fixit(tmp_path, "lint", "app.py").stdout
+    assert "UseAsyncSleepInAsyncDef" in both and "AF203" in both
+    (tmp_path / "pyproject.toml").write_text(
+        snippet.replace("[tool.fixit]\n", "[tool.fixit]\nroot = true\n")
+    )
+    once = _fixit(tmp_path, "lint", "app.py").stdout
+    assert "UseAsyncSleepInAsyncDef" not in once and once.count("AF203") == 1

@@ -101,6 +101,8 @@ def test_sarif_validates_against_the_official_schema(project: Path) -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
     doc = _sarif(project)
+    fixed = doc["runs"][0]["results"][0]
+    assert fixed["fixes"] and fixed["partialFingerprints"]  # validated too
     validator = jsonschema.Draft4Validator(
         schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
     )
@@ -153,3 +155,47 @@ def test_clean_tree_exits_0_with_empty_outputs(
     code, out, _ = _check("--output-format", "sarif", ".")
     assert code == 0
     assert json.loads(out)["runs"][0]["results"] == []
+
+
+def _replace(text: str, replacements: list[dict[str, Any]]) -> str:
+    """A SARIF fix applied as a viewer would: char offsets into the original, last first."""
+    for replacement in sorted(replacements, key=lambda r: -r["deletedRegion"]["charOffset"]):
+        region = replacement["deletedRegion"]
+        start, end = region["charOffset"], region["charOffset"] + region["charLength"]
+        text = text[:start] + replacement["insertedContent"]["text"] + text[end:]
+    return text
+
+
+def test_sarif_fixes_are_what_apply_writes(project: Path) -> None:
+    source = LEGACY.replace("    with lock:\n        time.sleep(2)\n", "    time.sleep(2)\n")
+    (project / "src" / "app.py").write_text(source)
+    doc = _sarif(project)
+    first, second = doc["runs"][0]["results"]
+    # Each fix is its finding's alone; applied one after the other, as apply writes.
+    (change,) = first["fixes"][0]["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "src/app.py"
+    once = _replace(source, change["replacements"])
+    assert "await asyncio.sleep(1)" in once and "    time.sleep(2)" in once
+    assert once != _replace(source, second["fixes"][0]["artifactChanges"][0]["replacements"])
+    CliRunner(mix_stderr=False).invoke(main, ["apply", "--no-cache", "src/app.py"])
+    assert (project / "src" / "app.py").read_text().count("await asyncio.sleep") == 2
+
+
+def test_sarif_fingerprints_survive_lines_moving(project: Path) -> None:
+    before = _sarif(project)["runs"][0]["results"]
+    (project / "src" / "app.py").write_text("# a new first line\n" + LEGACY)
+    after = _sarif(project)["runs"][0]["results"]
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in after] == [
+        6,
+        8,
+    ]
+    assert [r["partialFingerprints"] for r in after] == [r["partialFingerprints"] for r in before]
+    # Same rule, same text, same file: told apart by their order.
+    (project / "src" / "app.py").write_text(
+        "import time\n\n\nasync def handler():\n    time.sleep(1)\n    time.sleep(1)\n"
+    )
+    prints = [
+        r["partialFingerprints"]["asyncfix/v1"] for r in _sarif(project)["runs"][0]["results"]
+    ]
+    assert [p.rsplit(":", 1)[1] for p in prints] == ["0", "1"]
+    assert len(set(prints)) == 2

@@ -93,15 +93,19 @@ def selector_matches(selector: str, codemod: type[AsyncfixCodemod], code: str) -
     return code.startswith(selector) or selector in (codemod.FAMILY, codemod.NAME)
 
 
+def known_selector(selector: str) -> bool:
+    """A code (AF203), a prefix (AF2) or a family name (http_client) of some rule."""
+    return selector in families() or any(
+        selector_matches(selector, c, code) for code, (c, _) in all_rules().items()
+    )
+
+
 def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
     """The rule codes a run enables. Unknown selectors are an error, not a silent no-op."""
     select, ignore = list(select), list(ignore)
     rules = all_rules()
     for selector in (*select, *ignore):
-        known = selector in families() or any(
-            selector_matches(selector, c, code) for code, (c, _) in rules.items()
-        )
-        if not known:
+        if not known_selector(selector):
             raise RegistryError(
                 f"unknown rule selector {selector!r}: use a code (AF203), a prefix (AF2) "
                 "or a family name (http_client); `asyncfix list` shows them"

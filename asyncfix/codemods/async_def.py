@@ -27,7 +27,6 @@ from asyncfix.codemods.base import (
     FileRun,
     Rule,
     SourceView,
-    parse_suppressions,
 )
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
@@ -40,6 +39,7 @@ from asyncfix.index import (
     identifier_bytes,
     index_module,
 )
+from asyncfix.suppressions import suppressions_for
 
 AF601 = Rule(
     code="AF601",
@@ -392,6 +392,7 @@ class _Planner:
         whose walks (and suppressions) it reuses rather than makes again."""
         self.index = index
         self.closed_world = closed_world(config)
+        self.config = config
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
         # a project's own `async def join`) may be awaited by AF501: not safe.
         coroutine_methods = {
@@ -507,8 +508,8 @@ class _Planner:
         """`# asyncfix: ignore` for AF601 (or AF501) on one of `lines` of `module`."""
         if module.path not in self._suppressions:
             data = self.index.data(module.file) or b""
-            text = data.decode("utf-8", "replace") if b"asyncfix:" in data else ""
-            self._suppressions[module.path] = parse_suppressions(text)
+            text = data.decode("utf-8", "replace")
+            self._suppressions[module.path] = suppressions_for(text, module.path, self.config)
         found = self._suppressions[module.path]
         for line in lines:
             if line in found:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import io
-import re
-import tokenize
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
@@ -36,6 +33,7 @@ from asyncfix import syntax
 from asyncfix.codemods.traversal import fast_visits, field_nodes, hooks_for, visit_order
 from asyncfix.config import Config
 from asyncfix.report import Finding
+from asyncfix.suppressions import parse_suppressions as parse_suppressions
 
 if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
@@ -64,53 +62,6 @@ class Rule:
     local_fix: bool = False
     # More code the rule must leave alone (fixit VALID examples, tested like before/after).
     valid: tuple[str, ...] = ()
-
-
-# `# asyncfix: ignore` or `# asyncfix: ignore[AF203, http_client]`
-_SUPPRESS = re.compile(r"#\s*asyncfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
-
-
-# fixit's own directives, honoured too: `# lint-ignore`, `# lint-fixme: AF203, OtherRule`.
-_LINT_IGNORE = re.compile(r"#\s*lint-(?:ignore|fixme)(?:(?::\s*|\s+)(?P<names>\w+(?:,\s*\w+)*))?")
-_NOT_CODE = frozenset(
-    {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
-)
-
-
-def parse_suppressions(source: str) -> dict[int, frozenset[str] | None]:
-    """Line -> the selectors suppressed there (None: everything). Comments only.
-
-    A fixit `# lint-ignore` on its own line applies, as in fixit, to the statement below it.
-    """
-    found: dict[int, frozenset[str] | None] = {}
-    if "asyncfix:" not in source and "lint-" not in source:
-        return found
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return found
-    for index, tok in enumerate(tokens):
-        if tok.type != tokenize.COMMENT:
-            continue
-        line = tok.start[0]
-        match = _SUPPRESS.search(tok.string)
-        if match is not None:
-            codes = match.group("codes")
-        else:
-            match = _LINT_IGNORE.search(tok.string)
-            if match is None:
-                continue
-            codes = match.group("names")
-            if not tok.line[: tok.start[1]].strip():
-                # A comment line: it belongs to the next line of code.
-                following = (t for t in tokens[index + 1 :] if t.type not in _NOT_CODE)
-                line = next((t.start[0] for t in following), line)
-        if codes is None:
-            found[line] = None
-        elif found.get(line, frozenset()) is not None:
-            names = frozenset(c.strip() for c in codes.split(",") if c.strip())
-            found[line] = found.get(line, frozenset()) | names  # type: ignore[operator]
-    return found
 
 
 @dataclass(frozen=True)

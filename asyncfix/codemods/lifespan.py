@@ -39,7 +39,6 @@ from asyncfix.codemods.base import (
     AsyncfixCodemod,
     Rule,
     SourceView,
-    parse_suppressions,
     visit_with_metadata,
 )
 from asyncfix.codemods.helpers import (
@@ -51,6 +50,7 @@ from asyncfix.codemods.helpers import (
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, decode
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_bytes, walk
+from asyncfix.suppressions import suppressions_for
 from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 # -- the shared lifespan helper ---------------------------------------------------------
@@ -992,9 +992,10 @@ def _expand(owner: str, facts: _Facts, until: int | None, plan: _AppPlan, seen: 
             )
 
 
-def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex) -> None:
+def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex, config: Config) -> None:
     # A suppressed site keeps its handler, so its app cannot take a lifespan.
-    suppressions = parse_suppressions((index.data(info.file) or b"").decode("utf-8", "replace"))
+    text = (index.data(info.file) or b"").decode("utf-8", "replace")
+    suppressions = suppressions_for(text, info.path, config)
     for event in facts.events.get(info.path, []):
         if not isinstance(event, _Registration) or event.line not in suppressions:
             continue
@@ -1025,7 +1026,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     facts = _Facts()
     for info in modules:
         _scan(info, facts, index.data(info.file) or b"")
-        _mark_suppressed(info, facts, index)
+        _mark_suppressed(info, facts, index, config)
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     by_path = {info.path: info for info in modules}
     plans: dict[str, _AppPlan] = {}
@@ -1280,7 +1281,7 @@ def _dry_pipeline(
         config=config,
         enabled=enabled,
         code_families={},
-        suppressions=parse_suppressions(module.code),
+        suppressions=suppressions_for(module.code, info.path, config),
         plans={codemod.NAME: entry for codemod in codemods},
     )
     context = CodemodContext(filename=info.path)
