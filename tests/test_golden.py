@@ -12,9 +12,12 @@ Set ASYNCFIX_UPDATE_GOLDEN=1 to (re)write expected files; then review them like 
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -124,3 +127,35 @@ def test_multi_file_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_there_are_golden_cases() -> None:
     # An empty parametrization would pass silently; the harness must have work to do.
     assert single_cases()
+
+
+def _comments(code: bytes) -> set[str]:
+    return {
+        token.string
+        for token in tokenize.tokenize(io.BytesIO(code).readline)
+        if token.type == tokenize.COMMENT
+    }
+
+
+def _expected_outputs() -> list[tuple[Path, Path]]:
+    """(input, expected) for every Python file of every golden case."""
+    pairs = [
+        (case, case.with_name(case.name.replace(".input.", ".expected.")))
+        for case in single_cases()
+    ]
+    for case in tree_cases():
+        for expected in (case / "expected").rglob("*.py"):
+            pairs.append((case / "input" / expected.relative_to(case / "expected"), expected))
+    return pairs
+
+
+def test_no_generated_comment_names_the_tool_or_a_rule() -> None:
+    # A comment the rewrite adds stays in the project's source: it explains the code, and
+    # names neither asyncfix nor a rule code (`apply --annotate` exists for that).
+    offending = []
+    for source, expected in _expected_outputs():
+        before = _comments(source.read_bytes()) if source.exists() else set()
+        for comment in _comments(expected.read_bytes()) - before:
+            if re.search(r"asyncfix|\bAF\d+", comment, re.IGNORECASE):
+                offending.append(f"{expected.relative_to(TESTDATA)}: {comment}")
+    assert not offending

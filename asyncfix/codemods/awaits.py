@@ -110,7 +110,8 @@ AF502 = Rule(
     after=(
         "import asyncio\n"
         "\n"
-        '_background_tasks: "set[asyncio.Task[object]]" = set()  # running tasks (AF502)\n'
+        "# Strong references to running tasks: the event loop keeps only weak ones.\n"
+        '_background_tasks: "set[asyncio.Task[object]]" = set()\n'
         "\n"
         "\n"
         "async def handler(job):\n"
@@ -1472,21 +1473,20 @@ class ForgottenAwait(AsyncfixCodemod):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self._keep_tasks or self._has_tasks_set:
             return updated_node
-        line = cst.parse_statement(
-            f'{_TASKS_SET}: "{self._tasks_annotation}" = set()  # running tasks (AF502)\n'
-        )
+        # The comment says why the set exists; it names no tool or rule (the project keeps it).
+        line = cst.parse_statement(f'{_TASKS_SET}: "{self._tasks_annotation}" = set()\n')
+        comment = cst.EmptyLine(comment=cst.Comment(_TASKS_COMMENT))
         body = list(updated_node.body)
         at = _after_imports(body)
-        if at < len(body):
-            line = line.with_changes(leading_lines=[cst.EmptyLine()] if at else [])
-        elif at:
-            line = line.with_changes(leading_lines=[cst.EmptyLine()])
+        blank = [cst.EmptyLine()] if at else []
+        line = line.with_changes(leading_lines=[*blank, comment])
         body.insert(at, line)
         return updated_node.with_changes(body=body)
 
 
 _TASK_NAMES = ("task", "background_task")
 _TASKS_SET = "_background_tasks"
+_TASKS_COMMENT = "# Strong references to running tasks: the event loop keeps only weak ones."
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
