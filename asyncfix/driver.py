@@ -180,8 +180,14 @@ class Pipeline:
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from asyncfix.codemods.base import FileRun, parse_suppressions, visit_with_metadata
-        from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
+        from asyncfix.codemods.helpers import (
+            BlankKeepingImportsRemover,
+            TopImportsAdder,
+            imports_still_used,
+            sort_added_imports,
+        )
         from asyncfix.codemods.traversal import fast_visits
+        from asyncfix.project import import_sorter
 
         suppressions = parse_suppressions(text)
         for line, codes in (suppress or {}).items():
@@ -219,14 +225,17 @@ class Pipeline:
                     ):
                         continue
                     module = new
-            # Import changes last, once, for all codemods (libcst's own visitors).
+            # Import changes last, once, for all codemods (libcst's own visitors); what is
+            # added goes where the project's import sorter puts it.
             if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-                module = visit_with_metadata(TopImportsAdder(context), module)
+                added = visit_with_metadata(TopImportsAdder(context), module)
+                root = None if self.config.source is None else self.config.source.parent
+                module = sort_added_imports(module, added, import_sorter(root))
             removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
             # (half of them remove nothing: another use remains, which Python's own scope
             # analysis tells for a fraction of the cost of libcst's)
             if removals and not imports_still_used(module.code, removals):
-                module = visit_with_metadata(RemoveImportsVisitor(context), module)
+                module = visit_with_metadata(BlankKeepingImportsRemover(context), module)
         run.result = module
         return run
 

@@ -1,5 +1,6 @@
 """A cache round trip: json.dumps writes NaN and Infinity, which orjson.loads rejects."""
 import json
+
 import orjson
 
 
