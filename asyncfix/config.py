@@ -6,8 +6,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -15,9 +18,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 FAMILIES = ("serializer", "http_client", "lifespan", "db_session", "awaits", "async_def")
-_LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude")
+# Where test code is (gitignore patterns over the paths asyncfix shows): `test-paths`.
+TEST_PATHS = ("test_*.py", "*_test.py", "conftest.py", "tests/", "test/")
+_TESTS_VALUES = ("correctness", "all")
+_LIST_KEYS = ("select", "ignore", "exclude", "extend-exclude", "test-paths")
 # Top-level keys that are not lists of strings.
-_SCALAR_KEYS = {"fastapi-version": str}
+_SCALAR_KEYS = {"fastapi-version": str, "tests": str}
 
 
 class ConfigError(Exception):
@@ -32,11 +38,22 @@ class Config:
     # Raw option tables per family; each family validates its own keys.
     families: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fastapi_version: str | None = None
+    # "correctness": in test code only the codemods that fix bugs run (IN_TESTS); "all":
+    # every one.
+    tests: str = "correctness"
+    test_paths: tuple[str, ...] = TEST_PATHS
     # The pyproject.toml it came from, for relative paths and messages.
     source: Path | None = None
 
     def family_options(self, family: str) -> Mapping[str, Any]:
         return self.families.get(family, {})
+
+    def in_test_code(self, path: str) -> bool:
+        """Is `path` (as asyncfix shows it) test code where only the codemods that fix
+        bugs run (`tests`, `test-paths`)?"""
+        return self.tests != "all" and _test_spec(self.test_paths).match_file(
+            path.removeprefix("./")
+        )
 
     def with_overrides(
         self,
@@ -51,6 +68,11 @@ class Config:
             ignore=self.ignore + tuple(ignore),
             exclude=self.exclude + tuple(exclude),
         )
+
+
+@lru_cache(maxsize=16)
+def _test_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -114,6 +136,8 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         elif key in _SCALAR_KEYS:
             if not isinstance(value, _SCALAR_KEYS[key]):
                 raise ConfigError(f"{where} {key} must be a string")
+            if key == "tests" and value not in _TESTS_VALUES:
+                raise ConfigError(f'{where} tests must be "correctness" or "all", not {value!r}')
             if key == "fastapi-version" and not _version_or_specifier(value):
                 raise ConfigError(
                     f'{where} {key} must be a version ("0.131") or a specifier (">=0.131"), '
@@ -133,5 +157,7 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         exclude=lists.get("exclude", ()) + lists.get("extend-exclude", ()),
         families=families,
         fastapi_version=scalars.get("fastapi-version"),
+        tests=scalars.get("tests", "correctness"),
+        test_paths=lists.get("test-paths", TEST_PATHS),
         source=path,
     )

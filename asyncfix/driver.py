@@ -114,10 +114,13 @@ class Pipeline:
         from asyncfix.codemods.base import SourceView
 
         view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        in_tests = self.config.in_test_code(path)
         return frozenset(
             c
             for c in self.codemods
-            if (c.may_match(data) or c.NAME in view.plans) and c.prescreen(view)
+            if (c.IN_TESTS or not in_tests)
+            and (c.may_match(data) or c.NAME in view.plans)
+            and c.prescreen(view)
         )
 
     def make_plans(
@@ -146,8 +149,15 @@ class Pipeline:
             return {}
         index = ProjectIndex(files, contents)
         index.add(modules or {})
+        # The codemods that do not run on test code plan without it: no plan of theirs
+        # may rely on a change there (a handler moved out of a conftest.py, say).
+        apart = [f for f in files if not self.config.in_test_code(f.display)]
+        outside = index if len(apart) == len(files) else index.restricted(apart)
         try:
-            return {c.NAME: c.plan(index, self.config) or {} for c in planners}
+            return {
+                c.NAME: c.plan(index if c.IN_TESTS else outside, self.config) or {}
+                for c in planners
+            }
         finally:
             forget()  # the trees and facts are the plans' alone
 
@@ -215,6 +225,8 @@ class Pipeline:
                     and not context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
                 ):
                     continue  # nothing changed yet: its prescreen saw this very file
+                if not codemod.IN_TESTS and self.config.in_test_code(path):
+                    continue  # test code: only the codemods that fix bugs (`tests`)
                 if codemod.may_match(data) or codemod.NAME in run.plans:
                     fixes = sum(f.fixable for f in run.findings)
                     new = codemod(context, run).transform(module)

@@ -475,6 +475,12 @@ class ProjectIndex:
         }
         self._modules: dict[str, ModuleInfo | None] = {}
 
+    def restricted(self, files: Iterable[SourceFile]) -> ProjectIndex:
+        """The same index over some of its files only, sharing what it has read."""
+        view = ProjectIndex(files)
+        view._data, view._modules = self._data, self._modules
+        return view
+
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
         """Facts made elsewhere (display path -> them; None: does not parse): the trees
         are parsed again here if a plan asks for them."""

@@ -996,6 +996,7 @@ class ForgottenAwait(AsyncfixCodemod):
     NAME = "forgotten-await"
     FAMILY = "awaits"
     RULES = (AF501, AF502)
+    IN_TESTS = True  # a forgotten await or a dropped task is a bug in tests too
     AFTER = ("*",)
     TRIGGERS = (b"async",)
     PLAN_COST = 0.18
