@@ -17,7 +17,6 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
@@ -1386,15 +1385,16 @@ class ForgottenAwait(AsyncfixCodemod):
                 "tasks with add_done_callback(set.discard)) or use an asyncio.TaskGroup",
             )
         elif self.report(call, "AF502", message + "; keep a reference until it is done"):
-            statement, variable, asyncio_name = plan
+            statement, variable, task = plan
             self._keep_tasks[statement] = variable
-            self._tasks_annotation = f"set[{asyncio_name}.Task[object]]"
+            self._tasks_annotation = f"set[{task}[object]]"
         return True
 
     def _keep_task_plan(
         self, call: cst.Call, name: str | None
     ) -> tuple[cst.SimpleStatementLine, str, str] | str:
-        """(statement, task variable, asyncio's name) for the rewrite, or why not."""
+        """(statement, task variable, how asyncio.Task is spelled) for the rewrite, or why
+        not."""
         if name == "asyncio.ensure_future":
             return "ensure_future may return a plain Future"
         scope = self.get_metadata(ScopeProvider, call, None)
@@ -1421,14 +1421,13 @@ class ForgottenAwait(AsyncfixCodemod):
             return f"the module already binds `{_TASKS_SET}` to something else"
         if _TASKS_SET in globals_:
             self._has_tasks_set = True  # reused: its annotation is not ours to write
-            return statement, variable, "asyncio"
+            return statement, variable, "asyncio.Task"
         # The new set's annotation names asyncio.Task.
-        asyncio = module_name_at(globals_, "asyncio")
+        asyncio = module_name_at(globals_, "asyncio", "Task")
         if asyncio is None:
             return "the name `asyncio` is bound to something else here"
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
-        return statement, variable, asyncio.name
+        asyncio.add_import(self.context)
+        return statement, variable, asyncio.spelled("Task")
 
     @staticmethod
     def _free_local(scope: Scope, name: str) -> bool:

@@ -87,17 +87,38 @@ def _imports_module_plainly(assignment: ImportAssignment, module: str) -> bool:
 
 @dataclass(frozen=True)
 class ModuleName:
-    """How to spell a module at a site: the name, and whether `import <module>` is needed."""
+    """How to spell an attribute of a module at a site: `name.attr`, or, when `attr` is set,
+    `name` alone (the attribute, imported with `from module import attr`); and whether that
+    import is still to add."""
 
     name: str
     needs_import: bool
+    module: str = ""
+    attr: str | None = None
+
+    def spelled(self, attr: str) -> str:
+        if self.attr is not None:
+            assert attr == self.attr, (attr, self.attr)  # asked of module_name_at for it
+            return self.name
+        return f"{self.name}.{attr}"
+
+    def attribute(self, attr: str) -> cst.Name | cst.Attribute:
+        if self.attr is not None:
+            return cst.Name(self.spelled(attr))
+        return cst.Attribute(cst.Name(self.name), cst.Name(attr))
+
+    def add_import(self, context: CodemodContext) -> None:
+        if self.needs_import:
+            AddImportsVisitor.add_needed_import(context, self.module, self.attr)
 
 
-def module_name_at(scope: Scope, module: str) -> ModuleName | None:
-    """The name under which `module` (a top-level module such as asyncio) is usable in scope.
+def module_name_at(scope: Scope, module: str, attr: str | None = None) -> ModuleName | None:
+    """The name under which `module` (a top-level module such as asyncio) is usable in scope;
+    with `attr`, the one attribute the caller writes.
 
     None when its plain name is taken by something else there, so the caller must not
-    write `module.attr` (and reports a finding instead).
+    write `module.attr` (and reports a finding instead). A module the file reaches only by
+    `from module import ...` is not imported a second time: `attr` joins that import.
     """
     if module in scope:
         assignments = scope[module]
@@ -105,15 +126,19 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
             isinstance(a, ImportAssignment) and _imports_module_plainly(a, module)
             for a in assignments
         ):
-            return ModuleName(module, needs_import=False)
+            return ModuleName(module, needs_import=False, module=module)
         return None
+    from_imports = False
     # `import asyncio as aio` at module level, visible here under its alias.
     for assignment in scope.globals.assignments:
-        if not isinstance(assignment, ImportAssignment) or not isinstance(
-            assignment.node, cst.Import
-        ):
+        if not isinstance(assignment, ImportAssignment):
             continue
-        for alias in assignment.node.names:
+        node = assignment.node
+        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+            from_imports |= get_full_name_for_node(node.module) == module
+        if not isinstance(node, cst.Import):
+            continue
+        for alias in node.names:
             if (
                 get_full_name_for_node(alias.name) == module
                 and alias.asname is not None
@@ -121,8 +146,33 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
             ):
                 local = alias.asname.name.value
                 if all(isinstance(a, ImportAssignment) for a in scope[local]):
-                    return ModuleName(local, needs_import=False)
-    return ModuleName(module, needs_import=True)
+                    return ModuleName(local, needs_import=False, module=module)
+    if attr is not None and from_imports:
+        found = _imported_from(scope, module, attr)
+        if found is not None:
+            return found
+    return ModuleName(module, needs_import=True, module=module)
+
+
+def _imported_from(scope: Scope, module: str, attr: str) -> ModuleName | None:
+    """`attr` by itself, from `from module import attr` (there, or to add): None when the
+    name is bound, or read, as something else anywhere it would be seen."""
+    if attr in scope:
+        for assignment in scope[attr]:
+            node = assignment.node if isinstance(assignment, ImportAssignment) else None
+            if not (
+                isinstance(node, cst.ImportFrom)
+                and not node.relative
+                and node.module is not None
+                and get_full_name_for_node(node.module) == module
+                and not isinstance(node.names, cst.ImportStar)
+                and any(a.evaluated_name == attr and a.asname is None for a in node.names)
+            ):
+                return None
+        return ModuleName(attr, needs_import=False, module=module, attr=attr)
+    if attr in scope.globals or scope.globals.accesses[attr] or scope.accesses[attr]:
+        return None
+    return ModuleName(attr, needs_import=True, module=module, attr=attr)
 
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -283,11 +333,11 @@ def _nested_tables(table: symtable.SymbolTable) -> list[symtable.SymbolTable]:
     return found
 
 
-def to_thread_call(asyncio: str, call: cst.Call) -> cst.Call:
+def to_thread_call(asyncio: ModuleName, call: cst.Call) -> cst.Call:
     """`asyncio.to_thread(f, *args, **kwargs)` for `f(*args, **kwargs)`: the arguments are
     still evaluated first, on the loop, in their order; only the call moves to a thread.
     A call laid out one argument per line keeps that layout: `f` gets its own line."""
-    func = cst.Attribute(cst.Name(asyncio), cst.Name("to_thread"))
+    func = asyncio.attribute("to_thread")
     if not call.args:
         return call.with_changes(func=func, args=[cst.Arg(call.func)])
     after = call.whitespace_before_args

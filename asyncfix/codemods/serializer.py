@@ -1246,7 +1246,7 @@ class Serializer(AsyncfixCodemod):
             return updated
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
-        asyncio = module_name_at(scope, "asyncio")
+        asyncio = module_name_at(scope, "asyncio", "to_thread")
         python = project_facts(self.run.config).python_before_3_9
         if reason is not None:
             pass
@@ -1265,11 +1265,10 @@ class Serializer(AsyncfixCodemod):
             return updated
         if not self.report(original, "AF104", message + "; use await asyncio.to_thread()"):
             return updated
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        asyncio.add_import(self.context)
         parent = self._parent(original)
         return make_await(
-            to_thread_call(asyncio.name, updated), as_primary=is_primary_operand(parent, original)
+            to_thread_call(asyncio, updated), as_primary=is_primary_operand(parent, original)
         )
 
     # -- dispatch -------------------------------------------------------------------------
