@@ -348,9 +348,8 @@ def _ruff_selects_isort(table: Mapping[str, Any]) -> bool:
         *_strings(table.get("select")),
         *_strings(table.get("extend-select")),
     ]
-    return any(s == "ALL" or re.fullmatch(r"I\d{0,3}", s) for s in selectors) or isinstance(
-        _at(lint, "isort") or table.get("isort"), Mapping
-    )
+    # An `[lint.isort]` table alone does not make ruff check the imports: `I` must be on.
+    return any(s == "ALL" or re.fullmatch(r"I\d{0,3}", s) for s in selectors)
 
 
 def _ruff_settings(table: Mapping[str, Any], root: Path) -> Any:
