@@ -552,8 +552,8 @@ AF204 = Rule(
         "    return out.strip()\n"
     ),
     after=(
-        "import subprocess\n"
         "import asyncio\n"
+        "import subprocess\n"
         "\n"
         "\n"
         "async def version():\n"
@@ -592,8 +592,8 @@ AF205 = Rule(
         "    return await job()\n"
     ),
     after=(
-        "import time\n"
         "import asyncio\n"
+        "import time\n"
         "\n"
         "\n"
         "def backoff(attempt):\n"

@@ -2150,8 +2150,9 @@ AF301 = Rule(
         "    cache.flush()\n"
     ),
     after=(
-        "from fastapi import FastAPI\n"
         "from contextlib import asynccontextmanager\n"
+        "\n"
+        "from fastapi import FastAPI\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -2281,9 +2282,10 @@ AF302 = Rule(
         '    return (await client.get("https://rates.example")).json()\n'
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "import httpx\n"
         "from fastapi import FastAPI\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -2700,9 +2702,10 @@ AF304 = Rule(
         "            return await response.json()\n"
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "import aiohttp\n"
         "from fastapi import FastAPI\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -3013,9 +3016,10 @@ AF305 = Rule(
         "app = FastAPI()\n"
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "from fastapi import FastAPI\n"
         "from sqlalchemy.ext.asyncio import create_async_engine\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         'engine = create_async_engine("postgresql+asyncpg://db/shop")\n'
         "\n"

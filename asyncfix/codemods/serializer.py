@@ -100,8 +100,8 @@ AF101 = Rule(
     after=(
         '"""Exports."""\n'
         "\n"
-        "from starlette.responses import Response\n"
         "import orjson\n"
+        "from starlette.responses import Response\n"
         "\n"
         "\n"
         "async def export(rows):\n"
@@ -196,8 +196,8 @@ AF103 = Rule(
     after=(
         '"""Reports."""\n'
         "\n"
-        "from fastapi import FastAPI, Response\n"
         "import orjson\n"
+        "from fastapi import FastAPI, Response\n"
         "\n"
         "app = FastAPI()\n"
         "\n"
@@ -248,8 +248,9 @@ AF104 = Rule(
         '    return df.to_json(orient="records")\n'
     ),
     after=(
-        "import pandas as pd\n"
         "import asyncio\n"
+        "\n"
+        "import pandas as pd\n"
         "\n"
         "\n"
         "async def export(path):\n"
