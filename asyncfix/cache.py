@@ -45,7 +45,11 @@ CACHE_DIR_NAME = ".asyncfix_cache"
 _FORMAT = b"asyncfix-cache-1"
 # Files beside the code that a codemod may read (the FastAPI version, the HTTP library the
 # project depends on, ...), and the package layout that module names come from.
-_PROJECT_FILES = frozenset({"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"})
+# The import sorter's configurations are among them: they decide where added imports go.
+_PROJECT_FILES = frozenset(
+    {"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"}
+    | {".isort.cfg", "tox.ini", ".editorconfig", "ruff.toml", ".ruff.toml"}
+)
 
 
 @dataclass

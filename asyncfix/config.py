@@ -6,23 +6,30 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from asyncfix.project import Layout
 
+import pathspec
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-_LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
+# Where test code is (gitignore patterns over the paths asyncfix shows): `test-paths`.
+TEST_PATHS = ("test_*.py", "*_test.py", "conftest.py", "tests/", "test/")
+_TESTS_VALUES = ("correctness", "all")
+_LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "test-paths")
 # Top-level keys that are not lists of strings.
 _SCALAR_KEYS: dict[str, type[Any]] = {
     "fastapi-version": str,
     "ignore-bare-noqa": bool,
     "force-exclude": bool,
+    "tests": str,
 }
 # Gitignore-style pattern (relative to the configuration's directory) -> codes to ignore.
 _PER_FILE_IGNORES = "per-file-ignores"
@@ -45,6 +52,10 @@ class Config:
     # `exclude` also applies to files named on the command line (what pre-commit passes).
     force_exclude: bool = False
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # "correctness": in test code only the codemods that fix bugs run (IN_TESTS); "all":
+    # every one.
+    tests: str = "correctness"
+    test_paths: tuple[str, ...] = TEST_PATHS
     # The pyproject.toml it came from, for relative paths and messages.
     source: Path | None = None
     # The modules of the project being run on (set by the driver for a run).
@@ -58,6 +69,13 @@ class Config:
 
     def family_options(self, family: str) -> Mapping[str, Any]:
         return self.families.get(family, {})
+
+    def in_test_code(self, path: str) -> bool:
+        """Is `path` (as asyncfix shows it) test code where only the codemods that fix
+        bugs run (`tests`, `test-paths`)?"""
+        return self.tests != "all" and _test_spec(self.test_paths).match_file(
+            path.removeprefix("./")
+        )
 
     def with_overrides(
         self,
@@ -74,6 +92,11 @@ class Config:
             exclude=self.exclude + tuple(exclude),
             force_exclude=self.force_exclude or force_exclude,
         )
+
+
+@lru_cache(maxsize=16)
+def _test_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -138,6 +161,8 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
             if not isinstance(value, _SCALAR_KEYS[key]):
                 kind = "a boolean" if _SCALAR_KEYS[key] is bool else "a string"
                 raise ConfigError(f"{where} {key} must be {kind}")
+            if key == "tests" and value not in _TESTS_VALUES:
+                raise ConfigError(f'{where} tests must be "correctness" or "all", not {value!r}')
             if key == "fastapi-version" and not _version_or_specifier(value):
                 raise ConfigError(
                     f'{where} {key} must be a version ("0.131") or a specifier (">=0.131"), '
@@ -164,6 +189,8 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
         ignore_bare_noqa=scalars.get("ignore-bare-noqa", False),
         force_exclude=scalars.get("force-exclude", False),
         per_file_ignores=per_file,
+        tests=scalars.get("tests", "correctness"),
+        test_paths=lists.get("test-paths", TEST_PATHS),
         source=path,
     )
 

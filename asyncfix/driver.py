@@ -137,10 +137,13 @@ class Pipeline:
         from asyncfix.codemods.base import SourceView
 
         view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        in_tests = self.config.in_test_code(path)
         return frozenset(
             c
             for c in self.codemods
-            if (c.may_match(data) or c.NAME in view.plans) and c.prescreen(view)
+            if (c.IN_TESTS or not in_tests)
+            and (c.may_match(data) or c.NAME in view.plans)
+            and c.prescreen(view)
         )
 
     def make_plans(
@@ -173,8 +176,15 @@ class Pipeline:
             return {}
         index = ProjectIndex(files, contents, given)
         index.add(modules or {})
+        # The codemods that do not run on test code plan without it: no plan of theirs
+        # may rely on a change there (a handler moved out of a conftest.py, say).
+        apart = [f for f in files if not self.config.in_test_code(f.display)]
+        outside = index if len(apart) == len(files) else index.restricted(apart)
         try:
-            return {c.NAME: c.plan(index, self.config) or {} for c in planners}
+            return {
+                c.NAME: c.plan(index if c.IN_TESTS else outside, self.config) or {}
+                for c in planners
+            }
         finally:
             forget()  # the trees and facts are the plans' alone
 
@@ -207,8 +217,14 @@ class Pipeline:
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from asyncfix.codemods.base import FileRun, visit_with_metadata
-        from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
+        from asyncfix.codemods.helpers import (
+            BlankKeepingImportsRemover,
+            TopImportsAdder,
+            imports_still_used,
+            sort_added_imports,
+        )
         from asyncfix.codemods.traversal import fast_visits
+        from asyncfix.project import import_sorter
 
         suppressions = suppressions_for(text, path, self.config)
         for line, codes in (suppress or {}).items():
@@ -236,6 +252,8 @@ class Pipeline:
                     and not context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
                 ):
                     continue  # nothing changed yet: its prescreen saw this very file
+                if not codemod.IN_TESTS and self.config.in_test_code(path):
+                    continue  # test code: only the codemods that fix bugs (`tests`)
                 if codemod.may_match(data) or codemod.NAME in run.plans:
                     fixes = sum(f.fixable for f in run.findings)
                     new = codemod(context, run).transform(module)
@@ -246,14 +264,17 @@ class Pipeline:
                     ):
                         continue
                     module = new
-            # Import changes last, once, for all codemods (libcst's own visitors).
+            # Import changes last, once, for all codemods (libcst's own visitors); what is
+            # added goes where the project's import sorter puts it.
             if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-                module = visit_with_metadata(TopImportsAdder(context), module)
+                added = visit_with_metadata(TopImportsAdder(context), module)
+                root = None if self.config.source is None else self.config.source.parent
+                module = sort_added_imports(module, added, import_sorter(root))
             removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
             # (half of them remove nothing: another use remains, which Python's own scope
             # analysis tells for a fraction of the cost of libcst's)
             if removals and not imports_still_used(module.code, removals):
-                module = visit_with_metadata(RemoveImportsVisitor(context), module)
+                module = visit_with_metadata(BlankKeepingImportsRemover(context), module)
         run.result = module
         return run
 

@@ -527,6 +527,12 @@ class ProjectIndex:
         among the files given)? A rewrite that needs a change there is not made."""
         return self._given is not None and path not in self._given
 
+    def restricted(self, files: Iterable[SourceFile]) -> ProjectIndex:
+        """The same index over some of its files only, sharing what it has read."""
+        view = ProjectIndex(files, given=self._given)
+        view._data, view._modules = self._data, self._modules
+        return view
+
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
         """Facts made elsewhere (display path -> them; None: does not parse): the trees
         are parsed again here if a plan asks for them."""

@@ -588,3 +588,102 @@ def declared_versions(source: Path | None, package: str) -> Declared:
     locked = tuple(_locked_fastapi(source.parent, name))
     ranges = tuple(_declared_fastapi(pyproject, source.name, source.parent, name))
     return Declared(locked, ranges)
+
+
+# -- the import sorter -----------------------------------------------------
+
+# isort reads these itself (isort.Config(settings_path=...)); their presence says isort is used.
+_ISORT_FILES = (".isort.cfg", "setup.cfg", "tox.ini", ".editorconfig")
+_RUFF_FILES = (".ruff.toml", "ruff.toml")
+# ruff's `[lint.isort]` keys that mean the same in isort (`-` for `_`).
+_RUFF_ISORT_LISTS = (
+    "known-first-party",
+    "known-third-party",
+    "known-local-folder",
+    "extra-standard-library",
+    "force-sort-within-sections",
+    "force-single-line",
+    "combine-as-imports",
+    "order-by-type",
+    "case-sensitive",
+    "split-on-trailing-comma",
+    "lines-after-imports",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ImportSorter:
+    """How the project sorts its imports: `tool` is "ruff", "isort" or "" (none configured,
+    then `settings` is isort's default profile, used to place groups and nothing more)."""
+
+    tool: str
+    settings: Any  # isort.Config
+
+
+def _ruff_selects_isort(table: Mapping[str, Any]) -> bool:
+    lint = table.get("lint") if isinstance(table.get("lint"), Mapping) else {}
+    selectors = [
+        *_strings(_at(lint, "select")),
+        *_strings(_at(lint, "extend-select")),
+        *_strings(table.get("select")),
+        *_strings(table.get("extend-select")),
+    ]
+    # An `[lint.isort]` table alone does not make ruff check the imports: `I` must be on.
+    return any(s == "ALL" or re.fullmatch(r"I\d{0,3}", s) for s in selectors)
+
+
+def _ruff_settings(table: Mapping[str, Any], root: Path) -> Any:
+    """ruff's isort settings as isort's: ruff's isort is black-compatible (isort's "black"
+    profile) with ruff's line length, and its `src` roots tell first-party modules."""
+    import isort
+
+    options = _at(table, "lint", "isort") or table.get("isort") or {}
+    overrides: dict[str, Any] = {
+        key.replace("-", "_"): options[key] for key in _RUFF_ISORT_LISTS if key in options
+    }
+    length = table.get("line-length", 88)
+    src = _strings(table.get("src")) or [".", "src"]
+    return isort.Config(
+        profile="black",
+        line_length=length if isinstance(length, int) else 88,
+        src_paths=tuple(str(root / s) for s in src),
+        **overrides,
+    )
+
+
+@lru_cache(maxsize=64)
+def import_sorter(root: Path | None) -> ImportSorter:
+    """The import sorter of the project whose root (the directory of its pyproject.toml)
+    is `root`: ruff when its configuration selects the `I` rules, else isort when it is
+    configured there, else none (isort's defaults, rooted there, classify modules)."""
+    import isort
+
+    if root is None:
+        return ImportSorter("", isort.Config())
+    pyproject = _load_toml(root / "pyproject.toml")
+    ruff = _at(pyproject, "tool", "ruff")
+    for name in _RUFF_FILES:
+        if (root / name).is_file():
+            ruff = _load_toml(root / name)
+    if isinstance(ruff, Mapping) and _ruff_selects_isort(ruff):
+        return ImportSorter("ruff", _ruff_settings(ruff, root))
+    configured = isinstance(_at(pyproject, "tool", "isort"), Mapping) or any(
+        _isort_section(root / name) for name in _ISORT_FILES
+    )
+    try:
+        settings = isort.Config(settings_path=str(root))
+    except Exception:  # an isort configuration isort itself rejects: sort nothing by it
+        return ImportSorter("", isort.Config(src_paths=(str(root), str(root / "src"))))
+    if configured:
+        return ImportSorter("isort", settings)
+    return ImportSorter("", isort.Config(src_paths=(str(root), str(root / "src"))))
+
+
+def _isort_section(path: Path) -> bool:
+    if path.name == ".isort.cfg":
+        return path.is_file()
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^\[(tool:)?isort\]", text, re.MULTILINE) is not None

@@ -243,7 +243,7 @@ def test_annotate_writes_a_todo_once_and_strip_removes_it(
     assert result.exit_code == 1  # a finding is still left for review
     annotated = (tmp_path / "app.py").read_text()
     assert annotated == (
-        "import time\nimport asyncio\n\n\nasync def handler(lock):\n    with lock:\n"
+        "import asyncio\nimport time\n\n\nasync def handler(lock):\n    with lock:\n"
         f"        {TODO}\n        time.sleep(1)\n\n\nasync def other():\n"
         "    await asyncio.sleep(2)\n"
     )

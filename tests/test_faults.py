@@ -597,6 +597,8 @@ def test_patches_never_name_paths_outside_the_working_directory(
         ("fastapi-version = 131", "fastapi-version must be a string"),
         ('fastapi-version = "banana"', "fastapi-version must be a version"),
         ("jobs = 4", "unknown key 'jobs'"),
+        ('tests = "some"', 'tests must be "correctness" or "all"'),
+        ("test-paths = 1", "test-paths must be a list of strings"),
         ("http_client = 1", "http_client must be a table"),
         ("[tool.asyncfix.http_client]\nbogus = 1", "unknown key 'bogus'"),
     ],

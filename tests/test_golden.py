@@ -12,17 +12,24 @@ Set ASYNCFIX_UPDATE_GOLDEN=1 to (re)write expected files; then review them like 
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import shutil
+import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
+import isort
 import pytest
 
 from asyncfix.codemods import families
 from asyncfix.config import Config, load_config, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile
+from asyncfix.project import import_sorter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -125,3 +132,72 @@ def test_multi_file_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_there_are_golden_cases() -> None:
     # An empty parametrization would pass silently; the harness must have work to do.
     assert single_cases()
+
+
+def _comments(code: bytes) -> set[str]:
+    return {
+        token.string
+        for token in tokenize.tokenize(io.BytesIO(code).readline)
+        if token.type == tokenize.COMMENT
+    }
+
+
+def _expected_outputs() -> list[tuple[Path, Path]]:
+    """(input, expected) for every Python file of every golden case."""
+    pairs = [
+        (case, case.with_name(case.name.replace(".input.", ".expected.")))
+        for case in single_cases()
+    ]
+    for case in tree_cases():
+        for expected in (case / "expected").rglob("*.py"):
+            pairs.append((case / "input" / expected.relative_to(case / "expected"), expected))
+    return pairs
+
+
+def test_no_generated_comment_names_the_tool_or_a_rule() -> None:
+    # A comment the rewrite adds stays in the project's source: it explains the code, and
+    # names neither asyncfix nor a rule code (`apply --annotate` exists for that).
+    offending = []
+    for source, expected in _expected_outputs():
+        before = _comments(source.read_bytes()) if source.exists() else set()
+        for comment in _comments(expected.read_bytes()) - before:
+            if re.search(r"asyncfix|\bAF\d+", comment, re.IGNORECASE):
+                offending.append(f"{expected.relative_to(TESTDATA)}: {comment}")
+    assert not offending
+
+
+_RUFF_CHECK_IMPORTS = [sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "I"]
+_RUFF_CHECK_IMPORTS += ["--output-format", "json", "--exit-zero"]
+
+
+def _unsorted_files(project: Path) -> set[str]:
+    """The project's .py files (relative paths) its own import check rejects, run with its
+    configuration: `ruff check --select I` for a ruff project, isort's check for the rest
+    (an unconfigured project is held to isort's defaults)."""
+    files = sorted(str(p.relative_to(project)) for p in project.rglob("*.py"))
+    sorter = import_sorter(project)
+    if sorter.tool == "ruff":
+        done = subprocess.run(
+            [*_RUFF_CHECK_IMPORTS, *files],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return {str(Path(d["filename"]).relative_to(project)) for d in json.loads(done.stdout)}
+    settings = isort.Config(settings_path=str(project)) if sorter.tool else isort.Config()
+    return {f for f in files if not isort.check_file(project / f, config=settings, show_diff=False)}
+
+
+@pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_import_check_still_passes(case: Path, tmp_path: Path) -> None:
+    # Every file the project's import sorter accepted before the rewrite it accepts after
+    # (the expected tree is the rewrite's output); compared in a copy, outside this repo's
+    # own configuration.
+    before, after = tmp_path / "before", tmp_path / "after"
+    shutil.copytree(case / "input", before)
+    shutil.copytree(case / "expected", after)
+    passed_before = {str(p.relative_to(before)) for p in before.rglob("*.py")} - _unsorted_files(
+        before
+    )
+    assert not passed_before & _unsorted_files(after)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import isort
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
@@ -14,10 +15,16 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncfix.codemods import base
 from asyncfix.codemods.base import visit_with_metadata
-from asyncfix.codemods.helpers import TopImportsAdder, imports_still_used
+from asyncfix.codemods.helpers import (
+    BlankKeepingImportsRemover,
+    TopImportsAdder,
+    imports_still_used,
+    sort_added_imports,
+)
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
+from asyncfix.project import ImportSorter
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 
@@ -128,7 +135,7 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         assert outcome.new is not None and b"await asyncio.sleep(1)" in outcome.new
         assert (b"import time\n" in outcome.new) is (runs == 0)
         # (the run on the output, to check idempotence, schedules nothing)
-        assert ran.count("RemoveImportsVisitor") == runs
+        assert ran.count("BlankKeepingImportsRemover") == runs
 
 
 # What the codemods add: plain, from-, and aliased imports.
@@ -186,3 +193,96 @@ def test_top_imports_adder_does_not_enter_what_follows_the_imports() -> None:
     code = "import os\ndef first(): pass\ndef second(): pass\n"
     _added(Spy, cst.parse_module(code))
     assert entered == ["first"]  # the statement that ends the imports, no further
+
+
+# -- where added imports go, what a removal leaves -----------------------------------------
+
+
+def _placed(code: str, added: list[Item], sorter: ImportSorter) -> str:
+    module = cst.parse_module(code)
+    context = CodemodContext(filename="case.py")
+    for name, obj, asname in added:
+        AddImportsVisitor.add_needed_import(context, name, obj, asname)
+    return sort_added_imports(
+        module, visit_with_metadata(TopImportsAdder(context), module), sorter
+    ).code
+
+
+UNCONFIGURED = ImportSorter("", isort.Config())
+BLACK = ImportSorter("isort", isort.Config(profile="black", known_first_party=["app"]))
+
+
+@pytest.mark.parametrize(
+    ("code", "added", "sorter", "expected"),
+    [
+        # A sorted block: the sorter's own output (a new group between two others).
+        (
+            '"""Doc."""\n\nfrom __future__ import annotations\n\nimport os\n\nfrom app import x\n',
+            [("httpx", None, None), ("asyncio", None, None)],
+            BLACK,
+            '"""Doc."""\n\nfrom __future__ import annotations\n\nimport asyncio\nimport os\n\n'
+            "import httpx\n\nfrom app import x\n",
+        ),
+        # Names added to a from-import: in the sorter's order.
+        (
+            "from aiohttp import TCPConnector\n",
+            [("aiohttp", "ClientSession", None)],
+            BLACK,
+            "from aiohttp import ClientSession, TCPConnector\n",
+        ),
+        # An unsorted block (the sorter would move `import b`): only the new line moves in.
+        (
+            "import sys\nimport os\n\nimport requests\n\nfrom . import app\n",
+            [("asyncio", None, None), ("orjson", None, None)],
+            BLACK,
+            "import asyncio\nimport sys\nimport os\n\nimport orjson\nimport requests\n\n"
+            "from . import app\n",
+        ),
+        # No sorter: the new line goes into its group, the rest stays as written.
+        (
+            "import os\nfrom fastapi import (\n    FastAPI,\n    Depends,\n)\nfrom . import db\n",
+            [("fastapi", "Request", None), ("asyncio", None, None)],
+            UNCONFIGURED,
+            "import asyncio\nimport os\nfrom fastapi import (\n    Depends,\n    FastAPI,\n"
+            "    Request,\n)\nfrom . import db\n",
+        ),
+        # A stdlib group where there was none: its own group, first, below the docstring.
+        (
+            '"""Doc."""\n\nimport httpx\n',
+            [("contextlib", "asynccontextmanager", None)],
+            UNCONFIGURED,
+            '"""Doc."""\n\nfrom contextlib import asynccontextmanager\n\nimport httpx\n',
+        ),
+        # A comment above the block keeps its place.
+        (
+            "# Third party.\nimport httpx\n",
+            [("orjson", None, None)],
+            BLACK,
+            "# Third party.\nimport httpx\nimport orjson\n",
+        ),
+    ],
+)
+def test_added_imports_go_where_the_sorter_puts_them(
+    code: str, added: list[Item], sorter: ImportSorter, expected: str
+) -> None:
+    assert _placed(code, added, sorter) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ('"""Doc."""\n\nimport json\nimport os\n\nx = os\n', '"""Doc."""\n\nimport os\n\nx = os\n'),
+        (
+            "from __future__ import annotations\n\nimport json\nimport os\nx = os\n",
+            "from __future__ import annotations\n\nimport os\nx = os\n",
+        ),
+        ("import json\n\nimport os\nx = os\n", "import os\nx = os\n"),
+        ("import os\nimport json\n\nimport httpx\nx = os, httpx\n", None),
+        ("# Header.\n\nimport json\n\nimport os\nx = os\n", "# Header.\n\nimport os\nx = os\n"),
+    ],
+)
+def test_a_removed_import_takes_no_blank_line_with_it(code: str, expected: str | None) -> None:
+    context = CodemodContext(filename="case.py")
+    RemoveImportsVisitor.remove_unused_import(context, "json")
+    module = visit_with_metadata(BlankKeepingImportsRemover(context), cst.parse_module(code))
+    assert module.code == (expected or code.replace("import json\n", ""))

@@ -111,8 +111,8 @@ def test_fix_leaves_lint_ignored_and_asyncfix_ignored_sites(
     assert "manual review: awaiting while a thread lock is held" in violations[1].message
     assert fixed == textwrap.dedent(
         """\
-        import time
         import asyncio
+        import time
 
 
         async def a(lock):
@@ -333,7 +333,7 @@ def test_asyncfix_apply_honours_fixit_directives_too(
     assert result.exit_code == 0, result.stderr
     # As in fixit: the directive covers its statement, not the statements nested in it.
     assert (tmp_path / "app.py").read_text() == source.replace(
-        "import time\n", "import time\nimport asyncio\n"
+        "import time\n", "import asyncio\nimport time\n"
     ).replace("time.sleep(3)", "await asyncio.sleep(3)").replace(
         "time.sleep(5)", "await asyncio.sleep(5)"
     )

@@ -391,6 +391,7 @@ class _Planner:
         """`project`: the plan of the whole project when this one is for one of its files,
         whose walks (and suppressions) it reuses rather than makes again."""
         self.index = index
+        self.config = config
         self.closed_world = closed_world(config)
         self.config = config
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
@@ -456,6 +457,7 @@ class _Planner:
         return (
             (name.startswith("__") and name.endswith("__"))  # its callers are the runtime
             or _is_test(module, info)
+            or self.config.in_test_code(module.path)
             or any(d.startswith("pytest.") for d in info.decorators)
             or any(d.rsplit(".", 1)[-1] in _FRAMEWORK_DECORATORS for d in info.decorators)
             or _surely_unsafe(info.calls, self.safe_methods)  # see _unsafe_call in _judge
@@ -906,7 +908,7 @@ def planned_for(run: FileRun) -> Mapping[str, Any]:
 
 
 # The prescreen and then the transform ask for the same file's plan: the last few are kept.
-_LOCAL_PLANS: dict[tuple[str, bytes, bool, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+_LOCAL_PLANS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _local_plan(
@@ -925,7 +927,8 @@ def _local_plan(
         return _empty_plan()
     if tree is not None and not _may_judge(tree, file.display):
         return _empty_plan()  # every target is skipped without a word: nothing to plan
-    key = (file.display, data, closed_world(config), config.select, config.ignore)
+    tests = (config.tests, config.test_paths)
+    key = (file.display, data, closed_world(config), config.select, config.ignore, tests)
     if key not in _LOCAL_PLANS:
         if len(_LOCAL_PLANS) >= 16:
             _LOCAL_PLANS.clear()
@@ -1026,6 +1029,9 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     NAME = "async-without-await"
     FAMILY = "async_def"
     RULES = (AF601,)
+    # In test code it converts no def (see _Planner._silent), but un-awaits the calls of
+    # those it converts elsewhere: the tests must follow, or they would await a plain value.
+    IN_TESTS = True
     AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
     TRIGGERS = (b"async def",)
     PLAN_COST = 0.32

@@ -17,7 +17,6 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
@@ -110,7 +109,8 @@ AF502 = Rule(
     after=(
         "import asyncio\n"
         "\n"
-        '_background_tasks: "set[asyncio.Task[object]]" = set()  # running tasks (AF502)\n'
+        "# Strong references to running tasks: the event loop keeps only weak ones.\n"
+        '_background_tasks: "set[asyncio.Task[object]]" = set()\n'
         "\n"
         "\n"
         "async def handler(job):\n"
@@ -995,6 +995,7 @@ class ForgottenAwait(AsyncfixCodemod):
     NAME = "forgotten-await"
     FAMILY = "awaits"
     RULES = (AF501, AF502)
+    IN_TESTS = True  # a forgotten await or a dropped task is a bug in tests too
     AFTER = ("*",)
     TRIGGERS = (b"async",)
     PLAN_COST = 0.18
@@ -1384,15 +1385,16 @@ class ForgottenAwait(AsyncfixCodemod):
                 "tasks with add_done_callback(set.discard)) or use an asyncio.TaskGroup",
             )
         elif self.report(call, "AF502", message + "; keep a reference until it is done"):
-            statement, variable, asyncio_name = plan
+            statement, variable, task = plan
             self._keep_tasks[statement] = variable
-            self._tasks_annotation = f"set[{asyncio_name}.Task[object]]"
+            self._tasks_annotation = f"set[{task}[object]]"
         return True
 
     def _keep_task_plan(
         self, call: cst.Call, name: str | None
     ) -> tuple[cst.SimpleStatementLine, str, str] | str:
-        """(statement, task variable, asyncio's name) for the rewrite, or why not."""
+        """(statement, task variable, how asyncio.Task is spelled) for the rewrite, or why
+        not."""
         if name == "asyncio.ensure_future":
             return "ensure_future may return a plain Future"
         scope = self.get_metadata(ScopeProvider, call, None)
@@ -1419,14 +1421,13 @@ class ForgottenAwait(AsyncfixCodemod):
             return f"the module already binds `{_TASKS_SET}` to something else"
         if _TASKS_SET in globals_:
             self._has_tasks_set = True  # reused: its annotation is not ours to write
-            return statement, variable, "asyncio"
+            return statement, variable, "asyncio.Task"
         # The new set's annotation names asyncio.Task.
-        asyncio = module_name_at(globals_, "asyncio")
+        asyncio = module_name_at(globals_, "asyncio", "Task")
         if asyncio is None:
             return "the name `asyncio` is bound to something else here"
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
-        return statement, variable, asyncio.name
+        asyncio.add_import(self.context)
+        return statement, variable, asyncio.spelled("Task")
 
     @staticmethod
     def _free_local(scope: Scope, name: str) -> bool:
@@ -1472,21 +1473,20 @@ class ForgottenAwait(AsyncfixCodemod):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self._keep_tasks or self._has_tasks_set:
             return updated_node
-        line = cst.parse_statement(
-            f'{_TASKS_SET}: "{self._tasks_annotation}" = set()  # running tasks (AF502)\n'
-        )
+        # The comment says why the set exists; it names no tool or rule (the project keeps it).
+        line = cst.parse_statement(f'{_TASKS_SET}: "{self._tasks_annotation}" = set()\n')
+        comment = cst.EmptyLine(comment=cst.Comment(_TASKS_COMMENT))
         body = list(updated_node.body)
         at = _after_imports(body)
-        if at < len(body):
-            line = line.with_changes(leading_lines=[cst.EmptyLine()] if at else [])
-        elif at:
-            line = line.with_changes(leading_lines=[cst.EmptyLine()])
+        blank = [cst.EmptyLine()] if at else []
+        line = line.with_changes(leading_lines=[*blank, comment])
         body.insert(at, line)
         return updated_node.with_changes(body=body)
 
 
 _TASK_NAMES = ("task", "background_task")
 _TASKS_SET = "_background_tasks"
+_TASKS_COMMENT = "# Strong references to running tasks: the event loop keeps only weak ones."
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:

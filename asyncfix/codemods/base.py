@@ -472,6 +472,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # Codemod names or family names this one must run after; "*" means every codemod that
     # does not itself say "*".
     AFTER: ClassVar[tuple[str, ...]] = ()
+    # Does it run on test code (`Config.in_test_code`)? Only the codemods that fix bugs do
+    # by default: a faster test suite is no gain worth a reviewer's time.
+    IN_TESTS: ClassVar[bool] = False
     # Byte strings that must ALL occur in a file for this codemod to possibly match.
     TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
     # The rough cost of `plan` next to other codemods' (seconds per 100k lines of an

@@ -257,8 +257,9 @@ AF403 = Rule(
         "        await db.close()\n"
     ),
     after=(
-        "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
         "from contextlib import asynccontextmanager\n"
+        "\n"
+        "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
         "\n"
         "SessionLocal = async_sessionmaker(engine, expire_on_commit=False)\n"
         "\n"

@@ -7,6 +7,7 @@ import symtable
 import warnings
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -18,6 +19,9 @@ from libcst.metadata import (
     ImportAssignment,
     Scope,
 )
+
+if TYPE_CHECKING:
+    from asyncfix.project import ImportSorter
 
 # The decorators of a FastAPI path operation, `@app.get(...)` (an APIRouter's the same).
 ROUTE_METHODS = frozenset(
@@ -83,17 +87,38 @@ def _imports_module_plainly(assignment: ImportAssignment, module: str) -> bool:
 
 @dataclass(frozen=True)
 class ModuleName:
-    """How to spell a module at a site: the name, and whether `import <module>` is needed."""
+    """How to spell an attribute of a module at a site: `name.attr`, or, when `attr` is set,
+    `name` alone (the attribute, imported with `from module import attr`); and whether that
+    import is still to add."""
 
     name: str
     needs_import: bool
+    module: str = ""
+    attr: str | None = None
+
+    def spelled(self, attr: str) -> str:
+        if self.attr is not None:
+            assert attr == self.attr, (attr, self.attr)  # asked of module_name_at for it
+            return self.name
+        return f"{self.name}.{attr}"
+
+    def attribute(self, attr: str) -> cst.Name | cst.Attribute:
+        if self.attr is not None:
+            return cst.Name(self.spelled(attr))
+        return cst.Attribute(cst.Name(self.name), cst.Name(attr))
+
+    def add_import(self, context: CodemodContext) -> None:
+        if self.needs_import:
+            AddImportsVisitor.add_needed_import(context, self.module, self.attr)
 
 
-def module_name_at(scope: Scope, module: str) -> ModuleName | None:
-    """The name under which `module` (a top-level module such as asyncio) is usable in scope.
+def module_name_at(scope: Scope, module: str, attr: str | None = None) -> ModuleName | None:
+    """The name under which `module` (a top-level module such as asyncio) is usable in scope;
+    with `attr`, the one attribute the caller writes.
 
     None when its plain name is taken by something else there, so the caller must not
-    write `module.attr` (and reports a finding instead).
+    write `module.attr` (and reports a finding instead). A module the file reaches only by
+    `from module import ...` is not imported a second time: `attr` joins that import.
     """
     if module in scope:
         assignments = scope[module]
@@ -101,15 +126,19 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
             isinstance(a, ImportAssignment) and _imports_module_plainly(a, module)
             for a in assignments
         ):
-            return ModuleName(module, needs_import=False)
+            return ModuleName(module, needs_import=False, module=module)
         return None
+    from_imports = False
     # `import asyncio as aio` at module level, visible here under its alias.
     for assignment in scope.globals.assignments:
-        if not isinstance(assignment, ImportAssignment) or not isinstance(
-            assignment.node, cst.Import
-        ):
+        if not isinstance(assignment, ImportAssignment):
             continue
-        for alias in assignment.node.names:
+        node = assignment.node
+        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+            from_imports |= get_full_name_for_node(node.module) == module
+        if not isinstance(node, cst.Import):
+            continue
+        for alias in node.names:
             if (
                 get_full_name_for_node(alias.name) == module
                 and alias.asname is not None
@@ -117,8 +146,33 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
             ):
                 local = alias.asname.name.value
                 if all(isinstance(a, ImportAssignment) for a in scope[local]):
-                    return ModuleName(local, needs_import=False)
-    return ModuleName(module, needs_import=True)
+                    return ModuleName(local, needs_import=False, module=module)
+    if attr is not None and from_imports:
+        found = _imported_from(scope, module, attr)
+        if found is not None:
+            return found
+    return ModuleName(module, needs_import=True, module=module)
+
+
+def _imported_from(scope: Scope, module: str, attr: str) -> ModuleName | None:
+    """`attr` by itself, from `from module import attr` (there, or to add): None when the
+    name is bound, or read, as something else anywhere it would be seen."""
+    if attr in scope:
+        for assignment in scope[attr]:
+            node = assignment.node if isinstance(assignment, ImportAssignment) else None
+            if not (
+                isinstance(node, cst.ImportFrom)
+                and not node.relative
+                and node.module is not None
+                and get_full_name_for_node(node.module) == module
+                and not isinstance(node.names, cst.ImportStar)
+                and any(a.evaluated_name == attr and a.asname is None for a in node.names)
+            ):
+                return None
+        return ModuleName(attr, needs_import=False, module=module, attr=attr)
+    if attr in scope.globals or scope.globals.accesses[attr] or scope.accesses[attr]:
+        return None
+    return ModuleName(attr, needs_import=True, module=module, attr=attr)
 
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -279,14 +333,300 @@ def _nested_tables(table: symtable.SymbolTable) -> list[symtable.SymbolTable]:
     return found
 
 
-def to_thread_call(asyncio: str, call: cst.Call) -> cst.Call:
+def to_thread_call(asyncio: ModuleName, call: cst.Call) -> cst.Call:
     """`asyncio.to_thread(f, *args, **kwargs)` for `f(*args, **kwargs)`: the arguments are
     still evaluated first, on the loop, in their order; only the call moves to a thread.
     A call laid out one argument per line keeps that layout: `f` gets its own line."""
-    func = cst.Attribute(cst.Name(asyncio), cst.Name("to_thread"))
+    func = asyncio.attribute("to_thread")
     if not call.args:
         return call.with_changes(func=func, args=[cst.Arg(call.func)])
     after = call.whitespace_before_args
     spacing = after if isinstance(after, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
     first = cst.Arg(call.func, comma=cst.Comma(whitespace_after=spacing))
     return call.with_changes(func=func, args=[first, *call.args])
+
+
+# -- where added imports go ------------------------------------------------------------
+
+
+def import_block(body: Sequence[cst.BaseStatement]) -> tuple[int, int]:
+    """[start, end) of the module's leading import lines, after a docstring: the block an
+    import sorter keeps in order, and where AddImportsVisitor puts what it adds."""
+    start = 1 if body and _is_docstring(body[0]) else 0
+    end = start
+    while end < len(body) and _is_import_line(body[end]):
+        end += 1
+    return start, end
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
+    )
+
+
+def sort_added_imports(before: cst.Module, after: cst.Module, sorter: ImportSorter) -> cst.Module:
+    """`after` (`before` with AddImportsVisitor's additions) with what was added where the
+    project's import sorter puts it, every other line as it was.
+
+    When the sorter's configuration leaves the block as it stood (the project keeps its
+    imports sorted), the block with the additions is the sorter's own output (isort's API on
+    that block alone). Else, and when no sorter is configured, each new import line goes
+    into its group (isort's sections), a merged `from x import` keeps its names in isort's
+    order, and every line that was there stays where it was.
+    """
+    old_start, old_end = import_block(before.body)
+    start, end = import_block(after.body)
+    old, new = _lines(before.body[old_start:old_end]), _lines(after.body[start:end])
+    pairs = _align(old, new)
+    if all(match is not None and _code(match) == _code(s) for s, match in pairs):
+        return after  # nothing added to the block
+    block = (_sorted_block(old, new, sorter.settings) if sorter.tool else None) or _grouped_block(
+        old, pairs, sorter.settings
+    )
+    return after.with_changes(body=[*after.body[:start], *block, *after.body[end:]])
+
+
+def _lines(statements: Sequence[cst.BaseStatement]) -> list[cst.SimpleStatementLine]:
+    return [s for s in statements if isinstance(s, cst.SimpleStatementLine)]
+
+
+def _code(statement: cst.SimpleStatementLine) -> str:
+    """The statement's text without the lines above it, with `\n` line ends."""
+    return cst.Module([statement.with_changes(leading_lines=())], default_newline="\n").code
+
+
+def _align(
+    old: list[cst.SimpleStatementLine], new: list[cst.SimpleStatementLine]
+) -> list[tuple[cst.SimpleStatementLine, cst.SimpleStatementLine | None]]:
+    """Each statement of the new block with the old one it is (the same code, or the same
+    `from x import` with names added), or None when it was added."""
+    pairs: list[tuple[cst.SimpleStatementLine, cst.SimpleStatementLine | None]] = []
+    i = 0
+    for statement in new:
+        if i < len(old) and (
+            _code(old[i]) == _code(statement) or _same_from_module(old[i], statement)
+        ):
+            pairs.append((statement, old[i]))
+            i += 1
+        else:
+            pairs.append((statement, None))
+    return pairs
+
+
+def _single_from(statement: cst.SimpleStatementLine) -> cst.ImportFrom | None:
+    if (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.ImportFrom)
+    ):
+        return statement.body[0]
+    return None
+
+
+def _same_from_module(old: cst.SimpleStatementLine, new: cst.SimpleStatementLine) -> bool:
+    a, b = _single_from(old), _single_from(new)
+    return (
+        a is not None
+        and b is not None
+        and len(a.relative) == len(b.relative)
+        and a.module is not None
+        and b.module is not None
+        and a.module.deep_equals(b.module)
+    )
+
+
+def _sorted_block(
+    old: list[cst.SimpleStatementLine], new: list[cst.SimpleStatementLine], settings: Any
+) -> list[cst.SimpleStatementLine] | None:
+    """The new block as the sorter writes it, or None when the sorter would also change
+    the old block (then its output would touch lines the rewrite did not)."""
+    import isort
+
+    def text(block: list[cst.SimpleStatementLine]) -> str:
+        return "".join(
+            cst.Module([s], default_newline="\n").code if i else _code(s)
+            for i, s in enumerate(block)
+        )
+
+    old_text = text(old)
+    try:
+        if old and isort.code(old_text, config=settings) != old_text:
+            return None
+        parsed = cst.parse_module(isort.code(text(new), config=settings))
+    except Exception:  # isort or libcst refusing the text: place by groups instead
+        return None
+    body = _lines(parsed.body)
+    if parsed.header or parsed.footer or len(body) != len(parsed.body):
+        return None  # comments above or below the block: they would not stay where they were
+    kept = {_code(s) for s in body}
+    if not body or any(_code(s) not in kept for s in old if _single_from(s) is None):
+        return None  # an old line the sorter rewrote: not ours to touch
+    lead = new[0].leading_lines if new else ()
+    return [body[0].with_changes(leading_lines=lead), *body[1:]]
+
+
+def _section(statement: cst.SimpleStatementLine, settings: Any) -> int:
+    """The rank of the statement's isort section (future, stdlib, third party, ...)."""
+    import isort
+
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    if isinstance(small, cst.ImportFrom) and small.relative:
+        name = "." * len(small.relative)
+    elif isinstance(small, cst.ImportFrom) and small.module is not None:
+        name = get_full_name_for_node(small.module) or ""
+    elif isinstance(small, cst.Import):
+        name = get_full_name_for_node(small.names[0].name) or ""
+    else:
+        return len(settings.sections)
+    placed = isort.place_module(name, config=settings) if not name.startswith(".") else None
+    section = placed or "LOCALFOLDER"
+    sections = list(settings.sections)
+    return sections.index(section) if section in sections else len(sections)
+
+
+def _sort_key(statement: cst.SimpleStatementLine, settings: Any) -> tuple[Any, ...]:
+    from isort import sorting
+
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    is_from = isinstance(small, cst.ImportFrom)
+    module = _code(statement).split()[1] if is_from or isinstance(small, cst.Import) else ""
+    key = sorting.module_key(module, settings)
+    text = _code(statement).lower()  # one module's lines: by the names they import
+    return (key, is_from, text) if settings.force_sort_within_sections else (is_from, key, text)
+
+
+def _grouped_block(
+    old: list[cst.SimpleStatementLine],
+    pairs: list[tuple[cst.SimpleStatementLine, cst.SimpleStatementLine | None]],
+    settings: Any,
+) -> list[cst.SimpleStatementLine]:
+    """The old block, its merged `from` imports with their names in isort's order, and
+    each added line inserted in its section (a new section gets blank lines around it)."""
+    block = [
+        statement if _code(match) == _code(statement) else _sort_names(statement, match, settings)
+        for statement, match in pairs
+        if match is not None
+    ]
+    added = sorted(
+        (statement for statement, match in pairs if match is None),
+        key=lambda s: (_section(s, settings), _sort_key(s, settings)),
+    )
+    for statement in added:
+        if not block:  # no imports before: where AddImportsVisitor put it, as it put it
+            block.append(statement)
+            continue
+        rank, key = _section(statement, settings), _sort_key(statement, settings)
+        ranks = [_section(s, settings) for s in block]
+        statement = statement.with_changes(leading_lines=())
+        if rank in ranks:
+            same = [i for i, r in enumerate(ranks) if r == rank]
+            later = [i for i in same if _sort_key(block[i], settings) > key]
+            if later and later[0] == same[0]:
+                # first of its section: it takes over the lines above the section
+                at = later[0]
+                statement = statement.with_changes(leading_lines=block[at].leading_lines)
+                block[at] = block[at].with_changes(leading_lines=())
+            else:
+                at = later[0] if later else same[-1] + 1
+            block.insert(at, statement)
+            continue
+        after = [i for i, r in enumerate(ranks) if r > rank]
+        if after:
+            at = after[0]
+            if at:  # a section of its own between two others
+                statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
+            else:  # the first section: it takes over the lines above the block
+                statement = statement.with_changes(leading_lines=block[0].leading_lines)
+                block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine()])
+            block.insert(at, statement)
+        else:
+            block.append(statement.with_changes(leading_lines=[cst.EmptyLine()]))
+    return block
+
+
+def _sort_names(
+    statement: cst.SimpleStatementLine, old: cst.SimpleStatementLine, settings: Any
+) -> cst.SimpleStatementLine:
+    """A `from x import` whose names were added to (`old` before): the names in isort's
+    order, laid out as the old ones were (the last keeps the last comma, the others the
+    separator between the old names)."""
+    from isort import sorting
+
+    node, before = _single_from(statement), _single_from(old)
+    if node is None or before is None or isinstance(node.names, cst.ImportStar):
+        return statement
+    names = list(node.names)
+    ordered = sorted(
+        names,
+        key=lambda a: sorting.module_key(
+            a.evaluated_name, settings, True, settings.force_alphabetical_sort_within_sections
+        ),
+    )
+    old_names = [] if isinstance(before.names, cst.ImportStar) else list(before.names)
+    separator = old_names[-2].comma if len(old_names) > 1 else names[0].comma
+    if isinstance(separator, cst.MaybeSentinel):
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    last = names[-1].comma
+    renamed = [a.with_changes(comma=separator) for a in ordered[:-1]]
+    renamed.append(ordered[-1].with_changes(comma=last))
+    return statement.with_changes(body=[node.with_changes(names=renamed)])
+
+
+class BlankKeepingImportsRemover(RemoveImportsVisitor):
+    """libcst's RemoveImportsVisitor, but a module-level line it removes takes none of the
+    blank lines around it: the gap it stood in (after a docstring, after `from __future__`,
+    between two groups) stays, and a file does not come to start with an empty line."""
+
+    _removed: frozenset[int] = frozenset()
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        if not updated_node.body:  # all its imports went: libcst drops the line
+            self._removed |= {id(original_node)}
+        return updated_node
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        module = super().leave_Module(original_node, updated_node)
+        if len(module.body) == len(original_node.body):
+            return module
+        body: list[cst.BaseStatement] = []
+        blanks = 0  # the widest gap above the lines removed since the last one kept
+        removed = False
+        it = iter(module.body)
+        for statement in original_node.body:
+            if id(statement) in self._removed:
+                blanks, removed = max(blanks, _blank_lines(statement)), True
+                continue
+            line = next(it, None)
+            if line is None:
+                break
+            if removed:
+                own = _blank_lines(line)
+                gap = max(blanks, own) if body else blanks  # at the top: the gap it had
+                line = line.with_changes(
+                    leading_lines=[cst.EmptyLine()] * gap + list(line.leading_lines[own:])
+                )
+            body.append(line)
+            blanks, removed = 0, False
+        return module.with_changes(body=[*body, *it])
+
+
+def _blank_lines(statement: cst.SimpleStatementLine | cst.BaseCompoundStatement) -> int:
+    """How many empty lines (no comment) stand first above the statement."""
+    count = 0
+    for line in statement.leading_lines:
+        if line.comment is not None:
+            break
+        count += 1
+    return count

@@ -193,7 +193,7 @@ class TimeSleep(AsyncfixCodemod):
         if reason is not None:
             self.report(original_node, "AF203", message, reason=reason)
             return updated_node
-        asyncio = module_name_at(scope, "asyncio")
+        asyncio = module_name_at(scope, "asyncio", "sleep")
         if asyncio is None:
             self.report(
                 original_node,
@@ -204,12 +204,9 @@ class TimeSleep(AsyncfixCodemod):
             return updated_node
         if not self.report(original_node, "AF203", message + "; use await asyncio.sleep()"):
             return updated_node
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        asyncio.add_import(self.context)
         remove_import_if_unused(self.context, scope, original_node.func)
-        call = updated_node.with_changes(
-            func=cst.Attribute(value=cst.Name(asyncio.name), attr=cst.Name("sleep"))
-        )
+        call = updated_node.with_changes(func=asyncio.attribute("sleep"))
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         return make_await(call, as_primary=is_primary_operand(parent, original_node))
 
@@ -558,8 +555,8 @@ AF204 = Rule(
         "    return out.strip()\n"
     ),
     after=(
-        "import subprocess\n"
         "import asyncio\n"
+        "import subprocess\n"
         "\n"
         "\n"
         "async def version():\n"
@@ -598,8 +595,8 @@ AF205 = Rule(
         "    return await job()\n"
     ),
     after=(
-        "import time\n"
         "import asyncio\n"
+        "import time\n"
         "\n"
         "\n"
         "def backoff(attempt):\n"
@@ -889,7 +886,7 @@ class BlockingCalls(AsyncfixCodemod):
             reason = "awaiting while a thread lock is held can deadlock the event loop"
         else:
             reason = split_section(where.function, scope, original)
-        asyncio = module_name_at(scope, "asyncio")
+        asyncio = module_name_at(scope, "asyncio", "to_thread")
         if reason is None and asyncio is None:
             reason = _ASYNCIO_TAKEN
         if reason is None:
@@ -902,10 +899,9 @@ class BlockingCalls(AsyncfixCodemod):
             fix += f" (or use {alternative})"
         if not self.report(original, code, message + fix):
             return updated
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        asyncio.add_import(self.context)
         parent = self.get_metadata(ParentNodeProvider, original, None)
-        call = to_thread_call(asyncio.name, updated)
+        call = to_thread_call(asyncio, updated)
         return make_await(call, as_primary=is_primary_operand(parent, original))
 
 

@@ -2170,8 +2170,9 @@ AF301 = Rule(
         "    cache.flush()\n"
     ),
     after=(
-        "from fastapi import FastAPI\n"
         "from contextlib import asynccontextmanager\n"
+        "\n"
+        "from fastapi import FastAPI\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -2301,9 +2302,10 @@ AF302 = Rule(
         '    return (await client.get("https://rates.example")).json()\n'
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "import httpx\n"
         "from fastapi import FastAPI\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -2720,9 +2722,10 @@ AF304 = Rule(
         "            return await response.json()\n"
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "import aiohttp\n"
         "from fastapi import FastAPI\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         "\n"
         "@asynccontextmanager\n"
@@ -3033,9 +3036,10 @@ AF305 = Rule(
         "app = FastAPI()\n"
     ),
     after=(
+        "from contextlib import asynccontextmanager\n"
+        "\n"
         "from fastapi import FastAPI\n"
         "from sqlalchemy.ext.asyncio import create_async_engine\n"
-        "from contextlib import asynccontextmanager\n"
         "\n"
         'engine = create_async_engine("postgresql+asyncpg://db/shop")\n'
         "\n"

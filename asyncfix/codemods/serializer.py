@@ -102,8 +102,8 @@ AF101 = Rule(
     after=(
         '"""Exports."""\n'
         "\n"
-        "from starlette.responses import Response\n"
         "import orjson\n"
+        "from starlette.responses import Response\n"
         "\n"
         "\n"
         "async def export(rows):\n"
@@ -202,8 +202,8 @@ AF103 = Rule(
     after=(
         '"""Reports."""\n'
         "\n"
-        "from fastapi import FastAPI, Response\n"
         "import orjson\n"
+        "from fastapi import FastAPI, Response\n"
         "\n"
         "app = FastAPI()\n"
         "\n"
@@ -256,8 +256,9 @@ AF104 = Rule(
         '    return df.to_json(orient="records")\n'
     ),
     after=(
-        "import pandas as pd\n"
         "import asyncio\n"
+        "\n"
+        "import pandas as pd\n"
         "\n"
         "\n"
         "async def export(path):\n"
@@ -1405,7 +1406,7 @@ class Serializer(AsyncfixCodemod):
             return updated
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
-        asyncio = module_name_at(scope, "asyncio")
+        asyncio = module_name_at(scope, "asyncio", "to_thread")
         python = missing(self.run.config, ASYNCIO_TO_THREAD)
         if reason is not None:
             pass
@@ -1424,11 +1425,10 @@ class Serializer(AsyncfixCodemod):
             return updated
         if not self.report(original, "AF104", message + "; use await asyncio.to_thread()"):
             return updated
-        if asyncio.needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        asyncio.add_import(self.context)
         parent = self._parent(original)
         return make_await(
-            to_thread_call(asyncio.name, updated), as_primary=is_primary_operand(parent, original)
+            to_thread_call(asyncio, updated), as_primary=is_primary_operand(parent, original)
         )
 
     # -- dispatch -------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as Session
 
 import asyncio as aio
 
-_background_tasks: "set[aio.Task[object]]" = set()  # running tasks (AF502)
+# Strong references to running tasks: the event loop keeps only weak ones.
+_background_tasks: "set[aio.Task[object]]" = set()
 
 
 async def save(db: "Session", item):

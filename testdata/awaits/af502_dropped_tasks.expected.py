@@ -1,7 +1,8 @@
 import asyncio
 from asyncio import create_task
 
-_background_tasks: "set[asyncio.Task[object]]" = set()  # running tasks (AF502)
+# Strong references to running tasks: the event loop keeps only weak ones.
+_background_tasks: "set[asyncio.Task[object]]" = set()
 
 background = set()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio as aio
 
-_background_tasks: "set[aio.Task[object]]" = set()  # running tasks (AF502)
+# Strong references to running tasks: the event loop keeps only weak ones.
+_background_tasks: "set[aio.Task[object]]" = set()
 
 LIMIT = 3
 

@@ -1,6 +1,7 @@
+from contextlib import asynccontextmanager
+
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from contextlib import asynccontextmanager
 
 engine = create_async_engine("sqlite+aiosqlite:///./app.db")
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)

@@ -1,7 +1,8 @@
+from contextlib import contextmanager
+
 from sqlalchemy.orm import sessionmaker
 
 from app.config import engine
-from contextlib import contextmanager
 
 SessionLocal = sessionmaker(bind=engine)
 

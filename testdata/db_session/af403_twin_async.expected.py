@@ -1,9 +1,9 @@
 import asyncio
+from contextlib import asynccontextmanager
 
 from fastapi import BackgroundTasks, Depends, FastAPI
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from contextlib import asynccontextmanager
 
 engine = create_async_engine("sqlite+aiosqlite:///./app.db")
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)

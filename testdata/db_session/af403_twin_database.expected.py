@@ -1,10 +1,10 @@
 """AF403 against a real database: tests/test_db_session_database.py runs the output."""
 
 import os
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from contextlib import asynccontextmanager
 
 engine = create_async_engine(os.environ.get("DB_SESSION_TEST_URL", "sqlite+aiosqlite://"))
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)

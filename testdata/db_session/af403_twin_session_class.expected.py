@@ -1,7 +1,8 @@
 """SQLModel style: the session class itself is the factory, with the module's engine."""
 
-from sqlmodel import Session, create_engine
 from contextlib import contextmanager
+
+from sqlmodel import Session, create_engine
 
 engine = create_engine("sqlite://")
 

@@ -1,6 +1,7 @@
+from contextlib import contextmanager
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
-from contextlib import contextmanager
 
 engine = create_engine("sqlite:///./app.db")
 SessionLocal = sessionmaker(bind=engine)

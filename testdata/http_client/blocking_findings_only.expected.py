@@ -1,9 +1,9 @@
+import asyncio
 import socket
 import sqlite3
 import urllib.request
 
 import psycopg2
-import asyncio
 
 
 async def fetch(url: str) -> bytes:

@@ -1,8 +1,8 @@
+import asyncio
 import builtins
 from mysql import connector
 from time import sleep as nap
 from urllib import request
-import asyncio
 
 
 def settle():

@@ -1,9 +1,9 @@
+import asyncio
 import os.path
 import subprocess as sp
 import urllib.parse
 from os import system as shell
 from urllib.parse import urlencode
-import asyncio
 
 
 def helper(cmd):

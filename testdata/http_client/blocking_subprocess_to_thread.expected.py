@@ -1,7 +1,7 @@
+import asyncio
 import subprocess
 from subprocess import check_output as output
 import os
-import asyncio
 
 
 async def deploy(tag: str) -> str:

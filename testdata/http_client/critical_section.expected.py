@@ -1,10 +1,10 @@
 """A new await between a read of shared state and its write lets concurrent calls
 interleave there; where the original had none, the call is reported, not rewritten."""
+import asyncio
 import time
 
-import requests
-import asyncio
 import httpx2
+import requests
 
 TOKENS = {}
 

@@ -1,9 +1,10 @@
 """A FastAPI app run by tests/test_http_client_live.py before and after (it sets UPSTREAM)."""
 
-import requests
-from fastapi import Request, Depends, FastAPI
-import aiohttp
 from contextlib import asynccontextmanager
+
+import aiohttp
+import requests
+from fastapi import Depends, FastAPI, Request
 
 UPSTREAM = "http://127.0.0.1:9"
 

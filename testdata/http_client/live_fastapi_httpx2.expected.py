@@ -1,7 +1,9 @@
 """A FastAPI app run by tests/test_http_client_live.py before and after (it sets UPSTREAM)."""
-from fastapi import Request, Depends, FastAPI
-import httpx2
+
 from contextlib import asynccontextmanager
+
+import httpx2
+from fastapi import Depends, FastAPI, Request
 
 UPSTREAM = "http://127.0.0.1:9"
 

@@ -1,4 +1,5 @@
 """Run against a local server by tests/test_http_client_live.py, before and after."""
+
 import aiohttp
 
 

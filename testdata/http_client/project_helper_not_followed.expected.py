@@ -1,7 +1,7 @@
+import asyncio
 import functools
 import time
 from contextlib import contextmanager
-import asyncio
 
 
 def ticks():

@@ -1,7 +1,7 @@
+import asyncio
 import time
 
 import requests
-import asyncio
 
 
 def _pause(seconds):

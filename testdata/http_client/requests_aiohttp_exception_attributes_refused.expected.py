@@ -1,5 +1,5 @@
-import requests
 import aiohttp
+import requests
 
 
 async def status_of_error(url):

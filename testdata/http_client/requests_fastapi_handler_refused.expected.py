@@ -1,6 +1,6 @@
+import httpx2
 import requests
 from fastapi import APIRouter, Depends, FastAPI
-import httpx2
 
 app = FastAPI()
 router = APIRouter()

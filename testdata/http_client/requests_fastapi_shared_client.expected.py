@@ -1,7 +1,8 @@
+from contextlib import asynccontextmanager
+
+import httpx2
 import requests
 from fastapi import APIRouter, Depends, FastAPI, Request
-import httpx2
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

@@ -1,5 +1,5 @@
-from requests import get
 import httpx2
+from requests import get
 
 
 async def mirror(url: str, target: str) -> int:

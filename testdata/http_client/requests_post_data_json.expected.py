@@ -1,5 +1,5 @@
-import requests
 import httpx2
+import requests
 
 
 async def form(url):

@@ -1,4 +1,5 @@
 import logging
+
 import httpx2
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
-from time import monotonic
 import asyncio
+from time import monotonic
 
 
 async def backoff(attempt):

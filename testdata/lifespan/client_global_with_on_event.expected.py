@@ -1,6 +1,7 @@
+from contextlib import asynccontextmanager
+
 import httpx
 from fastapi import FastAPI
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

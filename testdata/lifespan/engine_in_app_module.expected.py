@@ -1,6 +1,7 @@
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from contextlib import asynccontextmanager
 
 engine = create_async_engine("postgresql+asyncpg://db/shop", pool_size=10)
 Session = async_sessionmaker(engine)

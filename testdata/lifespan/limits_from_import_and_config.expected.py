@@ -1,4 +1,4 @@
-from aiohttp import TCPConnector, ClientSession
+from aiohttp import ClientSession, TCPConnector
 from httpx import AsyncClient, Limits
 
 

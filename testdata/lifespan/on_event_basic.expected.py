@@ -1,11 +1,11 @@
 """Shop API."""
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from .db import database
-from contextlib import asynccontextmanager
 
 log = logging.getLogger(__name__)
 

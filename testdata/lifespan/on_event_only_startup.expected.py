@@ -1,5 +1,6 @@
-import fastapi
 from contextlib import asynccontextmanager
+
+import fastapi
 
 
 @asynccontextmanager

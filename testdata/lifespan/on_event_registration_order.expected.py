@@ -1,5 +1,6 @@
-from fastapi import FastAPI, APIRouter
 from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, APIRouter
 
 
 async def warm_cache():

@@ -1,6 +1,7 @@
-from httpx import Limits, AsyncClient
-from fastapi import FastAPI
 from contextlib import asynccontextmanager
+
+from httpx import AsyncClient, Limits
+from fastapi import FastAPI
 
 
 @asynccontextmanager

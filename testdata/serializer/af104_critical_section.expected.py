@@ -1,9 +1,9 @@
 """A JSON file store: read, change, write back. With no await between the read and the
 write no two calls interleave; an offload of either half would let them (lost updates)."""
+import asyncio
 import json
 
 import pandas as pd
-import asyncio
 
 PATH = "counters.json"
 STATS = {"exports": 0}

@@ -1,5 +1,5 @@
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 async def handler(body):

@@ -1,7 +1,7 @@
 import json
 
-from aiohttp import web
 import orjson
+from aiohttp import web
 
 
 async def as_text(request):

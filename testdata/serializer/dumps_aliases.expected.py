@@ -1,7 +1,7 @@
 import json as j
 
-from fastapi import Response
 import orjson
+from fastapi import Response
 
 
 async def aliased_module(data):

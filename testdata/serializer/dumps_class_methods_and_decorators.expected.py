@@ -1,8 +1,8 @@
 import functools
 import json
 
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 def traced(func):

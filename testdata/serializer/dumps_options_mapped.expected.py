@@ -1,6 +1,5 @@
-
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 async def sorted_and_indented(data):

@@ -1,7 +1,7 @@
 """Exports built by hand as JSON response bodies."""
 
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 async def export_rows(rows):

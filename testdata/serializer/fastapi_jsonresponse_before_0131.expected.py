@@ -1,6 +1,6 @@
 """Items API on FastAPI 0.115."""
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse, JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 
 app = FastAPI()
 router = APIRouter(prefix="/items")

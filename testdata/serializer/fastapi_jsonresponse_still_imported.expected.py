@@ -1,5 +1,5 @@
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse, JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 
 app = FastAPI()
 

@@ -1,11 +1,11 @@
 import json
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from .observability import instrument
 from .routers import router
-import orjson
 
 app = FastAPI()
 api = FastAPI()

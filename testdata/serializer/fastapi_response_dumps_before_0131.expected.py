@@ -1,6 +1,5 @@
-
-from fastapi import FastAPI, Response
 import orjson
+from fastapi import FastAPI, Response
 from fastapi.responses import ORJSONResponse
 
 app = FastAPI()

@@ -1,6 +1,5 @@
-
-from fastapi import FastAPI, Response
 import orjson
+from fastapi import FastAPI, Response
 
 app = FastAPI()
 

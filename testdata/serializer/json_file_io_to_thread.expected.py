@@ -1,7 +1,7 @@
+import asyncio
 import json
 
 import aiofiles
-import asyncio
 
 
 async def load_settings(path):

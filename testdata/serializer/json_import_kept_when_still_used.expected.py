@@ -1,8 +1,8 @@
 import json
 from json import dumps
 
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 def to_log(data):

@@ -1,8 +1,8 @@
 """Request bodies parsed by hand."""
 import json
 
-from starlette.requests import Request
 import orjson
+from starlette.requests import Request
 
 
 async def create(request: Request):

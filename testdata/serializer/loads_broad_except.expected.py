@@ -1,6 +1,7 @@
 """orjson rejects some input json.loads accepts (NaN, Infinity, a BOM); under a broad
 `except` that would be swallowed silently, so those calls are reported instead."""
 import json
+
 import orjson
 
 

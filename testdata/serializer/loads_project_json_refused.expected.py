@@ -2,6 +2,7 @@
 orjson.loads() rejects: reading it back stays on json.loads()."""
 import json
 from pathlib import Path
+
 import orjson
 
 STORE = Path("store.json")

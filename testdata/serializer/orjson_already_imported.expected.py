@@ -1,4 +1,3 @@
-
 import orjson
 from starlette.responses import Response
 

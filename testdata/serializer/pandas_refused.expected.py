@@ -1,7 +1,7 @@
+import asyncio
 import threading
 
 import pandas as pd
-import asyncio
 
 SHARED = pd.read_csv("prices.csv")
 lock = threading.Lock()

@@ -1,7 +1,8 @@
 """Reports built with pandas."""
+import asyncio
+
 import pandas as pd
 from pandas import DataFrame, read_parquet
-import asyncio
 
 
 async def summary(df: pd.DataFrame, counts: pd.Series):

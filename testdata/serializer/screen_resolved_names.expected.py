@@ -1,12 +1,12 @@
 """Calls the prescreen must resolve like libcst's qualified names, not reject."""
+import asyncio
 import importlib
 
 import fastapi
+import orjson
 from fastapi import responses
 from json import dumps as encode
 from pandas import read_csv as load_table
-import asyncio
-import orjson
 
 json = importlib.import_module("json")  # no import of json: the name as written counts
 router = fastapi.APIRouter()

@@ -1,7 +1,7 @@
 import json
 
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 async def handler(data):

@@ -1,6 +1,7 @@
 """The lock file pins a FastAPI with lifespan=, though the declared range admits older."""
-from fastapi import FastAPI
 from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
 
 
 @asynccontextmanager

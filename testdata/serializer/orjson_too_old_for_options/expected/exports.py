@@ -2,8 +2,8 @@
 (2.6): only the call that needs no option newer than the declared range is rewritten."""
 import json
 
-from starlette.responses import Response
 import orjson
+from starlette.responses import Response
 
 
 async def sorted_rows(rows):

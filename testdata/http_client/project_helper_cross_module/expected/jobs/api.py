@@ -1,6 +1,7 @@
+import asyncio
+
 from . import mid
 from .mid import wait
-import asyncio
 
 
 async def retry(attempt):

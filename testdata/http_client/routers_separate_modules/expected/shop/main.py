@@ -1,8 +1,9 @@
+from contextlib import asynccontextmanager
+
+import httpx2
 from fastapi import FastAPI
 
 from .routers import orders
-import httpx2
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

@@ -1,5 +1,5 @@
-import requests
 import httpx2
+import requests
 
 
 def load(order_id: int) -> dict:

@@ -1,8 +1,9 @@
+from contextlib import asynccontextmanager
+
 import httpx
 from fastapi import FastAPI
 
 from .api import quotes, users
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

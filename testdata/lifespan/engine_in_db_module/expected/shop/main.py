@@ -1,7 +1,8 @@
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from .db import SessionLocal, engine as db_engine
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

@@ -1,9 +1,10 @@
+from contextlib import asynccontextmanager
+
+import aiohttp
+import httpx
 from fastapi import FastAPI
 
 from .routes import weather, news
-import aiohttp
-import httpx
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

@@ -1,10 +1,11 @@
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from .routers import items
-from .routers.users import router as users_router
 from .routers.items import startup as items_startup
 from .routers.users import load_users
-from contextlib import asynccontextmanager
+from .routers.users import router as users_router
 
 
 @asynccontextmanager

@@ -1,6 +1,8 @@
 """A small app with every lifecycle killer of the lifespan family; tests/test_lifespan_app.py
 drives the rewritten version (../expected) with Starlette's TestClient."""
 
+from contextlib import asynccontextmanager
+
 import aiohttp
 import httpx
 from fastapi import FastAPI
@@ -9,7 +11,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from . import routes
 from .routes import warm
-from contextlib import asynccontextmanager
 
 EVENTS: list[str] = []
 

@@ -1,8 +1,9 @@
 # Run from this directory: uvicorn main:app
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from state import EVENTS
-from contextlib import asynccontextmanager
 
 
 @asynccontextmanager

@@ -1,7 +1,8 @@
 import json
+
+import httpx2
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
-import httpx2
 
 app = FastAPI()
 

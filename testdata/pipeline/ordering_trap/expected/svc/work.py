@@ -1,6 +1,6 @@
+import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
-import asyncio
 
 
 async def _pause():

@@ -1,8 +1,9 @@
-from fastapi import Request, APIRouter, Depends
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
 
 from .. import services
 from ..auth import current_user
-import asyncio
 
 router = APIRouter(prefix="/orders")
 

@@ -1,5 +1,5 @@
 import httpx
-from fastapi import Request, APIRouter
+from fastapi import APIRouter, Request
 
 router = APIRouter()
 

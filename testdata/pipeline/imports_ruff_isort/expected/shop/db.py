@@ -1,0 +1,3 @@
+from databases import Database
+
+database = Database("sqlite:///shop.db")
