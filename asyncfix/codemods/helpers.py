@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import symtable
 import warnings
+import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ComprehensionScope,
     FunctionScope,
+    GlobalScope,
     ImportAssignment,
     Scope,
 )
@@ -104,21 +106,38 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
             return ModuleName(module, needs_import=False)
         return None
     # `import asyncio as aio` at module level, visible here under its alias.
-    for assignment in scope.globals.assignments:
-        if not isinstance(assignment, ImportAssignment) or not isinstance(
-            assignment.node, cst.Import
-        ):
-            continue
-        for alias in assignment.node.names:
-            if (
-                get_full_name_for_node(alias.name) == module
-                and alias.asname is not None
-                and isinstance(alias.asname.name, cst.Name)
-            ):
-                local = alias.asname.name.value
-                if all(isinstance(a, ImportAssignment) for a in scope[local]):
-                    return ModuleName(local, needs_import=False)
+    for local in _module_aliases(scope.globals).get(module, ()):
+        if all(isinstance(a, ImportAssignment) for a in scope[local]):
+            return ModuleName(local, needs_import=False)
     return ModuleName(module, needs_import=True)
+
+
+# Global scope -> module -> the names `import <module> as <name>` binds, in the order
+# libcst lists the assignments: made once per scope, where a walk of every global
+# assignment per call site made a module's rewrite quadratic in its size.
+_ALIASES: weakref.WeakKeyDictionary[GlobalScope, dict[str, list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _module_aliases(scope: GlobalScope) -> dict[str, list[str]]:
+    found = _ALIASES.get(scope)
+    if found is None:
+        found = _ALIASES[scope] = {}
+        for assignment in scope.assignments:
+            if not isinstance(assignment, ImportAssignment) or not isinstance(
+                assignment.node, cst.Import
+            ):
+                continue
+            for alias in assignment.node.names:
+                name = get_full_name_for_node(alias.name)
+                if (
+                    name is not None
+                    and alias.asname is not None
+                    and isinstance(alias.asname.name, cst.Name)
+                ):
+                    found.setdefault(name, []).append(alias.asname.name.value)
+    return found
 
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -220,6 +239,14 @@ class TopImportsAdder(AddImportsVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         return id(node) not in self._later and super().on_visit(node)
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        # libcst finds the insertion point by matching the original module against
+        # `[docstring, ZeroOrMore()]`, which recurses once per top-level statement (a
+        # RecursionError past ~1000 of them, quadratic below): it reads only the leading
+        # statements, and the statements keep their count and order up to the import block.
+        leading = _leading_statements(original_node.body)
+        return super().leave_Module(original_node.with_changes(body=leading), updated_node)
+
 
 def _leading_statements(
     body: Sequence[cst.BaseStatement],
@@ -250,7 +277,9 @@ def imports_still_used(code: str, scheduled: Iterable[tuple[str, str | None, str
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     nested = _nested_tables(top)
-    for module, obj, asname in scheduled:
+    # Once each: every rewritten call site schedules its import again, and each is
+    # looked up in every nested scope.
+    for module, obj, asname in dict.fromkeys(scheduled):
         name = asname or obj or (None if "." in module else module)
         if name is None:
             return False
