@@ -290,14 +290,15 @@ class Pipeline:
                     self.cache.put(key, CachedResult(outcome.encoding, [], None, set(), False))
                     outcome.cache_key = key
                 return outcome
-            module = _cst_parse(data)
+            module, feeds = _cst_parse(data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome
         outcome.parsed = True
+        source = data if feeds is None else feeds.stripped  # what `module` was parsed from
         try:
             run = self.rewrite(
-                module, data, text, file.display, plans, syntax_tree=tree, screened=screened
+                module, source, text, file.display, plans, syntax_tree=tree, screened=screened
             )
         except RecursionError:
             outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
@@ -312,7 +313,7 @@ class Pipeline:
         assert run.result is not None
         # The very tree that was parsed: its code is the input (libcst round-trips exactly),
         # so skip the codegen, which costs about a fifth of a parse.
-        new = data if run.result is module else _code(run.result, data)
+        new = data if run.result is module else _code(run.result, source, feeds)
         if new != data:
             problem = self._verify(data, new, text, file.display, plans)
             if problem is None:
@@ -344,17 +345,18 @@ class Pipeline:
             new_text, _ = decode(new)
             tree = _guard_depth(new)
             screened = self.prescreen(new, tree, path, plans)
-            module = _cst_parse(new) if screened or screened is None else None
+            module, feeds = _cst_parse(new) if screened or screened is None else (None, None)
         except SourceError as exc:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if _compiles(old_text, path) and not _compiles(new_text, path):
             return "would not compile"
         if module is None:
             return None  # Python parses it, and no codemod would act on it again
+        source = new if feeds is None else feeds.stripped
         again = self.rewrite(
-            module, new, new_text, path, plans, syntax_tree=tree, screened=screened
+            module, source, new_text, path, plans, syntax_tree=tree, screened=screened
         ).result
-        if again is None or _code(again, new) != new:
+        if again is None or _code(again, source) != source:
             return "is not idempotent (a second run changes it again)"
         return None
 
@@ -390,12 +392,16 @@ def _guard_depth(data: bytes) -> ast.Module | None:
     return tree
 
 
-def _cst_parse(data: bytes) -> cst.Module:
-    """libcst's parse of bytes that passed `_guard_depth`."""
+def _cst_parse(data: bytes) -> tuple[cst.Module, syntax.FormFeeds | None]:
+    """libcst's parse of bytes that passed `_guard_depth`, and the form feeds that start
+    lines of code (see syntax.FormFeeds): the tree is then that of the source without
+    them, which `_code` puts back."""
     import libcst as cst
 
+    feeds = syntax.FormFeeds.strip(data)
+    source = data if feeds is None else feeds.stripped
     try:
-        return cst.parse_module(data)
+        module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         # Python's own message and position are the ones users know; libcst's serve only
         # where the interpreter accepts what libcst does not.
@@ -411,15 +417,22 @@ def _cst_parse(data: bytes) -> cst.Module:
         ) from exc
     except RecursionError as exc:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
+    if syntax.FORM_FEED in data and (code := _code(module, source)) != source:
+        # A form feed elsewhere that libcst would move: no rewrite could keep the bytes.
+        pairs = enumerate(zip(code.splitlines(), source.splitlines(), strict=False), 1)
+        line = next((n for n, (ours, theirs) in pairs if ours != theirs), 1)
+        raise SourceError(line, 1, "a form feed here that libcst cannot reproduce")
+    return module, feeds
 
 
-def _code(module: cst.Module, original: bytes) -> bytes:
+def _code(module: cst.Module, original: bytes, feeds: syntax.FormFeeds | None = None) -> bytes:
     """The module's bytes. libcst drops a lone CR (old Mac line ending) at the very end
-    of a file; it is put back so that nothing outside a rewrite changes."""
+    of a file; it is put back so that nothing outside a rewrite changes, as are the form
+    feeds taken out before the parse (`feeds`)."""
     code = module.bytes
     if original.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
         code += b"\r"
-    return code
+    return code if feeds is None else feeds.restore(code)
 
 
 def _compiles(text: str, path: str) -> bool:
