@@ -208,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(generate(args.profile))
             profile(path, args.command)
             return 0
-        print(f"{'KB':>6} {'lines':>8} {'wall s':>8} {'ms/1k lines':>12} {'ratio':>6} "
-              f"{'peak MB':>8} exit  last line")
+        print(
+            f"{'KB':>6} {'lines':>8} {'wall s':>8} {'ms/1k lines':>12} {'ratio':>6} "
+            f"{'peak MB':>8} exit  last line"
+        )
         base = None
         for kb in (int(s) for s in args.sizes.split(",")):
             text = generate(kb)
@@ -219,8 +221,11 @@ def main(argv: list[str] | None = None) -> int:
             seconds, peak, code, last = measure(path, args.command)
             per = seconds * 1000 / (lines / 1000)
             base = base or per
-            print(f"{kb:>6} {lines:>8} {seconds:>8.1f} {per:>12.1f} {per / base:>6.2f} "
-                  f"{peak:>8.0f} {code:>4}  {last[:70]}", flush=True)
+            print(
+                f"{kb:>6} {lines:>8} {seconds:>8.1f} {per:>12.1f} {per / base:>6.2f} "
+                f"{peak:>8.0f} {code:>4}  {last[:70]}",
+                flush=True,
+            )
     return 0
 
 

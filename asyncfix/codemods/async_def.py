@@ -221,16 +221,14 @@ class _Walked:
                     nodes.append(value)
         return nodes
 
-    def candidates(
-        self, spelled: Iterable[str], name: str, word: re.Pattern[str]
-    ) -> list[ast.AST]:
+    def candidates(self, spelled: Iterable[str], name: str, word: re.Pattern[str]) -> list[ast.AST]:
         """The nodes that can be a use of a function spelled so, in `ast.walk` order.
         `word` is `\\b<name>\\b`: a string holds it when `name` is one of its words."""
         found = [item for spelling in set(spelled) for item in self.names.get(spelling, [])]
         if _WORD.fullmatch(name):
             found += self.string_words.get(name, [])
         else:  # (a character of an identifier that `\w` does not match: search them all)
-            found += [(order, node) for order, node in self.strings if word.search(node.value)]
+            found += [(order, node) for order, node in self.strings if word.search(str(node.value))]
         found += self.star_imports
         return [node for _, node in sorted(found, key=lambda item: item[0])]
 

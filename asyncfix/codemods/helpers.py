@@ -115,9 +115,7 @@ def module_name_at(scope: Scope, module: str) -> ModuleName | None:
 # Global scope -> module -> the names `import <module> as <name>` binds, in the order
 # libcst lists the assignments: made once per scope, where a walk of every global
 # assignment per call site made a module's rewrite quadratic in its size.
-_ALIASES: weakref.WeakKeyDictionary[GlobalScope, dict[str, list[str]]] = (
-    weakref.WeakKeyDictionary()
-)
+_ALIASES: weakref.WeakKeyDictionary[GlobalScope, dict[str, list[str]]] = weakref.WeakKeyDictionary()
 
 
 def _module_aliases(scope: GlobalScope) -> dict[str, list[str]]:
