@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -21,7 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncfix import syntax
 from asyncfix.cache import CachedResult, ResultCache
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from asyncfix.codemods.base import AsyncfixCodemod, FileRun
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -245,6 +248,17 @@ class Pipeline:
             return outcome, None
         if not plans and not self.may_match(data):
             return outcome, None
+        if self.config.too_large(data):
+            # Linear in size, but a generated module of megabytes would still take minutes
+            # and gigabytes: no one file holds the run hostage. (Still indexed for plans:
+            # another module's rewrite must see its uses.)
+            message = (
+                f"not rewritten: {len(data):,} bytes, over the limit of "
+                f"{self.config.max_file_size:,} "
+                "(max-file-size in [tool.asyncfix]; 0: no limit)"
+            )
+            outcome.errors.append(FileError(file.display, 1, 1, message))
+            return outcome, None
         if self.cache is None:
             return None, None
         # A planned file depends on other files: its plan data is part of the key.
@@ -279,6 +293,28 @@ class Pipeline:
     ) -> FileOutcome:
         """A file that triage did not settle: prescreens, then the libcst parse and the
         codemods if any prescreen passes; the result is stored under `key`."""
+        try:
+            outcome = self._rewrite_file(file, data, plans, key)
+            if not any(error.message == TOO_DEEP for error in outcome.errors):
+                return outcome
+        except RecursionError:  # (in the verifying second run)
+            pass
+        # Nested past what the default recursion limit allows libcst's visitors: again, on
+        # a thread with room for all the nesting CPython accepts (see `_deeply`).
+        try:
+            return _deeply(lambda: self._rewrite_file(file, data, plans, key))
+        except RecursionError:
+            outcome = FileOutcome(file, original=data, parsed=True)
+            outcome.errors.append(FileError(file.display, 1, 1, TOO_DEEP))
+            return outcome
+
+    def _rewrite_file(
+        self,
+        file: SourceFile,
+        data: bytes,
+        plans: Mapping[str, Any] | None,
+        key: str | None,
+    ) -> FileOutcome:
         outcome = FileOutcome(file, original=data)
         try:
             text, outcome.encoding = decode(data)
@@ -301,7 +337,7 @@ class Pipeline:
                 module, source, text, file.display, plans, syntax_tree=tree, screened=screened
             )
         except RecursionError:
-            outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
+            outcome.errors.append(FileError(file.display, 1, 1, TOO_DEEP))
             return outcome
         except Exception as exc:  # a bug in a codemod must not stop the run
             outcome.errors.append(
@@ -359,6 +395,44 @@ class Pipeline:
         if again is None or _code(again, source) != source:
             return "is not idempotent (a second run changes it again)"
         return None
+
+
+TOO_DEEP = "too deeply nested to rewrite"
+# CPython compiles 99 levels of indentation, 200 of brackets and chains of about 2,000
+# unary operators (`not not ... x`); libcst's visitors take several Python frames per
+# level: 2,000 `not`s need between 6,000 and 20,000. A thread's stack must hold them.
+_DEEP_RECURSION_LIMIT = 30_000
+_DEEP_STACK_BYTES = 512 * 1024 * 1024  # (address space: pages are used as touched)
+
+
+def _deeply(work: Callable[[], _T]) -> _T:
+    """`work()`, on a thread with a stack and a recursion limit for `_DEEP_RECURSION_LIMIT`
+    frames. The limit is the interpreter's: it is raised while the thread runs (the
+    caller only waits meanwhile) and then put back."""
+    done: list[_T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(work())
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    limit = sys.getrecursionlimit()
+    previous = threading.stack_size(_DEEP_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="asyncfix-deep", daemon=True)
+        sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    try:
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 # Python's parser rejects these with a SyntaxError; libcst's native parser would recurse

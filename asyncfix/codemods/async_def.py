@@ -687,9 +687,11 @@ class _Planner:
             if file.display not in wanting:
                 continue
             module = modules[file.display]
+            # (a search of the whole source: once per module, not per target)
+            may_name_framework = _may_name_framework(module.data)
             for i in wanting[file.display]:
                 target = targets[i]
-                if framework[i] or (framework_only[i] and not _may_name_framework(module.data)):
+                if framework[i] or (framework_only[i] and not may_name_framework):
                     continue
                 walked = self.walked(module)
                 # Only nodes spelling the name (or an import alias of it) can be uses.
