@@ -344,7 +344,9 @@ class Pipeline:
                 FileError(file.display, 1, 1, f"internal error: {type(exc).__name__}: {exc}")
             )
             return outcome
-        outcome.findings = sorted(run.findings)
+        outcome.findings = sorted(
+            run.findings if feeds is None else [feeds.in_source(f) for f in run.findings]
+        )
         outcome.packages = run.packages
         assert run.result is not None
         # The very tree that was parsed: its code is the input (libcst round-trips exactly),

@@ -24,7 +24,11 @@ import io
 import sys
 import tokenize
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asyncfix.report import Finding
 
 _OPENING = {"(", "[", "{"}
 _CLOSING = {")", "]", "}"}
@@ -230,6 +234,11 @@ class FormFeeds:
                 feeds[index] = line[: len(line) - len(kept)]
                 lines[index] = kept
         return cls(b"".join(lines), feeds) if feeds else None
+
+    def in_source(self, finding: Finding) -> Finding:
+        """A finding on the stripped source, its column counted on the file's line."""
+        feed = self.feeds.get(finding.line - 1)
+        return finding if feed is None else replace(finding, column=finding.column + len(feed))
 
     def restore(self, new: bytes) -> bytes:
         """`new` (a rewrite of `stripped`) with the form feeds back at the start of the
