@@ -1,7 +1,7 @@
 """Is asyncfix's time linear in the size of one file? (issue 25, issue 20 item 5)
 
     python bench/scaling.py [--sizes 50,400,5000] [--command apply|check] [--profile KB]
-                            [--keep DIR]
+                            [--keep DIR] [--max-file-size BYTES]
 
 For each size (KB), a FastAPI module of about that size is generated: blocks of routes,
 helpers, globals and classes repeated with fresh names, each block holding the call sites
@@ -15,8 +15,11 @@ that ratio against the smallest size, and the peak RSS of the process tree (samp
 /proc every 20 ms).
 
 The issue's targets: time per line on a 5 MB module within 1.5x of a 50 KB one; peak
-memory for 5 MB under 1 GB. `--profile KB` runs the pipeline in-process on one module of
-that size under cProfile and prints the top functions by cumulative and own time.
+memory for 5 MB under 1 GB. A module over max-file-size (1 MiB by default) is indexed
+for the plans but not parsed with libcst: the run reports it as an error, and its time
+and memory are those of that bound; `--max-file-size 0` measures the whole rewrite.
+`--profile KB` runs the pipeline in-process on one module of that size under cProfile
+and prints the top functions by cumulative and own time.
 Run by hand: no test depends on it.
 """
 
@@ -184,12 +187,13 @@ def measure(path: Path, command: str) -> tuple[float, float, float, int, str]:
 
 def profile(path: Path, command: str) -> None:
     sys.path.insert(0, str(REPO))
-    from asyncfix.config import Config
+    from asyncfix.config import load_config
     from asyncfix.driver import run
 
+    config = load_config(path.parent / "pyproject.toml")
     profiler = cProfile.Profile()
     profiler.enable()
-    result = run([path], Config(), jobs=1)
+    result = run([path], config, jobs=1)
     profiler.disable()
     print(f"{len(result.findings)} findings, {result.summary.errors} errors")
     out = io.StringIO()
@@ -205,11 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", choices=("apply", "check"), default="apply")
     parser.add_argument("--profile", type=int, metavar="KB", help="profile one size instead")
     parser.add_argument("--keep", type=Path, help="write the generated modules here")
+    parser.add_argument(
+        "--max-file-size",
+        type=int,
+        help="[tool.asyncfix] max-file-size for the run (default: asyncfix's; 0: no limit)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="asyncfix-scaling-") as scratch:
         where = args.keep or Path(scratch)
         where.mkdir(parents=True, exist_ok=True)
-        (where / "pyproject.toml").write_text('[project]\nname = "scaling"\n')
+        table = "" if args.max_file_size is None else f"max-file-size = {args.max_file_size}\n"
+        (where / "pyproject.toml").write_text(
+            f'[project]\nname = "scaling"\n\n[tool.asyncfix]\n{table}'
+        )
         if args.profile:
             path = where / f"service_{args.profile}kb.py"
             path.write_text(generate(args.profile))
