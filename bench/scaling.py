@@ -15,7 +15,7 @@ that ratio against the smallest size, and the peak RSS of the process tree (samp
 /proc every 20 ms).
 
 The issue's targets: time per line on a 5 MB module within 1.5x of a 50 KB one; peak
-memory for 5 MB under 1 GB. A module over max-file-size (1 MiB by default) is indexed
+memory for 5 MB under 1 GB. A module over max-file-size (400 KiB by default) is indexed
 for the plans but not parsed with libcst: the run reports it as an error, and its time
 and memory are those of that bound; `--max-file-size 0` measures the whole rewrite.
 `--profile KB` runs the pipeline in-process on one module of that size under cProfile

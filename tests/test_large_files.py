@@ -162,5 +162,5 @@ def test_max_file_size_must_be_a_number_of_bytes(value: str, message: str) -> No
 
 
 def test_max_file_size_default_and_setting() -> None:
-    assert Config().max_file_size == DEFAULT_MAX_FILE_SIZE == 1 << 20
+    assert Config().max_file_size == DEFAULT_MAX_FILE_SIZE == 409_600
     assert parse_table({"max-file-size": 5_000_000}, None).max_file_size == 5_000_000
