@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -20,7 +21,7 @@ from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncfix import syntax
 from asyncfix.cache import CachedResult, ResultCache
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from asyncfix.codemods.base import AsyncfixCodemod, FileRun
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -297,6 +300,17 @@ class Pipeline:
         # it before libcst's parse).
         if not plans and not self.may_match(data) and not file.named:
             return outcome, None
+        if self.config.too_large(data):
+            # Linear in size, but a generated module of megabytes would still take minutes
+            # and gigabytes: no one file holds the run hostage. (Still indexed for plans:
+            # another module's rewrite must see its uses.)
+            message = (
+                f"not rewritten: {len(data):,} bytes, over the limit of "
+                f"{self.config.max_file_size:,} "
+                "(max-file-size in [tool.asyncfix]; 0: no limit)"
+            )
+            outcome.errors.append(FileError(file.display, 1, 1, message))
+            return outcome, None
         if self.cache is None:
             return None, None
         # A planned file depends on other files: its plan data is part of the key.
@@ -333,6 +347,29 @@ class Pipeline:
         """A file that triage did not settle: prescreens, then the libcst parse and the
         codemods if any prescreen passes; the result is stored under `key`. `suppress`:
         see `rewrite` (a partial fix: its output is not checked for idempotence)."""
+        try:
+            outcome = self._rewrite_file(file, data, plans, key, suppress)
+            if not any(error.message == TOO_DEEP for error in outcome.errors):
+                return outcome
+        except RecursionError:  # (in the verifying second run)
+            pass
+        # Nested past what the default recursion limit allows libcst's visitors: again, on
+        # a thread with room for all the nesting CPython accepts (see `_deeply`).
+        try:
+            return _deeply(lambda: self._rewrite_file(file, data, plans, key, suppress))
+        except RecursionError:
+            outcome = FileOutcome(file, original=data, parsed=True)
+            outcome.errors.append(FileError(file.display, 1, 1, TOO_DEEP))
+            return outcome
+
+    def _rewrite_file(
+        self,
+        file: SourceFile,
+        data: bytes,
+        plans: Mapping[str, Any] | None,
+        key: str | None,
+        suppress: Mapping[int, frozenset[str] | None] | None = None,
+    ) -> FileOutcome:
         outcome = FileOutcome(file, original=data)
         try:
             text, outcome.encoding = decode(data)
@@ -347,29 +384,32 @@ class Pipeline:
                     self.cache.put(key, CachedResult(outcome.encoding, [], None, set(), False))
                     outcome.cache_key = key
                 return outcome
-            module = _cst_parse(data)
+            module, feeds = _cst_parse(data)
         except SourceError as exc:
             outcome.errors.append(FileError(file.display, exc.line, exc.column, exc.message))
             return outcome
         outcome.parsed = True
+        source = data if feeds is None else feeds.stripped  # what `module` was parsed from
         try:
             run = self.rewrite(
-                module, data, text, file.display, plans, suppress, tree, screened=screened
+                module, source, text, file.display, plans, suppress, tree, screened=screened
             )
         except RecursionError:
-            outcome.errors.append(FileError(file.display, 1, 1, "too deeply nested to rewrite"))
+            outcome.errors.append(FileError(file.display, 1, 1, TOO_DEEP))
             return outcome
         except Exception as exc:  # a bug in a codemod must not stop the run
             outcome.errors.append(
                 FileError(file.display, 1, 1, f"internal error: {type(exc).__name__}: {exc}")
             )
             return outcome
-        outcome.findings = sorted(run.findings)
+        outcome.findings = sorted(
+            run.findings if feeds is None else [feeds.in_source(f) for f in run.findings]
+        )
         outcome.packages = run.packages
         assert run.result is not None
         # The very tree that was parsed: its code is the input (libcst round-trips exactly),
         # so skip the codegen, which costs about a fifth of a parse.
-        new = data if run.result is module else _code(run.result, data)
+        new = data if run.result is module else _code(run.result, source, feeds)
         if new != data:
             problem = self._verify(data, new, text, file.display, plans, suppress is None)
             if problem is None:
@@ -407,19 +447,58 @@ class Pipeline:
             new_text, _ = decode(new)
             tree = _guard_depth(new)
             screened = self.prescreen(new, tree, path, plans)
-            module = _cst_parse(new) if screened or screened is None else None
+            module, feeds = _cst_parse(new) if screened or screened is None else (None, None)
         except SourceError as exc:
             return f"would not parse ({exc.message} at {exc.line}:{exc.column})"
         if syntax.compiles(old_text, path) and not syntax.compiles(new_text, path):
             return "would not compile"
         if module is None or not whole:
             return None  # Python parses it, and no codemod would act on it again
+        source = new if feeds is None else feeds.stripped
         again = self.rewrite(
-            module, new, new_text, path, plans, syntax_tree=tree, screened=screened
+            module, source, new_text, path, plans, syntax_tree=tree, screened=screened
         ).result
-        if again is None or _code(again, new) != new:
+        if again is None or _code(again, source) != source:
             return "is not idempotent (a second run changes it again)"
         return None
+
+
+TOO_DEEP = "too deeply nested to rewrite"
+# CPython compiles 99 levels of indentation, 200 of brackets and chains of about 2,000
+# unary operators (`not not ... x`); libcst's visitors take several Python frames per
+# level: 2,000 `not`s need between 6,000 and 20,000. A thread's stack must hold them.
+_DEEP_RECURSION_LIMIT = 30_000
+_DEEP_STACK_BYTES = 512 * 1024 * 1024  # (address space: pages are used as touched)
+
+
+def _deeply(work: Callable[[], _T]) -> _T:
+    """`work()`, on a thread with a stack and a recursion limit for `_DEEP_RECURSION_LIMIT`
+    frames. The limit is the interpreter's: it is raised while the thread runs (the
+    caller only waits meanwhile) and then put back."""
+    done: list[_T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(work())
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    limit = sys.getrecursionlimit()
+    previous = threading.stack_size(_DEEP_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="asyncfix-deep", daemon=True)
+        sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    try:
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 # Python's parser rejects these with a SyntaxError; libcst's native parser would recurse
@@ -453,12 +532,16 @@ def _guard_depth(data: bytes) -> ast.Module | None:
     return tree
 
 
-def _cst_parse(data: bytes) -> cst.Module:
-    """libcst's parse of bytes that passed `_guard_depth`."""
+def _cst_parse(data: bytes) -> tuple[cst.Module, syntax.FormFeeds | None]:
+    """libcst's parse of bytes that passed `_guard_depth`, and the form feeds that start
+    lines of code (see syntax.FormFeeds): the tree is then that of the source without
+    them, which `_code` puts back."""
     import libcst as cst
 
+    feeds = syntax.FormFeeds.strip(data)
+    source = data if feeds is None else feeds.stripped
     try:
-        return cst.parse_module(data)
+        module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         # Python's own message and position are the ones users know; libcst's serve only
         # where the interpreter accepts what libcst does not.
@@ -474,15 +557,22 @@ def _cst_parse(data: bytes) -> cst.Module:
         ) from exc
     except RecursionError as exc:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
+    if syntax.FORM_FEED in data and (code := _code(module, source)) != source:
+        # A form feed elsewhere that libcst would move: no rewrite could keep the bytes.
+        pairs = enumerate(zip(code.splitlines(), source.splitlines(), strict=False), 1)
+        line = next((n for n, (ours, theirs) in pairs if ours != theirs), 1)
+        raise SourceError(line, 1, "a form feed here that libcst cannot reproduce")
+    return module, feeds
 
 
-def _code(module: cst.Module, original: bytes) -> bytes:
+def _code(module: cst.Module, original: bytes, feeds: syntax.FormFeeds | None = None) -> bytes:
     """The module's bytes. libcst drops a lone CR (old Mac line ending) at the very end
-    of a file; it is put back so that nothing outside a rewrite changes."""
+    of a file; it is put back so that nothing outside a rewrite changes, as are the form
+    feeds taken out before the parse (`feeds`)."""
     code = module.bytes
     if original.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
         code += b"\r"
-    return code
+    return code if feeds is None else feeds.restore(code)
 
 
 def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:

@@ -19,10 +19,16 @@ that still fails (PEP 701 f-strings on 3.11, say) raises the first SyntaxError, 
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import sys
 import tokenize
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asyncfix.report import Finding
 
 _OPENING = {"(", "[", "{"}
 _CLOSING = {")", "]", "}"}
@@ -192,3 +198,89 @@ def _parenthesize(
             before = opening - 1 if text[opening - 1] in " \t" else opening
             return [(before, opening, "("), (closing, closing, ")")]
     return []
+
+
+# -- form feeds ----------------------------------------------------------------------------
+# A form feed at the start of a line of code sets Python's column count back to 0: it is
+# layout (a page break), nothing more. libcst does not reproduce it there: before a
+# top-level statement it is dropped, and on a block's first line it becomes part of the
+# block's indentation, copied onto every line of the block (and a codemod that builds a
+# statement with that indentation fails). The driver parses the source without these form
+# feeds and puts them back on the same lines of the output.
+FORM_FEED = b"\x0c"
+_LAYOUT = {
+    tokenize.ENCODING,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.COMMENT,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+}
+
+
+@dataclass(frozen=True)
+class FormFeeds:
+    """The form feeds that start lines of code, taken out of the source."""
+
+    stripped: bytes  # the source without them
+    feeds: dict[int, bytes]  # line index (0-based) -> the form feeds it started with
+
+    @classmethod
+    def strip(cls, data: bytes) -> FormFeeds | None:
+        """None when no line of code starts with a form feed (or the source does not
+        tokenize: then libcst's own parse decides)."""
+        if FORM_FEED not in data:
+            return None
+        lines = data.splitlines(keepends=True)
+        starts = _code_line_starts(lines)
+        if starts is None:
+            return None
+        feeds: dict[int, bytes] = {}
+        for index in starts:
+            line = lines[index]
+            kept = line.lstrip(FORM_FEED)
+            if len(kept) < len(line):
+                feeds[index] = line[: len(line) - len(kept)]
+                lines[index] = kept
+        return cls(b"".join(lines), feeds) if feeds else None
+
+    def in_source(self, finding: Finding) -> Finding:
+        """A finding on the stripped source, its column counted on the file's line."""
+        feed = self.feeds.get(finding.line - 1)
+        return finding if feed is None else replace(finding, column=finding.column + len(feed))
+
+    def restore(self, new: bytes) -> bytes:
+        """`new` (a rewrite of `stripped`) with the form feeds back at the start of the
+        lines they began: the lines it kept, and in a changed run of lines the line at
+        the same place, when that one still starts a line of code. A form feed whose line
+        a rewrite removed goes with it."""
+        old_lines = self.stripped.splitlines(keepends=True)
+        new_lines = new.splitlines(keepends=True)
+        starts = _code_line_starts(new_lines) or set()
+        matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag not in ("equal", "replace"):
+                continue
+            for offset in range(min(i2 - i1, j2 - j1)):
+                feed = self.feeds.get(i1 + offset)
+                if feed is not None and j1 + offset in starts:
+                    new_lines[j1 + offset] = feed + new_lines[j1 + offset]
+        return b"".join(new_lines)
+
+
+def _code_line_starts(lines: Sequence[bytes]) -> set[int] | None:
+    """Indexes of the physical lines on which a logical line of code starts (not a line
+    inside a string, a bracket or after a backslash); None when they do not tokenize."""
+    starts: set[int] = set()
+    at_start = True
+    try:
+        for token in tokenize.tokenize(iter(lines).__next__):
+            if token.type in _LAYOUT:
+                at_start = at_start or token.type == tokenize.NEWLINE
+            elif at_start:
+                starts.add(token.start[0] - 1)
+                at_start = False
+    except (SyntaxError, tokenize.TokenError, UnicodeDecodeError, LookupError):
+        return None
+    return starts

@@ -173,6 +173,9 @@ class _Target:
 _NO_CHILDREN = (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)
 
 
+_WORD = re.compile(r"\w+")  # what `\b` takes for a word, in a str pattern
+
+
 class _Walked:
     """One walk of a module, in `ast.walk` order, kept for every target the plan judges
     (and shared with the one-file plans of the same plan phase): each node's parent, and
@@ -182,7 +185,11 @@ class _Walked:
         self.parents: dict[ast.AST, ast.AST] = {}
         self.names: dict[str, list[tuple[int, ast.AST]]] = {}  # Name.id / Attribute.attr
         self.strings: list[tuple[int, ast.Constant]] = []
-        self.imports_from: list[tuple[int, ast.AST]] = []
+        # The strings by the words (runs of `\w`) they hold: a lookup per target, where a
+        # search of every string per target made the plan quadratic in the module's size.
+        self.string_words: dict[str, list[tuple[int, ast.Constant]]] = {}
+        # Of the imports, only a star import can be a use (see _Planner._use).
+        self.star_imports: list[tuple[int, ast.AST]] = []
         for order, node in enumerate(self._breadth_first(tree)):
             if isinstance(node, ast.Name):
                 self.names.setdefault(node.id, []).append((order, node))
@@ -191,8 +198,10 @@ class _Walked:
             elif isinstance(node, ast.Constant):
                 if isinstance(node.value, str):
                     self.strings.append((order, node))
-            elif isinstance(node, ast.ImportFrom):
-                self.imports_from.append((order, node))
+                    for word in set(_WORD.findall(node.value)):
+                        self.string_words.setdefault(word, []).append((order, node))
+            elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                self.star_imports.append((order, node))
 
     def _breadth_first(self, tree: ast.Module) -> list[ast.AST]:
         """The nodes in `ast.walk` order, filling `parents` on the way (one pass over the
@@ -212,11 +221,15 @@ class _Walked:
                     nodes.append(value)
         return nodes
 
-    def candidates(self, spelled: Iterable[str], word: re.Pattern[str]) -> list[ast.AST]:
-        """The nodes that can be a use of a function spelled so, in `ast.walk` order."""
-        found = [item for name in set(spelled) for item in self.names.get(name, [])]
-        found += [(order, node) for order, node in self.strings if word.search(str(node.value))]
-        found += self.imports_from
+    def candidates(self, spelled: Iterable[str], name: str, word: re.Pattern[str]) -> list[ast.AST]:
+        """The nodes that can be a use of a function spelled so, in `ast.walk` order.
+        `word` is `\\b<name>\\b`: a string holds it when `name` is one of its words."""
+        found = [item for spelling in set(spelled) for item in self.names.get(spelling, [])]
+        if _WORD.fullmatch(name):
+            found += self.string_words.get(name, [])
+        else:  # (a character of an identifier that `\w` does not match: search them all)
+            found += [(order, node) for order, node in self.strings if word.search(str(node.value))]
+        found += self.star_imports
         return [node for _, node in sorted(found, key=lambda item: item[0])]
 
 
@@ -691,9 +704,11 @@ class _Planner:
             if file.display not in wanting:
                 continue
             module = modules[file.display]
+            # (a search of the whole source: once per module, not per target)
+            may_name_framework = _may_name_framework(module.data)
             for i in wanting[file.display]:
                 target = targets[i]
-                if framework[i] or (framework_only[i] and not _may_name_framework(module.data)):
+                if framework[i] or (framework_only[i] and not may_name_framework):
                     continue
                 walked = self.walked(module)
                 # Only nodes spelling the name (or an import alias of it) can be uses.
@@ -701,7 +716,7 @@ class _Planner:
                     target.info.name,
                     *(local for local, q in module.imports.items() if q in aliases[i]),
                 }
-                for node in walked.candidates(spelled, words[i]):
+                for node in walked.candidates(spelled, target.info.name, words[i]):
                     problem = self._use(target, module, node, walked.parents, words[i], aliases[i])
                     if problem == _FRAMEWORK:
                         framework[i] = True

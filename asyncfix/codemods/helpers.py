@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import symtable
 import warnings
+import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -16,6 +17,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ComprehensionScope,
     FunctionScope,
+    GlobalScope,
     ImportAssignment,
     Scope,
 )
@@ -128,26 +130,12 @@ def module_name_at(scope: Scope, module: str, attr: str | None = None) -> Module
         ):
             return ModuleName(module, needs_import=False, module=module)
         return None
-    from_imports = False
     # `import asyncio as aio` at module level, visible here under its alias.
-    for assignment in scope.globals.assignments:
-        if not isinstance(assignment, ImportAssignment):
-            continue
-        node = assignment.node
-        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
-            from_imports |= get_full_name_for_node(node.module) == module
-        if not isinstance(node, cst.Import):
-            continue
-        for alias in node.names:
-            if (
-                get_full_name_for_node(alias.name) == module
-                and alias.asname is not None
-                and isinstance(alias.asname.name, cst.Name)
-            ):
-                local = alias.asname.name.value
-                if all(isinstance(a, ImportAssignment) for a in scope[local]):
-                    return ModuleName(local, needs_import=False, module=module)
-    if attr is not None and from_imports:
+    imports = _module_imports(scope.globals)
+    for local in imports.aliases.get(module, ()):
+        if all(isinstance(a, ImportAssignment) for a in scope[local]):
+            return ModuleName(local, needs_import=False, module=module)
+    if attr is not None and module in imports.from_modules:
         found = _imported_from(scope, module, attr)
         if found is not None:
             return found
@@ -173,6 +161,40 @@ def _imported_from(scope: Scope, module: str, attr: str) -> ModuleName | None:
     if attr in scope.globals or scope.globals.accesses[attr] or scope.accesses[attr]:
         return None
     return ModuleName(attr, needs_import=True, module=module, attr=attr)
+
+
+class _ModuleImports(NamedTuple):
+    aliases: dict[str, list[str]]  # module -> the names `import <module> as <name>` binds
+    from_modules: set[str]  # the modules of `from <module> import ...` (absolute)
+
+
+# Global scope -> its module-level imports, in the order libcst lists the assignments:
+# made once per scope, where a walk of every global assignment per call site made a
+# module's rewrite quadratic in its size.
+_IMPORTS: weakref.WeakKeyDictionary[GlobalScope, _ModuleImports] = weakref.WeakKeyDictionary()
+
+
+def _module_imports(scope: GlobalScope) -> _ModuleImports:
+    found = _IMPORTS.get(scope)
+    if found is not None:
+        return found
+    found = _IMPORTS[scope] = _ModuleImports({}, set())
+    for assignment in scope.assignments:
+        if not isinstance(assignment, ImportAssignment):
+            continue
+        node = assignment.node
+        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+            name = get_full_name_for_node(node.module)
+            if name is not None:
+                found.from_modules.add(name)
+        if not isinstance(node, cst.Import):
+            continue
+        for alias in node.names:
+            name = get_full_name_for_node(alias.name)
+            asname = alias.asname.name if alias.asname is not None else None
+            if name is not None and isinstance(asname, cst.Name):
+                found.aliases.setdefault(name, []).append(asname.value)
+    return found
 
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -274,6 +296,14 @@ class TopImportsAdder(AddImportsVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         return id(node) not in self._later and super().on_visit(node)
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        # libcst finds the insertion point by matching the original module against
+        # `[docstring, ZeroOrMore()]`, which recurses once per top-level statement (a
+        # RecursionError past ~1000 of them, quadratic below): it reads only the leading
+        # statements, and the statements keep their count and order up to the import block.
+        leading = _leading_statements(original_node.body)
+        return super().leave_Module(original_node.with_changes(body=leading), updated_node)
+
 
 def _leading_statements(
     body: Sequence[cst.BaseStatement],
@@ -304,7 +334,9 @@ def imports_still_used(code: str, scheduled: Iterable[tuple[str, str | None, str
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     nested = _nested_tables(top)
-    for module, obj, asname in scheduled:
+    # Once each: every rewritten call site schedules its import again, and each is
+    # looked up in every nested scope.
+    for module, obj, asname in dict.fromkeys(scheduled):
         name = asname or obj or (None if "." in module else module)
         if name is None:
             return False
@@ -614,9 +646,10 @@ class BlankKeepingImportsRemover(RemoveImportsVisitor):
             if removed:
                 own = _blank_lines(line)
                 gap = max(blanks, own) if body else blanks  # at the top: the gap it had
-                line = line.with_changes(
-                    leading_lines=[cst.EmptyLine()] * gap + list(line.leading_lines[own:])
-                )
+                # (its own empty lines stay as they are: they may hold a form feed)
+                lead = list(line.leading_lines)
+                lead = [cst.EmptyLine()] * (gap - own) + lead if gap >= own else lead[own - gap :]
+                line = line.with_changes(leading_lines=lead)
             body.append(line)
             blanks, removed = 0, False
         return module.with_changes(body=[*body, *it])

@@ -1082,15 +1082,19 @@ def shared_client(options: HttpOptions) -> tuple[cst.BaseExpression, str]:
     return cst.parse_expression(f"{lib}.AsyncClient({', '.join(arguments)})"), "aclose"
 
 
-def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions) -> bool:
+def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, config: Config) -> bool:
     """Would add_lifespan_resource succeed on this app module (checked in the plan, on the
-    module as it is; the transform checks again and stops the file if not)?"""
+    module as it is; the transform checks again and stops the file if not)? Not when the
+    module is over max-file-size: the driver leaves it as it is."""
     bound = info.imports.get(options.library)
     if options.library in info.toplevel or (bound is not None and bound != options.library):
         return False
     try:
-        module = cst.parse_module(info.file.path.read_bytes())
+        data = info.file.path.read_bytes()
+        module = None if config.too_large(data) else cst.parse_module(data)
     except (OSError, cst.ParserSyntaxError):
+        return False
+    if module is None:
         return False
     create, close = shared_client(options)
     return add_lifespan_resource(module, app, "http_client", create, close) is not None
@@ -1281,7 +1285,7 @@ class RequestsToAsync(AsyncfixCodemod):
                 plans.setdefault(info.path, {})["shared_blocked"] = True
             elif len(names) == 1:
                 apps[f"{info.name}.{names[0]}"] = (info, names[0])
-        cls._plan_routers(index, apps, http_options(config), plans, calls)
+        cls._plan_routers(index, apps, http_options(config), plans, calls, config)
         return plans
 
     @staticmethod
@@ -1291,6 +1295,7 @@ class RequestsToAsync(AsyncfixCodemod):
         options: HttpOptions,
         plans: dict[str, dict[str, Any]],
         calls: _CallsOf,
+        config: Config,
     ) -> None:
         """A router with requests calls, included into exactly one app of another module
         whose lifespan can take the client: its handlers use the shared client, and that
@@ -1321,7 +1326,7 @@ class RequestsToAsync(AsyncfixCodemod):
                 if index.outside(info.path) or index.outside(app_info.path):
                     continue  # both change or neither: each file then decides alone
                 if app_info.path not in feasible:
-                    feasible[app_info.path] = _app_can_take_client(app_info, app, options)
+                    feasible[app_info.path] = _app_can_take_client(app_info, app, options, config)
                 if feasible[app_info.path]:
                     plans.setdefault(info.path, {}).setdefault("shared_routers", []).append(name)
                     plans.setdefault(app_info.path, {})["add_shared"] = app

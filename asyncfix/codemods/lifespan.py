@@ -1058,7 +1058,7 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             migrating = [v for v, a in entry["apps"].items() if _migrates(a)]
             if not migrating:
                 continue
-            problem = _dry_run(index.data(by_path[path].file) or b"", entry)
+            problem = _dry_run(index.data(by_path[path].file) or b"", entry, config)
             if problem is not None:
                 failed = True
                 for var in migrating:
@@ -1263,15 +1263,17 @@ def _dry_pipeline(
     config: Config,
     needs: tuple[str, ...],
 ) -> cst.Module | None:
-    """The module as this family's codemods would leave it (None: `needs` not selected)."""
+    """The module as this family's codemods would leave it (None: `needs` not selected,
+    or the file is over max-file-size)."""
     from asyncfix.codemods import resolve_selection
     from asyncfix.codemods.base import FileRun
 
     enabled = resolve_selection(config.select, config.ignore)
-    if not enabled.issuperset(needs):
+    data = index.data(info.file) or b""
+    if not enabled.issuperset(needs) or config.too_large(data):
         return None
     try:
-        module = cst.parse_module(index.data(info.file) or b"")
+        module = cst.parse_module(data)
     except cst.ParserSyntaxError:
         return None
     codemods = (OnEventToLifespan, ImportTimeClient, PerCallClient)
@@ -1856,7 +1858,9 @@ def _why_no_lifespan(module: cst.Module, app_name: str) -> str:
     return "the names the lifespan needs (asynccontextmanager, lifespan) are taken"
 
 
-def _dry_run(data: bytes, entry: Mapping[str, Any]) -> str | None:
+def _dry_run(data: bytes, entry: Mapping[str, Any], config: Config) -> str | None:
+    if config.too_large(data):  # (the driver leaves it as it is: no libcst parse here either)
+        return "the file is over max-file-size, so it is not rewritten"
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError:

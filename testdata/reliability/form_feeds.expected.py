@@ -1,0 +1,32 @@
+"""Form feeds (page breaks) in every place Python allows them."""
+import asyncio
+
+PAGE = """
+a form feed that starts a line inside a string: data, not layout
+"""
+
+
+def untouched(x):
+    y = x + 1 + 2
+    return (y,
+            y)
+
+
+async def first_line():
+    await asyncio.sleep(1)
+    return 1
+
+
+async def later_line():
+    value = 1
+    await asyncio.sleep(value)
+
+    # a comment
+    # a comment after a form feed
+    return value
+
+
+class Pages:
+    async def method(self):
+        await asyncio.sleep(2)
+        return PAGE
