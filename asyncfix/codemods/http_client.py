@@ -38,7 +38,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
-from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
+from asyncfix.codemods.lifespan import add_lifespan_resource, foreign_handlers, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import (
@@ -232,7 +232,8 @@ class HttpOptions:
     library: str = "httpx2"
     timeout: float | None = None  # None: no timeout, as requests
     follow_redirects: bool = True  # as requests
-    # The shared client's pool limits: the lifespan family's, so AF303 and AF201 agree.
+    # The shared client's pool limits: the lifespan family's, so AF303 and AF201 agree
+    # (only those configured: asyncfix cannot know the workload).
     pool: tuple[tuple[str, int], ...] = ()
 
 
@@ -346,13 +347,16 @@ def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
     defs met top-down, in field order. Only statements can hold a def, so expressions are
     not walked but in an async def's own body."""
     sites: list[tuple[str, ast.expr]] = []
+    lifecycle = _lifecycle_functions(tree)
 
     def walk(nodes: Iterable[ast.AST], names: list[str]) -> None:
         for node in nodes:
             if isinstance(node, ast.ClassDef):
                 walk(node.body, [*names, node.name])
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if isinstance(node, ast.AsyncFunctionDef):
+                if isinstance(node, ast.AsyncFunctionDef) and not (
+                    not names and node.name in lifecycle
+                ):
                     path = ".".join([*names, node.name])
                     sites.extend((path, c.func) for stmt in node.body for c in _own_calls(stmt))
                 walk(node.body, [*names, node.name, "<locals>"])
@@ -364,6 +368,40 @@ def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
 
     walk(tree.body, [])
     return sites
+
+
+_LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+
+
+def _lifecycle_functions(tree: ast.Module) -> set[str]:
+    """Module-level functions that run at an app's startup or shutdown: a lifespan (an
+    `asynccontextmanager` passed as `lifespan=` or taking a `FastAPI`/`Starlette` app),
+    `on_event` handlers, and those of `on_startup=`, `on_shutdown=`, `add_event_handler`.
+    Startup blocks serving anyway: moving their calls to a thread gains nothing."""
+    found: set[str] = set()
+    # (registrations are module-level statements: function bodies are not walked)
+    statements = [s for s in tree.body if isinstance(s, ast.Assign | ast.AnnAssign | ast.Expr)]
+    for node in (n for stmt in statements for n in ast.walk(stmt)):
+        if isinstance(node, ast.Call):
+            values = [kw.value for kw in node.keywords if kw.arg in _LIFECYCLE_KEYWORDS]
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_event_handler":
+                values += node.args[1:2] + [kw.value for kw in node.keywords if kw.arg == "func"]
+            for value in values:
+                items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+                found.update(i.id for i in items if isinstance(i, ast.Name))
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.AsyncFunctionDef):
+            continue
+        for decorator in stmt.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
+            name = full_name(func) or ""
+            if name.endswith("on_event") and isinstance(decorator, ast.Call):
+                found.add(stmt.name)
+            elif name.rpartition(".")[2] == "asynccontextmanager" and stmt.args.args:
+                annotation = full_name(stmt.args.args[0].annotation or ast.Constant(None))
+                if (annotation or "").rpartition(".")[2] in ("FastAPI", "Starlette"):
+                    found.add(stmt.name)
+    return found
 
 
 def _own_calls(node: ast.AST) -> Iterable[ast.Call]:
@@ -388,14 +426,21 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
     generators, not decorated) that call a blocking API directly or through each other.
     The chain shown is a shortest one (the first in call order among equals): round n finds
     the functions n calls away from a blocking API, whatever order the modules come in."""
-    functions = [f for info in infos for f in info.functions.values() if _followed(f)]
+    # A call made only in an `except` block (installing a missing package, say) is a
+    # fallback: offloading the whole function for it would cost a thread on every call.
+    functions = [
+        (f, list(f.main_calls()))
+        for info in infos
+        for f in info.functions.values()
+        if _followed(f)
+    ]
     found: dict[str, str] = {}
     while True:
         new: dict[str, str] = {}
-        for f in functions:
+        for f, calls in functions:
             if f.qualname in found or f.qualname in new:
                 continue  # a qualname defined twice (same-named modules): the first wins
-            for callee in f.calls:
+            for callee in calls:
                 if callee in _BLOCKING_ROOTS:
                     new[f.qualname] = f"{f.name} -> {callee}"
                 elif callee in found:
@@ -1064,22 +1109,24 @@ def _awaitable_in(inner: Scope, scope: Scope) -> bool:
 
 
 def shared_client(options: HttpOptions) -> tuple[cst.BaseExpression, str]:
-    """An app-wide client with explicit pool limits, and the method that closes it."""
+    """An app-wide client, with the pool limits the project configures (none: the
+    library's), and the method that closes it."""
     lib = options.library
     timeout = options.timeout
     pool = ", ".join(f"{name}={value}" for name, value in options.pool)
     if lib == "aiohttp":
         limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
+        connector = f", connector={lib}.TCPConnector({pool})" if pool else ""
         return (
             cst.parse_expression(
-                f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
-                f"connector={lib}.TCPConnector({pool}))"
+                f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}){connector})"
             ),
             "close",
         )
     arguments = ["follow_redirects=True"] if options.follow_redirects else []
     arguments.append(f"timeout={timeout!r}")
-    arguments.append(f"limits={lib}.Limits({pool})")
+    if pool:
+        arguments.append(f"limits={lib}.Limits({pool})")
     return cst.parse_expression(f"{lib}.AsyncClient({', '.join(arguments)})"), "aclose"
 
 
@@ -1236,6 +1283,7 @@ class RequestsToAsync(AsyncfixCodemod):
         self._shared: tuple[str, frozenset[str]] | None = None
         self._shared_used = False
         self._has_app = False
+        self._blocked_by: str | None = None  # where a handler in another module registers
         self._add_request: set[cst.FunctionDef] = set()
         self._extra_reads: dict[cst.CSTNode, list[str]] = {}  # shared client, aiohttp
 
@@ -1267,14 +1315,12 @@ class RequestsToAsync(AsyncfixCodemod):
                     deps.append(found.qualname.removeprefix(found.module + "."))
         # The shared client goes into the app's lifespan; `lifespan=` silently disables
         # event handlers that another module may register on that app, so then it does not.
-        events = {
-            info.path for info in index.modules(b"on_event", b"add_event_handler", b"on_startup")
-        }
+        foreign = foreign_handlers(index)
         apps: dict[str, tuple[ModuleInfo, str]] = {}
         for info in index.modules(b"FastAPI"):
             names = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
-            if names and events - {info.path}:
-                plans.setdefault(info.path, {})["shared_blocked"] = True
+            if names and info.path in foreign:
+                plans.setdefault(info.path, {})["shared_blocked"] = foreign[info.path]
             elif len(names) == 1:
                 apps[f"{info.name}.{names[0]}"] = (info, names[0])
         cls._plan_routers(index, apps, http_options(config), plans, calls)
@@ -1389,7 +1435,8 @@ class RequestsToAsync(AsyncfixCodemod):
     def _find_shared(self, module: cst.Module) -> tuple[str, frozenset[str]] | None:
         """The one `app = FastAPI(...)` of this module, if its lifespan can take the client,
         with the routers included into it here."""
-        if (self.planned or {}).get("shared_blocked"):
+        self._blocked_by = (self.planned or {}).get("shared_blocked")
+        if self._blocked_by:
             return None
         apps: list[str] = []
         routers: set[str] = set()
@@ -1426,6 +1473,11 @@ class RequestsToAsync(AsyncfixCodemod):
             "(request.app.state.http_client, created in the lifespan)"
         )
         elsewhere = set((self.planned or {}).get("shared_routers", ()))
+        if self._shared is None and self._blocked_by and not elsewhere:
+            return None, (
+                f"{needs}; the on_event handler at {self._blocked_by} (another module) may "
+                "register on this module's app, and lifespan= would stop it from running"
+            )
         if self._shared is None and not self._has_app and not elsewhere:
             return None, needs + "; the app is built in another module"
         if self._shared is None and not elsewhere:

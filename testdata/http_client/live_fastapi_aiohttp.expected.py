@@ -10,7 +10,7 @@ UPSTREAM = "http://127.0.0.1:9"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(), connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300))
+    app.state.http_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout())
     try:
         yield
     finally:

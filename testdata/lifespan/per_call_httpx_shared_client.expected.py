@@ -1,13 +1,11 @@
-from httpx import Limits, AsyncClient
+from httpx import AsyncClient
 from fastapi import FastAPI
 from contextlib import asynccontextmanager
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = AsyncClient(
-        limits=Limits(max_connections=100, max_keepalive_connections=20)
-    )
+    app.state.http_client = AsyncClient()
     try:
         yield
     finally:
