@@ -1513,8 +1513,7 @@ class RequestsToAsync(AsyncfixCodemod):
             isinstance(a, ImportAssignment) for a in scope.globals["Request"]
         ):
             return None, needs + "; the name `Request` is bound to something else"
-        self._add_request.add(function)
-        return "request", None
+        return "request", None  # a parameter to add, once the call is really rewritten
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -1989,6 +1988,9 @@ class RequestsToAsync(AsyncfixCodemod):
         statement = self._statements[-1]
         if request is not None:
             self._shared_used = True
+            if request == "request" and "request" not in scope:
+                # (added here, not when asked for: a refused call must leave no parameter)
+                self._add_request.add(where.function)
             if use.read:
                 self._extra_reads.setdefault(statement, []).append(use.read)
             self._fixes.update(use.fixes)

@@ -35,7 +35,7 @@ async def proxy(name: str, user=Depends(upstream_user), *, request: Request):
 
 
 @app.get("/missing")
-async def missing(request: Request):
+async def missing():
     try:
         requests.get(f"{UPSTREAM}/missing").raise_for_status()
     except requests.HTTPError:
@@ -44,7 +44,7 @@ async def missing(request: Request):
 
 
 @app.get("/head")
-async def head(request: Request):
+async def head():
     return {"status": requests.head(f"{UPSTREAM}/redirect").status_code}
 
 
