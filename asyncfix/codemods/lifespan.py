@@ -1090,6 +1090,19 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     for qualname, plan in plans.items():
         for reg in plan.registrations:
             owners_of.setdefault(id(reg), []).append(qualname)
+    # A handler another module registers on the app itself (`from main import app`) is not
+    # among those _expand follows: lifespan= would silently stop it, so the app keeps them.
+    for events in facts.events.values():
+        for event in events:
+            if not isinstance(event, _Registration) or id(event) in owners_of:
+                continue
+            owner = _owner_key(event.owner, facts)
+            if owner is not None and owner in plans:
+                owners_of[id(event)] = [owner]
+                plans[owner].blocked = plans[owner].blocked or (
+                    f"{event.path}:{event.line}: registered on the app from another module; "
+                    "asyncfix moves only the handlers of the app's module and its routers"
+                )
     by_path = {info.path: info for info in modules}
     while True:
         _propagate(plans, owners_of)
