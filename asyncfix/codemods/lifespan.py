@@ -27,6 +27,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Access,
+    Assignment,
     FunctionScope,
     GlobalScope,
     ImportAssignment,
@@ -3302,7 +3303,7 @@ class PoolLimits(_LifespanCodemod):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.configured = _options(self.run.config)
-        self.one_call: set[int] = set()  # ids of calls made in a `with` of a function
+        self.one_call = self._one_call(node)
         # Calls this codemod laid out on one line, by id; held, so that no later node
         # (a copy made by deep_replace, say) gets the id of one that was freed.
         self.fresh: dict[int, cst.Call] = {}
@@ -3342,12 +3343,34 @@ class PoolLimits(_LifespanCodemod):
         AddImportsVisitor.add_needed_import(self.context, package, name)
         return cst.Name(name)
 
-    def visit_With(self, node: cst.With) -> None:
-        # A client opened by a `with` in a function lives for one call: its pool goes with
-        # it, so limits there change nothing (nor do those of a connector passed to it).
-        for item in node.items:
-            if isinstance(self.get_metadata(ScopeProvider, item.item, None), FunctionScope):
-                self.one_call.update(id(c) for c in m.findall(item.item, m.Call()))
+    def _one_call(self, module: cst.Module) -> set[int]:
+        """Ids of the calls whose pool lives for one call: a client opened by a `with` in
+        a function, and a connector made for it alone (`connector = TCPConnector(...)`
+        used once, as its `connector=`). Limits there change nothing."""
+        values: dict[int, cst.BaseExpression] = {}  # id(assigned Name) -> its value
+        for assign in m.findall(module, m.Assign(targets=[m.AssignTarget(target=m.Name())])):
+            assert isinstance(assign, cst.Assign)
+            values[id(assign.targets[0].target)] = assign.value
+        found: set[int] = set()
+        for with_node in m.findall(module, m.With()):
+            assert isinstance(with_node, cst.With)
+            for item in with_node.items:
+                scope = self.get_metadata(ScopeProvider, item.item, None)
+                if not isinstance(scope, FunctionScope):
+                    continue
+                made = [item.item]
+                for arg in item.item.args if isinstance(item.item, cst.Call) else ():
+                    if m.matches(arg, m.Arg(keyword=m.Name("connector"), value=m.Name())):
+                        assignments = list(scope[cst.ensure_type(arg.value, cst.Name).value])
+                        only = assignments[0] if len(assignments) == 1 else None
+                        if (
+                            isinstance(only, Assignment)
+                            and len(only.references) == 1
+                            and id(only.node) in values
+                        ):
+                            made.append(values[id(only.node)])
+                found.update(id(c) for node in made for c in m.findall(node, m.Call()))
+        return found
 
     def _implicit(self, call: cst.Call, kind: str, bare_limits: bool) -> None:
         """Report a pool whose limits are the library's, unconfigured: what they are."""
