@@ -28,3 +28,8 @@ other = FastAPI(on_startup=[on_start])
 async def index():
     await asyncio.to_thread(init_db)
     return {}
+
+
+@other.on_event("shutdown")
+async def stop():
+    init_db()

@@ -27,3 +27,8 @@ other = FastAPI(on_startup=[on_start])
 async def index():
     init_db()
     return {}
+
+
+@other.on_event("shutdown")
+async def stop():
+    init_db()
