@@ -31,6 +31,7 @@ from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView, visit_with
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
+    lifecycle_functions,
     loop_context,
     make_await,
     module_name_at,
@@ -347,7 +348,7 @@ def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
     defs met top-down, in field order. Only statements can hold a def, so expressions are
     not walked but in an async def's own body."""
     sites: list[tuple[str, ast.expr]] = []
-    lifecycle = _lifecycle_functions(tree)
+    lifecycle = lifecycle_functions(tree)
 
     def walk(nodes: Iterable[ast.AST], names: list[str]) -> None:
         for node in nodes:
@@ -368,40 +369,6 @@ def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
 
     walk(tree.body, [])
     return sites
-
-
-_LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
-
-
-def _lifecycle_functions(tree: ast.Module) -> set[str]:
-    """Module-level functions that run at an app's startup or shutdown: a lifespan (an
-    `asynccontextmanager` passed as `lifespan=` or taking a `FastAPI`/`Starlette` app),
-    `on_event` handlers, and those of `on_startup=`, `on_shutdown=`, `add_event_handler`.
-    Startup blocks serving anyway: moving their calls to a thread gains nothing."""
-    found: set[str] = set()
-    # (registrations are module-level statements: function bodies are not walked)
-    statements = [s for s in tree.body if isinstance(s, ast.Assign | ast.AnnAssign | ast.Expr)]
-    for node in (n for stmt in statements for n in ast.walk(stmt)):
-        if isinstance(node, ast.Call):
-            values = [kw.value for kw in node.keywords if kw.arg in _LIFECYCLE_KEYWORDS]
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_event_handler":
-                values += node.args[1:2] + [kw.value for kw in node.keywords if kw.arg == "func"]
-            for value in values:
-                items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
-                found.update(i.id for i in items if isinstance(i, ast.Name))
-    for stmt in tree.body:
-        if not isinstance(stmt, ast.AsyncFunctionDef):
-            continue
-        for decorator in stmt.decorator_list:
-            func = decorator.func if isinstance(decorator, ast.Call) else decorator
-            name = full_name(func) or ""
-            if name.endswith("on_event") and isinstance(decorator, ast.Call):
-                found.add(stmt.name)
-            elif name.rpartition(".")[2] == "asynccontextmanager" and stmt.args.args:
-                annotation = full_name(stmt.args.args[0].annotation or ast.Constant(None))
-                if (annotation or "").rpartition(".")[2] in ("FastAPI", "Starlette"):
-                    found.add(stmt.name)
-    return found
 
 
 def _own_calls(node: ast.AST) -> Iterable[ast.Call]:

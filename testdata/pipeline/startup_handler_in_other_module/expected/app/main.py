@@ -1,0 +1,18 @@
+from fastapi import Depends, FastAPI
+
+from .deps import _current_user, _startup
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await _startup()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/me")
+async def me(user=Depends(_current_user)):
+    return user
