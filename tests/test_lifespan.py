@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +279,7 @@ def test_options_are_validated() -> None:
         _options(Config(families={"lifespan": {"aiohttp-limit": True}}))
 
 
-def _limits(table: dict[str, object], kind: str) -> dict[str, int]:
+def _limits(table: Mapping[str, object], kind: str) -> dict[str, int]:
     return pool_limits(Config(families={"lifespan": table}), kind)
 
 

@@ -396,10 +396,7 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
     # A call made only in an `except` block (installing a missing package, say) is a
     # fallback: offloading the whole function for it would cost a thread on every call.
     functions = [
-        (f, list(f.main_calls()))
-        for info in infos
-        for f in info.functions.values()
-        if _followed(f)
+        (f, list(f.main_calls())) for info in infos for f in info.functions.values() if _followed(f)
     ]
     found: dict[str, str] = {}
     while True:
