@@ -179,10 +179,11 @@ class Pipeline:
             return {}
         index = ProjectIndex(files, contents, given)
         index.add(modules or {})
-        # The codemods that do not run on test code plan without it: no plan of theirs
-        # may rely on a change there (a handler moved out of a conftest.py, say).
-        apart = [f for f in files if not self.config.in_test_code(f.display)]
-        outside = index if len(apart) == len(files) else index.restricted(apart)
+        # The codemods that do not run on test code read it but may not change it, as a
+        # file not given: a plan that needs a change there (a handler a conftest.py
+        # registers, a test reading a client that moves) is refused, never half made.
+        tests = {f.display for f in files if self.config.in_test_code(f.display)}
+        outside = index.sealed(tests) if tests else index
         try:
             return {
                 c.NAME: c.plan(index if c.IN_TESTS else outside, self.config) or {}

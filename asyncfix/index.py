@@ -12,7 +12,7 @@ import ast
 import hashlib
 import re
 import unicodedata
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,13 @@ class FunctionInfo:
     awaits: bool  # its own body has await / async for / async with (not nested defs)
     yields: bool
     calls: tuple[str, ...]  # dotted callees of its own body, resolved through imports
+    # Those of `calls` made only inside an `except` block (a fallback, not the main path),
+    # once per such call: `calls` minus these (as multisets) is what every run may call.
+    handler_calls: tuple[str, ...] = ()
+
+    def main_calls(self) -> Counter[str]:
+        """The callees of its main path: `calls` but those only made in an `except` block."""
+        return Counter(self.calls) - Counter(self.handler_calls)
 
 
 class _Trees:
@@ -258,12 +265,14 @@ def _absolute_import(module: str, is_package: bool, level: int, target: str | No
 class _Own:
     """What a function's own body does, not counting nested functions, classes, lambdas."""
 
-    __slots__ = ("awaits", "calls", "yields")
+    __slots__ = ("awaits", "calls", "handler_calls", "handlers", "yields")
 
     def __init__(self) -> None:
         self.awaits = False
         self.yields = False
         self.calls: list[ast.expr] = []
+        self.handler_calls: list[ast.expr] = []
+        self.handlers = 0  # how many `except` blocks the walk is inside
 
 
 # Nodes with nothing below them that the collector looks at.
@@ -356,6 +365,13 @@ class _Collector:
         if own is not None:
             if isinstance(node, ast.Call):
                 own.calls.append(node.func)
+                if own.handlers:
+                    own.handler_calls.append(node.func)
+            elif isinstance(node, ast.ExceptHandler):
+                own.handlers += 1
+                self._children(node, own)
+                own.handlers -= 1
+                return
             elif isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
                 own.awaits = True
             elif isinstance(node, ast.comprehension):
@@ -395,6 +411,7 @@ class _Collector:
             for d in node.decorator_list
         )
         calls = tuple(c for c in (self.info.resolve(f) for f in own.calls) if c)
+        handler_calls = tuple(c for c in (self.info.resolve(f) for f in own.handler_calls) if c)
         self.found[qualname] = FunctionInfo(
             qualname=qualname,
             name=node.name,
@@ -408,6 +425,7 @@ class _Collector:
             awaits=own.awaits,
             yields=own.yields,
             calls=calls,
+            handler_calls=handler_calls,
         )
 
 
@@ -527,9 +545,11 @@ class ProjectIndex:
         among the files given)? A rewrite that needs a change there is not made."""
         return self._given is not None and path not in self._given
 
-    def restricted(self, files: Iterable[SourceFile]) -> ProjectIndex:
-        """The same index over some of its files only, sharing what it has read."""
-        view = ProjectIndex(files, given=self._given)
+    def sealed(self, paths: Collection[str]) -> ProjectIndex:
+        """The same index, sharing what it has read, with the files at display `paths`
+        outside too: read, never to be changed."""
+        given = self._given if self._given is not None else {f.display for f in self.files}
+        view = ProjectIndex(self.files, given=[p for p in given if p not in paths])
         view._data, view._modules = self._data, self._modules
         return view
 

@@ -33,14 +33,11 @@ def _config(table: dict[str, object], source: Path | None = None) -> Config:
     return parse_table({"http_client": table}, source)
 
 
-HTTPX_POOL = (("max_connections", 100), ("max_keepalive_connections", 20))
-AIOHTTP_POOL = (("limit", 100), ("limit_per_host", 20), ("ttl_dns_cache", 300))
-
-
 def test_defaults_keep_requests_semantics() -> None:
-    assert http_options(Config()) == HttpOptions("httpx2", None, True, HTTPX_POOL)
+    # No pool limits without configuration: the library's own stay.
+    assert http_options(Config()) == HttpOptions("httpx2", None, True, ())
     options = http_options(_config({"library": "aiohttp", "timeout": 5, "follow-redirects": False}))
-    assert options == HttpOptions("aiohttp", 5.0, False, AIOHTTP_POOL)
+    assert options == HttpOptions("aiohttp", 5.0, False, ())
 
 
 def test_the_shared_client_takes_the_lifespan_pool_limits() -> None:
@@ -53,7 +50,12 @@ def test_the_shared_client_takes_the_lifespan_pool_limits() -> None:
     assert close == "close"
     assert cst.Module([]).code_for_node(create) == (
         "aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(), "
-        "connector=aiohttp.TCPConnector(limit=100, limit_per_host=5, ttl_dns_cache=300))"
+        "connector=aiohttp.TCPConnector(limit_per_host=5))"
+    )
+    # Unconfigured: the library's pool, and no keyword that only spells out its default.
+    create, _ = shared_client(http_options(parse_table({}, None)))
+    assert cst.Module([]).code_for_node(create) == (
+        "httpx2.AsyncClient(follow_redirects=True, timeout=None)"
     )
 
 

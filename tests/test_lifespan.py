@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from asyncfix.codemods.lifespan import (
     _Registration,
     _scan,
     add_lifespan_resource,
+    pool_limits,
 )
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
@@ -266,7 +268,7 @@ def test_arguments_are_checked() -> None:
 
 
 def test_options_are_validated() -> None:
-    assert _options(Config())["aiohttp-limit-per-host"] == 20
+    assert _options(Config()) == {}  # no limit unless the project chooses one
     custom = Config(families={"lifespan": {"httpx-max-connections": 200}})
     assert _options(custom)["httpx-max-connections"] == 200
     with pytest.raises(ConfigError, match="unknown key 'aiohttp-limits'"):
@@ -275,6 +277,31 @@ def test_options_are_validated() -> None:
         _options(Config(families={"lifespan": {"aiohttp-limit": "100"}}))
     with pytest.raises(ConfigError, match="must be a positive integer"):
         _options(Config(families={"lifespan": {"aiohttp-limit": True}}))
+
+
+def _limits(table: Mapping[str, object], kind: str) -> dict[str, int]:
+    return pool_limits(Config(families={"lifespan": table}), kind)
+
+
+def test_pool_limits_come_only_from_the_configuration() -> None:
+    assert _limits({}, "aiohttp") == {} and _limits({}, "httpx") == {}
+    # The seed article's values: aiohttp's limit=100 is its default, not written.
+    seed = {
+        "aiohttp-limit": 100,
+        "aiohttp-limit-per-host": 20,
+        "aiohttp-ttl-dns-cache": 300,
+        "httpx-max-connections": 100,
+        "httpx-max-keepalive-connections": 20,
+    }
+    assert _limits(seed, "aiohttp") == {"limit_per_host": 20, "ttl_dns_cache": 300}
+    # httpx's are its defaults: a Limits(100, 20) would be a hunk that changes nothing.
+    assert _limits(seed, "httpx") == {}
+    # A keyword left out of httpx.Limits() means no limit: each value is spelled out.
+    assert _limits({"httpx-max-keepalive-connections": 50}, "httpx") == {
+        "max_connections": 100,
+        "max_keepalive_connections": 50,
+    }
+    assert _limits({"aiohttp-limit": 50}, "aiohttp") == {"limit": 50}
 
 
 PLANNED_APP = """\

@@ -28,6 +28,7 @@ from asyncfix.codemods.base import (
     Rule,
     SourceView,
 )
+from asyncfix.codemods.helpers import lifecycle_functions
 from asyncfix.config import Config, ConfigError
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -183,6 +184,7 @@ class _Walked:
 
     def __init__(self, tree: ast.Module) -> None:
         self.parents: dict[ast.AST, ast.AST] = {}
+        self.lifecycle = lifecycle_functions(tree)  # the module's startup/shutdown hooks
         self.names: dict[str, list[tuple[int, ast.AST]]] = {}  # Name.id / Attribute.attr
         self.strings: list[tuple[int, ast.Constant]] = []
         # The strings by the words (runs of `\w`) they hold: a lookup per target, where a
@@ -781,6 +783,10 @@ class _Planner:
         if self._awaited_call(node, parents):
             if self._suppressed(module, _site_lines(node, parents)):
                 return _FRAMEWORK  # a call site kept as it is: so must the function be
+            if self._in_lifecycle(module, node, parents):
+                # Awaited by a lifespan or startup handler (AF301 writes such calls): it
+                # runs once, so a def gains nothing, as for a handler FastAPI calls itself.
+                return _FRAMEWORK
             target.sites.setdefault(module.path, set()).add(spelled)
             return None
         if self._dropped_call(node, parents):
@@ -789,6 +795,8 @@ class _Planner:
                 return _FRAMEWORK
             target.sites.setdefault(module.path, set()).add(f"!{spelled}")
             return None
+        if isinstance(node, ast.Name) and node.id in self.walked(module).lifecycle:
+            return _FRAMEWORK  # registered as a startup/shutdown handler (on_startup=[f])
         return self._framework_use(node, parents) or (
             "used other than as a direct awaited call (passed, stored, scheduled or returned)"
         )
@@ -809,6 +817,21 @@ class _Planner:
         ):
             current = parents.get(current)
         return isinstance(current, ast.AsyncFunctionDef)
+
+    def _in_lifecycle(
+        self, module: ModuleInfo, node: ast.AST, parents: Mapping[ast.AST, ast.AST]
+    ) -> bool:
+        """Is `node` in the body of one of the module's startup/shutdown functions?"""
+        function = parents.get(node)
+        while function is not None and not isinstance(
+            function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            function = parents.get(function)
+        return (
+            isinstance(function, ast.AsyncFunctionDef)
+            and isinstance(parents.get(function), ast.Module)
+            and function.name in self.walked(module).lifecycle
+        )
 
     @staticmethod
     def _awaited_call(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> bool:

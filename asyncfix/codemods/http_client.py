@@ -32,6 +32,7 @@ from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
     is_primary_operand,
+    lifecycle_functions,
     loop_context,
     make_await,
     module_name_at,
@@ -39,7 +40,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
-from asyncfix.codemods.lifespan import add_lifespan_resource, pool_limits
+from asyncfix.codemods.lifespan import add_lifespan_resource, foreign_handlers, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import (
@@ -232,7 +233,8 @@ class HttpOptions:
     library: str = "httpx2"
     timeout: float | None = None  # None: no timeout, as requests
     follow_redirects: bool = True  # as requests
-    # The shared client's pool limits: the lifespan family's, so AF303 and AF201 agree.
+    # The shared client's pool limits: the lifespan family's, so AF303 and AF201 agree
+    # (only those configured: asyncfix cannot know the workload).
     pool: tuple[tuple[str, int], ...] = ()
 
 
@@ -346,13 +348,16 @@ def _async_call_sites(tree: ast.Module) -> list[tuple[str, ast.expr]]:
     defs met top-down, in field order. Only statements can hold a def, so expressions are
     not walked but in an async def's own body."""
     sites: list[tuple[str, ast.expr]] = []
+    lifecycle = lifecycle_functions(tree)
 
     def walk(nodes: Iterable[ast.AST], names: list[str]) -> None:
         for node in nodes:
             if isinstance(node, ast.ClassDef):
                 walk(node.body, [*names, node.name])
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if isinstance(node, ast.AsyncFunctionDef):
+                if isinstance(node, ast.AsyncFunctionDef) and not (
+                    not names and node.name in lifecycle
+                ):
                     path = ".".join([*names, node.name])
                     sites.extend((path, c.func) for stmt in node.body for c in _own_calls(stmt))
                 walk(node.body, [*names, node.name, "<locals>"])
@@ -388,14 +393,18 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
     generators, not decorated) that call a blocking API directly or through each other.
     The chain shown is a shortest one (the first in call order among equals): round n finds
     the functions n calls away from a blocking API, whatever order the modules come in."""
-    functions = [f for info in infos for f in info.functions.values() if _followed(f)]
+    # A call made only in an `except` block (installing a missing package, say) is a
+    # fallback: offloading the whole function for it would cost a thread on every call.
+    functions = [
+        (f, list(f.main_calls())) for info in infos for f in info.functions.values() if _followed(f)
+    ]
     found: dict[str, str] = {}
     while True:
         new: dict[str, str] = {}
-        for f in functions:
+        for f, calls in functions:
             if f.qualname in found or f.qualname in new:
                 continue  # a qualname defined twice (same-named modules): the first wins
-            for callee in f.calls:
+            for callee in calls:
                 if callee in _BLOCKING_ROOTS:
                     new[f.qualname] = f"{f.name} -> {callee}"
                 elif callee in found:
@@ -1063,22 +1072,24 @@ def _awaitable_in(inner: Scope, scope: Scope) -> bool:
 
 
 def shared_client(options: HttpOptions) -> tuple[cst.BaseExpression, str]:
-    """An app-wide client with explicit pool limits, and the method that closes it."""
+    """An app-wide client, with the pool limits the project configures (none: the
+    library's), and the method that closes it."""
     lib = options.library
     timeout = options.timeout
     pool = ", ".join(f"{name}={value}" for name, value in options.pool)
     if lib == "aiohttp":
         limits = "" if timeout is None else f"sock_connect={timeout!r}, sock_read={timeout!r}"
+        connector = f", connector={lib}.TCPConnector({pool})" if pool else ""
         return (
             cst.parse_expression(
-                f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}), "
-                f"connector={lib}.TCPConnector({pool}))"
+                f"{lib}.ClientSession(timeout={lib}.ClientTimeout({limits}){connector})"
             ),
             "close",
         )
     arguments = ["follow_redirects=True"] if options.follow_redirects else []
     arguments.append(f"timeout={timeout!r}")
-    arguments.append(f"limits={lib}.Limits({pool})")
+    if pool:
+        arguments.append(f"limits={lib}.Limits({pool})")
     return cst.parse_expression(f"{lib}.AsyncClient({', '.join(arguments)})"), "aclose"
 
 
@@ -1244,6 +1255,7 @@ class RequestsToAsync(AsyncfixCodemod):
         self._shared: tuple[str, frozenset[str]] | None = None
         self._shared_used = False
         self._has_app = False
+        self._blocked_by: str | None = None  # where a handler in another module registers
         self._add_request: set[cst.FunctionDef] = set()
         self._extra_reads: dict[cst.CSTNode, list[str]] = {}  # shared client, aiohttp
 
@@ -1275,14 +1287,12 @@ class RequestsToAsync(AsyncfixCodemod):
                     deps.append(found.qualname.removeprefix(found.module + "."))
         # The shared client goes into the app's lifespan; `lifespan=` silently disables
         # event handlers that another module may register on that app, so then it does not.
-        events = {
-            info.path for info in index.modules(b"on_event", b"add_event_handler", b"on_startup")
-        }
+        foreign = foreign_handlers(index)
         apps: dict[str, tuple[ModuleInfo, str]] = {}
         for info in index.modules(b"FastAPI"):
             names = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
-            if names and events - {info.path}:
-                plans.setdefault(info.path, {})["shared_blocked"] = True
+            if names and info.path in foreign:
+                plans.setdefault(info.path, {})["shared_blocked"] = foreign[info.path]
             elif len(names) == 1:
                 apps[f"{info.name}.{names[0]}"] = (info, names[0])
         cls._plan_routers(index, apps, http_options(config), plans, calls, config)
@@ -1400,7 +1410,8 @@ class RequestsToAsync(AsyncfixCodemod):
     def _find_shared(self, module: cst.Module) -> tuple[str, frozenset[str]] | None:
         """The one `app = FastAPI(...)` of this module, if its lifespan can take the client,
         with the routers included into it here."""
-        if (self.planned or {}).get("shared_blocked"):
+        self._blocked_by = (self.planned or {}).get("shared_blocked")
+        if self._blocked_by:
             return None
         apps: list[str] = []
         routers: set[str] = set()
@@ -1437,6 +1448,11 @@ class RequestsToAsync(AsyncfixCodemod):
             "(request.app.state.http_client, created in the lifespan)"
         )
         elsewhere = set((self.planned or {}).get("shared_routers", ()))
+        if self._shared is None and self._blocked_by and not elsewhere:
+            return None, (
+                f"{needs}; the on_event handler at {self._blocked_by} (another module) may "
+                "register on this module's app, and lifespan= would stop it from running"
+            )
         if self._shared is None and not self._has_app and not elsewhere:
             return None, needs + "; the app is built in another module"
         if self._shared is None and not elsewhere:
@@ -1472,8 +1488,7 @@ class RequestsToAsync(AsyncfixCodemod):
             isinstance(a, ImportAssignment) for a in scope.globals["Request"]
         ):
             return None, needs + "; the name `Request` is bound to something else"
-        self._add_request.add(function)
-        return "request", None
+        return "request", None  # a parameter to add, once the call is really rewritten
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -1950,6 +1965,9 @@ class RequestsToAsync(AsyncfixCodemod):
         statement = self._statements[-1]
         if request is not None:
             self._shared_used = True
+            if request == "request" and "request" not in scope:
+                # (added here, not when asked for: a refused call must leave no parameter)
+                self._add_request.add(where.function)
             if use.read:
                 self._extra_reads.setdefault(statement, []).append(use.read)
             self._fixes.update(use.fixes)

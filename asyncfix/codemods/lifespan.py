@@ -27,6 +27,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Access,
+    Assignment,
     FunctionScope,
     GlobalScope,
     ImportAssignment,
@@ -628,20 +629,29 @@ def _create_lifespan(
 
 # -- options (AF303 pool limits) ----------------------------------------------------------
 
-# [tool.asyncfix.lifespan] key -> (client, keyword argument, default): the seed's fixed code.
+# [tool.asyncfix.lifespan] key -> (client, keyword argument, the value the library uses when
+# the keyword is left out: aiohttp's TCPConnector, httpx's AsyncClient). asyncfix cannot
+# know a workload, so no limit is written unless the project configures it.
 _LIMITS: dict[str, tuple[str, str, int]] = {
     "aiohttp-limit": ("aiohttp", "limit", 100),
-    "aiohttp-limit-per-host": ("aiohttp", "limit_per_host", 20),
-    "aiohttp-ttl-dns-cache": ("aiohttp", "ttl_dns_cache", 300),
+    "aiohttp-limit-per-host": ("aiohttp", "limit_per_host", 0),  # 0: no per-host cap
+    "aiohttp-ttl-dns-cache": ("aiohttp", "ttl_dns_cache", 10),
     "httpx-max-connections": ("httpx", "max_connections", 100),
     "httpx-max-keepalive-connections": ("httpx", "max_keepalive_connections", 20),
+}
+# The keys that cap a pool's concurrency as a whole.
+_TOTAL_KEYS = {"aiohttp": "aiohttp-limit", "httpx": "httpx-max-connections"}
+# What a client without explicit limits gets, for the findings that say so.
+_IMPLICIT_LIMITS = {
+    "aiohttp": "aiohttp's defaults: 100 connections in total, no per-host cap, DNS cached for 10 s",
+    "httpx": "httpx's defaults: 100 connections, 20 kept alive",
 }
 
 
 def _options(config: Config) -> dict[str, int]:
-    """The validated [tool.asyncfix.lifespan] table: option -> value, defaults filled in."""
+    """The validated [tool.asyncfix.lifespan] table: option -> value, as configured."""
     where = f"{config.source}: " if config.source else ""
-    values = {key: default for key, (_, _, default) in _LIMITS.items()}
+    values: dict[str, int] = {}
     for key, value in config.family_options("lifespan").items():
         if key not in _LIMITS:
             known = ", ".join(_LIMITS)
@@ -657,11 +667,30 @@ def _options(config: Config) -> dict[str, int]:
 
 
 def pool_limits(config: Config, kind: str) -> dict[str, int]:
-    """The explicit pool limits (`[tool.asyncfix.lifespan]`, the seed's defaults) for an
-    aiohttp `TCPConnector` (kind "aiohttp") or an httpx `Limits` ("httpx"): keyword -> value.
-    Every pool asyncfix creates gets these, so one table configures them all."""
+    """The pool limits to write for an aiohttp `TCPConnector` (kind "aiohttp") or an httpx
+    `Limits` ("httpx"), keyword -> value, from `[tool.asyncfix.lifespan]`; empty when all it
+    would write is the library's own default (a hunk that changes nothing). Every pool
+    asyncfix writes gets these, so one table configures them all.
+
+    A keyword left out of `TCPConnector(...)` keeps aiohttp's default. One left out of
+    `httpx.Limits(...)` means no limit at all, not AsyncClient's default: so the Limits a
+    client gets spells out each value, configured or default."""
     values = _options(config)
-    return {name: values[key] for key, (k, name, _) in _LIMITS.items() if k == kind}
+    mine = {key: v for key, v in values.items() if _LIMITS[key][0] == kind}
+    if all(v == _LIMITS[key][2] for key, v in mine.items()):
+        return {}
+    return {
+        name: mine.get(key, default)
+        for key, (k, name, default) in _LIMITS.items()
+        if k == kind and (kind == "httpx" or mine.get(key, default) != default)
+    }
+
+
+def caps_concurrency(config: Config, kind: str) -> bool:
+    """Does the project configure the total cap of `kind`'s pools? A client shared by
+    calls that each had their own pool needs one: the library's default would cap all of
+    them together, where nothing capped them before."""
+    return _TOTAL_KEYS[kind] in _options(config)
 
 
 # -- the project plan (stdlib ast, through the index) ------------------------------------
@@ -992,6 +1021,37 @@ def _expand(owner: str, facts: _Facts, until: int | None, plan: _AppPlan, seen: 
             )
 
 
+def foreign_handlers(index: ProjectIndex) -> dict[str, str]:
+    """App module (display path) -> where (`path:line`) an event handler of another module
+    may register on one of its apps: `lifespan=` on that app would silently stop it.
+    A handler whose owner no app's registrations lead to (an app imported from elsewhere,
+    a router included where asyncfix does not follow) may be any app's."""
+    facts = _Facts()
+    for info in index.modules(*_PLAN_TOKENS):
+        _scan(info, facts, index.data(info.file) or b"")
+    runs: dict[str, list[_Registration]] = {}
+    for qualname, owner in facts.owners.items():
+        if owner.kind == "app":
+            plan = _AppPlan()
+            _expand(qualname, facts, None, plan, set())
+            runs[qualname] = plan.registrations
+    reached = {id(reg) for registrations in runs.values() for reg in registrations}
+    unreached = [
+        event
+        for events in facts.events.values()
+        for event in events
+        if isinstance(event, _Registration) and id(event) not in reached
+    ]
+    found: dict[str, str] = {}
+    for qualname, registrations in runs.items():
+        path = facts.owners[qualname].info.path
+        elsewhere = [r for r in (*registrations, *unreached) if r.path != path]
+        if elsewhere and path not in found:
+            first = min(elsewhere, key=lambda r: (r.path, r.line))
+            found[path] = f"{first.path}:{first.line}"
+    return found
+
+
 def _mark_suppressed(info: ModuleInfo, facts: _Facts, index: ProjectIndex, config: Config) -> None:
     # A suppressed site keeps its handler, so its app cannot take a lifespan.
     text = (index.data(info.file) or b"").decode("utf-8", "replace")
@@ -1048,6 +1108,19 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     for qualname, plan in plans.items():
         for reg in plan.registrations:
             owners_of.setdefault(id(reg), []).append(qualname)
+    # A handler another module registers on the app itself (`from main import app`) is not
+    # among those _expand follows: lifespan= would silently stop it, so the app keeps them.
+    for events in facts.events.values():
+        for event in events:
+            if not isinstance(event, _Registration) or id(event) in owners_of:
+                continue
+            owner = _owner_key(event.owner, facts)
+            if owner is not None and owner in plans:
+                owners_of[id(event)] = [owner]
+                plans[owner].blocked = plans[owner].blocked or (
+                    f"{event.path}:{event.line}: registered on the app from another module; "
+                    "asyncfix moves only the handlers of the app's module and its routers"
+                )
     while True:
         _propagate(plans, owners_of)
         entries = _entries(modules, facts, apps, plans, owners_of, index)
@@ -1410,6 +1483,8 @@ def _plan_per_call(
                         reason = f"the name {package} means something else in the app's module"
                 if reason is None and request is None and not can_add:
                     reason = "the name request (or Request) is taken in this module"
+                if reason is None:
+                    reason = _shared_cap_problem(config, callee.split(".")[0])
                 if reason is not None:
                     entries[info.path]["per_call"][key] = reason
                     continue
@@ -2704,13 +2779,18 @@ AF304 = Rule(
         "of sockets in TIME_WAIT."
     ),
     fix=(
-        "The session is created once in the app's lifespan (app.state.aiohttp_session, or "
-        "app.state.http_client for httpx, the one the http_client family shares) and closed "
-        "after yield; the block uses it. In a router's module, the path operation reads "
-        "request.app.state.<...> (a `request: Request` parameter is added when it has none) "
-        "and the one app serving that router creates it. Only sessions created without "
-        "options are replaced. Left for manual review: options on the session, a session "
-        "closed by hand or used after the block, a path operation no single app serves."
+        "Each call's session has a pool of its own, so nothing caps them together; one "
+        "shared session would cap them all at the library's default (100 connections). So "
+        "the rewrite needs the total cap from [tool.asyncfix.lifespan] (aiohttp-limit, "
+        "httpx-max-connections; without it, a finding that says so). Then the session is "
+        "created once in the app's lifespan with the configured limits "
+        "(app.state.aiohttp_session, or app.state.http_client for httpx, the one the "
+        "http_client family shares) and closed after yield; the block uses it. In a "
+        "router's module, the path operation reads request.app.state.<...> (a `request: "
+        "Request` parameter is added when it has none) and the one app serving that router "
+        "creates it. Only sessions created without options are replaced. Left for manual "
+        "review: options on the session, a session closed by hand or used after the "
+        "block, a path operation no single app serves."
     ),
     before=(
         "import aiohttp\n"
@@ -2731,24 +2811,14 @@ AF304 = Rule(
         "import aiohttp\n"
         "from fastapi import FastAPI\n"
         "\n"
-        "\n"
-        "@asynccontextmanager\n"
-        "async def lifespan(app: FastAPI):\n"
-        "    app.state.aiohttp_session = aiohttp.ClientSession()\n"
-        "    try:\n"
-        "        yield\n"
-        "    finally:\n"
-        "        await app.state.aiohttp_session.close()\n"
-        "\n"
-        "\n"
-        "app = FastAPI(lifespan=lifespan)\n"
+        "app = FastAPI()\n"
         "\n"
         "\n"
         '@app.get("/weather")\n'
         "async def weather(city: str):\n"
-        "    session = app.state.aiohttp_session\n"
-        '    async with session.get(f"https://wx.example/{city}") as response:\n'
-        "        return await response.json()\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        '        async with session.get(f"https://wx.example/{city}") as response:\n'
+        "            return await response.json()\n"
     ),
 )
 
@@ -2828,6 +2898,9 @@ class PerCallClient(_LifespanCodemod):
         attribute = _SHARED[close]
         create = cst.Call(func=call.func)
         reason = self.app_problem or self._problem(node, call, name.value)
+        if reason is None:
+            package = "aiohttp" if close == "close" else "httpx"
+            reason = _shared_cap_problem(self.run.config, package)
         if reason is None:
             assert self.app is not None
             known = self.resources.get(attribute)
@@ -2918,7 +2991,7 @@ class PerCallClient(_LifespanCodemod):
         for attribute, (package, cls, close) in self.shared.items():
             if attribute not in self.resources:  # for routers in other modules
                 AddImportsVisitor.add_needed_import(self.context, package)
-                shared = _pooled_client(package, cls, _options(self.run.config))
+                shared = _pooled_client(package, cls, self.run.config)
                 self.resources[attribute] = (shared, close)
         for attribute, (create, close) in self.resources.items():
             assert self.app is not None
@@ -2997,19 +3070,32 @@ def _is_path_operation(scope: Scope | None) -> bool:
 _PER_CALL_MESSAGE = "a new client session per call: no connection reuse"
 
 
-def _pooled_client(package: str, cls: str, limits: Mapping[str, int]) -> cst.Call:
+def _pooled_client(package: str, cls: str, config: Config) -> cst.Call:
     """`aiohttp.ClientSession(connector=aiohttp.TCPConnector(...))` / `httpx.AsyncClient(
-    limits=httpx.Limits(...))` with AF303's limits already in: the import of `package` is
-    only added at the end of the run, so AF303 could not resolve the new call itself."""
+    limits=httpx.Limits(...))` with the configured limits already in (none configured: the
+    bare client): the import of `package` is only added at the end of the run, so AF303
+    could not resolve the new call itself."""
+    client = cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(cls)))
+    limits = pool_limits(config, package)
+    if not limits:
+        return client
     keyword, factory = _POOL_OWNERS[f"{package}.{cls}"]
     pool = cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(factory.rpartition(".")[2])))
-    for option, (kind, name, _) in _LIMITS.items():
-        if kind == package:
-            pool = add_keyword(pool, name, cst.Integer(str(limits[option])))
-    client = add_keyword(
-        cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(cls))), keyword, pool
+    for name, value in limits.items():
+        pool = add_keyword(pool, name, cst.Integer(str(value)))
+    return _explode(add_keyword(client, keyword, pool), "    ", one_per_line=False)
+
+
+def _shared_cap_problem(config: Config, package: str) -> str | None:
+    """Why calls that each open their own `package` client may not share one, if so."""
+    key = _TOTAL_KEYS[package]
+    if caps_concurrency(config, package):
+        return None
+    return (
+        "each call has a pool of its own today, nothing caps them together; one shared "
+        f"client would cap them all at {package}'s default of {_LIMITS[key][2]} connections: "
+        f"set {key} in [tool.asyncfix.lifespan] to share one"
     )
-    return _explode(client, "    ", one_per_line=False)
 
 
 _PER_CALL = m.With(
@@ -3131,21 +3217,24 @@ def _binding_site(module: cst.Module, name: str) -> cst.CSTNode | None:
 AF303 = Rule(
     code="AF303",
     name="pool-without-limits",
-    summary="aiohttp / httpx async client without explicit pool limits -> explicit ones",
+    summary="aiohttp / httpx async client without explicit pool limits -> the configured ones",
     why=(
         "aiohttp's default connector has no per-host limit and caches DNS for 10 s; one "
         "slow upstream can take every connection of the worker. Limits you can see are "
-        "limits you can tune, per upstream, under load."
+        "limits you can tune, per upstream, under load. Only you know the workload: "
+        "asyncfix writes the values of your configuration, never a guess."
     ),
     fix=(
-        "aiohttp.ClientSession() gets connector=aiohttp.TCPConnector(limit=100, "
-        "limit_per_host=20, ttl_dns_cache=300), and so does a TCPConnector without any; "
-        "httpx.AsyncClient() gets limits=httpx.Limits(max_connections=100, "
-        "max_keepalive_connections=20) (httpx's defaults, now explicit). Values come from "
-        "[tool.asyncfix.lifespan] (aiohttp-limit, aiohttp-limit-per-host, "
-        "aiohttp-ttl-dns-cache, httpx-max-connections, httpx-max-keepalive-connections). An "
-        "explicit value is never changed, nor completed; a client with a custom transport, "
-        "a **kwargs call, a connector passed in, and test files are left alone."
+        "With [tool.asyncfix.lifespan] (aiohttp-limit, aiohttp-limit-per-host, "
+        "aiohttp-ttl-dns-cache, httpx-max-connections, httpx-max-keepalive-connections), "
+        "aiohttp.ClientSession() gets connector=aiohttp.TCPConnector(...) and so does a "
+        "TCPConnector without any; httpx.AsyncClient() gets limits=httpx.Limits(...). A "
+        "value equal to the library's default is not written (nothing at all when every "
+        "value is). Without configuration it is a finding that says what the implicit "
+        "limits are. An explicit value is never changed, nor completed; a bare "
+        "httpx.Limits() (no limit at all) is only reported; a client opened by `with` in "
+        "a function (it lives for one call), a custom transport, a **kwargs call, a "
+        "connector passed in, and test files are left alone."
     ),
     before=(
         "import httpx\n"
@@ -3159,10 +3248,7 @@ AF303 = Rule(
         "\n"
         "\n"
         "def make_client():\n"
-        "    return httpx.AsyncClient(\n"
-        '        base_url="https://api.example",\n'
-        "        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),\n"
-        "    )\n"
+        '    return httpx.AsyncClient(base_url="https://api.example")\n'
     ),
 )
 
@@ -3178,10 +3264,6 @@ _POOL_FACTORIES = {
     "httpx.Limits": "httpx",
 }
 _LINE_LENGTH = 88  # black's
-_LIMIT_COUNTS = {
-    client: sum(1 for kind, _, _ in _LIMITS.values() if kind == client)
-    for client in ("aiohttp", "httpx")
-}
 
 
 def _is_test_file(path: str) -> bool:
@@ -3249,7 +3331,8 @@ class PoolLimits(_LifespanCodemod):
         return finder.found
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.limits = _options(self.run.config)
+        self.configured = _options(self.run.config)
+        self.one_call = self._one_call(node)
         # Calls this codemod laid out on one line, by id; held, so that no later node
         # (a copy made by deep_replace, say) gets the id of one that was freed.
         self.fresh: dict[int, cst.Call] = {}
@@ -3289,17 +3372,53 @@ class PoolLimits(_LifespanCodemod):
         AddImportsVisitor.add_needed_import(self.context, package, name)
         return cst.Name(name)
 
-    def _missing(self, call: cst.Call, client: str) -> list[cst.Arg]:
-        present = {a.keyword.value for a in call.args if a.keyword is not None}
-        return [
-            cst.Arg(
-                value=cst.Integer(str(self.limits[option])),
-                keyword=cst.Name(keyword),
-                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    def _one_call(self, module: cst.Module) -> set[int]:
+        """Ids of the calls whose pool lives for one call: a client opened by a `with` in
+        a function, and a connector made for it alone (`connector = TCPConnector(...)`
+        used once, as its `connector=`). Limits there change nothing."""
+        values: dict[int, cst.BaseExpression] = {}  # id(assigned Name) -> its value
+        for assign in m.findall(module, m.Assign(targets=[m.AssignTarget(target=m.Name())])):
+            assert isinstance(assign, cst.Assign)
+            values[id(assign.targets[0].target)] = assign.value
+        found: set[int] = set()
+        for with_node in m.findall(module, m.With()):
+            assert isinstance(with_node, cst.With)
+            for item in with_node.items:
+                scope = self.get_metadata(ScopeProvider, item.item, None)
+                if not isinstance(scope, FunctionScope):
+                    continue
+                made = [item.item]
+                for arg in item.item.args if isinstance(item.item, cst.Call) else ():
+                    if m.matches(arg, m.Arg(keyword=m.Name("connector"), value=m.Name())):
+                        assignments = list(scope[cst.ensure_type(arg.value, cst.Name).value])
+                        only = assignments[0] if len(assignments) == 1 else None
+                        if (
+                            isinstance(only, Assignment)
+                            and len(only.references) == 1
+                            and id(only.node) in values
+                        ):
+                            made.append(values[id(only.node)])
+                found.update(id(c) for node in made for c in m.findall(node, m.Call()))
+        return found
+
+    def _implicit(self, call: cst.Call, kind: str, bare_limits: bool) -> None:
+        """Report a pool whose limits are the library's, unconfigured: what they are."""
+        message = "connection pool without explicit limits"
+        if bare_limits:
+            reason = (
+                "httpx.Limits() without arguments caps nothing; a cap would lower the pool's "
+                "concurrency, so asyncfix leaves choosing one to you"
             )
-            for option, (kind, keyword, _) in _LIMITS.items()
-            if kind == client and keyword not in present
-        ]
+            self.report(call, "AF303", message, reason=reason)
+            return
+        if any(key in self.configured for key in _LIMITS if _LIMITS[key][0] == kind):
+            return  # configured, and equal to the library's own: nothing to say or write
+        keys = ", ".join(key for key, (k, _, _) in _LIMITS.items() if k == kind)
+        reason = (
+            f"its limits are implicit ({_IMPLICIT_LIMITS[kind]}); asyncfix writes explicit "
+            f"ones only from your workload's values in [tool.asyncfix.lifespan] ({keys})"
+        )
+        self.report(call, "AF303", message, reason=reason)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         names = self._qualified(original_node.func)
@@ -3307,23 +3426,33 @@ class PoolLimits(_LifespanCodemod):
         factory = next((n for n in names if n in _POOL_FACTORIES), None)
         if owner is None and factory is None:
             return updated_node
-        if any(a.star == "**" for a in original_node.args):
-            return updated_node  # the limits may be in there
+        if any(a.star == "**" for a in original_node.args) or id(original_node) in self.one_call:
+            return updated_node  # the limits may be in there / they last for one call
         message = "connection pool without explicit limits"
+        present = {a.keyword.value for a in original_node.args if a.keyword is not None}
         if factory is not None:
-            missing = self._missing(updated_node, _POOL_FACTORIES[factory])
-            if len(missing) < _LIMIT_COUNTS[_POOL_FACTORIES[factory]]:
+            kind = _POOL_FACTORIES[factory]
+            if any(name in present for k, name, _ in _LIMITS.values() if k == kind):
                 return updated_node  # limits chosen by hand: not ours to complete
+            limits = pool_limits(self.run.config, kind)
+            if not limits or kind == "httpx":
+                # (a bare httpx.Limits() caps nothing: any cap would lower its concurrency)
+                self._implicit(original_node, kind, bare_limits=kind == "httpx")
+                return updated_node
             if not self.report(original_node, "AF303", message):
                 return updated_node
             new = updated_node
-            for arg in missing:
-                new = add_keyword(new, cst.ensure_type(arg.keyword, cst.Name).value, arg.value)
+            for name, value in limits.items():
+                new = add_keyword(new, name, cst.Integer(str(value)))
             return self._fresh(original_node, new)
         assert owner is not None
         keyword, pool = _POOL_OWNERS[owner]
-        present = {a.keyword.value for a in original_node.args if a.keyword is not None}
         if keyword in present or "transport" in present:
+            return updated_node
+        kind = _POOL_FACTORIES[pool]
+        limits = pool_limits(self.run.config, kind)
+        if not limits:
+            self._implicit(original_node, kind, bare_limits=False)
             return updated_node
         spelled = self._spell(original_node, pool)
         if spelled is None:
@@ -3337,8 +3466,8 @@ class PoolLimits(_LifespanCodemod):
         if not self.report(original_node, "AF303", message):
             return updated_node
         inner = cst.Call(func=spelled, args=[])
-        for arg in self._missing(inner, _POOL_FACTORIES[pool]):
-            inner = add_keyword(inner, cst.ensure_type(arg.keyword, cst.Name).value, arg.value)
+        for name, value in limits.items():
+            inner = add_keyword(inner, name, cst.Integer(str(value)))
         return self._fresh(original_node, add_keyword(updated_node, keyword, inner))
 
     def _fresh(self, original: cst.Call, new: cst.Call) -> cst.Call:

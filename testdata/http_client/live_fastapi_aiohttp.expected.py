@@ -11,7 +11,7 @@ UPSTREAM = "http://127.0.0.1:9"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(), connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300))
+    app.state.http_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout())
     try:
         yield
     finally:
@@ -36,7 +36,7 @@ async def proxy(name: str, user=Depends(upstream_user), *, request: Request):
 
 
 @app.get("/missing")
-async def missing(request: Request):
+async def missing():
     try:
         requests.get(f"{UPSTREAM}/missing").raise_for_status()
     except requests.HTTPError:
@@ -45,7 +45,7 @@ async def missing(request: Request):
 
 
 @app.get("/head")
-async def head(request: Request):
+async def head():
     return {"status": requests.head(f"{UPSTREAM}/redirect").status_code}
 
 

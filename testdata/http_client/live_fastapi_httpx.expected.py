@@ -10,7 +10,7 @@ UPSTREAM = "http://127.0.0.1:9"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = httpx.AsyncClient(follow_redirects=True, timeout=None, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    app.state.http_client = httpx.AsyncClient(follow_redirects=True, timeout=None)
     try:
         yield
     finally:

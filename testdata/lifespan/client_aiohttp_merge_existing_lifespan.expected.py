@@ -6,10 +6,7 @@ from fastapi import FastAPI
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.session = aiohttp.ClientSession(
-        headers={"User-Agent": "shop/1.0"},
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300),
-    )
+    app.state.session = aiohttp.ClientSession(headers={"User-Agent": "shop/1.0"})
     print("starting")
     yield
     print("stopped")

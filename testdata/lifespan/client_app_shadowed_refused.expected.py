@@ -1,9 +1,7 @@
 import httpx
 from fastapi import FastAPI
 
-client = httpx.AsyncClient(
-    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
-)
+client = httpx.AsyncClient()
 app = FastAPI()
 
 

@@ -1,10 +1,7 @@
 import httpx
 from fastapi import FastAPI
 
-client = httpx.AsyncClient(
-    headers={"User-Agent": "shop"},
-    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-)
+client = httpx.AsyncClient(headers={"User-Agent": "shop"})
 app = FastAPI()
 
 

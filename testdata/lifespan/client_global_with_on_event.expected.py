@@ -7,11 +7,7 @@ from fastapi import FastAPI
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     # one client for the whole process
-    app.state.client = httpx.AsyncClient(
-        base_url="https://api.example",
-        timeout=5,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
+    app.state.client = httpx.AsyncClient(base_url="https://api.example", timeout=5)
     await ping_upstream()
     try:
         yield

@@ -2,9 +2,7 @@ import aiohttp
 
 
 async def crawl(urls):
-    connector = aiohttp.TCPConnector(
-        ssl=False, limit=100, limit_per_host=20, ttl_dns_cache=300
-    )
+    connector = aiohttp.TCPConnector(ssl=False)
     async with aiohttp.ClientSession(connector=connector) as session:
         for url in urls:
             await session.get(url)
@@ -17,12 +15,17 @@ async def tuned():
 
 
 async def fetch(url):
-    async with aiohttp.ClientSession(
-        raise_for_status=True,
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300),
-    ) as session:
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
         return await session.get(url)
 
 
 async def passthrough(**options):
     return aiohttp.ClientSession(**options)
+
+
+def make_session():
+    # Lives as long as its caller keeps it: it gets the configured limits.
+    return aiohttp.ClientSession(
+        raise_for_status=True,
+        connector=aiohttp.TCPConnector(limit_per_host=20, ttl_dns_cache=300),
+    )

@@ -21,3 +21,8 @@ async def fetch(url):
 
 async def passthrough(**options):
     return aiohttp.ClientSession(**options)
+
+
+def make_session():
+    # Lives as long as its caller keeps it: it gets the configured limits.
+    return aiohttp.ClientSession(raise_for_status=True)

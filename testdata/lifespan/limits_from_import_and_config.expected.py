@@ -3,9 +3,7 @@ from httpx import AsyncClient, Limits
 
 
 def sessions():
-    session = ClientSession(
-        connector=TCPConnector(limit=200, limit_per_host=20, ttl_dns_cache=300)
-    )
+    session = ClientSession(connector=TCPConnector(limit=200))
     client = AsyncClient(limits=Limits(max_connections=500))
     plain = AsyncClient(
         base_url="https://api.example",

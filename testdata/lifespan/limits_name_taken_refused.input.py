@@ -3,6 +3,5 @@ from aiohttp import ClientSession
 TCPConnector = object
 
 
-async def fetch(url):
-    async with ClientSession() as session:
-        return await session.get(url)
+def make_session():
+    return ClientSession()

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     app.state.aiohttp_session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
+        connector=aiohttp.TCPConnector(limit_per_host=20, ttl_dns_cache=300)
     )
     try:
         yield

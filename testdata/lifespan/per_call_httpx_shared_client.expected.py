@@ -1,14 +1,12 @@
 from contextlib import asynccontextmanager
 
-from httpx import AsyncClient, Limits
+from httpx import AsyncClient
 from fastapi import FastAPI
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = AsyncClient(
-        limits=Limits(max_connections=100, max_keepalive_connections=20)
-    )
+    app.state.http_client = AsyncClient()
     try:
         yield
     finally:

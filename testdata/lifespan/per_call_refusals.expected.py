@@ -5,32 +5,23 @@ app = FastAPI()
 
 
 async def with_options(token: str):
-    async with aiohttp.ClientSession(
-        headers={"Authorization": token},
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300),
-    ) as session:
+    async with aiohttp.ClientSession(headers={"Authorization": token}) as session:
         return await session.get("https://x.example")
 
 
 async def closes_it():
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
-    ) as session:
+    async with aiohttp.ClientSession() as session:
         await session.get("https://x.example")
         await session.close()
 
 
 async def used_after():
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
-    ) as session:
+    async with aiohttp.ClientSession() as session:
         await session.get("https://x.example")
     return session.closed
 
 
 async def local_app():
     app = object()
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
-    ) as session:
+    async with aiohttp.ClientSession() as session:
         return await session.get("https://x.example")

@@ -9,11 +9,7 @@ from .api import quotes, users
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     # Shared with the routers.
-    app.state.http = httpx.AsyncClient(
-        base_url="https://upstream.example",
-        timeout=5,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
+    app.state.http = httpx.AsyncClient(base_url="https://upstream.example", timeout=5)
     try:
         yield
     finally:

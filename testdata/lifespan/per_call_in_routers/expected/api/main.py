@@ -9,11 +9,9 @@ from .routes import weather, news
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.http_client = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    )
+    app.state.http_client = httpx.AsyncClient()
     app.state.aiohttp_session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
+        connector=aiohttp.TCPConnector(limit_per_host=20, ttl_dns_cache=300)
     )
     try:
         yield

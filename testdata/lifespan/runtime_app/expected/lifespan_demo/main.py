@@ -19,12 +19,9 @@ engine = create_async_engine("sqlite+aiosqlite://")
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.client = httpx.AsyncClient(
-        base_url="http://upstream.invalid",
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
+    app.state.client = httpx.AsyncClient(base_url="http://upstream.invalid")
     app.state.aiohttp_session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, limit_per_host=20, ttl_dns_cache=300)
+        connector=aiohttp.TCPConnector(limit_per_host=20, ttl_dns_cache=300)
     )
     await warm()
     await startup()

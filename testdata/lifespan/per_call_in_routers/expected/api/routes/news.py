@@ -12,8 +12,5 @@ async def headlines(request: Request):
 
 @router.get("/raw")
 async def raw():
-    async with httpx.AsyncClient(
-        timeout=2,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    ) as client:
+    async with httpx.AsyncClient(timeout=2) as client:
         return (await client.get("https://news.example/raw")).text
