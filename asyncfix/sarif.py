@@ -14,6 +14,7 @@ from asyncfix.report import FileError, Finding
 
 if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod, Rule
+    from asyncfix.profiles import Share
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -60,7 +61,9 @@ def sarif_log(
     findings: Sequence[Finding],
     errors: Sequence[FileError],
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
+    shares: Mapping[Finding, Share] | None = None,
 ) -> dict[str, Any]:
+    """`shares`: each finding's cost in --profile's profiles, as a result property."""
     codes = sorted(rules)
     index = {code: i for i, code in enumerate(codes)}
     results = []
@@ -79,6 +82,8 @@ def sarif_log(
             result["ruleIndex"] = index[finding.code]
         if finding.reason:
             result["properties"]["reason"] = finding.reason
+        if shares is not None:
+            result["properties"]["profile"] = shares[finding].as_json()
         results.append(result)
     notifications = [
         {
@@ -118,5 +123,6 @@ def sarif_json(
     findings: Sequence[Finding],
     errors: Sequence[FileError],
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
+    shares: Mapping[Finding, Share] | None = None,
 ) -> str:
-    return json.dumps(sarif_log(findings, errors, rules), indent=2)
+    return json.dumps(sarif_log(findings, errors, rules, shares), indent=2)
