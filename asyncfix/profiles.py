@@ -61,7 +61,10 @@ _RAW_LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
 # "Executing <Task pending name='Task-5' coro=<get_order() running at /app/app/main.py:70>
 # wait_for=...> took 0.512 seconds"
 _SLOW = re.compile(r"Executing <(?P<what>.*) took (?P<seconds>\d+(?:\.\d+)?) seconds")
-_CORO = re.compile(r"coro=<(?P<coro>[\w.<>]+)\(\) (?:running|done, defined) at (?P<file>[^>]*?):(?P<line>\d+)>")
+_CORO = re.compile(
+    r"coro=<(?P<coro>[\w.<>]+)\(\) (?:running|done, defined) at "
+    r"(?P<file>[^>]*?):(?P<line>\d+)>"
+)
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -396,7 +399,7 @@ def _tally_stacks(profile: Profile, sources: SourceMap) -> _Tally:
             if display is None:
                 continue
             scopes = sources.scopes(display)
-            first, last, column = scopes.statement(frame.line)
+            first, _, column = scopes.statement(frame.line)
             seen_statements.add((display, first))
             function = scopes.function(frame.line)
             if function is not None:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import e2e  # noqa: E402  (bench/ is no package: its sibling script, by path)
+import e2e  # (bench/ is no package: its sibling script, by path)
 
 CONTAINER_ROOT = "/app"
 
