@@ -25,6 +25,13 @@ from asyncfix.files import (
 )
 from asyncfix.formatting import FORMATS, FormatError
 from asyncfix.patches import SPLITS
+from asyncfix.profiles import (
+    ProfileError,
+    Share,
+    parse_min_share,
+    profile_rules,
+    rank_run,
+)
 from asyncfix.report import (
     FileError,
     Finding,
@@ -52,6 +59,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if param.name == "shard" and value is not None:
         try:
             value = parse_shard(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    if param.name == "min_share" and value is not None:
+        try:
+            value = parse_min_share(value)
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from exc
     ctx.meta[f"asyncfix.{param.name}"] = value
@@ -115,6 +127,30 @@ def _run_options(func: F) -> F:
             expose_value=False,
             callback=_remember,
             help="Only the K-th of N stable parts of the files (split a run over CI jobs).",
+        ),
+        click.option(
+            "--profile",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            expose_value=False,
+            callback=_remember,
+            help="A py-spy profile (speedscope or raw) or asyncio debug log: rank the "
+            "findings by their share of the event loop's time (repeatable).",
+        ),
+        click.option(
+            "--profile-root",
+            metavar="PREFIX",
+            expose_value=False,
+            callback=_remember,
+            help="The profile's path for the project's directory (e.g. /app in a container); "
+            "default: matched by the paths' common ends.",
+        ),
+        click.option(
+            "--min-share",
+            metavar="PERCENT",
+            expose_value=False,
+            callback=_remember,
+            help="With --profile: only the findings with at least this share (e.g. 1%).",
         ),
     ]
     for option in reversed(options):
@@ -265,6 +301,35 @@ def _report_errors(errors: Sequence[FileError]) -> None:
         click.echo(error.format(), err=True)
 
 
+def _profiled(
+    result: RunResult, config: Config
+) -> tuple[list[Finding], dict[Finding, Share] | None]:
+    """The findings ranked by --profile (with AF701/AF702 for what no rule covers) and
+    limited by --min-share; as they are, with no shares, without --profile."""
+    meta = click.get_current_context().meta
+    profiles, minimum = meta.get("asyncfix.profile") or (), meta.get("asyncfix.min_share")
+    if not profiles:
+        if minimum is not None:
+            raise click.UsageError("--min-share needs --profile")
+        return result.findings, None
+    files = {o.file.display: o.file.path for o in result.outcomes}
+    base = config.source.parent if config.source is not None else Path.cwd()
+    try:
+        ranked, shares = rank_run(
+            result.findings, files, profiles, meta.get("asyncfix.profile_root"), base
+        )
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if minimum is not None:
+        ranked = [f for f in ranked if shares[f].key >= minimum]
+    result.summary.by_code.update(f.code for f in ranked if f.code in profile_rules())
+    return ranked, shares
+
+
+def _line(finding: Finding, shares: dict[Finding, Share] | None) -> str:
+    return finding.format() if shares is None else f"{shares[finding].format()}  {finding.format()}"
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -369,6 +434,7 @@ def apply(
     if strip_annotations:
         changes, errors, files = stripped(paths or [Path(".")], config)
         findings: list[Finding] = []
+        shares: dict[Finding, Share] | None = None
         summary = Summary()
     else:
         try:
@@ -377,7 +443,7 @@ def apply(
             click.echo("asyncfix: interrupted; no file was written", err=True)
             sys.exit(EXIT_ERROR)
         errors = list(result.errors)
-        findings, summary = result.findings, result.summary
+        (findings, shares), summary = _profiled(result, config), result.summary
         files = [outcome.file for outcome in result.outcomes]
         _warn_unknown_suppressions(result)
         try:
@@ -389,6 +455,9 @@ def apply(
         except KeyboardInterrupt:
             click.echo("asyncfix: interrupted; no file was written", err=True)
             sys.exit(EXIT_ERROR)
+        if shares is not None and click.get_current_context().meta.get("asyncfix.min_share"):
+            # --min-share: only the files with a finding that matters are rewritten.
+            changes = [c for c in changes if c.display in {f.path for f in findings}]
         if add_deps and summary.packages:
             changes += dependency_changes(config.source, summary, errors)
     if not dry_run:
@@ -428,7 +497,7 @@ def apply(
     unfixed = [f for f in findings if not f.fixable]
     if not quiet:
         for finding in findings if verbose else unfixed:
-            click.echo(finding.format())
+            click.echo(_line(finding, shares))
     _report_errors(sorted(set(errors)))
     summary.errors = len(set(errors))
     # What was written, not what was meant to be: a failed write is reported as an error.
@@ -491,13 +560,15 @@ def check(
     except KeyboardInterrupt:
         click.echo("asyncfix: interrupted", err=True)
         sys.exit(EXIT_ERROR)
+    findings, shares = _profiled(result, config)
     if output_format == "json":
-        click.echo(findings_json(result.findings, result.errors, result.summary))
+        click.echo(findings_json(findings, result.errors, result.summary, shares))
     elif output_format == "sarif":
         sources, fixes = _sarif_extras(result, config)
-        click.echo(sarif_json(result.findings, result.errors, all_rules(), sources, fixes))
+        rules = {**all_rules(), **profile_rules()}
+        click.echo(sarif_json(findings, result.errors, rules, sources, fixes, shares))
     elif output_format == "github":
-        click.echo(github_annotations(result.findings, result.errors), nl=False)
+        click.echo(github_annotations(findings, result.errors), nl=False)
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
     elif click.get_current_context().meta.get("asyncfix.statistics"):
@@ -506,8 +577,8 @@ def check(
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
     else:
-        for finding in result.findings:
-            click.echo(finding.format())
+        for finding in findings:
+            click.echo(_line(finding, shares))
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
     _warn_unknown_suppressions(result)
@@ -515,7 +586,7 @@ def check(
         _report_errors(result.errors)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    if result.findings and not exit_zero:
+    if findings and not exit_zero:
         sys.exit(EXIT_FOUND)
 
 
@@ -545,6 +616,12 @@ def list_() -> None:
         click.echo(f"{position}. {codemod.FAMILY}/{codemod.NAME}")
         for rule in codemod.RULES:
             click.echo(f"   {rule.code}  {rule.summary}")
+    # Not a codemod of the pipeline: its findings come from --profile (asyncfix/profiles.py).
+    profiled = profile_rules()
+    holder = next(iter(profiled.values()))[0]
+    click.echo(f"{len(codemods) + 1}. {holder.FAMILY}/{holder.NAME} (with --profile; report only)")
+    for code, (_, rule) in profiled.items():
+        click.echo(f"   {code}  {rule.summary}")
 
 
 @main.command()
@@ -559,7 +636,7 @@ def explain(code: str) -> None:
 
 def explanation(code: str) -> str | None:
     """What `asyncfix explain CODE` prints (the language server's hover too)."""
-    rules = all_rules()
+    rules = {**all_rules(), **profile_rules()}
     if code.upper() not in rules:
         return None
     codemod, rule = rules[code.upper()]

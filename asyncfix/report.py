@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, order=True)
@@ -77,11 +78,22 @@ def statistics(findings: Iterable[Finding], names: Mapping[str, str]) -> str:
     )
 
 
+class _Profiled(Protocol):
+    def as_json(self) -> dict[str, Any]: ...
+
+
 def findings_json(
-    findings: Sequence[Finding], errors: Iterable[FileError], summary: Summary
+    findings: Sequence[Finding],
+    errors: Iterable[FileError],
+    summary: Summary,
+    shares: Mapping[Finding, _Profiled] | None = None,
 ) -> str:
+    """`shares`: each finding's cost in --profile's profiles, as its "profile" property."""
     doc = {
-        "findings": [asdict(f) for f in findings],
+        "findings": [
+            asdict(f) if shares is None else {**asdict(f), "profile": shares[f].as_json()}
+            for f in findings
+        ],
         "errors": [asdict(e) for e in errors],
         "summary": {
             "files_scanned": summary.scanned,

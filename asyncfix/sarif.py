@@ -17,6 +17,7 @@ from asyncfix.report import FileError, Finding
 
 if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod, Rule
+    from asyncfix.profiles import Share
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -106,9 +107,11 @@ def sarif_log(
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
     sources: Mapping[str, str] | None = None,
     fixes: Mapping[Finding, str] | None = None,
+    shares: Mapping[Finding, Share] | None = None,
 ) -> dict[str, Any]:
     """`sources`: each file's text (path -> text), for fingerprints; `fixes`: the file's
-    text after a fixable finding's fix alone (see driver.fix_of)."""
+    text after a fixable finding's fix alone (see driver.fix_of); `shares`: each finding's
+    cost in --profile's profiles, as a result property."""
     codes = sorted(rules)
     index = {code: i for i, code in enumerate(codes)}
     sources, fixes = sources or {}, fixes or {}
@@ -131,6 +134,8 @@ def sarif_log(
             result["ruleIndex"] = index[finding.code]
         if finding.reason:
             result["properties"]["reason"] = finding.reason
+        if shares is not None:
+            result["properties"]["profile"] = shares[finding].as_json()
         results.append(result)
     notifications = [
         {
@@ -172,5 +177,6 @@ def sarif_json(
     rules: Mapping[str, tuple[type[AsyncfixCodemod], Rule]],
     sources: Mapping[str, str] | None = None,
     fixes: Mapping[Finding, str] | None = None,
+    shares: Mapping[Finding, Share] | None = None,
 ) -> str:
-    return json.dumps(sarif_log(findings, errors, rules, sources, fixes), indent=2)
+    return json.dumps(sarif_log(findings, errors, rules, sources, fixes, shares), indent=2)
