@@ -2806,8 +2806,6 @@ AF304 = Rule(
         "            return await response.json()\n"
     ),
     after=(
-        "from contextlib import asynccontextmanager\n"
-        "\n"
         "import aiohttp\n"
         "from fastapi import FastAPI\n"
         "\n"
