@@ -380,7 +380,7 @@ def main() -> None:
 @click.option(
     "--annotate",
     is_flag=True,
-    help="Write a `# TODO(asyncfix CODE): reason` comment above each finding left unfixed.",
+    help="Write a `# TODO(asyncfix CODE DIGEST): reason` comment above each finding left unfixed.",
 )
 @click.option(
     "--strip-annotations",
