@@ -1251,7 +1251,7 @@ class SessionCodemod(_DbCodemod):
         if reason is None and self.exception_shadowed(function):
             reason = "the name `Exception` is rebound in this module"
         if reason is None and self.options.commit_on_exit:
-            timing = missing(self.run.config, FASTAPI_EXIT_BEFORE_RESPONSE)
+            timing = missing(self.run.config, FASTAPI_EXIT_BEFORE_RESPONSE, self.run.path)
             if timing is not None:
                 reason = (
                     f"{timing}: a failing commit would not reach the client; commit in the "

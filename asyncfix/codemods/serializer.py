@@ -999,7 +999,7 @@ class Serializer(AsyncfixCodemod):
     def _orjson_lacks(self, mapped: _DumpsArgs) -> str | None:
         """Why the project's orjson may not have an option the rewrite would emit."""
         for flag in mapped.flags:
-            reason = missing(self.run.config, ORJSON_OPTIONS[flag])
+            reason = missing(self.run.config, ORJSON_OPTIONS[flag], self.run.path)
             if reason is not None:
                 return reason
         return None
@@ -1407,7 +1407,7 @@ class Serializer(AsyncfixCodemod):
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
         asyncio = module_name_at(scope, "asyncio", "to_thread")
-        python = missing(self.run.config, ASYNCIO_TO_THREAD)
+        python = missing(self.run.config, ASYNCIO_TO_THREAD, self.run.path)
         if reason is not None:
             pass
         elif where.in_generator_expression:
