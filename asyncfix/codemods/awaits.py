@@ -287,7 +287,7 @@ def _table_reach() -> dict[str, frozenset[str]]:
     """Library root -> the roots whose classes a name under it can lead to: an alias, a
     return, an `async with` or an await maps a name to a class, possibly of another root."""
     edges: dict[str, set[str]] = {}
-    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO):
+    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO, table.ITEMS):
         for key, value in mapping.items():
             edges.setdefault(_root(key), set()).add(_root(value))
     reach: dict[str, frozenset[str]] = {}
@@ -319,6 +319,15 @@ def _class_words() -> dict[str, frozenset[str]]:
         for key, value in mapping.items():
             if canonical(value) in words:
                 words[canonical(value)].add(_last(key))
+    # An item (a collection) is reached from its owner (a database, a client): the owner's
+    # words type it too, transitively.
+    changed = True
+    while changed:
+        changed = False
+        for owner, item in table.ITEMS.items():
+            if not words[owner] <= words[item]:
+                words[item] |= words[owner]
+                changed = True
     return {c: frozenset(w) for c, w in words.items()}
 
 
@@ -358,12 +367,27 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
 
 
 def _typed_call(func: ast.expr, methods: set[str]) -> bool:
-    """`x.m()` where `type_of` may type the receiver: only a name, a call or an await."""
+    """`x.m()` where `type_of` may type the receiver: a name, a call, an await, or an
+    item of one (`client.db.coll`, `client["db"]["coll"]`)."""
     return (
         isinstance(func, ast.Attribute)
         and func.attr in methods
-        and isinstance(func.value, ast.Name | ast.Call | ast.Await)
+        and isinstance(func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript)
     )
+
+
+def _item(owner: str | None, attr: str | None) -> str | None:
+    """The class of `owner_instance.attr` (`attr` None: `owner_instance[key]`) where the
+    library's __getattr__/__getitem__ gives an item (a Motor database, a collection);
+    None where `attr` is one of the class's own attributes, or the owner has no items."""
+    if owner is None or owner not in table.ITEMS:
+        return None
+    if attr is not None and (attr.startswith("_") or attr in _MEMBERS[owner]):
+        return None
+    return table.ITEMS[owner]
+
+
+_MEMBERS = {name: frozenset(members) for name, members in table.MEMBERS.items()}
 
 
 # -- the screen: `type_of` and `_name_used_as_result` over-approximated on the stdlib ast --
@@ -434,6 +458,10 @@ def _child_nodes(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, ast.AST):
             found.append(value)
     return found
+
+
+# Statements and expressions that test their `test` for truth: a coroutine is always true.
+_TESTS = ast.If | ast.While | ast.IfExp | ast.Assert
 
 
 def _result_attribute(attr: str) -> bool:
@@ -578,6 +606,17 @@ class _OwnScope:
         elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.iter, ast.Name):
             for child in (node.target, *node.body, *node.orelse):
                 self._visit(child, own)
+            return True
+        elif isinstance(node, _TESTS) and isinstance(node.test, ast.Name):
+            for child in _child_nodes(node):
+                if child is not node.test:
+                    self._visit(child, own)
+            return True
+        elif (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.Not)
+            and isinstance(node.operand, ast.Name)
+        ):
             return True
         return False
 
@@ -810,6 +849,12 @@ class _Screen:
             return self._through(node.value, function, depth, table.AWAITS_TO, _AWAITS_BY_LAST)
         if isinstance(node, ast.Name):
             return self._name(node.id, function, depth)
+        if isinstance(node, ast.Attribute | ast.Subscript):
+            owners = self.types(node.value, function, depth + 1)
+            if owners is None:
+                return None
+            attr = node.attr if isinstance(node, ast.Attribute) else None
+            return frozenset(i for o in owners if (i := _item(o, attr)) is not None)
         return _NONE
 
     def _callees(
@@ -1119,6 +1164,9 @@ class ForgottenAwait(AsyncfixCodemod):
         if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
             callee = self._callee_name(node.expression, depth)
             return table.AWAITS_TO.get(callee or "")
+        if isinstance(node, cst.Attribute | cst.Subscript):
+            owner = self.type_of(node.value, depth + 1)
+            return _item(owner, node.attr.value if isinstance(node, cst.Attribute) else None)
         if not isinstance(node, cst.Name):
             return None
         self_class = self._self_class(node)
@@ -1334,7 +1382,9 @@ class ForgottenAwait(AsyncfixCodemod):
             return None
         for access in references:
             parent = self.get_metadata(ParentNodeProvider, access.node, None)
-            if not self._used_as_result(access.node, parent):
+            if not self._used_as_result(access.node, parent) and not _truth_tested(
+                access.node, parent
+            ):
                 return None
         return "result"
 
@@ -1487,6 +1537,18 @@ class ForgottenAwait(AsyncfixCodemod):
 
 _TASK_NAMES = ("task", "background_task")
 _TASKS_SET = "_background_tasks"
+
+
+def _truth_tested(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    """`if x:`, `while x:`, `a if x else b`, `assert x`, `not x`: a coroutine is always
+    true, so the test means the result (`if existing:` after `existing = find_one(...)`)."""
+    if isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert):
+        return parent.test is node
+    return (
+        isinstance(parent, cst.UnaryOperation)
+        and isinstance(parent.operator, cst.Not)
+        and parent.expression is node
+    )
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
