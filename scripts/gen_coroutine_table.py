@@ -3,7 +3,7 @@
 Dev-time only: this script imports the async libraries to introspect them. asyncfix itself
 never imports them (nor the user's code); it reads the generated, committed table.
 
-    pip install sqlalchemy httpx httpx2 aiohttp asyncpg redis motor pymongo beanie sqlmodel \
+    pip install sqlalchemy httpx httpx2 aiohttp asyncpg redis motor pymongo sqlmodel \
         aiofiles aiosqlite
     python scripts/gen_coroutine_table.py && ruff format asyncfix/data/coroutines.py
 """
@@ -42,7 +42,6 @@ CLASSES = [
     "aiohttp.ClientSession",
     "aiohttp.ClientWebSocketResponse",
     "aiosqlite.Connection",
-    "beanie.Document",
     "aiosqlite.Cursor",
     "asyncpg.Connection",
     "asyncpg.Pool",
@@ -94,7 +93,6 @@ ALIAS_MODULES = [
     "pymongo.asynchronous.collection",
     "pymongo.asynchronous.database",
     "pymongo.asynchronous.mongo_client",
-    "beanie.odm.documents",
     "redis.asyncio.client",
     "sqlalchemy.ext.asyncio.engine",
     "sqlalchemy.ext.asyncio.result",
@@ -135,6 +133,22 @@ ENTERS = {
 # What a plain call returns (not awaited): factories and constructors of other classes.
 RETURNS = {
     "aiosqlite.connect": "aiosqlite.Connection",
+    "motor.motor_asyncio.AsyncIOMotorClient.get_database": (
+        "motor.motor_asyncio.AsyncIOMotorDatabase"
+    ),
+    "motor.motor_asyncio.AsyncIOMotorClient.get_default_database": (
+        "motor.motor_asyncio.AsyncIOMotorDatabase"
+    ),
+    "motor.motor_asyncio.AsyncIOMotorDatabase.get_collection": (
+        "motor.motor_asyncio.AsyncIOMotorCollection"
+    ),
+    "pymongo.AsyncMongoClient.get_database": "pymongo.asynchronous.database.AsyncDatabase",
+    "pymongo.AsyncMongoClient.get_default_database": (
+        "pymongo.asynchronous.database.AsyncDatabase"
+    ),
+    "pymongo.asynchronous.database.AsyncDatabase.get_collection": (
+        "pymongo.asynchronous.collection.AsyncCollection"
+    ),
     "redis.asyncio.from_url": "redis.asyncio.Redis",
     "redis.asyncio.Redis.from_url": "redis.asyncio.Redis",
     "redis.asyncio.Redis.pipeline": "redis.asyncio.client.Pipeline",
@@ -285,7 +299,7 @@ def members(dotted: str) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    dists = ["aiofiles", "aiohttp", "aiosqlite", "asyncpg", "beanie", "httpx", "httpx2"]
+    dists = ["aiofiles", "aiohttp", "aiosqlite", "asyncpg", "httpx", "httpx2"]
     dists += ["motor", "pymongo", "redis", "sqlmodel"]
     found = {d: importlib.metadata.version(d) for d in [*dists, "SQLAlchemy"]}
     found["python"] = ".".join(map(str, sys.version_info[:3]))

@@ -30,7 +30,7 @@ async def add_user(name):
 
 async def not_items():
     cursor = mongo.appdb.users.find({})  # find() is not a coroutine: a cursor
-    mongo.get_database("appdb").command("ping")  # a method, not an item: untyped here
+    await mongo.get_database("appdb").command("ping")  # a method returning the database
     client.close()  # Motor's close() is a plain method
     mongo.options.pool_options  # an attribute of the client, not a database
     return cursor
