@@ -34,6 +34,7 @@ CLASSES = [
     "asyncio.Server",
     "asyncio.StreamReader",
     "asyncio.StreamWriter",
+    "asyncio.subprocess.Process",
     "aiofiles.threadpool.binary.AsyncBufferedIOBase",
     "aiofiles.threadpool.binary.AsyncBufferedReader",
     "aiofiles.threadpool.binary.AsyncFileIO",
@@ -158,6 +159,8 @@ RETURNS = {
 
 # What an awaited call returns, for chains such as `conn = await asyncpg.connect(...)`.
 AWAITS_TO = {
+    "asyncio.create_subprocess_exec": "asyncio.subprocess.Process",
+    "asyncio.create_subprocess_shell": "asyncio.subprocess.Process",
     "aiohttp.ClientSession.get": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.post": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.request": "aiohttp.ClientResponse",

@@ -237,6 +237,11 @@ CLASSES: Final[dict[str, dict[str, list[str]]]] = {
             "writelines",
         ],
     },
+    "asyncio.subprocess.Process": {
+        "coroutine": ["communicate", "wait"],
+        "future": [],
+        "sync": ["kill", "send_signal", "terminate"],
+    },
     "asyncpg.Connection": {
         "coroutine": [
             "add_listener",
@@ -1837,6 +1842,8 @@ AWAITS_TO: Final[dict[str, str]] = {
     "aiohttp.ClientSession.get": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.post": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.request": "aiohttp.ClientResponse",
+    "asyncio.create_subprocess_exec": "asyncio.subprocess.Process",
+    "asyncio.create_subprocess_shell": "asyncio.subprocess.Process",
     "asyncpg.Pool.acquire": "asyncpg.Connection",
     "asyncpg.connect": "asyncpg.Connection",
     "asyncpg.create_pool": "asyncpg.Pool",

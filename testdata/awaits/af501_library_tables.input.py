@@ -1,5 +1,7 @@
 """Receivers typed from the coroutine table's newer libraries: SQLModel's AsyncSession,
-httpx2, PyMongo's async client; and a coroutine's result used as a truth value."""
+httpx2, PyMongo's async client, asyncio's Process; a coroutine's result tested for truth."""
+
+import asyncio
 
 import httpx2
 from pymongo import AsyncMongoClient
@@ -29,3 +31,9 @@ async def ready(url):
     while not info:
         return False
     return True if info else False
+
+
+async def child(cmd):
+    proc = await asyncio.create_subprocess_exec(*cmd)
+    proc.wait()  # asyncio's Process.wait is a coroutine
+    proc.kill()  # not a coroutine
