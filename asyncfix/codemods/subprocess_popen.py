@@ -199,11 +199,15 @@ class PopenToAsyncio(AsyncfixCodemod):
         than once (the process may not be the one used)."""
         bound = list(scope.assignments[name.value])
         uses: list[cst.CSTNode] = []
+        nested = False
         for assignment in bound:
             for access in assignment.references:
                 uses.append(self._use_of(access.node))
+                nested = nested or self.get_metadata(ScopeProvider, access.node, None) is not scope
         if len(bound) != 1 or not isinstance(bound[0], Assignment):
             return uses, f"`{name.value}` is bound more than once in this function"
+        if nested:
+            return uses, f"`{name.value}` is used in a nested function or comprehension"
         return uses, None
 
     def _use_of(self, node: cst.CSTNode) -> cst.CSTNode:

@@ -73,3 +73,8 @@ async def not_waited():
 def sync_code():
     proc = subprocess.Popen(["ls"])
     proc.wait()
+
+
+async def waited_in_a_callback(loop):
+    proc = subprocess.Popen(["ls"])
+    loop.call_soon(lambda: proc.wait())
