@@ -68,8 +68,8 @@ AF207 = Rule(
         "    return proc.returncode, out\n"
     ),
     after=(
-        "import subprocess\n"
         "import asyncio\n"
+        "import subprocess\n"
         "\n"
         "\n"
         "async def describe():\n"

@@ -1,11 +1,11 @@
 """Popen waited on in async defs: each runs a real `python -c` child (see
 tests/test_subprocess_popen.py, which runs this file and its rewrite and compares)."""
 
+import asyncio
+import locale
 import os
 import subprocess
 import sys
-import asyncio
-import locale
 
 UPPER = "import sys; sys.stdout.write(sys.stdin.read().upper())"
 
