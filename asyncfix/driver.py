@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import inspect
 import multiprocessing
 import os
 import pickle
@@ -161,7 +162,7 @@ class Pipeline:
         index = ProjectIndex(files, contents, given)
         index.add(modules or {})
         try:
-            return {c.NAME: c.plan(index, self.config) or {} for c in planners}
+            return {c.NAME: _plan_of(c, index, self.config, self.enabled) or {} for c in planners}
         finally:
             forget()  # the trees and facts are the plans' alone
 
@@ -441,6 +442,17 @@ def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:
     from asyncfix.codemods.base import AsyncfixCodemod
 
     return any(method in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+
+
+def _plan_of(
+    codemod: type[AsyncfixCodemod], index: ProjectIndex, config: Config, enabled: frozenset[str]
+) -> Mapping[str, Any] | None:
+    """The codemod's plan, told the run's rule codes when its plan() takes them (see
+    AsyncfixCodemod.plan); a plan() of two parameters reads the configuration alone."""
+    plan: Callable[..., Mapping[str, Any] | None] = codemod.plan
+    if "enabled" in inspect.signature(plan).parameters:
+        return plan(index, config, enabled=enabled)
+    return plan(index, config)
 
 
 def _check_family_tables(config: Config, codemods: Sequence[type[AsyncfixCodemod]]) -> None:
