@@ -11,6 +11,11 @@ are saved under REF/<tree name>/; the summary's run time (`; 1.23s`) is masked, 
 is the only part expected to differ. `compare` reruns the same commands and prints a
 unified diff for each output that is not byte-identical to the saved one.
 
+A tree inside the checkout being changed (testdata/) is part of that checkout's project:
+the project index reads asyncfix's own source beside it, so moving a module changes the
+input (a finding's reason can name a path in asyncfix/). `--copy-to DIR` runs each tree
+from a fresh copy at DIR/<tree name> instead, the same path in both runs.
+
 Not part of the test suite: the corpora are real projects fetched by hand (see
 bench/corpus.py), and a run over all of them takes minutes.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -94,8 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="commands",
         help="an asyncfix command line to run in each tree (repeatable)",
     )
+    parser.add_argument(
+        "--copy-to",
+        type=Path,
+        help="copy each tree to DIR/<tree name> (replacing it) and run there",
+    )
     args = parser.parse_args(argv)
     trees = [t.resolve() for t in args.trees]
+    if args.copy_to is not None:
+        copies = [args.copy_to.resolve() / t.name for t in trees]
+        for tree, copy in zip(trees, copies, strict=True):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(tree, copy, symlinks=True)
+        trees = copies
     if len({t.name for t in trees}) != len(trees):
         parser.error("tree basenames must be unique (outputs are saved by basename)")
     commands = args.commands or DEFAULT_COMMANDS
