@@ -29,7 +29,6 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.async_def import planned_for
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -38,6 +37,7 @@ from asyncfix.codemods.helpers import (
     make_await,
     module_name_at,
 )
+from asyncfix.codemods.shared.async_def_plan import planned_for
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
