@@ -14,18 +14,13 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from asyncfix import syntax
 from asyncfix.codemods.base import FileRun
-from asyncfix.codemods.lifespan import (
-    OnEventToLifespan,
-    _apply_on_event,
-    _compute_plan,
-    _Facts,
-    _may_open_client,
-    _options,
-    _Registration,
-    _scan,
-    add_lifespan_resource,
-    pool_limits,
-)
+from asyncfix.codemods.lifespan.migrate import apply_on_event
+from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
+from asyncfix.codemods.lifespan.plan import compute_plan
+from asyncfix.codemods.lifespan.plan_clients import may_open_client
+from asyncfix.codemods.shared.app_events import Facts, Registration, scan_module
+from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.codemods.shared.pool_options import configured_options, pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import ModuleInfo, ProjectIndex, forget, index_module
@@ -268,15 +263,15 @@ def test_arguments_are_checked() -> None:
 
 
 def test_options_are_validated() -> None:
-    assert _options(Config()) == {}  # no limit unless the project chooses one
+    assert configured_options(Config()) == {}  # no limit unless the project chooses one
     custom = Config(families={"lifespan": {"httpx-max-connections": 200}})
-    assert _options(custom)["httpx-max-connections"] == 200
+    assert configured_options(custom)["httpx-max-connections"] == 200
     with pytest.raises(ConfigError, match="unknown key 'aiohttp-limits'"):
-        _options(Config(families={"lifespan": {"aiohttp-limits": 1}}))
+        configured_options(Config(families={"lifespan": {"aiohttp-limits": 1}}))
     with pytest.raises(ConfigError, match="must be a positive integer"):
-        _options(Config(families={"lifespan": {"aiohttp-limit": "100"}}))
+        configured_options(Config(families={"lifespan": {"aiohttp-limit": "100"}}))
     with pytest.raises(ConfigError, match="must be a positive integer"):
-        _options(Config(families={"lifespan": {"aiohttp-limit": True}}))
+        configured_options(Config(families={"lifespan": {"aiohttp-limit": True}}))
 
 
 def _limits(table: Mapping[str, object], kind: str) -> dict[str, int]:
@@ -323,7 +318,7 @@ def _plan_for(tmp_path: Path, source: str) -> dict[str, Any]:
     path = tmp_path / "main.py"
     path.write_text(source)
     index = ProjectIndex([SourceFile(path, "main.py")])
-    return _compute_plan(index, Config())["main.py"]
+    return compute_plan(index, Config())["main.py"]
 
 
 def test_the_plan_finds_its_sites_after_earlier_rewrites_moved_them(tmp_path: Path) -> None:
@@ -331,7 +326,7 @@ def test_the_plan_finds_its_sites_after_earlier_rewrites_moved_them(tmp_path: Pa
     # they say, not where they are.
     entry = _plan_for(tmp_path, PLANNED_APP)
     shifted = cst.parse_module("import asyncio\nimport orjson\n\n" + PLANNED_APP)
-    new, problem, sites = _apply_on_event(shifted, entry, CodemodContext())
+    new, problem, sites = apply_on_event(shifted, entry, CodemodContext())
     assert problem is None and [s.reason for s in sites] == [None, None]
     assert "on_event" not in new.code and "add_event_handler" not in new.code
     assert (
@@ -345,7 +340,7 @@ def test_a_plan_for_other_bytes_is_not_applied(tmp_path: Path) -> None:
     entry = _plan_for(tmp_path, PLANNED_APP)
     changed = cst.parse_module(PLANNED_APP.replace("async def connect", "def connect"))
     context = CodemodContext()
-    _, problem, _ = _apply_on_event(changed, entry, context)
+    _, problem, _ = apply_on_event(changed, entry, context)
     assert problem is None  # the keys still match: the same sites
     config = Config(select=("AF301",))
     run = FileRun("main.py", changed, config, frozenset({"AF301"}), {})
@@ -374,13 +369,13 @@ def _indexed(tmp_path: Path, source: str) -> tuple[ModuleInfo, bytes]:
     return info, data
 
 
-def _scanned(module: tuple[ModuleInfo, bytes]) -> _Facts:
-    facts = _Facts()
-    _scan(module[0], facts, module[1])
+def _scanned(module: tuple[ModuleInfo, bytes]) -> Facts:
+    facts = Facts()
+    scan_module(module[0], facts, module[1])
     return facts
 
 
-def _owners(facts: _Facts) -> dict[str, tuple[str, str, int]]:
+def _owners(facts: Facts) -> dict[str, tuple[str, str, int]]:
     return {q: (o.kind, o.var, o.line) for q, o in facts.owners.items()}
 
 
@@ -411,7 +406,7 @@ def test_the_scan_reads_event_names_as_python_does(tmp_path: Path) -> None:
     facts = _scanned(_indexed(tmp_path, source))
     assert _owners(facts) == {"m.app": ("app", "app", 2)}
     [event] = facts.events["m.py"]
-    assert isinstance(event, _Registration)
+    assert isinstance(event, Registration)
     assert (event.owner, event.event, event.handler) == ("m.app", "startup", "m.connect")
 
 
@@ -427,4 +422,4 @@ def test_the_scan_reads_event_names_as_python_does(tmp_path: Path) -> None:
 def test_per_call_clients_are_looked_for_only_where_the_source_may_open_one(
     source: str, may: bool
 ) -> None:
-    assert _may_open_client(source.encode()) is may
+    assert may_open_client(source.encode()) is may

@@ -40,7 +40,9 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
     to_thread_call,
 )
-from asyncfix.codemods.lifespan import add_lifespan_resource, foreign_handlers, pool_limits
+from asyncfix.codemods.shared.app_events import foreign_handlers
+from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.codemods.shared.pool_options import pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceFile
 from asyncfix.index import (

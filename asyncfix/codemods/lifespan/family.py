@@ -1,0 +1,82 @@
+"""The base of the family's codemods: the plan they share, and this file's entry of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from asyncfix.codemods.base import AsyncfixCodemod, SourceView
+from asyncfix.codemods.lifespan._shared import digest
+from asyncfix.codemods.lifespan.plan import compute_plan, family_plan
+from asyncfix.codemods.shared.pool_options import configured_options
+from asyncfix.config import Config
+from asyncfix.files import SourceFile
+from asyncfix.index import ProjectIndex
+
+# Entry keys that hold work for a file (the others describe it).
+_WORK_KEYS = (
+    "apps",
+    "strip",
+    "refuse",
+    "clients",
+    "client_uses",
+    "engines",
+    "engine_refuse",
+    "per_call",
+    "shared",
+)
+
+
+def _has_work(planned: Mapping[str, Any]) -> bool:
+    return any(planned.get(key) for key in _WORK_KEYS)
+
+
+def view_entry(cls: type[AsyncfixCodemod], view: SourceView) -> tuple[bool, Mapping[str, Any]]:
+    """(planned, the entry the transformer will use, {} for none): as entry() decides, for
+    a file with a plan. A file without one is planned on its own: `planned` is False and
+    the prescreen judges its shapes instead (planning it here would cost a libcst parse)."""
+    planned = view.plans.get(cls.NAME)
+    if planned is None:
+        return False, {}
+    if not _has_work(planned) or planned.get("digest") != digest(view.source):
+        return True, {}
+    return True, planned
+
+
+class LifespanCodemod(AsyncfixCodemod):
+    FAMILY = "lifespan"
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        configured_options(config)
+
+    @classmethod
+    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
+        return family_plan(index, config)
+
+    def entry(self) -> Mapping[str, Any] | None:
+        """This file's share of the project plan. Without a plan (one file processed on
+        its own) the file is the whole project. A plan made for other bytes (the driver's
+        second, verifying run) means there is nothing left to do."""
+        cache = vars(self.run)  # one answer per file for all the codemods of the family
+        if "_lifespan_entry" not in cache:
+            cache["_lifespan_entry"] = self._compute_entry()
+        entry: Mapping[str, Any] | None = cache["_lifespan_entry"]
+        return entry
+
+    def _compute_entry(self) -> Mapping[str, Any] | None:
+        planned = self.planned
+        if planned is not None and not _has_work(planned):
+            return None  # planned, with nothing to do here: no need to check the bytes
+        data = self.run.bytes_of(self.run.original)
+        if planned is None:
+            file = SourceFile(Path(self.run.path), self.run.path)
+            index = ProjectIndex([file])
+            index._data[file.display] = data
+            if index.module(file) is None:
+                return None
+            return compute_plan(index, self.run.config).get(self.run.path)
+        if planned.get("digest") != digest(data):
+            return None
+        return dict(planned)

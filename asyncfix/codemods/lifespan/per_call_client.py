@@ -1,0 +1,311 @@
+"""AF304: `async with aiohttp.ClientSession()` per call -> the app's shared session."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import FunctionScope, GlobalScope, QualifiedNameProvider, Scope, ScopeProvider
+
+from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.helpers import remove_import_if_unused
+from asyncfix.codemods.lifespan._shared import (
+    CLOSING,
+    POOL_OWNERS,
+    ROUTE_AND_WEBSOCKET,
+    SHARED,
+    CallFinder,
+    app_of,
+    app_state,
+    cast_module,
+    client_kind,
+    enclosing_function,
+    explode,
+    head_name,
+    resolves_globally,
+    shared_cap_problem,
+    state_of,
+    with_request,
+)
+from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.migrate import why_no_lifespan
+from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.shared.lifespan_builder import (
+    add_keyword,
+    add_lifespan_resource,
+    assign_statement,
+)
+from asyncfix.codemods.shared.pool_options import pool_limits
+from asyncfix.config import Config
+
+AF304 = Rule(
+    code="AF304",
+    name="client-per-call",
+    summary="async with aiohttp.ClientSession() per call -> the app's shared session",
+    why=(
+        "A new session per request opens a new connection pool per request: no keep-alive, "
+        "a fresh TCP and TLS handshake and DNS lookup every time, and under load thousands "
+        "of sockets in TIME_WAIT."
+    ),
+    fix=(
+        "Each call's session has a pool of its own, so nothing caps them together; one "
+        "shared session would cap them all at the library's default (100 connections). So "
+        "the rewrite needs the total cap from [tool.asyncfix.lifespan] (aiohttp-limit, "
+        "httpx-max-connections; without it, a finding that says so). Then the session is "
+        "created once in the app's lifespan with the configured limits "
+        "(app.state.aiohttp_session, or app.state.http_client for httpx, the one the "
+        "http_client family shares) and closed after yield; the block uses it. In a "
+        "router's module, the path operation reads request.app.state.<...> (a `request: "
+        "Request` parameter is added when it has none) and the one app serving that router "
+        "creates it. Only sessions created without options are replaced. Left for manual "
+        "review: options on the session, a session closed by hand or used after the "
+        "block, a path operation no single app serves."
+    ),
+    before=(
+        "import aiohttp\n"
+        "from fastapi import FastAPI\n"
+        "\n"
+        "app = FastAPI()\n"
+        "\n"
+        "\n"
+        '@app.get("/weather")\n'
+        "async def weather(city: str):\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        '        async with session.get(f"https://wx.example/{city}") as response:\n'
+        "            return await response.json()\n"
+    ),
+    after=(
+        "import aiohttp\n"
+        "from fastapi import FastAPI\n"
+        "\n"
+        "app = FastAPI()\n"
+        "\n"
+        "\n"
+        '@app.get("/weather")\n'
+        "async def weather(city: str):\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        '        async with session.get(f"https://wx.example/{city}") as response:\n'
+        "            return await response.json()\n"
+    ),
+)
+
+
+class PerCallClient(LifespanCodemod):
+    NAME = "lifespan-client-per-call"
+    RULES = (AF304,)
+    AFTER = ("lifespan-import-time-client",)
+    TRIGGERS = (b"async with", b"Client")
+    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+
+    @classmethod
+    def prescreen(cls, view: SourceView) -> bool:
+        # As screen(). A file planned on its own never gets `shared` (no router elsewhere).
+        planned, entry = view_entry(cls, view)
+        if entry.get("shared"):
+            return True
+        shapes = shapes_of(view)
+        apps = bool(entry.get("apps")) if planned else shapes.apps
+        return (apps or shapes.routes) and shapes.with_clients
+
+    def screen(self, module: cst.Module) -> bool:
+        # Only a module with the app, or with path operations (reported), is of interest.
+        entry = self.entry() or {}
+        if entry.get("shared"):
+            return True  # the app takes the shared session routers elsewhere use
+        if not entry.get("apps") and not any(
+            isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
+        ):
+            return False
+        finder = CallFinder(("ClientSession", "AsyncClient"), with_items_only=True)
+        module.visit(finder)
+        return finder.found
+
+    def visit_Module(self, node: cst.Module) -> None:
+        entry = self.entry() or {}
+        self.app, self.app_problem = app_of(entry) if entry else (None, "no FastAPI app here")
+        if self.app is None:
+            self.app_problem = (
+                "a path operation of a module without the FastAPI app; pass the app's shared "
+                "session in (request.app.state) by hand"
+            )
+        # id(With) -> (name, what it reads instead)
+        self.rewrites: dict[int, tuple[str, cst.BaseExpression]] = {}
+        self.resources: dict[str, tuple[cst.BaseExpression, str]] = {}
+        self.remote: Mapping[str, Any] = entry.get("per_call", {})
+        self.shared: Mapping[str, Any] = entry.get("shared", {})
+        self.counts: dict[str, int] = {}
+        self.add_request: set[int] = set()
+
+    def visit_With(self, node: cst.With) -> None:
+        if not m.matches(node, _PER_CALL):
+            return
+        call = cst.ensure_type(node.items[0].item, cst.Call)
+        close = client_kind(self, call)
+        if close is None:
+            return
+        name = cst.ensure_type(cst.ensure_type(node.items[0].asname, cst.AsName).name, cst.Name)
+        scope = self.get_metadata(ScopeProvider, node)
+        function = enclosing_function(scope)
+        if self.app is None and function is not None:
+            # A router's module: the plan decided, site by site (function:occurrence).
+            count = self.counts[function.name.value] = self.counts.get(function.name.value, -1) + 1
+            planned = self.remote.get(f"{function.name.value}:{count}")
+            if isinstance(planned, list):
+                self._remote(node, call, name.value, function, planned)
+                return
+            if isinstance(planned, str):
+                self.report(call, "AF304", _PER_CALL_MESSAGE, reason=planned)
+                return
+        if self.app is None and not _is_path_operation(scope):
+            return  # not FastAPI code: a script or a library may well want its own session
+        attribute = SHARED[close]
+        create = cst.Call(func=call.func)
+        reason = self.app_problem or self._problem(node, call, name.value)
+        if reason is None:
+            package = "aiohttp" if close == "close" else "httpx"
+            reason = shared_cap_problem(self.run.config, package)
+        if reason is None:
+            assert self.app is not None
+            known = self.resources.get(attribute)
+            if known is None:
+                module = cast_module(self._module)
+                added = add_lifespan_resource(module, self.app, attribute, create, close)
+                if added is None:
+                    reason = why_no_lifespan(module, self.app)
+                    if reason.startswith("the names"):
+                        reason = f"{self.app}.state.{attribute} already holds another client"
+        if self.report(call, "AF304", _PER_CALL_MESSAGE, reason=reason):
+            assert self.app is not None
+            self.rewrites[id(node)] = (name.value, app_state(self.app, attribute))
+            self.resources[attribute] = (create, close)
+            if scope is not None:
+                remove_import_if_unused(self.context, scope, call.func)
+
+    def _remote(
+        self,
+        node: cst.With,
+        call: cst.Call,
+        name: str,
+        function: cst.FunctionDef,
+        planned: list[Any],
+    ) -> None:
+        attribute, request = planned
+        if not self.report(call, "AF304", _PER_CALL_MESSAGE):
+            return
+        if request is None:
+            self.add_request.add(id(function))
+            AddImportsVisitor.add_needed_import(self.context, "fastapi", "Request")
+        app = cst.Attribute(value=cst.Name(request or "request"), attr=cst.Name("app"))
+        self.rewrites[id(node)] = (name, state_of(app, attribute))
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is not None:
+            remove_import_if_unused(self.context, scope, call.func)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if id(original_node) not in self.add_request:
+            return updated_node
+        return updated_node.with_changes(params=with_request(updated_node.params))
+
+    def _problem(self, node: cst.With, call: cst.Call, name: str) -> str | None:
+        if call.args:
+            return "the session is created with options; a shared one would need the same"
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if not isinstance(scope, FunctionScope) or self.app is None:
+            return "not directly in a function body"
+        if not resolves_globally(scope, self.app):
+            return f"`{self.app}` means something else here"
+        head = head_name(call.func)
+        if head is None or not resolves_globally(scope, head):
+            return f"`{head}` is imported locally; the lifespan cannot see it"
+        if len(scope[name]) != 1:
+            return f"`{name}` is assigned more than once in the function"
+        inside = {id(n) for n in m.findall(node.body, m.Name(name))}
+        for assignment in scope[name]:
+            for access in assignment.references:
+                if id(access.node) not in inside:
+                    return f"`{name}` is used after the block, where the session was closed"
+        if m.findall(
+            node.body,
+            m.Attribute(value=m.Name(name), attr=m.OneOf(*(m.Name(c) for c in CLOSING)))
+            | m.WithItem(item=m.Name(name)),
+        ):
+            return "the block closes the session itself; the shared one must stay open"
+        return None
+
+    def leave_With(
+        self, original_node: cst.With, updated_node: cst.With
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        found = self.rewrites.get(id(original_node))
+        if found is None:
+            return updated_node
+        name, shared = found
+        body = cst.ensure_type(updated_node.body, cst.IndentedBlock)
+        assign = cst.SimpleStatementLine(
+            body=[assign_statement(cst.Name(name), shared)],
+            leading_lines=updated_node.leading_lines,
+            trailing_whitespace=body.header,
+        )
+        return cst.FlattenSentinel([assign, *body.body])
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        assert self.app is not None or not (self.resources or self.shared)
+        for attribute, (package, cls, close) in self.shared.items():
+            if attribute not in self.resources:  # for routers in other modules
+                AddImportsVisitor.add_needed_import(self.context, package)
+                shared = _pooled_client(package, cls, self.run.config)
+                self.resources[attribute] = (shared, close)
+        for attribute, (create, close) in self.resources.items():
+            assert self.app is not None
+            added = add_lifespan_resource(
+                updated_node, self.app, attribute, create, close, context=self.context
+            )
+            assert added is not None  # checked on the module before the rewrite
+            updated_node = added
+        return updated_node
+
+
+def _has_route_decorator(function: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(d.decorator, cst.Call)
+        and isinstance(d.decorator.func, cst.Attribute)
+        and d.decorator.func.attr.value in ROUTE_AND_WEBSOCKET
+        for d in function.decorators
+    )
+
+
+def _is_path_operation(scope: Scope | None) -> bool:
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
+            return _has_route_decorator(scope.node)
+        scope = scope.parent
+    return False
+
+
+_PER_CALL_MESSAGE = "a new client session per call: no connection reuse"
+
+
+def _pooled_client(package: str, cls: str, config: Config) -> cst.Call:
+    """`aiohttp.ClientSession(connector=aiohttp.TCPConnector(...))` / `httpx.AsyncClient(
+    limits=httpx.Limits(...))` with the configured limits already in (none configured: the
+    bare client): the import of `package` is only added at the end of the run, so AF303
+    could not resolve the new call itself."""
+    client = cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(cls)))
+    limits = pool_limits(config, package)
+    if not limits:
+        return client
+    keyword, factory = POOL_OWNERS[f"{package}.{cls}"]
+    pool = cst.Call(func=cst.Attribute(cst.Name(package), cst.Name(factory.rpartition(".")[2])))
+    for name, value in limits.items():
+        pool = add_keyword(pool, name, cst.Integer(str(value)))
+    return explode(add_keyword(client, keyword, pool), "    ", one_per_line=False)
+
+
+_PER_CALL = m.With(
+    asynchronous=m.Asynchronous(),
+    items=[m.WithItem(item=m.Call(), asname=m.AsName(name=m.Name()))],
+)
