@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import inspect
 import multiprocessing
 import os
 import pickle
@@ -186,7 +187,8 @@ class Pipeline:
         outside = index.sealed(tests) if tests else index
         try:
             return {
-                c.NAME: c.plan(index if c.IN_TESTS else outside, self.config) or {}
+                c.NAME: _plan_of(c, index if c.IN_TESTS else outside, self.config, self.enabled)
+                or {}
                 for c in planners
             }
         finally:
@@ -581,6 +583,17 @@ def _overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:
     from asyncfix.codemods.base import AsyncfixCodemod
 
     return any(method in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+
+
+def _plan_of(
+    codemod: type[AsyncfixCodemod], index: ProjectIndex, config: Config, enabled: frozenset[str]
+) -> Mapping[str, Any] | None:
+    """The codemod's plan, told the run's rule codes when its plan() takes them (see
+    AsyncfixCodemod.plan); a plan() of two parameters reads the configuration alone."""
+    plan: Callable[..., Mapping[str, Any] | None] = codemod.plan
+    if "enabled" in inspect.signature(plan).parameters:
+        return plan(index, config, enabled=enabled)
+    return plan(index, config)
 
 
 def _check_family_tables(config: Config, codemods: Sequence[type[AsyncfixCodemod]]) -> None:

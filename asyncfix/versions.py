@@ -3,20 +3,25 @@
 One table: each entry is an API or a behaviour some rewrite emits or relies on, the first
 version that has it (and, for a behaviour that changed again, the first that does not), and
 in a comment the library's own changelog that says so. A rewrite asks `missing(config,
-entry)`; where the project's declared range (or lock file) admits a version without it, the
-rewrite is refused with that reason. No declared version (no pyproject.toml, an unpinned
-requirement): nothing is refused, as before.
+entry, near=path)`; where the project's declared range (or lock file) admits a version
+without it, the rewrite is refused with that reason. The declarations read are those of the
+file's own service: the nearest directory from the file up to the project root that
+declares the package (a `src/requirements.txt`, each service's own requirements in a
+repository of several), else the configuration's pyproject.toml. No declared version (an
+unpinned requirement, no file): nothing is refused, as before.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from asyncfix.config import Config
-from asyncfix.project import bounds, declared_versions
+from asyncfix.project import Declared, bounds, declared_versions
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,9 @@ def _admits_other(spec: SpecifierSet, need: Needs) -> str | None:
     return None
 
 
-def missing(config: Config, need: Needs) -> str | None:
-    """Why a rewrite relying on `need` is refused for this project, or None."""
+def missing(config: Config, need: Needs, near: str | Path | None = None) -> str | None:
+    """Why a rewrite relying on `need` is refused for this project, or None. `near`: the
+    file the rewrite is in (its service's declarations come first)."""
     if need.package == "fastapi" and config.fastapi_version is not None:
         setting = config.fastapi_version
         where = f'fastapi-version = "{setting}" in [tool.asyncfix]'
@@ -114,7 +120,7 @@ def missing(config: Config, need: Needs) -> str | None:
             other = _admits_other(SpecifierSet(setting), need)
             return f"{need.label}; {where} admits {other}" if other else None
         return None if _inside(pinned, need) else f"{need.label}; {where}"
-    declared = declared_versions(config.source, need.package)
+    declared = _declared_near(config, need.package, near)
     if declared.locked:
         outside = [f"{v} in {name}" for v, name in declared.locked if not _inside(v, need)]
         return f"{need.label}; the project locks {need.package} {outside[0]}" if outside else None
@@ -122,4 +128,31 @@ def missing(config: Config, need: Needs) -> str | None:
         other = _admits_other(spec, need)
         if other:
             return f"{need.label}; {where} admits {other}"
+    return None
+
+
+def _declared_near(config: Config, package: str, near: str | Path | None) -> Declared:
+    """What the nearest directory at or above `near` (up to the project's root) declares of
+    `package`, else what the configuration's pyproject.toml does."""
+    if near is not None:
+        top = _top(config)
+        directory = Path(os.path.realpath(near)).parent
+        for candidate in (directory, *directory.parents):
+            if top is None or not candidate.is_relative_to(top):
+                break
+            # (a directory without pyproject.toml: its requirements, setup.cfg and locks)
+            found = declared_versions(candidate / "pyproject.toml", package)
+            if found.locked or found.ranges:
+                return found
+            if candidate == top:
+                break
+    return declared_versions(config.source, package)
+
+
+def _top(config: Config) -> Path | None:
+    """The directory the search for a file's declarations stops at."""
+    if config.layout is not None and config.layout.root is not None:
+        return config.layout.root
+    if config.source is not None:
+        return Path(os.path.realpath(config.source.parent))
     return None

@@ -3,7 +3,8 @@
 Dev-time only: this script imports the async libraries to introspect them. asyncfix itself
 never imports them (nor the user's code); it reads the generated, committed table.
 
-    pip install sqlalchemy httpx aiohttp asyncpg redis motor aiofiles aiosqlite
+    pip install sqlalchemy httpx httpx2 aiohttp asyncpg redis motor pymongo sqlmodel \
+        aiofiles aiosqlite
     python scripts/gen_coroutine_table.py && ruff format asyncfix/data/coroutines.py
 """
 
@@ -33,6 +34,7 @@ CLASSES = [
     "asyncio.Server",
     "asyncio.StreamReader",
     "asyncio.StreamWriter",
+    "asyncio.subprocess.Process",
     "aiofiles.threadpool.binary.AsyncBufferedIOBase",
     "aiofiles.threadpool.binary.AsyncBufferedReader",
     "aiofiles.threadpool.binary.AsyncFileIO",
@@ -47,10 +49,17 @@ CLASSES = [
     "asyncpg.transaction.Transaction",
     "httpx.AsyncClient",
     "httpx.Response",
+    "httpx2.AsyncClient",
+    "httpx2.Response",
     "motor.motor_asyncio.AsyncIOMotorClient",
     "motor.motor_asyncio.AsyncIOMotorCollection",
     "motor.motor_asyncio.AsyncIOMotorCursor",
     "motor.motor_asyncio.AsyncIOMotorDatabase",
+    "pymongo.AsyncMongoClient",
+    "pymongo.asynchronous.collection.AsyncCollection",
+    "pymongo.asynchronous.command_cursor.AsyncCommandCursor",
+    "pymongo.asynchronous.cursor.AsyncCursor",
+    "pymongo.asynchronous.database.AsyncDatabase",
     "redis.asyncio.Redis",
     "redis.asyncio.client.Pipeline",
     "sqlalchemy.ext.asyncio.AsyncConnection",
@@ -62,6 +71,7 @@ CLASSES = [
     "sqlalchemy.ext.asyncio.AsyncTransaction",
     "sqlalchemy.ext.asyncio.async_scoped_session",
     "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlmodel.ext.asyncio.session.AsyncSession",
 ]
 
 # Modules whose coroutine functions users call directly.
@@ -81,6 +91,9 @@ ALIAS_MODULES = [
     "asyncpg.pool",
     "httpx._client",
     "httpx._models",
+    "pymongo.asynchronous.collection",
+    "pymongo.asynchronous.database",
+    "pymongo.asynchronous.mongo_client",
     "redis.asyncio.client",
     "sqlalchemy.ext.asyncio.engine",
     "sqlalchemy.ext.asyncio.result",
@@ -107,9 +120,13 @@ ENTERS = {
     "asyncpg.Pool.acquire": "asyncpg.Connection",
     "httpx.AsyncClient": "httpx.AsyncClient",
     "httpx.AsyncClient.stream": "httpx.Response",
+    "httpx2.AsyncClient": "httpx2.AsyncClient",
+    "httpx2.AsyncClient.stream": "httpx2.Response",
+    "pymongo.AsyncMongoClient": "pymongo.AsyncMongoClient",
     "sqlalchemy.ext.asyncio.AsyncEngine.begin": "sqlalchemy.ext.asyncio.AsyncConnection",
     "sqlalchemy.ext.asyncio.AsyncEngine.connect": "sqlalchemy.ext.asyncio.AsyncConnection",
     "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlmodel.ext.asyncio.session.AsyncSession": "sqlmodel.ext.asyncio.session.AsyncSession",
     "sqlalchemy.ext.asyncio.async_sessionmaker()": "sqlalchemy.ext.asyncio.AsyncSession",
     "sqlalchemy.ext.asyncio.async_sessionmaker.begin": "sqlalchemy.ext.asyncio.AsyncSession",
 }
@@ -117,6 +134,22 @@ ENTERS = {
 # What a plain call returns (not awaited): factories and constructors of other classes.
 RETURNS = {
     "aiosqlite.connect": "aiosqlite.Connection",
+    "motor.motor_asyncio.AsyncIOMotorClient.get_database": (
+        "motor.motor_asyncio.AsyncIOMotorDatabase"
+    ),
+    "motor.motor_asyncio.AsyncIOMotorClient.get_default_database": (
+        "motor.motor_asyncio.AsyncIOMotorDatabase"
+    ),
+    "motor.motor_asyncio.AsyncIOMotorDatabase.get_collection": (
+        "motor.motor_asyncio.AsyncIOMotorCollection"
+    ),
+    "pymongo.AsyncMongoClient.get_database": "pymongo.asynchronous.database.AsyncDatabase",
+    "pymongo.AsyncMongoClient.get_default_database": (
+        "pymongo.asynchronous.database.AsyncDatabase"
+    ),
+    "pymongo.asynchronous.database.AsyncDatabase.get_collection": (
+        "pymongo.asynchronous.collection.AsyncCollection"
+    ),
     "redis.asyncio.from_url": "redis.asyncio.Redis",
     "redis.asyncio.Redis.from_url": "redis.asyncio.Redis",
     "redis.asyncio.Redis.pipeline": "redis.asyncio.client.Pipeline",
@@ -126,6 +159,8 @@ RETURNS = {
 
 # What an awaited call returns, for chains such as `conn = await asyncpg.connect(...)`.
 AWAITS_TO = {
+    "asyncio.create_subprocess_exec": "asyncio.subprocess.Process",
+    "asyncio.create_subprocess_shell": "asyncio.subprocess.Process",
     "aiohttp.ClientSession.get": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.post": "aiohttp.ClientResponse",
     "aiohttp.ClientSession.request": "aiohttp.ClientResponse",
@@ -139,11 +174,34 @@ AWAITS_TO = {
     "httpx.AsyncClient.put": "httpx.Response",
     "httpx.AsyncClient.request": "httpx.Response",
     "httpx.AsyncClient.send": "httpx.Response",
+    "httpx2.AsyncClient.delete": "httpx2.Response",
+    "httpx2.AsyncClient.get": "httpx2.Response",
+    "httpx2.AsyncClient.patch": "httpx2.Response",
+    "httpx2.AsyncClient.post": "httpx2.Response",
+    "httpx2.AsyncClient.put": "httpx2.Response",
+    "httpx2.AsyncClient.request": "httpx2.Response",
+    "httpx2.AsyncClient.send": "httpx2.Response",
     "sqlalchemy.ext.asyncio.AsyncConnection.execute": "sqlalchemy.engine.Result",
     "sqlalchemy.ext.asyncio.AsyncConnection.stream": "sqlalchemy.ext.asyncio.AsyncResult",
     "sqlalchemy.ext.asyncio.AsyncSession.stream": "sqlalchemy.ext.asyncio.AsyncResult",
     "sqlalchemy.ext.asyncio.AsyncSession.stream_scalars": (
         "sqlalchemy.ext.asyncio.AsyncScalarResult"
+    ),
+}
+
+
+# `obj.name` and `obj[name]` on these classes (by their __getattr__ and __getitem__): a
+# database of a client, a collection of a database, a sub-collection of a collection.
+ITEMS = {
+    "motor.motor_asyncio.AsyncIOMotorClient": "motor.motor_asyncio.AsyncIOMotorDatabase",
+    "motor.motor_asyncio.AsyncIOMotorCollection": "motor.motor_asyncio.AsyncIOMotorCollection",
+    "motor.motor_asyncio.AsyncIOMotorDatabase": "motor.motor_asyncio.AsyncIOMotorCollection",
+    "pymongo.AsyncMongoClient": "pymongo.asynchronous.database.AsyncDatabase",
+    "pymongo.asynchronous.collection.AsyncCollection": (
+        "pymongo.asynchronous.collection.AsyncCollection"
+    ),
+    "pymongo.asynchronous.database.AsyncDatabase": (
+        "pymongo.asynchronous.collection.AsyncCollection"
     ),
 }
 
@@ -235,8 +293,17 @@ def aliases(classes: dict[str, Any]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def members(dotted: str) -> list[str]:
+    """The class's own public attributes: `obj.name` is one of them, not an item."""
+    cls = _load(dotted)
+    if not callable(getattr(cls, "__getattr__", None)):
+        raise SystemExit(f"{dotted} has no __getattr__: ITEMS is out of date")
+    return sorted(n for n in dir(cls) if not n.startswith("_"))
+
+
 def versions() -> dict[str, str]:
-    dists = ["aiofiles", "aiohttp", "aiosqlite", "asyncpg", "httpx", "motor", "redis"]
+    dists = ["aiofiles", "aiohttp", "aiosqlite", "asyncpg", "httpx", "httpx2"]
+    dists += ["motor", "pymongo", "redis", "sqlmodel"]
     found = {d: importlib.metadata.version(d) for d in [*dists, "SQLAlchemy"]}
     found["python"] = ".".join(map(str, sys.version_info[:3]))
     return found
@@ -244,6 +311,7 @@ def versions() -> dict[str, str]:
 
 def main() -> None:
     classes = {c: classify(c) for c in CLASSES}
+    item_members = {c: members(c) for c in ITEMS}
     body = [
         "# ruff: noqa: E501  (generated data: long qualified names)",
         '"""Generated by scripts/gen_coroutine_table.py from the installed libraries; do not',
@@ -272,6 +340,12 @@ def main() -> None:
         "",
         "# the class of an awaited call's result",
         f"AWAITS_TO: Final[dict[str, str]] = {pprint.pformat(AWAITS_TO, width=90)}",
+        "",
+        "# the class of `obj.name` and `obj[key]` (a database, a collection) by obj's class,",
+        "# where `name` is not one of MEMBERS (the class's own attributes)",
+        f"ITEMS: Final[dict[str, str]] = {pprint.pformat(ITEMS, width=90)}",
+        "",
+        f"MEMBERS: Final[dict[str, list[str]]] = {pprint.pformat(item_members, width=90)}",
         "",
     ]
     OUT.parent.mkdir(exist_ok=True)

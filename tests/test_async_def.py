@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from asyncfix.codemods import async_def
-from asyncfix.codemods.async_def import AF601, AsyncWithoutAwait, _may_name_framework
+from asyncfix.codemods.async_def import AF601, AsyncWithoutAwait
+from asyncfix.codemods.shared.async_def_facts import Walked, may_name_framework
+from asyncfix.codemods.shared.async_def_plan import Planner
 from asyncfix.config import Config, ConfigError
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
@@ -82,7 +83,7 @@ def test_files_the_project_does_not_change_are_not_planned(project: Path) -> Non
     # file stays cacheable; only cross-file verdicts are planned.
     (project / "pkg" / "public.py").write_text("async def shown():\n    return 1\n")
     files, _ = discover([Path(".")])
-    plan = AsyncWithoutAwait.plan(ProjectIndex(files), Config(select=("AF601",)))
+    plan = AsyncWithoutAwait.plan(ProjectIndex(files), Config(select=("AF601",)), {"AF601"})
     assert plan is not None
     # util.py alone already decides to convert _fmt; only caller.py needs the project.
     assert set(plan) == {"pkg/caller.py"}
@@ -90,7 +91,7 @@ def test_files_the_project_does_not_change_are_not_planned(project: Path) -> Non
     # A use elsewhere that forbids the conversion: now util.py needs the plan too.
     (project / "pkg" / "jobs.py").write_text("from .util import _fmt\n\nHANDLERS = [_fmt]\n")
     files, _ = discover([Path(".")])
-    plan = AsyncWithoutAwait.plan(ProjectIndex(files), Config(select=("AF601",)))
+    plan = AsyncWithoutAwait.plan(ProjectIndex(files), Config(select=("AF601",)), {"AF601"})
     assert plan is not None and set(plan) == {"pkg/util.py"}
     assert "_fmt" in plan["pkg/util.py"]["refuse"]
 
@@ -150,9 +151,9 @@ def test_each_module_is_walked_once_for_all_targets_and_let_go(project: Path) ->
         )
     files, _ = discover([Path(".")], ())
     walks: list[str] = []
-    real = async_def._Walked.__init__
+    real = Walked.__init__
 
-    def counted(self: async_def._Walked, tree: ast.Module) -> None:
+    def counted(self: Walked, tree: ast.Module) -> None:
         walks.append(
             next(
                 f.display
@@ -162,9 +163,9 @@ def test_each_module_is_walked_once_for_all_targets_and_let_go(project: Path) ->
         )
         real(self, tree)
 
-    planner = async_def._Planner(ProjectIndex(files), Config(select=("AF601",)))
+    planner = Planner(ProjectIndex(files), Config(select=("AF601",)), {"AF601"})
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(async_def._Walked, "__init__", counted)
+        patch.setattr(Walked, "__init__", counted)
         plan = planner.plan()
     assert sorted(walks) == sorted(set(walks)) and {"pkg/a.py", "pkg/b.py"} <= set(walks)
     assert set(planner._walked) == {"pkg/util.py"}
@@ -192,4 +193,4 @@ def _fullwidth(word: str) -> str:
 def test_a_framework_use_is_looked_for_only_where_the_source_may_name_one(
     source: str, may: bool
 ) -> None:
-    assert _may_name_framework(source.encode()) is may
+    assert may_name_framework(source.encode()) is may

@@ -28,7 +28,7 @@ def _paths(result: Result) -> list[str]:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("app/main.py", "app/gen/models.py", "tests/test_main.py"):
+    for name in ("app/main.py", "app/gen/models.py", "scripts/job.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(LEGACY)
     (tmp_path / "pyproject.toml").write_text('[tool.asyncfix]\nexclude = ["/app/gen/"]\n')
@@ -40,7 +40,7 @@ def test_exclude_is_relative_to_the_configuration(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Anchored at the pyproject.toml's directory, whatever path is given or run from.
-    assert _paths(invoke(".")) == ["app/main.py", "tests/test_main.py"]
+    assert _paths(invoke(".")) == ["app/main.py", "scripts/job.py"]
     assert _paths(invoke("app")) == ["app/main.py"]
     monkeypatch.chdir(project / "app")
     assert _paths(invoke(".")) == ["main.py"]
@@ -74,13 +74,13 @@ def test_force_exclude_honours_the_default_excludes(project: Path) -> None:
 
 def test_per_file_ignores(project: Path) -> None:
     (project / "pyproject.toml").write_text(
-        '[tool.asyncfix]\n[tool.asyncfix.per-file-ignores]\n"tests/*" = ["AF203"]\n'
+        '[tool.asyncfix]\n[tool.asyncfix.per-file-ignores]\n"scripts/*" = ["AF203"]\n'
         '"models.py" = ["http_client"]\n'
     )
     assert _paths(invoke(".")) == ["app/main.py"]
     result = CliRunner(mix_stderr=False).invoke(main, ["apply", "--no-cache", "."])
     assert result.exit_code == 0, result.stderr
-    assert (project / "tests" / "test_main.py").read_text() == LEGACY
+    assert (project / "scripts" / "job.py").read_text() == LEGACY
     assert (project / "app" / "gen" / "models.py").read_text() == LEGACY
     assert "asyncio.sleep" in (project / "app" / "main.py").read_text()
 

@@ -29,7 +29,6 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.async_def import planned_for
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -38,6 +37,7 @@ from asyncfix.codemods.helpers import (
     make_await,
     module_name_at,
 )
+from asyncfix.codemods.shared.async_def_plan import planned_for
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -149,6 +149,10 @@ class ProjectFacts:
     # Method names that are async in one class and sync in another: an override may
     # change what `obj.name()` returns, so such calls are never awaited.
     ambiguous: set[str] = field(default_factory=set)
+    # Module-level names holding a table class's instance (`app.db.feeds`, a collection),
+    # and project names that re-export a table class (`app.database.AsyncSession`).
+    variables: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def as_plan(self) -> dict[str, Any]:
         return {
@@ -156,6 +160,8 @@ class ProjectFacts:
             "classes": sorted(self.classes),
             "returns": dict(sorted(self.returns.items())),
             "ambiguous": sorted(self.ambiguous),
+            "variables": dict(sorted(self.variables.items())),
+            "aliases": dict(sorted(self.aliases.items())),
         }
 
     @classmethod
@@ -167,6 +173,8 @@ class ProjectFacts:
             set(data["classes"]),
             dict(data["returns"]),
             set(data["ambiguous"]),
+            dict(data.get("variables", {})),
+            dict(data.get("aliases", {})),
         )
 
     def merge(self, other: ProjectFacts) -> None:
@@ -174,6 +182,12 @@ class ProjectFacts:
         self.classes |= other.classes
         self.returns.update(other.returns)
         self.ambiguous |= other.ambiguous
+        self.variables.update(other.variables)
+        self.aliases.update(other.aliases)
+
+    def class_name(self, resolved: str) -> str:
+        """The table's name of a resolved class name, through project re-exports too."""
+        return self.aliases.get(resolved) or canonical(resolved)
 
     def method_names(self) -> set[str]:
         return {q.rsplit(".", 1)[1] for q in self.coroutines if q.rsplit(".", 1)[0] in self.classes}
@@ -238,7 +252,55 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
         returned = info.resolve(_strip_annotation(annotation))
         if returned:
             facts.returns[f"{info.name}.{name}"] = returned
+    if any(token in info.data for token in CLASS_TOKENS):
+        facts.variables, facts.aliases = _module_values(info)
     return facts
+
+
+def _module_values(info: ModuleInfo) -> tuple[dict[str, str], dict[str, str]]:
+    """(module-level names bound once to an instance of a table class, by constructor,
+    factory or item chain; imports of a table class, which other modules may name through
+    this one: `from app.database import AsyncSession`)."""
+    aliases = {
+        f"{info.name}.{local}": canonical(target)
+        for local, target in info.imports.items()
+        if canonical(target) in table.CLASSES
+    }
+    found: dict[str, str | None] = {}
+    for stmt in info.tree.body:
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                # Bound twice: which value a user sees is not known.
+                seen = target.id in found
+                found[target.id] = None if seen else _module_value(info, value, found)
+    variables = {f"{info.name}.{k}": v for k, v in found.items() if v is not None}
+    return variables, aliases
+
+
+def _module_value(info: ModuleInfo, node: ast.expr, found: Mapping[str, str | None]) -> str | None:
+    """The table class of a module-level value: `Client(...)`, `factory(...)` (RETURNS), a
+    name bound before, or an item of one (`client.appdb.feeds`, `client["appdb"]`)."""
+    if isinstance(node, ast.Name):
+        return found.get(node.id)
+    if isinstance(node, ast.Attribute | ast.Subscript):
+        owner = _module_value(info, node.value, found)
+        return _item(owner, node.attr if isinstance(node, ast.Attribute) else None)
+    if isinstance(node, ast.Call):
+        callee = info.resolve(node.func)
+        if callee is None:
+            return None
+        callee = canonical(callee)
+        if callee in table.CLASSES:
+            return callee
+        returned = table.RETURNS.get(callee)
+        return canonical(returned) if returned else None
+    return None
 
 
 def method_kinds(info: ModuleInfo) -> dict[str, set[bool]]:
@@ -287,7 +349,7 @@ def _table_reach() -> dict[str, frozenset[str]]:
     """Library root -> the roots whose classes a name under it can lead to: an alias, a
     return, an `async with` or an await maps a name to a class, possibly of another root."""
     edges: dict[str, set[str]] = {}
-    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO):
+    for mapping in (table.ALIASES, table.RETURNS, table.ENTERS, table.AWAITS_TO, table.ITEMS):
         for key, value in mapping.items():
             edges.setdefault(_root(key), set()).add(_root(value))
     reach: dict[str, frozenset[str]] = {}
@@ -319,10 +381,34 @@ def _class_words() -> dict[str, frozenset[str]]:
         for key, value in mapping.items():
             if canonical(value) in words:
                 words[canonical(value)].add(_last(key))
+    # An item (a collection) is reached from its owner (a database, a client): the owner's
+    # words type it too, transitively.
+    changed = True
+    while changed:
+        changed = False
+        for owner, item in table.ITEMS.items():
+            if not words[owner] <= words[item]:
+                words[item] |= words[owner]
+                changed = True
     return {c: frozenset(w) for c, w in words.items()}
 
 
 _CLASS_WORDS = _class_words()
+# Words a module defining a table-typed variable or re-exporting a table class spells.
+# Words too common to index every module that spells them for (fastapi's Response, a
+# DB-API Connection, asyncio's Lock): such values are typed within their module only.
+_COMMON_WORDS = frozenset(
+    {"Response", "Connection", "Cursor", "Pool", "Transaction", "Document", "Pipeline"}
+    | {"connect", "pipeline"}
+)
+CLASS_TOKENS = frozenset(
+    word.encode()
+    for word in {
+        *(_last(c) for c in (*table.CLASSES, *table.ALIASES) if _root(c) != "asyncio"),
+        *(_last(f) for f in table.RETURNS if not f.endswith("()")),
+    }
+    if word not in _COMMON_WORDS
+)
 _TRIGGER_WORDS = frozenset(
     w.encode() for w in {*_REACH, *(w for ws in _CLASS_WORDS.values() for w in ws)}
 )
@@ -342,6 +428,7 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     # hundred words is not.
     words = {w.decode() for w in _TRIGGER_WORDS.intersection(WORD.findall(data))}
     returned = {canonical(v) for v in facts.returns.values()}
+    returned |= {*facts.variables.values(), *facts.aliases.values()}
     words |= {_last(v) for v in returned}
     roots = {_root(v) for v in info.imports.values()} | {_root(r) for r in returned}
     roots |= {_root(info.name)} | (words & _REACH.keys())
@@ -358,12 +445,27 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
 
 
 def _typed_call(func: ast.expr, methods: set[str]) -> bool:
-    """`x.m()` where `type_of` may type the receiver: only a name, a call or an await."""
+    """`x.m()` where `type_of` may type the receiver: a name, a call, an await, or an
+    item of one (`client.db.coll`, `client["db"]["coll"]`)."""
     return (
         isinstance(func, ast.Attribute)
         and func.attr in methods
-        and isinstance(func.value, ast.Name | ast.Call | ast.Await)
+        and isinstance(func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript)
     )
+
+
+def _item(owner: str | None, attr: str | None) -> str | None:
+    """The class of `owner_instance.attr` (`attr` None: `owner_instance[key]`) where the
+    library's __getattr__/__getitem__ gives an item (a Motor database, a collection);
+    None where `attr` is one of the class's own attributes, or the owner has no items."""
+    if owner is None or owner not in table.ITEMS:
+        return None
+    if attr is not None and (attr.startswith("_") or attr in _MEMBERS[owner]):
+        return None
+    return table.ITEMS[owner]
+
+
+_MEMBERS = {name: frozenset(members) for name, members in table.MEMBERS.items()}
 
 
 # -- the screen: `type_of` and `_name_used_as_result` over-approximated on the stdlib ast --
@@ -434,6 +536,10 @@ def _child_nodes(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, ast.AST):
             found.append(value)
     return found
+
+
+# Statements and expressions that test their `test` for truth: a coroutine is always true.
+_TESTS = ast.If | ast.While | ast.IfExp | ast.Assert
 
 
 def _result_attribute(attr: str) -> bool:
@@ -578,6 +684,17 @@ class _OwnScope:
         elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.iter, ast.Name):
             for child in (node.target, *node.body, *node.orelse):
                 self._visit(child, own)
+            return True
+        elif isinstance(node, _TESTS) and isinstance(node.test, ast.Name):
+            for child in _child_nodes(node):
+                if child is not node.test:
+                    self._visit(child, own)
+            return True
+        elif (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.Not)
+            and isinstance(node.operand, ast.Name)
+        ):
             return True
         return False
 
@@ -802,6 +919,14 @@ class _Screen:
         """The classes `type_of(node)` may give (empty: none)."""
         if depth > 8:
             return None
+        found = self._own_types(node, function, depth)
+        if found is None or not self.facts.variables:
+            return found
+        # `type_of`'s module-level instances: a union, as the name may be shadowed.
+        variable = self.facts.variables.get(self.info.resolve(node) or "")
+        return found | {variable} if variable else found
+
+    def _own_types(self, node: ast.expr, function: _Function | None, depth: int) -> _Types:
         if isinstance(node, ast.Call):
             return self._call_result(node, function, depth)
         if isinstance(node, ast.Await):
@@ -810,6 +935,12 @@ class _Screen:
             return self._through(node.value, function, depth, table.AWAITS_TO, _AWAITS_BY_LAST)
         if isinstance(node, ast.Name):
             return self._name(node.id, function, depth)
+        if isinstance(node, ast.Attribute | ast.Subscript):
+            owners = self.types(node.value, function, depth + 1)
+            if owners is None:
+                return None
+            attr = node.attr if isinstance(node, ast.Attribute) else None
+            return frozenset(i for o in owners if (i := _item(o, attr)) is not None)
         return _NONE
 
     def _callees(
@@ -918,7 +1049,7 @@ class _Screen:
             except Exception:  # the transform fails there: let it
                 return None
         resolved = self.info.resolve(_strip_annotation(annotation))
-        return frozenset({canonical(resolved)}) if resolved else _NONE
+        return frozenset({self.facts.class_name(resolved)}) if resolved else _NONE
 
     def _dependency(self, default: ast.expr | None) -> _Types:
         """`_param_type` for `db = Depends(get_db)`: the dependency's return annotation."""
@@ -999,14 +1130,18 @@ class ForgottenAwait(AsyncfixCodemod):
     AFTER = ("*",)
     TRIGGERS = (b"async",)
     PLAN_COST = 0.18
-    INDEXES = (b"async def",)  # the project's coroutines
+    INDEXES = (b"async def", *CLASS_TOKENS)  # the project's coroutines, library clients
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         # Facts of every module with an async def, handed to each module that imports
         # from it: a module needs only what its imports can name.
-        defining = list(index.modules(b"async def"))
+        # Modules with a coroutine, and those that may hold a library client or re-export
+        # a library class (a module of its own, often with no async def).
+        defining = list(
+            {info.path: info for info in index.modules(b"async def", *CLASS_TOKENS)}.values()
+        )
         providers = {info.name: module_facts(info) for info in defining}
         if not providers:
             return None
@@ -1036,7 +1171,7 @@ class ForgottenAwait(AsyncfixCodemod):
             needed.ambiguous = (ambiguous - own.ambiguous) & wanted[info.path]
             for name in imported[info.path]:
                 needed.merge(providers[name])
-            if needed.coroutines or needed.classes or needed.returns or needed.ambiguous:
+            if any(needed.as_plan().values()):
                 plans[info.path] = needed.as_plan()
         return plans
 
@@ -1095,7 +1230,7 @@ class ForgottenAwait(AsyncfixCodemod):
             except SyntaxError:
                 return None
         resolved = self.info.resolve(_strip_annotation(expr))
-        return canonical(resolved) if resolved else None
+        return self.facts.class_name(resolved) if resolved else None
 
     def _is_class(self, name: str) -> bool:
         return name in table.CLASSES or name in self.facts.classes
@@ -1120,6 +1255,14 @@ class ForgottenAwait(AsyncfixCodemod):
         if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
             callee = self._callee_name(node.expression, depth)
             return table.AWAITS_TO.get(callee or "")
+        if isinstance(node, cst.Name | cst.Attribute) and self.facts.variables:
+            # A module-level instance, of this module or imported (`from app.db import feeds`).
+            variable = self.facts.variables.get(self._qualified(node) or "")
+            if variable is not None:
+                return variable
+        if isinstance(node, cst.Attribute | cst.Subscript):
+            owner = self.type_of(node.value, depth + 1)
+            return _item(owner, node.attr.value if isinstance(node, cst.Attribute) else None)
         if not isinstance(node, cst.Name):
             return None
         self_class = self._self_class(node)
@@ -1335,7 +1478,9 @@ class ForgottenAwait(AsyncfixCodemod):
             return None
         for access in references:
             parent = self.get_metadata(ParentNodeProvider, access.node, None)
-            if not self._used_as_result(access.node, parent):
+            if not self._used_as_result(access.node, parent) and not _truth_tested(
+                access.node, parent
+            ):
                 return None
         return "result"
 
@@ -1487,6 +1632,18 @@ class ForgottenAwait(AsyncfixCodemod):
 _TASK_NAMES = ("task", "background_task")
 _TASKS_SET = "_background_tasks"
 _TASKS_COMMENT = "# Strong references to running tasks: the event loop keeps only weak ones."
+
+
+def _truth_tested(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    """`if x:`, `while x:`, `a if x else b`, `assert x`, `not x`: a coroutine is always
+    true, so the test means the result (`if existing:` after `existing = find_one(...)`)."""
+    if isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert):
+        return parent.test is node
+    return (
+        isinstance(parent, cst.UnaryOperation)
+        and isinstance(parent.operator, cst.Not)
+        and parent.expression is node
+    )
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:

@@ -188,6 +188,10 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         spans files is decided here, once; a change that cannot be completed in every file
         it needs is planned nowhere (the transformer reports a finding instead).
         The default, None, means the codemod works file by file.
+
+        A plan that depends on which rules run declares a third parameter,
+        `enabled: Collection[str] | None = None`: the driver passes the run's rule codes
+        (None: a direct call, as if every rule ran), so no family asks the registry.
         """
         return None
 

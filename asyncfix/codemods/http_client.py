@@ -899,7 +899,7 @@ class BlockingCalls(AsyncfixCodemod):
         if reason is None and asyncio is None:
             reason = _ASYNCIO_TAKEN
         if reason is None:
-            reason = missing(self.run.config, ASYNCIO_TO_THREAD)
+            reason = missing(self.run.config, ASYNCIO_TO_THREAD, self.run.path)
         if reason is not None or asyncio is None:
             self.report(original, code, message, reason=reason)
             return updated

@@ -1090,9 +1090,9 @@ def _compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     apps = {q: o for q, o in facts.owners.items() if o.kind == "app"}
     by_path = {info.path: info for info in modules}
     plans: dict[str, _AppPlan] = {}
-    too_old = missing(config, FASTAPI_LIFESPAN)  # an older FastAPI ignores lifespan=
     for qualname, app in apps.items():
-        plan = _AppPlan(blocked=too_old)
+        # An older FastAPI ignores lifespan= (its own service's declarations first).
+        plan = _AppPlan(blocked=missing(config, FASTAPI_LIFESPAN, app.info.file.path))
         _expand(qualname, facts, None, plan, set())
         for reg in plan.registrations:
             problem = _handler_problem(reg, index, by_path.get(reg.path))

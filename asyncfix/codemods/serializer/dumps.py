@@ -265,7 +265,7 @@ class DumpsRules(SerializerBase):
     def _orjson_lacks(self, mapped: DumpsArgs) -> str | None:
         """Why the project's orjson may not have an option the rewrite would emit."""
         for flag in mapped.flags:
-            reason = missing(self.run.config, ORJSON_OPTIONS[flag])
+            reason = missing(self.run.config, ORJSON_OPTIONS[flag], self.run.path)
             if reason is not None:
                 return reason
         return None

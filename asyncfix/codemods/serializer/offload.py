@@ -207,7 +207,7 @@ class OffloadRule(SerializerBase):
         label, reason = target
         message = f"{label} is CPU-heavy work on the event loop"
         asyncio = module_name_at(scope, "asyncio", "to_thread")
-        python = missing(self.run.config, ASYNCIO_TO_THREAD)
+        python = missing(self.run.config, ASYNCIO_TO_THREAD, self.run.path)
         if reason is not None:
             pass
         elif where.in_generator_expression:

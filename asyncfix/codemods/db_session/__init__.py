@@ -1,0 +1,41 @@
+"""Family `db_session` (AF4xx): SQLAlchemy sessions that leak, never commit, or block.
+
+AF402 hoists a session factory built on every call to module level; AF401 turns a session
+dependency that only closes its session into a transactional scope (commit on success,
+rollback and re-raise on error, close guaranteed); AF403 gives code outside requests a
+context-manager twin of that dependency; AF404 reports sync sessions in async endpoints.
+
+One module per rule (`hoist` AF402, `scope` AF401, `twin` AF403, `sync_session` AF404);
+`session` runs the first three as one codemod; `plan` reads the project index; `screen`
+holds the stdlib-ast facts the prescreens share; `_shared` and `shapes` what the rules share.
+"""
+
+from __future__ import annotations
+
+from asyncfix.codemods.db_session._shared import TWIN, Options, family_options, own_nodes
+from asyncfix.codemods.db_session.hoist import AF402
+from asyncfix.codemods.db_session.plan import imported_factories, imported_sync_objects
+from asyncfix.codemods.db_session.scope import AF401
+from asyncfix.codemods.db_session.session import SessionCodemod
+from asyncfix.codemods.db_session.shapes import transactional_with
+from asyncfix.codemods.db_session.sync_session import AF404, SyncSessionInAsync
+from asyncfix.codemods.db_session.twin import AF403
+
+CODEMODS = (SyncSessionInAsync, SessionCodemod)
+
+__all__ = [
+    "AF401",
+    "AF402",
+    "AF403",
+    "AF404",
+    "CODEMODS",
+    "TWIN",
+    "Options",
+    "SessionCodemod",
+    "SyncSessionInAsync",
+    "family_options",
+    "imported_factories",
+    "imported_sync_objects",
+    "own_nodes",
+    "transactional_with",
+]

@@ -1,0 +1,189 @@
+"""The family's project-wide plans: factories and engines imported from another module
+of the project, read on the project index (stdlib ast).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Literal
+
+from asyncfix.codemods.db_session._shared import (
+    ASYNC_SESSIONMAKERS,
+    ASYNC_SESSIONS,
+    CREATE_ENGINE,
+    SESSIONMAKERS,
+    SQLMODEL_CREATE_ENGINE,
+    SYNC_SESSIONS,
+    Kind,
+)
+from asyncfix.codemods.db_session.screen import MAKER_TAILS, tails_of
+from asyncfix.index import module_name, walk
+
+if TYPE_CHECKING:
+    from asyncfix.index import ModuleInfo, ProjectIndex
+
+
+# -- the plan: factories imported from another module of the project -------------------------
+
+
+# Whitespace, line continuations and comments between two tokens; and parentheses.
+_SPACE = rb"(?:[\s\\]|#[^\r\n]*[\r\n])*"
+_GAP = rb"(?:[\s()\\]|#[^\r\n]*[\r\n])*"
+_IDENTIFIER = rb"[\w\x80-\xff]+"
+
+
+def _calls_pattern(tails: frozenset[str]) -> re.Pattern[bytes]:
+    """Bytes that may hold `x = [a.b.]<tail>(...)`, however laid out, or an import that
+    renames a tail (`sessionmaker as make`): a module without them assigns no such call."""
+    names = b"|".join(re.escape(tail.encode()) for tail in sorted(tails))
+    return re.compile(
+        rb"=" + _GAP + rb"(?:" + _IDENTIFIER + _GAP + rb"\." + _GAP + rb")*"
+        rb"(?:" + names + rb")\b" + _GAP + rb"\(|(?:" + names + rb")\b" + _SPACE + rb"as\b"
+    )
+
+
+_MAKES_FACTORY = _calls_pattern(MAKER_TAILS)
+_MAKES_SYNC = _calls_pattern(tails_of(CREATE_ENGINE | SQLMODEL_CREATE_ENGINE | SESSIONMAKERS))
+
+
+def _modules_assigning(
+    index: ProjectIndex, tokens: tuple[bytes, ...], pattern: re.Pattern[bytes]
+) -> Iterator[ModuleInfo]:
+    """The modules whose bytes hold one of `tokens`, as index.modules(*tokens) yields them,
+    less those `pattern` shows to assign no such call: those are not parsed."""
+    for file in index.files:
+        data = index.data(file)
+        if data is not None and any(t in data for t in tokens) and pattern.search(data):
+            info = index.module(file)
+            if info is not None:
+                yield info
+
+
+def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
+    """display path -> {local name: kind} of the session factories a module imports from
+    another module of the project, where they are plain module-level sessionmakers."""
+    makers: dict[str, ModuleInfo | None] = {}
+    for file in index.files:
+        data = index.data(file)
+        if data is None or b"essionmaker" not in data:
+            continue
+        if _MAKES_FACTORY.search(data):
+            info = index.module(file)
+            if info is not None:
+                makers[info.name] = info
+        elif makers.get(module_name(file.path)) is not None:
+            # The last module of a name wins, if it parses; this one makes no factory.
+            info = index.module(file)
+            if info is not None:
+                makers[info.name] = None
+    names = {
+        name
+        for info in makers.values()
+        if info is not None
+        for name, (callee, _line) in info.assignments.items()
+        if callee in SESSIONMAKERS | ASYNC_SESSIONMAKERS
+    }
+    if not names:
+        return {}
+    plans: dict[str, dict[str, str]] = {}
+    for info in _mentioning(index, names):
+        found: dict[str, str] = {}
+        for local, qualified in info.imports.items():
+            module, _, attr = qualified.rpartition(".")
+            target = makers.get(module)
+            if target is not None and target is not info:
+                kind = _module_factory_kind(target, attr)
+                if kind is not None:
+                    found[local] = kind
+        if found:
+            plans[info.path] = found
+    return plans
+
+
+def _mentioning(index: ProjectIndex, names: set[str], *required: bytes) -> Iterator[ModuleInfo]:
+    """Modules whose bytes hold one of `names` and every `required` token: only those are
+    parsed (the index keeps what it parses)."""
+    encoded = [n.encode() for n in names]
+    for file in index.files:
+        data = index.data(file)
+        if data is None or not all(t in data for t in required):
+            continue
+        if any(n in data for n in encoded):
+            info = index.module(file)
+            if info is not None:
+                yield info
+
+
+def _module_factory_kind(info: ModuleInfo, name: str) -> Kind | Literal["unknown"] | None:
+    """The kind of `name` in the module when its one binding is `name = sessionmaker(...)`;
+    "unknown" when it is made by a sessionmaker in a way we cannot prove; else None."""
+    made = [
+        stmt.value
+        for stmt in info.tree.body
+        if isinstance(stmt, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+        and isinstance(stmt.value, ast.Call)
+        and info.resolve(stmt.value.func) in SESSIONMAKERS | ASYNC_SESSIONMAKERS
+    ]
+    if not made:
+        return None
+    if _bindings(info, name) != 1 or len(made) != 1:
+        return "unknown"
+    call = made[0]
+    kind: Kind = "async" if info.resolve(call.func) in ASYNC_SESSIONMAKERS else "sync"
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return "unknown"  # **options could hold class_
+        if keyword.arg == "class_":
+            cls = info.resolve(keyword.value)
+            if cls in ASYNC_SESSIONS:
+                return "async"
+            return "sync" if cls in SYNC_SESSIONS else "unknown"
+    return kind
+
+
+def _bindings(info: ModuleInfo, name: str) -> int:
+    """How many times the module binds `name`, anywhere (over-counting is safe: we refuse)."""
+    return sum(
+        1
+        for node in walk(info.tree)
+        if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store))
+        or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name)
+        or (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name == name
+        )
+        or (isinstance(node, ast.Global | ast.Nonlocal) and name in node.names)
+    )
+
+
+def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
+    """display path -> {local name: "engine" | "factory"}: the sync engines and session
+    factories an async module imports from another module of the project (AF404)."""
+    defined: dict[str, dict[str, str]] = {}
+    # A module that assigns no engine or factory defines nothing: only the others count.
+    for info in _modules_assigning(index, (b"create_engine", b"essionmaker"), _MAKES_SYNC):
+        found: dict[str, str] = {}
+        for name, (callee, _line) in info.assignments.items():
+            if callee in CREATE_ENGINE | SQLMODEL_CREATE_ENGINE and _bindings(info, name) == 1:
+                found[name] = "engine"
+            elif callee in SESSIONMAKERS and _module_factory_kind(info, name) == "sync":
+                found[name] = "factory"
+        if found:
+            defined[info.name] = found
+    if not defined:
+        return {}
+    plans: dict[str, dict[str, str]] = {}
+    names = {name for found in defined.values() for name in found}
+    for info in _mentioning(index, names, b"async"):
+        imported: dict[str, str] = {}
+        for local, qualified in info.imports.items():
+            module, _, attr = qualified.rpartition(".")
+            what = defined.get(module, {}).get(attr)
+            if what is not None and module != info.name:
+                imported[local] = what
+        if imported:
+            plans[info.path] = imported
+    return plans
