@@ -229,7 +229,7 @@ class Pipeline:
             imports_still_used,
             sort_added_imports,
         )
-        from asyncfix.codemods.traversal import fast_visits
+        from asyncfix.codemods.speed.traversal import fast_visits
         from asyncfix.project import import_sorter
 
         suppressions = suppressions_for(text, path, self.config)
@@ -248,7 +248,7 @@ class Pipeline:
             parsed_ast=syntax_tree,
         )
         context = CodemodContext(filename=path)
-        # One visit mechanism for the whole file: see asyncfix/codemods/traversal.py.
+        # One visit mechanism for the whole file: see asyncfix/codemods/speed/traversal.py.
         with fast_visits():
             for codemod in self.codemods:
                 if (

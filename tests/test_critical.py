@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from asyncfix.codemods import http_client, serializer
+from asyncfix.codemods import http_client
+from asyncfix.codemods.serializer import offload
 from asyncfix.config import parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
@@ -56,7 +57,7 @@ def rewrite(source: str, family: str) -> tuple[str, list[str]]:
 
 def unguarded(monkeypatch: pytest.MonkeyPatch, source: str, family: str) -> str:
     """What asyncfix would write without the check: the hazard the test measures."""
-    for module in (serializer, http_client):
+    for module in (offload, http_client):
         monkeypatch.setattr(module, "split_section", lambda *args: None)
     new, _ = rewrite(source, family)
     monkeypatch.undo()

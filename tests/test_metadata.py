@@ -20,8 +20,9 @@ from libcst.metadata import (
     QualifiedNameProvider,
 )
 
-from asyncfix.codemods.base import FileRun, expression_contexts, function_defs, parent_map
+from asyncfix.codemods.base import FileRun
 from asyncfix.codemods.db_session import own_nodes
+from asyncfix.codemods.speed.metadata import expression_contexts, function_defs, parent_map
 from asyncfix.config import Config
 from asyncfix.syntax import FormFeeds
 

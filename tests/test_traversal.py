@@ -15,8 +15,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from asyncfix.codemods.base import child_nodes
-from asyncfix.codemods.traversal import fast_visits, visit_order
+from asyncfix.codemods.speed.metadata import child_nodes
+from asyncfix.codemods.speed.traversal import fast_visits, visit_order
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 SOURCES = sorted(TESTDATA.rglob("*.py"))
@@ -39,7 +39,7 @@ def _unchecked(version: str) -> str | None:
         return None
     return (
         f"libcst {version} was never checked against asyncfix's speed layer "
-        f"(asyncfix/codemods/traversal.py reads libcst's private _batched_visitor and the "
+        f"(asyncfix/codemods/speed/traversal.py reads libcst's private _batched_visitor and the "
         f"source of its visitors; checked: libcst{CHECKED_LIBCST}). Run "
         f"`pytest tests/test_traversal.py` on it, then widen CHECKED_LIBCST there and the "
         f"libcst pin in pyproject.toml"

@@ -1,0 +1,10 @@
+"""The libcst speed layer: what makes one parse and one visit per file cheap, apart from
+the codemods' contract (`asyncfix.codemods.base`).
+
+- `traversal`: libcst's visits without rebuilding unchanged nodes (reads libcst's private
+  visitor code: libcst is pinned, and tests/test_traversal.py fails on another release);
+- `metadata`: parents, expression contexts and qualified names from walks over the
+  nodes' fields, and the metadata wrapper that serves them;
+- `positions`: `FileRun`'s per-file caches (stdlib ast, bytes, metadata, line maps,
+  positions in the original tree).
+"""

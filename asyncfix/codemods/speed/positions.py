@@ -1,0 +1,183 @@
+"""`FileRun`'s caches: what the codemods of one run over one file share to answer fast."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Mapping
+from typing import Literal
+
+import libcst as cst
+from libcst.metadata import (
+    CodePosition,
+    CodeRange,
+    MetadataWrapper,
+    PositionProvider,
+)
+
+from asyncfix import syntax
+from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
+
+
+class FileCaches:
+    """What `FileRun` (asyncfix.codemods.base) keeps per file to answer fast: the stdlib
+    ast, each tree's bytes, metadata and line map, and positions in the original tree."""
+
+    original: cst.Module
+    source: bytes
+    parsed_ast: ast.Module | None
+
+    def __post_init__(self) -> None:
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        # Positions of single top-level statements, with the lines to add (see original_position).
+        self._statement_positions: dict[int, tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}
+        self._first_lines: dict[int, int] | None = None
+        self._source_lines: list[bytes] | None = None
+        # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
+        # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
+        self._wrappers: dict[int, tuple[cst.Module, MetadataWrapper]] = {}
+        self._syntax_tree: ast.Module | Literal[False] | None = None
+        self._line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = {}
+        self._codes: dict[int, tuple[cst.Module, bytes]] = {}
+
+    def syntax_tree(self) -> ast.Module | None:
+        """The stdlib `ast` of the source, parsed once per file and shared: a screen that
+        walks it is many times cheaper than one that walks the libcst tree."""
+        if self._syntax_tree is None and self.parsed_ast is not None:
+            self._syntax_tree = self.parsed_ast
+        if self._syntax_tree is None:
+            try:
+                # A run made without its bytes (a plan replaying codemods) has the tree.
+                self._syntax_tree = syntax.parse(self.source or self.original.code)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                self._syntax_tree = False
+        return self._syntax_tree or None
+
+    def bytes_of(self, module: cst.Module) -> bytes:
+        """The module's bytes: the file's own for the tree as parsed (libcst round-trips
+        exactly), else made once per tree (a codegen costs about a fifth of a parse)."""
+        if module is self.original and self.source:
+            return self.source
+        if id(module) not in self._codes:
+            self._codes[id(module)] = (module, module.bytes)
+        return self._codes[id(module)][1]
+
+    def wrapper(self, module: cst.Module) -> MetadataWrapper:
+        if id(module) not in self._wrappers:
+            self._wrappers[id(module)] = (module, FastWrapper(module, unsafe_skip_copy=True))
+        return self._wrappers[id(module)][1]
+
+    def original_line(self, module: cst.Module, line: int) -> int:
+        """A line of `module` (a rewritten tree) -> the line the user wrote it at, through
+        a line diff; lines a rewrite inserted map to where they were inserted."""
+        if module is self.original:
+            return line
+        if id(module) not in self._line_maps:
+            self._line_maps[id(module)] = (module, map_lines(self.original.code, module.code))
+        return self._line_maps[id(module)][1].get(line, line)
+
+    def original_position(
+        self, node: cst.CSTNode, statement: cst.CSTNode | None = None
+    ) -> CodeRange | None:
+        """`node`'s position in the original tree. `statement`: the top-level statement
+        that holds it, when the caller knows: then only that statement's positions are
+        made, not the whole module's (each takes a codegen of what it covers)."""
+        # Positions are resolved on the original tree, lazily: only a file with a finding
+        # pays for them, and findings point at the lines the user actually wrote.
+        if self._positions is None and statement is None:
+            statement = self._top_statement(node)
+        if self._positions is None and statement is not None:
+            found = self._statement_position(node, statement)
+            if found is not None:
+                return found
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.original, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions.get(node)
+
+    def _top_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The original tree's top-level statement that holds `node` (a finding reported
+        outside a codemod's visit has no statement of its own): through the tree's
+        parents where a codemod resolved them, else a search of the statements; either
+        costs a fraction of the whole module's positions."""
+        held = self._wrappers.get(id(self.original))
+        parents = getattr(held[1], "_parents", None) if held is not None else None
+        if parents:
+            while node in parents:
+                parent = parents[node]
+                if parent is self.original:
+                    return node
+                node = parent
+            return None
+        for statement in self.original.body:
+            stack: list[cst.CSTNode] = [statement]
+            while stack:
+                below = stack.pop()
+                if below is node:
+                    return statement
+                stack.extend(child_nodes(below))
+        return None
+
+    def _statement_position(self, node: cst.CSTNode, statement: cst.CSTNode) -> CodeRange | None:
+        """The position of `node` from its top-level statement's own codegen, moved down
+        to the line the statement's first token has in the file (from the stdlib ast).
+        None when that cannot be told for sure: then the module's positions are made."""
+        if id(statement) not in self._statement_positions:
+            self._statement_positions[id(statement)] = self._positions_of(statement)
+        positions, shift = self._statement_positions[id(statement)]
+        found = positions.get(node)
+        if found is None or not shift:
+            return found
+        start, end = found.start, found.end
+        return CodeRange(
+            CodePosition(start.line + shift, start.column),
+            CodePosition(end.line + shift, end.column),
+        )
+
+    def _positions_of(self, statement: cst.CSTNode) -> tuple[Mapping[cst.CSTNode, CodeRange], int]:
+        if self._first_lines is None:
+            self._first_lines = self._statement_first_lines()
+        first = self._first_lines.get(id(statement))
+        if first is None:
+            return {}, 0
+        alone = self.original.with_changes(body=[statement], header=(), footer=())
+        positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        shift = first - positions[statement].start.line
+        # The statement's lines must be the file's own at that place: anything libcst and
+        # the ast count differently (a BOM, odd line breaks) is left to the slow path.
+        if self._source_lines is None:
+            self._source_lines = self.source.splitlines()
+        lines = alone.bytes.splitlines()
+        have = self._source_lines[shift : shift + len(lines)]
+        return (positions, shift) if shift >= 0 and have == lines else ({}, 0)
+
+    def _statement_first_lines(self) -> dict[int, int]:
+        """id of each top-level statement of the original tree -> the line of its first
+        token (not its comments), from the stdlib ast: a simple statement line holds as
+        many ast statements as it has small statements, and a def's line is its `def`'s
+        for both (not its decorators')."""
+        tree = self.syntax_tree() if self.source else None
+        if tree is None:
+            return {}
+        lines: dict[int, int] = {}
+        index = 0
+        for statement in self.original.body:
+            if index >= len(tree.body):
+                return {}
+            lines[id(statement)] = tree.body[index].lineno
+            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        return lines if index == len(tree.body) else {}
+
+
+def map_lines(original: str, current: str) -> dict[int, int]:
+    """Line of `current` -> line of `original` (1-based); inserted lines map to the
+    original line they were inserted at."""
+    matcher = difflib.SequenceMatcher(
+        None, original.splitlines(), current.splitlines(), autojunk=False
+    )
+    mapping: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for j in range(j1, j2):
+            offset = min(j - j1, max(i2 - i1 - 1, 0)) if tag != "insert" else 0
+            mapping[j + 1] = i1 + offset + 1
+    return mapping
