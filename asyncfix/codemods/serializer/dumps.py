@@ -200,12 +200,12 @@ class DumpsRules(SerializerBase):
             sinks.append(sink)
         return sinks or None
 
-    # -- AF101 / AF103: json.dumps --------------------------------------------------------
+    def _sent_only(self, call: cst.Call, function: cst.FunctionDef) -> bool:
+        return self._sinks(self._text(call)[0], function) is not None
 
-    def _analyze_dumps(self, call: cst.Call, scope: Scope, where: LoopContext) -> DumpsSite:
-        assert where.function is not None
-        mapped = map_dumps_arguments(call)
-        # `json.dumps(x).encode()` (utf-8) is bytes: orjson's bytes stand in for all of it.
+    def _text(self, call: cst.Call) -> tuple[cst.Call, cst.Call | None]:
+        """(the expression whose value is the dumps text, the `.encode()` call to strip):
+        `json.dumps(x).encode()` (utf-8) is bytes: orjson's bytes stand in for all of it."""
         text, strip = call, None
         parent = self._parent(call)
         outer = self._parent(parent) if isinstance(parent, cst.Attribute) else None
@@ -221,6 +221,14 @@ class DumpsRules(SerializerBase):
             )
         ):
             text, strip = outer, outer
+        return text, strip
+
+    # -- AF101 / AF103: json.dumps --------------------------------------------------------
+
+    def _analyze_dumps(self, call: cst.Call, scope: Scope, where: LoopContext) -> DumpsSite:
+        assert where.function is not None
+        mapped = map_dumps_arguments(call)
+        text, strip = self._text(call)
         sinks = self._sinks(text, where.function)
         route = self.enabled("AF103") and self._is_route(where.function)
         code = "AF103" if route and sinks and all(s.starlette for s in sinks) else "AF101"

@@ -195,6 +195,7 @@ class LoadsRule(SerializerBase):
         owner: cst.ClassDef | None,
         where: str,
         found: list[JsonWriter],
+        function: cst.FunctionDef | None = None,
     ) -> None:
         for child in node.children:
             if isinstance(child, cst.ClassDef):
@@ -202,14 +203,14 @@ class LoadsRule(SerializerBase):
                 continue
             if isinstance(child, cst.FunctionDef):
                 name = child.name.value if owner is None else f"{where}.{child.name.value}"
-                self._find_writers(child, owner, name, found)
+                self._find_writers(child, owner, name, found, child)
                 continue
-            writer = self._stores_json(child) if isinstance(child, cst.Call) else None
+            writer = self._stores_json(child, function) if isinstance(child, cst.Call) else None
             if writer is not None:
                 found.append(JsonWriter(writer, where, owner))
-            self._find_writers(child, owner, where, found)
+            self._find_writers(child, owner, where, found, function)
 
-    def _stores_json(self, call: cst.Call) -> str | None:
+    def _stores_json(self, call: cst.Call, function: cst.FunctionDef | None) -> str | None:
         """json.dump or json.dumps for such a call whose text may be stored, else None."""
         name = self._qualified(call) if callee(call) in ("dump", "dumps") else None
         if name not in ("json.dump", "json.dumps"):
@@ -224,6 +225,8 @@ class LoadsRule(SerializerBase):
             and self._qualified(response) in STARLETTE_RESPONSE | AIOHTTP_RESPONSE
         ):
             return None  # sent, not stored
+        if function is not None and self._sent_only(call, function):
+            return None  # (through a variable): sent, not stored, rewritten or not
         return name
 
     def _broad_except(self, call: cst.Call, function: cst.FunctionDef) -> str | None:

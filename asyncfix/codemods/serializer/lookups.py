@@ -79,6 +79,11 @@ class SerializerBase(AsyncfixCodemod):
         names = self.get_metadata(QualifiedNameProvider, node, set())
         return next(iter(names)).name if len(names) == 1 else None
 
+    def _sent_only(self, call: cst.Call, function: cst.FunctionDef) -> bool:
+        """Does the text of this json.dumps() call go only to JSON response bodies? (The
+        dumps rules know; a json writer that is only sent is not stored.)"""
+        return False
+
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.get_metadata(ParentNodeProvider, node, None)
 
