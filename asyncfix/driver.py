@@ -8,7 +8,6 @@ import inspect
 import multiprocessing
 import os
 import pickle
-import signal
 import sys
 import threading
 import time
@@ -49,7 +48,7 @@ from asyncfix.index import (
 from asyncfix.project import Layout, project_root
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
-from asyncfix.signals import Interrupted
+from asyncfix.signals import Interrupted, as_child
 from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 from asyncfix.suppressions import suppressions_for
@@ -614,9 +613,7 @@ _WORKER: Pipeline | None = None
 
 def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
     global _WORKER
-    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
+    as_child()
     gc.set_threshold(*_GC_THRESHOLDS)
     # A worker indexes one file at a time (prescreens, then transforms): the plans' budget
     # of asts would only keep files it is done with.
@@ -1017,8 +1014,7 @@ def _plan_groups(
 
 def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int) -> None:
     """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, as for the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    as_child()  # the parent decides, as for the workers
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
     assert _PLANNING is not None

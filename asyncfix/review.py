@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -33,7 +32,7 @@ from asyncfix.files import (
 from asyncfix.formatting import format_change
 from asyncfix.patches import CodeOwners, group_name, patch_file_name, unified_diff
 from asyncfix.report import FileError, Finding
-from asyncfix.signals import gather, kill_pool, stop_on_signals
+from asyncfix.signals import as_child, gather, kill_pool, stop_on_signals
 from asyncfix.syntax import compiles
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ def _finish_all(
     if not (many or large) or "fork" not in multiprocessing.get_all_start_methods():
         return [_finish(task, choice, pyproject) for task in tasks]
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=_worker)
+    pool = ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=as_child)
     try:
         with stop_on_signals() as stop:  # (a signal during the forks would be lost)
             done = gather([pool.submit(_finish, t, choice, pyproject) for t in tasks], stop)
@@ -140,12 +139,6 @@ def _finish_all(
         raise
     pool.shutdown()
     return done
-
-
-def _worker() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what happens.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def stripped(

@@ -55,6 +55,14 @@ def stop_on_signals(*, patient: bool = False) -> Iterator[threading.Event]:
         raise Interrupted  # one that came after the block's last look at the flag
 
 
+def as_child() -> None:
+    """In a worker or planning child: Ctrl-C reaches the whole process group, and the
+    parent alone decides what happens; SIGTERM ends the child (not the CLI's handler,
+    inherited by fork)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def kill_pool(pool: ProcessPoolExecutor) -> None:
     """Stop the workers now rather than let them finish what they are on."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
