@@ -21,7 +21,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from asyncfix.config import Config
-from asyncfix.project import Declared, bounds, declared_versions
+from asyncfix.project import (
+    Declared,
+    FastAPITarget,
+    bounds,
+    declared_versions,
+    project_facts,
+    read_project,
+)
 
 
 @dataclass(frozen=True)
@@ -134,19 +141,33 @@ def missing(config: Config, need: Needs, near: str | Path | None = None) -> str 
 def _declared_near(config: Config, package: str, near: str | Path | None) -> Declared:
     """What the nearest directory at or above `near` (up to the project's root) declares of
     `package`, else what the configuration's pyproject.toml does."""
+    return declared_versions(declaring_source(config, package, near), package)
+
+
+def declaring_source(config: Config, package: str, near: str | Path | None) -> Path | None:
+    """The pyproject.toml path (it need not exist: the directory's requirements, setup.cfg
+    and lock files count) of the nearest directory at or above `near`, up to the project's
+    root, that declares `package`; else the configuration's pyproject.toml."""
     if near is not None:
         top = _top(config)
         directory = Path(os.path.realpath(near)).parent
         for candidate in (directory, *directory.parents):
             if top is None or not candidate.is_relative_to(top):
                 break
-            # (a directory without pyproject.toml: its requirements, setup.cfg and locks)
             found = declared_versions(candidate / "pyproject.toml", package)
             if found.locked or found.ranges:
-                return found
+                return candidate / "pyproject.toml"
             if candidate == top:
                 break
-    return declared_versions(config.source, package)
+    return config.source
+
+
+def fastapi_target(config: Config, near: str | Path | None) -> FastAPITarget:
+    """Where the FastAPI of `near`'s service is relative to 0.131 (ORJSONResponse's
+    deprecation), read from the same declarations as `missing`."""
+    if config.fastapi_version is not None:
+        return project_facts(config).fastapi
+    return read_project(None, declaring_source(config, "fastapi", near)).fastapi
 
 
 def _top(config: Config) -> Path | None:
