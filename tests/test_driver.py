@@ -312,9 +312,11 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
 
 def test_the_families_are_the_registrys() -> None:
     # The configuration's family tables and the selectors know the families the registry
-    # discovers, in the order of their codes; each family has a module (or package) of its
-    # name, and a codemod of its own may sit in a module beside it.
-    assert set(families()) == {c.FAMILY for c in all_codemods()} <= set(_family_modules())
+    # discovers, in the order of their codes; each family is the module (or package) of
+    # its name, and every codemod lives in its family's.
+    assert set(families()) == {c.FAMILY for c in all_codemods()} == set(_family_modules())
+    for codemod in all_codemods():
+        assert codemod.__module__.split(".")[2] == codemod.FAMILY, codemod
     assert [min(all_rules_of(f)) for f in families()] == sorted(
         min(all_rules_of(f)) for f in families()
     )
