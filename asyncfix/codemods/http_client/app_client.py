@@ -16,6 +16,7 @@ from asyncfix.codemods.helpers import module_name_at
 from asyncfix.codemods.http_client._shared import ROUTE_DECORATORS, dotted_of, qualified_names
 from asyncfix.codemods.http_client.options import HttpOptions, shared_client
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 
 class SharedClient:
@@ -31,6 +32,7 @@ class SharedClient:
         self.used = False
         self._has_app = False
         self._blocked_by: str | None = None  # where a handler in another module registers
+        self._too_old: str | None = None  # why the project's FastAPI may lack lifespan=
         self.add_request: set[cst.FunctionDef] = set()
 
     def collect_dependencies(self, module: cst.Module) -> None:
@@ -80,6 +82,9 @@ class SharedClient:
         self._has_app = bool(apps)
         if len(apps) != 1:
             return None
+        self._too_old = missing(self._codemod.run.config, FASTAPI_LIFESPAN, self._codemod.run.path)
+        if self._too_old is not None:
+            return None
         create, close = shared_client(self._options)
         if add_lifespan_resource(module, apps[0], "http_client", create, close) is None:
             return None
@@ -97,8 +102,13 @@ class SharedClient:
                 f"{needs}; the on_event handler at {self._blocked_by} (another module) may "
                 "register on this module's app, and lifespan= would stop it from running"
             )
+        refused = (self._codemod.planned or {}).get("shared_refused")
+        if self.app is None and refused and not elsewhere:
+            return None, f"{needs}; {refused}"
         if self.app is None and not self._has_app and not elsewhere:
             return None, needs + "; the app is built in another module"
+        if self.app is None and self._too_old is not None and not elsewhere:
+            return None, f"{needs}; {self._too_old}"
         if self.app is None and not elsewhere:
             return None, needs + "; this module's app lifespan cannot take it"
         app, routers = self.app or ("", frozenset())

@@ -11,10 +11,12 @@ from typing import Any
 import libcst as cst
 
 from asyncfix.codemods.http_client.options import HttpOptions, http_options, shared_client
+from asyncfix.codemods.http_client.screen import calls_requests_on_loop
 from asyncfix.codemods.shared.app_events import foreign_handlers
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
 from asyncfix.config import Config
 from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex
+from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 
 def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, config: Config) -> bool:
@@ -24,6 +26,7 @@ def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, confi
     bound = info.imports.get(options.library)
     if options.library in info.toplevel or (bound is not None and bound != options.library):
         return False
+
     try:
         data = info.file.path.read_bytes()
         module = None if config.too_large(data) else cst.parse_module(data)
@@ -158,8 +161,14 @@ def _plan_routers(
             app_info, app = apps[next(iter(including))]
             if app_info.path == info.path:
                 continue  # the same module: its transform decides alone
+            if not calls_requests_on_loop(info.tree):
+                continue  # nothing there would use the client (sync handlers run in threads)
             if index.outside(info.path) or index.outside(app_info.path):
                 continue  # both change or neither: each file then decides alone
+            too_old = missing(config, FASTAPI_LIFESPAN, app_info.file.path)
+            if too_old is not None:  # lifespan= would be ignored: no client ever created
+                plans.setdefault(info.path, {})["shared_refused"] = too_old
+                continue
             if app_info.path not in feasible:
                 feasible[app_info.path] = _app_can_take_client(app_info, app, options, config)
             if feasible[app_info.path]:

@@ -7,7 +7,6 @@ responses (`responses`), `except requests.*` (`exceptions`), the per-statement c
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +39,7 @@ from asyncfix.codemods.http_client.exceptions import ExceptMapping
 from asyncfix.codemods.http_client.options import http_options
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.http_client.responses import ResponseUse, ResponseUses
-from asyncfix.codemods.http_client.screen import calls_in, imports_module
+from asyncfix.codemods.http_client.screen import calls_requests_on_loop
 from asyncfix.codemods.http_client.sessions import Sessions
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
@@ -173,13 +172,7 @@ class RequestsToAsync(AsyncfixCodemod):
         # needs its import. Of a plan only `add_shared` changes a file without either.
         if (view.plans.get(cls.NAME) or {}).get("add_shared"):
             return True
-        if not imports_module(view.tree, "requests"):
-            return False
-        return any(
-            (isinstance(call.func, ast.Attribute) and call.func.attr in REQUESTS_CALLED)
-            or (isinstance(call.func, ast.Name) and call.func.id in REQUESTS_CALLED)
-            for call in calls_in(view.tree, ast.AsyncFunctionDef)
-        )
+        return calls_requests_on_loop(view.tree)
 
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
