@@ -171,7 +171,12 @@ class DroppedTask(ReceiverTypes):
         if not self._keep_tasks or self._has_tasks_set:
             return updated_node
         # The comment says why the set exists; it names no tool or rule (the project keeps it).
-        line = cst.parse_statement(f'{_TASKS_SET}: "{self._tasks_annotation}" = set()\n')
+        # Quoted: a module-level annotation is evaluated at import, and on Python 3.8
+        # `set[...]` fails; not where `from __future__ import annotations` defers it.
+        annotation = self._tasks_annotation
+        if not _future_annotations(updated_node):
+            annotation = f'"{annotation}"'
+        line = cst.parse_statement(f"{_TASKS_SET}: {annotation} = set()\n")
         comment = cst.EmptyLine(comment=cst.Comment(_TASKS_COMMENT))
         body = list(updated_node.body)
         at = _after_imports(body)
@@ -203,3 +208,19 @@ def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
             continue
         break
     return at
+
+
+def _future_annotations(module: cst.Module) -> bool:
+    """Does the module start with `from __future__ import annotations`?"""
+    return any(
+        m.matches(
+            small,
+            m.ImportFrom(
+                module=m.Name("__future__"),
+                names=[m.ZeroOrMore(), m.ImportAlias(m.Name("annotations")), m.ZeroOrMore()],
+            ),
+        )
+        for stmt in module.body
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+    )
