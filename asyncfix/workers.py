@@ -93,6 +93,13 @@ def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     return outcomes
 
 
+def _wait(future: Future[Any], stop: threading.Event) -> None:
+    """Wait for `future`, looking every 0.1 s whether a signal asked the run to stop."""
+    while not wait([future], timeout=0.1).done:
+        if stop.is_set():
+            raise Interrupted
+
+
 def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
     size = max(1, min(64, len(files) // (jobs * 4) or 1))
     return [files[i : i + size] for i in range(0, len(files), size)]
@@ -141,9 +148,7 @@ def index_apart(
         futures = [pool.submit(_index_chunk, chunk) for chunk in chunks]
         try:
             for chunk, future in zip(chunks, futures, strict=True):
-                while not wait([future], timeout=0.1).done:
-                    if stop.is_set():
-                        raise Interrupted
+                _wait(future, stop)
                 for (file, data), facts in zip(chunk, future.result(), strict=True):
                     info = None
                     if facts is not None:
@@ -178,9 +183,7 @@ def run_pool(
         ]
         try:
             for chunk, future in futures:
-                while not wait([future], timeout=0.1).done:
-                    if stop.is_set():
-                        raise Interrupted
+                _wait(future, stop)
                 try:
                     outcomes.extend(future.result())
                 except BrokenProcessPool:
@@ -222,9 +225,7 @@ def _isolate(
             remaining: list[Task] = []
             try:
                 for i, future in enumerate(futures):
-                    while not wait([future], timeout=0.1).done:
-                        if stop.is_set():
-                            raise Interrupted
+                    _wait(future, stop)
                     try:
                         outcomes.extend(future.result())
                     except BrokenProcessPool:
