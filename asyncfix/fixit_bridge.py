@@ -26,8 +26,9 @@ from libcst.metadata import CodePosition, CodeRange, FilePathProvider, PositionP
 from asyncfix import codemods
 from asyncfix.codemods import all_rules
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
+from asyncfix.codemods.runner import run_codemods
 from asyncfix.config import Config, find_pyproject, load_config
-from asyncfix.driver import Pipeline
+from asyncfix.pipeline import Pipeline
 from asyncfix.report import Finding
 from asyncfix.syntax import compiles
 
@@ -89,7 +90,8 @@ class AsyncfixLintRule(LintRule):
         data, text = node.bytes, node.code
         if not pipeline.may_match(data):
             return
-        run = pipeline.rewrite(node, data, text, _PATH)
+        codemods = pipeline.for_path(_PATH)
+        run = run_codemods(codemods, node, pipeline.file_run(node, _PATH, data, text))
         # Sites the fix must leave as written: `# lint-ignore`d ones, and fixes that reach
         # beyond the site (they are `asyncfix apply`'s job). The fix is a second run with
         # those sites suppressed.
@@ -97,7 +99,8 @@ class AsyncfixLintRule(LintRule):
         fixing = run
         if held:
             suppress = {f.line: frozenset({f.code}) for f in held}
-            fixing = pipeline.rewrite(node, data, text, _PATH, suppress=suppress)
+            fixing = pipeline.file_run(node, _PATH, data, text, suppress=suppress)
+            run_codemods(codemods, node, fixing)
         replacement = self._replacement(pipeline, fixing, node, idempotence=not held)
         owner = _claim(node, self.RULE.code) if replacement else self.RULE.code
         if owner != self.RULE.code:
@@ -129,7 +132,7 @@ class AsyncfixLintRule(LintRule):
             return None
         if idempotence:
             # The same checks as `asyncfix apply`: parses, compiles, idempotent.
-            problem = pipeline._verify(node.bytes, result.bytes, node.code, _PATH, None)
+            problem = pipeline.verify(node.bytes, result.bytes, node.code, _PATH, None)
             return result if problem is None else None
         # The held sites would be fixed by a second run, so it cannot be idempotent: the new
         # code must still compile (if the original did).

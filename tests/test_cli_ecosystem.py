@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from libcst.codemod.visitors import AddImportsVisitor
 
 import asyncfix.codemods
-import asyncfix.driver
 import asyncfix.formatting
+import asyncfix.pipeline
 from asyncfix.annotations import annotate, strip_annotations
 from asyncfix.cli import main
 from asyncfix.codemods import all_codemods
@@ -343,7 +343,7 @@ def needs_orjson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     registry = (*all_codemods(), _FakeOrjson)
     monkeypatch.setattr(asyncfix.codemods, "all_codemods", lambda: registry)
-    monkeypatch.setattr(asyncfix.driver, "all_codemods", lambda: registry)
+    monkeypatch.setattr(asyncfix.pipeline, "all_codemods", lambda: registry)
     (tmp_path / "app.py").write_text("def f():\n    return slow_dumps(1)\n")
     return tmp_path
 

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import libcst as cst
-from libcst.codemod import CodemodContext
 
 from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.lifespan._shared import (
@@ -23,7 +22,6 @@ from asyncfix.codemods.lifespan._shared import (
 from asyncfix.codemods.shared.app_events import CLIENTS, ENGINES, Facts, Include, owner_key
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
-from asyncfix.suppressions import suppressions_for
 
 
 def _references(index: ProjectIndex, qualname: str, skip: str) -> list[str]:
@@ -222,12 +220,12 @@ def _dry_pipeline(
     """The module as this family's codemods would leave it (None: `needs` not selected,
     or the file is over max-file-size)."""
     from asyncfix.codemods import resolve_selection
-    from asyncfix.codemods.base import FileRun
 
     # The codemods are built on this plan: imported when it runs them.
     from asyncfix.codemods.lifespan.import_time_client import ImportTimeClient
     from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
     from asyncfix.codemods.lifespan.per_call_client import PerCallClient
+    from asyncfix.codemods.runner import file_run, run_codemods
 
     enabled = resolve_selection(config.select, config.ignore)
     data = index.data(info.file) or b""
@@ -238,20 +236,9 @@ def _dry_pipeline(
     except cst.ParserSyntaxError:
         return None
     codemods = (OnEventToLifespan, ImportTimeClient, PerCallClient)
-    run = FileRun(
-        path=info.path,
-        original=module,
-        config=config,
-        enabled=enabled,
-        code_families={},
-        suppressions=suppressions_for(module.code, info.path, config),
-        plans={codemod.NAME: entry for codemod in codemods},
-    )
-    context = CodemodContext(filename=info.path)
-    for codemod in codemods:
-        if codemod.codes()[0] in enabled:
-            module = codemod(context, run).transform(module)
-    return module
+    run = file_run(module, info.path, config, enabled, plans={c.NAME: entry for c in codemods})
+    # (a dry run: the plan reads where the client ends up, not the imports)
+    return run_codemods(codemods, module, run, imports=False).result
 
 
 def _per_call_problem(
