@@ -171,19 +171,22 @@ assert max(len(line) for line in LONG.splitlines()) == 88
 def formatting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     asyncfix.formatting.black_table.cache_clear()
+    asyncfix.formatting.ruff_config.cache_clear()
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "clean.py").write_text(LONG)  # black-clean; the rewrite makes it too long
-    (tmp_path / "messy.py").write_text(LONG.replace("import time\n", "import time;x={'a':1}\n"))
+    (tmp_path / "messy.py").write_text(LONG.replace("import time\n", "import time\nx={'a':1}\n"))
     return tmp_path
 
 
-def test_format_auto_formats_only_files_that_were_black_clean(formatting: Path) -> None:
+def test_format_auto_formats_only_the_rewritten_lines(formatting: Path) -> None:
     assert invoke("apply", ".").exit_code == 0
     clean = (formatting / "clean.py").read_text()
     assert "    await asyncio.sleep(\n        first_delay_in_seconds" in clean
     messy = (formatting / "messy.py").read_text()
-    assert "x={'a':1}" in messy  # not black-clean before: its own lines are left alone
-    assert "    await asyncio.sleep(first_delay_in_seconds + second" in messy
+    assert "x={'a':1}" in messy  # no formatter in this project: its own lines stay
+    # ... but the line asyncfix wrote is kept within 88 columns.
+    assert "    await asyncio.sleep(\n        first_delay_in_seconds" in messy
+    assert max(len(line) for line in messy.splitlines()) <= 88
 
 
 def test_format_auto_follows_a_project_that_configures_black(formatting: Path) -> None:
@@ -194,8 +197,8 @@ def test_format_auto_follows_a_project_that_configures_black(formatting: Path) -
         "    await asyncio.sleep(first_delay_in_seconds + second"
         in (formatting / "clean.py").read_text()
     )
-    # ... and every changed file is formatted, as the project asks.
-    assert 'x = {"a": 1}' in (formatting / "messy.py").read_text()
+    # ... on the rewritten lines only: the project's other lines are its reviewers' business.
+    assert "\nx={'a':1}\n" in (formatting / "messy.py").read_text()
 
 
 def test_format_none_and_black(formatting: Path) -> None:
