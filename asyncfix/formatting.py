@@ -187,7 +187,11 @@ def _ruff_format(
     bom, source = _split_bom(text)
     command = [ruff, "format", "--force-exclude", "--stdin-filename", str(path.resolve())]
     if line_range is not None:
-        command.append(f"--range={line_range[0]}-{line_range[1]}")
+        # The end's column defaults to 1 (the line's start): name its end.
+        start, end = line_range
+        lines = source.splitlines()
+        width = len(lines[end - 1]) + 1 if end <= len(lines) else 1
+        command.append(f"--range={start}:1-{end}:{width}")
     try:
         done = subprocess.run(
             [*command, "-"],
