@@ -372,9 +372,9 @@ def test_add_deps_edits_project_dependencies_in_place(needs_orjson: Path) -> Non
     assert result.exit_code == 0, result.stderr
     assert (needs_orjson / "app.py").read_text().startswith("import orjson\n")
     assert (needs_orjson / "pyproject.toml").read_text() == PYPROJECT.replace(
-        "    'httpx'\n", "    'httpx',\n    'orjson'\n"
+        "    'httpx'\n", "    'httpx',\n    'orjson>=2.6'\n"
     )
-    assert "adding to pyproject.toml: orjson" in result.stderr
+    assert "adding to pyproject.toml: orjson>=2.6" in result.stderr
     assert "need these packages" not in result.stderr
 
 
@@ -392,7 +392,9 @@ def test_add_deps_dry_run_shows_the_dependency_diff(needs_orjson: Path) -> None:
     assert "+++ b/requirements.txt\n" in result.output
     assert (needs_orjson / "requirements.txt").read_bytes() == b"fastapi\r\nhttpx"
     assert invoke("apply", "--jobs", "1", "--add-deps", ".").exit_code == 0
-    assert (needs_orjson / "requirements.txt").read_bytes() == b"fastapi\r\nhttpx\r\norjson\r\n"
+    assert (
+        needs_orjson / "requirements.txt"
+    ).read_bytes() == b"fastapi\r\nhttpx\r\norjson>=2.6\r\n"
 
 
 def test_add_deps_with_nowhere_to_add_is_an_error(needs_orjson: Path) -> None:
@@ -404,17 +406,20 @@ def test_add_deps_with_nowhere_to_add_is_an_error(needs_orjson: Path) -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ("dependencies = []\n", 'dependencies = ["orjson"]\n'),
-        ('dependencies = ["a"]\n', 'dependencies = ["a", "orjson"]\n'),
-        ('dependencies = ["a",]\n', 'dependencies = ["a", "orjson"]\n'),
-        ('dependencies = [\n  "a[x]>=1",\n]\n', 'dependencies = [\n  "a[x]>=1",\n  "orjson",\n]\n'),
+        ("dependencies = []\n", 'dependencies = ["orjson>=2.6"]\n'),
+        ('dependencies = ["a"]\n', 'dependencies = ["a", "orjson>=2.6"]\n'),
+        ('dependencies = ["a",]\n', 'dependencies = ["a", "orjson>=2.6"]\n'),
+        (
+            'dependencies = [\n  "a[x]>=1",\n]\n',
+            'dependencies = [\n  "a[x]>=1",\n  "orjson>=2.6",\n]\n',
+        ),
         (
             'dependencies = [\n    "a",  # pinned\n]\n',
-            'dependencies = [\n    "a",  # pinned\n    "orjson",\n]\n',
+            'dependencies = [\n    "a",  # pinned\n    "orjson>=2.6",\n]\n',
         ),
         (
             'dependencies = [\n    "a"  # no comma\n]\n',
-            'dependencies = [\n    "a",  # no comma\n    "orjson"\n]\n',
+            'dependencies = [\n    "a",  # no comma\n    "orjson>=2.6"\n]\n',
         ),
         ('dependencies = ["ORJSON>=3"]\n', None),
     ],
@@ -434,7 +439,7 @@ def test_dynamic_dependencies_use_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements-prod.txt").write_text("# prod\nhttpx==0.27\n")
     edit = add_dependencies(tmp_path, {"httpx", "orjson"})
     assert edit is not None and edit.path.name == "requirements-prod.txt"
-    assert edit.new == b"# prod\nhttpx==0.27\norjson\n"
+    assert edit.new == b"# prod\nhttpx==0.27\norjson>=2.6\n"
     (tmp_path / "requirements-prod.txt").unlink()
     with pytest.raises(DepsError):
         add_dependencies(tmp_path, {"orjson"})
