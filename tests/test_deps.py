@@ -76,3 +76,27 @@ def test_the_bound_is_the_highest_the_versions_table_names(package: str, bound: 
 
 def test_no_bound_where_the_table_has_no_entry() -> None:
     assert lowest("httpx2") is None and requirement("httpx2") == "httpx2"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reported to the lead: the client is chosen from declarations only; a project "
+    "that imports httpx without declaring it still gets httpx2 (issue 23 item 4)",
+)
+def test_requests_moves_to_httpx_where_the_project_imports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncfix.config import load_config
+    from asyncfix.driver import run
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["requests"]\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "client.py").write_text("import httpx\n\nCLIENT = httpx.AsyncClient()\n")
+    (tmp_path / "app" / "views.py").write_text(
+        "import requests\n\n\nasync def get(url):\n    return requests.get(url).json()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run([Path(".")], load_config(tmp_path / "pyproject.toml"), jobs=1)
+    new = {o.file.path.name: o.new for o in result.outcomes if o.new is not None}
+    assert b"import httpx\n" in new["views.py"]

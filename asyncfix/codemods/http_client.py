@@ -57,7 +57,7 @@ from asyncfix.index import (
     module_name,
     walk,
 )
-from asyncfix.project import declared_packages
+from asyncfix.project import declared_packages, declared_versions
 from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 if sys.version_info >= (3, 11):
@@ -274,9 +274,14 @@ def http_options(config: Config) -> HttpOptions:
 
 
 def _project_client(pyproject: Path | None) -> str:
-    """The async client the project already depends on (pyproject.toml), else httpx2."""
+    """The async client the project already depends on, else httpx2: pyproject.toml's
+    lists, and (as for versions) its dependency groups, requirements*.txt and lock files."""
     names = declared_packages(pyproject)
-    return next((library for library in LIBRARIES if library in names), "httpx2")
+    for library in LIBRARIES:
+        found = declared_versions(pyproject, library)
+        if library in names or found.ranges or found.locked:
+            return library
+    return "httpx2"
 
 
 # -- what blocks ---------------------------------------------------------------------------
