@@ -3,11 +3,13 @@
 `auto` (the default) formats only the statements asyncfix rewrote, with the project's own
 formatter, so every other byte stays as it was:
 
-- `[tool.black]` in pyproject.toml: black with that table's mode, on the rewritten lines
-  (black's line ranges).
-- ruff format (`[tool.ruff.format]`, or a ruff configuration and a file ruff format leaves
-  as it is): `ruff format --range` with the project's configuration, when ruff is
-  installed; otherwise black with ruff's line length and quote style.
+- black (`[tool.black]` in pyproject.toml, a black pre-commit hook, or `black --check` in
+  its task files or CI): black with that table's mode, on the rewritten lines (black's
+  line ranges).
+- ruff format (`[tool.ruff.format]`, a ruff-format hook or a `ruff format` command, or a
+  ruff configuration and a file ruff format leaves as it is): `ruff format --range` with the
+  project's configuration, when ruff is installed; otherwise black with ruff's line length
+  and quote style.
 - No formatter configured, but the file is black-clean: black's defaults, on those lines.
 - No formatter at all: the project's style is its own, so nothing is restyled; only a
   rewritten line longer than the limit is wrapped by black, without touching its quotes.
@@ -117,6 +119,49 @@ def ruff_config(directory: Path, pyproject: Path | None) -> RuffConfig | None:
         magic_trailing_comma=not (fmt or {}).get("skip-magic-trailing-comma", False),
         formats=fmt is not None,
     )
+
+
+# A pre-commit hook that formats: the project runs that formatter even without a table.
+_FORMAT_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?(black|ruff-format)\b", re.MULTILINE)
+# A command that runs one, in the files where projects keep their task commands
+# (taskipy/poe/hatch scripts in pyproject.toml, a Makefile, tox.ini, CI workflows,
+# shell scripts under scripts/), at a command's start; comment lines are not read.
+_FORMAT_COMMAND = re.compile(
+    r"(?:^|&&|;|[\"']|run:|-m)[ \t]*(?:(ruff)[ \t]+format|black)[ \t]+[-\w./]", re.MULTILINE
+)
+_COMMENT = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+_TASK_FILES = ("pyproject.toml", "Makefile", "tox.ini", "noxfile.py", "justfile")
+
+
+@cache
+def configured_formatter(directory: Path, pyproject: Path | None) -> str:
+    """The formatter the project at `directory` says it runs: "black" (`[tool.black]`),
+    "ruff" (a ruff `format` table), either as a pre-commit hook or as a command in its
+    task files or CI workflows, or ""."""
+    if black_table(pyproject) is not None:
+        return "black"
+    ruff = ruff_config(directory, pyproject)
+    if ruff is not None and ruff.formats:
+        return "ruff"
+    hooks = _FORMAT_HOOK.findall(_read(directory / ".pre-commit-config.yaml"))
+    if hooks:
+        return "black" if "black" in hooks else "ruff"
+    scripts = [
+        *sorted((directory / ".github" / "workflows").glob("*.y*ml")),
+        *sorted(p for p in (directory / "scripts").glob("*") if p.suffix in ("", ".sh")),
+    ]
+    for path in [*(directory / name for name in _TASK_FILES), *scripts]:
+        command = _FORMAT_COMMAND.search(_COMMENT.sub("", _read(path)))
+        if command is not None:
+            return "ruff" if command.group(1) else "black"
+    return ""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _mode(black: Any, table: Mapping[str, Any] | None) -> Any:
@@ -233,15 +278,17 @@ class _Plan:
 def _plan(
     black: Any, original: str, path: Path | None, pyproject: Path | None, directory: Path
 ) -> _Plan:
-    table = black_table(pyproject)
-    if table is not None:
-        return _Plan("black", _mode(black, table))
+    configured = configured_formatter(directory, pyproject)
+    if configured == "black":
+        return _Plan("black", _mode(black, black_table(pyproject)))
     ruff = ruff_config(directory, pyproject)
+    if configured == "ruff":
+        table = _ruff_as_black(ruff) if ruff is not None else None
+        length = ruff.line_length if ruff is not None else DEFAULT_LINE_LENGTH
+        return _Plan("ruff", _mode(black, table), ruff_binary() if path else None, length)
     if ruff is not None:
         binary = ruff_binary() if path is not None else None
         plan = _Plan("ruff", _mode(black, _ruff_as_black(ruff)), binary, ruff.line_length)
-        if ruff.formats:
-            return plan
         # Ruff is configured, maybe for linting alone: it formats only files it already has.
         if _whole(black, plan, original, path, directory, fast=True) == original:
             return replace(plan, clean=True)

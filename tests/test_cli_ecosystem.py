@@ -172,6 +172,7 @@ def formatting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     asyncfix.formatting.black_table.cache_clear()
     asyncfix.formatting.ruff_config.cache_clear()
+    asyncfix.formatting.configured_formatter.cache_clear()
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "clean.py").write_text(LONG)  # black-clean; the rewrite makes it too long
     (tmp_path / "messy.py").write_text(LONG.replace("import time\n", "import time\nx={'a':1}\n"))
