@@ -230,7 +230,14 @@ def _ruff_format(
     """`ruff format` of `text` as the file at `path` (its configuration, its excludes), or
     None when ruff cannot."""
     bom, source = _split_bom(text)
-    command = [ruff, "format", "--force-exclude", "--stdin-filename", str(path.resolve())]
+    command = [
+        ruff,
+        "format",
+        "--no-cache",
+        "--force-exclude",
+        "--stdin-filename",
+        str(path.resolve()),
+    ]
     if line_range is not None:
         # The end's column defaults to 1 (the line's start): name its end.
         start, end = line_range

@@ -241,10 +241,27 @@ def _check_command(check: str, path: str, root: Path) -> list[str]:
     ruff = ruff_binary() or "ruff"
     return {
         # --force-exclude: a file the project's configuration excludes is not checked.
-        "ruff I": [ruff, "check", "--select", "I", "--force-exclude", "--quiet", path],
+        "ruff I": [
+            ruff,
+            "check",
+            "--select",
+            "I",
+            "--force-exclude",
+            "--no-cache",
+            "--quiet",
+            path,
+        ],
         "isort": [sys.executable, "-m", "isort", "--check-only", "--settings-path", ".", path],
         "black": [sys.executable, "-m", "black", "--check", "--quiet", path],
-        "ruff format": [ruff, "format", "--check", "--force-exclude", "--quiet", path],
+        "ruff format": [
+            ruff,
+            "format",
+            "--check",
+            "--force-exclude",
+            "--no-cache",
+            "--quiet",
+            path,
+        ],
     }[check]
 
 
