@@ -85,6 +85,16 @@ ORJSON_OPTIONS = {
     "OPT_INDENT_2": Needs("orjson", Version("2.6"), "orjson.OPT_INDENT_2"),
 }
 
+# httpx 0.20.0 release notes: "The `allow_redirects` flag is now `follow_redirects` and
+# defaults to `False`"; the requests rewrite passes follow_redirects= to keep requests'
+# redirects. https://github.com/encode/httpx/releases/tag/0.20.0
+HTTPX_FOLLOW_REDIRECTS = Needs("httpx", Version("0.20"), "follow_redirects=")
+
+# aiohttp 3.3.0 changelog: "Implement ClientTimeout class and support socket read timeout"
+# (#2768): the requests rewrite's aiohttp.ClientTimeout(sock_connect=..., sock_read=...).
+# https://docs.aiohttp.org/en/stable/changes.html (3.3.0, 2018-06-01)
+AIOHTTP_CLIENT_TIMEOUT = Needs("aiohttp", Version("3.3"), "aiohttp.ClientTimeout(sock_read=...)")
+
 TABLE = (
     FASTAPI_LIFESPAN,
     FASTAPI_EXIT_BEFORE_RESPONSE,
@@ -92,7 +102,17 @@ TABLE = (
     ASYNCIO_TO_THREAD,
     ASYNCIO_TASK_GROUP,
     *ORJSON_OPTIONS.values(),
+    HTTPX_FOLLOW_REDIRECTS,
+    AIOHTTP_CLIENT_TIMEOUT,
 )
+
+
+def lowest(package: str) -> Version | None:
+    """The lowest version of `package` that has every API the rewrites may emit from it
+    (None: no entry), for `--add-deps` to write as the requirement's lower bound."""
+    name = package.lower().replace("_", "-")
+    found = [need.since for need in TABLE if need.package == name]
+    return max(found) if found else None
 
 
 def _inside(version: Version, need: Needs) -> bool:

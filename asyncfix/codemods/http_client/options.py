@@ -10,7 +10,7 @@ import libcst as cst
 
 from asyncfix.codemods.shared.pool_options import pool_limits
 from asyncfix.config import Config, ConfigError
-from asyncfix.project import declared_packages
+from asyncfix.project import declared_packages, declared_versions
 
 LIBRARIES = ("httpx2", "httpx", "aiohttp")
 
@@ -68,7 +68,11 @@ def http_options(config: Config) -> HttpOptions:
 def _project_client(pyproject: Path | None) -> str:
     """The async client the project already depends on (pyproject.toml), else httpx2."""
     names = declared_packages(pyproject)
-    return next((library for library in LIBRARIES if library in names), "httpx2")
+    for library in LIBRARIES:
+        found = declared_versions(pyproject, library)
+        if library in names or found.ranges or found.locked:
+            return library
+    return "httpx2"
 
 
 def async_client(options: HttpOptions, module: str, *, pooled: bool) -> cst.BaseExpression:
