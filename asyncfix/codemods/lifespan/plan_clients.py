@@ -20,7 +20,15 @@ from asyncfix.codemods.lifespan._shared import (
     digest,
     shared_cap_problem,
 )
-from asyncfix.codemods.shared.app_events import CLIENTS, ENGINES, Facts, Include, owner_key
+from asyncfix.codemods.lifespan.plan_lazy import plan_lazy
+from asyncfix.codemods.shared.app_events import (
+    CLIENTS,
+    ENGINES,
+    Facts,
+    Include,
+    Owner,
+    owner_key,
+)
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
 from asyncfix.suppressions import suppressions_for
@@ -455,12 +463,19 @@ def plan_resources(
         entry["engine_refuse"] = {}
         entry["per_call"] = {}  # "function:occurrence" -> [attribute, request param] | reason
         entry["shared"] = {}  # attribute -> [package, class, close]: for the app's lifespan
+        entry["lazy"] = {}  # client -> [holder, getter, closer, why nothing closes it]
+        entry["lazy_uses"] = []  # {locals, dotted, getter, var}: reads that call the getter
+        entry["lazy_close"] = []  # [module, closer, level, app]: awaited in the app's lifespan
     _plan_per_call(modules, facts, entries, index, config)
     disposed = _disposed(modules, index)
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
-            if callee in CLIENTS:
+            if callee in CLIENTS and not any(a.info.path == info.path for a in apps):
+                entries[info.path]["clients"][var] = plan_lazy(
+                    info, var, facts, entries, index, config, lambda i: _empty_entry(i, index)
+                )
+            elif callee in CLIENTS:
                 _plan_client(info, var, facts, entries, index, config)
             if callee not in ENGINES:
                 continue
@@ -483,3 +498,29 @@ def plan_resources(
                 continue
             app, local = targets[0]
             entries[app.info.path]["engines"].append([local, app.var])
+    _check_closers(apps, entries, index, config)
+
+
+def _check_closers(
+    apps: Sequence[Owner], entries: dict[str, dict[str, Any]], index: ProjectIndex, config: Config
+) -> None:
+    """The app's lifespan must really await each accessor's closer, or the finding of
+    the client says it does not."""
+    for app in apps:
+        entry = entries[app.info.path]
+        if not entry.get("lazy_close"):
+            continue
+        module = _dry_pipeline(app.info, entry, index, config, ("AF302",))
+        code = "" if module is None else module.code
+        for item in list(entry["lazy_close"]):
+            closer = item[1]
+            if f"await {closer}()" in code:
+                continue
+            entry["lazy_close"].remove(item)
+            for other in entries.values():
+                for planned in other.get("lazy", {}).values():
+                    if planned[2] == closer and planned[3] is None:
+                        planned[3] = (
+                            f"the app's lifespan in {app.info.path} cannot take it: "
+                            f"await {closer}() at its shutdown"
+                        )
