@@ -4,6 +4,7 @@ app's requests (or the bot's messages) share one, open; shutdown closes it."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import logging
@@ -76,3 +77,31 @@ def test_app_shares_the_lazy_clients_and_closes_them(
         gc.collect()
     messages = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
     assert not [text for text in messages if "Unclosed" in text or "Event loop is closed" in text]
+
+
+@pytest.mark.parametrize(
+    "imported", [("client_module_bot_no_app", "expected", "mybot")], indirect=True
+)
+def test_bot_without_app_creates_its_clients_in_the_loop(imported: str) -> None:
+    run = importlib.import_module(f"{imported}.run")
+    net: ModuleType = importlib.import_module(f"{imported}.net")
+    assert net._session is None and net._api is None  # nothing at import time
+
+    async def bot() -> tuple[list[dict[str, object]], Any, Any]:
+        replies = await run.main(["hello", "again"])
+        session, api = net._session, net._api
+        # What the finding asks of the bot's own shutdown.
+        await net.close_session()
+        await net.close_api()
+        return replies, session, api
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        replies, session, api = asyncio.run(bot())
+        gc.collect()
+    # Every message used the one session and the one client, open then; closed after.
+    assert [r["session"] for r in replies] == [id(session)] * 2
+    assert [r["api"] for r in replies] == [id(api)] * 2
+    assert all(r["open"] and r["api_open"] for r in replies)
+    assert session.closed and api.is_closed and net._session is None
+    assert not [w for w in caught if "Unclosed" in str(w.message)]

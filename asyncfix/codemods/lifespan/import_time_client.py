@@ -35,6 +35,7 @@ from asyncfix.codemods.lifespan._shared import (
 from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
 from asyncfix.codemods.lifespan.migrate import drop_statements, why_no_lifespan
 from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.shared.app_events import IMPORT_TIME_CLIENTS
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource, with_blank_lines
 
 AF302 = Rule(
@@ -318,7 +319,7 @@ class ImportTimeClient(LifespanCodemod):
             return None
         assert isinstance(stmt, cst.SimpleStatementLine)
         assign = cst.ensure_type(stmt.body[0], cst.Assign)
-        close = client_kind(self, assign.value)
+        close = client_kind(self, assign.value, IMPORT_TIME_CLIENTS)
         if close is None:
             return None
         target = cst.ensure_type(assign.targets[0].target, cst.Name)

@@ -24,6 +24,7 @@ from asyncfix.codemods.lifespan.plan_lazy import plan_lazy
 from asyncfix.codemods.shared.app_events import (
     CLIENTS,
     ENGINES,
+    IMPORT_TIME_CLIENTS,
     Facts,
     Include,
     Owner,
@@ -471,11 +472,11 @@ def plan_resources(
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
-            if callee in CLIENTS and not any(a.info.path == info.path for a in apps):
+            if callee in IMPORT_TIME_CLIENTS and not any(a.info.path == info.path for a in apps):
                 entries[info.path]["clients"][var] = plan_lazy(
                     info, var, facts, entries, index, config, lambda i: _empty_entry(i, index)
                 )
-            elif callee in CLIENTS:
+            elif callee in IMPORT_TIME_CLIENTS:
                 _plan_client(info, var, facts, entries, index, config)
             if callee not in ENGINES:
                 continue

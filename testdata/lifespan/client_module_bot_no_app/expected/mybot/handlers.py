@@ -1,0 +1,12 @@
+from mybot import net
+from mybot.net import get_session
+
+
+async def on_message(text: str) -> dict[str, object]:
+    return {
+        "text": text,
+        "session": id(get_session()),
+        "open": not get_session().closed,
+        "api": id(net.get_api()),
+        "api_open": not net.get_api().is_closed,
+    }
