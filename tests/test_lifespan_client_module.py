@@ -102,6 +102,8 @@ def test_bot_without_app_creates_its_clients_in_the_loop(imported: str) -> None:
     # Every message used the one session and the one client, open then; closed after.
     assert [r["session"] for r in replies] == [id(session)] * 2
     assert [r["api"] for r in replies] == [id(api)] * 2
+    # The per-message helper's own `async with ClientSession()` became the shared one.
+    assert [r["fetched"] for r in replies] == [id(session)] * 2
     assert all(r["open"] and r["api_open"] for r in replies)
     assert session.closed and api.is_closed and net._session is None
     assert not [w for w in caught if "Unclosed" in str(w.message)]

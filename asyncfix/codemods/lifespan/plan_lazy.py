@@ -90,7 +90,7 @@ def _top_aliases(tree: ast.Module) -> list[ast.alias]:
     ]
 
 
-def _words(tree: ast.Module) -> set[str]:
+def spelled_words(tree: ast.Module) -> set[str]:
     """Every identifier the module spells: a new name must be none of them."""
     words = set(_bound(tree))
     words.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
@@ -150,7 +150,7 @@ def _uses_in(user: ModuleInfo, qualname: str, getter: str) -> tuple[_Use | None,
             return None, f"{why} as {spelled} at import time or under a rebound name"
         if spelled not in use.dotted:
             use.dotted.append(spelled)
-    if getter in _words(user.tree) and getter not in use.locals:
+    if getter in spelled_words(user.tree) and getter not in use.locals:
         return None, f"the name {getter} is taken in {user.path}"
     return use, ""
 
@@ -187,6 +187,20 @@ def relative_import(from_module: ModuleInfo, target: str) -> tuple[str, int]:
     return target, 0
 
 
+def import_spelling(importer: ModuleInfo, target: str) -> tuple[str, int]:
+    """(module, level) to import `target` from `importer`: relative inside its package,
+    unless `importer` spells its project's imports absolutely (and none relatively)."""
+    module, level = relative_import(importer, target)
+    top = target.partition(".")[0] + "."
+    if (
+        level
+        and not any(isinstance(s, ast.ImportFrom) and s.level for s in importer.tree.body)
+        and any(name.startswith(top) for name in importer.imports.values())
+    ):
+        return target, 0
+    return module, level
+
+
 def plan_lazy(
     info: ModuleInfo,
     var: str,
@@ -209,7 +223,7 @@ def plan_lazy(
         isinstance(n, ast.Global | ast.Nonlocal) and var in n.names for n in ast.walk(tree)
     ):
         return f"`{var}` is assigned more than once"
-    taken = _words(tree) & {holder, getter, closer}
+    taken = spelled_words(tree) & {holder, getter, closer}
     if taken:
         return f"the name {sorted(taken)[0]} is taken in its module"
     eager = eager_names(tree)
@@ -277,9 +291,9 @@ def plan_lazy(
         suppressed = suppressions_for(
             (index.data(module.file) or b"").decode("utf-8", "replace"), path, config
         )
-        lines = uses[path].lines if path in uses else []
+        lines = uses[path].lines if path in uses else [info.assignments[var][1]]
         if any(_silenced(suppressed.get(n, frozenset())) for n in lines):
-            return f"{path}: its import of it is suppressed with `# asyncfix: ignore`"
+            return f"{path}: it is suppressed there with `# asyncfix: ignore`"
     note = _closer_plan(info, closer, facts, entries, new_entry)
     entries[info.path].setdefault("lazy", {})[var] = [holder, getter, closer, note]
     for path, use in uses.items():
@@ -317,15 +331,88 @@ def _closer_plan(
     blocked = entry["apps"].get(app.var, {}).get("blocked")
     if blocked:
         return f"the app's lifespan cannot take it ({blocked}): await {closer}() at its shutdown"
-    if closer in _words(app.info.tree) or any(c[1] == closer for c in entry.get("lazy_close", [])):
+    closing = [c[1] for c in entry.get("lazy_close", [])]
+    if closer in spelled_words(app.info.tree) or closer in closing:
         return f"the name {closer} is taken in {app.info.path}: await {closer}() at shutdown"
-    target, level = relative_import(app.info, info.name)
-    top = info.name.partition(".")[0]
-    if (
-        level
-        and not any(isinstance(s, ast.ImportFrom) and s.level for s in app.info.tree.body)
-        and any(target.startswith(top) for target in app.info.imports.values())
-    ):
-        target, level = info.name, 0  # as the app's module spells its project's imports
+    target, level = import_spelling(app.info, info.name)
     entry.setdefault("lazy_close", []).append([target, closer, level, app.var])
     return None
+
+
+# The last part of a decorator that registers a function run per message or event:
+# aiogram (`@router.message()`, `@dp.message_handler()`), python-telegram-bot's and
+# pyrogram's `on_*`, discord.py (`@bot.command()`, `@bot.event`, `@bot.listen()`),
+# telethon (`@client.on(...)`).
+MESSAGE_HANDLERS = frozenset(
+    {
+        "message",
+        "message_handler",
+        "edited_message",
+        "channel_post",
+        "callback_query",
+        "callback_query_handler",
+        "inline_query",
+        "inline_handler",
+        "chat_member",
+        "my_chat_member",
+        "command",
+        "event",
+        "listen",
+        "on",
+        "on_message",
+        "on_callback_query",
+        "on_inline_query",
+    }
+)
+
+
+def _decorator_word(decorator: ast.expr) -> str | None:
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+def per_request(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
+    """The project's functions that run per request or per message, qualified name -> the
+    handler they run under: path operations (decorated with one of `routes`), their
+    `Depends(...)` dependencies, message handlers, and every project function these call."""
+    entries: dict[str, str] = {}
+    functions: dict[str, Any] = {}
+    for info in index.modules(b"@"):
+        functions.update(info.functions)
+        for node in ast.walk(info.tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            qualname = next(
+                (
+                    q
+                    for q, f in info.functions.items()
+                    if f.line == node.lineno and f.name == node.name
+                ),
+                None,
+            )
+            words = {_decorator_word(d) for d in node.decorator_list}
+            if qualname is None or not words & (routes | MESSAGE_HANDLERS):
+                continue
+            entries[qualname] = node.name
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if (
+                    isinstance(default, ast.Call)
+                    and info.resolve(default.func) in ("fastapi.Depends", "fastapi.Security")
+                    and default.args
+                ):
+                    target = info.resolve(default.args[0])
+                    if target is not None:
+                        entries.setdefault(target, node.name)
+    todo = list(entries)
+    while todo:
+        qualname = todo.pop()
+        if qualname not in functions:
+            functions[qualname] = index.function(qualname, qualname.rpartition(".")[2].encode())
+        function = functions[qualname]
+        if function is None:
+            continue
+        for callee in function.calls:
+            if callee not in entries:
+                entries[callee] = entries[qualname]
+                todo.append(callee)
+    return entries

@@ -10,7 +10,7 @@ def get_session() -> aiohttp.ClientSession:
     """The shared client, created on first use: inside the running event loop."""
     global _session
     if _session is None:
-        _session = aiohttp.ClientSession(headers={"User-Agent": "mybot"})
+        _session = aiohttp.ClientSession()
     return _session
 
 

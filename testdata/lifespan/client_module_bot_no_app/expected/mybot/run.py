@@ -1,10 +1,23 @@
 import asyncio
 
-from mybot.handlers import on_message
+from mybot.dispatch import Router
+from mybot.handlers import fetch_configured, on_message
+
+router = Router()
+
+
+@router.message()
+async def handle(text: str) -> dict[str, object]:
+    return await on_message(text)
+
+
+@router.message()
+async def handle_configured(text: str) -> int:
+    return await fetch_configured()
 
 
 async def main(messages: list[str]) -> list[dict[str, object]]:
-    return [await on_message(text) for text in messages]
+    return [(await router.feed(text))[0] for text in messages]
 
 
 if __name__ == "__main__":

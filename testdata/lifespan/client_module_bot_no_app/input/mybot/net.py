@@ -3,5 +3,5 @@
 import aiohttp
 import httpx2
 
-session = aiohttp.ClientSession(headers={"User-Agent": "mybot"})
+session = aiohttp.ClientSession()
 api = httpx2.AsyncClient(base_url="https://api.example")
