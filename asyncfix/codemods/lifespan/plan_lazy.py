@@ -279,6 +279,12 @@ def plan_lazy(
             else:
                 uses[user.path] = use
             todo += [f"{user.name}.{local}" for local in use.locals]
+    if not uses and not any(
+        isinstance(n, ast.Name) and n.id == var and isinstance(n.ctx, ast.Load)
+        for n in ast.walk(tree)
+    ):
+        # An accessor nobody calls would be a large hunk for nothing; the name may be API.
+        return "nothing in the project reads it; delete it, or create it where it is used"
     for path in [info.path, *uses]:
         module = info if path == info.path else uses[path].info
         line = _strings_name(module, var)
