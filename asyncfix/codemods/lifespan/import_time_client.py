@@ -3,7 +3,7 @@ in the lifespan and closed there."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,16 +211,7 @@ class ImportTimeClient(LifespanCodemod):
         for use in entry.get("lazy_uses", []):
             getter = use["getter"]
             for local in use["locals"]:
-                for assignment in scope[local]:
-                    if not isinstance(assignment, ImportAssignment) or not isinstance(
-                        assignment.node, cst.ImportFrom
-                    ):
-                        continue
-                    names = assignment.node.names
-                    assert not isinstance(names, cst.ImportStar)
-                    alias = next(
-                        a for a in names if (a.evaluated_alias or a.evaluated_name) == local
-                    )
+                for assignment, alias in _from_imports(scope, local):
                     message = (
                         f"client created at import time in another module: read it through "
                         f"{getter}(), which creates it on first use"
@@ -247,14 +238,7 @@ class ImportTimeClient(LifespanCodemod):
             local, functions = use["local"], use["functions"]
             if local not in scope:
                 continue
-            for assignment in scope[local]:
-                if not isinstance(assignment, ImportAssignment) or not isinstance(
-                    assignment.node, cst.ImportFrom
-                ):
-                    continue
-                names = assignment.node.names
-                assert not isinstance(names, cst.ImportStar)
-                alias = next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
+            for assignment, alias in _from_imports(scope, local):
                 message = (
                     f"client created at import time in {use['module']}: read it as "
                     f"request.app.state.{use['attribute']}"
@@ -438,6 +422,18 @@ class ImportTimeClient(LifespanCodemod):
                 extended = extended.visit(_CommentsOnto(move.create, comments))
             updated_node = extended
         return updated_node
+
+
+def _from_imports(scope: Scope, local: str) -> Iterator[tuple[ImportAssignment, cst.ImportAlias]]:
+    """Each `from x import name [as local]` binding `local` in `scope`, with its alias."""
+    for assignment in scope[local]:
+        if not isinstance(assignment, ImportAssignment) or not isinstance(
+            assignment.node, cst.ImportFrom
+        ):
+            continue
+        names = assignment.node.names
+        assert not isinstance(names, cst.ImportStar)
+        yield assignment, next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
 
 
 def _sort_key(alias: cst.ImportAlias) -> tuple[int, str]:
