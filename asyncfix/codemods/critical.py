@@ -411,6 +411,17 @@ def split_section(
     return None
 
 
+def shared_write(function: cst.FunctionDef, scope: Scope | None) -> str | None:
+    """The first shared state (as `split_section` means it) that the body of `function`
+    writes; `scope` is its body's. Moved off the loop into a worker thread, the whole body
+    runs beside other threads and tasks: no write of it is atomic any more."""
+    while isinstance(scope, ComprehensionScope):
+        scope = scope.parent
+    flat = _Flattener(function, function, scope)  # (the function is met nowhere in its body)
+    flat.statements(function.body)
+    return next((event.key for event in flat.events if event.kind == "write"), None)
+
+
 def _split(events: list[_Event], start: int, end: int) -> str | None:
     """Shared state read at r and written at w, r < w, with the await (start..end) between
     them or at one end, and no original await between them."""

@@ -187,3 +187,101 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
         if imported:
             plans[info.path] = imported
     return plans
+
+
+# -- AF404's plan: which async defs FastAPI calls, and which the project calls too -----------
+
+# Callees under which FastAPI calls the function passed to them (as a dependency, or as a
+# path operation): a plain def there runs in the thread pool, as the async def ran on the
+# loop. Any other use may await it.
+FRAMEWORK_CALLEES = frozenset({"Depends", "Security", "add_api_route"})
+DEPENDENCY_CALLEES = frozenset({"Depends", "Security"})
+
+
+def _callee_tail(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _framework_argument(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str | None:
+    """The callee tail when `node` is an argument of Depends/Security/add_api_route."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.keyword):
+        parent = parents.get(parent)
+    if isinstance(parent, ast.Call) and parent.func is not node:
+        tail = _callee_tail(parent)
+        if tail in FRAMEWORK_CALLEES:
+            return tail
+    return None
+
+
+def _dependency_argument(call: ast.Call) -> ast.expr | None:
+    if call.args:
+        return call.args[0]
+    return next((k.value for k in call.keywords if k.arg == "dependency"), None)
+
+
+def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
+    """display path -> AF404's facts for the module there: `imported` (see
+    imported_sync_objects), `dependencies` (its top-level functions that a Depends() or
+    Security() of the project names) and `used` ("func" or "Class.method" -> where the
+    project uses it other than through FastAPI: a caller that may await it)."""
+    plans: dict[str, dict[str, object]] = {}
+    for path, imported in imported_sync_objects(index).items():
+        plans.setdefault(path, {})["imported"] = imported
+    # Only async defs are AF404's: the modules without one need not be parsed.
+    by_name = {info.name: info for info in index.modules(b"async def")}
+    # The functions FastAPI calls as dependencies, wherever the Depends() is written.
+    for info in index.modules(b"Depends", b"Security"):
+        for node in walk(info.tree):
+            if not (isinstance(node, ast.Call) and _callee_tail(node) in DEPENDENCY_CALLEES):
+                continue
+            argument = _dependency_argument(node)
+            qualified = info.resolve(argument) if argument is not None else None
+            if qualified is None:
+                continue
+            module, _, name = qualified.rpartition(".")
+            owner = by_name.get(module)
+            if owner is not None and qualified in owner.functions:
+                entry = plans.setdefault(owner.path, {})
+                names = entry.setdefault("dependencies", [])
+                assert isinstance(names, list)
+                if name not in names:
+                    names.append(name)
+    # The candidates: never-awaiting async defs at module level or in a top-level class.
+    candidates: dict[str, tuple[ModuleInfo, str]] = {}  # qualname -> (module, key)
+    for info in index.modules(b"async def"):
+        for function in info.functions.values():
+            key = function.qualname.removeprefix(info.name + ".")
+            if function.is_async and not function.awaits and key.count(".") <= 1:
+                candidates[function.qualname] = (info, key)
+    names = {qualname.rpartition(".")[2] for qualname in candidates}
+    methods: dict[str, list[str]] = {}  # method name -> the candidate methods so named
+    for qualname, (_, key) in candidates.items():
+        if "." in key:
+            methods.setdefault(key.rpartition(".")[2], []).append(qualname)
+    for info, found in index.naming(names):
+        parents = {child: node for node in walk(info.tree) for child in ast.iter_child_nodes(node)}
+        for node in walk(info.tree):
+            if isinstance(node, ast.Name) and node.id in found:
+                if isinstance(node.ctx, ast.Store):
+                    continue  # a binding, not a use (the def itself is no Name)
+                used = [info.resolve(node)]
+            elif isinstance(node, ast.Attribute) and node.attr in found:
+                used = [info.resolve(node)]
+                # A method: through self/cls, or any awaited call of its name.
+                head = node.value
+                awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
+                if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
+                    used += methods.get(node.attr, [])
+            else:
+                continue
+            if _framework_argument(node, parents):
+                continue
+            for qualified in used:
+                if qualified in candidates:
+                    owner, key = candidates[qualified]
+                    uses = plans.setdefault(owner.path, {}).setdefault("used", {})
+                    assert isinstance(uses, dict)
+                    uses.setdefault(key, f"{info.path}:{node.lineno}")
+    return plans
