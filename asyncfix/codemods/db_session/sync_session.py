@@ -128,6 +128,7 @@ def _sync_session_sites(
     )
 
 
+_PER_CALL = "create_engine()"
 _TAILS = (*sorted(SYNC_TAILS), "create_all")
 # The classes whose decorator keeps their routes plain methods of a per-request instance.
 _VIEW_DECORATORS = frozenset({"cbv"})
@@ -154,6 +155,7 @@ class _Verdict:
     kind: str  # "path operation" | "dependency"
     sites: list[tuple[cst.CSTNode, str]]  # (node, how the session or engine arrives)
     refusal: str | None  # why it is not made a def, as far as the original tree tells
+    view: bool  # a method of a class-based view: `self` is made for each request
 
 
 @dataclass
@@ -161,6 +163,7 @@ class _Class:
     name: str
     attributes: dict[str, str]  # class attribute -> how its sync Session arrives
     refusal: str | None  # a class decorator that may rely on coroutine methods
+    view: bool  # decorated with cbv: an instance per request, its attributes injected
 
 
 class SyncSessionInAsync(DbCodemod):
@@ -212,15 +215,18 @@ class SyncSessionInAsync(DbCodemod):
                         f"`{code_of(small).strip()}`"
                     )
         refusal = None
+        view = False
         for decorator in node.decorators:
             func = decorator.decorator
             func = func.func if isinstance(func, cst.Call) else func
-            if (get_full_name_for_node(func) or "").rpartition(".")[2] not in _VIEW_DECORATORS:
+            if (get_full_name_for_node(func) or "").rpartition(".")[2] in _VIEW_DECORATORS:
+                view = True
+            else:
                 refusal = (
                     f"its class is decorated with @{code_of(decorator.decorator)}, which may "
                     "rely on coroutine methods"
                 )
-        self.stack.append(_Class(node.name.value, attributes, refusal))
+        self.stack.append(_Class(node.name.value, attributes, refusal, view))
 
     def leave_ClassDef(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
@@ -241,7 +247,9 @@ class SyncSessionInAsync(DbCodemod):
         owner = outer[-1] if outer and isinstance(outer[-1], _Class) else None
         sites = self._sites(node, owner)
         if sites:
-            self.verdicts[node] = _Verdict(kind, sites, self._refusal(node, kind, outer))
+            refusal = self._refusal(node, kind, outer)
+            view = owner is not None and owner.view
+            self.verdicts[node] = _Verdict(kind, sites, refusal, view)
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -252,13 +260,18 @@ class SyncSessionInAsync(DbCodemod):
             return updated_node
         name = original_node.name.value
         where = f"async {verdict.kind} `{name}`"
-        refusal = verdict.refusal or self._body_refusal(original_node, updated_node)
+        refusal = verdict.refusal or self._body_refusal(original_node, updated_node, verdict.view)
         if refusal is None:
             arrivals = "; ".join(dict.fromkeys(what for _, what in verdict.sites))
             message = (
                 f"{where} does sync database work on the event loop ({arrivals}); "
                 "made a plain def, which FastAPI runs in its thread pool"
             )
+            if any(what.startswith(_PER_CALL) for _, what in verdict.sites):
+                message += (
+                    "; it still builds an engine on every call: create it once, at module "
+                    "level or in the lifespan"
+                )
             if self.report(original_node.name, "AF404", message):
                 return updated_node.with_changes(asynchronous=None)
             return updated_node
@@ -319,7 +332,9 @@ class SyncSessionInAsync(DbCodemod):
             return f"an async generator {kind}: its session is handed on, not used here"
         return None
 
-    def _body_refusal(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> str | None:
+    def _body_refusal(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef, view: bool
+    ) -> str | None:
         """Why the body (as the other families left it) must stay on the event loop."""
         if awaits_in(updated):
             return _AWAITS
@@ -330,7 +345,7 @@ class SyncSessionInAsync(DbCodemod):
                         return f"it uses {name}, which needs the event loop's thread"
         statements = body_statements(original)
         scope = self.get_metadata(ScopeProvider, statements[0], None) if statements else None
-        written = shared_write(original, scope)
+        written = shared_write(original, scope, own_instance=view)
         if written is not None:
             return f"it writes {written}, which the thread pool's threads would race on"
         return None
@@ -407,7 +422,7 @@ class SyncSessionInAsync(DbCodemod):
         if isinstance(node, cst.Call):
             names = self.qnames(node.func)
             if names & (CREATE_ENGINE | SQLMODEL_CREATE_ENGINE):
-                return "create_engine() (a sync engine)"
+                return f"{_PER_CALL} (a sync engine)"
             if names & SYNC_SESSIONS:
                 return f"a sync Session `{code_of(node.func)}()`"
             func = node.func
