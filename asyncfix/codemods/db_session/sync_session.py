@@ -134,7 +134,10 @@ _TAILS = (*sorted(SYNC_TAILS), "create_all")
 _VIEW_DECORATORS = frozenset({"cbv"})
 _ASYNC_LIBRARIES = ("asyncio.", "anyio.")
 _MIGRATE = "migrate to create_async_engine, async_sessionmaker and AsyncSession with awaited calls"
-_OFFER = f"make it a plain def by hand where that is safe (FastAPI runs those in its thread pool), or {_MIGRATE}"
+_OFFER = (
+    "make it a plain def by hand where that is safe (FastAPI runs those in its thread "
+    f"pool), or {_MIGRATE}"
+)
 _AWAITS = "it awaits too, which a def cannot"
 _OFFER_AWAITING = (
     f"{_MIGRATE}, or move the database work into a def called with `await asyncio.to_thread(...)`"
