@@ -77,7 +77,8 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     # In test code it converts no def (see Planner._silent), but un-awaits the calls of
     # those it converts elsewhere: the tests must follow, or they would await a plain value.
     IN_TESTS = True
-    AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
+    # After the families that add awaits and the session scopes: its re-check sees them.
+    AFTER = ("*", "awaits", "db-session")
     TRIGGERS = (b"async def",)
     PLAN_COST = 0.32
     INDEXES = (b"async def",)  # the candidates

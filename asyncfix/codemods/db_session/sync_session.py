@@ -173,8 +173,10 @@ class SyncSessionInAsync(DbCodemod):
     NAME = "db-sync-session-in-async"
     RULES = (AF404,)
     TRIGGERS = (b"async",)
-    # After the families that add awaits: a body one of them made await stays async.
-    AFTER = ("*", "awaits")
+    # Last: it judges the body every other family has rewritten. One that made it await
+    # keeps it async; AF601 may un-await calls in it (then a def is fine, and the next
+    # run must not find it different).
+    AFTER = ("*", "awaits", "db-session", "async-without-await")
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
