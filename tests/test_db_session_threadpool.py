@@ -66,6 +66,8 @@ def _serve(modules: dict[str, ModuleType]) -> tuple[list[Any], dict[str, set[str
         ("post", "/items/plum", "bob"),
         ("get", "/items", "alice"),
         ("get", "/items", "bob"),
+        ("delete", "/items/pear", "alice"),
+        ("get", "/items", "alice"),
         ("get", "/items", "mallory"),
         ("get", "/count", "alice"),
     ]
@@ -89,8 +91,10 @@ def test_rewritten_app_answers_the_same_from_the_thread_pool(
 
     assert after == before
     assert ("get", "/items", "alice", 200, ["apple", "pear"]) in after
+    assert ("delete", "/items/pear", "alice", 200, {"deleted": 1}) in after
+    assert ("get", "/items", "alice", 200, ["apple"]) in after
     assert ("get", "/items", "mallory", 401, {"detail": "unknown token"}) in after
-    assert ("get", "/count", "alice", 200, 3) in after
+    assert ("get", "/count", "alice", 200, 2) in after
 
     # Before: the async path operations and dependency query on the loop.
     assert "loop" in before_threads["get /items alice"]
@@ -99,11 +103,14 @@ def test_rewritten_app_answers_the_same_from_the_thread_pool(
     assert after_threads["get /items alice"] == {"pool"}
     assert after_threads["post /items/apple alice"] == {"pool"}
     assert after_threads["get /items mallory"] == {"pool"}
+    assert "loop" in before_threads["delete /items/pear alice"]
+    assert after_threads["delete /items/pear alice"] == {"pool"}
     # `count` is awaited by app/report.py: left async (reported), still on the loop.
     assert "loop" in after_threads["get /count alice"]
 
     routes, deps = after_modules["routes"], after_modules["deps"]
     assert not inspect.iscoroutinefunction(routes.list_items)
     assert not inspect.iscoroutinefunction(routes.add_item)
+    assert not inspect.iscoroutinefunction(routes.remove_item)
     assert not inspect.iscoroutinefunction(deps.get_current_user)
     assert inspect.iscoroutinefunction(routes.count)

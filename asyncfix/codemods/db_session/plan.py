@@ -159,9 +159,9 @@ def _bindings(info: ModuleInfo, name: str) -> int:
     )
 
 
-def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
-    """display path -> {local name: "engine" | "factory"}: the sync engines and session
-    factories an async module imports from another module of the project (AF404)."""
+def _sync_objects_defined(index: ProjectIndex) -> dict[str, dict[str, str]]:
+    """module name -> {name: "engine" | "factory"}: the module-level sync engines and
+    session factories of the project."""
     defined: dict[str, dict[str, str]] = {}
     # A module that assigns no engine or factory defines nothing: only the others count.
     for info in _modules_assigning(index, (b"create_engine", b"essionmaker"), _MAKES_SYNC):
@@ -173,6 +173,16 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
                 found[name] = "factory"
         if found:
             defined[info.name] = found
+    return defined
+
+
+def imported_sync_objects(
+    index: ProjectIndex, defined: dict[str, dict[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
+    """display path -> {local name: "engine" | "factory"}: the sync engines and session
+    factories an async module imports from another module of the project (AF404)."""
+    if defined is None:
+        defined = _sync_objects_defined(index)
     if not defined:
         return {}
     plans: dict[str, dict[str, str]] = {}
@@ -221,14 +231,72 @@ def _dependency_argument(call: ast.Call) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == "dependency"), None)
 
 
+def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> set[str]:
+    """The qualified names of the module-level functions that hand out a sync Session
+    (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
+    a parameter `db=Depends(get_db)` receives one, annotated or not."""
+    found: set[str] = set()
+    for info in index.modules(b"Session", b"essionmaker"):
+        factories = {
+            local
+            for local, qualified in info.imports.items()
+            if defined.get(qualified.rpartition(".")[0], {}).get(qualified.rpartition(".")[2])
+            == "factory"
+        }
+        factories |= {n for n, kind in defined.get(info.name, {}).items() if kind == "factory"}
+        for stmt in info.tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _hands_out_session(
+                info, stmt, factories
+            ):
+                found.add(f"{info.name}.{stmt.name}")
+    return found
+
+
+def _hands_out_session(
+    info: ModuleInfo, function: ast.FunctionDef | ast.AsyncFunctionDef, factories: set[str]
+) -> bool:
+    def sync_session(node: ast.expr | None) -> bool:
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        return (isinstance(func, ast.Name) and func.id in factories) or (
+            info.resolve(func) in SYNC_SESSIONS
+        )
+
+    if function.returns is not None and any(
+        isinstance(node, ast.Name | ast.Attribute) and info.resolve(node) in SYNC_SESSIONS
+        for node in ast.walk(function.returns)
+    ):
+        return True
+    made: set[str] = set()
+    handed: list[ast.expr] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and sync_session(node.value):
+            made |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.With):
+            made |= {
+                item.optional_vars.id
+                for item in node.items
+                if isinstance(item.optional_vars, ast.Name) and sync_session(item.context_expr)
+            }
+        elif isinstance(node, ast.Yield | ast.Return) and node.value is not None:
+            handed.append(node.value)
+    return any(
+        sync_session(value) or (isinstance(value, ast.Name) and value.id in made)
+        for value in handed
+    )
+
+
 def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     """display path -> AF404's facts for the module there: `imported` (see
     imported_sync_objects), `dependencies` (its top-level functions that a Depends() or
     Security() of the project names) and `used` ("func" or "Class.method" -> where the
     project uses it other than through FastAPI: a caller that may await it)."""
     plans: dict[str, dict[str, object]] = {}
-    for path, imported in imported_sync_objects(index).items():
+    defined = _sync_objects_defined(index)
+    for path, imported in imported_sync_objects(index, defined).items():
         plans.setdefault(path, {})["imported"] = imported
+    providers = _sync_providers(index, defined)
     # Only async defs are AF404's: the modules without one need not be parsed.
     by_name = {info.name: info for info in index.modules(b"async def")}
     # The functions FastAPI calls as dependencies, wherever the Depends() is written.
@@ -240,6 +308,12 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
             qualified = info.resolve(argument) if argument is not None else None
             if qualified is None:
                 continue
+            if qualified in providers:
+                # A Depends() of a function that hands out a sync Session, as written here.
+                entry = plans.setdefault(info.path, {})
+                written = entry.setdefault("providers", {})
+                assert isinstance(written, dict) and argument is not None
+                written[ast.unparse(argument)] = qualified.rpartition(".")[2]
             module, _, name = qualified.rpartition(".")
             owner = by_name.get(module)
             if owner is not None and qualified in owner.functions:

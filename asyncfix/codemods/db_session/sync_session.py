@@ -108,7 +108,8 @@ def _sync_session_sites(
     named in the module (or one imported from the project)."""
     if "AF404" not in enabled:
         return False
-    imported = (plan or {}).get("imported")
+    # Named in the plan: imported engines and factories, Depends() of a sync Session's maker.
+    imported = (plan or {}).get("imported") or (plan or {}).get("providers")
     if not imported and not any(tail.encode() in source for tail in _TAILS):
         return False
     # From the statements alone: most modules have no route, and the facts walk every
@@ -142,6 +143,16 @@ _AWAITS = "it awaits too, which a def cannot"
 _OFFER_AWAITING = (
     f"{_MIGRATE}, or move the database work into a def called with `await asyncio.to_thread(...)`"
 )
+
+
+def _dependency_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The dependency of a Depends()/Security() call: its first argument or `dependency=`."""
+    for arg in call.args:
+        if arg.keyword is None and not arg.star:
+            return arg.value
+        if arg.keyword is not None and arg.keyword.value == "dependency":
+            return arg.value
+    return None
 
 
 def _local_plan(run: FileRun) -> Mapping[str, Any]:
@@ -365,6 +376,10 @@ class SyncSessionInAsync(DbCodemod):
                 param.annotation.annotation
             ):
                 sites.append((param, self._arrival(param)))
+            else:
+                provided = self._provided(param)
+                if provided is not None:
+                    sites.append((param, provided))
         seen: set[str] = set()
         self_name = params[0].name.value if owner is not None and params else None
         for inner in self.own_nodes(node):
@@ -398,8 +413,29 @@ class SyncSessionInAsync(DbCodemod):
             return f"{name} from {depends}"
         return f"{name} passed by its caller"
 
+    def _provided(self, param: cst.Param) -> str | None:
+        """`db=Depends(get_db)` where the plan found that `get_db` hands out a sync Session."""
+        providers = self.facts.get("providers") or {}
+        annotation = param.annotation.annotation if param.annotation else None
+        for where in (param.default, self.alias_target(annotation) if annotation else None):
+            call = self._depends_call(where)
+            if call is None:
+                continue
+            argument = _dependency_argument(call)
+            written = code_of(argument) if argument is not None else None
+            if written is not None and written in providers:
+                return (
+                    f"sync Session `{param.name.value}` from {code_of(call)} "
+                    f"(`{providers[written]}` hands out a sync Session)"
+                )
+        return None
+
     def _depends_in(self, node: cst.CSTNode | None) -> str | None:
-        """The code of the first Depends()/Security() call in `node`."""
+        call = self._depends_call(node)
+        return code_of(call) if call is not None else None
+
+    def _depends_call(self, node: cst.CSTNode | None) -> cst.Call | None:
+        """The first Depends()/Security() call in `node`."""
         stack = [node] if node is not None else []
         while stack:
             current = stack.pop()
@@ -408,7 +444,7 @@ class SyncSessionInAsync(DbCodemod):
                 and (get_full_name_for_node(current.func) or "").rpartition(".")[2]
                 in DEPENDENCY_CALLEES
             ):
-                return code_of(current)
+                return current
             stack.extend(reversed(current.children))
         return None
 

@@ -27,3 +27,10 @@ def add_item(name: str, db: Db, user=Depends(deps.get_current_user)):
 async def count(db: Db):
     # Awaited by app/report.py as well: it must stay a coroutine function.
     return db.query(Item).count()
+
+
+@router.delete("/items/{name}")
+def remove_item(name: str, db=Depends(get_db), user=Depends(deps.get_current_user)):
+    # No annotation: the Session is known from what get_db yields.
+    query = db.query(Item).filter(Item.owner_id == user.id, Item.name == name)
+    return {"deleted": query.delete()}
