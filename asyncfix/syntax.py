@@ -30,10 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
 if TYPE_CHECKING:
+    import libcst as cst
+
     from asyncfix.report import Finding
 
 _OPENING = {"(", "[", "{"}
@@ -111,6 +110,10 @@ def _requote_fstrings(text: str) -> str | None:
     own quote take the other one (None when there are none, or libcst cannot parse the
     text). Only where the string holds neither the other quote nor a backslash, and is
     on one line: then the value is the same and every column stays where it was."""
+    # Imported here: a run whose every file is cached never imports libcst (test_cache).
+    import libcst as cst
+    from libcst.metadata import PositionProvider
+
     try:
         wrapper = cst.MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
         positions = wrapper.resolve(PositionProvider)
@@ -150,6 +153,8 @@ def _requote_fstrings(text: str) -> str | None:
 
 def _strings_in(node: cst.CSTNode) -> list[cst.SimpleString]:
     """The simple strings of an expression, nested f-strings' fields aside."""
+    import libcst as cst
+
     found: list[cst.SimpleString] = []
     stack: list[cst.CSTNode] = [node]
     while stack:
