@@ -19,6 +19,7 @@ from asyncfix.codemods.db_session._shared import (
     Kind,
 )
 from asyncfix.codemods.db_session.screen import MAKER_TAILS, tails_of
+from asyncfix.codemods.helpers import ROUTE_METHODS
 from asyncfix.index import module_name, walk
 
 if TYPE_CHECKING:
@@ -287,6 +288,10 @@ def _hands_out_session(
     )
 
 
+def _names(value: object) -> list[str]:
+    return value if isinstance(value, list) else []
+
+
 def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     """display path -> AF404's facts for the module there: `imported` (see
     imported_sync_objects), `dependencies` (its top-level functions that a Depends() or
@@ -322,12 +327,24 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
                 assert isinstance(names, list)
                 if name not in names:
                     names.append(name)
-    # The candidates: never-awaiting async defs at module level or in a top-level class.
+    # The candidates: never-awaiting async path operations and dependencies at module
+    # level or in a top-level class (a class-based view's).
+    depended = {
+        f"{info.name}.{name}"
+        for info in by_name.values()
+        for name in _names(plans.get(info.path, {}).get("dependencies"))
+    }
     candidates: dict[str, tuple[ModuleInfo, str]] = {}  # qualname -> (module, key)
-    for info in index.modules(b"async def"):
+    for info in by_name.values():
         for function in info.functions.values():
             key = function.qualname.removeprefix(info.name + ".")
-            if function.is_async and not function.awaits and key.count(".") <= 1:
+            routed = any(d.rpartition(".")[2] in ROUTE_METHODS for d in function.decorators)
+            if (
+                function.is_async
+                and not function.awaits
+                and key.count(".") <= 1
+                and (routed or function.qualname in depended)
+            ):
                 candidates[function.qualname] = (info, key)
     names = {qualname.rpartition(".")[2] for qualname in candidates}
     methods: dict[str, list[str]] = {}  # method name -> the candidate methods so named
