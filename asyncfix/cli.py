@@ -25,7 +25,15 @@ from asyncfix.codemods import (
 )
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import dependency_changes
-from asyncfix.driver import FileOutcome, RunResult, fix_of, run, run_source
+from asyncfix.driver import (
+    FileOutcome,
+    ProjectView,
+    RunResult,
+    fix_of,
+    project_view,
+    run,
+    run_source,
+)
 from asyncfix.files import (
     SourceFile,
     display_path,
@@ -41,6 +49,7 @@ from asyncfix.profiles import (
     profile_rules,
     rank_run,
 )
+from asyncfix.project import project_root
 from asyncfix.report import (
     FileError,
     Finding,
@@ -235,7 +244,9 @@ def _run_stdin(file: SourceFile, config: Config) -> RunResult:
     if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
         return RunResult([FileOutcome(file, original=data)], [], Summary())
     try:
-        return run_source(file, data, config)
+        # Planned in its project, as `run([file])` plans it: a fix that needs another
+        # file changed is refused, not written half.
+        return run_source(file, data, config, project=project_view(file, config))
     except (RegistryError, ConfigError) as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -278,14 +289,23 @@ def _sarif_extras(result: RunResult, config: Config) -> tuple[dict[str, str], di
     its fix alone (SARIF `fixes`): one more run of the pipeline per fixable finding."""
     sources: dict[str, str] = {}
     fixes: dict[Finding, str] = {}
+    # Each fix is planned in the file's project, as the run was: a fix that needs another
+    # file changed too is no SARIF fix of this file (one project view per project).
+    views: dict[Path, ProjectView] = {}
     for outcome in result.outcomes:
         if outcome.original is None or not outcome.findings:
             continue
         sources[outcome.file.display] = outcome.original.decode(outcome.encoding, "replace")
+        root = project_root([outcome.file.path])
+        view = views.get(root) if root is not None else None
         for finding in outcome.findings if not outcome.errors else ():
             if not finding.fixable:
                 continue
-            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings)
+            if view is None:
+                view = project_view(outcome.file, config)
+                if root is not None:
+                    views[root] = view
+            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings, view)
             (alone,) = fixed.outcomes
             if alone.new is not None and not fixed.errors:
                 fixes[finding] = alone.new.decode(alone.encoding)

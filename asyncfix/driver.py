@@ -726,6 +726,13 @@ class ProjectView:
     layout: Layout
 
 
+def project_view(file: SourceFile, config: Config) -> ProjectView:
+    """The project around `file` as `run([file.path])` reads it (every file of the nearest
+    pyproject.toml or .git above it, read when a plan needs it), for `run_source`."""
+    every, _, layout = _project([file.path], [file], config)
+    return ProjectView(every, {}, {}, layout)
+
+
 def run_source(
     file: SourceFile,
     data: bytes,

@@ -32,8 +32,8 @@ from asyncfix import __version__
 from asyncfix.cli import explanation
 from asyncfix.codemods import RegistryError
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
-from asyncfix.driver import ProjectView, RunResult, fix_of, run_source
-from asyncfix.files import SourceError, SourceFile, discover, display_path, read_bytes
+from asyncfix.driver import ProjectView, RunResult, fix_of, project_view, run_source
+from asyncfix.files import SourceError, SourceFile, display_path, read_bytes
 from asyncfix.formatting import FormatError
 from asyncfix.index import ModuleInfo, index_module, use_layout
 from asyncfix.project import Layout, project_root
@@ -68,9 +68,10 @@ class WarmProject:
     facts: dict[str, tuple[bytes, ModuleInfo | None]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, config: Config) -> WarmProject:
-        files, _ = discover([root], config.exclude, base=config.root)
-        return cls(root, files, Layout.of(root, (Path(os.path.realpath(f.path)) for f in files)))
+    def load(cls, root: Path, file: SourceFile, config: Config) -> WarmProject:
+        """The project at `root` around `file`, as `asyncfix apply FILE` finds it."""
+        cold = project_view(file, config)
+        return cls(root, list(cold.files), cold.layout)
 
     def forget(self, path: Path) -> None:
         """`path` changed on disk: read it, and index it, again."""
@@ -137,7 +138,7 @@ def _project(file: SourceFile, config: Config, buffers: Mapping[str, bytes]) -> 
     if root is None:
         return None
     if root not in server.projects:
-        server.projects[root] = WarmProject.load(root, config)
+        server.projects[root] = WarmProject.load(root, file, config)
     return server.projects[root].view(buffers)
 
 

@@ -298,11 +298,13 @@ def test_cross_file_rules_use_the_warm_project_index(tmp_path: Path) -> None:
 
 def test_the_warm_index_makes_facts_again_only_for_what_changed(tmp_path: Path) -> None:
     from asyncfix.config import load_config
+    from asyncfix.files import SourceFile, display_path
     from asyncfix.server import WarmProject
 
     root = tmp_path / "proj"
     _cross_file_project(root)
-    warm = WarmProject.load(root, load_config(root / "pyproject.toml"))
+    app_file = SourceFile(root / "pkg" / "app.py", display_path(root / "pkg" / "app.py"))
+    warm = WarmProject.load(root, app_file, load_config(root / "pyproject.toml"))
     first = warm.view({})
     lib = next(f for f in warm.files if f.path.name == "lib.py")
     app = next(f for f in warm.files if f.path.name == "app.py")
