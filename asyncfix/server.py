@@ -73,12 +73,16 @@ class WarmProject:
         cold = project_view(file, config)
         return cls(root, list(cold.files), cold.layout)
 
-    def forget(self, path: Path) -> None:
-        """`path` changed on disk: read it, and index it, again."""
+    def forget(self, path: Path) -> bool:
+        """`path` changed on disk: read it, and index it, again. False when it is none of
+        the project's files (a new one: the project must be read again)."""
+        known = False
         for file in self.files:
             if os.path.realpath(file.path) == os.path.realpath(path):
                 self.disk.pop(file.display, None)
                 self.facts.pop(file.display, None)
+                known = True
+        return known
 
     def view(self, buffers: Mapping[str, bytes]) -> ProjectView:
         """The project as the run sees it: `buffers` (display path -> text) over the disk;
@@ -225,10 +229,8 @@ def _forget(ls: AsyncfixServer, path: Path, *, whole: bool = False) -> None:
     """`path` changed on disk: its project's entries for it go (`whole`: the project's
     index goes, as when files come or go or its configuration changes). Runner only."""
     for root in [r for r in ls.projects if Path(os.path.realpath(path)).is_relative_to(r)]:
-        if whole:
-            del ls.projects[root]
-        else:
-            ls.projects[root].forget(path)
+        if whole or (not ls.projects[root].forget(path) and path.suffix == ".py"):
+            del ls.projects[root]  # (a file saved for the first time is new to it too)
 
 
 async def _check_others(ls: AsyncfixServer, uri: str) -> None:

@@ -320,7 +320,9 @@ def test_the_warm_index_makes_facts_again_only_for_what_changed(tmp_path: Path) 
     # Changed on disk: read again only once forgotten (the watched-files notification).
     (root / "pkg" / "lib.py").write_text("X = 1\n")
     assert warm.view({}).contents[lib.display] == LIB.encode()
-    warm.forget(root / "pkg" / "lib.py")
+    assert warm.forget(root / "pkg" / "lib.py")
+    # A file new to the project is no entry of it: the server reads the project again.
+    assert not warm.forget(root / "pkg" / "new.py")
     after = warm.view({})
     assert after.contents[lib.display] == b"X = 1\n"
     assert after.modules[app.display] is first.modules[app.display]
