@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
@@ -35,8 +35,10 @@ __all__ = [
     "IN_PROCESS_BYTES",
     "FileOutcome",
     "Pipeline",
+    "ProjectView",
     "RunResult",
     "fix_of",
+    "project_view",
     "run",
     "run_source",
 ]
@@ -91,33 +93,70 @@ def _project(
 IN_PROCESS_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class ProjectView:
+    """The project around a buffer, as the language server keeps it warm: every file, their
+    bytes (open buffers' text over the disk's), the facts indexed already (display path ->
+    them), its layout."""
+
+    files: Sequence[SourceFile]
+    contents: Mapping[str, bytes | SourceError]
+    modules: Mapping[str, ModuleInfo | None]
+    layout: Layout
+
+
+def project_view(file: SourceFile, config: Config) -> ProjectView:
+    """The project around `file` as `run([file.path])` reads it (every file of the nearest
+    pyproject.toml or .git above it, read when a plan needs it), for `run_source`."""
+    every, _, layout = _project([file.path], [file], config)
+    return ProjectView(every, {}, {}, layout)
+
+
 def run_source(
     file: SourceFile,
     data: bytes,
     config: Config,
     suppress: Mapping[int, frozenset[str] | None] | None = None,
+    project: ProjectView | None = None,
 ) -> RunResult:
     """`data` (stdin, an editor's buffer) through the pipeline as `run([file.path])` would
-    take the file from disk: planned over this file alone, never cached, nothing written.
+    take the file from disk, never cached, nothing written: planned over this file alone,
+    or with `project`, over the whole project as the only file the run may change (a fix
+    that needs another file changed is refused, as for `asyncfix apply FILE`).
     `suppress`: more suppressions, as if commented (the editor's fix of one finding)."""
     started = time.perf_counter()
     with fewer_collections():
+        files: Sequence[SourceFile] = [file]
+        contents: Mapping[str, bytes | SourceError] = {file.display: data}
+        modules: Mapping[str, ModuleInfo | None] | None = None
+        if project is not None:
+            config = replace(config, layout=project.layout)
+            known = any(f.display == file.display for f in project.files)
+            files = project.files if known else [*project.files, file]
+            contents, modules = {**project.contents, file.display: data}, project.modules
         pipeline = Pipeline(config)
-        plans = make_plans(pipeline, [file], {file.display: data})
+        given = None if project is None else {file.display}
+        plans = make_plans(pipeline, files, contents, modules, given)
         done, _ = pipeline.triage(file, data, plans.get(file.display))
         outcome = done or pipeline.rewrite_file(file, data, plans.get(file.display), None, suppress)
     return _result([outcome], [], started)
 
 
 def fix_of(
-    file: SourceFile, data: bytes, config: Config, finding: Finding, findings: Sequence[Finding]
+    file: SourceFile,
+    data: bytes,
+    config: Config,
+    finding: Finding,
+    findings: Sequence[Finding],
+    project: ProjectView | None = None,
 ) -> RunResult:
     """`finding`'s fix alone (`findings`: the file's, from a run over `data`): only its
     rule runs, suppressed on the other lines where it was found, as if each carried
     `# asyncfix: ignore[CODE]`: the rewrite is apply's with those comments."""
     others = {f.line for f in findings if f.code == finding.code} - {finding.line}
     only = config.with_overrides(select=[finding.code])
-    return run_source(file, data, only, {line: frozenset({finding.code}) for line in others})
+    suppress = {line: frozenset({finding.code}) for line in others}
+    return run_source(file, data, only, suppress, project)
 
 
 def _run(

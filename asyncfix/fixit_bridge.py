@@ -5,6 +5,8 @@ fixit parsed, so the matching code is the codemod's, never a copy. Each finding 
 at the node the codemod reported it at. For rules whose fix is local (`Rule.local_fix`)
 the replacement is the whole rewritten module (the fix may add or remove imports), checked
 like `asyncfix apply` checks it; structural rules only report and point to `asyncfix apply`.
+AF701/AF702 are rules here too (fixit knows their codes: `# lint-ignore: AF701`, its
+listings), but they come from `--profile`, which fixit never passes: they report nothing.
 
 The rules themselves live in `asyncfix.rules` (what `[tool.fixit] enable` names); this
 module holds the machinery, so fixit never mistakes the base class for a rule.
@@ -24,11 +26,12 @@ from fixit import Invalid, LintRule, Valid
 from libcst.metadata import CodePosition, CodeRange, FilePathProvider, PositionProvider
 
 from asyncfix import codemods
-from asyncfix.codemods import all_rules
+from asyncfix.codemods import every_rule
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
 from asyncfix.codemods.runner import run_codemods
 from asyncfix.config import Config, find_pyproject, load_config
 from asyncfix.pipeline import Pipeline
+from asyncfix.profiles import profile_rules
 from asyncfix.report import Finding
 from asyncfix.syntax import compiles
 
@@ -86,6 +89,8 @@ class AsyncfixLintRule(LintRule):
         return _pipeline(self.CODEMOD, self.RULE.code, find_pyproject(start))
 
     def visit_Module(self, node: cst.Module) -> None:
+        if self.RULE.code in profile_rules():
+            return  # found in a profile, never in the source alone
         pipeline = self.pipeline(node)
         data, text = node.bytes, node.code
         if not pipeline.may_match(data):
@@ -179,6 +184,8 @@ class AsyncfixLintRule(LintRule):
 
 def _examples(rule: Rule) -> tuple[list[str | Valid], list[str | Invalid]]:
     valid: list[str | Valid] = [Valid(code) for code in rule.valid]
+    if rule.code in profile_rules():
+        return [Valid(rule.before), *valid], []  # without a profile: nothing to report
     if rule.after != rule.before:
         valid.insert(0, Valid(rule.after))
     fix = rule.after if rule.local_fix and rule.after != rule.before else None
@@ -192,7 +199,7 @@ def build_rules(
 ) -> dict[str, type[AsyncfixLintRule]]:
     """Rule code -> its fixit rule class (named after the code: `# lint-ignore: AF203`)."""
     built: dict[str, type[AsyncfixLintRule]] = {}
-    for code, (codemod, rule) in sorted((all_rules() if rules is None else rules).items()):
+    for code, (codemod, rule) in sorted((every_rule() if rules is None else rules).items()):
         valid, invalid = _examples(rule)
         attrs = {
             "__module__": module,
