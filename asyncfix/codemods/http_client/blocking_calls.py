@@ -21,14 +21,14 @@ from asyncfix.codemods.helpers import (
     module_name_at,
     to_thread_call,
 )
-from asyncfix.codemods.http_client._shared import ASYNCIO_TAKEN, dotted_of, qualified_names
+from asyncfix.codemods.http_client._shared import ASYNCIO_TAKEN, dotted_of
 from asyncfix.codemods.http_client.blocking_apis import DIRECT, FINDING_ONLY, TO_THREAD
 from asyncfix.codemods.http_client.blocking_plan import (
     index_modules,
     local_sites,
     plan_blocking_calls,
 )
-from asyncfix.codemods.http_client.screen import Callees, Lines, may_call, module_shape
+from asyncfix.codemods.http_client.screen import Callees, Lines, module_shape
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 from asyncfix.versions import ASYNCIO_TO_THREAD, missing
@@ -145,7 +145,9 @@ class BlockingCalls(AsyncfixCodemod):
         if not shape.defs[ast.AsyncFunctionDef]:
             return False
         lines = Lines(view.source)
-        if Callees(DIRECT, shape.imports).called_in(shape.defs[ast.AsyncFunctionDef], lines):
+        if Callees(DIRECT.qualnames, shape.imports).called_in(
+            shape.defs[ast.AsyncFunctionDef], lines
+        ):
             return True
         return "AF205" in view.enabled and bool(
             local_sites(view.path, view.source, view.tree, shape, lines)
@@ -157,7 +159,7 @@ class BlockingCalls(AsyncfixCodemod):
         if not self._sites and self.enabled("AF205") and tree is not None:
             # Without a project plan for this file: the same analysis, on this module.
             self._sites = local_sites(self.run.path, module.code.encode("utf-8"), tree)
-        return bool(self._sites) or (tree is not None and may_call(tree, DIRECT, None))
+        return bool(self._sites) or (tree is not None and DIRECT.may_occur(tree))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._names.append(node.name.value)
@@ -183,8 +185,7 @@ class BlockingCalls(AsyncfixCodemod):
         where = loop_context(scope)
         if scope is None or where.function is None:
             return updated_node
-        names = qualified_names(self, original_node)
-        direct = sorted(names & (set(TO_THREAD) | set(FINDING_ONLY)))
+        direct = DIRECT.names_of(self, original_node)
         if direct:
             return self._direct(original_node, updated_node, direct[0], scope, where)
         callee = dotted_of(original_node.func)
