@@ -128,16 +128,24 @@ def parse_suppressions(source: str, *, bare_noqa: bool = True) -> Suppressions:
 
 
 def suppressions_for(source: str, path: str, config: Config) -> Suppressions:
-    """The suppressions of the file at `path` (a display path): its comments, and its
-    `per-file-ignores` as if every line said `# asyncfix: ignore[CODES]`. One form for
-    both, so that every codemod and every plan that honours a comment honours these."""
+    """The suppressions of the file at `path` (a display path): its comments, its
+    `per-file-ignores` as if every line said `# asyncfix: ignore[CODES]`, and the run's
+    suppressed sites (`Config.suppress`) as if theirs did. One form for all, so that every
+    codemod and every plan that honours a comment honours these."""
     found = parse_suppressions(source, bare_noqa=not config.ignore_bare_noqa)
     codes = ignored_in(path, config)
     if codes:
         for line in range(1, source.count("\n") + 2):
-            have = found.get(line, frozenset())
-            found[line] = None if have is None else have | codes
+            _add(found, line, codes)
+    for where, line, code in config.suppress:
+        if where == path:
+            _add(found, line, frozenset({code}))
     return found
+
+
+def _add(found: Suppressions, line: int, codes: frozenset[str]) -> None:
+    have = found.get(line, frozenset())
+    found[line] = None if have is None else have | codes
 
 
 def ignored_in(path: str, config: Config) -> frozenset[str]:

@@ -22,8 +22,9 @@ from asyncfix.codemods.helpers import (
     sort_added_imports,
 )
 from asyncfix.config import Config
-from asyncfix.driver import Pipeline, _cst_parse
+from asyncfix.driver import Pipeline
 from asyncfix.files import SourceError, SourceFile
+from asyncfix.parsing import cst_parse
 from asyncfix.project import ImportSorter
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -159,7 +160,7 @@ def test_top_imports_adder_writes_what_libcst_writes_on_every_golden_input() -> 
     compared = 0
     for path in sorted(TESTDATA.glob("*/*.input.py")):
         try:
-            module, _ = _cst_parse(path.read_bytes())  # as the driver parses (form feeds)
+            module, _ = cst_parse(path.read_bytes())  # as the driver parses (form feeds)
         except SourceError:
             continue
         assert _added(TopImportsAdder, module) == _added(AddImportsVisitor, module), path

@@ -1,4 +1,4 @@
-"""AF207 (family http_client): `subprocess.Popen` waited on inside an `async def`.
+"""AF207: `subprocess.Popen` waited on inside an `async def`.
 
 `proc = subprocess.Popen(...)` then `proc.communicate()`, `proc.wait()` or
 `proc.stdout.read()` holds the event loop until the child exits. asyncio's own subprocess
@@ -514,6 +514,3 @@ def _commas(args: list[cst.Arg]) -> list[cst.Arg]:
         else a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         for i, a in enumerate(args)
     ]
-
-
-CODEMODS = [PopenToAsyncio]
