@@ -75,7 +75,7 @@ def test_same_effects_and_threads(
     answers = _run(module, uploads)
     assert answers == [
         {"size": 5},
-        {"text": "hello"},
+        "hello",
         None,
         {"count": 2},  # a.txt and thumbs/
     ]

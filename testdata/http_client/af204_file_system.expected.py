@@ -26,7 +26,7 @@ async def save(name: str, body: bytes):
 async def show(name: str, root: Path):
     if not await asyncio.to_thread(os.path.exists, root / name):
         return None
-    return {"text": f"{await asyncio.to_thread((root / name).read_text, encoding='utf-8')}"}
+    return f"{await asyncio.to_thread((root / name).read_text, encoding='utf-8')}"
 
 
 @app.delete("/files")

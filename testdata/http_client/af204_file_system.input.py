@@ -25,7 +25,7 @@ async def save(name: str, body: bytes):
 async def show(name: str, root: Path):
     if not os.path.exists(root / name):
         return None
-    return {"text": f"{(root / name).read_text(encoding='utf-8')}"}
+    return f"{(root / name).read_text(encoding='utf-8')}"
 
 
 @app.delete("/files")
