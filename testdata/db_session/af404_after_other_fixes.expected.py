@@ -22,5 +22,6 @@ def labels(db: Session = Depends(get_db)):
 
 @router.get("/slow")
 async def slow(db: Session = Depends(get_db)):
-    await asyncio.sleep(0.1)  # AF203 awaits asyncio.sleep instead: the body awaits, it stays async
+    # AF203 awaits asyncio.sleep instead: then the body awaits, and it stays async.
+    await asyncio.sleep(0.1)
     return db.query(Item).count()

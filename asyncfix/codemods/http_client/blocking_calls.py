@@ -21,8 +21,13 @@ from asyncfix.codemods.helpers import (
     module_name_at,
     to_thread_call,
 )
-from asyncfix.codemods.http_client._shared import ASYNCIO_TAKEN, dotted_of
-from asyncfix.codemods.http_client.blocking_apis import DIRECT, FINDING_ONLY, TO_THREAD
+from asyncfix.codemods.http_client._shared import ASYNCIO_TAKEN, dotted_of, qualified_names
+from asyncfix.codemods.http_client.blocking_apis import (
+    DIRECT,
+    DIRECT_FINDING_ONLY,
+    DIRECT_TO_THREAD,
+)
+from asyncfix.codemods.http_client.blocking_paths import may_call_path_io, path_method
 from asyncfix.codemods.http_client.blocking_plan import (
     index_modules,
     local_sites,
@@ -36,17 +41,25 @@ from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 AF204 = Rule(
     code="AF204",
     name="blocking-call-in-async",
-    summary="subprocess, sockets, urlopen, sync DB-API, open() in async def -> asyncio.to_thread",
+    summary=(
+        "subprocess, sockets, urlopen, sync DB-API, open(), os/shutil/pathlib file calls in "
+        "async def -> asyncio.to_thread"
+    ),
     why=(
         "A blocking call in an async def holds the event loop's thread until it returns: "
         "every other request on this worker waits for the subprocess, the socket or the disk."
     ),
     fix=(
         "Calls that return a plain value (subprocess.run/call/check_call/check_output, "
-        "os.system, socket.gethostbyname/getaddrinfo) become `await asyncio.to_thread(fn, "
+        "os.system, socket.gethostbyname/getaddrinfo; the file system's os.remove/unlink/"
+        "rename/replace/makedirs/mkdir/rmdir/listdir/stat and the like, os.path.exists/"
+        "isfile/isdir/getsize/getmtime..., shutil.copy/copy2/copyfile/copytree/move/rmtree, "
+        "and pathlib.Path read_text/write_text/read_bytes/write_bytes on a provable Path) "
+        "become `await asyncio.to_thread(fn, "
         "*args, **kwargs)`: the arguments are evaluated first, on the loop, as before; only "
         "the call runs in a worker thread. Calls whose result keeps blocking (urlopen, "
-        "socket.create_connection, psycopg2/sqlite3/pymysql connect, open) are reported with "
+        "socket.create_connection, psycopg2/sqlite3/pymysql connect, open, Path.open, "
+        "os.scandir, os.walk) are reported with "
         "the async replacement to use (aiohttp/httpx2, asyncio.open_connection, asyncpg, "
         "aiosqlite, aiofiles). Not rewritten: calls in a generator expression and calls under "
         "a `with <lock>:`."
@@ -149,6 +162,8 @@ class BlockingCalls(AsyncfixCodemod):
             shape.defs[ast.AsyncFunctionDef], lines
         ):
             return True
+        if may_call_path_io(view.tree):
+            return True
         return "AF205" in view.enabled and bool(
             local_sites(view.path, view.source, view.tree, shape, lines)
         )
@@ -159,7 +174,9 @@ class BlockingCalls(AsyncfixCodemod):
         if not self._sites and self.enabled("AF205") and tree is not None:
             # Without a project plan for this file: the same analysis, on this module.
             self._sites = local_sites(self.run.path, module.code.encode("utf-8"), tree)
-        return bool(self._sites) or (tree is not None and DIRECT.may_occur(tree))
+        return bool(self._sites) or (
+            tree is not None and (DIRECT.may_occur(tree) or may_call_path_io(tree))
+        )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._names.append(node.name.value)
@@ -185,7 +202,14 @@ class BlockingCalls(AsyncfixCodemod):
         where = loop_context(scope)
         if scope is None or where.function is None:
             return updated_node
-        direct = DIRECT.names_of(self, original_node)
+        names = qualified_names(self, original_node)
+        if isinstance(original_node.func, cst.Attribute):
+            # `open(p).read()`: libcst names the outer call `builtins.open` too (it was
+            # reported twice); a method call's name ends with the method.
+            method = original_node.func.attr.value
+            names = {name for name in names if name.rpartition(".")[2] == method}
+        path = path_method(self, original_node)  # a Path's I/O method, on a provable Path
+        direct = sorted((names | ({path} if path else set())) & DIRECT.qualnames)
         if direct:
             return self._direct(original_node, updated_node, direct[0], scope, where)
         callee = dotted_of(original_node.func)
@@ -199,8 +223,8 @@ class BlockingCalls(AsyncfixCodemod):
         self, original: cst.Call, updated: cst.Call, name: str, scope: Scope, where: Any
     ) -> cst.BaseExpression:
         shown = name.removeprefix("builtins.")
-        if name in FINDING_ONLY:
-            replacement, reason = FINDING_ONLY[name]
+        if name in DIRECT_FINDING_ONLY:
+            replacement, reason = DIRECT_FINDING_ONLY[name]
             self.report(
                 original,
                 "AF204",
@@ -210,7 +234,7 @@ class BlockingCalls(AsyncfixCodemod):
             return updated
         message = f"{shown}() blocks the event loop inside async def"
         return self._offload(
-            original, updated, "AF204", message, scope, where, alternative=TO_THREAD[name]
+            original, updated, "AF204", message, scope, where, alternative=DIRECT_TO_THREAD[name]
         )
 
     def _offload(

@@ -1,17 +1,10 @@
-"""The file-system calls that block inside an `async def` (issue 24, item 5): `os` and
-`os.path`, `shutil`, and the I/O methods of `pathlib.Path`, with what the blocking-call
-codemod (AF204) does with each.
-
-The list follows ruff's ASYNC230/ASYNC240 (open, os.path, pathlib.Path) and what
-aiofiles.os offers async versions of. A call whose whole work is done when it returns
-goes to `asyncio.to_thread`; one that hands back something lazy (an iterator of the
-directory, an open file) keeps blocking on every use, so it is reported only.
-"""
+"""The I/O methods of `pathlib.Path` (read_text, write_bytes, open...) that AF204 finds
+(issue 24, item 5): libcst names `Path(p).read_text()`, not `path.read_text()` for a
+`path` that is one; these helpers prove the receiver a Path."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
 
 import libcst as cst
 from libcst.metadata import (
@@ -22,47 +15,14 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import AsyncfixCodemod
+from asyncfix.codemods.http_client.blocking_apis import PATH_CLASSES, PATH_TO_THREAD
 
-_AIOFILES_OS = ("remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir",
-                "rmdir", "removedirs", "listdir", "stat", "lstat", "access", "link",
-                "symlink", "readlink", "statvfs")  # fmt: skip
-_OS_PATH = ("exists", "isfile", "isdir", "islink", "ismount", "getsize", "getmtime",
-            "getatime", "getctime", "samefile")  # fmt: skip
-_SHUTIL = ("copy", "copy2", "copyfile", "copytree", "move", "rmtree")
-PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
-_PATH_TO_THREAD = ("read_text", "write_text", "read_bytes", "write_bytes")
-
-# qualified name -> the async alternative the finding names ("" for none but a thread).
-TO_THREAD: Mapping[str, str] = {
-    **{f"os.{name}": f"aiofiles.os.{name}" for name in _AIOFILES_OS},
-    **{f"os.path.{name}": f"aiofiles.os.path.{name}" for name in _OS_PATH},
-    **{f"shutil.{name}": "" for name in _SHUTIL},
-    **{f"{cls}.{name}": "anyio.Path" for cls in sorted(PATH_CLASSES) for name in _PATH_TO_THREAD},
-}
-# qualified name -> (the replacement, why the call alone is not the blocking part).
-FINDING_ONLY: Mapping[str, tuple[str, str]] = {
-    "os.scandir": (
-        "aiofiles.os.scandir, or asyncio.to_thread around the whole loop",
-        "the iterator it returns reads the directory as it is iterated",
-    ),
-    "os.walk": (
-        "asyncio.to_thread around the whole walk",
-        "the generator it returns reads the directories as it is iterated",
-    ),
-    **{
-        f"{cls}.open": (
-            "aiofiles (or asyncio.to_thread around the whole read)",
-            "the file object's reads and writes block too",
-        )
-        for cls in sorted(PATH_CLASSES)
-    },
-}
 # The methods of a path that give a path again, without I/O of their own.
 _PATH_ATTRIBUTES = frozenset({"parent"})
 _PATH_METHODS = frozenset(
     {"with_name", "with_suffix", "with_stem", "joinpath", "absolute", "expanduser"}
 )
-PATH_IO = frozenset({*_PATH_TO_THREAD, "open"})
+PATH_IO = frozenset({*PATH_TO_THREAD, "open"})
 
 
 def path_method(codemod: AsyncfixCodemod, call: cst.Call) -> str | None:
