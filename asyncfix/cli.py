@@ -437,8 +437,9 @@ def main() -> None:
     type=click.Choice(FORMATS),
     default="auto",
     show_default=True,
-    help="Format changed files with black: auto = only if the original was black-clean "
-    "or the project configures [tool.black].",
+    help="Lay out the rewritten lines: auto = only the rewritten statements, with the "
+    "project's formatter (black or ruff format, from its configuration); black = the whole "
+    "file with black; none = as the codemods wrote them.",
 )
 @click.option(
     "--annotate",
@@ -453,7 +454,8 @@ def main() -> None:
 @click.option(
     "--add-deps",
     is_flag=True,
-    help="Add the packages the rewrites import to [project] dependencies or requirements*.txt.",
+    help="Add the packages the rewrites import, with the lower bound they need, to "
+    "[project] dependencies, Poetry's dependencies or requirements*.txt.",
 )
 def apply(
     paths: tuple[Path, ...],

@@ -24,6 +24,7 @@ from the rewrite only around the rewritten lines, since the rest was already cle
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import shutil
@@ -331,15 +332,66 @@ def _apply(
     path: Path | None,
     directory: Path,
 ) -> str:
+    """`text` with `ranges` formatted, where the formatter keeps to their statements."""
+    spans = _statements(text)
     if plan.tool == "ruff" and plan.ruff is not None and path is not None:
+        ruff = plan.ruff
         # `--range` takes one range: bottom up, so the line numbers above stay valid.
         for line_range in sorted(ranges, reverse=True):
-            formatted = _ruff_format(plan.ruff, text, path, directory, line_range)
+            formatted = _ruff_format(ruff, text, path, directory, line_range)
             if formatted is None:
                 break
-            text = formatted
+            if _confined(text, formatted, _widen([line_range], spans)):
+                text = formatted
         return text
-    return _format(black, text, plan.mode, lines=ranges)
+    formatted = _format(black, text, plan.mode, lines=ranges)
+    if _confined(text, formatted, _widen(ranges, spans)):
+        return formatted
+    # black moved a line beyond the rewritten statements (with line ranges it can drop a
+    # blank line after an import): range by range, keeping those that stay inside.
+    for line_range in sorted(ranges, reverse=True):
+        one = _format(black, text, plan.mode, lines=[line_range])
+        if _confined(text, one, _widen([line_range], spans)):
+            text = one
+    return text
+
+
+def _statements(text: str) -> list[LineRange]:
+    """The lines of each simple statement, and of each compound statement's header."""
+    try:
+        tree = ast.parse(text.lstrip("\ufeff"))
+    except (SyntaxError, ValueError):
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or node.end_lineno is None:
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        body = getattr(node, "body", None)
+        last = body[0].lineno - 1 if isinstance(body, list) and body else node.end_lineno
+        spans.append((first, max(first, last)))
+    return spans
+
+
+def _widen(ranges: Sequence[LineRange], spans: Sequence[LineRange]) -> list[LineRange]:
+    """`ranges` grown to the whole statements they touch (a formatter reflows those)."""
+    widened = []
+    for start, end in ranges:
+        for first, last in spans:
+            if first <= end and start <= last:
+                start, end = min(start, first), max(end, last)
+        widened.append((start, end))
+    return widened
+
+
+def _confined(before: str, after: str, ranges: Sequence[LineRange]) -> bool:
+    """Does `after` differ from `before` only on the lines of `ranges` (1-based)?"""
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    return all(
+        any(start - 1 <= i1 and i2 <= end for start, end in ranges)
+        for tag, i1, i2, _, _ in matcher.get_opcodes()
+        if tag != "equal"
+    )
 
 
 def _whole(
@@ -385,7 +437,7 @@ def _format_auto(
     plan = _plan(black, original, path, pyproject, directory)
     if plan.tool == "wrap":
         long = _too_long(new, ranges, plan.line_length)
-        return _format(black, new, plan.mode, lines=long) if long else new
+        return _apply(black, plan, new, long, path, directory) if long else new
     formatted = _apply(black, plan, new, ranges, path, directory)
     clean = plan.clean
     if clean is None:

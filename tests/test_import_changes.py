@@ -13,7 +13,7 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from asyncfix.codemods import base
+from asyncfix.codemods import base, runner
 from asyncfix.codemods.base import visit_with_metadata
 from asyncfix.codemods.helpers import (
     BlankKeepingImportsRemover,
@@ -125,7 +125,7 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         ran.append(type(transformer).__name__)
         return visit(transformer, module)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(base, "visit_with_metadata", spy)
+    monkeypatch.setattr(runner, "visit_with_metadata", spy)  # (where import changes run)
     pipeline = Pipeline(Config())
     # `time.sleep` is rewritten in both; only the first keeps a use of `time`.
     kept = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    return time.time()\n"

@@ -37,6 +37,10 @@ def test_lines_each_comment_covers() -> None:
     assert 5 not in parse_suppressions(SOURCE, bare_noqa=False)
     # In a string it is no comment.
     assert parse_suppressions('x = "# noqa"\n') == {}
+    # ruff's code for the same problem silences asyncfix's too.
+    assert parse_suppressions("t = f()  # noqa: RUF006, ASYNC251\n") == {
+        1: frozenset({"RUF006", "ASYNC251", "AF502", "AF203"})
+    }
 
 
 def test_bare_noqa_can_be_left_to_other_linters(

@@ -23,6 +23,8 @@ ROUTE_DECORATORS = frozenset(
 # Attributes of the coroutine object itself: using them is not using the result.
 _COROUTINE_ATTRS = frozenset({"close", "send", "throw", "__await__"})
 TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+# beanie: `Model.find(..., projection_model=Other)` gives Other's instances, not Model's.
+PROJECTION = "projection_model"
 LOOPS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop"})
 
 

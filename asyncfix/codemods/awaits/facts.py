@@ -13,6 +13,7 @@ from asyncfix.codemods.awaits._shared import (
     ROUTE_DECORATORS,
     canonical,
     item_class,
+    last_part,
     strip_annotation,
 )
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
@@ -34,6 +35,12 @@ class ProjectFacts:
     # and project names that re-export a table class (`app.database.AsyncSession`).
     variables: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    # Project classes that inherit a table class meant to be subclassed (a beanie
+    # Document), through project bases too; and, by table class, every name the project's
+    # subclasses define: one of them may override the library's method on any instance.
+    inherited: dict[str, str] = field(default_factory=dict)
+    overridden: dict[str, list[str]] = field(default_factory=dict)
+    defines: dict[str, list[str]] = field(default_factory=dict)  # class -> its chain's names
 
     def as_plan(self) -> dict[str, Any]:
         return {
@@ -43,6 +50,9 @@ class ProjectFacts:
             "ambiguous": sorted(self.ambiguous),
             "variables": dict(sorted(self.variables.items())),
             "aliases": dict(sorted(self.aliases.items())),
+            "inherited": dict(sorted(self.inherited.items())),
+            "overridden": {k: sorted(v) for k, v in sorted(self.overridden.items())},
+            "defines": {k: sorted(v) for k, v in sorted(self.defines.items())},
         }
 
     @classmethod
@@ -56,6 +66,9 @@ class ProjectFacts:
             set(data["ambiguous"]),
             dict(data.get("variables", {})),
             dict(data.get("aliases", {})),
+            dict(data.get("inherited", {})),
+            {k: list(v) for k, v in data.get("overridden", {}).items()},
+            {k: list(v) for k, v in data.get("defines", {}).items()},
         )
 
     def merge(self, other: ProjectFacts) -> None:
@@ -65,6 +78,10 @@ class ProjectFacts:
         self.ambiguous |= other.ambiguous
         self.variables.update(other.variables)
         self.aliases.update(other.aliases)
+        self.inherited.update(other.inherited)
+        self.defines.update(other.defines)
+        for base, names in other.overridden.items():
+            self.overridden[base] = sorted({*self.overridden.get(base, ()), *names})
 
     def class_name(self, resolved: str) -> str:
         """The table's name of a resolved class name, through project re-exports too."""
@@ -98,7 +115,53 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
             facts.returns[f"{info.name}.{name}"] = returned
     if any(token in info.data for token in CLASS_TOKENS):
         facts.variables, facts.aliases = _module_values(info)
+    if b"class " in info.data and any(word in info.data for word in SUBCLASSED_WORDS):
+        classes = class_bases(info)
+        while inherit(classes, facts):
+            pass  # a project base defined below its subclass: one more round
     return facts
+
+
+# Table classes a project subclasses, and how their names are spelled.
+SUBCLASSED = frozenset(table.SUBCLASSED)
+SUBCLASSED_WORDS = frozenset(last_part(name).encode() for name in SUBCLASSED)
+ClassBases = dict[str, tuple[list[str], set[str]]]
+
+
+def class_bases(info: ModuleInfo) -> ClassBases:
+    """The module's top-level classes: qualname -> (resolved bases, names its body binds)."""
+    found: ClassBases = {}
+    for stmt in info.tree.body:
+        if not isinstance(stmt, ast.ClassDef):
+            continue
+        bases = [canonical(resolved) for b in stmt.bases if (resolved := info.resolve(b))]
+        defined: set[str] = set()
+        for child in stmt.body:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                defined.add(child.name)
+            elif isinstance(child, ast.Assign | ast.AnnAssign):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                defined.update(t.id for t in targets if isinstance(t, ast.Name))
+        found[f"{info.name}.{stmt.name}"] = (bases, defined)
+    return found
+
+
+def inherit(classes: ClassBases, facts: ProjectFacts) -> bool:
+    """Adds to `facts` the classes whose base is a subclassed table class or a class
+    already inherited; True when one was added."""
+    added = False
+    for name, (bases, defined) in classes.items():
+        if name in facts.inherited:
+            continue
+        for base in bases:
+            library = base if base in SUBCLASSED else facts.inherited.get(base)
+            if library is not None:
+                facts.inherited[name] = library
+                facts.defines[name] = sorted({*defined, *facts.defines.get(base, ())})
+                facts.overridden[library] = sorted({*facts.overridden.get(library, ()), *defined})
+                added = True
+                break
+    return added
 
 
 def _module_values(info: ModuleInfo) -> tuple[dict[str, str], dict[str, str]]:

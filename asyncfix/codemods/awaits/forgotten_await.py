@@ -97,7 +97,8 @@ class ForgottenAwait(DroppedTask):
 
     def coroutine_kind(self, call: cst.Call) -> tuple[str, str] | None:
         """("coroutine" | "future", display name) when the call certainly returns one;
-        ("ambiguous", ...) for a project method that another class overrides with a def."""
+        ("ambiguous", ...) for a project method that another class overrides with a def;
+        ("overridden", ...) for a library method that a project subclass may override."""
         qualified = self._qualified(call.func)
         if qualified is not None:
             if qualified in table.FUNCTIONS or qualified in self.facts.coroutines:
@@ -118,6 +119,15 @@ class ForgottenAwait(DroppedTask):
             elif f"{receiver}.{method}" in self.facts.coroutines:
                 kind = "ambiguous" if method in self.facts.ambiguous else "coroutine"
                 return kind, f"{receiver.rsplit('.', 1)[-1]}.{method}"
+            elif receiver in self.facts.inherited:
+                # A project subclass of a library class (a beanie Document) that does not
+                # define the method itself: the library's, unless a subclass overrides it.
+                library = self.facts.inherited[receiver]
+                own = method in self.facts.defines.get(receiver, ())
+                if not own and method in table.SUBCLASSED[library]["coroutine"]:
+                    overridden = method in self.facts.overridden.get(library, ())
+                    kind = "overridden" if overridden else "coroutine"
+                    return kind, f"{receiver.rsplit('.', 1)[-1]}.{method}"
         return None
 
     # -- the rewrite ---------------------------------------------------------------------
@@ -152,6 +162,11 @@ class ForgottenAwait(DroppedTask):
             reason = (
                 f"{name} is async, but another class defines {name.rsplit('.', 1)[-1]}() "
                 "as a def: which one runs depends on the instance"
+            )
+        if kind == "overridden":
+            reason = (
+                f"{name} is async in the library, but a class of the project defines "
+                f"{name.rsplit('.', 1)[-1]}(): which one runs depends on the instance"
             )
         if reason is not None:
             self.report(original_node, "AF501", message, reason=reason)

@@ -152,6 +152,14 @@ class OwnScope:
             for stmt in node.body:
                 self._visit(stmt, own)
             return True
+        elif isinstance(node, ast.AsyncFor) and isinstance(node.target, ast.Name) and own:
+            # `type_of` types the target by what the iterable gives (`_iterated`).
+            self._bind(node.target.id, ("iter", node.iter, None))
+            if not isinstance(node.iter, ast.Name):  # (a name iterated is used as a result)
+                self._visit(node.iter, own)
+            for stmt in (*node.body, *node.orelse):
+                self._visit(stmt, own)
+            return True
         elif isinstance(node, ast.ExceptHandler) and node.name is not None:
             self._other(node.name, own)
         elif isinstance(node, ast.Import | ast.ImportFrom):

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asyncfix.codemods.awaits.facts import ProjectFacts, method_kinds, module_facts
+from asyncfix.codemods.awaits.facts import (
+    SUBCLASSED_WORDS,
+    ProjectFacts,
+    class_bases,
+    inherit,
+    method_kinds,
+    module_facts,
+)
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.index import ModuleInfo, ProjectIndex
 
@@ -61,6 +68,37 @@ def _ambiguous(index: ProjectIndex, names: set[str], indexed: Sequence[ModuleInf
     return {name for name, seen in kinds.items() if len(seen) > 1}
 
 
+def _subclasses(
+    index: ProjectIndex, providers: dict[str, ProjectFacts], defining: list[ModuleInfo]
+) -> None:
+    """Adds the modules whose classes inherit a subclassed table class (a beanie Document),
+    through project bases in other modules too, to the providers; every such provider gets
+    the names all of them define (`ProjectFacts.overridden`)."""
+    found = ProjectFacts()
+    modules = {
+        info.name: info for info in index.modules(*SUBCLASSED_WORDS) if b"class " in info.data
+    }
+    for _ in range(8):  # each round reaches one more level of project bases
+        added = False
+        for info in modules.values():
+            added |= inherit(class_bases(info), found)
+        if not added:
+            break
+        names = {name.rsplit(".", 1)[1] for name in found.inherited}
+        modules.update((info.name, info) for info, _ in index.naming(names, b"class "))
+    for name, info in modules.items():
+        own = {c: base for c, base in found.inherited.items() if c.rsplit(".", 1)[0] == name}
+        if not own:
+            continue
+        if name not in providers:
+            providers[name] = module_facts(info)
+            defining.append(info)
+        facts = providers[name]
+        facts.inherited.update(own)
+        facts.defines.update((c, found.defines[c]) for c in own)
+        facts.overridden = dict(found.overridden)
+
+
 def project_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
     """Per consuming module, the facts of the project modules it imports (`ProjectFacts`
     as a plan), and the method names it may call that are ambiguous over the project."""
@@ -72,6 +110,7 @@ def project_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
         {info.path: info for info in index.modules(b"async def", *CLASS_TOKENS)}.values()
     )
     providers = {info.name: module_facts(info) for info in defining}
+    _subclasses(index, providers, defining)
     if not providers:
         return None
     # A module gets facts only from a provider it imports: the import names the

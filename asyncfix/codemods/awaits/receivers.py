@@ -21,6 +21,7 @@ from libcst.metadata import (
 from asyncfix.codemods.awaits._shared import (
     LOOP_CLASS,
     LOOPS,
+    PROJECTION,
     canonical,
     item_class,
     strip_annotation,
@@ -132,7 +133,25 @@ class ReceiverTypes(AsyncfixCodemod):
                 and isinstance(item.item, cst.Call)
             ):
                 return self._entered(item.item, depth)
+        if isinstance(parent, cst.For) and parent.asynchronous is not None:
+            return self._iterated(parent.iter) if parent.target is target else None
         return None
+
+    def _iterated(self, node: cst.BaseExpression) -> str | None:
+        """`Model.find_all()` (ITERATES_SELF) on a project subclass of a table class: the
+        instances `async for` gives are Model's, unless a projection model is asked for."""
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return None
+        owner = self._qualified(node.func.value) or ""
+        library = self.facts.inherited.get(owner)
+        filters = table.ITERATES_SELF.get(f"{library}.{node.func.attr.value}")
+        if library is None or filters is None:
+            return None
+        for arg in node.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if arg.star or keyword == PROJECTION or (keyword is None and not filters):
+                return None
+        return owner
 
     def _param_type(self, param: cst.Param) -> str | None:
         if param.annotation is not None:

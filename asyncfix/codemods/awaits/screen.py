@@ -49,6 +49,8 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     qualified = set(facts.coroutines)
     qualified |= {f for f in table.FUNCTIONS if root_of(f) in reached}
     methods = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
+    for library in set(facts.inherited.values()):  # a project subclass's inherited methods
+        methods.update(table.SUBCLASSED[library]["coroutine"])
     for name, kinds in table.CLASSES.items():
         if root_of(name) in reached and (name in returned or CLASS_WORDS[name] & words):
             methods.update(kinds["coroutine"], kinds["future"])
@@ -63,6 +65,11 @@ def _typed_call(func: ast.expr, methods: set[str]) -> bool:
         and func.attr in methods
         and isinstance(func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript)
     )
+
+
+_INHERITED_METHODS = {
+    name: frozenset(kinds["coroutine"]) for name, kinds in table.SUBCLASSED.items()
+}
 
 
 class _Found(Exception):
@@ -230,7 +237,9 @@ class _Screen(ScreenTypes):
         if receiver is None:
             return True
         return any(
-            method in ASYNC_METHODS.get(name, ()) or f"{name}.{method}" in self.facts.coroutines
+            method in ASYNC_METHODS.get(name, ())
+            or f"{name}.{method}" in self.facts.coroutines
+            or method in _INHERITED_METHODS.get(self.facts.inherited.get(name, ""), ())
             for name in receiver
         )
 

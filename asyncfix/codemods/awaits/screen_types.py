@@ -30,6 +30,9 @@ ASYNC_METHODS = {
 }
 
 
+_ITERATES_SELF = frozenset(name.rsplit(".", 1)[1] for name in table.ITERATES_SELF)
+
+
 def by_last(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
     """Values by the last part of their key: what a callee `<any receiver>.name` may give."""
     found: dict[str, set[str]] = {}
@@ -184,10 +187,20 @@ class ScreenTypes:
         if kind == "annotation":
             assert isinstance(node, ast.expr)
             return self._annotation(node)
+        if kind == "iter":
+            return self._iterated(node)
         if kind == "with":
             assert isinstance(node, ast.Call)
             entered = self._through(node, function, depth, table.ENTERS, _ENTERS_BY_LAST)
             return entered | self._factory(node, function, depth, table.ENTERS, _as_is)
+        return _NONE
+
+    def _iterated(self, node: ast.AST | None) -> Types:
+        """`ReceiverTypes._iterated`: any class for `X.find_all()` (a method of
+        ITERATES_SELF), none for anything else."""
+        call = node if isinstance(node, ast.Call) else None
+        if call is not None and isinstance(call.func, ast.Attribute):
+            return None if call.func.attr in _ITERATES_SELF else _NONE
         return _NONE
 
     def _annotation(self, annotation: ast.expr) -> Types:

@@ -6,7 +6,8 @@ One module per codemod, its `Rule`s beside it: `time_sleep` (AF203), `blocking_c
 modules: `arguments`, `responses`, `exceptions`, `client_blocks`, `sessions` and
 `app_client` (the app's shared client). The project-wide plans are `blocking_plan`
 (AF205) and `requests_plan` (AF201); `screen` holds the stdlib-ast facts the prescreens
-read, `blocking_apis` what blocks and what replaces it, `options` the
+read, `blocking_apis` what blocks and what replaces it (each rule's call sites, a
+`CallSites` of `sites`, read by its prescreen, screen and transform), `options` the
 `[tool.asyncfix.http_client]` table, and `_shared` what several of these modules share.
 """
 

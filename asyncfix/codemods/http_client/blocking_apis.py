@@ -1,9 +1,12 @@
-"""What blocks the event loop, and what replaces it: the qualified names AF204 and AF205
-look for (their screens, their plan and their transform all read these tables)."""
+"""What blocks the event loop, and what replaces it: the call sites of each rule of the
+family (its prescreen, its screen and its transform read them: see `sites`), and what
+makes a project function block (AF205, the union of the others)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from asyncfix.codemods.http_client.sites import CallSites
 
 # Calls that may run in a worker thread as they are: `await asyncio.to_thread(fn, ...)`,
 # with the async API named for those who want to go further.
@@ -76,21 +79,23 @@ FS_FINDING_ONLY: Mapping[str, tuple[str, str]] = {
     },
 }
 REQUEST_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
-# What makes a project function block, for AF205 (open() is left out: too common to flag).
-BLOCKING_ROOTS: frozenset[str] = frozenset(
-    {"time.sleep", "requests.Session", "requests.session"}
-    | {f"requests.{name}" for name in REQUEST_METHODS}
-    | set(TO_THREAD)
-    | (set(FINDING_ONLY) - {"builtins.open"})
-)
-ROOT_TOKENS = (b"sleep", b"requests", b"subprocess", b"system", b"socket", b"urlopen", b"connect")
+SESSION_MAKERS = frozenset({"requests.Session", "requests.session"})
 
 # What AF204 looks for itself: the tables above and the file system's.
 DIRECT_TO_THREAD: Mapping[str, str] = {**TO_THREAD, **FS_TO_THREAD}
 DIRECT_FINDING_ONLY: Mapping[str, tuple[str, str]] = {**FINDING_ONLY, **FS_FINDING_ONLY}
-DIRECT = frozenset({*DIRECT_TO_THREAD, *DIRECT_FINDING_ONLY})
+
+SLEEP = CallSites(frozenset({"time.sleep"}))  # AF203
+DIRECT = CallSites(frozenset({*DIRECT_TO_THREAD, *DIRECT_FINDING_ONLY}))  # AF204
+# AF201 and AF202 (whose sessions' methods are reached through a variable).
+REQUESTS = CallSites(frozenset({f"requests.{name}" for name in REQUEST_METHODS} | SESSION_MAKERS))
+POPEN = CallSites(frozenset({"subprocess.Popen"}))  # AF207
+
+# What makes a project function block, for AF205 (open() is left out: too common to flag;
+# the file system's calls neither: an os.path.exists does not make a helper a blocking one).
+BLOCKING_ROOTS: frozenset[str] = (
+    SLEEP.qualnames | REQUESTS.qualnames | frozenset(TO_THREAD) | frozenset(FINDING_ONLY)
+) - {"builtins.open"}
+ROOT_TOKENS = (b"sleep", b"requests", b"subprocess", b"system", b"socket", b"urlopen", b"connect")
 # A module's own names resolve under its name: `socket.py`'s getaddrinfo is socket's.
 ROOT_MODULE_STEMS = frozenset(part for q in BLOCKING_ROOTS for part in q.split(".")[:-1])
-
-# The names a call of requests (or of a session) is spelt with, as screen() looks for them.
-REQUESTS_CALLED = frozenset({*REQUEST_METHODS, "Session", "session"})

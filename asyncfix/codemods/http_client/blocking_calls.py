@@ -33,7 +33,7 @@ from asyncfix.codemods.http_client.blocking_plan import (
     local_sites,
     plan_blocking_calls,
 )
-from asyncfix.codemods.http_client.screen import Callees, Lines, may_call, module_shape
+from asyncfix.codemods.http_client.screen import Callees, Lines, module_shape
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 from asyncfix.versions import ASYNCIO_TO_THREAD, missing
@@ -158,7 +158,9 @@ class BlockingCalls(AsyncfixCodemod):
         if not shape.defs[ast.AsyncFunctionDef]:
             return False
         lines = Lines(view.source)
-        if Callees(DIRECT, shape.imports).called_in(shape.defs[ast.AsyncFunctionDef], lines):
+        if Callees(DIRECT.qualnames, shape.imports).called_in(
+            shape.defs[ast.AsyncFunctionDef], lines
+        ):
             return True
         if may_call_path_io(view.tree):
             return True
@@ -173,7 +175,7 @@ class BlockingCalls(AsyncfixCodemod):
             # Without a project plan for this file: the same analysis, on this module.
             self._sites = local_sites(self.run.path, module.code.encode("utf-8"), tree)
         return bool(self._sites) or (
-            tree is not None and (may_call(tree, DIRECT, None) or may_call_path_io(tree))
+            tree is not None and (DIRECT.may_occur(tree) or may_call_path_io(tree))
         )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -207,7 +209,7 @@ class BlockingCalls(AsyncfixCodemod):
             method = original_node.func.attr.value
             names = {name for name in names if name.rpartition(".")[2] == method}
         path = path_method(self, original_node)  # a Path's I/O method, on a provable Path
-        direct = sorted((names | ({path} if path else set())) & DIRECT)
+        direct = sorted((names | ({path} if path else set())) & DIRECT.qualnames)
         if direct:
             return self._direct(original_node, updated_node, direct[0], scope, where)
         callee = dotted_of(original_node.func)

@@ -36,6 +36,7 @@ from asyncfix.codemods.helpers import (
     make_await,
     module_name_at,
 )
+from asyncfix.codemods.http_client.blocking_apis import POPEN
 
 AF207 = Rule(
     code="AF207",
@@ -80,7 +81,6 @@ AF207 = Rule(
     ),
 )
 
-_POPEN = "subprocess.Popen"
 _PIPE = "subprocess.PIPE"
 _TEXT_KEYWORDS = ("text", "universal_newlines", "encoding", "errors")
 # Keywords asyncio refuses (it needs binary, unbuffered pipes) that have no rewrite here.
@@ -123,17 +123,12 @@ class PopenToAsyncio(AsyncfixCodemod):
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
         # A site is a Popen call inside an async def (nested code too: see loop_context).
-        for node in ast.walk(view.tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.Call) and _last_name(inner.func) == "Popen":
-                        return True
-        return False
+        return POPEN.may_occur(view.tree, ast.AsyncFunctionDef)
 
     # -- finding the sites -------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not QualifiedNameProvider.has_name(self, node, _POPEN):
+        if not POPEN.names_of(self, node):
             return
         scope = self.get_metadata(ScopeProvider, node, None)
         where = loop_context(scope)
@@ -414,12 +409,6 @@ class PopenToAsyncio(AsyncfixCodemod):
         if not after:
             return updated_node
         return cst.FlattenSentinel([updated_node, *after])
-
-
-def _last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def _assigned_name(parent: cst.CSTNode | None, call: cst.Call) -> cst.Name | None:

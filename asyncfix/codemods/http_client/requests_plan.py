@@ -10,8 +10,8 @@ from typing import Any
 
 import libcst as cst
 
+from asyncfix.codemods.http_client.blocking_apis import REQUESTS
 from asyncfix.codemods.http_client.options import HttpOptions, http_options, shared_client
-from asyncfix.codemods.http_client.screen import calls_requests_on_loop
 from asyncfix.codemods.shared.app_events import foreign_handlers
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
 from asyncfix.config import Config
@@ -161,7 +161,7 @@ def _plan_routers(
             app_info, app = apps[next(iter(including))]
             if app_info.path == info.path:
                 continue  # the same module: its transform decides alone
-            if not calls_requests_on_loop(info.tree):
+            if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
                 continue  # nothing there would use the client (sync handlers run in threads)
             if index.outside(info.path) or index.outside(app_info.path):
                 continue  # both change or neither: each file then decides alone

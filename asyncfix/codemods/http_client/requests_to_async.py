@@ -7,6 +7,7 @@ responses (`responses`), `except requests.*` (`exceptions`), the per-statement c
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,13 +34,12 @@ from asyncfix.codemods.helpers import (
 from asyncfix.codemods.http_client._shared import client_module, dotted_of, qualified_names
 from asyncfix.codemods.http_client.app_client import SharedClient
 from asyncfix.codemods.http_client.arguments import Mapped, map_arguments
-from asyncfix.codemods.http_client.blocking_apis import REQUEST_METHODS, REQUESTS_CALLED
+from asyncfix.codemods.http_client.blocking_apis import REQUEST_METHODS, REQUESTS
 from asyncfix.codemods.http_client.client_blocks import ClientBlocks
 from asyncfix.codemods.http_client.exceptions import ExceptMapping
 from asyncfix.codemods.http_client.options import http_options
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.http_client.responses import ResponseUse, ResponseUses
-from asyncfix.codemods.http_client.screen import calls_requests_on_loop
 from asyncfix.codemods.http_client.sessions import Sessions
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
@@ -172,7 +172,7 @@ class RequestsToAsync(AsyncfixCodemod):
         # needs its import. Of a plan only `add_shared` changes a file without either.
         if (view.plans.get(cls.NAME) or {}).get("add_shared"):
             return True
-        return calls_requests_on_loop(view.tree)
+        return REQUESTS.may_be_spelt(view.tree, ast.AsyncFunctionDef)
 
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
@@ -181,15 +181,7 @@ class RequestsToAsync(AsyncfixCodemod):
         if not planned and not _imports_module(module, "requests"):
             return False
         self.shared.collect_dependencies(module)
-        return bool(
-            m.findall(
-                module,
-                m.Call(
-                    func=m.Attribute(attr=m.OneOf(*map(m.Name, REQUESTS_CALLED)))
-                    | m.Name(m.MatchIfTrue(REQUESTS_CALLED.__contains__))
-                ),
-            )
-        )
+        return REQUESTS.spelt_in(module)
 
     def transform(self, module: cst.Module) -> cst.Module:
         result = module

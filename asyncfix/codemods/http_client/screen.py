@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from asyncfix.codemods.http_client.blocking_apis import REQUESTS_CALLED
 from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name, walk
 
 
@@ -205,16 +204,3 @@ class Callees:
                     if dotted is not None and self.may_be_target(dotted):
                         return True
         return False
-
-
-def calls_requests_on_loop(tree: ast.Module) -> bool:
-    """May the module call requests in an async def (RequestsToAsync's prescreen, and the
-    plan's test of a router whose app would get the shared client)? Every site has a
-    qualified name under `requests`, so needs its import."""
-    if not imports_module(tree, "requests"):
-        return False
-    return any(
-        (isinstance(call.func, ast.Attribute) and call.func.attr in REQUESTS_CALLED)
-        or (isinstance(call.func, ast.Name) and call.func.id in REQUESTS_CALLED)
-        for call in calls_in(tree, ast.AsyncFunctionDef)
-    )

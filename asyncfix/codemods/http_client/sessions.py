@@ -23,13 +23,10 @@ from asyncfix.codemods.http_client._shared import (
     qualified_names,
 )
 from asyncfix.codemods.http_client.arguments import map_arguments
-from asyncfix.codemods.http_client.blocking_apis import REQUEST_METHODS
+from asyncfix.codemods.http_client.blocking_apis import REQUEST_METHODS, SESSION_MAKERS
 from asyncfix.codemods.http_client.exceptions import ExceptMapping
 from asyncfix.codemods.http_client.options import HttpOptions, async_client
 from asyncfix.codemods.http_client.responses import ResponseUse, ResponseUses
-
-# What makes a requests Session.
-SESSION_MAKERS = frozenset({"requests.Session", "requests.session"})
 
 
 class Sessions:

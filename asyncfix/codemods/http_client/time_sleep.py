@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
@@ -18,7 +17,7 @@ from asyncfix.codemods.helpers import (
     module_name_at,
     remove_import_if_unused,
 )
-from asyncfix.codemods.http_client.screen import may_call
+from asyncfix.codemods.http_client.blocking_apis import SLEEP
 
 AF203 = Rule(
     code="AF203",
@@ -54,8 +53,6 @@ AF203 = Rule(
     local_fix=True,
 )
 
-_SLEEP_CALL = m.Call(func=m.Attribute(attr=m.Name("sleep")) | m.Name("sleep"))
-
 
 class TimeSleep(AsyncfixCodemod):
     NAME = "time-sleep"
@@ -67,18 +64,18 @@ class TimeSleep(AsyncfixCodemod):
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
         # Only a call in an async def is a site (see leave_Call).
-        return may_call(view.tree, ["time.sleep"], ast.AsyncFunctionDef)
+        return SLEEP.may_occur(view.tree, ast.AsyncFunctionDef)
 
     def screen(self, module: cst.Module) -> bool:
         # No earlier codemod writes time.sleep: the source's own ast tells if one is there.
         # Anywhere, though: an earlier codemod may move code into an async def (lifespan).
         tree = self.run.syntax_tree()
         if tree is None:
-            return bool(m.findall(module, _SLEEP_CALL))
-        return may_call(tree, ["time.sleep"], None)
+            return SLEEP.spelt_in(module)
+        return SLEEP.may_occur(tree)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if not QualifiedNameProvider.has_name(self, original_node, "time.sleep"):
+        if not SLEEP.names_of(self, original_node):
             return updated_node
         scope = self.get_metadata(ScopeProvider, original_node, None)
         where = loop_context(scope)

@@ -337,6 +337,9 @@ def _closer_plan(
     blocked = entry["apps"].get(app.var, {}).get("blocked")
     if blocked:
         return f"the app's lifespan cannot take it ({blocked}): await {closer}() at its shutdown"
+    if any(t == app.info.name or t.startswith(app.info.name + ".") for t in info.imports.values()):
+        # The app's module importing it back could meet it half-initialised.
+        return f"its module imports the app's: await {closer}() in the app's lifespan by hand"
     closing = [c[1] for c in entry.get("lazy_close", [])]
     if closer in spelled_words(app.info.tree) or closer in closing:
         return f"the name {closer} is taken in {app.info.path}: await {closer}() at shutdown"
