@@ -11,6 +11,7 @@ import libcst as cst
 from asyncfix.codemods.shared.pool_options import pool_limits
 from asyncfix.config import Config, ConfigError
 from asyncfix.project import declared_packages, declared_versions
+from asyncfix.versions import declaring_source
 
 LIBRARIES = ("httpx2", "httpx", "aiohttp")
 
@@ -35,8 +36,9 @@ class HttpOptions:
 _OPTION_KEYS = ("library", "timeout", "follow-redirects")
 
 
-def http_options(config: Config) -> HttpOptions:
-    """The family's options; a wrong name or type is a ConfigError with a clear message."""
+def http_options(config: Config, near: str | Path | None = None) -> HttpOptions:
+    """The family's options (for the file `near`: its own service's declarations choose
+    the client); a wrong name or type is a ConfigError with a clear message."""
     table = dict(config.family_options("http_client"))
     where = f"{config.source}: " if config.source else ""
     where += "[tool.asyncfix.http_client]"
@@ -45,7 +47,7 @@ def http_options(config: Config) -> HttpOptions:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(_OPTION_KEYS)})")
     library = table.get("library")
     if library is None:
-        library = _project_client(config.source)
+        library = _project_client(config, near)
     elif library not in LIBRARIES:
         raise ConfigError(f"{where} library must be one of {', '.join(map(repr, LIBRARIES))}")
     timeout = table.get("timeout")
@@ -65,11 +67,17 @@ def http_options(config: Config) -> HttpOptions:
     )
 
 
-def _project_client(pyproject: Path | None) -> str:
-    """The async client the project already depends on (pyproject.toml), else httpx2."""
-    names = declared_packages(pyproject)
+def _project_client(config: Config, near: str | Path | None) -> str:
+    """The async client the project already depends on, else httpx2: that of the file's
+    own service first (the nearest directory declaring one, as for versions), then
+    pyproject.toml's lists, dependency groups, requirements*.txt and lock files."""
     for library in LIBRARIES:
-        found = declared_versions(pyproject, library)
+        source = declaring_source(config, library, near)
+        if source is not None and source != config.source:
+            return library  # declared by the file's own service
+    names = declared_packages(config.source)
+    for library in LIBRARIES:
+        found = declared_versions(config.source, library)
         if library in names or found.ranges or found.locked:
             return library
     return "httpx2"

@@ -123,14 +123,13 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             plans.setdefault(info.path, {})["shared_blocked"] = foreign[info.path]
         elif len(names) == 1:
             apps[f"{info.name}.{names[0]}"] = (info, names[0])
-    _plan_routers(index, apps, http_options(config), plans, calls, config)
+    _plan_routers(index, apps, plans, calls, config)
     return plans
 
 
 def _plan_routers(
     index: ProjectIndex,
     apps: Mapping[str, tuple[ModuleInfo, str]],
-    options: HttpOptions,
     plans: dict[str, dict[str, Any]],
     calls: _CallsOf,
     config: Config,
@@ -169,6 +168,9 @@ def _plan_routers(
             if too_old is not None:  # lifespan= would be ignored: no client ever created
                 plans.setdefault(info.path, {})["shared_refused"] = too_old
                 continue
+            options = http_options(config, app_info.file.path)
+            if http_options(config, info.file.path).library != options.library:
+                continue  # the two services declare different clients: each decides alone
             if app_info.path not in feasible:
                 feasible[app_info.path] = _app_can_take_client(app_info, app, options, config)
             if feasible[app_info.path]:

@@ -149,7 +149,7 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def __init__(self, context: Any, run: Any) -> None:
         super().__init__(context, run)
-        self.options = http_options(run.config)
+        self.options = http_options(run.config, run.path)
         self.library = self.options.library
         self.blocks = ClientBlocks(self, self.options)
         self.responses = ResponseUses(self, self.options)
