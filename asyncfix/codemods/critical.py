@@ -53,8 +53,16 @@ _MUTATORS = frozenset(
         "truncate",
     }
 )
-_PATH_READS = frozenset({"read_text", "read_bytes"})
-_PATH_WRITES = frozenset({"write_text", "write_bytes", "touch", "unlink"})
+# pathlib's methods on the file a path names: its queries are reads too
+# (`if p.is_file(): os.remove(p)` is a check, then an act on p).
+_PATH_READS = frozenset(
+    {"read_text", "read_bytes", "exists", "is_file", "is_dir", "is_symlink", "stat", "lstat",
+     "iterdir", "glob", "rglob", "samefile"}
+)  # fmt: skip
+_PATH_WRITES = frozenset(
+    {"write_text", "write_bytes", "touch", "unlink", "mkdir", "rmdir", "rename", "replace",
+     "symlink_to", "hardlink_to", "chmod"}
+)  # fmt: skip
 # Functions of os, os.path and shutil that read or change the files their arguments name
 # (AF204 offloads them): `if not os.path.exists(p): open(p, "w")` is a read, then a write.
 _FS_READS = frozenset(

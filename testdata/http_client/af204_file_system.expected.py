@@ -24,7 +24,7 @@ async def save(name: str, body: bytes):
 
 @app.get("/files/{name}")
 async def show(name: str, root: Path):
-    if not await asyncio.to_thread(os.path.exists, root / name):
+    if not os.path.exists(root / name):
         return None
     return f"{await asyncio.to_thread((root / name).read_text, encoding='utf-8')}"
 

@@ -53,6 +53,11 @@ _SHUTIL = ("copy", "copy2", "copyfile", "copytree", "move", "rmtree")
 PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
 PATH_TO_THREAD = ("read_text", "write_text", "read_bytes", "write_bytes")
 
+# The file-system queries: their answer is what a check-then-act acts on.
+FS_QUERIES = frozenset(
+    {f"os.path.{name}" for name in _OS_PATH}
+    | {f"os.{name}" for name in ("stat", "lstat", "access", "listdir")}
+)
 # qualified name -> the async alternative the finding names ("" for none but a thread).
 FS_TO_THREAD: Mapping[str, str] = {
     **{f"os.{name}": f"aiofiles.os.{name}" for name in _AIOFILES_OS},

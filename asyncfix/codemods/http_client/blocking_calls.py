@@ -26,6 +26,7 @@ from asyncfix.codemods.http_client.blocking_apis import (
     DIRECT,
     DIRECT_FINDING_ONLY,
     DIRECT_TO_THREAD,
+    FS_QUERIES,
 )
 from asyncfix.codemods.http_client.blocking_paths import may_call_path_io, path_method
 from asyncfix.codemods.http_client.blocking_plan import (
@@ -233,9 +234,29 @@ class BlockingCalls(AsyncfixCodemod):
             )
             return updated
         message = f"{shown}() blocks the event loop inside async def"
+        if name in FS_QUERIES and self._decides(original):
+            # The act it decides may be in a caller (a free name, then a write): a new
+            # suspension point would let concurrent calls change the file in between.
+            self.report(original, "AF204", message, reason=_CHECK_THEN_ACT)
+            return updated
         return self._offload(
             original, updated, "AF204", message, scope, where, alternative=DIRECT_TO_THREAD[name]
         )
+
+    def _decides(self, call: cst.Call) -> bool:
+        """Does the call's answer decide what runs next (an `if`/`while` test, a
+        conditional expression's, an `assert`), through `not`, `and`/`or`, comparisons?"""
+        node: cst.CSTNode = call
+        while True:
+            parent = self.get_metadata(ParentNodeProvider, node, None)
+            if isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert):
+                return parent.test is node
+            if not isinstance(
+                parent,
+                cst.UnaryOperation | cst.BooleanOperation | cst.Comparison | cst.ComparisonTarget,
+            ):
+                return False
+            node = parent
 
     def _offload(
         self,
@@ -271,3 +292,9 @@ class BlockingCalls(AsyncfixCodemod):
         parent = self.get_metadata(ParentNodeProvider, original, None)
         call = to_thread_call(asyncio, updated)
         return make_await(call, as_primary=is_primary_operand(parent, original))
+
+
+_CHECK_THEN_ACT = (
+    "its answer decides what the code does next: in a thread, concurrent calls could "
+    "change the file between the check and the act"
+)
