@@ -87,11 +87,13 @@ def test_same_effects_and_threads(
     else:
         # Rewritten: all of them in a worker thread, but os.listdir, which AF204 left on
         # the loop (it would split the read and the write of INDEX), and os.path.exists,
-        # whose answer decides what happens next (a check, then an act).
+        # whose answer decides what happens next (a check, then an act; os.makedirs
+        # still calls it in its thread).
         assert on_loop == {"os.listdir", "os.path.exists"}
         assert offloaded == {
             "os.makedirs",
             "os.path.getsize",
+            "os.path.exists",
             "shutil.copy2",
             "Path.write_bytes",
             "Path.read_text",
