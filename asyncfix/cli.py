@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -13,10 +14,26 @@ from typing import Any, TypeVar
 import click
 
 from asyncfix import __version__
-from asyncfix.codemods import RegistryError, all_codemods, all_rules, known_selector
+from asyncfix.codemods import (
+    RegistryError,
+    all_codemods,
+    all_rules,
+    every_rule,
+    known_selector,
+    prerequisites,
+    resolve_selection,
+)
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
 from asyncfix.deps import dependency_changes
-from asyncfix.driver import FileOutcome, RunResult, fix_of, run, run_source
+from asyncfix.driver import (
+    FileOutcome,
+    ProjectView,
+    RunResult,
+    fix_of,
+    project_view,
+    run,
+    run_source,
+)
 from asyncfix.files import (
     SourceFile,
     display_path,
@@ -32,6 +49,7 @@ from asyncfix.profiles import (
     profile_rules,
     rank_run,
 )
+from asyncfix.project import project_root
 from asyncfix.report import (
     FileError,
     Finding,
@@ -150,7 +168,8 @@ def _run_options(func: F) -> F:
             metavar="PERCENT",
             expose_value=False,
             callback=_remember,
-            help="With --profile: only the findings with at least this share (e.g. 1%).",
+            help="With --profile: only the findings with at least this share (e.g. 1%); "
+            "apply leaves the sites of the others as written.",
         ),
     ]
     for option in reversed(options):
@@ -225,7 +244,9 @@ def _run_stdin(file: SourceFile, config: Config) -> RunResult:
     if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
         return RunResult([FileOutcome(file, original=data)], [], Summary())
     try:
-        return run_source(file, data, config)
+        # Planned in its project, as `run([file])` plans it: a fix that needs another
+        # file changed is refused, not written half.
+        return run_source(file, data, config, project=project_view(file, config))
     except (RegistryError, ConfigError) as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -268,14 +289,23 @@ def _sarif_extras(result: RunResult, config: Config) -> tuple[dict[str, str], di
     its fix alone (SARIF `fixes`): one more run of the pipeline per fixable finding."""
     sources: dict[str, str] = {}
     fixes: dict[Finding, str] = {}
+    # Each fix is planned in the file's project, as the run was: a fix that needs another
+    # file changed too is no SARIF fix of this file (one project view per project).
+    views: dict[Path, ProjectView] = {}
     for outcome in result.outcomes:
         if outcome.original is None or not outcome.findings:
             continue
         sources[outcome.file.display] = outcome.original.decode(outcome.encoding, "replace")
+        root = project_root([outcome.file.path])
+        view = views.get(root) if root is not None else None
         for finding in outcome.findings if not outcome.errors else ():
             if not finding.fixable:
                 continue
-            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings)
+            if view is None:
+                view = project_view(outcome.file, config)
+                if root is not None:
+                    views[root] = view
+            fixed = fix_of(outcome.file, outcome.original, config, finding, outcome.findings, view)
             (alone,) = fixed.outcomes
             if alone.new is not None and not fixed.errors:
                 fixes[finding] = alone.new.decode(alone.encoding)
@@ -322,8 +352,41 @@ def _profiled(
         raise click.UsageError(str(exc)) from exc
     if minimum is not None:
         ranked = [f for f in ranked if shares[f].key >= minimum]
-    result.summary.by_code.update(f.code for f in ranked if f.code in profile_rules())
+    # AF701/AF702 are selected, or ignored, like the pipeline's rules.
+    enabled, profiled = resolve_selection(config.select, config.ignore), profile_rules()
+    ranked = [f for f in ranked if f.code not in profiled or f.code in enabled]
+    result.summary.by_code.update(f.code for f in ranked if f.code in profiled)
     return ranked, shares
+
+
+def _leave_below(
+    minimum: float,
+    shares: dict[Finding, Share],
+    result: RunResult,
+    paths: Sequence[Path],
+    config: Config,
+    jobs: int | None,
+    quiet: bool,
+) -> RunResult:
+    """`apply --min-share`: the run again with each fixable finding below the share
+    suppressed at its site, as `# asyncfix: ignore[CODE]` on its line would: its site
+    is left as written, the sites that matter are fixed (in other files too, where
+    their fix reaches), the rest of each file is untouched."""
+    below = {(f.path, f.line, f.code) for f in result.findings if shares[f].key < minimum}
+    if not any(f.fixable and (f.path, f.line, f.code) in below for f in result.findings):
+        return result
+    limited = _execute(paths, replace(config, suppress=tuple(sorted(below))), jobs, quiet)
+    # A fix that matters may build on one that does not (AF201's shared client on the
+    # lifespan of AF301): in the files where one lost its fix, the sites of the codemods
+    # its codemod runs after are fixed too, as the prerequisites they are.
+    fixable = {(f.path, f.line, f.code) for f in limited.findings if f.fixable}
+    lost = [f for f in result.findings if f.fixable and shares[f].key >= minimum]
+    lost = [f for f in lost if (f.path, f.line, f.code) not in fixable]
+    needed = {(f.path, code) for f in lost for code in prerequisites(f.code)}
+    kept = {site for site in below if (site[0], site[2]) not in needed}
+    if kept == below:
+        return limited
+    return _execute(paths, replace(config, suppress=tuple(sorted(kept))), jobs, quiet)
 
 
 def _line(finding: Finding, shares: dict[Finding, Share] | None) -> str:
@@ -374,8 +437,9 @@ def main() -> None:
     type=click.Choice(FORMATS),
     default="auto",
     show_default=True,
-    help="Format changed files with black: auto = only if the original was black-clean "
-    "or the project configures [tool.black].",
+    help="Lay out the rewritten lines: auto = only the rewritten statements, with the "
+    "project's formatter (black or ruff format, from its configuration); black = the whole "
+    "file with black; none = as the codemods wrote them.",
 )
 @click.option(
     "--annotate",
@@ -390,7 +454,8 @@ def main() -> None:
 @click.option(
     "--add-deps",
     is_flag=True,
-    help="Add the packages the rewrites import to [project] dependencies or requirements*.txt.",
+    help="Add the packages the rewrites import, with the lower bound they need, to "
+    "[project] dependencies, Poetry's dependencies or requirements*.txt.",
 )
 def apply(
     paths: tuple[Path, ...],
@@ -442,8 +507,15 @@ def apply(
         except KeyboardInterrupt:
             click.echo("asyncfix: interrupted; no file was written", err=True)
             sys.exit(EXIT_ERROR)
-        errors = list(result.errors)
         (findings, shares), summary = _profiled(result, config), result.summary
+        minimum = click.get_current_context().meta.get("asyncfix.min_share")
+        if shares is not None and minimum is not None:
+            try:
+                result = _leave_below(minimum, shares, result, paths, config, jobs, quiet)
+            except KeyboardInterrupt:
+                click.echo("asyncfix: interrupted; no file was written", err=True)
+                sys.exit(EXIT_ERROR)
+        errors = list(result.errors)
         files = [outcome.file for outcome in result.outcomes]
         _warn_unknown_suppressions(result)
         try:
@@ -455,9 +527,6 @@ def apply(
         except KeyboardInterrupt:
             click.echo("asyncfix: interrupted; no file was written", err=True)
             sys.exit(EXIT_ERROR)
-        if shares is not None and click.get_current_context().meta.get("asyncfix.min_share"):
-            # --min-share: only the files with a finding that matters are rewritten.
-            changes = [c for c in changes if c.display in {f.path for f in findings}]
         if add_deps and summary.packages:
             changes += dependency_changes(config.source, summary, errors)
     if not dry_run:
@@ -565,7 +634,7 @@ def check(
         click.echo(findings_json(findings, result.errors, result.summary, shares))
     elif output_format == "sarif":
         sources, fixes = _sarif_extras(result, config)
-        rules = {**all_rules(), **profile_rules()}
+        rules = every_rule()
         click.echo(sarif_json(findings, result.errors, rules, sources, fixes, shares))
     elif output_format == "github":
         click.echo(github_annotations(findings, result.errors), nl=False)
@@ -636,7 +705,7 @@ def explain(code: str) -> None:
 
 def explanation(code: str) -> str | None:
     """What `asyncfix explain CODE` prints (the language server's hover too)."""
-    rules = {**all_rules(), **profile_rules()}
+    rules = every_rule()
     if code.upper() not in rules:
         return None
     codemod, rule = rules[code.upper()]

@@ -61,6 +61,9 @@ class Config:
     # `exclude` also applies to files named on the command line (what pre-commit passes).
     force_exclude: bool = False
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Sites (display path, line, code) suppressed as if commented `# asyncfix: ignore[CODE]`;
+    # never read from a file: `apply --min-share` leaves the findings below the share so.
+    suppress: tuple[tuple[str, int, str], ...] = ()
     # "correctness": in test code only the codemods that fix bugs run (IN_TESTS); "all":
     # every one.
     tests: str = "correctness"

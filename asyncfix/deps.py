@@ -1,8 +1,10 @@
 """`apply --add-deps`: the packages the rewrites now import, added to the project's list.
 
-`[project] dependencies` in pyproject.toml when the project declares them there, otherwise
+`[project] dependencies` in pyproject.toml when the project declares them there (PEP 621:
+setuptools, hatch, PDM, uv, ...), else Poetry's `[tool.poetry.dependencies]`, otherwise
 `requirements.txt` (or the first `requirements*.txt`). Only the list is touched: its
-layout, quotes, comments and the rest of the file stay as they were.
+layout, quotes, comments and the rest of the file stay as they were. Each package is
+written with the lower bound the emitted APIs need (asyncfix/versions.py), where known.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import click
 from asyncfix.files import display_path
 from asyncfix.report import FileError, Summary
 from asyncfix.review import Change
+from asyncfix.versions import lowest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,6 +47,12 @@ def canonical(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def requirement(package: str) -> str:
+    """`package` as a requirement, bounded below by what the rewrites use of it."""
+    floor = lowest(package)
+    return package if floor is None else f"{package}>={floor}"
+
+
 def add_dependencies(project_dir: Path, packages: Iterable[str]) -> DepsEdit | None:
     """The edit that declares `packages` in the project at `project_dir` (None: all there)."""
     wanted = sorted(set(packages), key=canonical)
@@ -61,15 +70,19 @@ def add_dependencies(project_dir: Path, packages: Iterable[str]) -> DepsEdit | N
             if not missing:
                 return None
             text = data.decode("utf-8")
-            new = _add_to_pyproject(text, missing)
+            added = [requirement(p) for p in missing]
+            new = _add_to_pyproject(text, added)
             check = tomllib.loads(new)["project"]["dependencies"]
-            if check != [*project["dependencies"], *missing]:
+            if check != [*project["dependencies"], *added]:
                 raise DepsError(f"{pyproject}: could not edit [project] dependencies safely")
-            return DepsEdit(pyproject, data, new.encode("utf-8"), tuple(missing))
+            return DepsEdit(pyproject, data, new.encode("utf-8"), tuple(added))
+        poetry = doc.get("tool", {}).get("poetry", {}).get("dependencies")
+        if isinstance(poetry, dict):
+            return _add_to_poetry(pyproject, data, poetry, wanted)
     requirements = _requirements_file(project_dir)
     if requirements is None:
         raise DepsError(
-            f"no [project] dependencies in {pyproject} and no requirements*.txt in "
+            f"no [project] or Poetry dependencies in {pyproject} and no requirements*.txt in "
             f"{project_dir}; add these packages yourself: {', '.join(wanted)}"
         )
     data = requirements.read_bytes()
@@ -85,9 +98,53 @@ def add_dependencies(project_dir: Path, packages: Iterable[str]) -> DepsEdit | N
     newline = "\r\n" if "\r\n" in text else "\n"
     if text and not text.endswith(("\n", "\r")):
         text += newline
-    text += "".join(f"{p}{newline}" for p in missing)
+    added = [requirement(p) for p in missing]
+    text += "".join(f"{p}{newline}" for p in added)
     encoded = text.encode("utf-8", errors="surrogateescape")
-    return DepsEdit(requirements, data, encoded, tuple(missing))
+    return DepsEdit(requirements, data, encoded, tuple(added))
+
+
+_POETRY_TABLE = re.compile(
+    r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*poetry[ \t]*\.[ \t]*dependencies[ \t]*\]"
+    r"[ \t]*(#[^\r\n]*)?\r?$",
+    re.MULTILINE,
+)
+
+
+def _add_to_poetry(
+    pyproject: Path, data: bytes, declared: dict[str, object], wanted: list[str]
+) -> DepsEdit | None:
+    """`name = ">=X"` lines at the end of `[tool.poetry.dependencies]` (`"*"`: no bound)."""
+    have = {canonical(name) for name in declared}
+    missing = [p for p in wanted if canonical(p) not in have]
+    if not missing:
+        return None
+    text = data.decode("utf-8")
+    table = _POETRY_TABLE.search(text)
+    if table is None:  # an inline or dotted table: not a layout to edit by hand
+        raise DepsError(
+            f"{pyproject}: [tool.poetry.dependencies] is not a plain table; add these "
+            f"packages yourself: {', '.join(requirement(p) for p in missing)}"
+        )
+    end_match = _ANY_TABLE.search(text, table.end())
+    end = end_match.start() if end_match else len(text)
+    # After the table's last non-blank line: the blank lines before the next table stay.
+    body = text[table.end() : end]
+    last = len(body.rstrip(" \t\r\n"))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = []
+    for package in missing:
+        floor = lowest(package)
+        lines.append(f'{package} = "{">=" + str(floor) if floor else "*"}"')
+    insert = "".join(f"{newline}{line}" for line in lines)
+    at = table.end() + last
+    new = text[:at] + insert + text[at:]
+    check = tomllib.loads(new)["tool"]["poetry"]["dependencies"]
+    if {k: v for k, v in check.items() if k in declared} != declared or len(check) != len(
+        declared
+    ) + len(missing):
+        raise DepsError(f"{pyproject}: could not edit [tool.poetry.dependencies] safely")
+    return DepsEdit(pyproject, data, new.encode("utf-8"), tuple(lines))
 
 
 def dependency_changes(

@@ -5,6 +5,8 @@ fixit parsed, so the matching code is the codemod's, never a copy. Each finding 
 at the node the codemod reported it at. For rules whose fix is local (`Rule.local_fix`)
 the replacement is the whole rewritten module (the fix may add or remove imports), checked
 like `asyncfix apply` checks it; structural rules only report and point to `asyncfix apply`.
+AF701/AF702 are rules here too (fixit knows their codes: `# lint-ignore: AF701`, its
+listings), but they come from `--profile`, which fixit never passes: they report nothing.
 
 The rules themselves live in `asyncfix.rules` (what `[tool.fixit] enable` names); this
 module holds the machinery, so fixit never mistakes the base class for a rule.
@@ -24,10 +26,12 @@ from fixit import Invalid, LintRule, Valid
 from libcst.metadata import CodePosition, CodeRange, FilePathProvider, PositionProvider
 
 from asyncfix import codemods
-from asyncfix.codemods import all_rules
+from asyncfix.codemods import every_rule
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, Rule
+from asyncfix.codemods.runner import run_codemods
 from asyncfix.config import Config, find_pyproject, load_config
-from asyncfix.driver import Pipeline
+from asyncfix.pipeline import Pipeline
+from asyncfix.profiles import profile_rules
 from asyncfix.report import Finding
 from asyncfix.syntax import compiles
 
@@ -85,11 +89,14 @@ class AsyncfixLintRule(LintRule):
         return _pipeline(self.CODEMOD, self.RULE.code, find_pyproject(start))
 
     def visit_Module(self, node: cst.Module) -> None:
+        if self.RULE.code in profile_rules():
+            return  # found in a profile, never in the source alone
         pipeline = self.pipeline(node)
         data, text = node.bytes, node.code
         if not pipeline.may_match(data):
             return
-        run = pipeline.rewrite(node, data, text, _PATH)
+        codemods = pipeline.for_path(_PATH)
+        run = run_codemods(codemods, node, pipeline.file_run(node, _PATH, data, text))
         # Sites the fix must leave as written: `# lint-ignore`d ones, and fixes that reach
         # beyond the site (they are `asyncfix apply`'s job). The fix is a second run with
         # those sites suppressed.
@@ -97,7 +104,8 @@ class AsyncfixLintRule(LintRule):
         fixing = run
         if held:
             suppress = {f.line: frozenset({f.code}) for f in held}
-            fixing = pipeline.rewrite(node, data, text, _PATH, suppress=suppress)
+            fixing = pipeline.file_run(node, _PATH, data, text, suppress=suppress)
+            run_codemods(codemods, node, fixing)
         replacement = self._replacement(pipeline, fixing, node, idempotence=not held)
         owner = _claim(node, self.RULE.code) if replacement else self.RULE.code
         if owner != self.RULE.code:
@@ -129,7 +137,7 @@ class AsyncfixLintRule(LintRule):
             return None
         if idempotence:
             # The same checks as `asyncfix apply`: parses, compiles, idempotent.
-            problem = pipeline._verify(node.bytes, result.bytes, node.code, _PATH, None)
+            problem = pipeline.verify(node.bytes, result.bytes, node.code, _PATH, None)
             return result if problem is None else None
         # The held sites would be fixed by a second run, so it cannot be idempotent: the new
         # code must still compile (if the original did).
@@ -176,6 +184,8 @@ class AsyncfixLintRule(LintRule):
 
 def _examples(rule: Rule) -> tuple[list[str | Valid], list[str | Invalid]]:
     valid: list[str | Valid] = [Valid(code) for code in rule.valid]
+    if rule.code in profile_rules():
+        return [Valid(rule.before), *valid], []  # without a profile: nothing to report
     if rule.after != rule.before:
         valid.insert(0, Valid(rule.after))
     fix = rule.after if rule.local_fix and rule.after != rule.before else None
@@ -189,7 +199,7 @@ def build_rules(
 ) -> dict[str, type[AsyncfixLintRule]]:
     """Rule code -> its fixit rule class (named after the code: `# lint-ignore: AF203`)."""
     built: dict[str, type[AsyncfixLintRule]] = {}
-    for code, (codemod, rule) in sorted((all_rules() if rules is None else rules).items()):
+    for code, (codemod, rule) in sorted((every_rule() if rules is None else rules).items()):
         valid, invalid = _examples(rule)
         attrs = {
             "__module__": module,

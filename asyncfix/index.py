@@ -89,7 +89,7 @@ class _Trees:
         self._lines = 0
 
 
-TREES = _Trees(budget_lines=100_000)  # ~120 MB, in the planning child (see driver._plan)
+TREES = _Trees(budget_lines=100_000)  # ~120 MB, in the planning child (see planning.plan_apart)
 
 
 @dataclass(eq=False)

@@ -548,12 +548,15 @@ def _told_apart(
     name: str, files: Sequence[str], taken: set[str], is_file: Callable[[Path], bool]
 ) -> dict[str, str]:
     """Names for the files that would all be `name`: the directories above each, from
-    where their paths part, as a prefix (`svc_a.main`), unique among `taken`. A file
+    where their package tops part, as a prefix (`svc_a.main`), unique among `taken`. A file
     whose top directory is where they part keeps `name`."""
-    common = Path(os.path.commonpath(files))
+    # From where the tops part, not the files: a package's top can lie above the
+    # files' common directory (`app/__init__.py` beside the script `app/server/app.py`).
+    tops = {file: _package_top(Path(file), is_file) for file in files}
+    common = Path(os.path.commonpath(list(tops.values())))
     found: dict[str, str] = {}
     for file in files:
-        top = _package_top(Path(file), is_file)
+        top = tops[file]
         if top == common:
             continue
         prefix = [part.replace(".", "_") for part in top.relative_to(common).parts]

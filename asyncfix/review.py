@@ -67,8 +67,9 @@ class Change:
 
 
 # A file's last steps before it is written: its bytes, their encoding, the rewrite the
-# pipeline verified (None: unchanged) and the findings to annotate (None: no --annotate).
-_Finish = tuple[bytes, str, "bytes | None", "list[Finding] | None"]
+# pipeline verified (None: unchanged), the findings to annotate (None: no --annotate) and
+# its path (the formatter reads the project's configuration for it).
+_Finish = tuple[bytes, str, "bytes | None", "list[Finding] | None", Path]
 
 
 def rewrites(
@@ -89,10 +90,11 @@ def rewrites(
             continue
         verified = outcome.new if outcome.changed else None
         notes = outcome.findings if annotated else None
-        todo.append((outcome, (outcome.original, outcome.encoding, verified, notes)))
+        task = (outcome.original, outcome.encoding, verified, notes, outcome.file.path)
+        todo.append((outcome, task))
     finished = _finish_all([task for _, task in todo], format_choice, pyproject, jobs)
     changes = []
-    for (outcome, (data, encoding, _, _)), new in zip(todo, finished, strict=True):
+    for (outcome, (data, encoding, *_)), new in zip(todo, finished, strict=True):
         if new != data:
             changes.append(Change(outcome.file.display, outcome.file.path, data, new, encoding))
     return changes
@@ -100,13 +102,13 @@ def rewrites(
 
 def _finish(task: _Finish, choice: str, pyproject: Path | None) -> bytes:
     """The file's new bytes: annotated, formatted, and still compiling where it did."""
-    data, encoding, verified, notes = task
+    data, encoding, verified, notes, path = task
     original = data.decode(encoding)
     text = verified.decode(encoding) if verified is not None else original
     if notes is not None:
         text = annotate(original, text, notes)
     if verified is not None:
-        text = format_change(original, text, choice, pyproject)
+        text = format_change(original, text, choice, pyproject, path)
     try:
         new = text.encode(encoding)
         if compiles(data) and not compiles(new):

@@ -2,7 +2,8 @@
 
 - `# asyncfix: ignore` / `# asyncfix: ignore[AF203, http_client]`: trailing, or on its own
   line directly above a statement;
-- `# noqa` / `# noqa: AF203, E501`: trailing only, as in ruff and flake8;
+- `# noqa` / `# noqa: AF203, E501`: trailing only, as in ruff and flake8; ruff's code for
+  the same problem counts too (`# noqa: RUF006` silences AF502, see RUFF_TWINS);
 - fixit's `# lint-ignore` / `# lint-fixme: AF203`: trailing, or on its own line above.
 
 A trailing comment on the closing line of a multi-line statement covers all its lines.
@@ -30,6 +31,18 @@ _NOQA = re.compile(
 )
 # fixit's own directives, honoured too: `# lint-ignore`, `# lint-fixme: AF203, OtherRule`.
 _LINT_IGNORE = re.compile(r"#\s*lint-(?:ignore|fixme)(?:(?::\s*|\s+)(?P<names>\w+(?:,\s*\w+)*))?")
+# ruff's rules that flag what an asyncfix rule fixes: a project that silenced one on a line
+# (`asyncio.create_task(...)  # noqa: RUF006`, a fire-and-forget it meant) silenced both.
+RUFF_TWINS: dict[str, tuple[str, ...]] = {
+    "RUF006": ("AF502",),  # asyncio-dangling-task
+    "ASYNC210": ("AF201", "AF202"),  # blocking HTTP call in an async function
+    "ASYNC220": ("AF204", "AF207"),  # subprocess in an async function
+    "ASYNC221": ("AF204", "AF207"),
+    "ASYNC222": ("AF204", "AF207"),
+    "ASYNC230": ("AF204",),  # open() in an async function
+    "ASYNC240": ("AF204",),  # os.path in an async function
+    "ASYNC251": ("AF203",),  # time.sleep in an async function
+}
 _NOT_CODE = frozenset(
     {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 )
@@ -103,8 +116,11 @@ def _parse(comment: str) -> tuple[str, tuple[str, ...] | None] | None:
             text = match.group(group)
             if text is None:
                 return kind, None
-            codes = (c for c in re.split(r"[,\s]+", text) if c)
-            return kind, tuple(c.upper() if kind == "noqa" else c for c in codes)
+            codes = [c for c in re.split(r"[,\s]+", text) if c]
+            if kind == "noqa":
+                codes = [c.upper() for c in codes]
+                codes += [twin for c in codes for twin in RUFF_TWINS.get(c, ())]
+            return kind, tuple(codes)
     return None
 
 
@@ -128,16 +144,24 @@ def parse_suppressions(source: str, *, bare_noqa: bool = True) -> Suppressions:
 
 
 def suppressions_for(source: str, path: str, config: Config) -> Suppressions:
-    """The suppressions of the file at `path` (a display path): its comments, and its
-    `per-file-ignores` as if every line said `# asyncfix: ignore[CODES]`. One form for
-    both, so that every codemod and every plan that honours a comment honours these."""
+    """The suppressions of the file at `path` (a display path): its comments, its
+    `per-file-ignores` as if every line said `# asyncfix: ignore[CODES]`, and the run's
+    suppressed sites (`Config.suppress`) as if theirs did. One form for all, so that every
+    codemod and every plan that honours a comment honours these."""
     found = parse_suppressions(source, bare_noqa=not config.ignore_bare_noqa)
     codes = ignored_in(path, config)
     if codes:
         for line in range(1, source.count("\n") + 2):
-            have = found.get(line, frozenset())
-            found[line] = None if have is None else have | codes
+            _add(found, line, codes)
+    for where, line, code in config.suppress:
+        if where == path:
+            _add(found, line, frozenset({code}))
     return found
+
+
+def _add(found: Suppressions, line: int, codes: frozenset[str]) -> None:
+    have = found.get(line, frozenset())
+    found[line] = None if have is None else have | codes
 
 
 def ignored_in(path: str, config: Config) -> frozenset[str]:

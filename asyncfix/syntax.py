@@ -7,13 +7,15 @@ that on every file). Where this interpreter's parser fails, the statements it la
 written the old way, column for column where the language allows, and parsed again:
 
 - PEP 758 (3.14) `except A, B:` -> `except(A, B):`, the very tree 3.14 makes of it;
+- PEP 701 (3.12) f-strings that reuse their own quote inside a replacement field
+  (`f"{d["k"]}"`): the inner strings take the other quote, same length, same columns;
 - PEP 695 (3.12) type parameters `def f[T](...)`, `class C[T]:` are blanked out, and
   `type X = ...` becomes `X = ...`: the tree loses the parameters' names and bounds and
   reads an alias as an assignment. Nothing asyncfix rewrites lives in a type parameter
   or an alias's value.
 
 libcst still parses the real source; only the screening tree is the lowered one. Source
-that still fails (PEP 701 f-strings on 3.11, say) raises the first SyntaxError, as before.
+that still fails (a PEP 701 f-string holding both quotes, say) raises the first SyntaxError.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import re
 import sys
 import tokenize
 from collections.abc import Callable, Sequence
@@ -28,6 +31,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from asyncfix.report import Finding
 
 _OPENING = {"(", "[", "{"}
@@ -38,6 +43,7 @@ _Edit = tuple[int, int, str]  # (start, end, replacement) offsets into the text
 # its tree was dropped; a rewrite's check parses the new source).
 _LOWERED: dict[bytes | str, str | None] = {}
 _LOWERED_SIZE = 64
+_NEWLINE = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
 _Offset = Callable[[tuple[int, int]], int]  # tokenize's (row, column) -> offset
 
 
@@ -90,12 +96,74 @@ def lower(data: bytes | str) -> str | None:
     for line in io.StringIO(text):  # the lines tokenize numbered
         starts.append(starts[-1] + len(line))
     edits = _edits(tokens, starts, text)
-    if not edits:
-        return None
     chars = text
     for start, end, new in sorted(edits, reverse=True):
         chars = chars[:start] + new + chars[end:]
-    return chars
+    requoted = _requote_fstrings(chars) if sys.version_info < (3, 12) else None
+    if requoted is not None:
+        return requoted
+    return chars if edits else None
+
+
+def _requote_fstrings(text: str) -> str | None:
+    """PEP 701: the strings inside an f-string's replacement fields that use the f-string's
+    own quote take the other one (None when there are none, or libcst cannot parse the
+    text). Only where the string holds neither the other quote nor a backslash, and is
+    on one line: then the value is the same and every column stays where it was."""
+    # Imported here: a run whose every file is cached never imports libcst (test_cache).
+    import libcst as cst
+    from libcst.metadata import PositionProvider
+
+    try:
+        wrapper = cst.MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+        positions = wrapper.resolve(PositionProvider)
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return None
+    starts = [0]
+    for line in _NEWLINE.split(text)[:-1]:  # libcst's lines: \r\n, \r and \n end them
+        starts.append(starts[-1] + len(line))
+    chars = list(text)
+    changed = False
+    for node in positions:
+        if not isinstance(node, cst.FormattedString) or len(node.quote) != 1:
+            continue
+        other = "'" if node.quote == '"' else '"'
+        for part in node.parts:
+            if not isinstance(part, cst.FormattedStringExpression):
+                continue
+            for inner in _strings_in(part.expression):
+                value = inner.value
+                body = value.lstrip("rbuRBU")
+                span = positions[inner]
+                if (
+                    body[:1] != node.quote
+                    or body[:3] == node.quote * 3
+                    or other in body
+                    or "\\" in body
+                    or span.start.line != span.end.line
+                ):
+                    continue
+                begin = starts[span.start.line - 1] + span.start.column
+                end = begin + len(value) - 1
+                chars[begin + len(value) - len(body)] = other
+                chars[end] = other
+                changed = True
+    return "".join(chars) if changed else None
+
+
+def _strings_in(node: cst.CSTNode) -> list[cst.SimpleString]:
+    """The simple strings of an expression, nested f-strings' fields aside."""
+    import libcst as cst
+
+    found: list[cst.SimpleString] = []
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.SimpleString):
+            found.append(current)
+        elif not isinstance(current, cst.FormattedString):
+            stack.extend(current.children)
+    return found
 
 
 def _edits(tokens: Sequence[tokenize.TokenInfo], starts: list[int], text: str) -> list[_Edit]:

@@ -21,7 +21,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from asyncfix.config import Config
-from asyncfix.project import Declared, bounds, declared_versions
+from asyncfix.project import (
+    Declared,
+    FastAPITarget,
+    bounds,
+    declared_versions,
+    project_facts,
+    read_project,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,16 @@ ORJSON_OPTIONS = {
     "OPT_INDENT_2": Needs("orjson", Version("2.6"), "orjson.OPT_INDENT_2"),
 }
 
+# httpx 0.20.0 release notes: "The `allow_redirects` flag is now `follow_redirects` and
+# defaults to `False`"; the requests rewrite passes follow_redirects= to keep requests'
+# redirects. https://github.com/encode/httpx/releases/tag/0.20.0
+HTTPX_FOLLOW_REDIRECTS = Needs("httpx", Version("0.20"), "follow_redirects=")
+
+# aiohttp 3.3.0 changelog: "Implement ClientTimeout class and support socket read timeout"
+# (#2768): the requests rewrite's aiohttp.ClientTimeout(sock_connect=..., sock_read=...).
+# https://docs.aiohttp.org/en/stable/changes.html (3.3.0, 2018-06-01)
+AIOHTTP_CLIENT_TIMEOUT = Needs("aiohttp", Version("3.3"), "aiohttp.ClientTimeout(sock_read=...)")
+
 TABLE = (
     FASTAPI_LIFESPAN,
     FASTAPI_EXIT_BEFORE_RESPONSE,
@@ -85,7 +102,17 @@ TABLE = (
     ASYNCIO_TO_THREAD,
     ASYNCIO_TASK_GROUP,
     *ORJSON_OPTIONS.values(),
+    HTTPX_FOLLOW_REDIRECTS,
+    AIOHTTP_CLIENT_TIMEOUT,
 )
+
+
+def lowest(package: str) -> Version | None:
+    """The lowest version of `package` that has every API the rewrites may emit from it
+    (None: no entry), for `--add-deps` to write as the requirement's lower bound."""
+    name = package.lower().replace("_", "-")
+    found = [need.since for need in TABLE if need.package == name]
+    return max(found) if found else None
 
 
 def _inside(version: Version, need: Needs) -> bool:
@@ -134,19 +161,33 @@ def missing(config: Config, need: Needs, near: str | Path | None = None) -> str 
 def _declared_near(config: Config, package: str, near: str | Path | None) -> Declared:
     """What the nearest directory at or above `near` (up to the project's root) declares of
     `package`, else what the configuration's pyproject.toml does."""
+    return declared_versions(declaring_source(config, package, near), package)
+
+
+def declaring_source(config: Config, package: str, near: str | Path | None) -> Path | None:
+    """The pyproject.toml path (it need not exist: the directory's requirements, setup.cfg
+    and lock files count) of the nearest directory at or above `near`, up to the project's
+    root, that declares `package`; else the configuration's pyproject.toml."""
     if near is not None:
         top = _top(config)
         directory = Path(os.path.realpath(near)).parent
         for candidate in (directory, *directory.parents):
             if top is None or not candidate.is_relative_to(top):
                 break
-            # (a directory without pyproject.toml: its requirements, setup.cfg and locks)
             found = declared_versions(candidate / "pyproject.toml", package)
             if found.locked or found.ranges:
-                return found
+                return candidate / "pyproject.toml"
             if candidate == top:
                 break
-    return declared_versions(config.source, package)
+    return config.source
+
+
+def fastapi_target(config: Config, near: str | Path | None) -> FastAPITarget:
+    """Where the FastAPI of `near`'s service is relative to 0.131 (ORJSONResponse's
+    deprecation), read from the same declarations as `missing`."""
+    if config.fastapi_version is not None:
+        return project_facts(config).fastapi
+    return read_project(None, declaring_source(config, "fastapi", near)).fastapi
 
 
 def _top(config: Config) -> Path | None:

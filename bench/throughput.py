@@ -12,6 +12,9 @@ runs as its own process tree, one after the other, on the same files:
 - `asyncfix check` and `asyncfix apply --dry-run`, cold (`--no-cache`);
 - `asyncfix check` warm: once to fill `.asyncfix_cache/`, then the measured rerun.
 
+Then the floor of asyncfix's own design (see FLOOR): its parts, each run's CPU time
+(the process and its workers) and its ratio to the floor.
+
 Reported per tool: files, lines, wall time, lines/s, peak RSS (sum over the process and
 its workers, sampled from /proc every 20 ms; PSS, so that pages a forked worker shares
 with its parent count once) and the ratios to ruff and to libcst; then
@@ -29,6 +32,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import shutil
 import signal
 import subprocess
@@ -70,6 +74,39 @@ if __name__ == "__main__":
 """
 
 
+# The floor of asyncfix's own design (issue #25): Python's `ast.parse` of every file (the
+# prescreens' tree, which every file gets) plus libcst's parse and codegen of the files
+# asyncfix really parses (those whose prescreens pass). CPU seconds on one core, each part
+# timed alone; which files are parsed comes from an untimed asyncfix run first.
+FLOOR = """
+import ast, json, sys, time, warnings
+from pathlib import Path
+
+import libcst
+
+from asyncfix.config import Config
+from asyncfix.driver import run
+
+jobs, paths = int(sys.argv[1]), Path(sys.argv[2]).read_text().splitlines()
+parsed = [o.file.path for o in run([Path(".")], Config(), jobs=jobs).outcomes if o.parsed]
+datas = [Path(p).read_bytes() for p in paths]
+started = time.process_time()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for data in datas:
+        try:
+            ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
+stdlib = time.process_time() - started
+started = time.process_time()
+for path in parsed:
+    libcst.parse_module(Path(path).read_bytes()).bytes
+cst = time.process_time() - started
+print(json.dumps({"ast": stdlib, "libcst": cst, "parsed": len(parsed)}))
+"""
+
+
 @dataclass
 class Measure:
     tool: str
@@ -80,6 +117,7 @@ class Measure:
     files: int = 0
     lines: int = 0
     timed_out: bool = False
+    cpu_seconds: float = 0.0  # user + system of the process and every child it waited for
     summary: str = ""  # asyncfix's own summary line: proof that it did the whole run
 
     @property
@@ -157,8 +195,14 @@ def _kill_tree(root: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(tool: str, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Measure:
     peak = 0
+    cpu = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -182,6 +226,7 @@ def measure(tool: str, argv: list[str], cwd: Path, env: dict[str, str], timeout:
         _, stderr = process.communicate()
         stderr += b"timed out"
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     stop.set()
     sampler.join()
     text = stderr.decode(errors="replace")
@@ -196,8 +241,42 @@ def measure(tool: str, argv: list[str], cwd: Path, env: dict[str, str], timeout:
         peak / 2**20,
         process.returncode,
         timed_out=timed_out,
+        cpu_seconds=cpu,
         summary=summary[-1] if summary else "",
     )
+
+
+def floor(
+    copy: Path, env: dict[str, str], jobs: str, files: Path, script: Path
+) -> dict[str, float]:
+    """The floor's parts in CPU seconds (see FLOOR): `ast`, `libcst`, and `parsed` files."""
+    out = subprocess.run(
+        [sys.executable, "-P", str(script), jobs, str(files)],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        check=True,
+    ).stdout
+    parts: dict[str, float] = json.loads(out.decode().splitlines()[-1])
+    return parts
+
+
+def floor_table(rows: list[Measure], parts: dict[str, float]) -> str:
+    """The floor, its parts, and each asyncfix run's CPU and its ratio to the floor."""
+    total = parts["ast"] + parts["libcst"]
+    lines = [
+        f"floor (CPU, one core): {total:.2f} s = stdlib ast.parse of every file "
+        f"{parts['ast']:.2f} s + libcst parse+codegen of the {int(parts['parsed']):,} files "
+        f"asyncfix parses {parts['libcst']:.2f} s",
+        "| run | CPU | wall | CPU / floor |",
+        "|---|---|---|---|",
+    ]
+    for m in rows:
+        lines.append(
+            f"| {m.tool} | {m.cpu_seconds:.2f} s | {m.seconds:.2f} s | "
+            f"{m.cpu_seconds / total if total else 0:.1f}x |"
+        )
+    return "\n".join(lines)
 
 
 def profile(copy: Path, top: int) -> str:
@@ -262,6 +341,7 @@ def main() -> int:
         print(f"{len(files):,} files, {lines:,} lines copied from {args.tree}", flush=True)
         (workdir / "files.txt").write_text("\n".join(map(str, files)))
         (workdir / "roundtrip.py").write_text(LIBCST_ROUND_TRIP)
+        (workdir / "floor.py").write_text(FLOOR)
         env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
@@ -300,6 +380,8 @@ def main() -> int:
             f"{len(files):,} files, {lines:,} lines), {args.jobs} jobs, {os.cpu_count()} CPUs"
         )
         print(table(results, ruff_m, libcst_m))
+        parts = floor(copy, env, jobs, workdir / "files.txt", workdir / "floor.py")
+        print(floor_table(results, parts))
         cold = next(m for m in results if m.tool == "asyncfix check (cold)")
         apply = next(m for m in results if m.tool.startswith("asyncfix apply"))
         warm = next(m for m in results if m.tool == "asyncfix check (warm cache)")
@@ -325,6 +407,7 @@ def main() -> int:
         if args.json:
             payload = {
                 "tree": str(args.tree),
+                "floor": parts,
                 "async_only": args.async_only,
                 "jobs": args.jobs,
                 "cpus": os.cpu_count(),

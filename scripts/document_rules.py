@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from asyncfix.codemods import all_codemods, families
+from asyncfix.codemods import all_rules, every_rule
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 COMMAND = ".venv/bin/python scripts/document_rules.py"
@@ -20,7 +20,8 @@ COMMAND = ".venv/bin/python scripts/document_rules.py"
 
 def render() -> str:
     """The whole of docs/rules.md."""
-    codemods = all_codemods()
+    rules = every_rule()
+    pipeline = all_rules()
     lines = [
         "# Rules",
         "",
@@ -31,17 +32,24 @@ def render() -> str:
         "*after*). `asyncfix explain CODE` prints the same text. Rules marked *local fix* are",
         "offered to `fixit fix`; the others are fixed by `asyncfix apply` (they reach beyond",
         "the site). More about each family's limits: [rule-details.md](rule-details.md).",
+        "The `profile` rules are found in a profile (`check --profile`), not in the source.",
         "",
         "| code | family | summary |",
         "|---|---|---|",
     ]
-    rows = sorted((rule.code, c.FAMILY, rule.summary) for c in codemods for rule in c.RULES)
+    rows = sorted((code, c.FAMILY, rule.summary) for code, (c, rule) in rules.items())
     lines += [f"| [{code}](#{code.lower()}) | {fam} | {_cell(text)} |" for code, fam, text in rows]
-    for family in families():
+    # Families in the order of their first codes (serializer AF1xx first).
+    for family in dict.fromkeys(family for _, family, _ in rows):
         lines += ["", f"## {family}"]
-        members = [(rule, c) for c in codemods if family == c.FAMILY for rule in c.RULES]
+        members = [(rule, c) for c, rule in rules.values() if family == c.FAMILY]
         for rule, codemod in sorted(members, key=lambda m: m[0].code):
-            fix = "local fix" if rule.local_fix else "fixed by `asyncfix apply`"
+            if rule.code not in pipeline:
+                fix = "reported with `--profile`, never rewritten"
+            elif rule.local_fix:
+                fix = "local fix"
+            else:
+                fix = "fixed by `asyncfix apply`"
             lines += [
                 "",
                 f"### {rule.code}",

@@ -4,7 +4,7 @@ Dev-time only: this script imports the async libraries to introspect them. async
 never imports them (nor the user's code); it reads the generated, committed table.
 
     pip install sqlalchemy httpx httpx2 aiohttp asyncpg redis motor pymongo sqlmodel \
-        aiofiles aiosqlite
+        aiofiles aiosqlite beanie
     python scripts/gen_coroutine_table.py && ruff format asyncfix/data/coroutines.py
 """
 
@@ -74,6 +74,11 @@ CLASSES = [
     "sqlmodel.ext.asyncio.session.AsyncSession",
 ]
 
+# Classes a project subclasses (a beanie Document): their methods are typed only on the
+# project's subclasses (ITERATES_SELF, constructors), apart from CLASSES, whose method names
+# other rules read as "a coroutine method somewhere".
+SUBCLASSED = ["beanie.Document"]
+
 # Modules whose coroutine functions users call directly.
 FUNCTION_MODULES = ["asyncio", "aiofiles.os", "asyncpg", "aiosqlite"]
 
@@ -89,6 +94,7 @@ ALIAS_MODULES = [
     "asyncio.streams",
     "asyncpg.connection",
     "asyncpg.pool",
+    "beanie.odm.documents",
     "httpx._client",
     "httpx._models",
     "pymongo.asynchronous.collection",
@@ -206,6 +212,17 @@ ITEMS = {
 }
 
 
+# Class methods whose result, iterated with `async for`, gives instances of the class they
+# are called on (a project subclass: `async for feed in Feed.find_all()`). The value says
+# whether positional arguments are filters; find_all's fourth is a projection model, and
+# `projection_model=` makes every one of them give instances of another class.
+ITERATES_SELF = {
+    "beanie.Document.find": True,
+    "beanie.Document.find_all": False,
+    "beanie.Document.find_many": True,
+}
+
+
 def _load(dotted: str) -> Any:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -221,6 +238,22 @@ def _redis_command(cls: type, name: str, fn: Any) -> bool:
     except (OSError, TypeError):
         return False
     return "return self.execute_command(" in source and "redis.commands" in fn.__module__
+
+
+def _returns_own_coroutine(cls: type, fn: Any) -> bool:
+    # beanie's `set`, `inc` and `current_date` are plain `def`s that
+    # `return self.update(...)`, a coroutine method of the same class.
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return any(
+        f"return self.{name}(" in source
+        for name in dir(cls)
+        if not name.startswith("_")
+        and inspect.iscoroutinefunction(getattr(cls, name, None))
+        and f"self.{name}(" in source
+    )
 
 
 def _motor_futures(cls: type) -> set[str]:
@@ -257,7 +290,8 @@ def classify(dotted: str) -> dict[str, list[str]]:
         if not callable(fn) or isinstance(fn, type):
             continue
         redis_command = dotted.startswith("redis.asyncio.Redis") and _redis_command(cls, name, fn)
-        if inspect.iscoroutinefunction(fn) or redis_command:
+        beanie_update = dotted.startswith("beanie.") and _returns_own_coroutine(cls, fn)
+        if inspect.iscoroutinefunction(fn) or redis_command or beanie_update:
             coroutines.add(name)
         else:
             sync.add(name)
@@ -303,7 +337,7 @@ def members(dotted: str) -> list[str]:
 
 def versions() -> dict[str, str]:
     dists = ["aiofiles", "aiohttp", "aiosqlite", "asyncpg", "httpx", "httpx2"]
-    dists += ["motor", "pymongo", "redis", "sqlmodel"]
+    dists += ["beanie", "motor", "pymongo", "redis", "sqlmodel"]
     found = {d: importlib.metadata.version(d) for d in [*dists, "SQLAlchemy"]}
     found["python"] = ".".join(map(str, sys.version_info[:3]))
     return found
@@ -311,6 +345,9 @@ def versions() -> dict[str, str]:
 
 def main() -> None:
     classes = {c: classify(c) for c in CLASSES}
+    subclassed = {c: classify(c) for c in SUBCLASSED}
+    all_aliases = pprint.pformat(aliases(classes | subclassed), width=90)
+    subclassed_text = pprint.pformat(subclassed, width=90)
     item_members = {c: members(c) for c in ITEMS}
     body = [
         "# ruff: noqa: E501  (generated data: long qualified names)",
@@ -330,7 +367,7 @@ def main() -> None:
         f"FUNCTIONS: Final[dict[str, str]] = {pprint.pformat(functions(), width=90)}",
         "",
         "# other import paths of the classes above -> the path used in CLASSES",
-        f"ALIASES: Final[dict[str, str]] = {pprint.pformat(aliases(classes), width=90)}",
+        f"ALIASES: Final[dict[str, str]] = {all_aliases}",
         "",
         "# `async with <Class(...) | obj.method(...) | factory()> as x`: the class of x",
         f"ENTERS: Final[dict[str, str]] = {pprint.pformat(ENTERS, width=90)}",
@@ -346,6 +383,13 @@ def main() -> None:
         f"ITEMS: Final[dict[str, str]] = {pprint.pformat(ITEMS, width=90)}",
         "",
         f"MEMBERS: Final[dict[str, list[str]]] = {pprint.pformat(item_members, width=90)}",
+        "",
+        "# classes a project subclasses: class -> kind -> method names, as in CLASSES",
+        f"SUBCLASSED: Final[dict[str, dict[str, list[str]]]] = {subclassed_text}",
+        "",
+        "# `async for x in Class.method(...)` gives instances of the (sub)class called on;",
+        "# value: positional arguments are filters (see scripts/gen_coroutine_table.py)",
+        f"ITERATES_SELF: Final[dict[str, bool]] = {pprint.pformat(ITERATES_SELF, width=90)}",
         "",
     ]
     OUT.parent.mkdir(exist_ok=True)

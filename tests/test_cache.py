@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import asyncfix.driver
+import asyncfix.pipeline
 from asyncfix.cache import CachedResult, ResultCache, Unkeyable, plan_form
 from asyncfix.cli import main
 from asyncfix.config import Config
@@ -66,8 +66,8 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(data: bytes) -> None:
         raise AssertionError("parsed although the cache holds the result")
 
-    monkeypatch.setattr(asyncfix.driver, "_guard_depth", fail)
-    monkeypatch.setattr(asyncfix.driver, "_cst_parse", fail)
+    monkeypatch.setattr(asyncfix.pipeline, "guard_depth", fail)
+    monkeypatch.setattr(asyncfix.pipeline, "cst_parse", fail)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

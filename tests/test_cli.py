@@ -261,15 +261,16 @@ def test_many_changed_files_are_formatted_each_as_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
 ) -> None:
     # From four changed files on, black runs in forked processes: each file must still
-    # get its own formatted text, in its place.
+    # get its own formatted text, in its place (the rewritten lines: the rest stays).
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
     (tmp_path / "src").mkdir()
     for i in range(6):
-        source = LEGACY.replace("handler", f"handler_{i}") + f"table_{i} = {{ 'n':{i} }}\n"
-        (tmp_path / "src" / f"m{i}.py").write_text(source)
+        source = LEGACY.replace("handler", f"handler_{i}").replace("(1)", f"( {i} )")
+        (tmp_path / "src" / f"m{i}.py").write_text(source + f"table_{i} = {{ 'n':{i} }}\n")
     result = invoke("apply", "--jobs", jobs, "src")
     assert result.exit_code == 0, result.output + result.stderr
     for i in range(6):
-        expected = FIXED.replace("handler", f"handler_{i}") + f'\n\ntable_{i} = {{"n": {i}}}\n'
+        expected = FIXED.replace("handler", f"handler_{i}").replace("(1)", f"({i})")
+        expected += f"table_{i} = {{ 'n':{i} }}\n"
         assert (tmp_path / "src" / f"m{i}.py").read_text() == expected

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from libcst.codemod.visitors import AddImportsVisitor
 
 import asyncfix.codemods
-import asyncfix.driver
 import asyncfix.formatting
+import asyncfix.pipeline
 from asyncfix.annotations import annotate, strip_annotations
 from asyncfix.cli import main
 from asyncfix.codemods import all_codemods
@@ -171,19 +171,23 @@ assert max(len(line) for line in LONG.splitlines()) == 88
 def formatting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     asyncfix.formatting.black_table.cache_clear()
+    asyncfix.formatting.ruff_config.cache_clear()
+    asyncfix.formatting.configured_formatter.cache_clear()
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "clean.py").write_text(LONG)  # black-clean; the rewrite makes it too long
-    (tmp_path / "messy.py").write_text(LONG.replace("import time\n", "import time;x={'a':1}\n"))
+    (tmp_path / "messy.py").write_text(LONG.replace("import time\n", "import time\nx={'a':1}\n"))
     return tmp_path
 
 
-def test_format_auto_formats_only_files_that_were_black_clean(formatting: Path) -> None:
+def test_format_auto_formats_only_the_rewritten_lines(formatting: Path) -> None:
     assert invoke("apply", ".").exit_code == 0
     clean = (formatting / "clean.py").read_text()
     assert "    await asyncio.sleep(\n        first_delay_in_seconds" in clean
     messy = (formatting / "messy.py").read_text()
-    assert "x={'a':1}" in messy  # not black-clean before: its own lines are left alone
-    assert "    await asyncio.sleep(first_delay_in_seconds + second" in messy
+    assert "x={'a':1}" in messy  # no formatter in this project: its own lines stay
+    # ... but the line asyncfix wrote is kept within 88 columns.
+    assert "    await asyncio.sleep(\n        first_delay_in_seconds" in messy
+    assert max(len(line) for line in messy.splitlines()) <= 88
 
 
 def test_format_auto_follows_a_project_that_configures_black(formatting: Path) -> None:
@@ -194,8 +198,8 @@ def test_format_auto_follows_a_project_that_configures_black(formatting: Path) -
         "    await asyncio.sleep(first_delay_in_seconds + second"
         in (formatting / "clean.py").read_text()
     )
-    # ... and every changed file is formatted, as the project asks.
-    assert 'x = {"a": 1}' in (formatting / "messy.py").read_text()
+    # ... on the rewritten lines only: the project's other lines are its reviewers' business.
+    assert "\nx={'a':1}\n" in (formatting / "messy.py").read_text()
 
 
 def test_format_none_and_black(formatting: Path) -> None:
@@ -343,7 +347,7 @@ def needs_orjson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     registry = (*all_codemods(), _FakeOrjson)
     monkeypatch.setattr(asyncfix.codemods, "all_codemods", lambda: registry)
-    monkeypatch.setattr(asyncfix.driver, "all_codemods", lambda: registry)
+    monkeypatch.setattr(asyncfix.pipeline, "all_codemods", lambda: registry)
     (tmp_path / "app.py").write_text("def f():\n    return slow_dumps(1)\n")
     return tmp_path
 
@@ -369,9 +373,9 @@ def test_add_deps_edits_project_dependencies_in_place(needs_orjson: Path) -> Non
     assert result.exit_code == 0, result.stderr
     assert (needs_orjson / "app.py").read_text().startswith("import orjson\n")
     assert (needs_orjson / "pyproject.toml").read_text() == PYPROJECT.replace(
-        "    'httpx'\n", "    'httpx',\n    'orjson'\n"
+        "    'httpx'\n", "    'httpx',\n    'orjson>=2.6'\n"
     )
-    assert "adding to pyproject.toml: orjson" in result.stderr
+    assert "adding to pyproject.toml: orjson>=2.6" in result.stderr
     assert "need these packages" not in result.stderr
 
 
@@ -389,7 +393,9 @@ def test_add_deps_dry_run_shows_the_dependency_diff(needs_orjson: Path) -> None:
     assert "+++ b/requirements.txt\n" in result.output
     assert (needs_orjson / "requirements.txt").read_bytes() == b"fastapi\r\nhttpx"
     assert invoke("apply", "--jobs", "1", "--add-deps", ".").exit_code == 0
-    assert (needs_orjson / "requirements.txt").read_bytes() == b"fastapi\r\nhttpx\r\norjson\r\n"
+    assert (
+        needs_orjson / "requirements.txt"
+    ).read_bytes() == b"fastapi\r\nhttpx\r\norjson>=2.6\r\n"
 
 
 def test_add_deps_with_nowhere_to_add_is_an_error(needs_orjson: Path) -> None:
@@ -401,17 +407,20 @@ def test_add_deps_with_nowhere_to_add_is_an_error(needs_orjson: Path) -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ("dependencies = []\n", 'dependencies = ["orjson"]\n'),
-        ('dependencies = ["a"]\n', 'dependencies = ["a", "orjson"]\n'),
-        ('dependencies = ["a",]\n', 'dependencies = ["a", "orjson"]\n'),
-        ('dependencies = [\n  "a[x]>=1",\n]\n', 'dependencies = [\n  "a[x]>=1",\n  "orjson",\n]\n'),
+        ("dependencies = []\n", 'dependencies = ["orjson>=2.6"]\n'),
+        ('dependencies = ["a"]\n', 'dependencies = ["a", "orjson>=2.6"]\n'),
+        ('dependencies = ["a",]\n', 'dependencies = ["a", "orjson>=2.6"]\n'),
+        (
+            'dependencies = [\n  "a[x]>=1",\n]\n',
+            'dependencies = [\n  "a[x]>=1",\n  "orjson>=2.6",\n]\n',
+        ),
         (
             'dependencies = [\n    "a",  # pinned\n]\n',
-            'dependencies = [\n    "a",  # pinned\n    "orjson",\n]\n',
+            'dependencies = [\n    "a",  # pinned\n    "orjson>=2.6",\n]\n',
         ),
         (
             'dependencies = [\n    "a"  # no comma\n]\n',
-            'dependencies = [\n    "a",  # no comma\n    "orjson"\n]\n',
+            'dependencies = [\n    "a",  # no comma\n    "orjson>=2.6"\n]\n',
         ),
         ('dependencies = ["ORJSON>=3"]\n', None),
     ],
@@ -431,7 +440,7 @@ def test_dynamic_dependencies_use_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements-prod.txt").write_text("# prod\nhttpx==0.27\n")
     edit = add_dependencies(tmp_path, {"httpx", "orjson"})
     assert edit is not None and edit.path.name == "requirements-prod.txt"
-    assert edit.new == b"# prod\nhttpx==0.27\norjson\n"
+    assert edit.new == b"# prod\nhttpx==0.27\norjson>=2.6\n"
     (tmp_path / "requirements-prod.txt").unlink()
     with pytest.raises(DepsError):
         add_dependencies(tmp_path, {"orjson"})

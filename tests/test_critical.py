@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from asyncfix.codemods import http_client
+from asyncfix.codemods.http_client import time_sleep
 from asyncfix.codemods.serializer import offload
 from asyncfix.config import parse_table
 from asyncfix.driver import Pipeline
@@ -57,7 +57,7 @@ def rewrite(source: str, family: str) -> tuple[str, list[str]]:
 
 def unguarded(monkeypatch: pytest.MonkeyPatch, source: str, family: str) -> str:
     """What asyncfix would write without the check: the hazard the test measures."""
-    for module in (offload, http_client):
+    for module in (offload, time_sleep):
         monkeypatch.setattr(module, "split_section", lambda *args: None)
     new, _ = rewrite(source, family)
     monkeypatch.undo()

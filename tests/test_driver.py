@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import libcst as cst
 import pytest
 
-from asyncfix import driver, index
+from asyncfix import index, workers
 from asyncfix.codemods import (
     AsyncfixCodemod,
     RegistryError,
@@ -28,10 +28,12 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import Pipeline, _index_apart, _init_worker, _plan, _plan_groups
+from asyncfix.driver import Pipeline
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import ModuleInfo, forget, index_module
+from asyncfix.planning import make_plans, plan_apart, plan_groups
 from asyncfix.signals import Interrupted, stop_on_signals
+from asyncfix.workers import _init_worker, _process_chunk, index_apart
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -130,7 +132,7 @@ class _Flipper(AsyncfixCodemod):
 def test_a_bad_rewrite_leaves_the_file_untouched(
     codemod: type[AsyncfixCodemod], problem: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("asyncfix.driver.resolve_selection", lambda s, i: frozenset({"AF999"}))
+    monkeypatch.setattr("asyncfix.pipeline.resolve_selection", lambda s, i: frozenset({"AF999"}))
     pipeline = Pipeline(Config(), codemods=[codemod])
     outcome = pipeline.process(SourceFile(Path("x.py"), "x.py"), b"def f():\n    pass\n")
     assert outcome.new is None
@@ -173,9 +175,9 @@ def test_plans_made_in_children_are_the_plans(jobs: int) -> None:
     # each making the plans of some families.
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
-    here = _plan(pipeline, files, contents, apart=False)
+    here = plan_apart(pipeline, files, contents, apart=False)
     assert len({name for each in here.values() for name in each}) > 1  # several planners
-    apart = _plan(pipeline, files, contents, apart=True, jobs=jobs)
+    apart = plan_apart(pipeline, files, contents, apart=True, jobs=jobs)
     assert _ordered(apart) == _ordered(here)  # the same order too (cache keys hash it)
 
 
@@ -203,7 +205,7 @@ def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(Config(),)) as pool:
-        modules, pickled, same = _index_apart(pool, pipeline, files, contents, jobs, None)
+        modules, pickled, same = index_apart(pool, pipeline, files, contents, jobs, None)
     assert same is pool
     assert {"app/main.py", "app/db.py"} <= modules.keys()
     assert pickled.keys() == {path for path, info in modules.items() if info is not None}
@@ -218,8 +220,8 @@ def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
         assert sent.data == b""  # the worker has the bytes
         sent.data = data
         assert _facts(sent) == _facts(here)
-    apart = _plan(pipeline, files, contents, apart=True, jobs=jobs, modules=modules)
-    assert _ordered(apart) == _ordered(_plan(pipeline, files, contents, apart=False))
+    apart = plan_apart(pipeline, files, contents, apart=True, jobs=jobs, modules=modules)
+    assert _ordered(apart) == _ordered(plan_apart(pipeline, files, contents, apart=False))
 
 
 def _dies(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | None]:
@@ -229,12 +231,12 @@ def _dies(files: list[tuple[SourceFile, bytes]]) -> list[ModuleInfo | None]:
 def test_a_worker_that_dies_indexing_leaves_the_plans_to_index(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(driver, "_index_chunk", _dies)  # (the forked workers see it too)
+    monkeypatch.setattr(workers, "_index_chunk", _dies)  # (the forked workers see it too)
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
     pool = ProcessPoolExecutor(2, initializer=_init_worker, initargs=(Config(),))
     pool.submit(int).result()
-    modules, pickled, fresh = _index_apart(pool, pipeline, files, contents, 2, None)
+    modules, pickled, fresh = index_apart(pool, pipeline, files, contents, 2, None)
     try:
         assert modules == {} and pickled == {} and fresh is not pool
         assert fresh.submit(sum, [1, 2]).result() == 3  # a working pool in its place
@@ -245,7 +247,7 @@ def test_a_worker_that_dies_indexing_leaves_the_plans_to_index(
 @pytest.mark.parametrize("jobs", [1, 2, 3, 64])
 def test_planners_are_dealt_out_by_family(jobs: int) -> None:
     planners = Pipeline(Config()).planners()
-    groups = _plan_groups(planners, jobs)
+    groups = plan_groups(planners, jobs)
     assert 1 <= len(groups) <= jobs
     assert sorted(c.NAME for g in groups for c in g) == sorted(c.NAME for c in planners)
     family_groups = {c.FAMILY: {i for i, g in enumerate(groups) if c in g} for c in planners}
@@ -255,13 +257,13 @@ def test_planners_are_dealt_out_by_family(jobs: int) -> None:
 
 
 def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: Pipeline, *args: object) -> None:
+    def broken(*args: object) -> None:
         raise ValueError("a bug in a plan")
 
-    monkeypatch.setattr(Pipeline, "plan_each", broken)
+    monkeypatch.setattr("asyncfix.planning.plan_each", broken)
     files, contents = _legacy_files()
     with pytest.raises(ValueError, match="a bug in a plan"):
-        _plan(Pipeline(Config()), files, contents, apart=True)
+        plan_apart(Pipeline(Config()), files, contents, apart=True)
 
 
 def test_a_signal_after_the_last_look_at_the_flag_still_interrupts() -> None:
@@ -279,8 +281,8 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
 ) -> None:
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
-    plans = pipeline.make_plans(files, contents)
-    tasks: list[driver.Task] = []
+    plans = make_plans(pipeline, files, contents)
+    tasks: list[workers.Task] = []
     for file in files:
         data = contents[file.display]
         assert isinstance(data, bytes)
@@ -291,7 +293,7 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
     expected = [pipeline.rewrite_file(*task[:4]) for task in tasks]
     assert any(o.findings for o in expected) and any(o.new for o in expected)
     forget()
-    monkeypatch.setattr(driver, "_WORKER", pipeline)
+    monkeypatch.setattr(workers, "_WORKER", pipeline)
     collected: list[str] = []
     original = index._Collector.walk
 
@@ -301,7 +303,7 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
         original(self, node, own)  # type: ignore[arg-type]
 
     monkeypatch.setattr(index._Collector, "walk", walk)
-    outcomes = driver._process_chunk(tasks)
+    outcomes = _process_chunk(tasks)
     assert [(o.findings, o.new, o.errors) for o in outcomes] == [
         (o.findings, o.new, o.errors) for o in expected
     ]
@@ -312,9 +314,11 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
 
 def test_the_families_are_the_registrys() -> None:
     # The configuration's family tables and the selectors know the families the registry
-    # discovers, in the order of their codes; each family has a module (or package) of its
-    # name, and a codemod of its own may sit in a module beside it.
-    assert set(families()) == {c.FAMILY for c in all_codemods()} <= set(_family_modules())
+    # discovers, in the order of their codes; each family is the module (or package) of
+    # its name, and every codemod lives in its family's.
+    assert set(families()) == {c.FAMILY for c in all_codemods()} == set(_family_modules())
+    for codemod in all_codemods():
+        assert codemod.__module__.split(".")[2] == codemod.FAMILY, codemod
     assert [min(all_rules_of(f)) for f in families()] == sorted(
         min(all_rules_of(f)) for f in families()
     )

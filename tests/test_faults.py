@@ -514,12 +514,12 @@ class _Killer(AsyncfixCodemod):
 )
 def test_a_worker_process_that_dies(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = all_codemods()
-    monkeypatch.setattr("asyncfix.driver.all_codemods", lambda: (*real, _Killer))
+    monkeypatch.setattr("asyncfix.pipeline.all_codemods", lambda: (*real, _Killer))
 
     def enable(select: Any, ignore: Any) -> frozenset[str]:
         return resolve_selection(select, ignore) | {"AF999"}
 
-    monkeypatch.setattr("asyncfix.driver.resolve_selection", enable)
+    monkeypatch.setattr("asyncfix.pipeline.resolve_selection", enable)
     for i in range(10):
         (project / "src" / f"m{i}.py").write_text(LEGACY)
     victim = project / "src" / "m3.py"

@@ -29,7 +29,9 @@ from asyncfix.codemods import families
 from asyncfix.config import Config, load_config, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile
+from asyncfix.formatting import format_change
 from asyncfix.project import import_sorter
+from asyncfix.review import rewrites
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,6 +90,12 @@ def test_single_file_case(case: Path) -> None:
     outcome = pipeline.process(SourceFile(case, case.name), source)
     assert not outcome.errors, outcome.errors
     output = outcome.new if outcome.new is not None else source
+    if outcome.new is not None:
+        # What `apply` writes: formatted as --format auto does for a file of no project.
+        text = format_change(
+            source.decode(outcome.encoding), output.decode(outcome.encoding), "auto", None, case
+        )
+        output = text.encode(outcome.encoding)
     findings = "".join(f.format().removeprefix(f"{case.name}:") + "\n" for f in outcome.findings)
     _check_or_update(case.with_name(f"{stem}.findings"), findings.encode())
     _check_or_update(case.with_name(f"{stem}.expected.py"), output)
@@ -109,9 +117,9 @@ def test_multi_file_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     result = run([Path(".")], config, jobs=1)
     assert not result.errors, result.errors
-    for outcome in result.outcomes:
-        if outcome.new is not None:
-            outcome.file.path.write_bytes(outcome.new)
+    # What `apply` writes: the rewrite, formatted as the project formats (--format auto).
+    for change in rewrites(result.outcomes, "auto", config.source, annotated=False, jobs=1):
+        change.path.write_bytes(change.new)
     findings = "".join(f.format() + "\n" for f in result.findings)
     _check_or_update(case / "findings", findings.encode())
     expected = case / "expected"

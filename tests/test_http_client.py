@@ -16,11 +16,11 @@ from asyncfix.codemods.http_client import (
     BlockingCalls,
     HttpOptions,
     RequestsToAsync,
-    _Defines,
     blocking_functions,
     http_options,
     shared_client,
 )
+from asyncfix.codemods.http_client.blocking_plan import _Defines
 from asyncfix.config import Config, ConfigError, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover

@@ -13,7 +13,7 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from asyncfix.codemods import base
+from asyncfix.codemods import base, runner
 from asyncfix.codemods.base import visit_with_metadata
 from asyncfix.codemods.helpers import (
     BlankKeepingImportsRemover,
@@ -22,8 +22,9 @@ from asyncfix.codemods.helpers import (
     sort_added_imports,
 )
 from asyncfix.config import Config
-from asyncfix.driver import Pipeline, _cst_parse
+from asyncfix.driver import Pipeline
 from asyncfix.files import SourceError, SourceFile
+from asyncfix.parsing import cst_parse
 from asyncfix.project import ImportSorter
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -124,7 +125,7 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         ran.append(type(transformer).__name__)
         return visit(transformer, module)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(base, "visit_with_metadata", spy)
+    monkeypatch.setattr(runner, "visit_with_metadata", spy)  # (where import changes run)
     pipeline = Pipeline(Config())
     # `time.sleep` is rewritten in both; only the first keeps a use of `time`.
     kept = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    return time.time()\n"
@@ -159,7 +160,7 @@ def test_top_imports_adder_writes_what_libcst_writes_on_every_golden_input() -> 
     compared = 0
     for path in sorted(TESTDATA.glob("*/*.input.py")):
         try:
-            module, _ = _cst_parse(path.read_bytes())  # as the driver parses (form feeds)
+            module, _ = cst_parse(path.read_bytes())  # as the driver parses (form feeds)
         except SourceError:
             continue
         assert _added(TopImportsAdder, module) == _added(AddImportsVisitor, module), path

@@ -15,6 +15,7 @@ from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import TREES, ProjectIndex, forget, index_module, module_name, walk
+from asyncfix.planning import make_plans
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 
@@ -132,11 +133,11 @@ class _MarkCallers(AsyncfixCodemod):
 
 
 def test_plans_reach_the_planned_files_only(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("asyncfix.driver.all_codemods", lambda: (_MarkCallers,))
-    monkeypatch.setattr("asyncfix.driver.resolve_selection", lambda s, i: frozenset({"AF999"}))
+    monkeypatch.setattr("asyncfix.pipeline.all_codemods", lambda: (_MarkCallers,))
+    monkeypatch.setattr("asyncfix.pipeline.resolve_selection", lambda s, i: frozenset({"AF999"}))
     pipeline = Pipeline(Config())
     files, _ = discover([Path("src")])
-    plans = pipeline.make_plans(files)
+    plans = make_plans(pipeline, files)
     assert plans == {
         "src/shop/app.py": {"mark-callers": ["root"]},
         "src/shop/helpers.py": {"mark-callers": ["fetch"]},

@@ -12,6 +12,7 @@ from asyncfix.config import Config
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
 from asyncfix.index import ProjectIndex
+from asyncfix.planning import plan_each
 
 
 class _Told(AsyncfixCodemod):
@@ -43,7 +44,7 @@ def test_the_driver_passes_the_enabled_rules_to_a_plan_that_takes_them(tmp_path:
     files = [SourceFile(source, "m.py")]
     config = Config(select=("AF5", "AF601"), ignore=("AF502",))
     pipeline = Pipeline(config, codemods=[_Told, _NotTold])
-    plans = pipeline.plan_each(pipeline.planners(), files)
+    plans = plan_each(pipeline, pipeline.planners(), files)
     assert plans[_Told.NAME] == {"enabled": sorted(pipeline.enabled)}
     assert "AF501" in pipeline.enabled and "AF502" not in pipeline.enabled
     assert plans[_NotTold.NAME] == {"called": True}

@@ -267,8 +267,60 @@ def test_min_share_limits_check_and_apply(legacy: Path) -> None:
     assert "+++ b/app/main.py" in out and "+++ b/app/db.py" not in out
     code, out, _ = _cli("apply", "--no-cache", "--dry-run", ".")
     assert "+++ b/app/db.py" in out  # (it is, without --min-share)
+
+
+def test_min_share_apply_fixes_the_sites_that_matter_and_leaves_the_rest(legacy: Path) -> None:
+    before = (legacy / "app" / "main.py").read_text()
+    code, _, err = _cli(
+        "apply", "--no-cache", "--profile", str(SPEEDSCOPE), "--min-share", "10%", "."
+    )
+    assert code == 0, err
+    after = (legacy / "app" / "main.py").read_text()
+    compile(after, "main.py", "exec")
+    # The hot site (get_order's requests.get, 87% of the loop) is fixed, with the lifespan
+    # its shared client needs (AF301/AF302: prerequisites of AF201, below the share).
+    get_order = after[after.index("async def get_order") : after.index("async def create_order")]
+    assert "await request.app.state.http_client.get(" in get_order
+    assert "requests.get(" not in get_order and "lifespan=lifespan" in after
+    # The other sites of the same file, below the share, are left as written.
+    create_order = after[after.index("async def create_order") :]
+    for unchanged in (
+        '    upstream = requests.get(f"{UPSTREAM_URL}/inventory/{payload.sku}")\n',  # AF201
+        "    db.refresh(order)  # forgotten await: the coroutine never runs\n",  # AF501
+        "    body = json.dumps(_order_json(order, total, stock))\n",  # AF103
+    ):
+        assert unchanged in before and unchanged in create_order
+    assert "    time.sleep(0.1)  # give the upstream a moment\n" in after  # AF203
+    assert "async def _order_total(" in after  # AF601
+    # Without --min-share the same sites are fixed: the limit is what left them.
+    (legacy / "app" / "main.py").write_text(before)
+    _cli("apply", "--no-cache", ".")
+    everything = (legacy / "app" / "main.py").read_text()
+    assert "await db.refresh(order)" in everything and "asyncio.sleep(0.1)" in everything
     code, _, err = _cli("check", "--no-cache", "--min-share", "1%", ".")
     assert code == 2 and "--min-share needs --profile" in err
+
+
+def test_profile_rules_are_selected_and_ignored_like_the_others(legacy: Path) -> None:
+    profiles = ("--profile", str(SPEEDSCOPE), "--profile", str(LOG))
+
+    def codes(*args: str) -> set[str]:
+        code, out, err = _cli("check", "--no-cache", *profiles, *args, ".")
+        assert code == 1, err
+        return {line.split(": ")[1].split()[0] for line in out.splitlines()}
+
+    every = codes()
+    assert SLOW_COROUTINE in every and "AF201" in every
+    assert codes("--ignore", SLOW_COROUTINE) == every - {SLOW_COROUTINE}
+    assert codes("--ignore", "profile") == every - {HOT_BLOCKING, SLOW_COROUTINE}
+    # Selected alone, the hot requests.get is no rule's finding: AF701 names it.
+    assert codes("--select", "AF7") == {HOT_BLOCKING, SLOW_COROUTINE}
+    assert codes("--select", f"{HOT_BLOCKING},AF203") == {HOT_BLOCKING, "AF203"}
+    (legacy / "pyproject.toml").write_text(
+        (legacy / "pyproject.toml").read_text()
+        + f'\n[tool.asyncfix]\nignore = ["{SLOW_COROUTINE}"]\n'
+    )
+    assert codes() == every - {SLOW_COROUTINE}
 
 
 def test_json_and_sarif_carry_the_share(legacy: Path) -> None:

@@ -12,8 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from asyncfix.cache import ResultCache
+from asyncfix.cli import main
 from asyncfix.config import Config
 from asyncfix.driver import run
 from asyncfix.files import discover
@@ -357,3 +359,24 @@ def test_a_client_moved_to_app_state_needs_every_module_that_reads_it(
     result = run([Path("svc/main.py"), Path("svc/api")], config, jobs=1)
     changed = [o.file.display for o in result.outcomes if o.new is not None]
     assert changed == ["svc/api/quotes.py", "svc/api/users.py", "svc/main.py"]
+
+
+def test_a_package_and_a_script_of_one_name_inside_it(tmp_path: Path) -> None:
+    # `app/__init__.py` is the package `app`; `app/server/app.py` (no __init__.py in
+    # server/, run from there as `uvicorn app:app`) is a script also named `app`. The
+    # package's top lies above the files' common directory: this crashed the run.
+    layout, root = _layout(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/server/app.py": "from r import router\n",
+            "app/server/r.py": "router = 1\n",
+        },
+    )
+    assert layout.name_of(root / "app" / "__init__.py") == "app"
+    assert layout.name_of(root / "app" / "server" / "app.py") == "app.server.app"
+    found = layout.resolve(root / "app" / "server" / "app.py", "r.router")
+    assert found is not None and found.qualname == "r.router"
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "internal error" not in result.output

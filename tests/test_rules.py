@@ -18,7 +18,7 @@ from fixit.testing import LintRuleTestCase
 
 import asyncfix.codemods
 import asyncfix.rules
-from asyncfix.codemods import all_codemods, all_rules
+from asyncfix.codemods import all_codemods, all_rules, every_rule
 from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.fixit_bridge import AsyncfixLintRule, build_rules
 
@@ -36,8 +36,10 @@ def _cases() -> list[tuple[str, Valid | Invalid]]:
 
 
 def test_every_registered_code_is_a_fixit_rule() -> None:
-    assert asyncfix.rules.__all__ == sorted(all_rules())
-    for code, (codemod, rule) in all_rules().items():
+    # AF701/AF702 (from --profile) too: fixit knows every code asyncfix reports.
+    assert asyncfix.rules.__all__ == sorted(every_rule())
+    assert set(asyncfix.rules.__all__) - set(all_rules()) == {"AF701", "AF702"}
+    for code, (codemod, rule) in every_rule().items():
         lint_rule = getattr(asyncfix.rules, code)
         assert issubclass(lint_rule, AsyncfixLintRule)
         assert lint_rule.CODEMOD is codemod and lint_rule.RULE is rule
@@ -49,7 +51,17 @@ def test_only_generated_rules_are_bound_in_the_module() -> None:
     # fixit collects every LintRule subclass it finds in the module it enables.
     from fixit.config import walk_module
 
-    assert sorted(walk_module(asyncfix.rules)) == sorted(all_rules())
+    assert sorted(walk_module(asyncfix.rules)) == sorted(every_rule())
+
+
+def test_profile_rules_report_nothing_in_fixit() -> None:
+    # Their findings come from a profile (`asyncfix check --profile`), which fixit never
+    # passes: the rule's own blocking example lints clean, so no invalid case exists.
+    for code in ("AF701", "AF702"):
+        rule = getattr(asyncfix.rules, code)
+        assert rule.INVALID == [] and rule.VALID
+        violations, _ = _lint(rule, every_rule()[code][1].before)
+        assert violations == []
 
 
 @pytest.mark.parametrize(
@@ -355,7 +367,8 @@ def test_fixit_uses_the_files_project_configuration(tmp_path: Path) -> None:
     project.mkdir()
     (project / "pyproject.toml").write_text(
         '[tool.fixit]\nroot = true\nenable = ["asyncfix.rules"]\ndisable = ["fixit.rules"]\n'
-        '[tool.asyncfix]\nignore = ["AF201"]\n[tool.asyncfix.http_client]\ntimeout = 10\n'
+        '[tool.asyncfix]\nignore = ["AF201", "AF701"]\n[tool.asyncfix.http_client]\n'
+        "timeout = 10\n"
     )
     (project / "app.py").write_text(
         "import time\n\nimport requests\n\n\nasync def a():\n    time.sleep(1)\n"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -14,15 +16,12 @@ from asyncfix.cli import main
 from asyncfix.codemods import all_rules
 from asyncfix.profiles import profile_rules
 from asyncfix.report import FileError, Finding, github_annotations
-from asyncfix.sarif import artifact_uri, sarif_log
+from asyncfix.sarif import SCHEMA_URI, artifact_uri, sarif_log
 
-# The official schema is not on PyPI and its OASIS licence does not let us vendor it: the
-# test validates against it when it is present (see docs/architecture.md, "Tests").
-SCHEMA_FILE = Path(
-    os.environ.get(
-        "ASYNCFIX_SARIF_SCHEMA", Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
-    )
-)
+# The official SARIF 2.1.0 schema, copied unmodified from the OASIS SARIF TC's repository
+# under its notice (tests/data/sarif-schema-2.1.0.NOTICE.md says where from, and its hash).
+SCHEMA_FILE = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
 
 LEGACY = (
     "import time\n\n\nasync def handler(lock):\n"
@@ -97,21 +96,42 @@ def test_sarif_has_what_github_code_scanning_requires(project: Path) -> None:
         assert result["level"] in ("none", "note", "warning", "error")
 
 
-@pytest.mark.skipif(not SCHEMA_FILE.is_file(), reason=f"official SARIF schema not at {SCHEMA_FILE}")
 def test_sarif_validates_against_the_official_schema(project: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA_FILE.read_text())
-    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
+    # The copy is the official file, unmodified (its notice allows no other).
+    assert hashlib.sha256(SCHEMA_FILE.read_bytes()).hexdigest() == SCHEMA_SHA256
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert schema["id"] == SCHEMA_URI
+    # A fixable finding (fixes), a refused one, and a file that does not parse.
+    (project / "src" / "other.py").write_text(
+        "import time\n\n\nasync def other():\n    time.sleep(3)\n"
+    )
     doc = _sarif(project)
-    fixed = doc["runs"][0]["results"][0]
-    assert fixed["fixes"] and fixed["partialFingerprints"]  # validated too
+    results = doc["runs"][0]["results"]
+    assert doc["$schema"] == SCHEMA_URI
+    assert all(r["partialFingerprints"] for r in results)
+    assert sum("fixes" in r for r in results) == 2
+    assert doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     validator = jsonschema.Draft4Validator(
         schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
     )
     validator.validate(doc)
-    # And the validator does reject what the schema forbids: the test cannot pass vacuously.
-    doc["runs"][0]["results"][0]["level"] = "fatal"
-    assert not validator.is_valid(doc)
+    # The validator rejects what the schema forbids, in the parts under test too: the test
+    # cannot pass vacuously.
+    for path, bad in (
+        (("level",), "fatal"),
+        (("partialFingerprints",), {"asyncfix/v1": 1}),
+        (("fixes", 0, "artifactChanges"), []),
+        (
+            ("fixes", 0, "artifactChanges", 0, "replacements", 0, "deletedRegion"),
+            {"charOffset": -2},
+        ),
+    ):
+        broken = copy.deepcopy(doc)
+        holder = next(r for r in broken["runs"][0]["results"] if "fixes" in r)
+        for key in path[:-1]:
+            holder = holder[key]
+        holder[path[-1]] = bad
+        assert not validator.is_valid(broken), path
 
 
 def test_sarif_paths_outside_the_current_directory_are_file_uris(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ configuration and the messages, the fixed source on stdout (what editors call)."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,32 @@ def test_stdin_through_real_pipes(project: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, FIXED), done.stderr
+
+
+def test_stdin_is_planned_in_its_project_as_apply_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A coroutine function another module defines, called without await; and one another
+    # module awaits, which converting alone would break (closed-world: no outside callers).
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.asyncfix.async_def]\nclosed-world = true\n")
+    (root / "pkg" / "__init__.py").write_text("")
+    lib = b"async def helper():\n    return 1\n\n\nasync def fetch(x):\n    return x\n"
+    app = b"from pkg.lib import fetch, helper\n\n\nasync def f():\n    fetch(1)\n"
+    app += b"    return await helper()\n"
+    (root / "pkg" / "lib.py").write_bytes(lib)
+    (root / "pkg" / "app.py").write_bytes(app)
+    monkeypatch.chdir(root)
+    checked = invoke(app, "check", "--stdin-filename", "pkg/app.py", "-")
+    assert checked.output.startswith("pkg/app.py:5:5: AF501 `fetch()`")
+    fixed = invoke(lib, "apply", "--stdin-filename", "pkg/lib.py", "-")
+    assert fixed.stdout_bytes == lib  # not converted: pkg/app.py awaits them
+    assert "pkg/app.py awaits it and is not among the files given" in fixed.stderr
+    # The same as `asyncfix apply pkg/lib.py`, and SARIF offers no fix of lib.py alone.
+    invoke(b"", "apply", "--no-cache", "pkg/lib.py")
+    assert (root / "pkg" / "lib.py").read_bytes() == lib
+    sarif = json.loads(invoke(b"", "check", "--no-cache", "--output-format", "sarif", ".").output)
+    results = sarif["runs"][0]["results"]
+    assert [(r["ruleId"], r["properties"]["fixable"]) for r in results] == [("AF601", True)] * 2
+    assert not any("fixes" in r for r in results)

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from asyncfix.config import ConfigError, parse_table
-from asyncfix.suppressions import parse_suppressions
+from asyncfix.config import Config, ConfigError, parse_table
+from asyncfix.suppressions import parse_suppressions, suppressions_for
 
 SOURCE = """\
 import time
@@ -37,6 +37,10 @@ def test_lines_each_comment_covers() -> None:
     assert 5 not in parse_suppressions(SOURCE, bare_noqa=False)
     # In a string it is no comment.
     assert parse_suppressions('x = "# noqa"\n') == {}
+    # ruff's code for the same problem silences asyncfix's too.
+    assert parse_suppressions("t = f()  # noqa: RUF006, ASYNC251\n") == {
+        1: frozenset({"RUF006", "ASYNC251", "AF502", "AF203"})
+    }
 
 
 def test_bare_noqa_can_be_left_to_other_linters(
@@ -64,3 +68,14 @@ def test_ignore_bare_noqa_must_be_a_boolean() -> None:
     assert parse_table({"ignore-bare-noqa": True}, None).ignore_bare_noqa
     with pytest.raises(ConfigError, match="ignore-bare-noqa must be a boolean"):
         parse_table({"ignore-bare-noqa": "yes"}, None)
+
+
+def test_suppressed_sites_of_the_run_join_the_files_comments() -> None:
+    # `apply --min-share` leaves sites as `# asyncfix: ignore[CODE]` on their lines would.
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)  # noqa: AF201\n"
+    config = Config(suppress=(("app.py", 5, "AF203"), ("app.py", 2, "AF103"), ("b.py", 5, "X")))
+    assert suppressions_for(source, "app.py", config) == {
+        5: frozenset({"AF201", "AF203"}),
+        2: frozenset({"AF103"}),
+    }
+    assert suppressions_for(source, "other.py", config) == {5: frozenset({"AF201"})}

@@ -105,8 +105,8 @@ def test_type_alias_in_a_one_line_block_and_type_as_a_name() -> None:
         "try:\n    f()\nexcept A, B as e:\n    pass\n",
         # A genuine error after the newer syntax: the first error is reported.
         "try:\n    f()\nexcept A, B:\n    pass\nx = = 1\n",
-        # Before 3.12 a nested quote ends the f-string: nothing lowers that.
-        'try:\n    f()\nexcept A, B:\n    pass\nx = f"{d["k"]}"\n',
+        # Before 3.12 a nested quote ends the f-string: one holding both quotes stays so.
+        'try:\n    f()\nexcept A, B:\n    pass\nx = f"{d["k\'"]}"\n',
         # No room for a line continuation on an empty line inside type parameters.
         "def f[\n\n    T](x):\n    pass\n",
     ],

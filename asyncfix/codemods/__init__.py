@@ -38,21 +38,8 @@ def _discover() -> list[type[AsyncfixCodemod]]:
 def order_codemods(codemods: Sequence[type[AsyncfixCodemod]]) -> list[type[AsyncfixCodemod]]:
     """Topological order of the declared AFTER relations; ties broken by name."""
     by_name = {c.NAME: c for c in codemods}
-    families = {c.FAMILY for c in codemods}
-    edges: dict[str, set[str]] = {c.NAME: set() for c in codemods}  # name -> must run before it
-    for c in codemods:
-        for dep in c.AFTER:
-            if dep == "*":
-                edges[c.NAME] |= {o.NAME for o in codemods if "*" not in o.AFTER}
-            elif dep in by_name:
-                edges[c.NAME].add(dep)
-            elif dep in families:
-                edges[c.NAME] |= {o.NAME for o in codemods if dep == o.FAMILY}
-            else:
-                # A family module not among `codemods` is fine to name; a typo is not.
-                if dep not in _family_modules():
-                    raise RegistryError(f"codemod {c.NAME!r} runs after unknown {dep!r}")
-        edges[c.NAME].discard(c.NAME)
+    # name -> must run before it
+    edges: dict[str, set[str]] = {c.NAME: _runs_after(c, codemods) for c in codemods}
     waiting = {name: set(deps) for name, deps in edges.items()}
     ready = [name for name, deps in waiting.items() if not deps]
     heapq.heapify(ready)
@@ -71,6 +58,39 @@ def order_codemods(codemods: Sequence[type[AsyncfixCodemod]]) -> list[type[Async
     return ordered
 
 
+def _runs_after(
+    c: type[AsyncfixCodemod], codemods: Sequence[type[AsyncfixCodemod]], *, star: bool = True
+) -> set[str]:
+    """The names of the codemods `c` declares to run after (`star=False`: not those it
+    names only through "*", everything)."""
+    names: set[str] = set()
+    for dep in c.AFTER:
+        if dep == "*":
+            names |= {o.NAME for o in codemods if "*" not in o.AFTER} if star else set()
+        elif any(dep in (o.NAME, o.FAMILY) for o in codemods):
+            names |= {o.NAME for o in codemods if dep in (o.NAME, o.FAMILY)}
+        elif dep not in _family_modules():
+            # A family module not among `codemods` is fine to name; a typo is not.
+            raise RegistryError(f"codemod {c.NAME!r} runs after unknown {dep!r}")
+    return names - {c.NAME}
+
+
+def prerequisites(code: str) -> frozenset[str]:
+    """The rule codes of the codemods that the codemod of `code` runs after, transitively
+    (those it names only as "*" aside): the fixes its fix may build on."""
+    rules, codemods = all_rules(), all_codemods()
+    if code not in rules:
+        return frozenset()
+    by_name = {c.NAME: c for c in codemods}
+    seen: set[str] = set()
+    todo = [rules[code][0]]
+    while todo:
+        for name in _runs_after(todo.pop(), codemods, star=False) - seen:
+            seen.add(name)
+            todo.append(by_name[name])
+    return frozenset(code for name in seen for code in by_name[name].codes())
+
+
 @cache
 def all_codemods() -> tuple[type[AsyncfixCodemod], ...]:
     return tuple(order_codemods(_discover()))
@@ -78,6 +98,14 @@ def all_codemods() -> tuple[type[AsyncfixCodemod], ...]:
 
 def all_rules() -> dict[str, tuple[type[AsyncfixCodemod], Rule]]:
     return {rule.code: (c, rule) for c in all_codemods() for rule in c.RULES}
+
+
+def every_rule() -> dict[str, tuple[type[AsyncfixCodemod], Rule]]:
+    """The pipeline's rules and the ones reported from outside it (`--profile`'s AF701 and
+    AF702): what `--select`, `explain`, SARIF and the fixit bridge know."""
+    from asyncfix.profiles import profile_rules  # (no codemod imports: a cheap module)
+
+    return {**all_rules(), **profile_rules()}
 
 
 @cache
@@ -96,14 +124,14 @@ def selector_matches(selector: str, codemod: type[AsyncfixCodemod], code: str) -
 def known_selector(selector: str) -> bool:
     """A code (AF203), a prefix (AF2) or a family name (http_client) of some rule."""
     return selector in families() or any(
-        selector_matches(selector, c, code) for code, (c, _) in all_rules().items()
+        selector_matches(selector, c, code) for code, (c, _) in every_rule().items()
     )
 
 
 def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
     """The rule codes a run enables. Unknown selectors are an error, not a silent no-op."""
     select, ignore = list(select), list(ignore)
-    rules = all_rules()
+    rules = every_rule()
     for selector in (*select, *ignore):
         if not known_selector(selector):
             raise RegistryError(
@@ -134,7 +162,9 @@ __all__ = [
     "Rule",
     "all_codemods",
     "all_rules",
+    "every_rule",
     "families",
     "order_codemods",
+    "prerequisites",
     "resolve_selection",
 ]

@@ -150,7 +150,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # to processes by it. A plan that reuses its family's scan costs next to nothing.
     PLAN_COST: ClassVar[float] = 0.01
     # Modules `plan` indexes whatever it finds: every one whose bytes hold one of these.
-    # The driver has them indexed in parallel before the plans are made (see driver._run).
+    # The driver has them indexed in parallel before the plans are made (see workers.index_apart).
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:

@@ -411,6 +411,22 @@ def split_section(
     return None
 
 
+def shared_write(
+    function: cst.FunctionDef, scope: Scope | None, *, own_instance: bool = False
+) -> str | None:
+    """The first shared state (as `split_section` means it) that the body of `function`
+    writes; `scope` is its body's. Moved off the loop into a worker thread, the whole body
+    runs beside other threads and tasks: no write of it is atomic any more.
+    `own_instance`: `self` is made for this one call (a class-based view's), not shared."""
+    while isinstance(scope, ComprehensionScope):
+        scope = scope.parent
+    flat = _Flattener(function, function, scope)  # (the function is met nowhere in its body)
+    if own_instance:
+        flat.owner = None
+    flat.statements(function.body)
+    return next((event.key for event in flat.events if event.kind == "write"), None)
+
+
 def _split(events: list[_Event], start: int, end: int) -> str | None:
     """Shared state read at r and written at w, r < w, with the await (start..end) between
     them or at one end, and no original await between them."""

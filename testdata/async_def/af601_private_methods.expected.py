@@ -1,4 +1,5 @@
 class Repo:
+
     def _key(self, item_id):
         return "item:" + str(item_id)
 

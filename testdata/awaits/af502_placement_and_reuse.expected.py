@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio as aio
 
 # Strong references to running tasks: the event loop keeps only weak ones.
-_background_tasks: "set[aio.Task[object]]" = set()
+_background_tasks: set[aio.Task[object]] = set()
 
 LIMIT = 3
 

@@ -10,7 +10,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./app.db")
 engine = create_async_engine(DATABASE_URL)
 
 
-async_session = async_sessionmaker(engine, autoflush=False, expire_on_commit=False)  # no autoflush here
+async_session = async_sessionmaker(
+    engine, autoflush=False, expire_on_commit=False
+)  # no autoflush here
 
 
 # The leaky dependency: a session factory built on every call, and a session that is only

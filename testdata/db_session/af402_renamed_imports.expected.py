@@ -6,7 +6,6 @@ from sqlalchemy.orm import sessionmaker as maker
 
 from app.config import engine
 
-
 factory = saorm.sessionmaker(bind=engine)
 
 

@@ -11,19 +11,19 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 
 @router.get("/items")
-async def list_items(db: Session = Depends(get_db)):
+def list_items(db: Session = Depends(get_db)):
     return db.query(Item).all()
 
 
 @router.get("/health")
-async def health():
+def health():
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return {"ok": True}
 
 
 @router.post("/items")
-async def create_item(item: ItemIn):
+def create_item(item: ItemIn):
     with Session(engine) as db:
         db.add(Item(**item.model_dump()))
         db.commit()
@@ -42,5 +42,5 @@ async def not_a_route(db: Session):
 
 
 @router.get("/items/{item_id}")
-async def read_item(item_id: int, session: SessionDep):
+def read_item(item_id: int, session: SessionDep):
     return session.get(Item, item_id)

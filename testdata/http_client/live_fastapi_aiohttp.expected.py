@@ -22,7 +22,9 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def upstream_user(token: str = "t", *, request: Request):
-    r = await request.app.state.http_client.get(f"{UPSTREAM}/json", params={"user": token})
+    r = await request.app.state.http_client.get(
+        f"{UPSTREAM}/json", params={"user": token}
+    )
     await r.read()
     r.raise_for_status()
     return (await r.json(content_type=None))["query"]
@@ -30,9 +32,16 @@ async def upstream_user(token: str = "t", *, request: Request):
 
 @app.get("/proxy/{name}")
 async def proxy(name: str, user=Depends(upstream_user), *, request: Request):
-    r = await request.app.state.http_client.get(f"{UPSTREAM}/json", params={"name": name})
+    r = await request.app.state.http_client.get(
+        f"{UPSTREAM}/json", params={"name": name}
+    )
     await r.read()
-    return {"upstream": await r.json(content_type=None), "ok": r.ok, "status": r.status, "user": user}
+    return {
+        "upstream": await r.json(content_type=None),
+        "ok": r.ok,
+        "status": r.status,
+        "user": user,
+    }
 
 
 @app.get("/missing")
@@ -51,4 +60,6 @@ async def head():
 
 @app.post("/forward")
 async def forward(payload: dict, request: Request):
-    return await (await request.app.state.http_client.post(f"{UPSTREAM}/echo", json=payload)).json(content_type=None)
+    return await (
+        await request.app.state.http_client.post(f"{UPSTREAM}/echo", json=payload)
+    ).json(content_type=None)

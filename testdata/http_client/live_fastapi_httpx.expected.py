@@ -21,21 +21,32 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def upstream_user(token: str = "t", *, request: Request):
-    r = await request.app.state.http_client.get(f"{UPSTREAM}/json", params={"user": token})
+    r = await request.app.state.http_client.get(
+        f"{UPSTREAM}/json", params={"user": token}
+    )
     r.raise_for_status()
     return r.json()["query"]
 
 
 @app.get("/proxy/{name}")
 async def proxy(name: str, user=Depends(upstream_user), *, request: Request):
-    r = await request.app.state.http_client.get(f"{UPSTREAM}/json", params={"name": name})
-    return {"upstream": r.json(), "ok": not r.is_error, "status": r.status_code, "user": user}
+    r = await request.app.state.http_client.get(
+        f"{UPSTREAM}/json", params={"name": name}
+    )
+    return {
+        "upstream": r.json(),
+        "ok": not r.is_error,
+        "status": r.status_code,
+        "user": user,
+    }
 
 
 @app.get("/missing")
 async def missing(request: Request):
     try:
-        (await request.app.state.http_client.get(f"{UPSTREAM}/missing")).raise_for_status()
+        (
+            await request.app.state.http_client.get(f"{UPSTREAM}/missing")
+        ).raise_for_status()
     except httpx.HTTPStatusError:
         return {"error": True}
     return {"error": False}
@@ -43,9 +54,17 @@ async def missing(request: Request):
 
 @app.get("/head")
 async def head(request: Request):
-    return {"status": (await request.app.state.http_client.head(f"{UPSTREAM}/redirect", follow_redirects=False)).status_code}
+    return {
+        "status": (
+            await request.app.state.http_client.head(
+                f"{UPSTREAM}/redirect", follow_redirects=False
+            )
+        ).status_code
+    }
 
 
 @app.post("/forward")
 async def forward(payload: dict, request: Request):
-    return (await request.app.state.http_client.post(f"{UPSTREAM}/echo", json=payload)).json()
+    return (
+        await request.app.state.http_client.post(f"{UPSTREAM}/echo", json=payload)
+    ).json()

@@ -13,12 +13,16 @@ async def get_json(base):
 
 async def post_json(base):
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as session:
-        return await (await session.post(f"{base}/echo", json={"a": [1, 2]})).json(content_type=None)
+        return await (await session.post(f"{base}/echo", json={"a": [1, 2]})).json(
+            content_type=None
+        )
 
 
 async def post_form(base):
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as session:
-        return await (await session.post(f"{base}/echo", data={"name": "a b"})).json(content_type=None)
+        return await (await session.post(f"{base}/echo", data={"name": "a b"})).json(
+            content_type=None
+        )
 
 
 async def follows_redirect(base):
@@ -65,8 +69,12 @@ async def text_and_content(base):
 
 async def session_calls(base):
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as s:
-        first = await (await s.get(f"{base}/json", params={"n": "1"})).json(content_type=None)
-        second = await (await s.post(f"{base}/echo", json=[1, 2])).json(content_type=None)
+        first = await (await s.get(f"{base}/json", params={"n": "1"})).json(
+            content_type=None
+        )
+        second = await (await s.post(f"{base}/echo", json=[1, 2])).json(
+            content_type=None
+        )
     return first, second
 
 
@@ -82,7 +90,10 @@ async def connection_refused(dead_url):
 async def timed_out(base):
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as session:
-            await session.get(f"{base}/slow", timeout=aiohttp.ClientTimeout(sock_connect=0.2, sock_read=0.2))
+            await session.get(
+                f"{base}/slow",
+                timeout=aiohttp.ClientTimeout(sock_connect=0.2, sock_read=0.2),
+            )
     except aiohttp.ServerTimeoutError:
         return "timeout"
     return "in time"

@@ -28,12 +28,16 @@ async def follows_redirect(base):
 
 async def head_does_not_follow(base):
     async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
-        return (await client.head(f"{base}/redirect", follow_redirects=False)).status_code
+        return (
+            await client.head(f"{base}/redirect", follow_redirects=False)
+        ).status_code
 
 
 async def redirect_not_followed(base):
     async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
-        return (await client.get(f"{base}/redirect", follow_redirects=False)).status_code
+        return (
+            await client.get(f"{base}/redirect", follow_redirects=False)
+        ).status_code
 
 
 async def not_found(base):

@@ -11,7 +11,9 @@ UPPER = "import sys; sys.stdout.write(sys.stdin.read().upper())"
 
 
 async def binary_output():
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "print('hi')", stdout=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "print('hi')", stdout=subprocess.PIPE
+    )
     out, err = await proc.communicate()
     return proc.returncode, out, err
 
@@ -25,8 +27,16 @@ async def text_round_trip(data):
         stderr=subprocess.PIPE,
     )
     out, err = await proc.communicate(data.encode(locale.getpreferredencoding(False)))
-    out = out.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
-    err = err.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
+    out = (
+        out.decode(locale.getpreferredencoding(False))
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
+    err = (
+        err.decode(locale.getpreferredencoding(False))
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
     return proc.returncode, out, err
 
 
@@ -68,7 +78,11 @@ async def stderr_merged():
         stderr=subprocess.STDOUT,
     )
     out, err = await proc.communicate()
-    out = out.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
+    out = (
+        out.decode(locale.getpreferredencoding(False))
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
     return sorted(out.split()), err
 
 

@@ -28,4 +28,6 @@ class Client:
 
 
 async def total(items):
-    return sum(rates(c)["rate"] for c in items) + sum([(await asyncio.to_thread(rates, c))["rate"] for c in items])
+    return sum(rates(c)["rate"] for c in items) + sum(
+        [(await asyncio.to_thread(rates, c))["rate"] for c in items]
+    )

@@ -4,12 +4,24 @@ import aiohttp
 async def fetch(url, token):
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout()) as session:
-            r = await session.get(url, params={"q": "x"}, auth=aiohttp.BasicAuth("api", token), timeout=aiohttp.ClientTimeout(sock_connect=3, sock_read=3))
+            r = await session.get(
+                url,
+                params={"q": "x"},
+                auth=aiohttp.BasicAuth("api", token),
+                timeout=aiohttp.ClientTimeout(sock_connect=3, sock_read=3),
+            )
             await r.read()
         r.raise_for_status()
     except aiohttp.ClientResponseError:
         return None
-    return r.ok, r.status, r.headers["content-type"], await r.json(content_type=None), await r.text(), await r.read()
+    return (
+        r.ok,
+        r.status,
+        r.headers["content-type"],
+        await r.json(content_type=None),
+        await r.text(),
+        await r.read(),
+    )
 
 
 async def direct(url):

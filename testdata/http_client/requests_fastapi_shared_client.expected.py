@@ -19,22 +19,36 @@ router = APIRouter(prefix="/v1")
 
 
 async def current_user(token: str = "", *, request: Request):
-    r = await request.app.state.http_client.get("https://auth.example/me", headers={"Authorization": token})
+    r = await request.app.state.http_client.get(
+        "https://auth.example/me", headers={"Authorization": token}
+    )
     r.raise_for_status()
     return r.json()
 
 
 @app.get("/weather/{city}")
 async def weather(city: str, units: str = "metric", *, request: Request):
-    if not (await request.app.state.http_client.head(f"https://weather.example/{city}", follow_redirects=False)).is_error:
-        return (await request.app.state.http_client.get(f"https://weather.example/{city}", params={"units": units})).json()
+    if not (
+        await request.app.state.http_client.head(
+            f"https://weather.example/{city}", follow_redirects=False
+        )
+    ).is_error:
+        return (
+            await request.app.state.http_client.get(
+                f"https://weather.example/{city}", params={"units": units}
+            )
+        ).json()
     return None
 
 
 @router.post("/hooks")
 async def hook(req: Request, user=Depends(current_user)):
     try:
-        (await req.app.state.http_client.post("https://audit.example/", json={"user": user})).raise_for_status()
+        (
+            await req.app.state.http_client.post(
+                "https://audit.example/", json={"user": user}
+            )
+        ).raise_for_status()
     except httpx2.HTTPStatusError:
         return {"audited": False, "path": req.url.path}
     return {"audited": True}

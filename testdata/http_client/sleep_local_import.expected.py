@@ -1,5 +1,6 @@
 import asyncio
 
+
 async def later():
 
     await asyncio.sleep(1)

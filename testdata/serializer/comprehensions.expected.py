@@ -12,5 +12,11 @@ async def many(bodies, items):
     first = next(json.loads(b) for b in bodies)
     # ...but these json.dumps results are text handed on, not response bodies.
     lines = [json.dumps(i) for i in items]
-    responses = [Response(orjson.dumps(i, option=orjson.OPT_NON_STR_KEYS), media_type="application/json") for i in items]
+    responses = [
+        Response(
+            orjson.dumps(i, option=orjson.OPT_NON_STR_KEYS),
+            media_type="application/json",
+        )
+        for i in items
+    ]
     return parsed, by_id, ids, first, lines, responses

@@ -5,13 +5,22 @@ from fastapi import Response
 
 
 async def aliased_module(data):
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 async def from_import(data):
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 async def local_import(data):
 
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )

@@ -19,7 +19,10 @@ class ReportView:
     @traced
     async def get(self, request):
         report = await self.load(request)
-        return Response(orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+        return Response(
+            orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS),
+            media_type="application/json",
+        )
 
     @staticmethod
     async def parse(body):

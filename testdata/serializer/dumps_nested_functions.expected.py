@@ -15,7 +15,10 @@ async def handler(data, executor):
 
     async def inner():
         # A nested async def runs on the loop again.
-        return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+        return Response(
+            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+            media_type="application/json",
+        )
 
     return await inner()
 
@@ -27,6 +30,9 @@ async def with_default(data, body=json.dumps({"empty": True})):
 
 def factory(data):
     async def endpoint():
-        return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+        return Response(
+            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+            media_type="application/json",
+        )
 
     return endpoint

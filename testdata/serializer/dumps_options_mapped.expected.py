@@ -3,7 +3,12 @@ from starlette.responses import Response
 
 
 async def sorted_and_indented(data):
-    return Response(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(
+            data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+        ),
+        media_type="application/json",
+    )
 
 
 async def compact_utf8(data):
@@ -18,7 +23,9 @@ async def literal_str_keys(user, count):
 
 
 async def keyword_payload(data):
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+    )
 
 
 async def multi_line(data):

@@ -6,7 +6,10 @@ from starlette.responses import Response
 
 async def export_rows(rows):
     # The body is only ever sent as JSON: orjson's bytes go straight in.
-    return Response(content=orjson.dumps({"rows": rows}, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        content=orjson.dumps({"rows": rows}, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 async def export_problem(problem):

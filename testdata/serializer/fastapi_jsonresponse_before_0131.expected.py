@@ -15,7 +15,9 @@ async def list_items(store):
 @router.post("/", status_code=201)
 async def create_item(store, item):
     created = await store.add(item)
-    response = ORJSONResponse(created, status_code=201, headers={"Location": f"/items/{created['id']}"})
+    response = ORJSONResponse(
+        created, status_code=201, headers={"Location": f"/items/{created['id']}"}
+    )
     return response
 
 

@@ -15,7 +15,10 @@ api = instrument(api)
 @router.get("/imported")
 async def on_imported_router(data):
     # `router` comes from another module: not known to be FastAPI's, so AF101.
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 @app.exception_handler(ValueError)
@@ -26,11 +29,17 @@ async def value_error(request: Request, exc: ValueError):
 @api.get("/wrapped")
 async def on_rebound_app(data):
     # `api` is bound twice, once to something else: not known to be FastAPI's.
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 async def helper(data):
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    )
 
 
 @app.websocket("/ws")

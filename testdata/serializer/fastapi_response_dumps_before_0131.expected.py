@@ -25,7 +25,10 @@ async def create_order(repo, payload):
 async def get_sorted(order_id: int, repo):
     # ORJSONResponse takes no options: sort_keys keeps a Response, serialized by orjson.
     order = await repo.get(order_id)
-    return Response(orjson.dumps(order, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps(order, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS),
+        media_type="application/json",
+    )
 
 
 @app.get("/orders/{order_id}/api")

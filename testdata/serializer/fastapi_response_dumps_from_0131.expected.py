@@ -14,4 +14,8 @@ async def get_order(order_id: int, repo):
 @app.post("/orders", status_code=201)
 async def create_order(repo, payload):
     order = await repo.add(payload)
-    return Response(content=orjson.dumps(order, option=orjson.OPT_NON_STR_KEYS), status_code=201, media_type="application/json")
+    return Response(
+        content=orjson.dumps(order, option=orjson.OPT_NON_STR_KEYS),
+        status_code=201,
+        media_type="application/json",
+    )

@@ -11,4 +11,7 @@ def to_log(data):
 
 async def handler(request, data):
     body = orjson.loads(await request.body())
-    return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"), dumps(data)
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
+    ), dumps(data)

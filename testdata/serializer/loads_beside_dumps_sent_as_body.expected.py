@@ -8,7 +8,9 @@ from starlette.responses import Response
 
 
 async def export(rows):
-    body = orjson.dumps({"rows": rows}, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
+    body = orjson.dumps(
+        {"rows": rows}, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+    )
     return Response(body, media_type="application/json")
 
 

@@ -5,7 +5,9 @@ from starlette.responses import Response
 
 
 async def reuses_alias(data):
-    return Response(oj.dumps(data, option=oj.OPT_NON_STR_KEYS), media_type="application/json")
+    return Response(
+        oj.dumps(data, option=oj.OPT_NON_STR_KEYS), media_type="application/json"
+    )
 
 
 async def taken(data, orjson):

@@ -7,7 +7,9 @@ from pandas import DataFrame, read_parquet
 
 async def summary(df: pd.DataFrame, counts: pd.Series):
     by_row = await asyncio.to_thread(df.to_dict, "records")
-    text = (await asyncio.to_thread(df.to_json, orient="records")).encode()  # the await needs parentheses here
+    text = (
+        await asyncio.to_thread(df.to_json, orient="records")
+    ).encode()  # the await needs parentheses here
     return by_row, text, await asyncio.to_thread(counts.to_dict)
 
 
@@ -20,7 +22,13 @@ async def export(path, rows):
         frame.to_csv,
         index=False,
     )
-    return csv, await asyncio.to_thread(fresh.to_json), await asyncio.to_thread(parquet.to_dict), await asyncio.to_thread(annotated.to_dict), await asyncio.to_thread(pd.DataFrame(rows).to_csv)
+    return (
+        csv,
+        await asyncio.to_thread(fresh.to_json),
+        await asyncio.to_thread(parquet.to_dict),
+        await asyncio.to_thread(annotated.to_dict),
+        await asyncio.to_thread(pd.DataFrame(rows).to_csv),
+    )
 
 
 async def from_json(body):

@@ -12,5 +12,7 @@ async def handler(data):
         json.dumps(data),
         media_type="application/json",
     )
-    e = Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")  # asyncfix: ignore[AF203]
+    e = Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+    )  # asyncfix: ignore[AF203]
     return a, b, c, d, e

@@ -17,7 +17,7 @@ from asyncfix.codemods.base import (
     Rule,
     SourceView,
 )
-from asyncfix.codemods.shared.async_def_facts import closed_world
+from asyncfix.codemods.shared.async_def_facts import awaits_in, closed_world
 from asyncfix.codemods.shared.async_def_plan import (
     PLAN_NAME,
     Planner,
@@ -70,43 +70,6 @@ AF601 = Rule(
 )
 
 
-def _awaits_in(node: cst.FunctionDef) -> bool:
-    """Does the function's own body await (nested defs and lambdas aside)?"""
-    finder = _AwaitFinder()
-    node.body.visit(finder)
-    return finder.found
-
-
-class _AwaitFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Await(self, node: cst.Await) -> bool:
-        self.found = True
-        return False
-
-    def visit_For(self, node: cst.For) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_With(self, node: cst.With) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_Yield(self, node: cst.Yield) -> None:
-        self.found = True
-
-
 class AsyncWithoutAwait(AsyncfixCodemod):
     NAME = PLAN_NAME
     FAMILY = "async_def"
@@ -114,7 +77,8 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     # In test code it converts no def (see Planner._silent), but un-awaits the calls of
     # those it converts elsewhere: the tests must follow, or they would await a plain value.
     IN_TESTS = True
-    AFTER = ("*", "awaits", "db_session")  # last: its re-check sees every other rewrite
+    # After the families that add awaits and the session scopes: its re-check sees them.
+    AFTER = ("*", "awaits", "db-session")
     TRIGGERS = (b"async def",)
     PLAN_COST = 0.32
     INDEXES = (b"async def",)  # the candidates
@@ -205,12 +169,12 @@ class AsyncWithoutAwait(AsyncfixCodemod):
         message = f"async def {original_node.name.value}() never awaits"
         reason = self.plan_data["refuse"].get(key)
         if reason is not None:
-            if not _awaits_in(updated_node):  # else another fix made it await: resolved
+            if not awaits_in(updated_node):  # else another fix made it await: resolved
                 self.report(original_node.name, "AF601", message, reason=reason)
             return updated_node
         if key not in self.plan_data["convert"]:
             return updated_node
-        if _awaits_in(updated_node):
+        if awaits_in(updated_node):
             # The plan ruled this out; should it happen, converting would break the code.
             self.report(
                 original_node.name,

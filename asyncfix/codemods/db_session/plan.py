@@ -19,6 +19,7 @@ from asyncfix.codemods.db_session._shared import (
     Kind,
 )
 from asyncfix.codemods.db_session.screen import MAKER_TAILS, tails_of
+from asyncfix.codemods.helpers import ROUTE_METHODS
 from asyncfix.index import module_name, walk
 
 if TYPE_CHECKING:
@@ -159,9 +160,9 @@ def _bindings(info: ModuleInfo, name: str) -> int:
     )
 
 
-def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
-    """display path -> {local name: "engine" | "factory"}: the sync engines and session
-    factories an async module imports from another module of the project (AF404)."""
+def _sync_objects_defined(index: ProjectIndex) -> dict[str, dict[str, str]]:
+    """module name -> {name: "engine" | "factory"}: the module-level sync engines and
+    session factories of the project."""
     defined: dict[str, dict[str, str]] = {}
     # A module that assigns no engine or factory defines nothing: only the others count.
     for info in _modules_assigning(index, (b"create_engine", b"essionmaker"), _MAKES_SYNC):
@@ -173,6 +174,16 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
                 found[name] = "factory"
         if found:
             defined[info.name] = found
+    return defined
+
+
+def imported_sync_objects(
+    index: ProjectIndex, defined: dict[str, dict[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
+    """display path -> {local name: "engine" | "factory"}: the sync engines and session
+    factories an async module imports from another module of the project (AF404)."""
+    if defined is None:
+        defined = _sync_objects_defined(index)
     if not defined:
         return {}
     plans: dict[str, dict[str, str]] = {}
@@ -186,4 +197,182 @@ def imported_sync_objects(index: ProjectIndex) -> dict[str, dict[str, str]]:
                 imported[local] = what
         if imported:
             plans[info.path] = imported
+    return plans
+
+
+# -- AF404's plan: which async defs FastAPI calls, and which the project calls too -----------
+
+# Callees under which FastAPI calls the function passed to them (as a dependency, or as a
+# path operation): a plain def there runs in the thread pool, as the async def ran on the
+# loop. Any other use may await it.
+FRAMEWORK_CALLEES = frozenset({"Depends", "Security", "add_api_route"})
+DEPENDENCY_CALLEES = frozenset({"Depends", "Security"})
+
+
+def _callee_tail(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _framework_argument(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str | None:
+    """The callee tail when `node` is an argument of Depends/Security/add_api_route."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.keyword):
+        parent = parents.get(parent)
+    if isinstance(parent, ast.Call) and parent.func is not node:
+        tail = _callee_tail(parent)
+        if tail in FRAMEWORK_CALLEES:
+            return tail
+    return None
+
+
+def _dependency_argument(call: ast.Call) -> ast.expr | None:
+    if call.args:
+        return call.args[0]
+    return next((k.value for k in call.keywords if k.arg == "dependency"), None)
+
+
+def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> set[str]:
+    """The qualified names of the module-level functions that hand out a sync Session
+    (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
+    a parameter `db=Depends(get_db)` receives one, annotated or not."""
+    found: set[str] = set()
+    for info in index.modules(b"Session", b"essionmaker"):
+        factories = {
+            local
+            for local, qualified in info.imports.items()
+            if defined.get(qualified.rpartition(".")[0], {}).get(qualified.rpartition(".")[2])
+            == "factory"
+        }
+        factories |= {n for n, kind in defined.get(info.name, {}).items() if kind == "factory"}
+        for stmt in info.tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _hands_out_session(
+                info, stmt, factories
+            ):
+                found.add(f"{info.name}.{stmt.name}")
+    return found
+
+
+def _hands_out_session(
+    info: ModuleInfo, function: ast.FunctionDef | ast.AsyncFunctionDef, factories: set[str]
+) -> bool:
+    def sync_session(node: ast.expr | None) -> bool:
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        return (isinstance(func, ast.Name) and func.id in factories) or (
+            info.resolve(func) in SYNC_SESSIONS
+        )
+
+    if function.returns is not None and any(
+        isinstance(node, ast.Name | ast.Attribute) and info.resolve(node) in SYNC_SESSIONS
+        for node in ast.walk(function.returns)
+    ):
+        return True
+    made: set[str] = set()
+    handed: list[ast.expr] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and sync_session(node.value):
+            made |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.With):
+            made |= {
+                item.optional_vars.id
+                for item in node.items
+                if isinstance(item.optional_vars, ast.Name) and sync_session(item.context_expr)
+            }
+        elif isinstance(node, ast.Yield | ast.Return) and node.value is not None:
+            handed.append(node.value)
+    return any(
+        sync_session(value) or (isinstance(value, ast.Name) and value.id in made)
+        for value in handed
+    )
+
+
+def _names(value: object) -> list[str]:
+    return value if isinstance(value, list) else []
+
+
+def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
+    """display path -> AF404's facts for the module there: `imported` (see
+    imported_sync_objects), `dependencies` (its top-level functions that a Depends() or
+    Security() of the project names) and `used` ("func" or "Class.method" -> where the
+    project uses it other than through FastAPI: a caller that may await it)."""
+    plans: dict[str, dict[str, object]] = {}
+    defined = _sync_objects_defined(index)
+    for path, imported in imported_sync_objects(index, defined).items():
+        plans.setdefault(path, {})["imported"] = imported
+    providers = _sync_providers(index, defined)
+    # Only async defs are AF404's: the modules without one need not be parsed.
+    by_name = {info.name: info for info in index.modules(b"async def")}
+    # The functions FastAPI calls as dependencies, wherever the Depends() is written.
+    for info in index.modules(b"Depends", b"Security"):
+        for node in walk(info.tree):
+            if not (isinstance(node, ast.Call) and _callee_tail(node) in DEPENDENCY_CALLEES):
+                continue
+            argument = _dependency_argument(node)
+            qualified = info.resolve(argument) if argument is not None else None
+            if qualified is None:
+                continue
+            if qualified in providers:
+                # A Depends() of a function that hands out a sync Session, as written here.
+                entry = plans.setdefault(info.path, {})
+                written = entry.setdefault("providers", {})
+                assert isinstance(written, dict) and argument is not None
+                written[ast.unparse(argument)] = qualified.rpartition(".")[2]
+            module, _, name = qualified.rpartition(".")
+            owner = by_name.get(module)
+            if owner is not None and qualified in owner.functions:
+                entry = plans.setdefault(owner.path, {})
+                names = entry.setdefault("dependencies", [])
+                assert isinstance(names, list)
+                if name not in names:
+                    names.append(name)
+    # The candidates: never-awaiting async path operations and dependencies at module
+    # level or in a top-level class (a class-based view's).
+    depended = {
+        f"{info.name}.{name}"
+        for info in by_name.values()
+        for name in _names(plans.get(info.path, {}).get("dependencies"))
+    }
+    candidates: dict[str, tuple[ModuleInfo, str]] = {}  # qualname -> (module, key)
+    for info in by_name.values():
+        for function in info.functions.values():
+            key = function.qualname.removeprefix(info.name + ".")
+            routed = any(d.rpartition(".")[2] in ROUTE_METHODS for d in function.decorators)
+            if (
+                function.is_async
+                and not function.awaits
+                and key.count(".") <= 1
+                and (routed or function.qualname in depended)
+            ):
+                candidates[function.qualname] = (info, key)
+    names = {qualname.rpartition(".")[2] for qualname in candidates}
+    methods: dict[str, list[str]] = {}  # method name -> the candidate methods so named
+    for qualname, (_, key) in candidates.items():
+        if "." in key:
+            methods.setdefault(key.rpartition(".")[2], []).append(qualname)
+    for info, found in index.naming(names):
+        parents = {child: node for node in walk(info.tree) for child in ast.iter_child_nodes(node)}
+        for node in walk(info.tree):
+            if isinstance(node, ast.Name) and node.id in found:
+                if isinstance(node.ctx, ast.Store):
+                    continue  # a binding, not a use (the def itself is no Name)
+                used = [info.resolve(node)]
+            elif isinstance(node, ast.Attribute) and node.attr in found:
+                used = [info.resolve(node)]
+                # A method: through self/cls, or any awaited call of its name.
+                head = node.value
+                awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
+                if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
+                    used += methods.get(node.attr, [])
+            else:
+                continue
+            if _framework_argument(node, parents):
+                continue
+            for qualified in used:
+                if qualified in candidates:
+                    owner, key = candidates[qualified]
+                    uses = plans.setdefault(owner.path, {}).setdefault("used", {})
+                    assert isinstance(uses, dict)
+                    uses.setdefault(key, f"{info.path}:{node.lineno}")
     return plans

@@ -106,7 +106,7 @@ class SessionCodemod(TwinPass):
     # After `awaits` (which runs after every plain codemod): AF501 may await a forgotten
     # `db.close()`, which makes the function AF401's pattern; seeing it in the same run
     # keeps the pipeline idempotent.
-    AFTER = ("*", "awaits", "db-sync-session-in-async")
+    AFTER = ("*", "awaits")
     TRIGGERS = (b"ession",)
     # ...and at least one of these: a yield, a close(), add_task(), or a sessionmaker.
     _ANY_OF = (b"yield", b"close", b"add_task", b"essionmaker")

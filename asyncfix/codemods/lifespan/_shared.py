@@ -42,13 +42,16 @@ def app_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return var, None
 
 
-def client_kind(codemod: AsyncfixCodemod, call: cst.BaseExpression) -> str | None:
-    """The close method of the client `call` creates, None when it is not one."""
+def client_kind(
+    codemod: AsyncfixCodemod, call: cst.BaseExpression, table: Mapping[str, str] = CLIENTS
+) -> str | None:
+    """The close method of the client `call` creates (one of `table`), None when it is not
+    one."""
     if not isinstance(call, cst.Call):
         return None
     for name in codemod.get_metadata(QualifiedNameProvider, call.func, set()):
-        if name.name in CLIENTS:
-            return CLIENTS[name.name]
+        if name.name in table:
+            return table[name.name]
     return None
 
 

@@ -25,6 +25,9 @@ _WORK_KEYS = (
     "engine_refuse",
     "per_call",
     "shared",
+    "lazy",
+    "lazy_uses",
+    "lazy_close",
 )
 
 

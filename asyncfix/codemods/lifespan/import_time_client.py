@@ -3,7 +3,7 @@ in the lifespan and closed there."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,8 @@ from asyncfix.codemods.lifespan._shared import (
 from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
 from asyncfix.codemods.lifespan.migrate import drop_statements, why_no_lifespan
 from asyncfix.codemods.lifespan.screen import shapes_of
-from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.codemods.shared.app_events import IMPORT_TIME_CLIENTS
+from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource, with_blank_lines
 
 AF302 = Rule(
     code="AF302",
@@ -114,15 +115,13 @@ class ImportTimeClient(LifespanCodemod):
         # As screen(): a planned client or use, else a client attribute of a class.
         planned, entry = view_entry(cls, view)
         shapes = shapes_of(view)
-        if entry.get("clients") or entry.get("client_uses") or (not planned and shapes.clients):
+        if any(entry.get(key) for key in _KEYS) or (not planned and shapes.clients):
             return True
         return shapes.class_clients
 
     def screen(self, module: cst.Module) -> bool:
         self._entry = self.entry()
-        if self._entry is not None and (
-            self._entry.get("clients") or self._entry.get("client_uses")
-        ):
+        if self._entry is not None and any(self._entry.get(key) for key in _KEYS):
             return True
         # Class attributes (reported only): module-level classes, looked at directly.
         return any(
@@ -134,6 +133,10 @@ class ImportTimeClient(LifespanCodemod):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.moves: list[_Move] = []
+        # The accessors of clients of a module without the app (plan_lazy):
+        self.accessors: dict[int, list[cst.BaseStatement]] = {}  # id(statement) -> its new code
+        self.accessor_reads: dict[int, str] = {}  # id(Name / Attribute) -> getter to call
+        self.accessor_aliases: dict[int, str] = {}  # id(ImportAlias) -> getter it imports
         self.renames: dict[int, str] = {}  # id(Name) -> attribute
         self.removed: set[int] = set()
         self.app: str | None = None
@@ -145,7 +148,15 @@ class ImportTimeClient(LifespanCodemod):
             if found is None:
                 continue
             name, call, close = found
-            reason = app_problem or self._problem(name, entry, app)
+            lazy = entry.get("lazy", {}).get(name)
+            if lazy is not None:
+                self._plan_accessor(node, stmt, name, call, close, lazy)
+                continue
+            planned = entry.get("clients", {}).get(name)
+            if app is None and planned:
+                reason: str | None = f"{planned}; not rewritten"
+            else:
+                reason = app_problem or self._problem(name, entry, app)
             if reason is None:
                 assert app is not None
                 resource = add_lifespan_resource(node, app, name, call, close)
@@ -162,6 +173,59 @@ class ImportTimeClient(LifespanCodemod):
             for access in _uses(self._global_scope(node), name):
                 self.renames[id(access.node)] = name
         self._plan_uses(node, entry)
+        self._plan_accessor_uses(node, entry)
+        self.closers = [(str(c), str(app)) for _, c, _, app in entry.get("lazy_close", [])]
+        for target, closer, level, _ in entry.get("lazy_close", []):
+            AddImportsVisitor.add_needed_import(self.context, target, closer, relative=level)
+
+    def _plan_accessor(
+        self,
+        node: cst.Module,
+        stmt: cst.CSTNode,
+        name: str,
+        call: cst.Call,
+        close: str,
+        lazy: Sequence[str | None],
+    ) -> None:
+        """A client of a module without the app: created by an accessor on first use."""
+        holder, getter, closer, note = lazy
+        assert holder is not None and getter is not None and closer is not None
+        where = note or f"closed by {closer}() in the app's lifespan"
+        message = (
+            "client created at import time and never closed: now created on first use, "
+            f"inside the event loop, by {getter}(); {where}"
+        )
+        if not self.report(call, "AF302", message, structural=True):
+            return
+        assert isinstance(stmt, cst.SimpleStatementLine)
+        kind = node.code_for_node(call.func)
+        self.accessors[id(stmt)] = accessor_statements(
+            stmt, kind, call, close, holder, getter, closer
+        )
+        for access in _uses(self._global_scope(node), name):
+            self.accessor_reads[id(access.node)] = getter
+
+    def _plan_accessor_uses(self, node: cst.Module, entry: Mapping[str, Any]) -> None:
+        """A module reading another module's client: each read calls its accessor."""
+        scope = self._global_scope(node)
+        for use in entry.get("lazy_uses", []):
+            getter = use["getter"]
+            for local in use["locals"]:
+                for assignment, alias in _from_imports(scope, local):
+                    message = (
+                        f"client created at import time in another module: read it through "
+                        f"{getter}(), which creates it on first use"
+                    )
+                    if not self.report(alias, "AF302", message, structural=True):
+                        continue
+                    self.accessor_aliases[id(alias)] = getter
+                    for access in assignment.references:
+                        self.accessor_reads[id(access.node)] = getter
+            dotted = set(use["dotted"])
+            for attribute in m.findall(node, m.Attribute()):
+                if get_full_name_for_node(attribute) in dotted:
+                    assert isinstance(attribute, cst.Attribute)
+                    self.accessor_reads[id(attribute)] = getter
 
     def _plan_uses(self, node: cst.Module, entry: Mapping[str, Any]) -> None:
         """A module that imports another module's moved client: its path operations read
@@ -174,14 +238,7 @@ class ImportTimeClient(LifespanCodemod):
             local, functions = use["local"], use["functions"]
             if local not in scope:
                 continue
-            for assignment in scope[local]:
-                if not isinstance(assignment, ImportAssignment) or not isinstance(
-                    assignment.node, cst.ImportFrom
-                ):
-                    continue
-                names = assignment.node.names
-                assert not isinstance(names, cst.ImportStar)
-                alias = next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
+            for assignment, alias in _from_imports(scope, local):
                 message = (
                     f"client created at import time in {use['module']}: read it as "
                     f"request.app.state.{use['attribute']}"
@@ -201,6 +258,7 @@ class ImportTimeClient(LifespanCodemod):
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
     ) -> cst.ImportFrom | cst.RemovalSentinel:
+        updated_node = self._resorted(original_node, updated_node)
         if not self.drop_aliases or isinstance(original_node.names, cst.ImportStar):
             return updated_node
         kept = [
@@ -245,7 +303,7 @@ class ImportTimeClient(LifespanCodemod):
             return None
         assert isinstance(stmt, cst.SimpleStatementLine)
         assign = cst.ensure_type(stmt.body[0], cst.Assign)
-        close = client_kind(self, assign.value)
+        close = client_kind(self, assign.value, IMPORT_TIME_CLIENTS)
         if close is None:
             return None
         target = cst.ensure_type(assign.targets[0].target, cst.Name)
@@ -275,7 +333,47 @@ class ImportTimeClient(LifespanCodemod):
         where = self._position(node)
         return where.start.line if where else 0
 
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        replaced = self.accessors.get(id(original_node))
+        return updated_node if replaced is None else cst.FlattenSentinel(replaced)
+
+    def leave_ImportAlias(
+        self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias
+    ) -> cst.ImportAlias:
+        getter = self.accessor_aliases.get(id(original_node))
+        if getter is None:
+            return updated_node
+        return updated_node.with_changes(name=cst.Name(getter), asname=None)
+
+    def _resorted(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        """A renamed import's names in the order its sorter wanted before, if they were."""
+        if isinstance(original.names, cst.ImportStar) or isinstance(updated.names, cst.ImportStar):
+            return updated
+        if not any(id(a) in self.accessor_aliases for a in original.names):
+            return updated
+        before = [_sort_key(a) for a in original.names]
+        if before != sorted(before):
+            return updated
+        names = list(updated.names)
+        ordered = sorted(names, key=_sort_key)
+        return updated.with_changes(
+            names=[a.with_changes(comma=n.comma) for a, n in zip(ordered, names, strict=True)]
+        )
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        getter = self.accessor_reads.get(id(original_node))
+        if getter is None:
+            return updated_node
+        return _call_of(updated_node.with_changes(attr=cst.Name(getter)), updated_node)
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        getter = self.accessor_reads.get(id(original_node))
+        if getter is not None:
+            return _call_of(cst.Name(getter), updated_node)
         found = self.via_request.get(id(original_node))
         if found is not None:
             request, attribute = found
@@ -291,6 +389,24 @@ class ImportTimeClient(LifespanCodemod):
         )
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self.accessors:
+            # Two blank lines after each accessor's closer function, as after any def.
+            closers = {id(new[-1]) for new in self.accessors.values()}
+            body = list(updated_node.body)
+            for i in range(1, len(body)):
+                stmt = body[i]
+                if id(body[i - 1]) in closers and isinstance(
+                    stmt, cst.SimpleStatementLine | cst.BaseCompoundStatement
+                ):
+                    body[i] = with_blank_lines(stmt)
+            updated_node = updated_node.with_changes(body=body)
+        for closer, app in self.closers:
+            closing = cst.Await(cst.Call(cst.Name(closer)))
+            added = add_lifespan_resource(
+                updated_node, app, None, None, closing, context=self.context
+            )
+            if added is not None:  # (the plan made sure of it: else the finding says so)
+                updated_node = added
         if self.removed:
             updated_node = updated_node.with_changes(
                 body=drop_statements(original_node.body, updated_node.body, self.removed)
@@ -306,6 +422,87 @@ class ImportTimeClient(LifespanCodemod):
                 extended = extended.visit(_CommentsOnto(move.create, comments))
             updated_node = extended
         return updated_node
+
+
+def _from_imports(scope: Scope, local: str) -> Iterator[tuple[ImportAssignment, cst.ImportAlias]]:
+    """Each `from x import name [as local]` binding `local` in `scope`, with its alias."""
+    for assignment in scope[local]:
+        if not isinstance(assignment, ImportAssignment) or not isinstance(
+            assignment.node, cst.ImportFrom
+        ):
+            continue
+        names = assignment.node.names
+        assert not isinstance(names, cst.ImportStar)
+        yield assignment, next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
+
+
+def _sort_key(alias: cst.ImportAlias) -> tuple[int, str]:
+    """isort's and ruff's default order of imported names: constants, classes, the rest."""
+    name = alias.evaluated_alias or alias.evaluated_name
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, (alias.evaluated_name + " " + (alias.evaluated_alias or "")).lower()
+
+
+_KEYS = ("clients", "client_uses", "lazy", "lazy_uses", "lazy_close")
+
+
+def _call_of(func: cst.BaseExpression, was: cst.BaseExpression) -> cst.Call:
+    """`func()` in the parentheses `was` stood in."""
+    bare = func.with_changes(lpar=[], rpar=[])
+    return cst.Call(func=bare, lpar=was.lpar, rpar=was.rpar)
+
+
+_ACCESSOR = '''
+{holder}: "{kind} | None" = None
+
+
+def {getter}() -> {kind}:
+    """The shared client, created on first use: inside the running event loop."""
+    global {holder}
+    if {holder} is None:
+        {holder} = CREATE
+    return {holder}
+
+
+async def {closer}() -> None:
+    """Close the shared client at shutdown; a later use creates a new one."""
+    global {holder}
+    instance, {holder} = {holder}, None
+    if instance is not None:
+        await instance.{close}()
+'''
+
+
+def accessor_statements(
+    stmt: cst.SimpleStatementLine,
+    kind: str,
+    create: cst.Call,
+    close: str,
+    holder: str,
+    getter: str,
+    closer: str,
+) -> list[cst.BaseStatement]:
+    """`NAME = <create>` as a holder, its getter and its closer; the statement's comments
+    and the call itself (its bytes) are kept."""
+    code = _ACCESSOR.format(holder=holder, kind=kind, getter=getter, closer=closer, close=close)
+    body: list[cst.BaseStatement] = list(cst.parse_module(code).body)
+    body = [b.visit(_Substitute(create)) for b in body]  # type: ignore[misc]
+    first = cst.ensure_type(body[0], cst.SimpleStatementLine)
+    body[0] = first.with_changes(
+        leading_lines=stmt.leading_lines, trailing_whitespace=stmt.trailing_whitespace
+    )
+    return body
+
+
+class _Substitute(cst.CSTTransformer):
+    """The placeholder CREATE of the template -> the original call."""
+
+    def __init__(self, create: cst.Call) -> None:
+        super().__init__()
+        self.create = create
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.create if updated_node.value == "CREATE" else updated_node
 
 
 class _CommentsOnto(cst.CSTTransformer):

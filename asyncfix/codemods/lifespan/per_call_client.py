@@ -104,7 +104,7 @@ class PerCallClient(LifespanCodemod):
     def prescreen(cls, view: SourceView) -> bool:
         # As screen(). A file planned on its own never gets `shared` (no router elsewhere).
         planned, entry = view_entry(cls, view)
-        if entry.get("shared"):
+        if entry.get("shared") or entry.get("per_call"):
             return True
         shapes = shapes_of(view)
         apps = bool(entry.get("apps")) if planned else shapes.apps
@@ -113,8 +113,8 @@ class PerCallClient(LifespanCodemod):
     def screen(self, module: cst.Module) -> bool:
         # Only a module with the app, or with path operations (reported), is of interest.
         entry = self.entry() or {}
-        if entry.get("shared"):
-            return True  # the app takes the shared session routers elsewhere use
+        if entry.get("shared") or entry.get("per_call"):
+            return True  # the app takes the shared session / the plan has sites here
         if not entry.get("apps") and not any(
             isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
         ):
@@ -155,6 +155,9 @@ class PerCallClient(LifespanCodemod):
             planned = self.remote.get(f"{function.name.value}:{count}")
             if isinstance(planned, list):
                 self._remote(node, call, name.value, function, planned)
+                return
+            if isinstance(planned, dict):
+                self._accessor(node, call, name.value, planned)
                 return
             if isinstance(planned, str):
                 self.report(call, "AF304", _PER_CALL_MESSAGE, reason=planned)
@@ -200,6 +203,24 @@ class PerCallClient(LifespanCodemod):
             AddImportsVisitor.add_needed_import(self.context, "fastapi", "Request")
         app = cst.Attribute(value=cst.Name(request or "request"), attr=cst.Name("app"))
         self.rewrites[id(node)] = (name, state_of(app, attribute))
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is not None:
+            remove_import_if_unused(self.context, scope, call.func)
+
+    def _accessor(
+        self, node: cst.With, call: cst.Call, name: str, planned: Mapping[str, Any]
+    ) -> None:
+        """A function run per request or message, outside the app's module: it uses the
+        project's shared client through its accessor (plan_lazy)."""
+        getter = planned["getter"]
+        message = f"{_PER_CALL_MESSAGE}: use the shared one, {getter}()"
+        if not self.report(call, "AF304", message, structural=True):
+            return
+        if planned["module"]:
+            AddImportsVisitor.add_needed_import(
+                self.context, planned["module"], getter, relative=planned["level"]
+            )
+        self.rewrites[id(node)] = (name, cst.Call(func=cst.Name(getter)))
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is not None:
             remove_import_if_unused(self.context, scope, call.func)

@@ -15,6 +15,7 @@ from libcst.codemod import CodemodContext
 from asyncfix.codemods.lifespan._shared import digest, migrates
 from asyncfix.codemods.lifespan.migrate import apply_on_event
 from asyncfix.codemods.lifespan.plan_clients import plan_resources
+from asyncfix.codemods.lifespan.plan_lazy import relative_import
 from asyncfix.codemods.shared.app_events import (
     PLAN_TOKENS,
     AppPlan,
@@ -43,18 +44,6 @@ def _mark_suppressed(info: ModuleInfo, facts: Facts, index: ProjectIndex, config
         selectors = suppressions[event.line]
         if selectors is None or any("AF301".startswith(s) or s == "lifespan" for s in selectors):
             event.problem = "the handler is suppressed with `# asyncfix: ignore`"
-
-
-def _relative_import(from_module: ModuleInfo, target: str) -> tuple[str, int]:
-    """(module, level) to import `target` from `from_module`, relative inside its package."""
-    package = (
-        from_module.name
-        if from_module.file.path.name == "__init__.py"
-        else (from_module.name.rpartition(".")[0])
-    )
-    if package and target.startswith(package + "."):
-        return target[len(package) + 1 :], 1
-    return target, 0
 
 
 def compute_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
@@ -218,7 +207,7 @@ def _handler_calls(
                         return None
                     taken.add(alias)
                     local[qualname] = alias
-                    target, level = _relative_import(app_module, module)
+                    target, level = relative_import(app_module, module)
                     entry["imports"].append([target, name, None if alias == name else alias, level])
             function = index.function(qualname)
             out.append((local[qualname], function is not None and function.is_async))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import libcst as cst
-from libcst.codemod import CodemodContext
 
 from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.lifespan._shared import (
@@ -20,10 +19,23 @@ from asyncfix.codemods.lifespan._shared import (
     digest,
     shared_cap_problem,
 )
-from asyncfix.codemods.shared.app_events import CLIENTS, ENGINES, Facts, Include, owner_key
+from asyncfix.codemods.lifespan.plan_lazy import (
+    import_spelling,
+    per_request,
+    plan_lazy,
+    spelled_words,
+)
+from asyncfix.codemods.shared.app_events import (
+    CLIENTS,
+    ENGINES,
+    IMPORT_TIME_CLIENTS,
+    Facts,
+    Include,
+    Owner,
+    owner_key,
+)
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
-from asyncfix.suppressions import suppressions_for
 
 
 def _references(index: ProjectIndex, qualname: str, skip: str) -> list[str]:
@@ -222,12 +234,12 @@ def _dry_pipeline(
     """The module as this family's codemods would leave it (None: `needs` not selected,
     or the file is over max-file-size)."""
     from asyncfix.codemods import resolve_selection
-    from asyncfix.codemods.base import FileRun
 
     # The codemods are built on this plan: imported when it runs them.
     from asyncfix.codemods.lifespan.import_time_client import ImportTimeClient
     from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
     from asyncfix.codemods.lifespan.per_call_client import PerCallClient
+    from asyncfix.codemods.runner import file_run, run_codemods
 
     enabled = resolve_selection(config.select, config.ignore)
     data = index.data(info.file) or b""
@@ -238,20 +250,9 @@ def _dry_pipeline(
     except cst.ParserSyntaxError:
         return None
     codemods = (OnEventToLifespan, ImportTimeClient, PerCallClient)
-    run = FileRun(
-        path=info.path,
-        original=module,
-        config=config,
-        enabled=enabled,
-        code_families={},
-        suppressions=suppressions_for(module.code, info.path, config),
-        plans={codemod.NAME: entry for codemod in codemods},
-    )
-    context = CodemodContext(filename=info.path)
-    for codemod in codemods:
-        if codemod.codes()[0] in enabled:
-            module = codemod(context, run).transform(module)
-    return module
+    run = file_run(module, info.path, config, enabled, plans={c.NAME: entry for c in codemods})
+    # (a dry run: the plan reads where the client ends up, not the imports)
+    return run_codemods(codemods, module, run, imports=False).result
 
 
 def _per_call_problem(
@@ -317,6 +318,27 @@ def may_open_client(data: bytes) -> bool:
     return any(word in text for word in _CLIENT_WORDS) and _ASYNC_WITH.search(text) is not None
 
 
+def client_sites(
+    function: ast.AsyncFunctionDef, info: ModuleInfo
+) -> Iterator[tuple[str, ast.AsyncWith, str, str]]:
+    """Each `async with <client>() as name:` of `function`: (its key "function:occurrence",
+    as PerCallClient counts them, the node, the client's qualified name, name)."""
+    withs = sorted(
+        (n for n in ast.walk(function) if isinstance(n, ast.AsyncWith)),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    occurrence = -1
+    for node in withs:
+        if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
+            continue
+        target = node.items[0].optional_vars
+        callee = info.resolve(node.items[0].context_expr.func)
+        if callee not in CLIENTS or not isinstance(target, ast.Name):
+            continue
+        occurrence += 1
+        yield f"{function.name}:{occurrence}", node, callee, target.id
+
+
 def _plan_per_call(
     modules: Sequence[ModuleInfo],
     facts: Facts,
@@ -341,22 +363,9 @@ def _plan_per_call(
             owner = _route_owner(function, info)
             if owner is None:
                 continue  # not a path operation: no site of it is planned
-            withs = sorted(
-                (n for n in ast.walk(function) if isinstance(n, ast.AsyncWith)),
-                key=lambda n: (n.lineno, n.col_offset),
-            )
-            occurrence = -1
-            for node in withs:
-                if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
-                    continue
-                target = node.items[0].optional_vars
-                callee = info.resolve(node.items[0].context_expr.func)
-                if callee not in CLIENTS or not isinstance(target, ast.Name):
-                    continue
-                occurrence += 1
-                key = f"{function.name}:{occurrence}"
+            for key, node, callee, target in client_sites(function, info):
                 serving = [a for a in apps if owner in served[a.qualname]]
-                reason = _per_call_problem(function, node, target.id, info)
+                reason = _per_call_problem(function, node, target, info)
                 request, can_add = _request_param(function, info)
                 if reason is None and len(serving) != 1:
                     reason = "no single FastAPI app of the project serves this path operation"
@@ -455,12 +464,19 @@ def plan_resources(
         entry["engine_refuse"] = {}
         entry["per_call"] = {}  # "function:occurrence" -> [attribute, request param] | reason
         entry["shared"] = {}  # attribute -> [package, class, close]: for the app's lifespan
+        entry["lazy"] = {}  # client -> [holder, getter, closer, why nothing closes it]
+        entry["lazy_uses"] = []  # {locals, dotted, getter, var}: reads that call the getter
+        entry["lazy_close"] = []  # [module, closer, level, app]: awaited in the app's lifespan
     _plan_per_call(modules, facts, entries, index, config)
     disposed = _disposed(modules, index)
     for info in modules:
         for var, (callee, _) in info.assignments.items():
             qualname = f"{info.name}.{var}"
-            if callee in CLIENTS:
+            if callee in IMPORT_TIME_CLIENTS and not any(a.info.path == info.path for a in apps):
+                entries[info.path]["clients"][var] = plan_lazy(
+                    info, var, facts, entries, index, config, lambda i: _empty_entry(i, index)
+                )
+            elif callee in IMPORT_TIME_CLIENTS:
                 _plan_client(info, var, facts, entries, index, config)
             if callee not in ENGINES:
                 continue
@@ -483,3 +499,125 @@ def plan_resources(
                 continue
             app, local = targets[0]
             entries[app.info.path]["engines"].append([local, app.var])
+    _check_closers(apps, entries, index, config)
+    _plan_per_call_shared(modules, entries, index, config, apps)
+
+
+def _accessors(
+    modules: Sequence[ModuleInfo], entries: dict[str, dict[str, Any]]
+) -> dict[str, list[tuple[ModuleInfo, str, str]]]:
+    """The planned lazy accessors by package: (their module, getter, why a per-call site
+    cannot use it instead: "" when it can)."""
+    found: dict[str, list[tuple[ModuleInfo, str, str]]] = {}
+    for info in modules:
+        for var, (_, getter, _, _) in entries[info.path].get("lazy", {}).items():
+            callee = info.assignments[var][0]
+            create = next(
+                s.value
+                for s in info.tree.body
+                if isinstance(s, ast.Assign)
+                and isinstance(s.value, ast.Call)
+                and any(isinstance(t, ast.Name) and t.id == var for t in s.targets)
+            )
+            assert isinstance(create, ast.Call)
+            options = [k.arg or "**" for k in create.keywords] + ["*"] * len(create.args)
+            why = (
+                f"the shared `{var}` of {info.path} is created with options "
+                f"({', '.join(options)}) this call does not have; share one by hand"
+                if options
+                else ""
+            )
+            found.setdefault(callee.split(".")[0], []).append((info, getter, why))
+    return found
+
+
+def _plan_per_call_shared(
+    modules: Sequence[ModuleInfo],
+    entries: dict[str, dict[str, Any]],
+    index: ProjectIndex,
+    config: Config,
+    apps: Sequence[Owner],
+) -> None:
+    """AF304 outside the app's module and its path operations: a per-call client in a
+    function that runs per request or per message (called from a path operation, a
+    dependency or a bot's handler). Where the project has one lazy accessor (plan_lazy)
+    of that client, created without options, and the call has none either, the function
+    uses it; else the site is reported."""
+    from asyncfix.codemods import resolve_selection
+
+    runs: dict[str, str] | None = None
+    shared = _accessors(modules, entries)
+    enabled = resolve_selection(config.select, config.ignore)
+    for info in modules:
+        if any(a.info.path == info.path for a in apps):
+            continue  # the app's own module: PerCallClient handles it on its own
+        if not may_open_client(index.data(info.file) or b""):
+            continue
+        for function in info.tree.body:
+            if not isinstance(function, ast.AsyncFunctionDef) or _route_owner(function, info):
+                continue  # a path operation's sites are _plan_per_call's
+            sites = list(client_sites(function, info))
+            if not sites:
+                continue
+            runs = per_request(index, ROUTE_AND_WEBSOCKET) if runs is None else runs
+            under = runs.get(f"{info.name}.{function.name}")
+            if under is None:
+                continue  # not known to run per request: a script may want its own
+            for key, node, callee, target in sites:
+                package = callee.split(".")[0]
+                candidates = shared.get(package, [])
+                reason = _per_call_problem(function, node, target, info)
+                if reason is None and len(candidates) != 1:
+                    reason = f"no single shared {package} client in the project to use instead"
+                if reason is None:
+                    owner, getter, reason = candidates[0]
+                    reason = reason or shared_cap_problem(config, package) or ""
+                if not reason and "AF302" not in enabled:
+                    reason = "AF302, which makes the shared client, is not selected"
+                if not reason and index.outside(info.path):
+                    reason = f"{info.path} is not among the files given"
+                if (
+                    not reason
+                    and owner.path != info.path
+                    and getter in spelled_words(info.tree)
+                    and info.imports.get(getter) != f"{owner.name}.{getter}"
+                ):
+                    reason = f"the name {getter} is taken in {info.path}"
+                if reason:
+                    entries[info.path]["per_call"][key] = (
+                        f"runs per request or message (under {under}): {reason}"
+                    )
+                    continue
+                target_module, level = (
+                    import_spelling(info, owner.name) if owner.path != info.path else ("", 0)
+                )
+                entries[info.path]["per_call"][key] = {
+                    "getter": getter,
+                    "module": target_module,
+                    "level": level,
+                }
+
+
+def _check_closers(
+    apps: Sequence[Owner], entries: dict[str, dict[str, Any]], index: ProjectIndex, config: Config
+) -> None:
+    """The app's lifespan must really await each accessor's closer, or the finding of
+    the client says it does not."""
+    for app in apps:
+        entry = entries[app.info.path]
+        if not entry.get("lazy_close"):
+            continue
+        module = _dry_pipeline(app.info, entry, index, config, ("AF302",))
+        code = "" if module is None else module.code
+        for item in list(entry["lazy_close"]):
+            closer = item[1]
+            if f"await {closer}()" in code:
+                continue
+            entry["lazy_close"].remove(item)
+            for other in entries.values():
+                for planned in other.get("lazy", {}).values():
+                    if planned[2] == closer and planned[3] is None:
+                        planned[3] = (
+                            f"the app's lifespan in {app.info.path} cannot take it: "
+                            f"await {closer}() at its shutdown"
+                        )

@@ -20,8 +20,7 @@ from asyncfix.codemods.serializer._shared import (
 )
 from asyncfix.codemods.serializer.lookups import DumpsSite, SerializerBase, Sink
 from asyncfix.codemods.serializer.orjson_calls import DumpsArgs, map_dumps_arguments, orjson_dumps
-from asyncfix.project import project_facts
-from asyncfix.versions import ORJSON_OPTIONS, missing
+from asyncfix.versions import ORJSON_OPTIONS, fastapi_target, missing
 
 AF101 = Rule(
     code="AF101",
@@ -263,7 +262,7 @@ class DumpsRules(SerializerBase):
                 and mapped.plain
                 and isinstance(self._parent(text), cst.Arg)
                 and comments(text) == comments(call.args[mapped.obj].value)
-                and project_facts(self.run.config).fastapi.status == "old"
+                and fastapi_target(self.run.config, self.run.path).status == "old"
                 and self._name_free_or_is(
                     scope, "ORJSONResponse", "fastapi.responses.ORJSONResponse"
                 )
@@ -350,7 +349,7 @@ class DumpsRules(SerializerBase):
         if not self._is_route(where.function) or content is None or small_literal(content.value):
             return updated
         message = "JSONResponse serializes with the stdlib json on the event loop"
-        target = project_facts(self.run.config).fastapi
+        target = fastapi_target(self.run.config, self.run.path)
         reason = None
         if target.status == "new":
             reason = (

@@ -17,6 +17,8 @@ CLIENTS = {
     "aiohttp.client.ClientSession": "close",
     "httpx.AsyncClient": "aclose",
 }
+# A client created at import time is moved as written, so httpx2 (httpx's API) is one too.
+IMPORT_TIME_CLIENTS = {**CLIENTS, "httpx2.AsyncClient": "aclose"}
 ENGINES = frozenset(
     {
         "sqlalchemy.ext.asyncio.create_async_engine",

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import libcst as cst
+
 from asyncfix.codemods.helpers import lifecycle_functions
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import (
@@ -331,3 +333,41 @@ def unsafe_call(
         return ast.unparse(func)
     # Decorators and defaults of the function itself run at definition time: not here.
     return None
+
+
+def awaits_in(node: cst.FunctionDef) -> bool:
+    """Does the function's own body await, or yield (nested defs and lambdas aside)? On the
+    libcst tree: the transformers' re-check of what the plan decided."""
+    finder = _AwaitFinder()
+    node.body.visit(finder)
+    return finder.found
+
+
+class _AwaitFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Await(self, node: cst.Await) -> bool:
+        self.found = True
+        return False
+
+    def visit_For(self, node: cst.For) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_With(self, node: cst.With) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.found = self.found or node.asynchronous is not None
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True

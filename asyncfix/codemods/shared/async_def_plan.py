@@ -116,7 +116,7 @@ class Planner(UseFinder):
         return plans
 
 
-class _OneFileIndex(ProjectIndex):
+class OneFileIndex(ProjectIndex):
     """The index of one file, from bytes in memory: a file processed on its own (with
     `module`, the facts the project's index already holds for it)."""
 
@@ -186,7 +186,7 @@ def local_plan(
             _LOCAL_PLANS.clear()
         if module is None and tree is not None:
             module = index_module(file, data, tree)  # the caller's ast: not parsed again
-        plan = Planner(_OneFileIndex(file, data, module), config, enabled, project).plan()
+        plan = Planner(OneFileIndex(file, data, module), config, enabled, project).plan()
         _LOCAL_PLANS[key] = plan.get(file.display, empty_plan())
     return _LOCAL_PLANS[key]
 

@@ -341,7 +341,9 @@ def drop_keywords(call: cst.Call, names: Iterable[str]) -> cst.Call:
     return call.with_changes(args=kept)
 
 
-def _with_blank_lines(stmt: cst.SimpleStatementLine, count: int = 2) -> cst.SimpleStatementLine:
+def with_blank_lines(
+    stmt: cst.SimpleStatementLine | cst.BaseCompoundStatement, count: int = 2
+) -> cst.SimpleStatementLine | cst.BaseCompoundStatement:
     """At least `count` blank lines before the statement (and its leading comments)."""
     lines = list(stmt.leading_lines)
     blank = 0
@@ -582,7 +584,7 @@ def _create_lifespan(
     assert isinstance(statement, cst.SimpleStatementLine)
     assign = cst.ensure_type(statement.body[0], cst.Assign)
     new_call = add_keyword(app.call, "lifespan", cst.Name(name))
-    new_statement = _with_blank_lines(
+    new_statement = with_blank_lines(
         statement.with_changes(body=[assign.with_changes(value=new_call)])
     )
     body = list(module.body)

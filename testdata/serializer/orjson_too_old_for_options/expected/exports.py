@@ -7,7 +7,10 @@ from starlette.responses import Response
 
 
 async def sorted_rows(rows):
-    return Response(orjson.dumps({"rows": "all"}, option=orjson.OPT_SORT_KEYS), media_type="application/json")
+    return Response(
+        orjson.dumps({"rows": "all"}, option=orjson.OPT_SORT_KEYS),
+        media_type="application/json",
+    )
 
 
 async def any_keys(rows):

@@ -7,13 +7,13 @@ router = APIRouter()
 
 
 @router.get("/count")
-async def count():
+def count():
     with SessionLocal() as db:
         return db.execute(text("SELECT count(*) FROM items")).scalar_one()
 
 
 @router.get("/ping")
-async def ping():
+def ping():
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return {"ok": True}

@@ -1,4 +1,4 @@
-"""AF207 (family http_client): `subprocess.Popen` waited on inside an `async def`.
+"""AF207: `subprocess.Popen` waited on inside an `async def`.
 
 `proc = subprocess.Popen(...)` then `proc.communicate()`, `proc.wait()` or
 `proc.stdout.read()` holds the event loop until the child exits. asyncio's own subprocess
@@ -36,6 +36,7 @@ from asyncfix.codemods.helpers import (
     make_await,
     module_name_at,
 )
+from asyncfix.codemods.http_client.blocking_apis import POPEN
 
 AF207 = Rule(
     code="AF207",
@@ -80,7 +81,6 @@ AF207 = Rule(
     ),
 )
 
-_POPEN = "subprocess.Popen"
 _PIPE = "subprocess.PIPE"
 _TEXT_KEYWORDS = ("text", "universal_newlines", "encoding", "errors")
 # Keywords asyncio refuses (it needs binary, unbuffered pipes) that have no rewrite here.
@@ -123,17 +123,12 @@ class PopenToAsyncio(AsyncfixCodemod):
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:
         # A site is a Popen call inside an async def (nested code too: see loop_context).
-        for node in ast.walk(view.tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.Call) and _last_name(inner.func) == "Popen":
-                        return True
-        return False
+        return POPEN.may_occur(view.tree, ast.AsyncFunctionDef)
 
     # -- finding the sites -------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not QualifiedNameProvider.has_name(self, node, _POPEN):
+        if not POPEN.names_of(self, node):
             return
         scope = self.get_metadata(ScopeProvider, node, None)
         where = loop_context(scope)
@@ -416,12 +411,6 @@ class PopenToAsyncio(AsyncfixCodemod):
         return cst.FlattenSentinel([updated_node, *after])
 
 
-def _last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else None
-
-
 def _assigned_name(parent: cst.CSTNode | None, call: cst.Call) -> cst.Name | None:
     """`name` in `name = <call>` (the only target)."""
     if (
@@ -514,6 +503,3 @@ def _commas(args: list[cst.Arg]) -> list[cst.Arg]:
         else a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         for i, a in enumerate(args)
     ]
-
-
-CODEMODS = [PopenToAsyncio]

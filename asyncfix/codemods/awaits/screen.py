@@ -1,0 +1,286 @@
+"""The screen: a cheap walk of the stdlib ast that says whether a module has a call AF501
+or AF502 may report; false means the transform would change nothing."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from asyncfix.codemods.awaits._shared import (
+    LOOP_CLASS,
+    TASK_FACTORIES,
+    canonical,
+    last_part,
+    result_attribute,
+    root_of,
+)
+from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
+from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
+from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types, by_last
+from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.data import coroutines as table
+from asyncfix.files import SourceFile
+from asyncfix.index import WORD, ModuleInfo, identifier_bytes, index_module, walk_statements
+
+
+def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], set[str], bool]:
+    """(qualified names a call can resolve to and be a coroutine function, method names a
+    call on a typed receiver can be a coroutine under, whether asyncio is reachable).
+
+    The transform types a receiver only with a name resolved through `info.resolve`
+    (through the module's imports, its own top-level names, or as written, imported or
+    not, even in a string annotation) or with a project return type: so a table class is
+    reachable only when its library is (imported, the module's own package, spelled in
+    the source or a project return type) and a word naming it is in the source."""
+    data = identifier_bytes(info.data)  # (identifiers are NFKC-normalised)
+    # Whole words, from the source's word runs: linear, where an alternation of several
+    # hundred words is not.
+    words = {w.decode() for w in TRIGGER_WORDS.intersection(WORD.findall(data))}
+    returned = {canonical(v) for v in facts.returns.values()}
+    returned |= {*facts.variables.values(), *facts.aliases.values()}
+    words |= {last_part(v) for v in returned}
+    roots = {root_of(v) for v in info.imports.values()} | {root_of(r) for r in returned}
+    roots |= {root_of(info.name)} | (words & REACH.keys())
+    reached: set[str] = set()
+    for root in roots & REACH.keys():
+        reached |= REACH[root]
+    qualified = set(facts.coroutines)
+    qualified |= {f for f in table.FUNCTIONS if root_of(f) in reached}
+    methods = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
+    for library in set(facts.inherited.values()):  # a project subclass's inherited methods
+        methods.update(table.SUBCLASSED[library]["coroutine"])
+    for name, kinds in table.CLASSES.items():
+        if root_of(name) in reached and (name in returned or CLASS_WORDS[name] & words):
+            methods.update(kinds["coroutine"], kinds["future"])
+    return qualified, methods, "asyncio" in reached
+
+
+def _typed_call(func: ast.expr, methods: set[str]) -> bool:
+    """`x.m()` where `type_of` may type the receiver: a name, a call, an await, or an
+    item of one (`client.db.coll`, `client["db"]["coll"]`)."""
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in methods
+        and isinstance(func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript)
+    )
+
+
+_INHERITED_METHODS = {
+    name: frozenset(kinds["coroutine"]) for name, kinds in table.SUBCLASSED.items()
+}
+
+
+class _Found(Exception):
+    """A call the transform may report: the screen stops there."""
+
+
+class _Screen(ScreenTypes):
+    """`has_candidate`'s walk: each call in a position AF501/AF502 look at (see
+    `_usage`), with the def whose own scope it is in (None at module or class level, or
+    where libcst's scope is not modelled), checked against an over-approximation of
+    `coroutine_kind` / `_dropped_task`: a receiver's possible classes (`type_of`) and,
+    for `name = call()`, whether the name may be used only as the result."""
+
+    def __init__(self, info: ModuleInfo, facts: ProjectFacts) -> None:
+        self.info = info
+        self.facts = facts
+        self.qualified, self.methods, self.loops = _coroutine_names(info, facts)
+        self._project_called = by_last(
+            [
+                *((c, c) for c in facts.classes),
+                *((k, canonical(v)) for k, v in facts.returns.items()),
+            ]
+        )
+        # Names an import binds in the module's scope: `type_of` gives such a name no
+        # class (one binding, an import; or several), so `time.sleep()` or
+        # `unittest.main()` is no candidate where the name is looked up there.
+        self.imported: frozenset[str] = frozenset()
+        self._in_module = False  # the expressions walked are the module's own (not a
+        self._in_def = False  # class body's, a lambda's); some def encloses them
+
+    def found(self, tree: ast.Module) -> bool:
+        if not self.qualified and not self.methods and not self.loops:
+            return False  # (a task factory resolves to asyncio, which is then reachable)
+        self.imported = frozenset(_module_imports(tree))
+        try:
+            self._statements(tree.body, None, "")
+        except _Found:
+            return True
+        return False
+
+    def _statements(
+        self, body: list[ast.stmt], function: ScreenedDef | None, owner: str | None
+    ) -> None:
+        """`owner`: "" at module level, the top-level class whose body this is, or None."""
+        outer = self._in_module, self._in_def
+        self._in_module = function is None and owner == ""
+        self._in_def = self._in_def or function is not None
+        try:
+            self._walk_statements(body, function, owner)
+        finally:
+            self._in_module, self._in_def = outer
+
+    def _walk_statements(
+        self, body: list[ast.stmt], function: ScreenedDef | None, owner: str | None
+    ) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                # What the def evaluates where it stands: not modelled (function None).
+                self._expressions([*stmt.decorator_list, stmt.args], None)
+                self._expressions([stmt.returns] if stmt.returns else [], None)
+                method = ScreenedDef(stmt, owner or None, not self._in_def)
+                self._statements(stmt.body, method, None)
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                self._expressions([*stmt.decorator_list, *stmt.bases, *stmt.keywords], None)
+                top = f"{self.info.name}.{stmt.name}" if owner == "" else None
+                self._statements(stmt.body, None, top)
+                continue
+            self._statement_position(stmt, function)
+            for name in node_fields(type(stmt)):
+                value = getattr(stmt, name)
+                if name in ("body", "orelse", "finalbody"):
+                    self._statements(value, function, owner)
+                elif name == "handlers":
+                    for handler in value:
+                        self._expressions([handler.type] if handler.type else [], function)
+                        self._statements(handler.body, function, owner)
+                elif name == "cases":  # (a pattern holds no call)
+                    for case in value:
+                        self._expressions([case.guard] if case.guard else [], function)
+                        self._statements(case.body, function, owner)
+                elif isinstance(value, list):
+                    self._expressions(value, function)
+                elif value is not None:
+                    self._expressions([value], function)
+
+    def _statement_position(self, stmt: ast.stmt, function: ScreenedDef | None) -> None:
+        if isinstance(stmt, ast.Expr):
+            value = stmt.value
+        elif isinstance(stmt, ast.Assign):
+            # A single name, which may be used only as the result.
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                return
+            value = stmt.value
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            value = stmt.iter
+        else:
+            return
+        if isinstance(value, ast.Call):
+            self._call(stmt, value, function)
+
+    def _expressions(self, nodes: list[Any], function: ScreenedDef | None) -> None:
+        """The positions below `nodes` (no statement among them), iteratively: the walk
+        over every expression of the module is most of the screen's cost."""
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Lambda and self._in_module:
+                # Its parameters are bound in its own scope, not the module's.
+                self._in_module = False
+                try:
+                    self._expressions([node.args, node.body], function)
+                finally:
+                    self._in_module = True
+                continue
+            if kind is ast.Attribute:
+                # An attribute of the coroutine object itself is not a use of its result.
+                if type(node.value) is ast.Call and result_attribute(node.attr):
+                    self._call(node, node.value, function)
+            elif kind is ast.Subscript:
+                if type(node.value) is ast.Call:
+                    self._call(node, node.value, function)
+            elif kind is ast.comprehension and type(node.iter) is ast.Call:
+                self._call(node, node.iter, function)
+            fields = NODE_FIELDS.get(kind)
+            for name in node_fields(kind) if fields is None else fields:
+                value = getattr(node, name)
+                if type(value) is list:
+                    stack.extend(value)
+                elif value is not None:
+                    stack.append(value)
+
+    def _call(self, node: ast.AST, call: ast.Call, function: ScreenedDef | None) -> None:
+        func = call.func
+        # `_qualified`: a dotted name, resolved through the imports.
+        resolved = self.info.resolve(func)
+        resolved = canonical(resolved) if resolved is not None else None
+        dropped = isinstance(node, ast.Expr)
+        if dropped and resolved in TASK_FACTORIES:
+            raise _Found  # AF502 (`_dropped_task`): a task factory's result dropped
+        if dropped and self.loops and _typed_call(func, {"create_task"}):
+            assert isinstance(func, ast.Attribute)
+            receiver = self.types(func.value, function, 0)
+            if receiver is None or LOOP_CLASS in receiver:
+                raise _Found  # AF502: `loop.create_task()`
+        if not self._may_be_coroutine(func, resolved, function):
+            return
+        if not isinstance(node, ast.Assign) or self._may_be_result(node, function):
+            raise _Found
+
+    def _may_be_coroutine(
+        self, func: ast.expr, resolved: str | None, function: ScreenedDef | None
+    ) -> bool:
+        """`coroutine_kind`, no unless maybe."""
+        if resolved in self.qualified:
+            return True
+        if not _typed_call(func, self.methods):
+            return False
+        assert isinstance(func, ast.Attribute)
+        return self._may_have_coroutine(self.types(func.value, function, 0), func.attr)
+
+    def _may_have_coroutine(self, receiver: Types, method: str) -> bool:
+        """Can `coroutine_kind` find `method` async on a receiver of these classes?"""
+        if receiver is None:
+            return True
+        return any(
+            method in ASYNC_METHODS.get(name, ())
+            or f"{name}.{method}" in self.facts.coroutines
+            or method in _INHERITED_METHODS.get(self.facts.inherited.get(name, ""), ())
+            for name in receiver
+        )
+
+    def _may_be_result(self, assign: ast.Assign, function: ScreenedDef | None) -> bool:
+        """`_name_used_as_result`, no unless maybe: the single binding of a def's local,
+        with no load in the def's own body other than as a result."""
+        if function is None:
+            return False  # a module or class attribute (or not modelled: see _statements)
+        target = assign.targets[0]
+        assert isinstance(target, ast.Name)
+        scope = function.scope
+        if target.id in scope.dirty:
+            return True
+        return len(scope.bindings.get(target.id, ())) <= 1 and target.id not in scope.not_result
+
+
+def _module_imports(tree: ast.Module) -> Iterator[str]:
+    """The names the imports of the module's own scope bind (not those in defs, classes)."""
+    for stmt in walk_statements(tree.body, scopes=False):
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            for alias in stmt.names:
+                if alias.name != "*":
+                    yield alias.asname or alias.name.split(".")[0]
+
+
+def has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:
+    """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) that
+    `coroutine_kind` (or `_dropped_task`) may accept. False promises the transform reports
+    and changes nothing."""
+    return _Screen(info, facts).found(tree)
+
+
+def screened(
+    path: str, data: bytes, plan: Any, tree: ast.Module | None
+) -> tuple[ModuleInfo, ProjectFacts, ast.Module] | None:
+    """The module's facts, what it knows of the project (its own and the plan's), and its
+    ast: `tree` when the caller has it (the index keeps only so many)."""
+    info = index_module(SourceFile(Path(path), path), data, tree)
+    if info is None:
+        return None
+    tree = info.tree if tree is None else tree
+    facts = module_facts(info)
+    facts.merge(ProjectFacts.from_plan(plan))
+    return info, facts, tree

@@ -1,0 +1,51 @@
+"""Family `http_client` (AF2xx): synchronous external calls inside async code.
+
+One module per codemod, its `Rule`s beside it: `time_sleep` (AF203), `blocking_calls`
+(AF204, AF205), `requests_to_async` (AF201, AF202), `httpx_to_httpx2` (AF206, opt-in),
+`popen_to_asyncio` (AF207). RequestsToAsync decides each call and leans on its sibling
+modules: `arguments`, `responses`, `exceptions`, `client_blocks`, `sessions` and
+`app_client` (the app's shared client). The project-wide plans are `blocking_plan`
+(AF205) and `requests_plan` (AF201); `screen` holds the stdlib-ast facts the prescreens
+read, `blocking_apis` what blocks and what replaces it (each rule's call sites, a
+`CallSites` of `sites`, read by its prescreen, screen and transform), `options` the
+`[tool.asyncfix.http_client]` table, and `_shared` what several of these modules share.
+"""
+
+from __future__ import annotations
+
+from asyncfix.codemods.http_client.blocking_calls import AF204, AF205, BlockingCalls
+from asyncfix.codemods.http_client.blocking_plan import blocking_functions, plan_blocking_calls
+from asyncfix.codemods.http_client.httpx_to_httpx2 import AF206, HttpxToHttpx2
+from asyncfix.codemods.http_client.options import (
+    LIBRARIES,
+    HttpOptions,
+    http_options,
+    shared_client,
+)
+from asyncfix.codemods.http_client.popen_to_asyncio import AF207, PopenToAsyncio
+from asyncfix.codemods.http_client.requests_to_async import AF201, AF202, RequestsToAsync
+from asyncfix.codemods.http_client.time_sleep import AF203, TimeSleep
+
+CODEMODS = (TimeSleep, BlockingCalls, RequestsToAsync, HttpxToHttpx2, PopenToAsyncio)
+
+__all__ = [
+    "AF201",
+    "AF202",
+    "AF203",
+    "AF204",
+    "AF205",
+    "AF206",
+    "AF207",
+    "CODEMODS",
+    "LIBRARIES",
+    "BlockingCalls",
+    "HttpOptions",
+    "HttpxToHttpx2",
+    "PopenToAsyncio",
+    "RequestsToAsync",
+    "TimeSleep",
+    "blocking_functions",
+    "http_options",
+    "plan_blocking_calls",
+    "shared_client",
+]

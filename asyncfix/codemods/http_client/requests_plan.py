@@ -1,0 +1,176 @@
+"""The AF201 plan: which functions of a module FastAPI uses as dependencies (from any
+module), and which app's lifespan can take a shared client for the routers of other
+modules. Decided once, on the project index, for every file it concerns."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+import libcst as cst
+
+from asyncfix.codemods.http_client.blocking_apis import REQUESTS
+from asyncfix.codemods.http_client.options import HttpOptions, http_options, shared_client
+from asyncfix.codemods.shared.app_events import foreign_handlers
+from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.config import Config
+from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex
+from asyncfix.versions import FASTAPI_LIFESPAN, missing
+
+
+def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, config: Config) -> bool:
+    """Would add_lifespan_resource succeed on this app module (checked in the plan, on the
+    module as it is; the transform checks again and stops the file if not)? Not when the
+    module is over max-file-size: the driver leaves it as it is."""
+    bound = info.imports.get(options.library)
+    if options.library in info.toplevel or (bound is not None and bound != options.library):
+        return False
+
+    try:
+        data = info.file.path.read_bytes()
+        module = None if config.too_large(data) else cst.parse_module(data)
+    except (OSError, cst.ParserSyntaxError):
+        return False
+    if module is None:
+        return False
+    create, close = shared_client(options)
+    return add_lifespan_resource(module, app, "http_client", create, close) is not None
+
+
+class _FunctionsIn:
+    """`ProjectIndex.function(qualname, *tokens)` for many qualnames: the modules holding
+    `tokens` are gone through once, at the first look-up, not again for each."""
+
+    def __init__(self, index: ProjectIndex, *tokens: bytes) -> None:
+        self._index = index
+        self._tokens = tokens
+        self._found: dict[str, FunctionInfo] | None = None
+
+    def get(self, qualname: str) -> FunctionInfo | None:
+        if self._found is None:
+            self._found = {}
+            for info in self._index.modules(*self._tokens):
+                for name, function in info.functions.items():
+                    if name.startswith(info.name + "."):
+                        self._found.setdefault(name, function)  # the first module wins
+        return self._found.get(qualname)
+
+
+def _walk_order_calls(tree: ast.Module) -> list[ast.Call]:
+    """The calls in `tree`, in `ast.walk`'s (breadth-first) order: one loop over the
+    fields, where ast.walk took two generators per node."""
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # grows while it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(
+                    item
+                    for item in value
+                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context)
+                )
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                nodes.append(value)
+    return [node for node in nodes if isinstance(node, ast.Call)]
+
+
+class _CallsOf:
+    """Each module's calls (see _walk_order_calls), walked once per plan: a module that
+    several parts of the plan look at is not walked, nor parsed again, twice."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, list[ast.Call]] = {}  # display path -> calls
+
+    def __call__(self, info: ModuleInfo) -> list[ast.Call]:
+        found = self._calls.get(info.path)
+        if found is None:
+            found = self._calls[info.path] = _walk_order_calls(info.tree)
+        return found
+
+
+def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
+    """display path -> the AF201 plan of that file: `dependencies` (its functions that
+    FastAPI's Depends uses, in other modules too), `shared_blocked` (an on_event handler
+    elsewhere registers on its app), `shared_routers` and `add_shared` (_plan_routers)."""
+    plans: dict[str, dict[str, Any]] = {}
+    requesting = _FunctionsIn(index, b"requests")
+    calls = _CallsOf()
+    for info in index.modules(b"Depends", b"Security"):
+        for node in calls(info):
+            if info.resolve(node.func) not in (
+                "fastapi.Depends",
+                "fastapi.Security",
+                "fastapi.params.Depends",
+            ):
+                continue
+            target = node.args[0] if node.args else None
+            for kw in node.keywords:
+                if kw.arg == "dependency":
+                    target = kw.value
+            qualname = info.resolve(target) if target is not None else None
+            found = requesting.get(qualname) if qualname else None
+            if found is not None:
+                deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
+                deps.append(found.qualname.removeprefix(found.module + "."))
+    # The shared client goes into the app's lifespan; `lifespan=` silently disables
+    # event handlers that another module may register on that app, so then it does not.
+    foreign = foreign_handlers(index)
+    apps: dict[str, tuple[ModuleInfo, str]] = {}
+    for info in index.modules(b"FastAPI"):
+        names = [n for n, (c, _) in info.assignments.items() if c == "fastapi.FastAPI"]
+        if names and info.path in foreign:
+            plans.setdefault(info.path, {})["shared_blocked"] = foreign[info.path]
+        elif len(names) == 1:
+            apps[f"{info.name}.{names[0]}"] = (info, names[0])
+    _plan_routers(index, apps, http_options(config), plans, calls, config)
+    return plans
+
+
+def _plan_routers(
+    index: ProjectIndex,
+    apps: Mapping[str, tuple[ModuleInfo, str]],
+    options: HttpOptions,
+    plans: dict[str, dict[str, Any]],
+    calls: _CallsOf,
+    config: Config,
+) -> None:
+    """A router with requests calls, included into exactly one app of another module
+    whose lifespan can take the client: its handlers use the shared client, and that
+    app module gets it. Decided here, once, for both files."""
+    owners: dict[str, set[str]] = {}
+    for info in index.modules(b"include_router"):
+        for node in calls(info):
+            if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr == "include_router"
+                and node.args
+            ):
+                owner = info.resolve(node.func.value)
+                router = info.resolve(node.args[0])
+                if owner and router:
+                    owners.setdefault(router, set()).add(owner)
+    feasible: dict[str, bool] = {}
+    for info in index.modules(b"requests"):
+        for name, (callee, _) in info.assignments.items():
+            if callee not in ("fastapi.APIRouter", "fastapi.routing.APIRouter"):
+                continue
+            including = owners.get(f"{info.name}.{name}", set())
+            if len(including) != 1 or next(iter(including)) not in apps:
+                continue  # several apps, or a router inside another router
+            app_info, app = apps[next(iter(including))]
+            if app_info.path == info.path:
+                continue  # the same module: its transform decides alone
+            if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+                continue  # nothing there would use the client (sync handlers run in threads)
+            if index.outside(info.path) or index.outside(app_info.path):
+                continue  # both change or neither: each file then decides alone
+            too_old = missing(config, FASTAPI_LIFESPAN, app_info.file.path)
+            if too_old is not None:  # lifespan= would be ignored: no client ever created
+                plans.setdefault(info.path, {})["shared_refused"] = too_old
+                continue
+            if app_info.path not in feasible:
+                feasible[app_info.path] = _app_can_take_client(app_info, app, options, config)
+            if feasible[app_info.path]:
+                plans.setdefault(info.path, {}).setdefault("shared_routers", []).append(name)
+                plans.setdefault(app_info.path, {})["add_shared"] = app

@@ -1,0 +1,195 @@
+"""The plans: each planning codemod's instructions for the files of a run, made over the
+project index (see AsyncfixCodemod.plan), here or in forked children (`plan_apart`)."""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+from collections.abc import Callable, Collection, Mapping, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from asyncfix.config import Config
+from asyncfix.files import SourceError, SourceFile
+from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
+from asyncfix.pipeline import Pipeline
+from asyncfix.signals import Interrupted, as_child
+from asyncfix.signals import stop_on_signals as _stop_on_signals
+
+if TYPE_CHECKING:
+    from asyncfix.codemods.base import AsyncfixCodemod
+
+
+def make_plans(
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError] | None = None,
+    modules: Mapping[str, ModuleInfo | None] | None = None,
+    given: Collection[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """display path -> {codemod name: its instructions}, from the planning codemods.
+    `contents`: the files' bytes when the caller has read them already; `modules`:
+    facts of some of them, indexed already (see workers.index_apart); `given`: the files
+    the run may change when not all of `files` (see ProjectIndex.outside)."""
+    each = plan_each(pipeline, pipeline.planners(), files, contents, modules, given)
+    return combine_plans(pipeline, each)
+
+
+def plan_each(
+    pipeline: Pipeline,
+    planners: Sequence[type[AsyncfixCodemod]],
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError] | None = None,
+    modules: Mapping[str, ModuleInfo | None] | None = None,
+    given: Collection[str] | None = None,
+) -> dict[str, Mapping[str, Any]]:
+    """codemod name -> its plan (display path -> instructions), for `planners`."""
+    if not planners:
+        return {}
+    index = ProjectIndex(files, contents, given)
+    index.add(modules or {})
+    # The codemods that do not run on test code read it but may not change it, as a
+    # file not given: a plan that needs a change there (a handler a conftest.py
+    # registers, a test reading a client that moves) is refused, never half made.
+    tests = {f.display for f in files if pipeline.config.in_test_code(f.display)}
+    outside = index.sealed(tests) if tests else index
+    try:
+        return {
+            c.NAME: _plan_of(c, index if c.IN_TESTS else outside, pipeline.config, pipeline.enabled)
+            or {}
+            for c in planners
+        }
+    finally:
+        forget()  # the trees and facts are the plans' alone
+
+
+def combine_plans(
+    pipeline: Pipeline, each: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The plans per file, in the pipeline's order whatever order `each` came in."""
+    plans: dict[str, dict[str, Any]] = {}
+    for codemod in pipeline.planners():
+        for path, data in each.get(codemod.NAME, {}).items():
+            plans.setdefault(path, {})[codemod.NAME] = data
+    return plans
+
+
+def _plan_of(
+    codemod: type[AsyncfixCodemod], index: ProjectIndex, config: Config, enabled: frozenset[str]
+) -> Mapping[str, Any] | None:
+    """The codemod's plan, told the run's rule codes when its plan() takes them (see
+    AsyncfixCodemod.plan); a plan() of two parameters reads the configuration alone."""
+    plan: Callable[..., Mapping[str, Any] | None] = codemod.plan
+    if "enabled" in inspect.signature(plan).parameters:
+        return plan(index, config, enabled=enabled)
+    return plan(index, config)
+
+
+# What a planning child works on; set just before it forks (see plan_apart).
+_PLANNING: (
+    tuple[
+        Pipeline,
+        Sequence[SourceFile],
+        Mapping[str, bytes | SourceError],
+        Mapping[str, ModuleInfo | None],
+        Collection[str] | None,
+    ]
+    | None
+) = None
+
+
+def plan_apart(
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    *,
+    apart: bool,
+    jobs: int = 1,
+    modules: Mapping[str, ModuleInfo | None] | None = None,
+    given: Collection[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The plans; `apart`: made in forked children that exit when done, up to `jobs` of
+    them, each making the plans of some codemods. The project index peaks at a few
+    hundred MB on a large tree, and memory Python has freed stays with the process that
+    used it: made here, it would sit beside the workers all run. `modules`: facts indexed
+    already (see `index_apart`); `given`: see make_plans."""
+    global _PLANNING
+    if not apart or "fork" not in multiprocessing.get_all_start_methods():
+        return make_plans(pipeline, files, contents, modules, given)
+    groups = plan_groups(pipeline.planners(), jobs)
+    if not groups:
+        return {}
+    # The children inherit them: nothing is pickled.
+    _PLANNING = (pipeline, files, contents, modules or {}, given)
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[BaseProcess, Connection]] = []
+    each: dict[str, Mapping[str, Any]] = {}
+    # Signals only set a flag here: raised inside the fork, they could leave a child that
+    # nobody kills, planning on and holding the caller's pipes.
+    with _stop_on_signals() as stop:
+        try:
+            for group in groups:
+                receiver, sender = context.Pipe(duplex=False)
+                started = context.Process(
+                    target=_planned, args=(sender, group, len(groups)), daemon=True
+                )
+                started.start()
+                sender.close()
+                children.append((started, receiver))
+            for child, receiver in children:
+                while not receiver.poll(0.05):  # (a child that died makes it readable too)
+                    if stop.is_set():
+                        raise Interrupted
+                try:
+                    made, plans = receiver.recv()
+                except EOFError:
+                    child.join()
+                    raise RuntimeError(
+                        f"the planning process died (exit code {child.exitcode})"
+                    ) from None
+                if not made:
+                    raise plans
+                each.update(plans)
+        finally:
+            _PLANNING = None
+            for process, _ in children:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+    return combine_plans(pipeline, each)
+
+
+def plan_groups(
+    planners: Sequence[type[AsyncfixCodemod]], jobs: int
+) -> list[list[type[AsyncfixCodemod]]]:
+    """The planners dealt out to at most `jobs` processes: a family's stay together (they
+    share their scans of the project), the costliest family first, each to the least
+    loaded process (by PLAN_COST)."""
+    families: dict[str, list[type[AsyncfixCodemod]]] = {}
+    for planner in planners:
+        families.setdefault(planner.FAMILY, []).append(planner)
+    groups: list[list[type[AsyncfixCodemod]]] = [[] for _ in range(max(1, jobs))]
+    loads = [0.0] * len(groups)
+    for family in sorted(families.values(), key=lambda f: -sum(c.PLAN_COST for c in f)):
+        lightest = loads.index(min(loads))
+        groups[lightest] += family
+        loads[lightest] += sum(c.PLAN_COST for c in family)
+    return [group for group in groups if group]
+
+
+def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int) -> None:
+    """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
+    as_child()  # the parent decides, as for the workers
+    # The planning children share the memory one planning process would have.
+    TREES.budget //= children
+    assert _PLANNING is not None
+    pipeline, files, contents, modules, given = _PLANNING
+    try:
+        sender.send((True, plan_each(pipeline, planners, files, contents, modules, given)))
+    except Exception as exc:  # a bug in a plan: raised again in the parent
+        try:
+            sender.send((False, exc))
+        except Exception:  # not picklable
+            sender.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    sender.close()

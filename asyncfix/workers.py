@@ -1,0 +1,242 @@
+"""Running over many files: the worker processes, the parallel indexing, the forked
+planning children, and the isolation of a file that kills its worker."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from asyncfix.cache import ResultCache
+from asyncfix.config import Config
+from asyncfix.files import SourceError, SourceFile
+from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
+from asyncfix.pipeline import FileOutcome, Pipeline, failed
+from asyncfix.signals import Interrupted, as_child
+from asyncfix.signals import kill_pool as _kill
+from asyncfix.signals import stop_on_signals as _stop_on_signals
+
+if TYPE_CHECKING:
+    pass
+
+
+# Parsing makes millions of small objects and almost no reference cycles: with Python's
+# default thresholds the collector walks them over and over (a third of a libcst parse).
+GC_THRESHOLDS = (50_000, 20, 20)
+_WORKER_TREE_LINES = 5_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+# -- running over many files -------------------------------------------------------------
+
+_WORKER: Pipeline | None = None
+
+
+def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
+    global _WORKER
+    as_child()
+    gc.set_threshold(*GC_THRESHOLDS)
+    # A worker indexes one file at a time (prescreens, then transforms): the plans' budget
+    # of asts would only keep files it is done with.
+    TREES.budget = _WORKER_TREE_LINES
+    _WORKER = Pipeline(config, cache=cache)
+    gc.freeze()  # what the worker starts with (modules, codemods) is never garbage
+
+
+def start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache))
+    try:
+        # A signal raised inside the fork's hooks is swallowed (lost): it only sets a flag.
+        with _stop_on_signals():
+            pool.submit(int)  # forks every worker now (the fork start method starts them all)
+    except BaseException:
+        # Stopped before the pool's thread runs, nothing would ever tell the workers to
+        # stop, and the interpreter would wait for them at exit.
+        _kill(pool)
+        raise
+    return pool
+
+
+# A file for a worker: its bytes, its plans, its cache key (see Pipeline.triage) and its
+# facts, pickled, when a worker indexed it already (see index_apart).
+Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None, bytes | None]
+
+
+def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
+    assert _WORKER is not None
+    outcomes = []
+    for file, data, plans, key, facts in tasks:
+        if facts is not None:
+            # The screens and codemods that index the module find it done: a fraction of
+            # the cost of indexing it again.
+            remember(pickle.loads(facts), data)
+        outcomes.append(_WORKER.rewrite_file(file, data, plans, key))
+        if outcomes[-1].parsed:
+            # A libcst tree with its scopes is a web of cycles that the raised thresholds
+            # would keep for many more files: free it now (stdlib peak: 755 -> 698 MB).
+            gc.collect()
+    return outcomes
+
+
+def _wait(future: Future[Any], stop: threading.Event) -> None:
+    """Wait for `future`, looking every 0.1 s whether a signal asked the run to stop."""
+    while not wait([future], timeout=0.1).done:
+        if stop.is_set():
+            raise Interrupted
+
+
+def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
+    size = max(1, min(64, len(files) // (jobs * 4) or 1))
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[bytes | None]:
+    """A worker's share of the project index (see `index_apart`): each module's facts,
+    pickled, without its bytes (the parent has them) or its tree (parsed again where a
+    plan asks for it)."""
+    found = []
+    for file, data in files:
+        info = index_module(file, data)
+        # A copy: the index's cache holds `info` itself, which must keep its bytes.
+        facts = None if info is None else replace(info, data=b"")
+        found.append(None if facts is None else pickle.dumps(facts, pickle.HIGHEST_PROTOCOL))
+    forget()
+    return found
+
+
+def index_apart(
+    pool: ProcessPoolExecutor,
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    jobs: int,
+    cache: ResultCache | None,
+) -> tuple[dict[str, ModuleInfo | None], dict[str, bytes], ProcessPoolExecutor]:
+    """The modules every plan indexes in any case (`INDEXES`), indexed by the workers,
+    which wait for the plans anyway: each planning process would index them all again
+    (they were most of a plan's time). Returns them, their facts still pickled for the
+    workers that rewrite them, which would index them again too, and the pool; a pool a
+    worker died in is replaced, and the plans then index for themselves."""
+    tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
+    todo = [
+        (file, data)
+        for file in files
+        if isinstance(data := contents[file.display], bytes) and any(t in data for t in tokens)
+    ]
+    found: dict[str, ModuleInfo | None] = {}
+    pickled: dict[str, bytes] = {}
+    if not todo:
+        return found, pickled, pool
+    size = -(-len(todo) // (jobs * 4))  # (rounded up)
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    with _stop_on_signals() as stop:
+        futures = [pool.submit(_index_chunk, chunk) for chunk in chunks]
+        try:
+            for chunk, future in zip(chunks, futures, strict=True):
+                _wait(future, stop)
+                for (file, data), facts in zip(chunk, future.result(), strict=True):
+                    info = None
+                    if facts is not None:
+                        info = pickle.loads(facts)
+                        info.data = data
+                        pickled[file.display] = facts
+                    found[file.display] = info
+        except Interrupted:
+            _kill(pool)
+            raise
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return {}, {}, start_pool(jobs, pipeline.config, cache)
+    return found, pickled, pool
+
+
+def run_pool(
+    pool: ProcessPoolExecutor,
+    tasks: list[Task],
+    config: Config,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+    stop: threading.Event,
+    cache: ResultCache | None = None,
+) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
+    done = 0
+    lost: list[Task] = []  # the files of chunks whose worker died
+    with pool:
+        futures: list[tuple[list[Task], Future[list[FileOutcome]]]] = [
+            (chunk, pool.submit(_process_chunk, chunk)) for chunk in _chunks(tasks, jobs)
+        ]
+        try:
+            for chunk, future in futures:
+                _wait(future, stop)
+                try:
+                    outcomes.extend(future.result())
+                except BrokenProcessPool:
+                    lost.extend(chunk)
+                    continue
+                except Exception as exc:  # a result that could not be sent back
+                    message = f"worker failed: {type(exc).__name__}: {exc}"
+                    outcomes.extend(failed(task[0], message) for task in chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(tasks))
+        except BaseException:
+            _kill(pool)
+            raise
+    if lost:
+        # A worker died (a crash in native code, the OOM killer...) and took the pool down
+        # with it: redo the unfinished files one at a time to name the one that kills it.
+        outcomes.extend(_isolate(lost, config, stop, cache))
+        if progress:
+            progress(len(tasks), len(tasks))
+    return outcomes
+
+
+WORKER_DIED = (
+    "internal error: the worker process died while rewriting this file "
+    "(a crash in native code, or out of memory); file left unchanged, please report this"
+)
+
+
+def _isolate(
+    tasks: list[Task], config: Config, stop: threading.Event, cache: ResultCache | None
+) -> list[FileOutcome]:
+    """Process `tasks` in one worker, in order: when it dies, the file it was on is the
+    culprit (reported, left unchanged) and a fresh worker takes the rest."""
+    outcomes: list[FileOutcome] = []
+    while tasks:
+        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(config, cache)) as pool:
+            futures = [pool.submit(_process_chunk, [task]) for task in tasks]
+            remaining: list[Task] = []
+            try:
+                for i, future in enumerate(futures):
+                    _wait(future, stop)
+                    try:
+                        outcomes.extend(future.result())
+                    except BrokenProcessPool:
+                        outcomes.append(failed(tasks[i][0], WORKER_DIED))
+                        remaining = tasks[i + 1 :]
+                        break
+                    except Exception as exc:
+                        message = f"worker failed: {type(exc).__name__}: {exc}"
+                        outcomes.append(failed(tasks[i][0], message))
+            except BaseException:
+                _kill(pool)
+                raise
+        tasks = remaining
+    return outcomes

@@ -1,0 +1,9 @@
+import httpx
+
+from svc import main
+
+http = httpx.AsyncClient()
+
+
+def timeout() -> int:
+    return main.TIMEOUT

@@ -1,0 +1,3 @@
+from .clients import get_session
+
+__version__ = "1.0"

@@ -1,0 +1,3 @@
+from .clients import SESSION as aiohttpsession
+
+__version__ = "1.0"

