@@ -99,10 +99,40 @@ def lower(data: bytes | str) -> str | None:
     chars = text
     for start, end, new in sorted(edits, reverse=True):
         chars = chars[:start] + new + chars[end:]
-    requoted = _requote_fstrings(chars) if sys.version_info < (3, 12) else None
+    requoted = (
+        _requote_fstrings(chars) if sys.version_info < (3, 12) and _may_requote(tokens) else None
+    )
     if requoted is not None:
         return requoted
     return chars if edits else None
+
+
+# Python's own limits (its parser rejects deeper source); libcst's native parser, which
+# requoting needs, would recurse past the C stack on source nested more deeply.
+_MAX_BRACKETS = 200
+_MAX_INDENTS = 100
+
+
+def _may_requote(tokens: Sequence[tokenize.TokenInfo]) -> bool:
+    """Is there an f-string to requote, in source libcst can parse without crashing?"""
+    fstring = brackets = indents = 0
+    for token in tokens:
+        if token.type == tokenize.STRING:
+            prefix = token.string[: len(token.string) - len(token.string.lstrip("rbfuRBFU"))]
+            fstring += "f" in prefix.lower()
+        elif token.type == tokenize.OP and token.string in _OPENING:
+            brackets += 1
+            if brackets > _MAX_BRACKETS:
+                return False
+        elif token.type == tokenize.OP and token.string in (")", "]", "}"):
+            brackets -= 1
+        elif token.type == tokenize.INDENT:
+            indents += 1
+            if indents > _MAX_INDENTS:
+                return False
+        elif token.type == tokenize.DEDENT:
+            indents -= 1
+    return fstring > 0
 
 
 def _requote_fstrings(text: str) -> str | None:

@@ -55,6 +55,17 @@ _MUTATORS = frozenset(
 )
 _PATH_READS = frozenset({"read_text", "read_bytes"})
 _PATH_WRITES = frozenset({"write_text", "write_bytes", "touch", "unlink"})
+# Functions of os, os.path and shutil that read or change the files their arguments name
+# (AF204 offloads them): `if not os.path.exists(p): open(p, "w")` is a read, then a write.
+_FS_READS = frozenset(
+    {"exists", "isfile", "isdir", "islink", "getsize", "getmtime", "getatime", "getctime",
+     "stat", "lstat", "access", "listdir", "scandir", "walk", "samefile"}
+)  # fmt: skip
+_FS_WRITES = frozenset(
+    {"remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir", "rmdir",
+     "removedirs", "rmtree", "copy", "copy2", "copyfile", "copytree", "move", "link",
+     "symlink"}
+)  # fmt: skip
 _EMPTY = cst.Module([])
 
 Kind = Literal["read", "write", "await", "enter", "leave"]
@@ -135,6 +146,19 @@ class _Flattener:
             return False
         found = scope[node.value]
         return bool(found) and all(isinstance(a, ImportAssignment) for a in found)
+
+    def _file_function(self, func: cst.BaseExpression) -> bool:
+        """`os.path.exists`, `shutil.rmtree`, `exists` imported from os.path...: a function of
+        a module that reads or changes files (a method of another object is not)."""
+        name = _last_name(func)
+        if name not in _FS_READS | _FS_WRITES:
+            return False
+        if isinstance(func, cst.Attribute):
+            head: cst.BaseExpression = func.value
+            while isinstance(head, cst.Attribute):
+                head = head.value
+            return self._is_module(head)
+        return self._is_module(func)
 
     def _file_key(self, path: cst.BaseExpression) -> str:
         # `Path(p)` and `p` name the same file.
@@ -306,6 +330,13 @@ class _Flattener:
             if opened.writes and not opened.reads:
                 self.emit("write", opened.key)  # "w" truncates the file when it opens
             return
+        if self._file_function(func) and node.args:
+            # The files it names: read, or (every one, to be safe: a copy's source too) written.
+            kind: Kind = "read" if _last_name(func) in _FS_READS else "write"
+            for arg in node.args:
+                if arg.keyword is None and not arg.star:
+                    self.emit(kind, self._file_key(arg.value))
+            return
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
@@ -349,6 +380,12 @@ class _Flattener:
         key = self.shared(node)
         if key is not None:
             self.emit("write", key)
+
+
+def _last_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
 
 
 def _chain(node: cst.BaseExpression) -> Iterator[cst.Attribute | cst.Subscript]:

@@ -60,9 +60,13 @@ AF304 = Rule(
         "http_client family shares) and closed after yield; the block uses it. In a "
         "router's module, the path operation reads request.app.state.<...> (a `request: "
         "Request` parameter is added when it has none) and the one app serving that router "
-        "creates it. Only sessions created without options are replaced. Left for manual "
-        "review: options on the session, a session closed by hand or used after the "
-        "block, a path operation no single app serves."
+        "creates it. Outside the app's module, in a function that runs per request or per "
+        "message (a path operation, a Depends dependency, a bot's handler, or what they "
+        "call), the block uses the project's one get_<name>() accessor of that client "
+        "(see AF302) when that client is created without options. Only sessions created "
+        "without options are replaced. Left for manual review: options on the session, a "
+        "session closed by hand or used after the block, a path operation no single app "
+        "serves, no single shared client to use."
     ),
     before=(
         "import aiohttp\n"
