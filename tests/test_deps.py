@@ -78,11 +78,6 @@ def test_no_bound_where_the_table_has_no_entry() -> None:
     assert lowest("httpx2") is None and requirement("httpx2") == "httpx2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported to the lead: the client is chosen from declarations only; a project "
-    "that imports httpx without declaring it still gets httpx2 (issue 23 item 4)",
-)
 def test_requests_moves_to_httpx_where_the_project_imports_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,9 +36,12 @@ class HttpOptions:
 _OPTION_KEYS = ("library", "timeout", "follow-redirects")
 
 
-def http_options(config: Config, near: str | Path | None = None) -> HttpOptions:
+def http_options(
+    config: Config, near: str | Path | None = None, imported: str | None = None
+) -> HttpOptions:
     """The family's options (for the file `near`: its own service's declarations choose
-    the client); a wrong name or type is a ConfigError with a clear message."""
+    the client, else the one the project's code imports, `imported`, else httpx2); a wrong
+    name or type is a ConfigError with a clear message."""
     table = dict(config.family_options("http_client"))
     where = f"{config.source}: " if config.source else ""
     where += "[tool.asyncfix.http_client]"
@@ -47,7 +50,7 @@ def http_options(config: Config, near: str | Path | None = None) -> HttpOptions:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(_OPTION_KEYS)})")
     library = table.get("library")
     if library is None:
-        library = _project_client(config, near)
+        library = _project_client(config, near) or imported or "httpx2"
     elif library not in LIBRARIES:
         raise ConfigError(f"{where} library must be one of {', '.join(map(repr, LIBRARIES))}")
     timeout = table.get("timeout")
@@ -67,8 +70,8 @@ def http_options(config: Config, near: str | Path | None = None) -> HttpOptions:
     )
 
 
-def _project_client(config: Config, near: str | Path | None) -> str:
-    """The async client the project already depends on, else httpx2: that of the file's
+def _project_client(config: Config, near: str | Path | None) -> str | None:
+    """The async client the project already depends on, if any: that of the file's
     own service first (the nearest directory declaring one, as for versions), then
     pyproject.toml's lists, dependency groups, requirements*.txt and lock files."""
     for library in LIBRARIES:
@@ -80,7 +83,7 @@ def _project_client(config: Config, near: str | Path | None) -> str:
         found = declared_versions(config.source, library)
         if library in names or found.ranges or found.locked:
             return library
-    return "httpx2"
+    return None
 
 
 def async_client(options: HttpOptions, module: str, *, pooled: bool) -> cst.BaseExpression:

@@ -11,7 +11,12 @@ from typing import Any
 import libcst as cst
 
 from asyncfix.codemods.http_client.blocking_apis import REQUESTS
-from asyncfix.codemods.http_client.options import HttpOptions, http_options, shared_client
+from asyncfix.codemods.http_client.options import (
+    LIBRARIES,
+    HttpOptions,
+    http_options,
+    shared_client,
+)
 from asyncfix.codemods.shared.app_events import foreign_handlers
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
 from asyncfix.config import Config
@@ -123,8 +128,25 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             plans.setdefault(info.path, {})["shared_blocked"] = foreign[info.path]
         elif len(names) == 1:
             apps[f"{info.name}.{names[0]}"] = (info, names[0])
-    _plan_routers(index, apps, plans, calls, config)
+    imported = _imported_client(index, config)
+    if imported is not None:
+        for info in index.modules(b"requests"):
+            if REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+                plans.setdefault(info.path, {})["imported_client"] = imported
+    _plan_routers(index, apps, plans, calls, config, imported)
     return plans
+
+
+def _imported_client(index: ProjectIndex, config: Config) -> str | None:
+    """The async client the project's own code (not its tests) imports, for a project
+    that declares none: it is installed, and a second one would be a new dependency."""
+    for library in LIBRARIES:
+        for info in index.modules(library.encode()):
+            if config.in_test_code(info.path):
+                continue
+            if any(q == library or q.startswith(f"{library}.") for q in info.imports.values()):
+                return library
+    return None
 
 
 def _plan_routers(
@@ -133,6 +155,7 @@ def _plan_routers(
     plans: dict[str, dict[str, Any]],
     calls: _CallsOf,
     config: Config,
+    imported: str | None,
 ) -> None:
     """A router with requests calls, included into exactly one app of another module
     whose lifespan can take the client: its handlers use the shared client, and that
@@ -168,8 +191,8 @@ def _plan_routers(
             if too_old is not None:  # lifespan= would be ignored: no client ever created
                 plans.setdefault(info.path, {})["shared_refused"] = too_old
                 continue
-            options = http_options(config, app_info.file.path)
-            if http_options(config, info.file.path).library != options.library:
+            options = http_options(config, app_info.file.path, imported)
+            if http_options(config, info.file.path, imported).library != options.library:
                 continue  # the two services declare different clients: each decides alone
             if app_info.path not in feasible:
                 feasible[app_info.path] = _app_can_take_client(app_info, app, options, config)

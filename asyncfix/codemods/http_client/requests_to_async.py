@@ -149,7 +149,8 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def __init__(self, context: Any, run: Any) -> None:
         super().__init__(context, run)
-        self.options = http_options(run.config, run.path)
+        imported = (self.planned or {}).get("imported_client")
+        self.options = http_options(run.config, run.path, imported)
         self.library = self.options.library
         self.blocks = ClientBlocks(self, self.options)
         self.responses = ResponseUses(self, self.options)
