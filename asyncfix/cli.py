@@ -61,7 +61,7 @@ from asyncfix.report import (
 from asyncfix.review import Change, deliver, review, rewrites, stripped
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
-from asyncfix.suppressions import unknown_codes
+from asyncfix.suppressions import may_name_codes, unknown_codes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -316,7 +316,7 @@ def _warn_unknown_suppressions(result: RunResult) -> None:
     """A suppression naming no rule suppresses nothing: most likely a typo (AF230)."""
     for outcome in result.outcomes:
         data = outcome.original or b""
-        if b"asyncfix:" not in data and b"noqa" not in data.lower():
+        if not may_name_codes(data):
             continue
         text = data.decode(outcome.encoding, "replace")
         for line, column, code in unknown_codes(text, known_selector):

@@ -32,7 +32,7 @@ _NOQA = re.compile(
 # fixit's own directives, honoured too: `# lint-ignore`, `# lint-fixme: AF203, OtherRule`.
 _LINT_IGNORE = re.compile(r"#\s*lint-(?:ignore|fixme)(?:(?::\s*|\s+)(?P<names>\w+(?:,\s*\w+)*))?")
 # ruff's rules that flag what an asyncfix rule fixes: a project that silenced one on a line
-# (`asyncio.create_task(...)  # noqa: RUF006`, a fire-and-forget it meant) silenced both.
+# (a noqa for RUF006 on `asyncio.create_task(...)`: a fire-and-forget it meant) silenced both.
 RUFF_TWINS: dict[str, tuple[str, ...]] = {
     "RUF006": ("AF502",),  # asyncio-dangling-task
     "ASYNC210": ("AF201", "AF202"),  # blocking HTTP call in an async function
@@ -187,6 +187,16 @@ def _spec(pattern: str) -> pathspec.GitIgnoreSpec:
     import pathspec  # (as the file discovery matches `exclude`)
 
     return pathspec.GitIgnoreSpec.from_lines([pattern])
+
+
+# A no-qa comment naming a code that starts with AF, on one line (any case, as ruff reads it).
+_NOQA_AF = re.compile(rb"(?i)noqa[^\n]*?\bAF")
+
+
+def may_name_codes(data: bytes) -> bool:
+    """Can `data` hold a selector `unknown_codes` checks? Most files with a noqa name only
+    other linters' codes: they are neither tokenized nor make a run import the registry."""
+    return b"asyncfix:" in data or _NOQA_AF.search(data) is not None
 
 
 def unknown_codes(source: str, known: Callable[[str], bool]) -> Iterator[tuple[int, int, str]]:
