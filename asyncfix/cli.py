@@ -61,7 +61,12 @@ from asyncfix.report import (
 from asyncfix.review import Change, deliver, review, rewrites, stripped
 from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
-from asyncfix.suppressions import may_name_codes, unknown_codes
+from asyncfix.suppressions import (
+    Suppressions,
+    may_name_codes,
+    suppressions_for,
+    unknown_codes,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -355,8 +360,34 @@ def _profiled(
     # AF701/AF702 are selected, or ignored, like the pipeline's rules.
     enabled, profiled = resolve_selection(config.select, config.ignore), profile_rules()
     ranked = [f for f in ranked if f.code not in profiled or f.code in enabled]
+    # ... and suppressed like them: a comment on the line, per-file-ignores.
+    silenced = _silenced(result, config)
+    ranked = [f for f in ranked if f.code not in profiled or not silenced(f)]
     result.summary.by_code.update(f.code for f in ranked if f.code in profiled)
     return ranked, shares
+
+
+def _silenced(result: RunResult, config: Config) -> Callable[[Finding], bool]:
+    """Is a finding made after the run (AF701/AF702) suppressed where the pipeline's own
+    would be: by a comment on its line or the file's per-file-ignores?"""
+    originals = {o.file.display: o for o in result.outcomes if o.original is not None}
+    found: dict[str, Suppressions] = {}
+
+    def silenced(finding: Finding) -> bool:
+        outcome = originals.get(finding.path)
+        if outcome is None or outcome.original is None:
+            return False
+        if finding.path not in found:
+            text = outcome.original.decode(outcome.encoding, "replace")
+            found[finding.path] = suppressions_for(text, finding.path, config)
+        if finding.line not in found[finding.path]:
+            return False
+        selectors = found[finding.path][finding.line]
+        return selectors is None or any(
+            finding.code.startswith(s) or s == finding.family for s in selectors
+        )
+
+    return silenced
 
 
 def _leave_below(

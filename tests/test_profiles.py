@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -391,3 +392,30 @@ def test_a_real_py_spy_profile_of_the_legacy_app_ranks_requests_first(legacy: Pa
     first = out.splitlines()[0]
     assert "app/main.py:70:16: AF201" in first, out
     assert float(first.split()[0].rstrip("%")) > 20
+
+
+def test_profile_findings_are_suppressed_like_the_others(legacy: Path) -> None:
+    profiles = ("--profile", str(SPEEDSCOPE), "--profile", str(LOG))
+
+    def found() -> list[dict[str, Any]]:
+        _, out, _ = _cli(
+            "check", "--no-cache", *profiles, "--select", "AF7", "--output-format", "json", "."
+        )
+        return [f for f in json.loads(out)["findings"] if f["code"] == HOT_BLOCKING]
+
+    (hot,) = found()[:1]
+    path = legacy / hot["path"]
+    lines = path.read_text().splitlines(keepends=True)
+    original = "".join(lines)
+    # A noqa for it on its line.
+    line = lines[hot["line"] - 1]
+    lines[hot["line"] - 1] = line.rstrip("\n") + f"  # noqa: {HOT_BLOCKING}\n"
+    path.write_text("".join(lines))
+    assert all(f["line"] != hot["line"] or f["path"] != hot["path"] for f in found())
+    # The file's per-file-ignores.
+    path.write_text(original)
+    (legacy / "pyproject.toml").write_text(
+        (legacy / "pyproject.toml").read_text()
+        + f'\n[tool.asyncfix.per-file-ignores]\n"{hot["path"]}" = ["profile"]\n'
+    )
+    assert all(f["path"] != hot["path"] for f in found())
