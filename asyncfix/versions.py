@@ -196,4 +196,10 @@ def _top(config: Config) -> Path | None:
         return config.layout.root
     if config.source is not None:
         return Path(os.path.realpath(config.source.parent))
-    return None
+    # No pyproject.toml or .git (an unpacked archive): the directory the run started in,
+    # so that a requirements.txt there still decides; files outside it read nothing. (A
+    # directory that is a project's root but not this run's is none of its business.)
+    cwd = Path(os.path.realpath(Path.cwd()))
+    if (cwd / "pyproject.toml").exists() or (cwd / ".git").exists():
+        return None
+    return cwd

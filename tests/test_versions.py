@@ -157,3 +157,24 @@ def test_the_installed_libraries_agree_with_the_table() -> None:
     fastapi = pytest.importorskip("fastapi")
     assert Version(fastapi.__version__) >= FASTAPI_LIFESPAN.since
     assert "lifespan" in inspect.signature(fastapi.FastAPI).parameters
+
+
+def test_a_project_without_pyproject_or_git_reads_the_requirements_where_the_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An unpacked archive: no pyproject.toml, no .git; its requirements.txt pins a FastAPI
+    # without lifespan=, which must still refuse the rewrite (the startup would never run).
+    from click.testing import CliRunner
+
+    from asyncfix.cli import main
+
+    (tmp_path / "requirements.txt").write_text("fastapi==0.63.0\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.on_event("startup")\nasync def start():\n    app.state.ready = True\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["apply", "--dry-run", "--no-cache", "."])
+    assert "fastapi==0.63.0 in requirements.txt admits versions before 0.93" in result.output
+    assert "+++" not in result.output
