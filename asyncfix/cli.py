@@ -64,6 +64,7 @@ from asyncfix.shard import parse_shard
 from asyncfix.suppressions import (
     Suppressions,
     may_name_codes,
+    silences,
     suppressions_for,
     unknown_codes,
 )
@@ -380,12 +381,7 @@ def _silenced(result: RunResult, config: Config) -> Callable[[Finding], bool]:
         if finding.path not in found:
             text = outcome.original.decode(outcome.encoding, "replace")
             found[finding.path] = suppressions_for(text, finding.path, config)
-        if finding.line not in found[finding.path]:
-            return False
-        selectors = found[finding.path][finding.line]
-        return selectors is None or any(
-            finding.code.startswith(s) or s == finding.family for s in selectors
-        )
+        return silences(found[finding.path], finding.code, finding.family, (finding.line,))
 
     return silenced
 

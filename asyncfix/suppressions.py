@@ -16,7 +16,7 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -141,6 +141,18 @@ def parse_suppressions(source: str, *, bare_noqa: bool = True) -> Suppressions:
             else:
                 found[line] = have | frozenset(directive.codes)
     return found
+
+
+def silences(found: Suppressions, code: str, family: str, lines: Iterable[int]) -> bool:
+    """Does a suppression on one of `lines` cover `code`: everything, the code, a prefix
+    of it (`AF2`), or its family's name?"""
+    for line in lines:
+        if line not in found:
+            continue
+        selectors = found[line]
+        if selectors is None or any(code.startswith(s) or s == family for s in selectors):
+            return True
+    return False
 
 
 def suppressions_for(source: str, path: str, config: Config) -> Suppressions:

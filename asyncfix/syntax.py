@@ -124,7 +124,7 @@ def _may_requote(tokens: Sequence[tokenize.TokenInfo]) -> bool:
             brackets += 1
             if brackets > _MAX_BRACKETS:
                 return False
-        elif token.type == tokenize.OP and token.string in (")", "]", "}"):
+        elif token.type == tokenize.OP and token.string in _CLOSING:
             brackets -= 1
         elif token.type == tokenize.INDENT:
             indents += 1

@@ -27,6 +27,7 @@ from asyncfix.project import (
     bounds,
     declared_versions,
     project_facts,
+    project_root,
     read_project,
 )
 
@@ -200,6 +201,4 @@ def _top(config: Config) -> Path | None:
     # so that a requirements.txt there still decides; files outside it read nothing. (A
     # directory that is a project's root but not this run's is none of its business.)
     cwd = Path(os.path.realpath(Path.cwd()))
-    if (cwd / "pyproject.toml").exists() or (cwd / ".git").exists():
-        return None
-    return cwd
+    return None if project_root([cwd]) == cwd else cwd

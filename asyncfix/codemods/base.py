@@ -29,6 +29,7 @@ from asyncfix.codemods.speed.traversal import fast_visits, hooks_for
 from asyncfix.config import Config
 from asyncfix.report import Finding
 from asyncfix.suppressions import parse_suppressions as parse_suppressions
+from asyncfix.suppressions import silences
 
 if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
@@ -98,16 +99,7 @@ class FileRun(FileCaches):
     structural: set[Finding] = field(default_factory=set)
 
     def suppressed(self, code: str, lines: tuple[int, ...]) -> bool:
-        family = self.code_families.get(code, "")
-        for line in lines:
-            if line not in self.suppressions:
-                continue
-            selectors = self.suppressions[line]
-            if selectors is None:
-                return True
-            if any(code.startswith(s) or s == family for s in selectors):
-                return True
-        return False
+        return silences(self.suppressions, code, self.code_families.get(code, ""), lines)
 
 
 def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
