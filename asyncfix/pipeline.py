@@ -98,7 +98,7 @@ class Pipeline:
         (newer syntax, perhaps): then libcst decides, and every codemod runs."""
         if tree is None or not self.use_prescreens:
             return None
-        from asyncfix.codemods.base import SourceView
+        from asyncfix.codemods.view import SourceView
 
         view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
         return frozenset(

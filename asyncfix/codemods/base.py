@@ -26,6 +26,7 @@ from asyncfix.codemods.speed.metadata import function_defs as function_defs
 from asyncfix.codemods.speed.metadata import is_statement
 from asyncfix.codemods.speed.positions import FileCaches
 from asyncfix.codemods.speed.traversal import fast_visits, hooks_for
+from asyncfix.codemods.view import Screen, SourceView
 from asyncfix.config import Config
 from asyncfix.report import Finding
 from asyncfix.suppressions import parse_suppressions as parse_suppressions
@@ -58,20 +59,6 @@ class Rule:
     local_fix: bool = False
     # More code the rule must leave alone (fixit VALID examples, tested like before/after).
     valid: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SourceView:
-    """What a prescreen sees: one file before libcst parses it (see
-    AsyncfixCodemod.prescreen). `tree` is the stdlib ast of `source`, which the driver
-    already made for its depth guard."""
-
-    path: str
-    source: bytes
-    tree: ast.Module
-    config: Config
-    enabled: frozenset[str]  # rule codes selected for this run
-    plans: Mapping[str, Any] = field(default_factory=dict)  # codemod name -> its plan here
 
 
 @dataclass
@@ -144,6 +131,8 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # Modules `plan` indexes whatever it finds: every one whose bytes hold one of these.
     # The driver has them indexed in parallel before the plans are made (see workers.index_apart).
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
+    # Its prescreen, a function in a module that does not import libcst (see prescreen).
+    SCREEN: ClassVar[Screen | None] = None
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)
@@ -197,9 +186,13 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         neither change the tree nor report a finding. The driver does not parse a file
         for which every codemod says False, and skips a codemod that says False unless an
         earlier codemod has changed the tree (what it then sees is not what was screened).
-        `view.plans.get(cls.NAME)` is this codemod's plan for the file. True by default.
+        `view.plans.get(cls.NAME)` is this codemod's plan for the file.
+
+        Write it as a function in a module that does not import libcst and name it as the
+        class's `SCREEN` (`SCREEN = staticmethod(my_screen)`): the registry's manifest then
+        asks it without importing the codemod. Without a SCREEN, True.
         """
-        return True
+        return True if cls.SCREEN is None else cls.SCREEN(view)
 
     @property
     def planned(self) -> Any:

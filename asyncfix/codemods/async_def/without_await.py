@@ -15,7 +15,6 @@ from libcst.metadata import FunctionScope, GlobalScope, MetadataWrapper, ScopePr
 from asyncfix.codemods.base import (
     AsyncfixCodemod,
     Rule,
-    SourceView,
 )
 from asyncfix.codemods.shared.async_def_facts import awaits_in, closed_world
 from asyncfix.codemods.shared.async_def_plan import (
@@ -25,6 +24,7 @@ from asyncfix.codemods.shared.async_def_plan import (
     planned_for,
     wanted,
 )
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 from asyncfix.index import ProjectIndex

@@ -14,9 +14,10 @@ from asyncfix.codemods.awaits.dropped_task import AF502, DroppedTask
 from asyncfix.codemods.awaits.plan import project_plan
 from asyncfix.codemods.awaits.screen import has_candidate, screened
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import inside_sync_lock, is_primary_operand, loop_context, make_await
 from asyncfix.codemods.shared.async_def_plan import planned_for
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.index import ProjectIndex

@@ -30,9 +30,9 @@ from asyncfix import syntax
 from asyncfix.codemods.base import (
     AsyncfixCodemod,
     FileRun,
-    SourceView,
     child_nodes,
 )
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config, ConfigError
 
 if TYPE_CHECKING:

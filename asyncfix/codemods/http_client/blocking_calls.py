@@ -11,7 +11,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, Scope, ScopeProvider
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -35,6 +35,7 @@ from asyncfix.codemods.http_client.blocking_plan import (
     plan_blocking_calls,
 )
 from asyncfix.codemods.http_client.screen import Callees, Lines, module_shape
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 from asyncfix.versions import ASYNCIO_TO_THREAD, missing

@@ -5,8 +5,9 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.http_client.screen import imports_module
+from asyncfix.codemods.view import SourceView
 
 AF206 = Rule(
     code="AF206",

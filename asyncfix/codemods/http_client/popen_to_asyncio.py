@@ -27,7 +27,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -37,6 +37,7 @@ from asyncfix.codemods.helpers import (
     module_name_at,
 )
 from asyncfix.codemods.http_client.blocking_apis import POPEN
+from asyncfix.codemods.view import SourceView
 
 AF207 = Rule(
     code="AF207",

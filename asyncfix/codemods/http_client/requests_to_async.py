@@ -20,7 +20,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView, visit_with_metadata
+from asyncfix.codemods.base import AsyncfixCodemod, Rule, visit_with_metadata
 from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     LoopContext,
@@ -41,6 +41,7 @@ from asyncfix.codemods.http_client.options import http_options
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.http_client.responses import ResponseUse, ResponseUses
 from asyncfix.codemods.http_client.sessions import Sessions
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 

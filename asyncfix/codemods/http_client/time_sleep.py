@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
-from asyncfix.codemods.base import AsyncfixCodemod, Rule, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod, Rule
 from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.helpers import (
     inside_sync_lock,
@@ -18,6 +18,7 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
 )
 from asyncfix.codemods.http_client.blocking_apis import SLEEP
+from asyncfix.codemods.view import SourceView
 
 AF203 = Rule(
     code="AF203",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.lifespan._shared import app_of, binding_site, cast_module
 from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
 from asyncfix.codemods.lifespan.migrate import why_no_lifespan
 from asyncfix.codemods.lifespan.screen import shapes_of
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.codemods.view import SourceView
 
 AF305 = Rule(
     code="AF305",

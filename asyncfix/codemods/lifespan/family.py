@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from asyncfix.codemods.base import AsyncfixCodemod, SourceView
+from asyncfix.codemods.base import AsyncfixCodemod
 from asyncfix.codemods.lifespan._shared import digest
 from asyncfix.codemods.lifespan.plan import compute_plan, family_plan
 from asyncfix.codemods.shared.pool_options import configured_options
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 from asyncfix.index import ProjectIndex

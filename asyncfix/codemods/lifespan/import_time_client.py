@@ -21,7 +21,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.lifespan._shared import (
     app_of,
     app_state,
@@ -37,6 +37,7 @@ from asyncfix.codemods.lifespan.migrate import drop_statements, why_no_lifespan
 from asyncfix.codemods.lifespan.screen import shapes_of
 from asyncfix.codemods.shared.app_events import IMPORT_TIME_CLIENTS
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource, with_blank_lines
+from asyncfix.codemods.view import SourceView
 
 AF302 = Rule(
     code="AF302",

@@ -18,7 +18,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.lifespan._shared import POOL_OWNERS, CallFinder, explode, imports_any
 from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.screen import shapes_of
@@ -29,6 +29,7 @@ from asyncfix.codemods.shared.pool_options import (
     configured_options,
     pool_limits,
 )
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
 from asyncfix.codemods.lifespan.migrate import apply_on_event
 from asyncfix.codemods.lifespan.screen import shapes_of
 from asyncfix.codemods.shared.app_events import PLAN_TOKENS
+from asyncfix.codemods.view import SourceView
 
 AF301 = Rule(
     code="AF301",

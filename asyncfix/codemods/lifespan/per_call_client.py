@@ -10,7 +10,7 @@ import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import FunctionScope, GlobalScope, QualifiedNameProvider, Scope, ScopeProvider
 
-from asyncfix.codemods.base import Rule, SourceView
+from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
@@ -39,6 +39,7 @@ from asyncfix.codemods.shared.lifespan_builder import (
     assign_statement,
 )
 from asyncfix.codemods.shared.pool_options import pool_limits
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 
 AF304 = Rule(

@@ -7,9 +7,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
-from asyncfix.codemods.base import SourceView
 from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.lifespan._shared import ROUTE_AND_WEBSOCKET
+from asyncfix.codemods.view import SourceView
 from asyncfix.files import SourceError, decode
 from asyncfix.index import dotted_name, walk
 

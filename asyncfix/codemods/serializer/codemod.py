@@ -23,7 +23,6 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from asyncfix import syntax
-from asyncfix.codemods.base import SourceView
 from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.serializer._shared import (
     CANDIDATES,
@@ -38,6 +37,7 @@ from asyncfix.codemods.serializer._shared import (
 from asyncfix.codemods.serializer.dumps import AF101, AF103, DumpsRules
 from asyncfix.codemods.serializer.loads import AF102, LoadsRule
 from asyncfix.codemods.serializer.offload import AF104, OffloadRule
+from asyncfix.codemods.view import SourceView
 from asyncfix.index import children, full_name, walk
 
 
