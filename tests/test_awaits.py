@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from asyncfix.codemods.awaits import ForgottenAwait
-from asyncfix.codemods.base import SourceView
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.driver import Pipeline

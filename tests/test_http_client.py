@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from asyncfix.codemods.base import SourceView
+from asyncfix.codemods.view import SourceView
 from asyncfix.codemods.http_client import (
     BlockingCalls,
     HttpOptions,
