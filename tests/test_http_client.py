@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from asyncfix.codemods.view import SourceView
 from asyncfix.codemods.http_client import (
     BlockingCalls,
     HttpOptions,
@@ -21,6 +20,7 @@ from asyncfix.codemods.http_client import (
     shared_client,
 )
 from asyncfix.codemods.http_client.blocking_plan import _Defines
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config, ConfigError, parse_table
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
