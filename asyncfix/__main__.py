@@ -1,4 +1,4 @@
-from asyncfix.cli import main
+from asyncfix.warm import main
 
 if __name__ == "__main__":
     main()

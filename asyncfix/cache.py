@@ -29,27 +29,20 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
 
-from asyncfix import __version__
+from asyncfix import __version__, warm
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 from asyncfix.report import Finding
 
-CACHE_DIR_NAME = ".asyncfix_cache"
+CACHE_DIR_NAME = warm.CACHE_DIR_NAME
 _FORMAT = b"asyncfix-cache-1"
-# Files beside the code that a codemod may read (the FastAPI version, the HTTP library the
-# project depends on, ...), and the package layout that module names come from.
-# The import sorter's configurations are among them: they decide where added imports go.
-_PROJECT_FILES = frozenset(
-    {"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"}
-    | {".isort.cfg", "tox.ini", ".editorconfig", "ruff.toml", ".ruff.toml"}
-)
 
 
 @dataclass
@@ -63,18 +56,7 @@ class CachedResult:
     parsed: bool = True  # False: no prescreen wanted the file, libcst never parsed it
 
 
-@cache
-def _package_digest() -> str:
-    """A digest of asyncfix's own source: any edit to a codemod invalidates the cache."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix not in (".py", ".json", ".toml") or "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        with contextlib.suppress(OSError):
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+_package_digest = warm.package_digest
 
 
 @cache
@@ -141,7 +123,28 @@ def plan_form(value: Any) -> Any:
 
 def default_directory() -> Path:
     """`$ASYNCFIX_CACHE_DIR`, else `.asyncfix_cache/` in the current directory."""
-    return Path(os.environ.get("ASYNCFIX_CACHE_DIR") or CACHE_DIR_NAME)
+    return Path(warm.cache_directory())
+
+
+class NotServed(Exception):
+    """A probing run (see `watching`) that the cache cannot serve whole."""
+
+
+# The runs served or stored in this process while a caller watches (see `watching`).
+_watch: dict[str, Any] | None = None
+
+
+@contextlib.contextmanager
+def watching(*, probe: bool = False) -> Iterator[dict[str, Any]]:
+    """Tell the caller which run the cache served (`"served"`: (salt, run key)) or stored
+    (`"stored"`: run key) meanwhile. `probe`: a run the cache cannot serve whole raises
+    NotServed instead of being done (asyncfix/warm_record.py asks so)."""
+    global _watch
+    saved, _watch = _watch, {"probe": probe}
+    try:
+        yield _watch
+    finally:
+        _watch = saved
 
 
 class ResultCache:
@@ -150,7 +153,7 @@ class ResultCache:
     def __init__(self, directory: Path, salt: str) -> None:
         self.directory = directory
         self.salt = salt
-        self._dirs: dict[Path, str] = {}
+        self._dirs: dict[str, str] = {}
         self._prepared = False
 
     @classmethod
@@ -186,27 +189,7 @@ class ResultCache:
 
     def _directory_digest(self, directory: Path) -> str:
         """The project files in `directory` and every directory above it."""
-        if directory in self._dirs:
-            return self._dirs[directory]
-        parent = directory.parent
-        above = "" if parent == directory else self._directory_digest(parent)
-        digest = hashlib.sha256(above.encode())
-        try:
-            names = sorted(
-                entry.name
-                for entry in os.scandir(directory)
-                if entry.name in _PROJECT_FILES
-                or entry.name.endswith(".lock")
-                or (entry.name.startswith("requirements") and entry.name.endswith(".txt"))
-            )
-        except OSError:
-            names = []
-        for name in names:
-            digest.update(name.encode() + b"\0")
-            with contextlib.suppress(OSError):
-                digest.update(hashlib.sha256((directory / name).read_bytes()).digest())
-        self._dirs[directory] = result = digest.hexdigest()
-        return result
+        return warm.directory_digest(str(directory), self._dirs)
 
     def key(
         self, data: bytes, display: str, path: Path, plans: Mapping[str, Any] | None = None
@@ -240,17 +223,16 @@ class ResultCache:
         """A run's key: every discovered file (plans read them all, whatever the shard),
         its bytes and the project files around it, the shard, and the files given when
         they are not all of them (see driver._project)."""
-        digest = hashlib.sha256(b"run\0" + self.salt.encode() + repr(shard).encode())
-        digest.update(repr(sorted(given) if given is not None else None).encode())
-        for file, data in sorted(files, key=lambda item: item[0].display):
-            digest.update(file.display.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(self._directory_digest(file.path.absolute().parent).encode())
-            digest.update(hashlib.sha256(data).digest())
-        return "run-" + digest.hexdigest()
+        rows = [(f.display, str(f.path.absolute()), data) for f, data in files]
+        if _watch is not None:  # what a warm record must read again (asyncfix/warm.py)
+            _watch["files"] = [(display, path) for display, path, _ in rows]
+            _watch["given"] = sorted(given) if given is not None else None
+        return warm.run_key(self.salt, shard, given, rows, self._dirs)
 
     def get_run(self, key: str) -> dict[str, dict[str, Any]] | None:
         """display path -> what the run found there: {"key": its file entry} or its
         errors; files that needed nothing are absent. None for a miss."""
+        files: dict[str, dict[str, Any]] | None
         try:
             blob = self._run_entry(key).read_bytes()
             magic, body = blob.split(b"\n", 1)
@@ -258,9 +240,15 @@ class ResultCache:
             if magic != _FORMAT or record["key"] != key:
                 return None
             files = record["files"]
-            return files if isinstance(files, dict) else None
+            if not isinstance(files, dict):
+                return None
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            files = None
+        if _watch is not None:
+            if files is None and _watch["probe"]:
+                raise NotServed(key)
+            _watch["served"] = None if files is None else (self.salt, key)
+        return files
 
     def put_run(self, key: str, outcomes: Sequence[Any]) -> None:
         """Remember a run's outcomes (FileOutcome) by their file entries; not stored when
@@ -280,11 +268,19 @@ class ResultCache:
                 return  # a result without an entry (plans that cannot be keyed)
         body = json.dumps({"key": key, "files": files}).encode()
         self._write(self._run_entry(key), _FORMAT + b"\n" + body)
+        if _watch is not None:
+            _watch["stored"] = key
 
     # -- entries -------------------------------------------------------------------------
 
     def get(self, key: str, display: str) -> CachedResult | None:
         """The stored result, or None for a miss (absent, unreadable, corrupt)."""
+        found = self._get(key, display)
+        if found is None and _watch is not None and _watch["probe"]:
+            raise NotServed(key)
+        return found
+
+    def _get(self, key: str, display: str) -> CachedResult | None:
         try:
             blob = self._entry(key).read_bytes()
             magic, header, body = blob.split(b"\n", 2)
@@ -320,6 +316,10 @@ class ResultCache:
             ],
         }
         self._write(self._entry(key), _FORMAT + b"\n" + json.dumps(meta).encode() + b"\n" + body)
+
+    def put_warm(self, key: str, blob: bytes) -> None:
+        """Store a warm record (asyncfix/warm.py) atomically."""
+        self._write(self.directory / warm.WARM_DIR_NAME / key, blob)
 
     def _write(self, target: Path, blob: bytes) -> None:
         try:

@@ -13,6 +13,7 @@ import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
@@ -36,6 +37,25 @@ DEFAULT_EXCLUDES = frozenset(
         ".asyncfix_cache",
     }
 )
+
+
+# What discovery read, while a caller traces it (see `traced`): the listing of each
+# directory walked and the text of each .gitignore consulted.
+_trace: list[tuple[Any, ...]] | None = None
+
+
+@contextlib.contextmanager
+def traced() -> Iterator[list[tuple[Any, ...]]]:
+    """Record what `discover` reads: `("walk", dirpath, dirnames, filenames)` as os.walk
+    listed them (sorted) and `("gitignore", directory, text or None)`. asyncfix/warm.py
+    keeps them to tell, without matching any pattern, that a new walk would find the
+    same files."""
+    global _trace
+    saved, _trace = _trace, []
+    try:
+        yield _trace
+    finally:
+        _trace = saved
 
 
 # Larger files are skipped with an error: generated code, data dumps, vendored bundles.
@@ -69,13 +89,17 @@ class _GitIgnores:
     def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._specs:
             spec = None
+            lines: list[str] | None = None
             ignore_file = directory / ".gitignore"
             try:
                 if ignore_file.is_file():
                     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
                     spec = pathspec.GitIgnoreSpec.from_lines(lines)
             except OSError:
-                spec = None
+                lines, spec = None, None
+            if _trace is not None:
+                text = None if lines is None else "\n".join(lines)
+                _trace.append(("gitignore", str(directory), text))
             self._specs[directory] = spec
         return self._specs[directory]
 
@@ -212,6 +236,8 @@ def _walk(
         errors.append(FileError(display_path(Path(exc.filename)), 1, 1, _os_message(exc)))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        if _trace is not None:
+            _trace.append(("walk", dirpath, tuple(sorted(dirnames)), tuple(sorted(filenames))))
         here = Path(dirpath)
         real_here = real_root / here.relative_to(root)
         keep = []

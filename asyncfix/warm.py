@@ -1,0 +1,455 @@
+"""The warm path: `asyncfix check` answered from one record when nothing has changed.
+
+This is the console entry point (and `python -m asyncfix`). It imports only the standard
+library's os, sys, hashlib and marshal: not click, libcst, the driver or the planning
+layers. For a `check` whose options it knows, it looks up the record an earlier run left
+for the same command line (`.asyncfix_cache/warm/`) and verifies it:
+
+- the invocation: asyncfix's version and a digest of its source, Python, the installed
+  distributions, the working directory, the run's options (`invocation_key`);
+- what the configuration, the project root and the walk's start depend on: each given
+  path (resolved, its kind), `--config`'s bytes, and in every directory above them the
+  markers and project settings (`.git`, `.gitignore`, `pyproject.toml`, ...) by their bytes
+  (`state_digest`);
+- discovery: each directory the walk listed holds the same entries (and none is a
+  symbolic link), each .gitignore consulted has the same text (`walk_unchanged`), so the
+  walk would find the same files without matching a pattern;
+- every file's bytes and the project files around it: the run key is computed again from
+  them exactly as the result cache computes it (`run_key`), and must equal the recorded one.
+
+Then it prints what the full command line printed for a run served from the result cache
+(the record holds it, rendered by the real code; only the run time is its own) and exits
+with the same code. Anything else (no record, a difference, an option it does not know,
+`--no-cache`, stdin, `--profile`, SARIF) goes to the full command line, which then leaves
+a record for next time (asyncfix/warm_record.py). A record is never more than a shortcut
+to what the result cache would answer: its correctness is the result cache's, bytes and
+all, never a file's size or modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from asyncfix import __version__
+
+RECORD_FORMAT = 1
+CACHE_DIR_NAME = ".asyncfix_cache"
+WARM_DIR_NAME = "warm"
+
+# Files beside the code that a codemod may read (the FastAPI version, the HTTP library the
+# project depends on, ...), and the package layout that module names come from.
+# The import sorter's configurations are among them: they decide where added imports go.
+PROJECT_FILES = frozenset(
+    {"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"}
+    | {".isort.cfg", "tox.ini", ".editorconfig", "ruff.toml", ".ruff.toml"}
+)
+# What, in a directory above a given path, decides the configuration, the project root,
+# the repository's top (where .gitignore files stop) and the project's import roots.
+_MARKERS = PROJECT_FILES | {".git", ".gitignore", "pytest.ini", "mypy.ini", ".mypy.ini"}
+
+# --- shared with the result cache (asyncfix/cache.py) -----------------------------------
+
+
+def is_project_file(name: str) -> bool:
+    return (
+        name in PROJECT_FILES
+        or name.endswith(".lock")
+        or (name.startswith("requirements") and name.endswith(".txt"))
+    )
+
+
+def cache_directory() -> str:
+    """`$ASYNCFIX_CACHE_DIR`, else `.asyncfix_cache/` in the current directory."""
+    return os.environ.get("ASYNCFIX_CACHE_DIR") or CACHE_DIR_NAME
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _read(path: str) -> bytes | None:
+    """A regular file's bytes (never a FIFO's: opening one would block); None if none."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+_package: list[str] = []
+
+
+def package_digest() -> str:
+    """A digest of asyncfix's own source: any edit to a codemod invalidates the cache."""
+    if _package:
+        return _package[0]
+    root = os.path.dirname(os.path.abspath(__file__))
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        rel = os.path.relpath(dirpath, root)
+        for name in filenames:
+            if name.endswith((".py", ".json", ".toml")):
+                found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+    digest = hashlib.sha256()
+    for name in sorted(found):
+        digest.update(name.encode() + b"\0")
+        data = _read(os.path.join(root, name))
+        if data is not None:
+            digest.update(_sha(data))
+    _package.append(digest.hexdigest())
+    return _package[0]
+
+
+def directory_digest(directory: str, memo: dict[str, str]) -> str:
+    """The project files (names and bytes) in `directory` (absolute) and every directory
+    above it."""
+    if directory in memo:
+        return memo[directory]
+    parent = os.path.dirname(directory)
+    above = "" if parent == directory else directory_digest(parent, memo)
+    digest = hashlib.sha256(above.encode())
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(e.name for e in entries if is_project_file(e.name))
+    except OSError:
+        names = []
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        try:
+            with open(os.path.join(directory, name), "rb") as fh:
+                digest.update(_sha(fh.read()))
+        except OSError:
+            pass
+    memo[directory] = result = digest.hexdigest()
+    return result
+
+
+def run_key(
+    salt: str,
+    shard: tuple[int, int] | None,
+    given: Iterable[str] | None,
+    files: Iterable[tuple[str, str, bytes]],
+    memo: dict[str, str],
+) -> str:
+    """A run's key: the salt, the shard, the files given when they are not all of them,
+    and every file of the project (display path, absolute path, bytes, sorted by display
+    path) with the project files around it."""
+    digest = hashlib.sha256(b"run\0" + salt.encode() + repr(shard).encode())
+    digest.update(repr(sorted(given) if given is not None else None).encode())
+    for display, path, data in sorted(files, key=lambda item: item[0]):
+        digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(directory_digest(os.path.dirname(path), memo).encode())
+        digest.update(_sha(data))
+    return "run-" + digest.hexdigest()
+
+
+# --- the command line it understands ------------------------------------------------------
+
+
+class Options(NamedTuple):
+    paths: tuple[str, ...]
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    exclude: tuple[str, ...]
+    config: str | None
+    force_exclude: bool
+    shard: str | None
+    output_format: str
+    quiet: bool
+    exit_zero: bool
+    statistics: bool
+
+
+_VALUED = {"--select", "--ignore", "--exclude", "--config", "--output-format", "--shard"}
+_FLAGS = {
+    "--quiet": "quiet",
+    "-q": "quiet",
+    "--verbose": "verbose",  # (check lists every finding anyway)
+    "-v": "verbose",
+    "--exit-zero": "exit_zero",
+    "--force-exclude": "force_exclude",
+    "--statistics": "statistics",
+}
+_FORMATS = ("text", "json", "github")  # (SARIF computes each fix: the full path)
+
+
+def parse(argv: Sequence[str]) -> Options | None:
+    """The options of `check ...` as click reads them; None for anything else (another
+    command, --help, an option it does not know, stdin, a value click would refuse)."""
+    if not argv or argv[0] != "check":
+        return None
+    values: dict[str, list[str]] = {name: [] for name in _VALUED}
+    flags: set[str] = set()
+    paths: list[str] = []
+    args = list(argv[1:])
+    while args:
+        arg = args.pop(0)
+        if arg == "--":
+            paths.extend(args)
+            break
+        name, eq, value = arg.partition("=")
+        if name == "--jobs" or arg.startswith("-j"):
+            if name != "--jobs":
+                value = arg[2:]  # -j4 or -j 4
+            if not value and not eq:
+                value = args.pop(0) if args else ""
+            if not (value.isascii() and value.isdigit() and int(value) >= 1):
+                return None  # (click says why)
+        elif name in _VALUED:
+            if not eq:
+                if not args:
+                    return None
+                value = args.pop(0)
+            if not value or value.startswith("-"):
+                return None
+            values[name].append(value)
+        elif arg in _FLAGS:
+            flags.add(_FLAGS[arg])
+        elif arg.startswith("-"):
+            return None  # `-` (stdin), --no-cache, --profile, --help, combined flags...
+        else:
+            paths.append(arg)
+    if not all(paths) or "-" in paths:
+        return None
+    output = (values["--output-format"] or ["text"])[-1]
+    statistics = "statistics" in flags
+    if output not in _FORMATS or (statistics and output != "text"):
+        return None
+    return Options(
+        paths=tuple(paths),
+        select=tuple(values["--select"]),
+        ignore=tuple(values["--ignore"]),
+        exclude=tuple(values["--exclude"]),
+        config=values["--config"][-1] if values["--config"] else None,
+        force_exclude="force_exclude" in flags,
+        shard=values["--shard"][-1] if values["--shard"] else None,
+        output_format=output,
+        quiet="quiet" in flags,
+        exit_zero="exit_zero" in flags,
+        statistics=statistics,
+    )
+
+
+# --- the keys and checks of a record ------------------------------------------------------
+
+
+def _distributions() -> list[str]:
+    """The installed distributions (libcst, pathspec, ... with their versions)."""
+    found: list[str] = []
+    for entry in sys.path:
+        if entry.endswith(("site-packages", "dist-packages")):
+            try:
+                names = os.listdir(entry)
+            except OSError:
+                continue
+            found += sorted(n for n in names if n.endswith(".dist-info"))
+    return found
+
+
+def invocation_key(options: Options) -> str:
+    """What a record is filed under: asyncfix, Python, the installed distributions, the
+    working directory, the cache's place and the options that change a run."""
+    parts = (
+        RECORD_FORMAT,
+        __version__,
+        package_digest(),
+        sys.version,
+        sys.executable,
+        _distributions(),
+        os.getcwd(),
+        os.path.abspath(cache_directory()),
+        options.paths,
+        options.select,
+        options.ignore,
+        options.exclude,
+        options.config,
+        options.force_exclude,
+        options.shard,
+    )
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _kind(path: str) -> str:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "missing"
+    return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def _markers(directory: str, digest: Any) -> None:
+    """The markers in `directory` and every directory above it, by name, kind and bytes."""
+    while True:
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries if e.name in _MARKERS)
+        except OSError:
+            names = []
+        digest.update(f"{directory}\0{names}\0".encode("utf-8", "surrogateescape"))
+        for name in names:
+            data = _read(os.path.join(directory, name))
+            kind = _kind(os.path.join(directory, name))
+            digest.update(kind.encode() + (_sha(data) if data is not None else b"-"))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
+
+
+def state_digest(options: Options) -> str:
+    """What the configuration, the project root and discovery's start depend on, beside
+    the walk itself: the given paths (resolved, their kind), --config's bytes, and the
+    markers in every directory above them."""
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    for path in [*(options.paths or (".",)), *([options.config] if options.config else [])]:
+        real, kind = os.path.realpath(path), _kind(path)
+        digest.update(f"{path}\0{real}\0{kind}\0".encode("utf-8", "surrogateescape"))
+        if kind == "file":
+            data = _read(path)
+            digest.update(_sha(data) if data is not None else b"-")
+        start = real if kind == "dir" else os.path.dirname(real)
+        if start not in seen:
+            seen.add(start)
+            _markers(start, digest)
+    return digest.hexdigest()
+
+
+def _listing(directory: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(directories, other entries), sorted, as os.walk tells them apart; None when one
+    is a symbolic link (discovery's answer then depends on where it points)."""
+    dirs: list[str] = []
+    others: list[str] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    return None
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                (dirs if is_dir else others).append(entry.name)
+    except OSError:
+        return None
+    return tuple(sorted(dirs)), tuple(sorted(others))
+
+
+def _gitignore_text(directory: str) -> str | None:
+    """A .gitignore's lines as discovery reads them (asyncfix/files.py)."""
+    data = _read(os.path.join(directory, ".gitignore"))
+    return None if data is None else "\n".join(data.decode("utf-8", "replace").splitlines())
+
+
+def walk_unchanged(trace: Sequence[tuple[Any, ...]]) -> bool:
+    """Would discovery read the same listings and .gitignore files again?"""
+    for step in trace:
+        if step[0] == "walk":
+            if _listing(step[1]) != (step[2], step[3]):
+                return False
+        elif step[0] == "gitignore":
+            if _gitignore_text(step[1]) != step[2]:
+                return False
+        else:
+            return False
+    return True
+
+
+def record_path(key: str) -> str:
+    return os.path.join(cache_directory(), WARM_DIR_NAME, key)
+
+
+# --- serving --------------------------------------------------------------------------------
+
+
+def serve(options: Options) -> int | None:
+    """Print the recorded answer and return the exit code; None when there is none."""
+    started = time.perf_counter()
+    blob = _read(record_path(invocation_key(options)))
+    if blob is None:
+        return None
+    try:
+        record = marshal.loads(blob)
+        if record["format"] != RECORD_FORMAT or record["state"] != state_digest(options):
+            return None
+        if not walk_unchanged(record["trace"]):
+            return None
+        memo: dict[str, str] = {}
+        files = []
+        for display, path in record["files"]:
+            data = _read(path)
+            if data is None:
+                return None
+            files.append((display, path, data))
+        key = run_key(record["salt"], record["shard"], record["given"], files, memo)
+        if key != record["run_key"]:
+            return None
+        out: dict[str, Any] = record["out"]
+        rendered = _render(options, out, time.perf_counter() - started)
+    except (ValueError, EOFError, TypeError, KeyError):
+        return None
+    if rendered is None:
+        return None
+    sys.stdout.write(rendered[0])
+    sys.stdout.flush()
+    sys.stderr.write(rendered[1])
+    sys.stderr.flush()
+    if out["failed"]:
+        return 2
+    return 1 if out["findings"] and not options.exit_zero else 0
+
+
+def _render(options: Options, out: dict[str, Any], seconds: float) -> tuple[str, str] | None:
+    """What `cli.check` writes to stdout and stderr for this run; None when the record
+    lacks it or click would not write it as it is."""
+    head, tail = out["summary"]
+    summary = "" if options.quiet else f"{head}{seconds:.2f}{tail}\n"
+    stdout: str | None
+    if options.output_format == "json":
+        stdout, summary = out["json"] + "\n", ""
+    elif options.output_format == "github":
+        stdout = out["github"]
+    elif options.statistics:
+        stdout = out.get("statistics")
+    else:
+        stdout = out["text"]
+    stderr = summary + out["warnings"]
+    if options.output_format != "github":
+        stderr += out["errors"]
+    if stdout is None or not _plain(stdout, sys.stdout) or not _plain(stderr, sys.stderr):
+        return None
+    return stdout, stderr
+
+
+def _plain(text: str, stream: Any) -> bool:
+    """Would click write `text` as it is? It strips ANSI escapes off a stream that is not
+    a terminal, and a stream that cannot encode it fails."""
+    if "\x1b" in text:
+        return False
+    try:
+        text.encode(stream.encoding or "utf-8")
+    except (UnicodeError, LookupError):
+        return False
+    return True
+
+
+def main() -> None:
+    """`asyncfix`: a warm `check` from its record, anything else by the command line."""
+    options = parse(sys.argv[1:])
+    if options is not None:
+        code = serve(options)
+        if code is not None:
+            sys.exit(code)
+    from asyncfix.warm_record import run_and_record
+
+    run_and_record(options)

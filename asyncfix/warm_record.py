@@ -1,0 +1,125 @@
+"""The full command line, and after it the record that lets asyncfix/warm.py answer the
+same `check` next time without importing it.
+
+A record is written only for a run the result cache could serve whole: after the command
+line's own run, the same run is asked of the cache again (a probe: a miss stops it, never
+runs the codemods) while discovery is traced. Its output is rendered by the command line's
+own functions, so the warm path prints what the command line would print for a run served
+from the cache. It is written only when the probe saw the run the command line did (the
+same run key), the tree did not change around it, and discovery reported no error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import marshal
+import sys
+from pathlib import Path
+from typing import Any
+
+from asyncfix import warm
+
+
+def run_and_record(options: warm.Options | None) -> None:
+    """Run the command line on sys.argv; then, for a `check` the warm path knows whose
+    run the cache served or stored, leave a record (never a visible difference: any
+    failure only means no record)."""
+    from asyncfix.cache import watching
+    from asyncfix.cli import main
+
+    if options is None:
+        main()
+        return
+    with watching() as seen:
+        try:
+            main()
+        finally:
+            key = seen.get("stored") or (seen.get("served") or (None, None))[1]
+            if key is not None:
+                with contextlib.suppress(Exception):
+                    record(options, key)
+
+
+def record(options: warm.Options, expected: str) -> None:
+    """Write the record of `options` if a probe is served the run `expected`."""
+    from asyncfix import cache, files
+    from asyncfix.cli import _split
+    from asyncfix.config import find_pyproject, load_config
+    from asyncfix.driver import run
+    from asyncfix.shard import parse_shard
+
+    before = warm.state_digest(options)
+    paths = [Path(p) for p in options.paths]
+    source = (
+        Path(options.config)
+        if options.config is not None
+        else find_pyproject(paths[0] if paths else Path.cwd())
+    )
+    config = load_config(source).with_overrides(
+        select=_split(options.select),
+        ignore=_split(options.ignore),
+        exclude=options.exclude,
+        force_exclude=options.force_exclude,
+    )
+    shard = parse_shard(options.shard) if options.shard is not None else None
+    with files.traced() as trace, cache.watching(probe=True) as seen:
+        try:
+            result = run(paths or [Path(".")], config, jobs=1, cache=True, shard=shard)
+        except cache.NotServed:
+            return
+    served = seen.get("served")
+    if served is None or served[1] != expected:
+        return
+    if len(result.errors) != sum(len(o.errors) for o in result.outcomes):
+        return  # discovery's own errors (links, unreadable directories): not recorded
+    if warm.state_digest(options) != before or not warm.walk_unchanged(trace):
+        return  # the tree changed meanwhile
+    blob = marshal.dumps(
+        {
+            "format": warm.RECORD_FORMAT,
+            "state": before,
+            "trace": [tuple(step) for step in trace],
+            "salt": served[0],
+            "run_key": served[1],
+            "shard": shard,
+            "given": seen["given"],
+            "files": seen["files"],
+            "out": _outputs(result, options),
+        }
+    )
+    directory = cache.default_directory().absolute()
+    cache.ResultCache(directory, served[0]).put_warm(warm.invocation_key(options), blob)
+
+
+def _outputs(result: Any, options: warm.Options) -> dict[str, Any]:
+    """What `check` prints for `result`, rendered by the command line's own functions;
+    the summary split around its run time."""
+    from asyncfix.cli import _warn_unknown_suppressions
+    from asyncfix.report import findings_json, github_annotations, statistics
+
+    findings = result.findings
+    marker = 987654.25
+    result.summary.seconds = marker
+    head, found, tail = result.summary.format(wrote=False).partition(f"{marker:.2f}")
+    if not found:
+        raise ValueError("no run time in the summary")
+    warnings = io.StringIO()
+    with contextlib.redirect_stderr(warnings):
+        _warn_unknown_suppressions(result)
+    out: dict[str, Any] = {
+        "text": "".join(f.format() + "\n" for f in findings),
+        "json": findings_json(findings, result.errors, result.summary, None),
+        "github": github_annotations(findings, result.errors),
+        "summary": (head, tail),
+        "warnings": warnings.getvalue(),
+        "errors": "".join(e.format() + "\n" for e in result.errors),
+        "findings": bool(findings),
+        "failed": bool(result.errors),
+    }
+    if options.statistics or "asyncfix.codemods.base" in sys.modules:
+        from asyncfix.codemods import all_rules  # (the registry is loaded already)
+
+        names = {code: rule.name for code, (_, rule) in all_rules().items()}
+        out["statistics"] = statistics(findings, names)
+    return out
