@@ -1,0 +1,277 @@
+"""The warm path (asyncfix/warm.py): a `check` answered from its record prints exactly
+what the full command line prints for the same run served from the result cache, and
+anything it cannot vouch for goes to the full command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asyncfix import warm
+
+LEGACY = "import time\n\n\nasync def handler():\n    time.sleep(1)\n    return 1\n"
+LOCKED = (
+    "import threading, time\n\nLOCK = threading.Lock()\n\n\n"
+    "async def handler():\n    with LOCK:\n        time.sleep(1)\n"
+)
+# A suppression naming no rule: the run warns about it on stderr.
+TYPO = "import time\n\n\nasync def handler():\n    time.sleep(1)  # asyncfix: ignore[AF999]\n"
+
+# Runs the console entry point and leaves the modules it imported in $MODULES_OUT.
+ENTRY = """
+import json, os, sys
+from asyncfix.warm import main
+sys.argv[0] = "asyncfix"
+try:
+    main()
+finally:
+    with open(os.environ["MODULES_OUT"], "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+"""
+# The full command line, never the warm path: what the warm path must print.
+FULL = "import sys\nfrom asyncfix.cli import main\nsys.argv[0] = 'asyncfix'\nmain()\n"
+
+
+class Run:
+    def __init__(self, done: subprocess.CompletedProcess[str], modules: list[str]) -> None:
+        self.code = done.returncode
+        self.stdout = done.stdout
+        # The run time is the only difference allowed.
+        self.stderr = re.sub(r"; \d+\.\d\ds\n", "; TIME\n", done.stderr)
+        self.modules = modules
+
+    @property
+    def warm(self) -> bool:
+        """Served by the warm path: the command line was never imported."""
+        return "asyncfix.cli" not in self.modules
+
+    def output(self) -> tuple[int, str, str]:
+        return self.code, self.stdout, self.stderr
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "proj"\n')
+    (root / ".gitignore").write_text("generated/\n")
+    (root / "src" / "app.py").write_text(LEGACY)
+    (root / "src" / "pkg" / "__init__.py").write_text("")
+    (root / "src" / "pkg" / "locked.py").write_text(LOCKED)
+    (root / "src" / "pkg" / "typo.py").write_text(TYPO)
+    (root / "src" / "plain.py").write_text("x = 1\n")
+    (root / "generated").mkdir()
+    (root / "generated" / "big.py").write_text(LEGACY)
+    return root
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "ASYNCFIX_CACHE_DIR"}
+    env["MODULES_OUT"] = str(tmp / "modules.json")
+    return env
+
+
+def entry(project: Path, *args: str) -> Run:
+    """`asyncfix ARGS` as the console script runs it."""
+    env = _env(project.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args], cwd=project, env=env, capture_output=True, text=True
+    )
+    return Run(done, json.loads(Path(env["MODULES_OUT"]).read_text()))
+
+
+def full(project: Path, *args: str) -> Run:
+    done = subprocess.run(
+        [sys.executable, "-c", FULL, *args],
+        cwd=project,
+        env=_env(project.parent),
+        capture_output=True,
+        text=True,
+    )
+    return Run(done, [])
+
+
+FORMATS = [
+    (),
+    ("-q",),
+    ("--output-format", "json"),
+    ("--output-format=github",),
+    ("--statistics",),
+    ("--exit-zero", "-j", "2"),
+]
+
+
+def test_a_warm_run_prints_what_the_command_line_prints(project: Path) -> None:
+    cold = entry(project, "check", ".")
+    assert not cold.warm and cold.code == 1
+    for options in FORMATS:
+        served = entry(project, "check", *options, ".")
+        assert served.warm, options
+        assert served.output() == full(project, "check", *options, ".").output(), options
+    # ... and prints what the cold run printed, the summary's parse count aside.
+    assert served.stdout and cold.stdout == entry(project, "check", ".").stdout
+    assert "names no asyncfix rule" in served.stderr
+
+
+def test_never_imports_click_libcst_or_the_driver(project: Path) -> None:
+    entry(project, "check", "src")
+    served = entry(project, "check", "src")
+    assert served.warm
+    loaded = {m.split(".")[0] for m in served.modules} | set(served.modules)
+    assert not loaded & {"click", "libcst", "pathspec", "asyncfix.driver", "asyncfix.cli"}
+
+
+def test_files_given_and_errors(project: Path) -> None:
+    """As pre-commit runs it: named files in a larger project; a syntax error exits 2."""
+    (project / "src" / "broken.py").write_text("def f(:\n")
+    args = ("check", "src/app.py", "src/broken.py", "src/plain.py")
+    assert entry(project, *args).code == 2
+    served = entry(project, *args)
+    assert served.warm and served.code == 2
+    assert served.output() == full(project, *args).output()
+
+
+def _same_size_and_time(path: Path, old: str, new: str) -> None:
+    info = path.stat()
+    text = path.read_text()
+    assert len(old) == len(new) and old in text
+    path.write_text(text.replace(old, new))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
+
+
+def test_a_byte_changed_under_the_same_size_and_time_is_seen(project: Path) -> None:
+    entry(project, "check", ".")
+    assert entry(project, "check", ".").warm
+    _same_size_and_time(project / "src" / "app.py", "time.sleep(1)", "time.slee_(1)")
+    changed = entry(project, "check", ".")
+    assert not changed.warm
+    assert "app.py" not in changed.stdout
+    assert changed.output() == full(project, "check", ".").output()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "config",
+        "project file",
+        "new file",
+        "new directory",
+        "gitignore",
+        "removed file",
+    ],
+)
+def test_a_changed_tree_is_never_answered_from_the_record(project: Path, change: str) -> None:
+    entry(project, "check", "src")
+    assert entry(project, "check", "src").warm
+    if change == "config":
+        (project / "pyproject.toml").write_text('[tool.asyncfix]\nignore = ["AF203"]\n')
+    elif change == "project file":
+        (project / "src" / "pkg" / "requirements.txt").write_text("httpx\n")
+    elif change == "new file":
+        (project / "src" / "pkg" / "new.py").write_text(LEGACY)
+    elif change == "new directory":
+        (project / "src" / "more").mkdir()
+        (project / "src" / "more" / "new.py").write_text(LEGACY)
+    elif change == "gitignore":
+        (project / ".gitignore").write_text("generated/\nsrc/pkg/\n")
+    else:
+        (project / "src" / "app.py").unlink()
+    assert not entry(project, "check", "src").warm
+    # Recorded again, for the new tree.
+    again = entry(project, "check", "src")
+    assert again.warm
+    assert again.output() == full(project, "check", "src").output()
+
+
+def test_a_damaged_record_is_a_miss(project: Path) -> None:
+    entry(project, "check", ".")
+    (record,) = (project / ".asyncfix_cache" / "warm").iterdir()
+    record.write_bytes(record.read_bytes()[:100])
+    again = entry(project, "check", ".")
+    assert not again.warm
+    assert again.output() == full(project, "check", ".").output()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--no-cache", "."),
+        ("check", "--output-format", "sarif", "."),
+        ("check", "--select", "AF2", "."),
+        ("apply", "--dry-run", "."),
+    ],
+)
+def test_what_it_does_not_know_goes_to_the_command_line(
+    project: Path, args: tuple[str, ...]
+) -> None:
+    entry(project, *args)
+    again = entry(project, *args)
+    assert again.warm is (args[1:3] == ("--select", "AF2"))
+    assert again.output() == full(project, *args).output()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--no-cache"],
+        ["check", "-"],
+        ["check", "--stdin-filename", "a.py", "-"],
+        ["check", "--profile", "p.json", "."],
+        ["check", "--min-share", "1%", "."],
+        ["check", "--output-format", "sarif"],
+        ["check", "--statistics", "--output-format", "json"],
+        ["check", "--help"],
+        ["check", "-qv"],
+        ["check", "-j", "0"],
+        ["check", "--select"],
+        ["check", ""],
+        ["--version"],
+        ["apply", "."],
+        [],
+    ],
+)
+def test_parse_refuses_what_it_does_not_handle(argv: list[str]) -> None:
+    assert warm.parse(argv) is None
+
+
+def test_parse_reads_options_as_click_does() -> None:
+    options = warm.parse(
+        [
+            "check",
+            "src",
+            "--select",
+            "AF2",
+            "--select=AF3",
+            "-j4",
+            "-q",
+            "--shard",
+            "1/2",
+            "--",
+            "-x",
+        ]
+    )
+    assert options is not None
+    assert options.paths == ("src", "-x")
+    assert options.select == ("AF2", "AF3")
+    assert options.quiet and options.shard == "1/2" and options.output_format == "text"
+
+
+def test_the_key_holds_asyncfix_its_source_and_the_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    options = warm.parse(["check", "."])
+    assert options is not None
+    key = warm.invocation_key(options)
+    assert warm.invocation_key(options._replace(select=("AF2",))) != key
+    monkeypatch.setattr(warm, "__version__", "999")
+    assert warm.invocation_key(options) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(warm, "_package", ["an edited codemod"])
+    assert warm.invocation_key(options) != key
