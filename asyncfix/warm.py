@@ -34,10 +34,14 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
 
 from asyncfix import __version__
+
+# Not `typing.TYPE_CHECKING`: importing typing alone costs a warm run about a tenth.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 RECORD_FORMAT = 1
 CACHE_DIR_NAME = ".asyncfix_cache"
@@ -156,18 +160,27 @@ def run_key(
 # --- the command line it understands ------------------------------------------------------
 
 
-class Options(NamedTuple):
-    paths: tuple[str, ...]
-    select: tuple[str, ...]
-    ignore: tuple[str, ...]
-    exclude: tuple[str, ...]
-    config: str | None
-    force_exclude: bool
-    shard: str | None
-    output_format: str
-    quiet: bool
-    exit_zero: bool
-    statistics: bool
+class Options:
+    """A `check` command line: what changes the run, then what only changes the output."""
+
+    def __init__(
+        self,
+        paths: tuple[str, ...],
+        select: tuple[str, ...],
+        ignore: tuple[str, ...],
+        exclude: tuple[str, ...],
+        config: str | None,
+        force_exclude: bool,
+        shard: str | None,
+        output_format: str,
+        quiet: bool,
+        exit_zero: bool,
+        statistics: bool,
+    ) -> None:
+        self.paths, self.select, self.ignore, self.exclude = paths, select, ignore, exclude
+        self.config, self.force_exclude, self.shard = config, force_exclude, shard
+        self.output_format, self.quiet = output_format, quiet
+        self.exit_zero, self.statistics = exit_zero, statistics
 
 
 _VALUED = {"--select", "--ignore", "--exclude", "--config", "--output-format", "--shard"}
@@ -264,7 +277,6 @@ def invocation_key(options: Options) -> str:
         __version__,
         package_digest(),
         sys.version,
-        sys.executable,
         _distributions(),
         os.getcwd(),
         os.path.abspath(cache_directory()),
@@ -375,60 +387,69 @@ def record_path(key: str) -> str:
 def serve(options: Options) -> int | None:
     """Print the recorded answer and return the exit code; None when there is none."""
     started = time.perf_counter()
-    blob = _read(record_path(invocation_key(options)))
-    if blob is None:
-        return None
     try:
-        record = marshal.loads(blob)
-        if record["format"] != RECORD_FORMAT or record["state"] != state_digest(options):
-            return None
-        if not walk_unchanged(record["trace"]):
-            return None
-        memo: dict[str, str] = {}
-        files = []
-        for display, path in record["files"]:
-            data = _read(path)
-            if data is None:
-                return None
-            files.append((display, path, data))
-        key = run_key(record["salt"], record["shard"], record["given"], files, memo)
-        if key != record["run_key"]:
-            return None
-        out: dict[str, Any] = record["out"]
-        rendered = _render(options, out, time.perf_counter() - started)
-    except (ValueError, EOFError, TypeError, KeyError):
+        found = _answer(options)
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
+        return None  # (a record of another shape, a working directory gone, ...)
+    if found is None:
         return None
-    if rendered is None:
-        return None
-    sys.stdout.write(rendered[0])
+    out, stdout, head, tail = found
+    # The summary's run time is this run's, from the same clock the driver reads.
+    stderr = head + (f"{time.perf_counter() - started:.2f}" + tail if tail is not None else "")
+    sys.stdout.write(stdout)
     sys.stdout.flush()
-    sys.stderr.write(rendered[1])
+    sys.stderr.write(stderr)
     sys.stderr.flush()
     if out["failed"]:
         return 2
     return 1 if out["findings"] and not options.exit_zero else 0
 
 
-def _render(options: Options, out: dict[str, Any], seconds: float) -> tuple[str, str] | None:
-    """What `cli.check` writes to stdout and stderr for this run; None when the record
-    lacks it or click would not write it as it is."""
-    head, tail = out["summary"]
-    summary = "" if options.quiet else f"{head}{seconds:.2f}{tail}\n"
+def _answer(options: Options) -> tuple[dict[str, Any], str, str, str | None] | None:
+    """The record's answer for `options` if every input it covers is unchanged."""
+    blob = _read(record_path(invocation_key(options)))
+    if blob is None:
+        return None
+    record = marshal.loads(blob)
+    if record["format"] != RECORD_FORMAT or record["state"] != state_digest(options):
+        return None
+    if not walk_unchanged(record["trace"]):
+        return None
+    files = []
+    for display, path in record["files"]:
+        data = _read(path)
+        if data is None:
+            return None
+        files.append((display, path, data))
+    if run_key(record["salt"], record["shard"], record["given"], files, {}) != record["run_key"]:
+        return None
+    out: dict[str, Any] = record["out"]
+    rendered = _render(options, out)
+    return None if rendered is None else (out, *rendered)
+
+
+def _render(options: Options, out: dict[str, Any]) -> tuple[str, str, str | None] | None:
+    """What `cli.check` writes: stdout, then stderr before the summary's run time and
+    after it (None: no summary); None when the record lacks it or click would not write
+    it as it is."""
+    summary = not options.quiet
     stdout: str | None
     if options.output_format == "json":
-        stdout, summary = out["json"] + "\n", ""
+        stdout, summary = out["json"] + "\n", False
     elif options.output_format == "github":
         stdout = out["github"]
     elif options.statistics:
         stdout = out.get("statistics")
     else:
         stdout = out["text"]
-    stderr = summary + out["warnings"]
-    if options.output_format != "github":
-        stderr += out["errors"]
-    if stdout is None or not _plain(stdout, sys.stdout) or not _plain(stderr, sys.stderr):
+    rest = out["warnings"] + (out["errors"] if options.output_format != "github" else "")
+    head, tail = out["summary"]
+    before, after = (head, tail + "\n" + rest) if summary else (rest, None)
+    if stdout is None or not _plain(stdout, sys.stdout):
         return None
-    return stdout, stderr
+    if not _plain(before + (after or ""), sys.stderr):
+        return None
+    return stdout, before, after
 
 
 def _plain(text: str, stream: Any) -> bool:

@@ -269,7 +269,8 @@ def test_the_key_holds_asyncfix_its_source_and_the_options(
     options = warm.parse(["check", "."])
     assert options is not None
     key = warm.invocation_key(options)
-    assert warm.invocation_key(options._replace(select=("AF2",))) != key
+    other = warm.parse(["check", "--select", "AF2", "."])
+    assert other is not None and warm.invocation_key(other) != key
     monkeypatch.setattr(warm, "__version__", "999")
     assert warm.invocation_key(options) != key
     monkeypatch.undo()
