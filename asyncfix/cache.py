@@ -19,6 +19,10 @@ Only clean outcomes are stored (no errors). Writes are atomic (a temporary file,
 rename). An entry that cannot be read, is truncated or fails its checksum is a miss: the
 file is simply processed again. A miss is always safe; a stale hit never happens as long
 as the key covers every input, which is why it errs on the side of including more.
+
+The digests (asyncfix's source, the project files around a file, a run's key) live in
+asyncfix/warm.py, which answers a warm `check` from a record without importing this
+module; `watching` tells asyncfix/warm_record.py which run the cache served.
 """
 
 from __future__ import annotations
