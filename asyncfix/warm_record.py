@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import marshal
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,22 @@ def run_and_record(options: warm.Options | None) -> None:
         try:
             main()
         finally:
-            key = seen.get("stored") or (seen.get("served") or (None, None))[1]
+            key = _worth_recording(options, seen)
             if key is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception, KeyboardInterrupt):
                     record(options, key)
+
+
+def _worth_recording(options: warm.Options, seen: dict[str, Any]) -> str | None:
+    """The run key to record: a run the cache served (a rerun, likely to come again), or
+    one it stored for directories (a project's check, rerun as the project's is). Files
+    named as pre-commit names them have usually just changed: a record after their first
+    run would only make that run longer."""
+    if seen.get("stored") is not None:
+        paths = options.paths or (".",)
+        return seen["stored"] if any(os.path.isdir(p) for p in paths) else None
+    served = seen.get("served")
+    return None if served is None else str(served[1])
 
 
 def record(options: warm.Options, expected: str) -> None:

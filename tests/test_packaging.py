@@ -35,4 +35,4 @@ def test_wheel_installs_only_the_asyncfix_package(tmp_path: Path) -> None:
     assert "asyncfix/codemods/db_session/session.py" in names
     assert "asyncfix/codemods/shared/async_def_plan.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "asyncfix = asyncfix.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "asyncfix = asyncfix.warm:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
