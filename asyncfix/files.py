@@ -18,26 +18,8 @@ from typing import Any
 import pathspec
 
 from asyncfix.report import FileError
-
-DEFAULT_EXCLUDES = frozenset(
-    {
-        ".venv",
-        "venv",
-        "build",
-        "dist",
-        ".git",
-        "__pycache__",
-        "node_modules",
-        "site-packages",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        ".asyncfix_cache",
-    }
-)
-
+from asyncfix.warm import DEFAULT_EXCLUDES as DEFAULT_EXCLUDES  # (the warm path reads it)
+from asyncfix.warm import walked
 
 # What discovery read, while a caller traces it (see `traced`): the listing of each
 # directory walked and the text of each .gitignore consulted.
@@ -47,9 +29,9 @@ _trace: list[tuple[Any, ...]] | None = None
 @contextlib.contextmanager
 def traced() -> Iterator[list[tuple[Any, ...]]]:
     """Record what `discover` reads: `("walk", dirpath, dirnames, filenames)` as os.walk
-    listed them (sorted) and `("gitignore", directory, text or None)`. asyncfix/warm.py
-    keeps them to tell, without matching any pattern, that a new walk would find the
-    same files."""
+    listed them (see warm.walked: only the names the walk looks at) and `("gitignore",
+    directory, text or None)`. asyncfix/warm.py keeps them to tell, without matching any
+    pattern, that a new walk would find the same files."""
     global _trace
     saved, _trace = _trace, []
     try:
@@ -237,7 +219,7 @@ def _walk(
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
         if _trace is not None:
-            _trace.append(("walk", dirpath, tuple(sorted(dirnames)), tuple(sorted(filenames))))
+            _trace.append(("walk", dirpath, *walked(dirnames, filenames)))
         here = Path(dirpath)
         real_here = real_root / here.relative_to(root)
         keep = []

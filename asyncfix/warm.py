@@ -54,6 +54,25 @@ PROJECT_FILES = frozenset(
     {"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "__init__.py"}
     | {".isort.cfg", "tox.ini", ".editorconfig", "ruff.toml", ".ruff.toml"}
 )
+# Directories discovery never enters (asyncfix/files.py).
+DEFAULT_EXCLUDES = frozenset(
+    {
+        ".venv",
+        "venv",
+        "build",
+        "dist",
+        ".git",
+        "__pycache__",
+        "node_modules",
+        "site-packages",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".asyncfix_cache",
+    }
+)
 # What, in a directory above a given path, decides the configuration, the project root,
 # the repository's top (where .gitignore files stop) and the project's import roots.
 _MARKERS = PROJECT_FILES | {".git", ".gitignore", "pytest.ini", "mypy.ini", ".mypy.ini"}
@@ -337,24 +356,36 @@ def state_digest(options: Options) -> str:
     return digest.hexdigest()
 
 
+def walked(
+    dirnames: Iterable[str], filenames: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What of a directory's listing discovery looks at: the directories it may enter and
+    the .py files, sorted. (A README, an editor's swap file or another tool's cache
+    appearing changes nothing it finds.)"""
+    dirs = sorted(d for d in dirnames if d not in DEFAULT_EXCLUDES)
+    return tuple(dirs), tuple(sorted(f for f in filenames if f.endswith(".py")))
+
+
 def _listing(directory: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(directories, other entries), sorted, as os.walk tells them apart; None when one
+    """`walked` of the directory as os.walk lists it now; None when one of those entries
     is a symbolic link (discovery's answer then depends on where it points)."""
     dirs: list[str] = []
     others: list[str] = []
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.is_symlink():
-                    return None
                 try:
                     is_dir = entry.is_dir()
                 except OSError:
                     is_dir = False
                 (dirs if is_dir else others).append(entry.name)
+                name = entry.name
+                looked_at = name not in DEFAULT_EXCLUDES if is_dir else name.endswith(".py")
+                if looked_at and entry.is_symlink():
+                    return None
     except OSError:
         return None
-    return tuple(sorted(dirs)), tuple(sorted(others))
+    return walked(dirs, others)
 
 
 def _gitignore_text(directory: str) -> str | None:

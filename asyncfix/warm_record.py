@@ -28,16 +28,18 @@ def run_and_record(options: warm.Options | None) -> None:
     failure only means no record)."""
     from asyncfix.cache import watching
     from asyncfix.cli import main
+    from asyncfix.files import traced
 
     if options is None:
         main()
         return
-    with watching() as seen:
+    with watching() as seen, traced() as trace:
         try:
             main()
         finally:
             key = _worth_recording(options, seen)
-            if key is not None:
+            # (a tree the warm path cannot vouch for, as symbolic links make it: no probe)
+            if key is not None and warm.walk_unchanged(trace):
                 with contextlib.suppress(Exception, KeyboardInterrupt):
                     record(options, key)
 

@@ -193,6 +193,26 @@ def test_a_changed_tree_is_never_answered_from_the_record(project: Path, change:
     assert again.output() == full(project, "check", "src").output()
 
 
+def test_what_discovery_does_not_look_at_keeps_the_record(project: Path) -> None:
+    (project / "Dockerfile.in").write_text("FROM python\n")
+    (project / "Dockerfile").symlink_to("Dockerfile.in")  # (not Python: never followed)
+    entry(project, "check", ".")
+    (project / "README.md").write_text("# proj\n")
+    (project / ".ruff_cache").mkdir()  # another tool's cache
+    (project / "src" / ".app.py.swp").write_bytes(b"\0")  # an editor's swap file
+    served = entry(project, "check", ".")
+    assert served.warm
+    assert served.output() == full(project, "check", ".").output()
+
+
+def test_a_link_discovery_meets_is_never_vouched_for(project: Path) -> None:
+    (project / "src" / "alias.py").symlink_to("app.py")
+    entry(project, "check", ".")
+    again = entry(project, "check", ".")
+    assert not again.warm
+    assert again.output() == full(project, "check", ".").output()
+
+
 def test_a_damaged_record_is_a_miss(project: Path) -> None:
     entry(project, "check", ".")
     (record,) = (project / ".asyncfix_cache" / "warm").iterdir()
