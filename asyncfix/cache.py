@@ -141,8 +141,9 @@ _watch: dict[str, Any] | None = None
 @contextlib.contextmanager
 def watching(*, probe: bool = False) -> Iterator[dict[str, Any]]:
     """Tell the caller which run the cache served (`"served"`: (salt, run key)) or stored
-    (`"stored"`: run key) meanwhile. `probe`: a run the cache cannot serve whole raises
-    NotServed instead of being done (asyncfix/warm_record.py asks so)."""
+    (`"stored"`: run key) meanwhile, and with which configuration (`"config"`). `probe`:
+    a run the cache cannot serve whole raises NotServed instead of being done
+    (asyncfix/warm_record.py asks so)."""
     global _watch
     saved, _watch = _watch, {"probe": probe}
     try:
@@ -181,6 +182,8 @@ class ResultCache:
             "enabled": sorted(enabled),
         }
         salt = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        if _watch is not None:
+            _watch["config"] = config  # (the run's configuration, its layout set)
         return cls(Path(directory or default_directory()).absolute(), salt)
 
     def __getstate__(self) -> dict[str, Any]:

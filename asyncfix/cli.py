@@ -279,7 +279,7 @@ def _apply_stdin(
     if not quiet:
         for finding in unfixed:
             click.echo(finding.format(), err=True)
-    _warn_unknown_suppressions(result)
+    warn_unknown_suppressions(result)
     _report_errors(result.errors)
     result.summary.changed = len(changes)
     if not quiet:
@@ -318,7 +318,7 @@ def _sarif_extras(result: RunResult, config: Config) -> tuple[dict[str, str], di
     return sources, fixes
 
 
-def _warn_unknown_suppressions(result: RunResult) -> None:
+def warn_unknown_suppressions(result: RunResult) -> None:
     """A suppression naming no rule suppresses nothing: most likely a typo (AF230)."""
     for outcome in result.outcomes:
         data = outcome.original or b""
@@ -544,7 +544,7 @@ def apply(
                 sys.exit(EXIT_ERROR)
         errors = list(result.errors)
         files = [outcome.file for outcome in result.outcomes]
-        _warn_unknown_suppressions(result)
+        warn_unknown_suppressions(result)
         try:
             changes = rewrites(
                 result.outcomes, format_choice, config.source, annotated=annotate, jobs=jobs
@@ -677,7 +677,7 @@ def check(
             click.echo(_line(finding, shares))
         if not quiet:
             click.echo(result.summary.format(wrote=False), err=True)
-    _warn_unknown_suppressions(result)
+    warn_unknown_suppressions(result)
     if output_format != "github":
         _report_errors(result.errors)
     if result.errors:

@@ -17,9 +17,12 @@ import marshal
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncfix import warm
+
+if TYPE_CHECKING:
+    from asyncfix.config import Config
 
 
 def run_and_record(options: warm.Options | None) -> None:
@@ -41,7 +44,7 @@ def run_and_record(options: warm.Options | None) -> None:
             # (a tree the warm path cannot vouch for, as symbolic links make it: no probe)
             if key is not None and warm.walk_unchanged(trace):
                 with contextlib.suppress(Exception, KeyboardInterrupt):
-                    record(options, key)
+                    record(options, key, seen["config"])
 
 
 def _worth_recording(options: warm.Options, seen: dict[str, Any]) -> str | None:
@@ -56,27 +59,15 @@ def _worth_recording(options: warm.Options, seen: dict[str, Any]) -> str | None:
     return None if served is None else str(served[1])
 
 
-def record(options: warm.Options, expected: str) -> None:
-    """Write the record of `options` if a probe is served the run `expected`."""
+def record(options: warm.Options, expected: str, config: Config) -> None:
+    """Write the record of `options` if a probe with the command line's `config` is
+    served the run `expected`."""
     from asyncfix import cache, files
-    from asyncfix.cli import _split
-    from asyncfix.config import find_pyproject, load_config
     from asyncfix.driver import run
     from asyncfix.shard import parse_shard
 
     before = warm.state_digest(options)
     paths = [Path(p) for p in options.paths]
-    source = (
-        Path(options.config)
-        if options.config is not None
-        else find_pyproject(paths[0] if paths else Path.cwd())
-    )
-    config = load_config(source).with_overrides(
-        select=_split(options.select),
-        ignore=_split(options.ignore),
-        exclude=options.exclude,
-        force_exclude=options.force_exclude,
-    )
     shard = parse_shard(options.shard) if options.shard is not None else None
     with files.traced() as trace, cache.watching(probe=True) as seen:
         try:
@@ -110,7 +101,7 @@ def record(options: warm.Options, expected: str) -> None:
 def _outputs(result: Any, options: warm.Options) -> dict[str, Any]:
     """What `check` prints for `result`, rendered by the command line's own functions;
     the summary split around its run time."""
-    from asyncfix.cli import _warn_unknown_suppressions
+    from asyncfix.cli import warn_unknown_suppressions
     from asyncfix.report import findings_json, github_annotations, statistics
 
     findings = result.findings
@@ -121,7 +112,7 @@ def _outputs(result: Any, options: warm.Options) -> dict[str, Any]:
         raise ValueError("no run time in the summary")
     warnings = io.StringIO()
     with contextlib.redirect_stderr(warnings):
-        _warn_unknown_suppressions(result)
+        warn_unknown_suppressions(result)
     out: dict[str, Any] = {
         "text": "".join(f.format() + "\n" for f in findings),
         "json": findings_json(findings, result.errors, result.summary, None),
