@@ -230,7 +230,7 @@ class ResultCache:
         """A run's key: every discovered file (plans read them all, whatever the shard),
         its bytes and the project files around it, the shard, and the files given when
         they are not all of them (see driver._project)."""
-        rows = [(f.display, str(f.path.absolute()), data) for f, data in files]
+        rows = [(f.display, str(f.path.absolute()), hashlib.sha256(d).digest()) for f, d in files]
         if _watch is not None:  # what a warm record must read again (asyncfix/warm.py)
             _watch["files"] = [(display, path) for display, path, _ in rows]
             _watch["given"] = sorted(given) if given is not None else None

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 CACHE_DIR_NAME = ".asyncfix_cache"
 WARM_DIR_NAME = "warm"
 
@@ -165,15 +165,43 @@ def run_key(
     memo: dict[str, str],
 ) -> str:
     """A run's key: the salt, the shard, the files given when they are not all of them,
-    and every file of the project (display path, absolute path, bytes, sorted by display
-    path) with the project files around it."""
+    and every file of the project (display path, absolute path, sha256 of its bytes,
+    sorted by display path) with the project files around it."""
     digest = hashlib.sha256(b"run\0" + salt.encode() + repr(shard).encode())
     digest.update(repr(sorted(given) if given is not None else None).encode())
-    for display, path, data in sorted(files, key=lambda item: item[0]):
+    for display, path, sha in sorted(files, key=lambda item: item[0]):
         digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(directory_digest(os.path.dirname(path), memo).encode())
-        digest.update(_sha(data))
+        digest.update(sha)
     return "run-" + digest.hexdigest()
+
+
+# A file changed this close to when its stamp was taken may change again within the same
+# clock tick and keep every stamp: it is hashed on every run (git's "racily clean").
+RACY_NS = 3 * 10**9
+
+
+def stamp(path: str) -> tuple[int, int, int, int, int] | None:
+    """What any write to a regular file changes: its size, mtime, ctime, inode, device.
+    ctime is the one no user can set (restoring an mtime with `touch -d` changes it)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
+
+
+def stamped(path: str, now: int) -> tuple[tuple[int, int, int, int, int] | None, bytes] | None:
+    """(its stamp when it can be trusted later, else None; its bytes), for a record made
+    at `now` (time.time_ns() before any read); None when it cannot be read."""
+    before = stamp(path)
+    data = _read(path)
+    if data is None or before is None:
+        return None
+    racy = max(before[1], before[2]) >= now - RACY_NS
+    return (None if racy or stamp(path) != before else before), data
 
 
 # --- the command line it understands ------------------------------------------------------
@@ -447,11 +475,15 @@ def _answer(options: Options) -> tuple[dict[str, Any], str, str, str | None] | N
     if not walk_unchanged(record["trace"]):
         return None
     files = []
-    for display, path in record["files"]:
-        data = _read(path)
-        if data is None:
-            return None
-        files.append((display, path, data))
+    for display, path, known, sha in record["files"]:
+        # A file whose stamp is unchanged since the record is not read again (as git's
+        # index); any other, and any racily stamped one, is read and hashed.
+        if known is None or stamp(path) != known:
+            data = _read(path)
+            if data is None:
+                return None
+            sha = _sha(data)
+        files.append((display, path, sha))
     if run_key(record["salt"], record["shard"], record["given"], files, {}) != record["run_key"]:
         return None
     out: dict[str, Any] = record["out"]

@@ -12,10 +12,12 @@ same run key), the tree did not change around it, and discovery reported no erro
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import marshal
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,16 @@ def record(options: warm.Options, expected: str, config: Config) -> None:
         return  # discovery's own errors (links, unreadable directories): not recorded
     if warm.state_digest(options) != before or not warm.walk_unchanged(trace):
         return  # the tree changed meanwhile
+    now = time.time_ns()
+    rows = []
+    for display, path in seen["files"]:
+        found = warm.stamped(path, now)
+        if found is None:
+            return
+        rows.append((display, path, found[0], hashlib.sha256(found[1]).digest()))
+    digests = [(display, path, sha) for display, path, _, sha in rows]
+    if warm.run_key(served[0], shard, seen["given"], digests, {}) != served[1]:
+        return  # a file changed since the probe read it
     blob = marshal.dumps(
         {
             "format": warm.RECORD_FORMAT,
@@ -90,7 +102,7 @@ def record(options: warm.Options, expected: str, config: Config) -> None:
             "run_key": served[1],
             "shard": shard,
             "given": seen["given"],
-            "files": seen["files"],
+            "files": rows,
             "out": _outputs(result, options),
         }
     )
