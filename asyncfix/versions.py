@@ -159,6 +159,12 @@ def missing(config: Config, need: Needs, near: str | Path | None = None) -> str 
     return None
 
 
+def declares(config: Config, package: str, near: str | Path | None = None) -> bool:
+    """Does the project (`near`'s service first) already declare or lock `package`?"""
+    declared = _declared_near(config, package, near)
+    return bool(declared.locked or declared.ranges)
+
+
 def _declared_near(config: Config, package: str, near: str | Path | None) -> Declared:
     """What the nearest directory at or above `near` (up to the project's root) declares of
     `package`, else what the configuration's pyproject.toml does."""

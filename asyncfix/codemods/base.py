@@ -31,6 +31,7 @@ from asyncfix.config import Config
 from asyncfix.report import Finding
 from asyncfix.suppressions import parse_suppressions as parse_suppressions
 from asyncfix.suppressions import silences
+from asyncfix.versions import declares
 
 if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
@@ -306,5 +307,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         return reason is None
 
     def require_package(self, name: str) -> None:
-        """A third-party package the rewritten code now imports."""
-        self.run.packages.add(name)
+        """A third-party package the rewritten code now imports; one the file's project
+        already declares is not listed (the summary and `--add-deps` name what is new)."""
+        if not declares(self.run.config, name, self.run.path):
+            self.run.packages.add(name)
