@@ -245,8 +245,9 @@ def _stdin_file(paths: Sequence[Path]) -> SourceFile | None:
     return SourceFile(Path(os.path.abspath(name)), display_path(name))
 
 
-def _run_stdin(file: SourceFile, config: Config) -> RunResult:
-    data = click.get_binary_stream("stdin").read()
+def _run_stdin(file: SourceFile, config: Config, data: bytes | None = None) -> RunResult:
+    if data is None:
+        data = click.get_binary_stream("stdin").read()
     if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
         return RunResult([FileOutcome(file, original=data)], [], Summary())
     try:
@@ -265,6 +266,13 @@ def _apply_stdin(
     that an editor that replaces its buffer with the output loses nothing."""
     result = _run_stdin(file, config)
     (outcome,) = result.outcomes
+    findings, shares = _profiled(result, config)
+    minimum = click.get_current_context().meta.get("asyncfix.min_share")
+    if shares is not None and minimum is not None:
+        source = outcome.original or b""
+        result = _leave_below(
+            minimum, shares, result, lambda c: _run_stdin(file, c, source), config
+        )
     try:
         changes = rewrites(result.outcomes, format_choice, config.source, annotated=False, jobs=1)
     except FormatError as exc:
@@ -275,10 +283,10 @@ def _apply_stdin(
         out = click.get_binary_stream("stdout")
         out.write(changes[0].new if changes else outcome.original or b"")
         out.flush()
-    unfixed = [f for f in result.findings if not f.fixable]
+    unfixed = [f for f in findings if not f.fixable]
     if not quiet:
         for finding in unfixed:
-            click.echo(finding.format(), err=True)
+            click.echo(_line(finding, shares), err=True)
     _warn_unknown_suppressions(result)
     _report_errors(result.errors)
     result.summary.changed = len(changes)
@@ -390,10 +398,8 @@ def _leave_below(
     minimum: float,
     shares: dict[Finding, Share],
     result: RunResult,
-    paths: Sequence[Path],
+    rerun: Callable[[Config], RunResult],
     config: Config,
-    jobs: int | None,
-    quiet: bool,
 ) -> RunResult:
     """`apply --min-share`: the run again with each fixable finding below the share
     suppressed at its site, as `# asyncfix: ignore[CODE]` on its line would: its site
@@ -402,7 +408,7 @@ def _leave_below(
     below = {(f.path, f.line, f.code) for f in result.findings if shares[f].key < minimum}
     if not any(f.fixable and (f.path, f.line, f.code) in below for f in result.findings):
         return result
-    limited = _execute(paths, replace(config, suppress=tuple(sorted(below))), jobs, quiet)
+    limited = rerun(replace(config, suppress=tuple(sorted(below))))
     # A fix that matters may build on one that does not (AF201's shared client on the
     # lifespan of AF301): in the files where one lost its fix, the sites of the codemods
     # its codemod runs after are fixed too, as the prerequisites they are.
@@ -413,7 +419,7 @@ def _leave_below(
     kept = {site for site in below if (site[0], site[2]) not in needed}
     if kept == below:
         return limited
-    return _execute(paths, replace(config, suppress=tuple(sorted(kept))), jobs, quiet)
+    return rerun(replace(config, suppress=tuple(sorted(kept))))
 
 
 def _line(finding: Finding, shares: dict[Finding, Share] | None) -> str:
@@ -538,7 +544,9 @@ def apply(
         minimum = click.get_current_context().meta.get("asyncfix.min_share")
         if shares is not None and minimum is not None:
             try:
-                result = _leave_below(minimum, shares, result, paths, config, jobs, quiet)
+                result = _leave_below(
+                    minimum, shares, result, lambda c: _execute(paths, c, jobs, quiet), config
+                )
             except KeyboardInterrupt:
                 click.echo("asyncfix: interrupted; no file was written", err=True)
                 sys.exit(EXIT_ERROR)
