@@ -302,13 +302,16 @@ def test_min_share_apply_fixes_the_sites_that_matter_and_leaves_the_rest(legacy:
     assert code == 2 and "--min-share needs --profile" in err
 
 
+STDIN = ("--stdin-filename", "app/main.py", "-")
+
+
 def test_stdin_apply_takes_the_profile_as_a_path_run_does(legacy: Path) -> None:
     # An editor pipes the buffer: the same limit, the same ranked findings, on stdin.
     before = (legacy / "app" / "main.py").read_bytes()
     profile = ("--profile", str(SPEEDSCOPE), "--min-share", "10%")
     result = CliRunner(mix_stderr=False).invoke(
         main,
-        ["apply", "--no-cache", *profile, "--stdin-filename", "app/main.py", "-"],
+        ["apply", "--no-cache", *profile, *STDIN],
         input=before,
         catch_exceptions=False,
     )
@@ -322,8 +325,7 @@ def test_stdin_apply_takes_the_profile_as_a_path_run_does(legacy: Path) -> None:
     # What is left unfixed is listed with its share, as a path run lists it.
     result = CliRunner(mix_stderr=False).invoke(
         main,
-        ["apply", "--no-cache", "--profile", str(RAW), "--profile-root", "/app"]
-        + ["--stdin-filename", "app/main.py", "-"],
+        ["apply", "--no-cache", "--profile", str(RAW), "--profile-root", "/app", *STDIN],
         input=before,
         catch_exceptions=False,
     )
