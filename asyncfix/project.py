@@ -598,7 +598,8 @@ def declared_versions(source: Path | None, package: str) -> Declared:
 # isort reads these itself (isort.Config(settings_path=...)); their presence says isort is used.
 _ISORT_FILES = (".isort.cfg", "setup.cfg", "tox.ini", ".editorconfig")
 _RUFF_FILES = (".ruff.toml", "ruff.toml")
-# ruff's `[lint.isort]` keys that mean the same in isort (`-` for `_`).
+# ruff's `[lint.isort]` keys that mean the same in isort (`-` for `_`); the others (section
+# names, `no-lines-before`) are spelt differently there and left to isort's defaults.
 _RUFF_ISORT_LISTS = (
     "known-first-party",
     "known-third-party",
@@ -611,6 +612,13 @@ _RUFF_ISORT_LISTS = (
     "case-sensitive",
     "split-on-trailing-comma",
     "lines-after-imports",
+    "lines-between-types",
+    "from-first",
+    "force-to-top",
+    "force-wrap-aliases",
+    "single-line-exclusions",
+    "length-sort",
+    "no-sections",
 )
 
 
