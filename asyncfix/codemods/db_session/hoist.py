@@ -21,14 +21,12 @@ from asyncfix.codemods.base import (
     Rule,
 )
 from asyncfix.codemods.db_session._shared import (
-    ASYNC_SESSIONMAKERS,
-    SESSIONMAKERS,
     DbCodemod,
-    Kind,
     assignment_node,
     body_statements,
     bound_in,
 )
+from asyncfix.codemods.db_session.names import ASYNC_SESSIONMAKERS, SESSIONMAKERS, Kind
 from asyncfix.codemods.db_session.shapes import single_assign
 
 if TYPE_CHECKING:

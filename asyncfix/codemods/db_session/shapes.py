@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
-from asyncfix.codemods.db_session._shared import Kind
+from asyncfix.codemods.db_session.names import CLOSE, Kind
 
 if TYPE_CHECKING:
     pass
@@ -82,8 +82,8 @@ def close_call(stmt: cst.BaseStatement, name: str, kind: Kind) -> bool:
     """`name.close()` (sync) or `await name.close()` (async), as the whole statement."""
     expr = _single_expr(stmt)
     if kind == "async":
-        return isinstance(expr, cst.Await) and _is_method_call(expr.expression, name, "close")
-    return _is_method_call(expr, name, "close")
+        return isinstance(expr, cst.Await) and _is_method_call(expr.expression, name, CLOSE)
+    return _is_method_call(expr, name, CLOSE)
 
 
 def yields_name(stmt: cst.BaseStatement, name: str) -> bool:
