@@ -1,5 +1,5 @@
-"""What only the db_session family's codemods share: the names they resolve, the
-family's options, its base codemod and the tree helpers every rule uses.
+"""What only the db_session family's libcst passes share: the family's options, its base
+codemod and the tree helpers every rule uses (the names they match are in `names`).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import ast
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -41,10 +40,6 @@ from asyncfix.codemods.db_session.names import (
 )
 from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config, ConfigError
-
-if TYPE_CHECKING:
-    pass
-
 
 FAMILY = "db_session"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -28,10 +27,6 @@ from asyncfix.codemods.db_session._shared import (
 )
 from asyncfix.codemods.db_session.names import ASYNC_SESSIONMAKERS, SESSIONMAKERS, Kind
 from asyncfix.codemods.db_session.shapes import single_assign
-
-if TYPE_CHECKING:
-    pass
-
 
 AF402 = Rule(
     code="AF402",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -44,10 +43,6 @@ from asyncfix.codemods.db_session.shapes import (
 )
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.versions import FASTAPI_EXIT_BEFORE_RESPONSE, missing
-
-if TYPE_CHECKING:
-    pass
-
 
 AF401 = Rule(
     code="AF401",

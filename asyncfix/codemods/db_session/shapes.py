@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
 from asyncfix.codemods.db_session.names import CLOSE, Kind
-
-if TYPE_CHECKING:
-    pass
 
 
 def _comments(nodes: Sequence[cst.CSTNode]) -> Counter[str]:

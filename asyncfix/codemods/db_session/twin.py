@@ -6,7 +6,6 @@ tasks are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -49,10 +48,6 @@ from asyncfix.codemods.db_session.shapes import (
     transactional_with,
     with_statement,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 AF403 = Rule(
     code="AF403",
