@@ -25,7 +25,7 @@ from asyncfix.codemods.db_session._shared import (
     body_statements,
     bound_in,
 )
-from asyncfix.codemods.db_session.names import ASYNC_SESSIONMAKERS, SESSIONMAKERS, Kind
+from asyncfix.codemods.db_session.names import ASYNC_SESSIONMAKERS, BEGIN, SESSIONMAKERS, Kind
 from asyncfix.codemods.db_session.shapes import single_assign
 
 AF402 = Rule(
@@ -149,7 +149,7 @@ class HoistPass(DbCodemod):
                 parent = self.get_metadata(ParentNodeProvider, ref, None)
                 if isinstance(parent, cst.Call) and parent.func is ref:
                     continue
-                if isinstance(parent, cst.Attribute) and m.matches(parent.attr, m.Name("begin")):
+                if isinstance(parent, cst.Attribute) and m.matches(parent.attr, m.Name(BEGIN)):
                     continue
                 return f"the function uses `{name}` for more than making sessions"
         for inner in m.findall(call, m.Call() | m.Lambda() | m.Await() | m.Yield()):
