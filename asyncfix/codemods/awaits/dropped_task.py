@@ -15,7 +15,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.awaits._shared import LOOP_CLASS, TASK_FACTORIES
+from asyncfix.codemods.awaits._shared import LOOP_CLASS, LOOP_TASK_FACTORY, TASK_FACTORIES
 from asyncfix.codemods.awaits.receivers import ReceiverTypes
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import loop_context, module_name_at
@@ -63,7 +63,7 @@ class DroppedTask(ReceiverTypes):
         name = self._qualified(call.func)
         is_factory = name in TASK_FACTORIES
         if not is_factory and isinstance(call.func, cst.Attribute):
-            is_factory = call.func.attr.value == "create_task" and (
+            is_factory = call.func.attr.value == LOOP_TASK_FACTORY and (
                 self.type_of(call.func.value) == LOOP_CLASS
             )
         if not is_factory:
