@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod, Rule
 
 # Modules of this package that hold shared code, not codemods.
-_NOT_FAMILIES = frozenset({"base", "critical", "helpers", "runner", "shared", "speed"})
+_NOT_FAMILIES = frozenset({"base", "critical", "helpers", "runner", "shared", "speed", "view"})
 
 
 class RegistryError(Exception):

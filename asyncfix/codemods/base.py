@@ -26,7 +26,7 @@ from asyncfix.codemods.speed.metadata import function_defs as function_defs
 from asyncfix.codemods.speed.metadata import is_statement
 from asyncfix.codemods.speed.positions import FileCaches
 from asyncfix.codemods.speed.traversal import fast_visits, hooks_for
-from asyncfix.codemods.view import Screen, SourceView
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.report import Finding
 from asyncfix.suppressions import parse_suppressions as parse_suppressions
@@ -133,7 +133,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # The driver has them indexed in parallel before the plans are made (see workers.index_apart).
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
     # Its prescreen, a function in a module that does not import libcst (see prescreen).
-    SCREEN: ClassVar[Screen | None] = None
+    SCREEN: ClassVar[staticmethod[[SourceView], bool] | None] = None
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -17,7 +17,6 @@ from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import inside_sync_lock, is_primary_operand, loop_context, make_await
 from asyncfix.codemods.shared.async_def_plan import planned_for
-from asyncfix.codemods.view import Screen
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.index import ProjectIndex
@@ -71,7 +70,7 @@ class ForgottenAwait(DroppedTask):
     PLAN_COST = 0.18
     INDEXES = (b"async def", *CLASS_TOKENS)  # the project's coroutines, library clients
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
-    SCREEN: ClassVar[Screen | None] = staticmethod(screen_forgotten_await)
+    SCREEN = staticmethod(screen_forgotten_await)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -16,7 +16,6 @@ from asyncfix.codemods.db_session.scope import AF401
 from asyncfix.codemods.db_session.screen import screen_session
 from asyncfix.codemods.db_session.shapes import leading_empties
 from asyncfix.codemods.db_session.twin import AF403, TwinPass
-from asyncfix.codemods.view import Screen
 from asyncfix.config import Config
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ class SessionCodemod(TwinPass):
     # keeps the pipeline idempotent.
     AFTER = ("*", "awaits")
     TRIGGERS = (SESSION_TOKEN,)
-    SCREEN: ClassVar[Screen | None] = staticmethod(screen_session)
+    SCREEN = staticmethod(screen_session)
 
     @classmethod
     def may_match(cls, data: bytes) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -39,7 +39,6 @@ from asyncfix.codemods.db_session.screen import screen_sync_session
 from asyncfix.codemods.shared.async_def_facts import awaits_in
 from asyncfix.codemods.shared.async_def_plan import OneFileIndex
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
-from asyncfix.codemods.view import Screen
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 
@@ -159,7 +158,7 @@ class SyncSessionInAsync(DbCodemod):
     NAME = SYNC_PASS
     RULES = (AF404,)
     TRIGGERS = (b"async",)
-    SCREEN: ClassVar[Screen | None] = staticmethod(screen_sync_session)
+    SCREEN = staticmethod(screen_sync_session)
     # Last: it judges the body every other family has rewritten. One that made it await
     # keeps it async; AF601 may un-await calls in it (then a def is fine, and the next
     # run must not find it different).
