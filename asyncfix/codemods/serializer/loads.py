@@ -6,15 +6,9 @@ import libcst as cst
 
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import module_name_at
-from asyncfix.codemods.serializer._shared import (
-    AIOHTTP_RESPONSE,
-    ORJSON_TAKEN,
-    STARLETTE_RESPONSE,
-    argument,
-    callee,
-    literal,
-)
+from asyncfix.codemods.serializer._shared import ORJSON_TAKEN, argument, callee, literal
 from asyncfix.codemods.serializer.lookups import JsonWriter, SerializerBase
+from asyncfix.codemods.serializer.sites import AIOHTTP_RESPONSE, STARLETTE_RESPONSE
 
 AF102 = Rule(
     code="AF102",
