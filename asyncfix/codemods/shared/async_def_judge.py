@@ -6,6 +6,7 @@ import ast
 from collections.abc import Collection, Iterable, Mapping
 
 from asyncfix.codemods.shared.async_def_facts import (
+    ASYNC_DEF,
     FRAMEWORK,
     SAFE_DECORATORS,
     SAFE_METHODS,
@@ -55,7 +56,7 @@ class Judge:
             for kind in ("coroutine", "future")
             for name in kinds[kind]
         }
-        for module in index.modules(b"async def"):
+        for module in index.modules(ASYNC_DEF):
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
         self._suppressions: dict[str, dict[int, frozenset[str] | None]] = (
