@@ -44,6 +44,12 @@ PANDAS_READERS = frozenset(f"pandas.{name}" for name in (*_READERS, "read_table"
 PANDAS_MAKERS = PANDAS_TYPES | PANDAS_READERS
 PANDAS_METHODS = frozenset({"to_json", "to_dict", "to_csv"})
 JSON_FILE_IO = frozenset({"json.dump", "json.load"})
+JSON_WRITERS = frozenset({"json.dump", "json.dumps"})  # whose text json.loads may read back
+
+
+def last_names(qualified: frozenset[str]) -> frozenset[str]:
+    """How calls of these qualified names may end when written (`dumps` for `json.dumps`)."""
+    return frozenset(name.rsplit(".", 1)[-1] for name in qualified)
 
 
 # -- the calls -------------------------------------------------------------------------------
@@ -76,13 +82,12 @@ class CallSites:
     @property
     def acting(self) -> frozenset[str]:
         """How a call that may act is written, by its last name: `dumps`, `to_json`..."""
-        names = self.named(DUMPS, LOADS, JSON_BODY, OFFLOAD)
-        return frozenset(q.rsplit(".", 1)[-1] for q in names) | self.methods
+        return last_names(self.named(DUMPS, LOADS, JSON_BODY, OFFLOAD)) | self.methods
 
     @property
     def wrapping(self) -> frozenset[str]:
         """How a call that acts only around an acting one is written (`Response`)."""
-        return frozenset(q.rsplit(".", 1)[-1] for q in self.named(RESPONSE))
+        return last_names(self.named(RESPONSE))
 
     @property
     def always(self) -> frozenset[str]:
