@@ -19,7 +19,6 @@ from asyncfix.codemods.shared.async_def_facts import (
     unsafe_call,
 )
 from asyncfix.config import Config
-from asyncfix.data import coroutines as table
 from asyncfix.index import (
     ModuleInfo,
     ProjectIndex,
@@ -48,6 +47,10 @@ class Judge:
         self.index = index
         self.config = config
         self.closed_world = closed_world(config)
+        # (a large generated table: imported by a plan, not by the prescreen's module,
+        # which most files answer before any plan is made)
+        from asyncfix.data import coroutines as table
+
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
         # a project's own `async def join`) may be awaited by AF501: not safe.
         coroutine_methods = {
