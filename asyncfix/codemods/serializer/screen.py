@@ -11,6 +11,8 @@ from asyncfix.codemods.serializer.sites import CONTENT, JSON_BODY, ROUTES, SITES
 from asyncfix.codemods.view import SourceView
 from asyncfix.index import children, full_name, walk
 
+_JSON_BODIES = SITES.named(JSON_BODY)
+
 
 def screen_serializer(view: SourceView) -> bool:
     """The SCREEN of Serializer: a call on the event loop the transform may act on."""
@@ -137,7 +139,7 @@ class ActingCalls:
         qualified = self._qualified(func)
         if qualified & SITES.always:
             return True
-        if not qualified & SITES.named(JSON_BODY):
+        if not qualified & _JSON_BODIES:
             return False
         content = CONTENT.in_ast(call)
         return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from asyncfix.codemods.shared.fastapi_ast import ROUTE_METHODS, route_decorator
@@ -79,17 +80,17 @@ class CallSites:
         """The qualified names of these kinds."""
         return frozenset(name for name, kind in self.kinds.items() if kind in kinds)
 
-    @property
+    @cached_property  # (asked per file and per call: the tables are fixed)
     def acting(self) -> frozenset[str]:
         """How a call that may act is written, by its last name: `dumps`, `to_json`..."""
         return last_names(self.named(DUMPS, LOADS, JSON_BODY, OFFLOAD)) | self.methods
 
-    @property
+    @cached_property
     def wrapping(self) -> frozenset[str]:
         """How a call that acts only around an acting one is written (`Response`)."""
         return last_names(self.named(RESPONSE))
 
-    @property
+    @cached_property
     def always(self) -> frozenset[str]:
         """Qualified names the transform acts on wherever they are called on the loop."""
         return self.named(DUMPS, LOADS, OFFLOAD)
