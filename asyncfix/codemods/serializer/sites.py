@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from asyncfix.codemods.shared.fastapi_ast import ROUTE_METHODS, route_decorator
+from asyncfix.codemods.shared.routes import ROUTE_METHODS, route_decorator
 
 if TYPE_CHECKING:
     import libcst as cst

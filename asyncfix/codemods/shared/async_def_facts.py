@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asyncfix.codemods.shared.fastapi_ast import lifecycle_functions
+from asyncfix.codemods.shared.lifecycle import lifecycle_functions
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import (
     FunctionInfo,

@@ -1,32 +1,12 @@
-"""FastAPI's shapes on the stdlib ast, which several families' prescreens and plans read:
-the route decorators and the functions that run at an app's startup or shutdown. It
-imports no libcst, so a prescreen may use it (see `asyncfix.codemods.view`)."""
+"""The functions that run at an app's startup or shutdown, on the stdlib ast, without
+libcst: the plans and the prescreens read them before libcst is imported (see
+`codemods/view.py`)."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection
 
 from asyncfix.index import full_name
-
-# The decorators of a FastAPI path operation, `@app.get(...)` (an APIRouter's the same).
-ROUTE_METHODS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
-)
-
-
-def route_decorator(
-    decorator: ast.expr, methods: Collection[str] = ROUTE_METHODS
-) -> ast.Attribute | None:
-    """`<owner>.get` of a stdlib-ast decorator `@<owner>.get(...)` (one of `methods`)."""
-    if (
-        isinstance(decorator, ast.Call)
-        and isinstance(decorator.func, ast.Attribute)
-        and decorator.func.attr in methods
-    ):
-        return decorator.func
-    return None
-
 
 _LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 
