@@ -50,6 +50,8 @@ def test_the_families_moved_to_screen_are_covered() -> None:
 def test_screen_runs_without_libcst(codemod: type[AsyncfixCodemod]) -> None:
     screen = codemod.SCREEN
     assert screen is not None
+    assert "prescreen" not in vars(codemod), f"{codemod.NAME} overrides prescreen"
+    assert screen.__module__.startswith(f"asyncfix.codemods.{codemod.FAMILY}.")
     examples = [text for rule in codemod.RULES for text in (rule.before, *rule.valid)]
     proc = subprocess.run(
         [
