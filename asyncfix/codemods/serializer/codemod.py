@@ -39,12 +39,15 @@ class Serializer(DumpsRules, LoadsRule, OffloadRule):
     NAME = "serializer"
     FAMILY = "serializer"
     RULES = (AF101, AF102, AF103, AF104)
-    TRIGGERS = (b"async",)  # and one of b"json", b"JSON", b"pandas": see may_match
+    TRIGGERS = (b"async",)
+    # ... and one of these (a site's module, or JSONResponse), as data: a manifest of the
+    # registry can state the byte rule without importing the codemod.
+    TRIGGERS_ANY: ClassVar[tuple[bytes, ...]] = (b"json", b"JSON", b"pandas")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
     @classmethod
     def may_match(cls, data: bytes) -> bool:
-        return b"async" in data and (b"json" in data or b"JSON" in data or b"pandas" in data)
+        return super().may_match(data) and any(token in data for token in cls.TRIGGERS_ANY)
 
     # Every site is a call made directly in an async def (see `_on_loop`).
     # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
