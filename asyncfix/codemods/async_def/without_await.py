@@ -19,9 +19,8 @@ from asyncfix.codemods.base import (
 from asyncfix.codemods.shared.async_def_facts import ASYNC_DEF, awaits_in, closed_world
 from asyncfix.codemods.shared.async_def_plan import (
     PLAN_NAME,
-    Planner,
-    local_plan,
     planned_for,
+    project_plan,
     wanted,
 )
 from asyncfix.codemods.view import Screen
@@ -94,25 +93,8 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     def plan(
         cls, index: ProjectIndex, config: Config, enabled: Collection[str] | None = None
     ) -> Mapping[str, Any] | None:
-        # A file is planned only where the project changes its verdict: what the file alone
-        # decides, the transformer decides again (see `local_plan`), and such a file stays
-        # cacheable.
-        if enabled is None:  # not told (a direct call): as when every rule runs
-            enabled = frozenset({"AF501", "AF601"})
-        planner = Planner(index, config, enabled)
-        project = planner.plan()
-        files = {f.display: f for f in index.files}
-        planned: dict[str, Any] = {}
-        for path, entry in project.items():
-            data = index.data(files[path]) if path in files else None
-            if data is None:
-                planned[path] = entry
-                continue
-            module = index.module(files[path])
-            alone = local_plan(files[path], data, config, enabled, planner, module)
-            if entry != alone:
-                planned[path] = entry
-        return planned
+        # (a function of a module without libcst: a plan can be made without this class)
+        return project_plan(index, config, enabled)
 
     def transform(self, module: cst.Module) -> cst.Module:
         # Not planned: what this file's ORIGINAL code decides on its own, exactly what the

@@ -116,6 +116,32 @@ class Planner(UseFinder):
         return plans
 
 
+def project_plan(
+    index: ProjectIndex, config: Config, enabled: Collection[str] | None = None
+) -> dict[str, Any]:
+    """AsyncWithoutAwait's plan (see AsyncfixCodemod.plan), which imports no libcst.
+
+    A file is planned only where the project changes its verdict: what the file alone
+    decides, the transformer decides again (see `local_plan`), and such a file stays
+    cacheable."""
+    if enabled is None:  # not told (a direct call): as when every rule runs
+        enabled = frozenset({"AF501", "AF601"})
+    planner = Planner(index, config, enabled)
+    project = planner.plan()
+    files = {f.display: f for f in index.files}
+    planned: dict[str, Any] = {}
+    for path, entry in project.items():
+        data = index.data(files[path]) if path in files else None
+        if data is None:
+            planned[path] = entry
+            continue
+        module = index.module(files[path])
+        alone = local_plan(files[path], data, config, enabled, planner, module)
+        if entry != alone:
+            planned[path] = entry
+    return planned
+
+
 class OneFileIndex(ProjectIndex):
     """The index of one file, from bytes in memory: a file processed on its own (with
     `module`, the facts the project's index already holds for it)."""
