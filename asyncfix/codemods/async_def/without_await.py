@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -23,7 +23,6 @@ from asyncfix.codemods.shared.async_def_plan import (
     project_plan,
     wanted,
 )
-from asyncfix.codemods.view import Screen
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 
@@ -82,7 +81,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     INDEXES = (ASYNC_DEF,)  # the candidates
     # Everything it does is in the plan for the file, or what the file alone decides.
     # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
-    SCREEN: ClassVar[Screen | None] = staticmethod(screen_async_def)
+    SCREEN = staticmethod(screen_async_def)
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
     @classmethod

@@ -28,7 +28,6 @@ from asyncfix.codemods.serializer.loads import AF102, LoadsRule
 from asyncfix.codemods.serializer.offload import AF104, OffloadRule
 from asyncfix.codemods.serializer.screen import screen_names, screen_serializer
 from asyncfix.codemods.serializer.sites import DUMPS, JSON_BODY, LOADS, RESPONSE, SITES
-from asyncfix.codemods.view import Screen
 
 
 class Serializer(DumpsRules, LoadsRule, OffloadRule):
@@ -51,7 +50,7 @@ class Serializer(DumpsRules, LoadsRule, OffloadRule):
 
     # Every site is a call made directly in an async def (see `_on_loop`).
     # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
-    SCREEN: ClassVar[Screen | None] = staticmethod(screen_serializer)
+    SCREEN = staticmethod(screen_serializer)
 
     def screen(self, module: cst.Module) -> bool:
         tree = self.run.syntax_tree() if module is self.run.original else None
