@@ -210,7 +210,8 @@ def make_await(call: cst.BaseExpression, *, as_primary: bool) -> cst.BaseExpress
 
 
 def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -> bool:
-    """Is there a plain `with <...lock...>:` between `function` and the innermost statement?
+    """Is there a plain `with <...lock...>:` between `function` and the innermost statement,
+    or does `function` take a lock with a plain `<...lock...>.acquire()`?
 
     Yielding to the event loop while a thread lock is held lets another task block the
     loop's thread on that same lock: a deadlock a rewrite must not introduce.
@@ -221,9 +222,36 @@ def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -
             inside = True
         elif inside and isinstance(stmt, cst.With) and stmt.asynchronous is None:
             for item in stmt.items:
-                text = cst.Module([]).code_for_node(item.item).lower()
-                if "lock" in text or "mutex" in text or "semaphore" in text:
+                if _names_a_lock(item.item):
                     return True
+    return inside and _acquires_a_thread_lock(function)
+
+
+def _names_a_lock(node: cst.CSTNode) -> bool:
+    text = cst.Module([]).code_for_node(node).lower()
+    return "lock" in text or "mutex" in text or "semaphore" in text
+
+
+def _acquires_a_thread_lock(function: cst.FunctionDef) -> bool:
+    """Does `function` call `<lock>.acquire()` without awaiting it (a thread lock, held
+    until a `release()` the static view cannot pair with the site)?"""
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Await):
+            # `await lock.acquire()`: an asyncio lock, which yields instead of blocking.
+            inner = node.expression
+            stack.extend(inner.children if isinstance(inner, cst.Call) else [inner])
+            continue
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "acquire"
+            and _names_a_lock(node.func.value)
+        ):
+            return True
+        if not isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(node.children)
     return False
 
 
