@@ -32,12 +32,15 @@ from asyncfix.codemods.lifespan._shared import (
     state_of,
     with_request,
 )
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.migrate import drop_statements, why_no_lifespan
-from asyncfix.codemods.lifespan.screen import shapes_of
-from asyncfix.codemods.shared.app_events import IMPORT_TIME_CLIENTS
+from asyncfix.codemods.lifespan.screen import (
+    CLIENT_KEYS,
+    IMPORT_TIME_CLIENT,
+    screen_import_time_client,
+)
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource, with_blank_lines
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.shared.lifespan_sites import IMPORT_TIME_CLIENTS
 
 AF302 = Rule(
     code="AF302",
@@ -111,24 +114,17 @@ class _Move:
 
 
 class ImportTimeClient(LifespanCodemod):
-    NAME = "lifespan-import-time-client"
+    NAME = IMPORT_TIME_CLIENT
     RULES = (AF302,)
     AFTER = ("lifespan-on-event",)
     TRIGGERS = (b"Client",)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # As screen(): a planned client or use, else a client attribute of a class.
-        planned, entry = view_entry(cls, view)
-        shapes = shapes_of(view)
-        if any(entry.get(key) for key in _KEYS) or (not planned and shapes.clients):
-            return True
-        return shapes.class_clients
+    SCREEN = staticmethod(screen_import_time_client)  # type: ignore[assignment]  # (base.py)
 
     def screen(self, module: cst.Module) -> bool:
+        # As screen_import_time_client, on the tree earlier codemods left.
         self._entry = self.entry()
-        if self._entry is not None and any(self._entry.get(key) for key in _KEYS):
+        if self._entry is not None and any(self._entry.get(key) for key in CLIENT_KEYS):
             return True
         # Class attributes (reported only): module-level classes, looked at directly.
         return any(
@@ -450,9 +446,6 @@ def _sort_key(alias: cst.ImportAlias) -> tuple[int, str]:
     return kind, (alias.evaluated_name + " " + (alias.evaluated_alias or "")).lower()
 
 
-_KEYS = ("clients", "client_uses", "lazy", "lazy_uses", "lazy_close")
-
-
 def _call_of(func: cst.BaseExpression, was: cst.BaseExpression) -> cst.Call:
     """`func()` in the parentheses `was` stood in."""
     bare = func.with_changes(lpar=[], rpar=[])
@@ -539,7 +532,7 @@ def _client_name(stmt: cst.CSTNode) -> str | None:
     assign = cst.ensure_type(stmt.body[0], cst.Assign)
     func = cst.ensure_type(assign.value, cst.Call).func
     last = (get_full_name_for_node(func) or "").rpartition(".")[2]
-    if last not in ("ClientSession", "AsyncClient"):
+    if last not in IMPORT_TIME_CLIENTS.last_names:
         return None
     return cst.ensure_type(assign.targets[0].target, cst.Name).value
 

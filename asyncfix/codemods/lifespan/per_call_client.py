@@ -14,10 +14,7 @@ from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
-    POOL_OWNERS,
-    ROUTE_AND_WEBSOCKET,
     SHARED,
-    CallFinder,
     app_of,
     app_state,
     cast_module,
@@ -30,16 +27,16 @@ from asyncfix.codemods.lifespan._shared import (
     state_of,
     with_request,
 )
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.migrate import why_no_lifespan
-from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.lifespan.screen import PER_CALL_CLIENT, screen_per_call_client
 from asyncfix.codemods.shared.lifespan_builder import (
     add_keyword,
     add_lifespan_resource,
     assign_statement,
 )
+from asyncfix.codemods.shared.lifespan_sites import CLIENTS, POOL_OWNERS, ROUTES
 from asyncfix.codemods.shared.pool_options import pool_limits
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 
 AF304 = Rule(
@@ -99,34 +96,24 @@ AF304 = Rule(
 
 
 class PerCallClient(LifespanCodemod):
-    NAME = "lifespan-client-per-call"
+    NAME = PER_CALL_CLIENT
     RULES = (AF304,)
     AFTER = ("lifespan-import-time-client",)
     TRIGGERS = (b"async with", b"Client")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # As screen(). A file planned on its own never gets `shared` (no router elsewhere).
-        planned, entry = view_entry(cls, view)
-        if entry.get("shared") or entry.get("per_call"):
-            return True
-        shapes = shapes_of(view)
-        apps = bool(entry.get("apps")) if planned else shapes.apps
-        return (apps or shapes.routes) and shapes.with_clients
+    SCREEN = staticmethod(screen_per_call_client)  # type: ignore[assignment]  # (base.py)
 
     def screen(self, module: cst.Module) -> bool:
-        # Only a module with the app, or with path operations (reported), is of interest.
+        # As screen_per_call_client, on the tree earlier codemods left: only a module with
+        # the app, or with path operations (reported), is of interest.
         entry = self.entry() or {}
         if entry.get("shared") or entry.get("per_call"):
             return True  # the app takes the shared session / the plan has sites here
         if not entry.get("apps") and not any(
-            isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
+            isinstance(stmt, cst.FunctionDef) and ROUTES.cst_is_route(stmt) for stmt in module.body
         ):
             return False
-        finder = CallFinder(("ClientSession", "AsyncClient"), with_items_only=True)
-        module.visit(finder)
-        return finder.found
+        return CLIENTS.cst_called_in(module, with_items_only=True)
 
     def visit_Module(self, node: cst.Module) -> None:
         entry = self.entry() or {}
@@ -295,19 +282,10 @@ class PerCallClient(LifespanCodemod):
         return updated_node
 
 
-def _has_route_decorator(function: cst.FunctionDef) -> bool:
-    return any(
-        isinstance(d.decorator, cst.Call)
-        and isinstance(d.decorator.func, cst.Attribute)
-        and d.decorator.func.attr.value in ROUTE_AND_WEBSOCKET
-        for d in function.decorators
-    )
-
-
 def _is_path_operation(scope: Scope | None) -> bool:
     while scope is not None and not isinstance(scope, GlobalScope):
         if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
-            return _has_route_decorator(scope.node)
+            return ROUTES.cst_is_route(scope.node)
         scope = scope.parent
     return False
 

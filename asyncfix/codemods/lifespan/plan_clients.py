@@ -10,13 +10,10 @@ from typing import Any
 
 import libcst as cst
 
-from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
-    ROUTE_AND_WEBSOCKET,
     SHARED,
     binding_site,
-    digest,
     shared_cap_problem,
 )
 from asyncfix.codemods.lifespan.plan_lazy import (
@@ -25,15 +22,9 @@ from asyncfix.codemods.lifespan.plan_lazy import (
     plan_lazy,
     spelled_words,
 )
-from asyncfix.codemods.shared.app_events import (
-    CLIENTS,
-    ENGINES,
-    IMPORT_TIME_CLIENTS,
-    Facts,
-    Include,
-    Owner,
-    owner_key,
-)
+from asyncfix.codemods.lifespan.screen import digest
+from asyncfix.codemods.shared.app_events import Facts, Include, Owner, owner_key
+from asyncfix.codemods.shared.lifespan_sites import CLIENTS, ENGINES, IMPORT_TIME_CLIENTS, ROUTES
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
 
@@ -74,11 +65,8 @@ _REQUEST = frozenset({"fastapi.Request", "starlette.requests.Request"})
 
 def _route_owner(function: ast.FunctionDef | ast.AsyncFunctionDef, info: ModuleInfo) -> str | None:
     """The app or router a path operation is registered on (`@router.get(...)`)."""
-    for decorator in function.decorator_list:
-        method = route_decorator(decorator, ROUTE_AND_WEBSOCKET)
-        if method is not None:
-            return info.resolve(method.value)
-    return None
+    owner = ROUTES.ast_owner(function)
+    return None if owner is None else info.resolve(owner)
 
 
 def _served_by(app: str, facts: Facts) -> set[str]:
@@ -306,7 +294,7 @@ def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[st
 
 # The last part of each client's qualified name: a module creating one spells it (in the
 # call, or in the import the call's name resolves through).
-_CLIENT_WORDS = tuple(sorted({callee.rpartition(".")[2].encode() for callee in CLIENTS}))
+_CLIENT_WORDS = tuple(sorted(name.encode() for name in CLIENTS.last_names))
 _ASYNC_WITH = re.compile(rb"\basync(?:\s|\\)+with\b")
 
 
@@ -333,7 +321,7 @@ def client_sites(
             continue
         target = node.items[0].optional_vars
         callee = info.resolve(node.items[0].context_expr.func)
-        if callee not in CLIENTS or not isinstance(target, ast.Name):
+        if callee is None or callee not in CLIENTS or not isinstance(target, ast.Name):
             continue
         occurrence += 1
         yield f"{function.name}:{occurrence}", node, callee, target.id
@@ -559,7 +547,7 @@ def _plan_per_call_shared(
             sites = list(client_sites(function, info))
             if not sites:
                 continue
-            runs = per_request(index, ROUTE_AND_WEBSOCKET) if runs is None else runs
+            runs = per_request(index, ROUTES.methods) if runs is None else runs
             under = runs.get(f"{info.name}.{function.name}")
             if under is None:
                 continue  # not known to run per request: a script may want its own
