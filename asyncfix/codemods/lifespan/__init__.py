@@ -1,12 +1,12 @@
 """Family `lifespan` (AF3xx): pool starvation and resource lifecycle in FastAPI apps.
 
-One module per codemod (`on_event`, `import_time_client`, `per_call_client`,
-`dispose_engine`, `limits`), each with its `Rule`; the project-wide plan in `plan` and
-`plan_clients`, the on_event migration of one file in `migrate`, the prescreens in
-`screen`, the codemods' common base in `family`, and what several of them share in
-`_shared`. What the rules match is described once in
-`asyncfix.codemods.shared.lifespan_sites`; the lifespan builder and the pool options other
-families use live in `asyncfix.codemods.shared` too.
+One module per codemod (`on_event`, `import_time_client` with its accessor pass in
+`client_accessors`, `per_call_client`, `dispose_engine`, `limits`), each with its `Rule`;
+the project-wide plan in `plan` and `plan_clients` (`plan_lazy` for accessors), the
+on_event migration of one file in `migrate`, the prescreens in `screen`, the codemods'
+common base in `family`, and what several of them share in `_shared`. What the rules
+match is described once in `asyncfix.codemods.shared.lifespan_sites`; the lifespan
+builder and the pool options other families use live in `asyncfix.codemods.shared` too.
 
 The names below are imported when first asked for: importing `screen` (the prescreens)
 must not import the codemods, which import libcst.
