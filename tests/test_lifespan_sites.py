@@ -19,6 +19,7 @@ from asyncfix.codemods.shared.lifespan_sites import (
     ENGINES,
     EVENTS,
     IMPORT_TIME_CLIENTS,
+    PER_CALL,
     POOLS,
     ROUTES,
     Callees,
@@ -146,3 +147,35 @@ def test_both_sides_read_a_path_operation_alike(source: str, route: bool) -> Non
     assert isinstance(cst_function, cst.FunctionDef)
     assert (ROUTES.ast_owner(function) is not None) is route
     assert ROUTES.cst_is_route(cst_function) is route
+
+
+@pytest.mark.parametrize(
+    ("source", "shape"),
+    [
+        ("async with aiohttp.ClientSession() as s:\n    pass\n", ("aiohttp.ClientSession", "s")),
+        ("async with httpx.AsyncClient(timeout=5) as c:\n    pass\n", ("httpx.AsyncClient", "c")),
+        ("async with ClientSession() as (a, b):\n    pass\n", None),
+        ("async with ClientSession():\n    pass\n", None),
+        ("async with ClientSession() as a, other() as b:\n    pass\n", None),
+        ("async with session as s:\n    pass\n", None),
+    ],
+)
+def test_both_sides_read_a_per_call_block_alike(source: str, shape: tuple[str, str] | None) -> None:
+    wrapped = "async def f():\n" + "".join(f"    {line}\n" for line in source.splitlines())
+    block = next(n for n in ast.walk(ast.parse(wrapped)) if isinstance(n, ast.AsyncWith))
+    cst_block = next(iter(m.findall(cst.parse_module(wrapped), m.With())))
+    assert isinstance(cst_block, cst.With)
+    found = PER_CALL.ast_shape(block)
+    cst_found = PER_CALL.cst_shape(cst_block)
+    assert (None if found is None else (ast.unparse(found[0].func), found[1])) == shape
+    assert (
+        None
+        if cst_found is None
+        else (cst.Module([]).code_for_node(cst_found[0].func), cst_found[1])
+    ) == shape
+
+
+def test_a_synchronous_with_is_no_per_call_block() -> None:
+    with_node = cst.parse_statement("with aiohttp.ClientSession() as s:\n    pass\n")
+    assert isinstance(with_node, cst.With)
+    assert PER_CALL.cst_shape(with_node) is None

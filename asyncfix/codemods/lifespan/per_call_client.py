@@ -35,7 +35,7 @@ from asyncfix.codemods.shared.lifespan_builder import (
     add_lifespan_resource,
     assign_statement,
 )
-from asyncfix.codemods.shared.lifespan_sites import CLIENTS, POOL_OWNERS, ROUTES
+from asyncfix.codemods.shared.lifespan_sites import CLIENTS, PER_CALL, POOL_OWNERS, ROUTES
 from asyncfix.codemods.shared.pool_options import pool_limits
 from asyncfix.config import Config
 
@@ -132,13 +132,13 @@ class PerCallClient(LifespanCodemod):
         self.add_request: set[int] = set()
 
     def visit_With(self, node: cst.With) -> None:
-        if not m.matches(node, _PER_CALL):
+        shape = PER_CALL.cst_shape(node)
+        if shape is None:
             return
-        call = cst.ensure_type(node.items[0].item, cst.Call)
-        close = client_kind(self, call)
+        call, name = shape
+        close = client_kind(self, call, PER_CALL.clients)
         if close is None:
             return
-        name = cst.ensure_type(cst.ensure_type(node.items[0].asname, cst.AsName).name, cst.Name)
         scope = self.get_metadata(ScopeProvider, node)
         function = enclosing_function(scope)
         if self.app is None and function is not None:
@@ -146,10 +146,10 @@ class PerCallClient(LifespanCodemod):
             count = self.counts[function.name.value] = self.counts.get(function.name.value, -1) + 1
             planned = self.remote.get(f"{function.name.value}:{count}")
             if isinstance(planned, list):
-                self._remote(node, call, name.value, function, planned)
+                self._remote(node, call, name, function, planned)
                 return
             if isinstance(planned, dict):
-                self._accessor(node, call, name.value, planned)
+                self._accessor(node, call, name, planned)
                 return
             if isinstance(planned, str):
                 self.report(call, "AF304", _PER_CALL_MESSAGE, reason=planned)
@@ -158,7 +158,7 @@ class PerCallClient(LifespanCodemod):
             return  # not FastAPI code: a script or a library may well want its own session
         attribute = SHARED[close]
         create = cst.Call(func=call.func)
-        reason = self.app_problem or self._problem(node, call, name.value)
+        reason = self.app_problem or self._problem(node, call, name)
         if reason is None:
             package = "aiohttp" if close == "close" else "httpx"
             reason = shared_cap_problem(self.run.config, package)
@@ -174,7 +174,7 @@ class PerCallClient(LifespanCodemod):
                         reason = f"{self.app}.state.{attribute} already holds another client"
         if self.report(call, "AF304", _PER_CALL_MESSAGE, reason=reason):
             assert self.app is not None
-            self.rewrites[id(node)] = (name.value, app_state(self.app, attribute))
+            self.rewrites[id(node)] = (name, app_state(self.app, attribute))
             self.resources[attribute] = (create, close)
             if scope is not None:
                 remove_import_if_unused(self.context, scope, call.func)
@@ -307,9 +307,3 @@ def _pooled_client(package: str, cls: str, config: Config) -> cst.Call:
     for name, value in limits.items():
         pool = add_keyword(pool, name, cst.Integer(str(value)))
     return explode(add_keyword(client, keyword, pool), "    ", one_per_line=False)
-
-
-_PER_CALL = m.With(
-    asynchronous=m.Asynchronous(),
-    items=[m.WithItem(item=m.Call(), asname=m.AsName(name=m.Name()))],
-)

@@ -24,7 +24,13 @@ from asyncfix.codemods.lifespan.plan_lazy import (
 )
 from asyncfix.codemods.lifespan.screen import digest
 from asyncfix.codemods.shared.app_events import Facts, Include, Owner, owner_key
-from asyncfix.codemods.shared.lifespan_sites import CLIENTS, ENGINES, IMPORT_TIME_CLIENTS, ROUTES
+from asyncfix.codemods.shared.lifespan_sites import (
+    CLIENTS,
+    ENGINES,
+    IMPORT_TIME_CLIENTS,
+    PER_CALL,
+    ROUTES,
+)
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
 
@@ -317,14 +323,14 @@ def client_sites(
     )
     occurrence = -1
     for node in withs:
-        if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
+        shape = PER_CALL.ast_shape(node)
+        if shape is None:
             continue
-        target = node.items[0].optional_vars
-        callee = info.resolve(node.items[0].context_expr.func)
-        if callee is None or callee not in CLIENTS or not isinstance(target, ast.Name):
+        callee = info.resolve(shape[0].func)
+        if callee is None or callee not in PER_CALL.clients:
             continue
         occurrence += 1
-        yield f"{function.name}:{occurrence}", node, callee, target.id
+        yield f"{function.name}:{occurrence}", node, callee, shape[1]
 
 
 def _plan_per_call(

@@ -188,6 +188,38 @@ POOLS: Callees[object] = Callees({**POOL_OWNERS.table, **POOL_FACTORIES.table})
 
 
 @dataclass(frozen=True)
+class BlockSites:
+    """`async with <client>(...) as name:`: a client opened for one block (AF304), whose
+    callee, resolved, is one of `clients`."""
+
+    clients: Callees[str]
+
+    def ast_shape(self, node: ast.AsyncWith) -> tuple[ast.Call, str] | None:
+        """(the call, the name) of a block of that shape, its callee not yet resolved."""
+        if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
+            return None
+        target = node.items[0].optional_vars
+        if not isinstance(target, ast.Name):
+            return None
+        return node.items[0].context_expr, target.id
+
+    def cst_shape(self, node: cst.With) -> tuple[cst.Call, str] | None:
+        """As ast_shape, on libcst's With (which is also the synchronous `with`)."""
+        import libcst as cst
+
+        if not isinstance(node.asynchronous, cst.Asynchronous) or len(node.items) != 1:
+            return None
+        item = node.items[0]
+        if not isinstance(item.item, cst.Call) or item.asname is None:
+            return None
+        name = item.asname.name
+        return (item.item, name.value) if isinstance(name, cst.Name) else None
+
+
+PER_CALL = BlockSites(CLIENTS)
+
+
+@dataclass(frozen=True)
 class EventSites:
     """How a FastAPI app or router registers a startup or shutdown handler (AF301):
     `@x.on_event(event)`, `x.add_event_handler(event, func)`, `FastAPI(on_startup=[...])`;
