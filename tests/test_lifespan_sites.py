@@ -82,7 +82,6 @@ def test_the_screen_sees_every_call_the_screen_on_libcst_sees(table: str, callee
     assert isinstance(ast_call, ast.Call) and isinstance(cst_call, cst.Call)
     if sites.cst_spelt_by(cst_call.func):
         assert sites.spelt_by(ast_call.func)
-    assert sites.cst_called_in(cst_call) == sites.cst_spelt_by(cst_call.func)
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,32 @@ SHARED = {"close": "aiohttp_session", "aclose": "http_client"}
 CLOSING = frozenset({"close", "aclose", "detach", "__aexit__"})
 
 
+class CallFinder(cst.CSTVisitor):
+    """A cheap screen: is there a call spelt as one of `sites`' (see Callees.cst_spelt_by),
+    as a with item only when `with_items_only`? Stops at the first."""
+
+    def __init__(self, sites: Callees[Any], *, with_items_only: bool = False) -> None:
+        super().__init__()
+        self.sites = sites
+        self.with_items_only = with_items_only
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found:
+            return False
+        if isinstance(node, cst.WithItem if self.with_items_only else cst.Call):
+            call = node.item if isinstance(node, cst.WithItem) else node
+            if isinstance(call, cst.Call):
+                self.found = self.sites.cst_spelt_by(call.func)
+        return not self.found
+
+
+def called_in(module: cst.Module, sites: Callees[Any], *, with_items_only: bool = False) -> bool:
+    finder = CallFinder(sites, with_items_only=with_items_only)
+    module.visit(finder)
+    return finder.found
+
+
 def shared_cap_problem(config: Config, package: str) -> str | None:
     """Why calls that each open their own `package` client may not share one, if so."""
     key = TOTAL_KEYS[package]

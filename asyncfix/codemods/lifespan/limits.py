@@ -18,7 +18,7 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import Rule
-from asyncfix.codemods.lifespan._shared import explode
+from asyncfix.codemods.lifespan._shared import called_in, explode
 from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.screen import POOL_LIMITS, is_test_file, screen_pool_limits
 from asyncfix.codemods.shared.lifespan_builder import add_keyword
@@ -94,7 +94,7 @@ class PoolLimits(LifespanCodemod):
             item.module_name in POOLS.packages for item in pending
         ):  # (an import an earlier codemod asked for counts: the driver adds it at the end)
             return False
-        return POOLS.cst_called_in(module)
+        return called_in(module, POOLS)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.configured = configured_options(self.run.config)

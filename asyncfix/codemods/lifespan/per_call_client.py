@@ -17,6 +17,7 @@ from asyncfix.codemods.lifespan._shared import (
     SHARED,
     app_of,
     app_state,
+    called_in,
     cast_module,
     client_kind,
     enclosing_function,
@@ -113,7 +114,7 @@ class PerCallClient(LifespanCodemod):
             isinstance(stmt, cst.FunctionDef) and ROUTES.cst_is_route(stmt) for stmt in module.body
         ):
             return False
-        return CLIENTS.cst_called_in(module, with_items_only=True)
+        return called_in(module, CLIENTS, with_items_only=True)
 
     def visit_Module(self, node: cst.Module) -> None:
         entry = self.entry() or {}

@@ -127,22 +127,6 @@ class Callees(Mapping[str, T]):
             return func.attr.value in self.last_names
         return isinstance(func, cst.Name) and func.value in self.last_names
 
-    def cst_called_in(self, node: cst.CSTNode, *, with_items_only: bool = False) -> bool:
-        """Does `node` hold a call spelt as a site's (only as a with item: `with_items_only`)?
-        Stops at the first one."""
-        import libcst as cst
-
-        kind = cst.WithItem if with_items_only else cst.Call
-        todo = [node]
-        while todo:
-            found = todo.pop()
-            if isinstance(found, kind):
-                call = found.item if isinstance(found, cst.WithItem) else found
-                if isinstance(call, cst.Call) and self.cst_spelt_by(call.func):
-                    return True
-            todo.extend(found.children)
-        return False
-
 
 # The apps and routers of FastAPI (by what their constructor returns).
 APPS: Callees[str] = Callees({"fastapi.FastAPI": "app", "fastapi.applications.FastAPI": "app"})
