@@ -139,6 +139,23 @@ def called_in(module: cst.Module, sites: Callees[Any], *, with_items_only: bool 
     return finder.found
 
 
+# Why a per-call client cannot become a shared one (AF304). Both sides check a site: the
+# plan on the ast of a router's module, PerCallClient on the libcst tree of the app's.
+OPTIONS_PROBLEM = "the session is created with options; a shared one would need the same"
+
+
+def block_problem(name: str, *, rebound: bool, used_after: bool, closes: bool) -> str | None:
+    """What the block of `async with <client>() as name:` does with its client that a
+    shared one must not see, in the order both sides report it."""
+    if rebound:
+        return f"`{name}` is assigned more than once in the function"
+    if used_after:
+        return f"`{name}` is used after the block, where the session was closed"
+    if closes:
+        return "the block closes the session itself; the shared one must stay open"
+    return None
+
+
 def shared_cap_problem(config: Config, package: str) -> str | None:
     """Why calls that each open their own `package` client may not share one, if so."""
     key = TOTAL_KEYS[package]

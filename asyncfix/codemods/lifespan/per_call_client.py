@@ -14,9 +14,11 @@ from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
+    OPTIONS_PROBLEM,
     SHARED,
     app_of,
     app_state,
+    block_problem,
     called_in,
     cast_module,
     client_kind,
@@ -227,7 +229,7 @@ class PerCallClient(LifespanCodemod):
 
     def _problem(self, node: cst.With, call: cst.Call, name: str) -> str | None:
         if call.args:
-            return "the session is created with options; a shared one would need the same"
+            return OPTIONS_PROBLEM
         scope = self.get_metadata(ScopeProvider, node, None)
         if not isinstance(scope, FunctionScope) or self.app is None:
             return "not directly in a function body"
@@ -236,20 +238,18 @@ class PerCallClient(LifespanCodemod):
         head = head_name(call.func)
         if head is None or not resolves_globally(scope, head):
             return f"`{head}` is imported locally; the lifespan cannot see it"
-        if len(scope[name]) != 1:
-            return f"`{name}` is assigned more than once in the function"
         inside = {id(n) for n in m.findall(node.body, m.Name(name))}
-        for assignment in scope[name]:
-            for access in assignment.references:
-                if id(access.node) not in inside:
-                    return f"`{name}` is used after the block, where the session was closed"
-        if m.findall(
-            node.body,
-            m.Attribute(value=m.Name(name), attr=m.OneOf(*(m.Name(c) for c in CLOSING)))
-            | m.WithItem(item=m.Name(name)),
-        ):
-            return "the block closes the session itself; the shared one must stay open"
-        return None
+        closing = m.Attribute(value=m.Name(name), attr=m.OneOf(*(m.Name(c) for c in CLOSING)))
+        return block_problem(
+            name,
+            rebound=len(scope[name]) != 1,
+            used_after=any(
+                id(access.node) not in inside
+                for assignment in scope[name]
+                for access in assignment.references
+            ),
+            closes=bool(m.findall(node.body, closing | m.WithItem(item=m.Name(name)))),
+        )
 
     def leave_With(
         self, original_node: cst.With, updated_node: cst.With

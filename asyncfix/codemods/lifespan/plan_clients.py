@@ -12,8 +12,10 @@ import libcst as cst
 
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
+    OPTIONS_PROBLEM,
     SHARED,
     binding_site,
+    block_problem,
     shared_cap_problem,
 )
 from asyncfix.codemods.lifespan.plan_lazy import (
@@ -256,31 +258,32 @@ def _per_call_problem(
     call = node.items[0].context_expr
     assert isinstance(call, ast.Call)
     if call.args or call.keywords:
-        return "the session is created with options; a shared one would need the same"
+        return OPTIONS_PROBLEM
     stores = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name]
     inside = {id(n) for stmt in node.body for n in ast.walk(stmt)}
     params = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
-    if (
-        any(a.arg == name for a in params)
-        or sum(1 for n in stores if not isinstance(n.ctx, ast.Load)) != 1
-    ):
-        return f"`{name}` is assigned more than once in the function"
-    if any(id(n) not in inside for n in stores if isinstance(n.ctx, ast.Load)):
-        return f"`{name}` is used after the block, where the session was closed"
-    for stmt in node.body:
-        for n in ast.walk(stmt):
-            if (
-                isinstance(n, ast.Attribute)
-                and isinstance(n.value, ast.Name)
-                and n.value.id == name
-                and n.attr in CLOSING
-            ) or (
-                isinstance(n, ast.withitem)
-                and isinstance(n.context_expr, ast.Name)
-                and n.context_expr.id == name
-            ):
-                return "the block closes the session itself; the shared one must stay open"
-    return None
+    closes = any(
+        (
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == name
+            and n.attr in CLOSING
+        )
+        or (
+            isinstance(n, ast.withitem)
+            and isinstance(n.context_expr, ast.Name)
+            and n.context_expr.id == name
+        )
+        for stmt in node.body
+        for n in ast.walk(stmt)
+    )
+    return block_problem(
+        name,
+        rebound=any(a.arg == name for a in params)
+        or sum(1 for n in stores if not isinstance(n.ctx, ast.Load)) != 1,
+        used_after=any(id(n) not in inside for n in stores if isinstance(n.ctx, ast.Load)),
+        closes=closes,
+    )
 
 
 def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[str | None, bool]:
