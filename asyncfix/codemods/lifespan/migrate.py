@@ -148,7 +148,7 @@ class _StripRegistrations(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         drop = []
         for arg in original_node.args:
-            if arg.keyword is None or arg.keyword.value not in ("on_startup", "on_shutdown"):
+            if arg.keyword is None or arg.keyword.value not in EVENTS.keywords:
                 continue
             items = (
                 [e.value for e in arg.value.elements]
