@@ -12,10 +12,11 @@ from typing import Any
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from asyncfix.codemods.lifespan._shared import digest, migrates
+from asyncfix.codemods.lifespan._shared import migrates
 from asyncfix.codemods.lifespan.migrate import apply_on_event
 from asyncfix.codemods.lifespan.plan_clients import plan_resources
 from asyncfix.codemods.lifespan.plan_lazy import relative_import
+from asyncfix.codemods.lifespan.screen import digest
 from asyncfix.codemods.shared.app_events import (
     PLAN_TOKENS,
     AppPlan,
