@@ -115,9 +115,9 @@ def test_each_plan_gate_holds_on_the_golden_projects(entry: Entry) -> None:
 
 def _outcomes(paths: list[Path], config: Config) -> list[tuple[object, ...]]:
     result = run(paths, config, jobs=1)
-    return [
-        (o.file.display, o.new, o.findings, o.errors, o.parsed) for o in result.outcomes
-    ] + [result.errors]
+    return [(o.file.display, o.new, o.findings, o.errors, o.parsed) for o in result.outcomes] + [
+        result.errors
+    ]
 
 
 # Files a pre-commit hook may name: nothing to find, a finding, test code, bad input.
