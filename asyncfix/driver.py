@@ -17,7 +17,6 @@ from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, discover, read_bytes
 from asyncfix.index import ModuleInfo, use_layout
 from asyncfix.pipeline import FileOutcome, Pipeline, RunResult, failed
-from asyncfix.planning import make_plans, plan_apart
 from asyncfix.project import Layout, project_root
 from asyncfix.quiet import codemod_free
 from asyncfix.report import FileError, Finding, Summary
@@ -136,6 +135,8 @@ def run_source(
             known = any(f.display == file.display for f in project.files)
             files = project.files if known else [*project.files, file]
             contents, modules = {**project.contents, file.display: data}, project.modules
+        from asyncfix.planning import make_plans
+
         pipeline = Pipeline(config)
         given = None if project is None else {file.display}
         plans = make_plans(pipeline, files, contents, modules, given)
@@ -207,6 +208,8 @@ def _run(
             modules, facts, pool = index_apart(pool, pipeline, every, contents, jobs, result_cache)
         plans: dict[str, dict[str, Any]] = {}
         if not quiet:
+            from asyncfix.planning import plan_apart  # (forks: not for a run without codemods)
+
             plans = plan_apart(
                 pipeline,
                 every,
