@@ -35,7 +35,7 @@ CODEMODS: tuple[Entry, ...] = (
         plans=False,
         plan_gate=(),
         checks_config=False,
-        screen=None,
+        screen="asyncfix.codemods.http_client.screens:screen_httpx_to_httpx2",
     ),
     Entry(
         name="lifespan-on-event",
@@ -180,7 +180,7 @@ CODEMODS: tuple[Entry, ...] = (
         plans=False,
         plan_gate=(),
         checks_config=False,
-        screen=None,
+        screen="asyncfix.codemods.http_client.screens:screen_popen",
     ),
     Entry(
         name="requests-to-async",
@@ -195,7 +195,7 @@ CODEMODS: tuple[Entry, ...] = (
         plans=True,
         plan_gate=(b"FastAPI", b"requests"),
         checks_config=True,
-        screen=None,
+        screen="asyncfix.codemods.http_client.screens:screen_requests",
     ),
     Entry(
         name="serializer",
@@ -225,7 +225,7 @@ CODEMODS: tuple[Entry, ...] = (
         plans=False,
         plan_gate=(),
         checks_config=False,
-        screen=None,
+        screen="asyncfix.codemods.http_client.screens:screen_time_sleep",
     ),
     Entry(
         name="forgotten-await",
