@@ -97,6 +97,9 @@ def _any_of(codemod: type[AsyncfixCodemod]) -> tuple[bytes, ...]:
 
 
 def _plan_gate(codemod: type[AsyncfixCodemod]) -> tuple[bytes, ...] | None:
+    declared: tuple[bytes, ...] | None = getattr(codemod, "PLAN_GATE", None)
+    if declared is not None:  # (said beside the plan, once base.py has the attribute)
+        return tuple(declared)
     if codemod.NAME in PLAN_GATES:
         return PLAN_GATES[codemod.NAME]
     if codemod.FAMILY == _LIFESPAN_FAMILY_PLAN:
