@@ -198,8 +198,7 @@ def _run(
     candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
     large = any(isinstance(d, bytes) and len(d) > IN_PROCESS_BYTES for d in contents.values())
-    many = jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs
-    if not quiet and (large or many):
+    if not quiet and (large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs)):
         pool = start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
