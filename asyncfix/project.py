@@ -457,6 +457,8 @@ class Layout:
             if len(found) > 1:
                 self._names.update(_told_apart(name, found, taken, self._is_file))
         self._resolved: dict[tuple[str, str, str], Resolved | None] = {}
+        # importer -> its resolve() directories: one module's imports all ask them
+        self._dirs_of: dict[Path, tuple[str, ...]] = {}
 
     @classmethod
     def of(cls, root: Path | None, files: Iterable[Path]) -> Layout:
@@ -500,7 +502,10 @@ class Layout:
         # Its package's top directory, then the import roots; last its own directory,
         # which is the top for a script, and sys.path[0] for a module of a package run
         # from there (a service's `uvicorn main:app` beside a stray __init__.py).
-        dirs = (str(_package_top(importer, self._is_file)), *self.roots, str(importer.parent))
+        dirs = self._dirs_of.get(importer)
+        if dirs is None:
+            top = _package_top(importer, self._is_file)
+            dirs = self._dirs_of[importer] = (str(top), *self.roots, str(importer.parent))
         key = (dirs[0], dirs[-1], dotted)
         if key not in self._resolved:
             self._resolved[key] = self._resolve(tuple(dict.fromkeys(dirs)), dotted.split("."))

@@ -32,7 +32,8 @@ _PROBE = textwrap.dedent(
     assert "libcst" not in sys.modules, f"importing {module} loads libcst"
     answers = []
     for source in sources:
-        view = SourceView("m.py", source.encode(), ast.parse(source), Config(),
+        config = Config(select=tuple(sorted(codes.split(","))))
+        view = SourceView("m.py", source.encode(), ast.parse(source), config,
                           frozenset(codes.split(",")))
         answers.append(screen(view))
     assert "libcst" not in sys.modules, f"{module}.{name} loads libcst when asked"
@@ -77,4 +78,6 @@ def test_screen_runs_without_libcst(codemod: type[AsyncfixCodemod]) -> None:
 
 def _view(source: str, codemod: type[AsyncfixCodemod]) -> SourceView:
     enabled = frozenset(codemod.codes())
-    return SourceView("m.py", source.encode(), ast.parse(source), Config(), enabled)
+    # Selected by code, as an opt-in rule (AF206) must be.
+    config = Config(select=tuple(sorted(enabled)))
+    return SourceView("m.py", source.encode(), ast.parse(source), config, enabled)

@@ -125,6 +125,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     IN_TESTS: ClassVar[bool] = False
     # Byte strings that must ALL occur in a file for this codemod to possibly match.
     TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
+    # ...and at least one of these, when there are any (a byte rule stated as data, so the
+    # registry's manifest can ask it without importing the codemod).
+    TRIGGERS_ANY: ClassVar[tuple[bytes, ...]] = ()
     # The rough cost of `plan` next to other codemods' (seconds per 100k lines of an
     # all-async tree, one core, measured on bench/corpora): the driver deals the plans out
     # to processes by it. A plan that reuses its family's scan costs next to nothing.
@@ -152,7 +155,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
 
     @classmethod
     def may_match(cls, data: bytes) -> bool:
-        return all(token in data for token in cls.TRIGGERS)
+        return all(token in data for token in cls.TRIGGERS) and (
+            not cls.TRIGGERS_ANY or any(token in data for token in cls.TRIGGERS_ANY)
+        )
 
     @classmethod
     def check_config(cls, config: Config) -> None:

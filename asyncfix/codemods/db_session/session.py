@@ -34,12 +34,9 @@ class SessionCodemod(TwinPass):
     # keeps the pipeline idempotent.
     AFTER = ("*", "awaits")
     TRIGGERS = (SESSION_TOKEN,)
+    # ...and one of a yield, a close(), add_task(), or a sessionmaker.
+    TRIGGERS_ANY = START_TOKENS
     SCREEN = staticmethod(screen_session)
-
-    @classmethod
-    def may_match(cls, data: bytes) -> bool:
-        # ...and at least one of these: a yield, a close(), add_task(), or a sessionmaker.
-        return super().may_match(data) and any(token in data for token in START_TOKENS)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:

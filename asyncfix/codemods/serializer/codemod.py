@@ -16,8 +16,6 @@ it is a finding. The inputs on which the two libraries differ are listed in the 
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
@@ -41,12 +39,8 @@ class Serializer(DumpsRules, LoadsRule, OffloadRule):
     TRIGGERS = (b"async",)
     # ... and one of these (a site's module, or JSONResponse), as data: a manifest of the
     # registry can state the byte rule without importing the codemod.
-    TRIGGERS_ANY: ClassVar[tuple[bytes, ...]] = (b"json", b"JSON", b"pandas")
+    TRIGGERS_ANY = (b"json", b"JSON", b"pandas")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
-
-    @classmethod
-    def may_match(cls, data: bytes) -> bool:
-        return super().may_match(data) and any(token in data for token in cls.TRIGGERS_ANY)
 
     # Every site is a call made directly in an async def (see `_on_loop`).
     # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
