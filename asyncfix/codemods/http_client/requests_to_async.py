@@ -285,6 +285,9 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def _refusal(self, where: LoopContext) -> str | None:
         assert where.function is not None
+        patched: str | None = (self.planned or {}).get("patched")
+        if patched:
+            return patched
         if where.in_generator_expression:
             return "inside a generator expression an await would make it an async generator"
         if inside_sync_lock(self._statements, where.function):

@@ -262,6 +262,8 @@ class ImportTimeClient(AccessorPass):
         elsewhere = entry.get("clients", {}).get(name)
         if elsewhere:
             return str(elsewhere)
+        if entry.get("harness"):
+            return str(entry["harness"])
         scope = self._global_scope(cast_module(self._module))
         if len(scope[name]) != 1:
             return f"`{name}` is assigned more than once"
