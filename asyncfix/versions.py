@@ -74,6 +74,8 @@ ASYNCIO_TO_THREAD = Needs("python", Version("3.9"), "asyncio.to_thread()")
 
 # Python 3.11 "What's New": "Added the TaskGroup class" (gh-90908).
 # https://docs.python.org/3/whatsnew/3.11.html#asyncio
+# PEP 585: `set[...]` and `asyncio.Task[...]` subscript at run time from Python 3.9.
+GENERIC_ALIASES = Needs("python", Version("3.9"), "set[...] evaluated at run time")
 ASYNCIO_TASK_GROUP = Needs("python", Version("3.11"), "asyncio.TaskGroup")
 
 # orjson CHANGELOG.md: 2.3.0 "serializes dict instances sorted by keys ... if
