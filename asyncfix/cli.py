@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,7 +24,6 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, find_pyproject, load_config
-from asyncfix.deps import dependency_changes
 from asyncfix.driver import (
     FileOutcome,
     ProjectView,
@@ -42,13 +41,6 @@ from asyncfix.files import (
 )
 from asyncfix.formatting import FORMATS, FormatError
 from asyncfix.patches import SPLITS
-from asyncfix.profiles import (
-    ProfileError,
-    Share,
-    parse_min_share,
-    profile_rules,
-    rank_run,
-)
 from asyncfix.project import project_root
 from asyncfix.report import (
     FileError,
@@ -58,8 +50,6 @@ from asyncfix.report import (
     github_annotations,
     statistics,
 )
-from asyncfix.review import Change, deliver, review, rewrites, stripped
-from asyncfix.sarif import sarif_json
 from asyncfix.shard import parse_shard
 from asyncfix.suppressions import (
     Suppressions,
@@ -68,6 +58,12 @@ from asyncfix.suppressions import (
     suppressions_for,
     unknown_codes,
 )
+
+if TYPE_CHECKING:
+    # The rewriting and reporting layers each command needs are imported by that command:
+    # `check FILE`, as pre-commit runs it, pays for none of them.
+    from asyncfix.profiles import Share
+    from asyncfix.review import Change
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +82,8 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from exc
     if param.name == "min_share" and value is not None:
+        from asyncfix.profiles import parse_min_share
+
         try:
             value = parse_min_share(value)
         except ValueError as exc:
@@ -245,8 +243,9 @@ def _stdin_file(paths: Sequence[Path]) -> SourceFile | None:
     return SourceFile(Path(os.path.abspath(name)), display_path(name))
 
 
-def _run_stdin(file: SourceFile, config: Config) -> RunResult:
-    data = click.get_binary_stream("stdin").read()
+def _run_stdin(file: SourceFile, config: Config, data: bytes | None = None) -> RunResult:
+    if data is None:
+        data = click.get_binary_stream("stdin").read()
     if config.force_exclude and force_excluded(file.path, config.exclude, config.root):
         return RunResult([FileOutcome(file, original=data)], [], Summary())
     try:
@@ -263,8 +262,17 @@ def _apply_stdin(
     """apply on stdin: the fixed source (or with --dry-run/--diff, the diff) to stdout;
     findings and the summary to stderr. On an error the source is echoed unchanged, so
     that an editor that replaces its buffer with the output loses nothing."""
+    from asyncfix.review import rewrites
+
     result = _run_stdin(file, config)
     (outcome,) = result.outcomes
+    findings, shares = _profiled(result, config)
+    minimum = click.get_current_context().meta.get("asyncfix.min_share")
+    if shares is not None and minimum is not None:
+        source = outcome.original or b""
+        result = _leave_below(
+            minimum, shares, result, lambda c: _run_stdin(file, c, source), config
+        )
     try:
         changes = rewrites(result.outcomes, format_choice, config.source, annotated=False, jobs=1)
     except FormatError as exc:
@@ -275,10 +283,10 @@ def _apply_stdin(
         out = click.get_binary_stream("stdout")
         out.write(changes[0].new if changes else outcome.original or b"")
         out.flush()
-    unfixed = [f for f in result.findings if not f.fixable]
+    unfixed = [f for f in findings if not f.fixable]
     if not quiet:
         for finding in unfixed:
-            click.echo(finding.format(), err=True)
+            click.echo(_line(finding, shares), err=True)
     warn_unknown_suppressions(result)
     _report_errors(result.errors)
     result.summary.changed = len(changes)
@@ -348,6 +356,8 @@ def _profiled(
         if minimum is not None:
             raise click.UsageError("--min-share needs --profile")
         return result.findings, None
+    from asyncfix.profiles import ProfileError, profile_rules, rank_run
+
     files = {o.file.display: o.file.path for o in result.outcomes}
     base = config.source.parent if config.source is not None else Path.cwd()
     try:
@@ -390,10 +400,8 @@ def _leave_below(
     minimum: float,
     shares: dict[Finding, Share],
     result: RunResult,
-    paths: Sequence[Path],
+    rerun: Callable[[Config], RunResult],
     config: Config,
-    jobs: int | None,
-    quiet: bool,
 ) -> RunResult:
     """`apply --min-share`: the run again with each fixable finding below the share
     suppressed at its site, as `# asyncfix: ignore[CODE]` on its line would: its site
@@ -402,7 +410,7 @@ def _leave_below(
     below = {(f.path, f.line, f.code) for f in result.findings if shares[f].key < minimum}
     if not any(f.fixable and (f.path, f.line, f.code) in below for f in result.findings):
         return result
-    limited = _execute(paths, replace(config, suppress=tuple(sorted(below))), jobs, quiet)
+    limited = rerun(replace(config, suppress=tuple(sorted(below))))
     # A fix that matters may build on one that does not (AF201's shared client on the
     # lifespan of AF301): in the files where one lost its fix, the sites of the codemods
     # its codemod runs after are fixed too, as the prerequisites they are.
@@ -413,7 +421,7 @@ def _leave_below(
     kept = {site for site in below if (site[0], site[2]) not in needed}
     if kept == below:
         return limited
-    return _execute(paths, replace(config, suppress=tuple(sorted(kept))), jobs, quiet)
+    return rerun(replace(config, suppress=tuple(sorted(kept))))
 
 
 def _line(finding: Finding, shares: dict[Finding, Share] | None) -> str:
@@ -523,6 +531,9 @@ def apply(
     if stdin is not None and not strip_annotations:
         _apply_stdin(stdin, config, format_choice, dry_run or show_diff, quiet, exit_zero)
         return
+    from asyncfix.deps import dependency_changes
+    from asyncfix.review import deliver, review, rewrites, stripped
+
     if strip_annotations:
         changes, errors, files = stripped(paths or [Path(".")], config)
         findings: list[Finding] = []
@@ -538,7 +549,9 @@ def apply(
         minimum = click.get_current_context().meta.get("asyncfix.min_share")
         if shares is not None and minimum is not None:
             try:
-                result = _leave_below(minimum, shares, result, paths, config, jobs, quiet)
+                result = _leave_below(
+                    minimum, shares, result, lambda c: _execute(paths, c, jobs, quiet), config
+                )
             except KeyboardInterrupt:
                 click.echo("asyncfix: interrupted; no file was written", err=True)
                 sys.exit(EXIT_ERROR)
@@ -660,6 +673,8 @@ def check(
     if output_format == "json":
         click.echo(findings_json(findings, result.errors, result.summary, shares))
     elif output_format == "sarif":
+        from asyncfix.sarif import sarif_json
+
         sources, fixes = _sarif_extras(result, config)
         rules = every_rule()
         click.echo(sarif_json(findings, result.errors, rules, sources, fixes, shares))
@@ -713,6 +728,8 @@ def list_() -> None:
         for rule in codemod.RULES:
             click.echo(f"   {rule.code}  {rule.summary}")
     # Not a codemod of the pipeline: its findings come from --profile (asyncfix/profiles.py).
+    from asyncfix.profiles import profile_rules
+
     profiled = profile_rules()
     holder = next(iter(profiled.values()))[0]
     click.echo(f"{len(codemods) + 1}. {holder.FAMILY}/{holder.NAME} (with --profile; report only)")

@@ -10,14 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from asyncfix.cache import ResultCache
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, discover, read_bytes
 from asyncfix.index import ModuleInfo, use_layout
 from asyncfix.pipeline import FileOutcome, Pipeline, RunResult, failed
-from asyncfix.planning import make_plans, plan_apart
 from asyncfix.project import Layout, project_root
+from asyncfix.quiet import codemod_free
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
 from asyncfix.signals import Interrupted
@@ -134,6 +135,8 @@ def run_source(
             known = any(f.display == file.display for f in project.files)
             files = project.files if known else [*project.files, file]
             contents, modules = {**project.contents, file.display: data}, project.modules
+        from asyncfix.planning import make_plans
+
         pipeline = Pipeline(config)
         given = None if project is None else {file.display}
         plans = make_plans(pipeline, files, contents, modules, given)
@@ -185,7 +188,9 @@ def _run(
         if outcomes is not None:
             return _result(outcomes, errors, started)
 
-    pipeline = Pipeline(config, cache=result_cache)  # validates the selection first
+    # No codemod can act (the manifest says): none is imported, nor libcst.
+    quiet = _codemod_free(config, files, contents)
+    pipeline = Pipeline(config, () if quiet else None, cache=result_cache)
     jobs = max(1, jobs or os.cpu_count() or 1)
     # A pool costs ~50 ms to start: worth it only for more than a handful of files. Its
     # workers fork BEFORE the plans are made, while this process is small: forked later,
@@ -193,22 +198,26 @@ def _run(
     candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
     pool = None
     large = any(isinstance(d, bytes) and len(d) > IN_PROCESS_BYTES for d in contents.values())
-    if large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs):
+    if not quiet and (large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs)):
         pool = start_pool(jobs, config, result_cache)
     try:
         modules: dict[str, ModuleInfo | None] = {}
         facts: dict[str, bytes] = {}
         if pool is not None:
             modules, facts, pool = index_apart(pool, pipeline, every, contents, jobs, result_cache)
-        plans = plan_apart(
-            pipeline,
-            every,
-            contents,
-            apart=pool is not None,
-            jobs=jobs,
-            modules=modules,
-            given=given,
-        )
+        plans: dict[str, dict[str, Any]] = {}
+        if not quiet:
+            from asyncfix.planning import plan_apart  # (forks: not for a run without codemods)
+
+            plans = plan_apart(
+                pipeline,
+                every,
+                contents,
+                apart=pool is not None,
+                jobs=jobs,
+                modules=modules,
+                given=given,
+            )
         del modules  # the plans are made: no need for the facts beside the workers
         outcomes = []
         tasks: list[Task] = []
@@ -250,6 +259,23 @@ def _run(
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
+
+
+def _codemod_free(
+    config: Config, files: Sequence[SourceFile], contents: Mapping[str, bytes | SourceError]
+) -> bool:
+    """Can the run do without the codemods (see asyncfix/quiet.py)? Asked of the registry's
+    manifest: never when a test has put codemods of its own in the pipeline."""
+    from asyncfix import codemods, pipeline
+
+    if not (
+        codemods.manifest_is_registry()
+        and getattr(pipeline, "all_codemods", None) is codemods.all_codemods
+        and getattr(pipeline, "resolve_selection", None) is codemods.resolve_selection
+    ):
+        return False
+    enabled = codemods.resolve_selection(config.select, config.ignore)  # (Pipeline's errors)
+    return codemod_free(config, enabled, files, contents, IN_PROCESS_BYTES)
 
 
 def _shifted(

@@ -539,6 +539,9 @@ class ProjectIndex:
             for path, data in (contents or {}).items()
         }
         self._modules: dict[str, ModuleInfo | None] = {}
+        # tokens -> the files holding one of them: the plans ask the same few again and
+        # again (a function's module by its name: thousands of times on a large project).
+        self._holding: dict[tuple[bytes, ...], list[SourceFile]] = {}
 
     def outside(self, path: str) -> bool:
         """Is the file at display path `path` one the run reads but must not change (not
@@ -550,7 +553,7 @@ class ProjectIndex:
         outside too: read, never to be changed."""
         given = self._given if self._given is not None else {f.display for f in self.files}
         view = ProjectIndex(self.files, given=[p for p in given if p not in paths])
-        view._data, view._modules = self._data, self._modules
+        view._data, view._modules, view._holding = self._data, self._modules, self._holding
         return view
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
@@ -574,13 +577,24 @@ class ProjectIndex:
 
     def modules(self, *tokens: bytes) -> Iterator[ModuleInfo]:
         """Modules whose bytes contain any of `tokens` (all modules when none is given)."""
-        for file in self.files:
-            data = self.data(file)
-            if data is None or (tokens and not any(t in data for t in tokens)):
-                continue
+        for file in self.holding(tokens):
             info = self.module(file)
             if info is not None:
                 yield info
+
+    def holding(self, tokens: tuple[bytes, ...]) -> list[SourceFile]:
+        """The readable files whose bytes hold one of `tokens` (all when none), in order;
+        found once per set of tokens (the bytes of an index do not change)."""
+        found = self._holding.get(tokens)
+        if found is None:
+            found = [
+                file
+                for file in self.files
+                if (data := self.data(file)) is not None
+                and (not tokens or any(t in data for t in tokens))
+            ]
+            self._holding[tokens] = found
+        return found
 
     def naming(
         self,

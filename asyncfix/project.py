@@ -457,6 +457,8 @@ class Layout:
             if len(found) > 1:
                 self._names.update(_told_apart(name, found, taken, self._is_file))
         self._resolved: dict[tuple[str, str, str], Resolved | None] = {}
+        # importer -> its resolve() directories: one module's imports all ask them
+        self._dirs_of: dict[Path, tuple[str, ...]] = {}
 
     @classmethod
     def of(cls, root: Path | None, files: Iterable[Path]) -> Layout:
@@ -500,7 +502,10 @@ class Layout:
         # Its package's top directory, then the import roots; last its own directory,
         # which is the top for a script, and sys.path[0] for a module of a package run
         # from there (a service's `uvicorn main:app` beside a stray __init__.py).
-        dirs = (str(_package_top(importer, self._is_file)), *self.roots, str(importer.parent))
+        dirs = self._dirs_of.get(importer)
+        if dirs is None:
+            top = _package_top(importer, self._is_file)
+            dirs = self._dirs_of[importer] = (str(top), *self.roots, str(importer.parent))
         key = (dirs[0], dirs[-1], dotted)
         if key not in self._resolved:
             self._resolved[key] = self._resolve(tuple(dict.fromkeys(dirs)), dotted.split("."))
@@ -598,7 +603,8 @@ def declared_versions(source: Path | None, package: str) -> Declared:
 # isort reads these itself (isort.Config(settings_path=...)); their presence says isort is used.
 _ISORT_FILES = (".isort.cfg", "setup.cfg", "tox.ini", ".editorconfig")
 _RUFF_FILES = (".ruff.toml", "ruff.toml")
-# ruff's `[lint.isort]` keys that mean the same in isort (`-` for `_`).
+# ruff's `[lint.isort]` keys that mean the same in isort (`-` for `_`); the others (section
+# names, `no-lines-before`) are spelt differently there and left to isort's defaults.
 _RUFF_ISORT_LISTS = (
     "known-first-party",
     "known-third-party",
@@ -611,6 +617,13 @@ _RUFF_ISORT_LISTS = (
     "case-sensitive",
     "split-on-trailing-comma",
     "lines-after-imports",
+    "lines-between-types",
+    "from-first",
+    "force-to-top",
+    "force-wrap-aliases",
+    "single-line-exclusions",
+    "length-sort",
+    "no-sections",
 )
 
 

@@ -74,6 +74,8 @@ ASYNCIO_TO_THREAD = Needs("python", Version("3.9"), "asyncio.to_thread()")
 
 # Python 3.11 "What's New": "Added the TaskGroup class" (gh-90908).
 # https://docs.python.org/3/whatsnew/3.11.html#asyncio
+# PEP 585: `set[...]` and `asyncio.Task[...]` subscript at run time from Python 3.9.
+GENERIC_ALIASES = Needs("python", Version("3.9"), "set[...] evaluated at run time")
 ASYNCIO_TASK_GROUP = Needs("python", Version("3.11"), "asyncio.TaskGroup")
 
 # orjson CHANGELOG.md: 2.3.0 "serializes dict instances sorted by keys ... if
@@ -157,6 +159,12 @@ def missing(config: Config, need: Needs, near: str | Path | None = None) -> str 
         if other:
             return f"{need.label}; {where} admits {other}"
     return None
+
+
+def declares(config: Config, package: str, near: str | Path | None = None) -> bool:
+    """Does the project (`near`'s service first) already declare or lock `package`?"""
+    declared = _declared_near(config, package, near)
+    return bool(declared.locked or declared.ranges)
 
 
 def _declared_near(config: Config, package: str, near: str | Path | None) -> Declared:

@@ -113,6 +113,8 @@ def _corpus(work: Path) -> dict[tuple[str, int], str]:
     for case in sorted(p.parent for p in AWAITS.glob("*/input")):
         # Directory cases are packages: side by side with the single files, one mypy run.
         for entry in (case / "input").iterdir():
+            if not entry.is_dir():
+                continue  # the case's project files (pyproject.toml): not code
             assert not (work / entry.name).exists(), f"two cases define {entry.name}"
             shutil.copytree(entry, work / entry.name)
         for line in (case / "findings").read_text().splitlines():

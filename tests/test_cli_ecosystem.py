@@ -386,6 +386,21 @@ def test_without_add_deps_the_summary_lists_them(needs_orjson: Path) -> None:
     assert (needs_orjson / "pyproject.toml").read_text() == PYPROJECT
 
 
+def test_a_package_the_project_declares_is_not_listed(needs_orjson: Path) -> None:
+    # Declared by the file's own service, not by the root: still not new.
+    (needs_orjson / "pyproject.toml").write_text(PYPROJECT)
+    service = needs_orjson / "svc"
+    service.mkdir()
+    (needs_orjson / "app.py").rename(service / "app.py")
+    (service / "requirements.txt").write_text("fastapi\norjson\n")
+    result = invoke("apply", "--jobs", "1", "--dry-run", "--add-deps", ".")
+    assert result.exit_code == 1, result.stderr
+    assert "+import orjson" in result.output
+    assert "need these packages" not in result.stderr
+    assert "adding to" not in result.stderr
+    assert (needs_orjson / "pyproject.toml").read_text() == PYPROJECT
+
+
 def test_add_deps_dry_run_shows_the_dependency_diff(needs_orjson: Path) -> None:
     (needs_orjson / "requirements.txt").write_text("fastapi\r\nhttpx")
     result = invoke("apply", "--jobs", "1", "--dry-run", "--add-deps", ".")

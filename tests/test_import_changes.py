@@ -25,7 +25,7 @@ from asyncfix.config import Config
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.parsing import cst_parse
-from asyncfix.project import ImportSorter
+from asyncfix.project import ImportSorter, import_sorter
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 
@@ -287,3 +287,14 @@ def test_a_removed_import_takes_no_blank_line_with_it(code: str, expected: str |
     RemoveImportsVisitor.remove_unused_import(context, "json")
     module = visit_with_metadata(BlankKeepingImportsRemover(context), cst.parse_module(code))
     assert module.code == (expected or code.replace("import json\n", ""))
+
+
+def test_ruff_isort_options_isort_shares_are_followed(tmp_path: Path) -> None:
+    # `lines-between-types` (a blank line between `import x` and `from x import`): without
+    # it the added import sat against the from-import and ruff's I001 failed after.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff.lint]\nselect = ["I"]\n[tool.ruff.lint.isort]\nlines-between-types = 1\n'
+    )
+    code = "from typing import Any\n\nfrom fastapi import APIRouter\n"
+    expected = "from typing import Any\n\nimport orjson\n\nfrom fastapi import APIRouter\n"
+    assert _placed(code, [("orjson", None, None)], import_sorter(tmp_path)) == expected

@@ -302,6 +302,38 @@ def test_min_share_apply_fixes_the_sites_that_matter_and_leaves_the_rest(legacy:
     assert code == 2 and "--min-share needs --profile" in err
 
 
+STDIN = ("--stdin-filename", "app/main.py", "-")
+
+
+def test_stdin_apply_takes_the_profile_as_a_path_run_does(legacy: Path) -> None:
+    # An editor pipes the buffer: the same limit, the same ranked findings, on stdin.
+    before = (legacy / "app" / "main.py").read_bytes()
+    profile = ("--profile", str(SPEEDSCOPE), "--min-share", "10%")
+    result = CliRunner(mix_stderr=False).invoke(
+        main,
+        ["apply", "--no-cache", *profile, *STDIN],
+        input=before,
+        catch_exceptions=False,
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    after = result.stdout_bytes.decode()
+    compile(after, "main.py", "exec")
+    get_order = after[after.index("async def get_order") : after.index("async def create_order")]
+    assert "await request.app.state.http_client.get(" in get_order
+    assert "    db.refresh(order)  # forgotten await: the coroutine never runs\n" in after
+    assert (legacy / "app" / "main.py").read_bytes() == before
+    # What is left unfixed is listed with its share, as a path run lists it.
+    result = CliRunner(mix_stderr=False).invoke(
+        main,
+        ["apply", "--no-cache", "--profile", str(RAW), "--profile-root", "/app", *STDIN],
+        input=before,
+        catch_exceptions=False,
+    )
+    lines = result.stderr.splitlines()
+    ranked = [line for line in lines if ": AF" in line and not line.startswith("asyncfix:")]
+    assert ranked and all(line.split()[0].endswith("%") for line in ranked), result.stderr
+
+
 def test_profile_rules_are_selected_and_ignored_like_the_others(legacy: Path) -> None:
     profiles = ("--profile", str(SPEEDSCOPE), "--profile", str(LOG))
 

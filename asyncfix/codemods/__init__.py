@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod, Rule
 
 # Modules of this package that hold shared code, not codemods.
-_NOT_FAMILIES = frozenset({"base", "critical", "helpers", "runner", "shared", "speed"})
+_NOT_FAMILIES = frozenset(
+    {"base", "catalog", "catalog_build", "critical", "helpers", "manifest", "runner", "shared"}
+    | {"speed", "view"}
+)
 
 
 class RegistryError(Exception):
@@ -96,6 +99,9 @@ def all_codemods() -> tuple[type[AsyncfixCodemod], ...]:
     return tuple(order_codemods(_discover()))
 
 
+_REGISTRY = all_codemods  # (a test may put its own codemods in its place)
+
+
 def all_rules() -> dict[str, tuple[type[AsyncfixCodemod], Rule]]:
     return {rule.code: (c, rule) for c in all_codemods() for rule in c.RULES}
 
@@ -112,26 +118,54 @@ def every_rule() -> dict[str, tuple[type[AsyncfixCodemod], Rule]]:
 def families() -> tuple[str, ...]:
     """Every family name, in the order of its rule codes (serializer AF1xx first)."""
     first: dict[str, str] = {}
-    for code, (codemod, _) in sorted(all_rules().items()):
-        first.setdefault(codemod.FAMILY, code)
+    for code, (family, _) in sorted(_pipeline_owners().items()):
+        first.setdefault(family, code)
     return tuple(first)
 
 
+def manifest_is_registry() -> bool:
+    """Is the registry the generated manifest's (not codemods a test put in its place)?"""
+    return all_codemods is _REGISTRY
+
+
+def _pipeline_owners() -> dict[str, tuple[str, str]]:
+    """rule code -> (family, codemod name) of the pipeline's rules: from the manifest, so
+    that choosing rules imports no codemod (nor libcst)."""
+    if manifest_is_registry():
+        from asyncfix.codemods.catalog import entries
+
+        return {code: (e.family, e.name) for e in entries() for code in e.codes}
+    return {code: (c.FAMILY, c.NAME) for code, (c, _) in all_rules().items()}
+
+
+def _owners() -> dict[str, tuple[str, str]]:
+    """`_pipeline_owners` and the rules reported from outside the pipeline (every_rule)."""
+    if manifest_is_registry():
+        from asyncfix.codemods.manifest import OUTSIDE
+
+        return {**_pipeline_owners(), **{code: (f, n) for code, f, n in OUTSIDE}}
+    return {code: (c.FAMILY, c.NAME) for code, (c, _) in every_rule().items()}
+
+
 def selector_matches(selector: str, codemod: type[AsyncfixCodemod], code: str) -> bool:
-    return code.startswith(selector) or selector in (codemod.FAMILY, codemod.NAME)
+    return _selects(selector, code, codemod.FAMILY, codemod.NAME)
+
+
+def _selects(selector: str, code: str, family: str, name: str) -> bool:
+    return code.startswith(selector) or selector in (family, name)
 
 
 def known_selector(selector: str) -> bool:
     """A code (AF203), a prefix (AF2) or a family name (http_client) of some rule."""
     return selector in families() or any(
-        selector_matches(selector, c, code) for code, (c, _) in every_rule().items()
+        _selects(selector, code, *owner) for code, owner in _owners().items()
     )
 
 
 def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
     """The rule codes a run enables. Unknown selectors are an error, not a silent no-op."""
     select, ignore = list(select), list(ignore)
-    rules = every_rule()
+    owners = _owners()
     for selector in (*select, *ignore):
         if not known_selector(selector):
             raise RegistryError(
@@ -140,9 +174,9 @@ def resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset
             )
     return frozenset(
         code
-        for code, (c, _) in rules.items()
-        if any(selector_matches(s, c, code) for s in select)
-        and not any(selector_matches(s, c, code) for s in ignore)
+        for code, owner in owners.items()
+        if any(_selects(s, code, *owner) for s in select)
+        and not any(_selects(s, code, *owner) for s in ignore)
     )
 
 
@@ -164,6 +198,7 @@ __all__ = [
     "all_rules",
     "every_rule",
     "families",
+    "manifest_is_registry",
     "order_codemods",
     "prerequisites",
     "resolve_selection",

@@ -26,11 +26,12 @@ from asyncfix.codemods.speed.metadata import function_defs as function_defs
 from asyncfix.codemods.speed.metadata import is_statement
 from asyncfix.codemods.speed.positions import FileCaches
 from asyncfix.codemods.speed.traversal import fast_visits, hooks_for
-from asyncfix.codemods.view import Screen, SourceView
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.report import Finding
 from asyncfix.suppressions import parse_suppressions as parse_suppressions
 from asyncfix.suppressions import silences
+from asyncfix.versions import declares
 
 if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
@@ -124,6 +125,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     IN_TESTS: ClassVar[bool] = False
     # Byte strings that must ALL occur in a file for this codemod to possibly match.
     TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
+    # ...and at least one of these, when there are any (a byte rule stated as data, so the
+    # registry's manifest can ask it without importing the codemod).
+    TRIGGERS_ANY: ClassVar[tuple[bytes, ...]] = ()
     # The rough cost of `plan` next to other codemods' (seconds per 100k lines of an
     # all-async tree, one core, measured on bench/corpora): the driver deals the plans out
     # to processes by it. A plan that reuses its family's scan costs next to nothing.
@@ -132,7 +136,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # The driver has them indexed in parallel before the plans are made (see workers.index_apart).
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
     # Its prescreen, a function in a module that does not import libcst (see prescreen).
-    SCREEN: ClassVar[Screen | None] = None
+    SCREEN: ClassVar[staticmethod[[SourceView], bool] | None] = None
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)
@@ -151,7 +155,9 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
 
     @classmethod
     def may_match(cls, data: bytes) -> bool:
-        return all(token in data for token in cls.TRIGGERS)
+        return all(token in data for token in cls.TRIGGERS) and (
+            not cls.TRIGGERS_ANY or any(token in data for token in cls.TRIGGERS_ANY)
+        )
 
     @classmethod
     def check_config(cls, config: Config) -> None:
@@ -306,5 +312,7 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         return reason is None
 
     def require_package(self, name: str) -> None:
-        """A third-party package the rewritten code now imports."""
-        self.run.packages.add(name)
+        """A third-party package the rewritten code now imports; one the file's project
+        already declares is not listed (the summary and `--add-deps` name what is new)."""
+        if not declares(self.run.config, name, self.run.path):
+            self.run.packages.add(name)

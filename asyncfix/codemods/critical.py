@@ -10,8 +10,9 @@ codemod that adds an await asks `split_section` first and reports instead of rew
 The model is static and conservative. The function's body is flattened into the order it
 runs in (branches one after the other; a loop around the new await twice, for the next
 iteration), and "shared" means what other tasks can reach: an attribute of `self` or `cls`,
-a module global (not an import, def or class), a container reached from either (also through
-a local alias), and a file named by the same expression.
+a module global (not an import, def or class), the application a request belongs to
+(`request.app.state.n`), a container reached from any of them (also through a local
+alias), and a file named by the same expression.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class _Flattener:
             return None
         if self._is_global(name):
             return f"the module global `{name}`"
-        return None
+        return _application_state(name, chain)
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         scope = self.scope
@@ -388,6 +389,20 @@ class _Flattener:
         key = self.shared(node)
         if key is not None:
             self.emit("write", key)
+
+
+def _application_state(name: str, chain: list[cst.BaseExpression]) -> str | None:
+    """`request.app.state.count`, `websocket.app.extra`: the application a request or a
+    connection belongs to is shared by every concurrent request."""
+    attributes: list[str] = []
+    for link in reversed(chain):  # from the name outwards
+        if not isinstance(link, cst.Attribute):
+            break
+        attributes.append(link.attr.value)
+    if attributes[:1] != ["app"] or len(attributes) < 2:
+        return None
+    depth = 3 if attributes[1] == "state" and len(attributes) >= 3 else 2
+    return f"`{'.'.join([name, *attributes[:depth]])}`"
 
 
 def _last_name(func: cst.BaseExpression) -> str | None:

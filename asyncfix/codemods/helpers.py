@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import symtable
 import warnings
 import weakref
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -22,28 +21,12 @@ from libcst.metadata import (
     Scope,
 )
 
-from asyncfix.index import full_name
+from asyncfix.codemods.shared.lifecycle import lifecycle_functions as lifecycle_functions
+from asyncfix.codemods.shared.routes import ROUTE_METHODS as ROUTE_METHODS
+from asyncfix.codemods.shared.routes import route_decorator as route_decorator
 
 if TYPE_CHECKING:
     from asyncfix.project import ImportSorter
-
-# The decorators of a FastAPI path operation, `@app.get(...)` (an APIRouter's the same).
-ROUTE_METHODS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
-)
-
-
-def route_decorator(
-    decorator: ast.expr, methods: Collection[str] = ROUTE_METHODS
-) -> ast.Attribute | None:
-    """`<owner>.get` of a stdlib-ast decorator `@<owner>.get(...)` (one of `methods`)."""
-    if (
-        isinstance(decorator, ast.Call)
-        and isinstance(decorator.func, ast.Attribute)
-        and decorator.func.attr in methods
-    ):
-        return decorator.func
-    return None
 
 
 @dataclass(frozen=True)
@@ -227,7 +210,8 @@ def make_await(call: cst.BaseExpression, *, as_primary: bool) -> cst.BaseExpress
 
 
 def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -> bool:
-    """Is there a plain `with <...lock...>:` between `function` and the innermost statement?
+    """Is there a plain `with <...lock...>:` between `function` and the innermost statement,
+    or does `function` take a lock with a plain `<...lock...>.acquire()`?
 
     Yielding to the event loop while a thread lock is held lets another task block the
     loop's thread on that same lock: a deadlock a rewrite must not introduce.
@@ -238,9 +222,36 @@ def inside_sync_lock(statements: list[cst.CSTNode], function: cst.FunctionDef) -
             inside = True
         elif inside and isinstance(stmt, cst.With) and stmt.asynchronous is None:
             for item in stmt.items:
-                text = cst.Module([]).code_for_node(item.item).lower()
-                if "lock" in text or "mutex" in text or "semaphore" in text:
+                if _names_a_lock(item.item):
                     return True
+    return inside and _acquires_a_thread_lock(function)
+
+
+def _names_a_lock(node: cst.CSTNode) -> bool:
+    text = cst.Module([]).code_for_node(node).lower()
+    return "lock" in text or "mutex" in text or "semaphore" in text
+
+
+def _acquires_a_thread_lock(function: cst.FunctionDef) -> bool:
+    """Does `function` call `<lock>.acquire()` without awaiting it (a thread lock, held
+    until a `release()` the static view cannot pair with the site)?"""
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Await):
+            # `await lock.acquire()`: an asyncio lock, which yields instead of blocking.
+            inner = node.expression
+            stack.extend(inner.children if isinstance(inner, cst.Call) else [inner])
+            continue
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "acquire"
+            and _names_a_lock(node.func.value)
+        ):
+            return True
+        if not isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(node.children)
     return False
 
 
@@ -665,53 +676,3 @@ def _blank_lines(statement: cst.SimpleStatementLine | cst.BaseCompoundStatement)
             break
         count += 1
     return count
-
-
-_LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
-
-
-def lifecycle_functions(tree: ast.Module) -> set[str]:
-    """Module-level functions that run at an app's startup or shutdown: a lifespan (an
-    `asynccontextmanager` passed as `lifespan=` or taking a `FastAPI`/`Starlette` app),
-    `on_event` handlers, and those of `on_startup=`, `on_shutdown=`, `add_event_handler`;
-    and the module's functions these call, transitively (AF301 turns a registered handler
-    into a call in the lifespan: both forms must give the same answer). They run once,
-    before serving or after it: making their calls faster (a thread, a plain def) gains
-    nothing."""
-    found: set[str] = set()
-    # (registrations are module-level statements: function bodies are not walked)
-    statements = [s for s in tree.body if isinstance(s, ast.Assign | ast.AnnAssign | ast.Expr)]
-    for node in (n for stmt in statements for n in ast.walk(stmt)):
-        if isinstance(node, ast.Call):
-            values = [kw.value for kw in node.keywords if kw.arg in _LIFECYCLE_KEYWORDS]
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_event_handler":
-                values += node.args[1:2] + [kw.value for kw in node.keywords if kw.arg == "func"]
-            for value in values:
-                items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
-                found.update(i.id for i in items if isinstance(i, ast.Name))
-    for stmt in tree.body:
-        if not isinstance(stmt, ast.AsyncFunctionDef):
-            continue
-        for decorator in stmt.decorator_list:
-            func = decorator.func if isinstance(decorator, ast.Call) else decorator
-            name = full_name(func) or ""
-            if name.endswith("on_event") and isinstance(decorator, ast.Call):
-                found.add(stmt.name)
-            elif name.rpartition(".")[2] == "asynccontextmanager" and stmt.args.args:
-                annotation = full_name(stmt.args.args[0].annotation or ast.Constant(None))
-                if (annotation or "").rpartition(".")[2] in ("FastAPI", "Starlette"):
-                    found.add(stmt.name)
-    defs = {
-        stmt.name: stmt
-        for stmt in tree.body
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-    todo = [name for name in found if name in defs]
-    while todo:
-        for node in ast.walk(defs[todo.pop()]):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                callee = node.func.id
-                if callee in defs and callee not in found:
-                    found.add(callee)
-                    todo.append(callee)
-    return found

@@ -31,7 +31,3 @@ async def tuple_timeout(url):
 
 async def auth_object(url, auth):
     return requests.get(url, auth=auth).text
-
-
-async def url_keyword(url):
-    return requests.get(url=url).text

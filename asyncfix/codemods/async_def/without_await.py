@@ -5,28 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FunctionScope, GlobalScope, MetadataWrapper, ScopeProvider
 
+from asyncfix.codemods.async_def.screen import screen_async_def
 from asyncfix.codemods.base import (
     AsyncfixCodemod,
     Rule,
 )
-from asyncfix.codemods.shared.async_def_facts import awaits_in, closed_world
+from asyncfix.codemods.shared.async_def_facts import ASYNC_DEF, awaits_in, closed_world
 from asyncfix.codemods.shared.async_def_plan import (
     PLAN_NAME,
-    Planner,
-    local_plan,
     planned_for,
+    project_plan,
     wanted,
 )
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
-from asyncfix.files import SourceFile
 from asyncfix.index import ProjectIndex
 
 AF601 = Rule(
@@ -79,9 +76,12 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     IN_TESTS = True
     # After the families that add awaits and the session scopes: its re-check sees them.
     AFTER = ("*", "awaits", "db-session")
-    TRIGGERS = (b"async def",)
+    TRIGGERS = (ASYNC_DEF,)
     PLAN_COST = 0.32
-    INDEXES = (b"async def",)  # the candidates
+    INDEXES = (ASYNC_DEF,)  # the candidates
+    # Everything it does is in the plan for the file, or what the file alone decides.
+    # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
+    SCREEN = staticmethod(screen_async_def)
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
     @classmethod
@@ -92,34 +92,8 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     def plan(
         cls, index: ProjectIndex, config: Config, enabled: Collection[str] | None = None
     ) -> Mapping[str, Any] | None:
-        # A file is planned only where the project changes its verdict: what the file alone
-        # decides, the transformer decides again (see `local_plan`), and such a file stays
-        # cacheable.
-        if enabled is None:  # not told (a direct call): as when every rule runs
-            enabled = frozenset({"AF501", "AF601"})
-        planner = Planner(index, config, enabled)
-        project = planner.plan()
-        files = {f.display: f for f in index.files}
-        planned: dict[str, Any] = {}
-        for path, entry in project.items():
-            data = index.data(files[path]) if path in files else None
-            if data is None:
-                planned[path] = entry
-                continue
-            module = index.module(files[path])
-            alone = local_plan(files[path], data, config, enabled, planner, module)
-            if entry != alone:
-                planned[path] = entry
-        return planned
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # Everything it does is in the plan for the file, or what the file alone decides.
-        plan = view.plans.get(cls.NAME)
-        if plan is None:
-            file = SourceFile(Path(view.path), view.path)
-            plan = local_plan(file, view.source, view.config, view.enabled, tree=view.tree)
-        return wanted(plan)
+        # (a function of a module without libcst: a plan can be made without this class)
+        return project_plan(index, config, enabled)
 
     def transform(self, module: cst.Module) -> cst.Module:
         # Not planned: what this file's ORIGINAL code decides on its own, exactly what the
@@ -249,3 +223,6 @@ class AsyncWithoutAwait(AsyncfixCodemod):
 
 def _methods_of_stack(stack: Iterable[cst.FunctionDef]) -> list[cst.FunctionDef]:
     return list(stack)[:1]
+
+
+CODEMODS = (AsyncWithoutAwait,)

@@ -9,15 +9,38 @@ of dependencies. Anything else is not touched.
 One codemod, `forgotten_await.ForgottenAwait`, reports both rules in one walk: AF501 in its
 `leave_Call`, AF502 in its base `dropped_task.DroppedTask`. `receivers` types a receiver on
 libcst; `screen` (with `screen_types` and `own_scope`) is the cheap stdlib-ast screen that
-over-approximates it; `facts` and `plan` carry what the project's other modules define;
-`table_words` the words that make a module worth screening; `_shared` the rest.
+over-approximates it, the codemod's SCREEN; `facts` and `plan` carry what the project's
+other modules define; `table_words` the words that make a module worth screening;
+`_shared` the names both sides read.
+
+The names below are imported on first use: the screen's modules import no libcst, so the
+prescreen can be asked without loading it (see codemods/view.py).
 """
 
 from __future__ import annotations
 
-from asyncfix.codemods.awaits.dropped_task import AF502
-from asyncfix.codemods.awaits.forgotten_await import AF501, ForgottenAwait
+import importlib
+from typing import TYPE_CHECKING, Any
 
-CODEMODS = (ForgottenAwait,)
+if TYPE_CHECKING:
+    from asyncfix.codemods.awaits.dropped_task import AF502
+    from asyncfix.codemods.awaits.forgotten_await import AF501, ForgottenAwait
+
+    CODEMODS = (ForgottenAwait,)
+
+# name -> the module of the family that defines it
+_HOMES = {"AF501": "forgotten_await", "AF502": "dropped_task", "ForgottenAwait": "forgotten_await"}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CODEMODS":
+        value: Any = (__getattr__("ForgottenAwait"),)
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = ["AF501", "AF502", "CODEMODS", "ForgottenAwait"]

@@ -1,11 +1,14 @@
 """What the awaits family's modules share: names of asyncio and FastAPI, and the table's
-class names and items."""
+class names and items. The libcst transform and the stdlib-ast screen both read these
+(and `asyncfix.data.coroutines`); it imports no libcst."""
 
 from __future__ import annotations
 
 import ast
 
 from asyncfix.data import coroutines as table
+
+FORGOTTEN_AWAIT = "forgotten-await"  # the family's codemod, the key of its plan
 
 # Decorators that return the function they decorate (FastAPI's route decorators do too).
 KEEPS_FUNCTION = frozenset(
@@ -17,12 +20,12 @@ KEEPS_FUNCTION = frozenset(
         "typing_extensions.override",
     }
 )
-ROUTE_DECORATORS = frozenset(
-    {"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route"}
-)
+# A method under these is not bound to an instance: its first parameter is no `self`.
+UNBOUND = frozenset({"staticmethod", "classmethod"})
 # Attributes of the coroutine object itself: using them is not using the result.
 _COROUTINE_ATTRS = frozenset({"close", "send", "throw", "__await__"})
 TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+LOOP_TASK_FACTORY = "create_task"  # `loop.create_task(...)`, on an event loop (LOOP_CLASS)
 # beanie: `Model.find(..., projection_model=Other)` gives Other's instances, not Model's.
 PROJECTION = "projection_model"
 LOOPS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop"})

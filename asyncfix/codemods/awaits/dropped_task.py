@@ -15,10 +15,11 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.awaits._shared import LOOP_CLASS, TASK_FACTORIES
+from asyncfix.codemods.awaits._shared import LOOP_CLASS, LOOP_TASK_FACTORY, TASK_FACTORIES
 from asyncfix.codemods.awaits.receivers import ReceiverTypes
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import loop_context, module_name_at
+from asyncfix.versions import GENERIC_ALIASES, declares, missing
 
 AF502 = Rule(
     code="AF502",
@@ -63,7 +64,7 @@ class DroppedTask(ReceiverTypes):
         name = self._qualified(call.func)
         is_factory = name in TASK_FACTORIES
         if not is_factory and isinstance(call.func, cst.Attribute):
-            is_factory = call.func.attr.value == "create_task" and (
+            is_factory = call.func.attr.value == LOOP_TASK_FACTORY and (
                 self.type_of(call.func.value) == LOOP_CLASS
             )
         if not is_factory:
@@ -172,9 +173,13 @@ class DroppedTask(ReceiverTypes):
             return updated_node
         # The comment says why the set exists; it names no tool or rule (the project keeps it).
         # Quoted: a module-level annotation is evaluated at import, and on Python 3.8
-        # `set[...]` fails; not where `from __future__ import annotations` defers it.
+        # `set[...]` fails; not where `from __future__ import annotations` defers it, nor
+        # where the project declares a Python that evaluates it.
         annotation = self._tasks_annotation
-        if not _future_annotations(updated_node):
+        config, path = self.run.config, self.run.path
+        if not _future_annotations(updated_node) and not (
+            declares(config, "python", path) and missing(config, GENERIC_ALIASES, path) is None
+        ):
             annotation = f'"{annotation}"'
         line = cst.parse_statement(f"{_TASKS_SET}: {annotation} = set()\n")
         comment = cst.EmptyLine(comment=cst.Comment(_TASKS_COMMENT))

@@ -10,13 +10,13 @@ from typing import Any
 
 from asyncfix.codemods.awaits._shared import (
     KEEPS_FUNCTION,
-    ROUTE_DECORATORS,
     canonical,
     item_class,
     last_part,
     strip_annotation,
 )
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
+from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.data import coroutines as table
 from asyncfix.index import ModuleInfo
 
@@ -100,7 +100,7 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
             continue
         # A decorator may return anything but the coroutine function; only these do not.
         plain = all(
-            d in KEEPS_FUNCTION or d.rsplit(".", 1)[-1] in ROUTE_DECORATORS for d in fn.decorators
+            d in KEEPS_FUNCTION or d.rsplit(".", 1)[-1] in ROUTE_METHODS for d in fn.decorators
         )
         if fn.is_async and not fn.yields and plain:
             facts.coroutines.add(fn.qualname)

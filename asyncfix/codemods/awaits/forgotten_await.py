@@ -9,15 +9,14 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FunctionScope, GlobalScope, ParentNodeProvider, Scope, ScopeProvider
 
-from asyncfix.codemods.awaits._shared import result_attribute
+from asyncfix.codemods.awaits._shared import FORGOTTEN_AWAIT, result_attribute
 from asyncfix.codemods.awaits.dropped_task import AF502, DroppedTask
 from asyncfix.codemods.awaits.plan import project_plan
-from asyncfix.codemods.awaits.screen import has_candidate, screened
+from asyncfix.codemods.awaits.screen import has_candidate, screen_forgotten_await, screened
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import inside_sync_lock, is_primary_operand, loop_context, make_await
 from asyncfix.codemods.shared.async_def_plan import planned_for
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.data import coroutines as table
 from asyncfix.index import ProjectIndex
@@ -62,7 +61,7 @@ AF501 = Rule(
 class ForgottenAwait(DroppedTask):
     """AF501 in `leave_Call`, and AF502 through `DroppedTask` (one walk for both)."""
 
-    NAME = "forgotten-await"
+    NAME = FORGOTTEN_AWAIT
     FAMILY = "awaits"
     RULES = (AF501, AF502)
     IN_TESTS = True  # a forgotten await or a dropped task is a bug in tests too
@@ -71,17 +70,11 @@ class ForgottenAwait(DroppedTask):
     PLAN_COST = 0.18
     INDEXES = (b"async def", *CLASS_TOKENS)  # the project's coroutines, library clients
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
+    SCREEN = staticmethod(screen_forgotten_await)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return project_plan(index)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # The transform's own screen, on the same bytes; index_module caches its facts by
-        # content, so the transform that follows does not index the file again.
-        found = screened(view.path, view.source, view.plans.get(cls.NAME), view.tree)
-        return found is not None and has_candidate(*found)
 
     def transform(self, module: cst.Module) -> cst.Module:
         # The screen is `has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.

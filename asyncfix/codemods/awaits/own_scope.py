@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from asyncfix.codemods.awaits._shared import result_attribute
+from asyncfix.codemods.awaits._shared import UNBOUND, result_attribute
 from asyncfix.index import FunctionNode
 
 _COMPREHENSIONS = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
@@ -233,7 +233,6 @@ class ScreenedDef:
             and bool(params)
             and params[0] is arg
             and not any(
-                isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
-                for d in self.node.decorator_list
+                isinstance(d, ast.Name) and d.id in UNBOUND for d in self.node.decorator_list
             )
         )

@@ -22,6 +22,7 @@ from asyncfix.codemods.awaits._shared import (
     LOOP_CLASS,
     LOOPS,
     PROJECTION,
+    UNBOUND,
     canonical,
     item_class,
     strip_annotation,
@@ -181,8 +182,7 @@ class ReceiverTypes(AsyncfixCodemod):
         if not params or params[0] is not assignment.node:
             return None
         if any(
-            isinstance(d.decorator, cst.Name)
-            and d.decorator.value in ("staticmethod", "classmethod")
+            isinstance(d.decorator, cst.Name) and d.decorator.value in UNBOUND
             for d in function.decorators
         ):
             return None

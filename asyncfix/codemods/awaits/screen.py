@@ -1,5 +1,7 @@
 """The screen: a cheap walk of the stdlib ast that says whether a module has a call AF501
-or AF502 may report; false means the transform would change nothing."""
+or AF502 may report; false means the transform would change nothing. The codemod's
+prescreen (`screen_forgotten_await`) and its transform's own screen both ask it. Imports
+no libcst."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from asyncfix.codemods.awaits._shared import (
+    FORGOTTEN_AWAIT,
     LOOP_CLASS,
+    LOOP_TASK_FACTORY,
     TASK_FACTORIES,
     canonical,
     last_part,
@@ -20,6 +24,7 @@ from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
 from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types, by_last
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
 from asyncfix.index import WORD, ModuleInfo, identifier_bytes, index_module, walk_statements
@@ -211,7 +216,7 @@ class _Screen(ScreenTypes):
         dropped = isinstance(node, ast.Expr)
         if dropped and resolved in TASK_FACTORIES:
             raise _Found  # AF502 (`_dropped_task`): a task factory's result dropped
-        if dropped and self.loops and _typed_call(func, {"create_task"}):
+        if dropped and self.loops and _typed_call(func, {LOOP_TASK_FACTORY}):
             assert isinstance(func, ast.Attribute)
             receiver = self.types(func.value, function, 0)
             if receiver is None or LOOP_CLASS in receiver:
@@ -270,6 +275,13 @@ def has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bo
     `coroutine_kind` (or `_dropped_task`) may accept. False promises the transform reports
     and changes nothing."""
     return _Screen(info, facts).found(tree)
+
+
+def screen_forgotten_await(view: SourceView) -> bool:
+    """ForgottenAwait's SCREEN, and its screen again in `transform`: index_module caches
+    its facts by content, so the transform that follows does not index the file again."""
+    found = screened(view.path, view.source, view.plans.get(FORGOTTEN_AWAIT), view.tree)
+    return found is not None and has_candidate(*found)
 
 
 def screened(

@@ -6,22 +6,59 @@ rollback and re-raise on error, close guaranteed); AF403 gives code outside requ
 context-manager twin of that dependency; AF404 reports sync sessions in async endpoints.
 
 One module per rule (`hoist` AF402, `scope` AF401, `twin` AF403, `sync_session` AF404);
-`session` runs the first three as one codemod; `plan` reads the project index; `screen`
-holds the stdlib-ast facts the prescreens share; `_shared` and `shapes` what the rules share.
+`session` runs the first three as one codemod; `plan` reads the project index; `names`
+describes what the rules match, once; `screen` holds the prescreens on the stdlib ast;
+`_shared` and `shapes` what the libcst passes share.
+
+The names below are imported on first use: `screen`, `names` and `plan` import no
+libcst, so a prescreen can be asked without loading it (see codemods/view.py).
 """
 
 from __future__ import annotations
 
-from asyncfix.codemods.db_session._shared import TWIN, Options, family_options, own_nodes
-from asyncfix.codemods.db_session.hoist import AF402
-from asyncfix.codemods.db_session.plan import imported_factories, imported_sync_objects
-from asyncfix.codemods.db_session.scope import AF401
-from asyncfix.codemods.db_session.session import SessionCodemod
-from asyncfix.codemods.db_session.shapes import transactional_with
-from asyncfix.codemods.db_session.sync_session import AF404, SyncSessionInAsync
-from asyncfix.codemods.db_session.twin import AF403
+import importlib
+from typing import TYPE_CHECKING, Any
 
-CODEMODS = (SyncSessionInAsync, SessionCodemod)
+if TYPE_CHECKING:
+    from asyncfix.codemods.db_session._shared import TWIN, Options, family_options, own_nodes
+    from asyncfix.codemods.db_session.hoist import AF402
+    from asyncfix.codemods.db_session.plan import imported_factories, imported_sync_objects
+    from asyncfix.codemods.db_session.scope import AF401
+    from asyncfix.codemods.db_session.session import SessionCodemod
+    from asyncfix.codemods.db_session.shapes import transactional_with
+    from asyncfix.codemods.db_session.sync_session import AF404, SyncSessionInAsync
+    from asyncfix.codemods.db_session.twin import AF403
+
+    CODEMODS = (SyncSessionInAsync, SessionCodemod)
+
+# name -> the module of the family that defines it
+_HOMES = {
+    "AF401": "scope",
+    "AF402": "hoist",
+    "AF403": "twin",
+    "AF404": "sync_session",
+    "TWIN": "_shared",
+    "Options": "_shared",
+    "SessionCodemod": "session",
+    "SyncSessionInAsync": "sync_session",
+    "family_options": "_shared",
+    "imported_factories": "plan",
+    "imported_sync_objects": "plan",
+    "own_nodes": "_shared",
+    "transactional_with": "shapes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CODEMODS":
+        value: Any = (__getattr__("SyncSessionInAsync"), __getattr__("SessionCodemod"))
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AF401",

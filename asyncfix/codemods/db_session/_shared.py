@@ -1,14 +1,13 @@
-"""What only the db_session family's codemods share: the names they resolve, the
-family's options, its base codemod and the tree helpers every rule uses.
+"""What only the db_session family's libcst passes share: the family's options, its base
+codemod and the tree helpers every rule uses (the names they match are in `names`).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -32,42 +31,18 @@ from asyncfix.codemods.base import (
     FileRun,
     child_nodes,
 )
+from asyncfix.codemods.db_session.names import (
+    ASYNC_SESSIONMAKERS,
+    ASYNC_SESSIONS,
+    SESSIONMAKERS,
+    SYNC_SESSIONS,
+    Kind,
+)
 from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config, ConfigError
 
-if TYPE_CHECKING:
-    pass
-
-
 FAMILY = "db_session"
-Kind = Literal["sync", "async"]
 
-# Qualified names as libcst resolves them from the imports a file writes.
-SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
-ASYNC_SESSIONMAKERS = frozenset(
-    {
-        "sqlalchemy.ext.asyncio.async_sessionmaker",
-        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
-    }
-)
-SYNC_SESSIONS = frozenset(
-    {
-        "sqlalchemy.orm.Session",
-        "sqlalchemy.orm.session.Session",
-        "sqlmodel.Session",
-        "sqlmodel.orm.session.Session",
-    }
-)
-ASYNC_SESSIONS = frozenset(
-    {
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.session.AsyncSession",
-        "sqlmodel.ext.asyncio.session.AsyncSession",
-    }
-)
-CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
-SQLMODEL_CREATE_ENGINE = frozenset({"sqlmodel.create_engine"})
-DEPENDS = frozenset({"fastapi.Depends", "fastapi.param_functions.Depends"})
 CONTEXT_MANAGERS: Mapping[Kind, str] = {
     "async": "asynccontextmanager",
     "sync": "contextmanager",
@@ -136,9 +111,6 @@ def body_statements(function: cst.FunctionDef) -> Sequence[cst.BaseStatement]:
 
 # -- the shared analysis: what is a session factory here? ----------------------------------
 
-# Libraries whose "sessions" are not database sessions (asyncfix's HTTP clients).
-OTHER_SESSIONS = frozenset({"aiohttp", "httpx", "httpx2", "requests"})
-
 
 def imported_modules(node: cst.CSTNode) -> list[str]:
     """The absolute modules an import statement names."""
@@ -163,17 +135,8 @@ class DbCodemod(AsyncfixCodemod):
         self._own: dict[cst.FunctionDef, list[cst.CSTNode]] = {}
         self._sql: bool | None = None  # does the module import sqlalchemy or sqlmodel?
 
-    @classmethod
-    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
-        """Could this pass change or report anything in the module of this source and
-        stdlib ast? `plan` is this codemod's plan for it."""
-        return True
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        return cls.acts_on(view.tree, view.source, view.plans.get(cls.NAME), view.enabled)
-
     def screen(self, module: cst.Module) -> bool:
+        # The prescreen again (one description of the sites), on the tree as given.
         tree: ast.Module | None = None
         if module is self.run.original and self.run.source:
             source, tree = self.run.source, self.run.syntax_tree()
@@ -182,7 +145,12 @@ class DbCodemod(AsyncfixCodemod):
             source = code.encode()
             with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = syntax.parse(code)
-        return tree is None or self.acts_on(tree, source, self.planned, self.run.enabled)
+        if tree is None:
+            return True
+        run = self.run
+        return self.prescreen(
+            SourceView(run.path, source, tree, run.config, run.enabled, run.plans)
+        )
 
     def own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
         # Several rules walk the same functions; walk each once.

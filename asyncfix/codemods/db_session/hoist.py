@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -21,19 +20,13 @@ from asyncfix.codemods.base import (
     Rule,
 )
 from asyncfix.codemods.db_session._shared import (
-    ASYNC_SESSIONMAKERS,
-    SESSIONMAKERS,
     DbCodemod,
-    Kind,
     assignment_node,
     body_statements,
     bound_in,
 )
+from asyncfix.codemods.db_session.names import ASYNC_SESSIONMAKERS, BEGIN, SESSIONMAKERS, Kind
 from asyncfix.codemods.db_session.shapes import single_assign
-
-if TYPE_CHECKING:
-    pass
-
 
 AF402 = Rule(
     code="AF402",
@@ -156,7 +149,7 @@ class HoistPass(DbCodemod):
                 parent = self.get_metadata(ParentNodeProvider, ref, None)
                 if isinstance(parent, cst.Call) and parent.func is ref:
                     continue
-                if isinstance(parent, cst.Attribute) and m.matches(parent.attr, m.Name("begin")):
+                if isinstance(parent, cst.Attribute) and m.matches(parent.attr, m.Name(BEGIN)):
                     continue
                 return f"the function uses `{name}` for more than making sessions"
         for inner in m.findall(call, m.Call() | m.Lambda() | m.Await() | m.Yield()):

@@ -9,17 +9,21 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
-from asyncfix.codemods.db_session._shared import (
+from asyncfix.codemods.db_session.names import (
     ASYNC_SESSIONMAKERS,
     ASYNC_SESSIONS,
     CREATE_ENGINE,
+    DEPENDENCY_CALLEES,
+    FRAMEWORK_CALLEES,
+    MAKER_TAILS,
+    MAKER_TOKEN,
     SESSIONMAKERS,
     SQLMODEL_CREATE_ENGINE,
     SYNC_SESSIONS,
     Kind,
+    tails_of,
 )
-from asyncfix.codemods.db_session.screen import MAKER_TAILS, tails_of
-from asyncfix.codemods.helpers import ROUTE_METHODS
+from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.index import module_name, walk
 
 if TYPE_CHECKING:
@@ -68,7 +72,7 @@ def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
     makers: dict[str, ModuleInfo | None] = {}
     for file in index.files:
         data = index.data(file)
-        if data is None or b"essionmaker" not in data:
+        if data is None or MAKER_TOKEN not in data:
             continue
         if _MAKES_FACTORY.search(data):
             info = index.module(file)
@@ -165,7 +169,7 @@ def _sync_objects_defined(index: ProjectIndex) -> dict[str, dict[str, str]]:
     session factories of the project."""
     defined: dict[str, dict[str, str]] = {}
     # A module that assigns no engine or factory defines nothing: only the others count.
-    for info in _modules_assigning(index, (b"create_engine", b"essionmaker"), _MAKES_SYNC):
+    for info in _modules_assigning(index, (b"create_engine", MAKER_TOKEN), _MAKES_SYNC):
         found: dict[str, str] = {}
         for name, (callee, _line) in info.assignments.items():
             if callee in CREATE_ENGINE | SQLMODEL_CREATE_ENGINE and _bindings(info, name) == 1:
@@ -202,12 +206,6 @@ def imported_sync_objects(
 
 # -- AF404's plan: which async defs FastAPI calls, and which the project calls too -----------
 
-# Callees under which FastAPI calls the function passed to them (as a dependency, or as a
-# path operation): a plain def there runs in the thread pool, as the async def ran on the
-# loop. Any other use may await it.
-FRAMEWORK_CALLEES = frozenset({"Depends", "Security", "add_api_route"})
-DEPENDENCY_CALLEES = frozenset({"Depends", "Security"})
-
 
 def _callee_tail(call: ast.Call) -> str:
     func = call.func
@@ -237,7 +235,7 @@ def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> 
     (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
     a parameter `db=Depends(get_db)` receives one, annotated or not."""
     found: set[str] = set()
-    for info in index.modules(b"Session", b"essionmaker"):
+    for info in index.modules(b"Session", MAKER_TOKEN):
         factories = {
             local
             for local, qualified in info.imports.items()
@@ -305,7 +303,7 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     # Only async defs are AF404's: the modules without one need not be parsed.
     by_name = {info.name: info for info in index.modules(b"async def")}
     # The functions FastAPI calls as dependencies, wherever the Depends() is written.
-    for info in index.modules(b"Depends", b"Security"):
+    for info in index.modules(*(c.encode() for c in sorted(DEPENDENCY_CALLEES))):
         for node in walk(info.tree):
             if not (isinstance(node, ast.Call) and _callee_tail(node) in DEPENDENCY_CALLEES):
                 continue

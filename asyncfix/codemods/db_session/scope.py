@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -18,14 +17,19 @@ from asyncfix.codemods.base import (
     Rule,
 )
 from asyncfix.codemods.db_session._shared import (
-    OTHER_SESSIONS,
-    Kind,
     assignment_node,
     body_statements,
     code_of,
     imported_modules,
 )
 from asyncfix.codemods.db_session.hoist import HoistPass
+from asyncfix.codemods.db_session.names import (
+    BEGIN,
+    OTHER_SESSIONS,
+    SESSION_WORD,
+    SQL_LIBRARIES,
+    Kind,
+)
 from asyncfix.codemods.db_session.shapes import (
     block_lines,
     close_call,
@@ -39,10 +43,6 @@ from asyncfix.codemods.db_session.shapes import (
 )
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.versions import FASTAPI_EXIT_BEFORE_RESPONSE, missing
-
-if TYPE_CHECKING:
-    pass
-
 
 AF401 = Rule(
     code="AF401",
@@ -221,7 +221,7 @@ class ScopePass(HoistPass):
     def _session_like(self, call: cst.Call) -> bool:
         """Is `call` meant to make a session? Provably, or by its name, or because the name
         is bound to some sessionmaker(...) call (enough to report, not to rewrite)."""
-        if m.matches(call.func, m.Attribute(attr=m.Name("begin"))):
+        if m.matches(call.func, m.Attribute(attr=m.Name(BEGIN))):
             return False  # `Factory.begin()` is already a transactional scope
         kind, _ = self.factory(call.func)
         if kind is not None:
@@ -237,7 +237,7 @@ class ScopePass(HoistPass):
         # A name that says "session" is evidence only in a module that uses SQLAlchemy or
         # SQLModel, and never for another library's session (aiohttp.ClientSession).
         return (
-            "session" in code_of(call.func).lower()
+            SESSION_WORD in code_of(call.func).lower()
             and self._uses_sql()
             and not any(n.split(".")[0] in OTHER_SESSIONS for n in self.qnames(call.func))
         )
@@ -246,7 +246,7 @@ class ScopePass(HoistPass):
         if self._sql is None:
             module = self._module
             self._sql = module is not None and any(
-                name.split(".")[0] in ("sqlalchemy", "sqlmodel")
+                name.split(".")[0] in SQL_LIBRARIES
                 for node in m.findall(module, m.Import() | m.ImportFrom())
                 for name in imported_modules(node)
             )

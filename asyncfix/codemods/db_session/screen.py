@@ -1,54 +1,41 @@
-"""The stdlib-ast facts the family's prescreens share, gathered in one walk."""
+"""The family's prescreens, on the stdlib ast: could a pass change or report anything
+here? `screen_session` (AF401-AF403) and `screen_sync_session` (AF404), named as the
+codemods' SCREEN and asked again as their libcst screen. Imports no libcst."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-from asyncfix.codemods.db_session._shared import (
-    ASYNC_SESSIONMAKERS,
-    ASYNC_SESSIONS,
-    CREATE_ENGINE,
-    DEPENDS,
-    SESSIONMAKERS,
-    SQLMODEL_CREATE_ENGINE,
-    SYNC_SESSIONS,
+from asyncfix.codemods.db_session.names import (
+    ADD_TASK,
+    BEGIN,
+    CREATE_ALL,
+    DEPENDENCY_CALLEES,
+    DEPENDS_TAILS,
+    HEADS,
+    MAKER_TAILS,
+    MAKER_TOKEN,
+    SESSION_PASS,
+    SESSION_TAILS,
+    SESSION_WORD,
+    START_METHODS,
+    SYNC_PASS,
+    SYNC_TAILS,
+    SYNC_TOKENS,
+    YIELD_TOKEN,
 )
-from asyncfix.codemods.helpers import route_decorator
-from asyncfix.index import children, fields_of
+from asyncfix.codemods.shared.routes import route_decorator
+from asyncfix.codemods.view import SourceView
+from asyncfix.index import children, fields_of, walk, walk_statements
 
-if TYPE_CHECKING:
-    pass
-
-
-# -- screens on the stdlib ast: could a pass change or report anything here? ---------------
-#
 # Conservative: False promises that the pass would neither change nor report anything, so
 # each check accepts every shape the pass acts on, and a little more. Cheap tests on the
 # bytes come first: most files are never walked.
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def tails_of(qualified: Iterable[str]) -> frozenset[str]:
-    return frozenset(q.rpartition(".")[2] for q in qualified)
-
-
-MAKER_TAILS = tails_of(SESSIONMAKERS | ASYNC_SESSIONMAKERS)
-SESSION_TAILS = tails_of(SYNC_SESSIONS | ASYNC_SESSIONS)
-SYNC_TAILS = tails_of(SYNC_SESSIONS | CREATE_ENGINE | SQLMODEL_CREATE_ENGINE | SESSIONMAKERS)
-DEPENDS_TAILS = tails_of(DEPENDS)
-# The packages those names come from: a module-level binding of one of these names (a
-# class `sqlalchemy`...) gives local names the same qualified names.
-_HEADS = frozenset(
-    q.partition(".")[0]
-    for q in SESSIONMAKERS | ASYNC_SESSIONMAKERS | SYNC_SESSIONS | ASYNC_SESSIONS | DEPENDS
-)
-# What the AF401-AF403 pass starts from: a `yield name`, a close()/add_task() call, a
-# sessionmaker. A file without one is left alone, even with a session opened by hand.
-_SCREEN_METHODS = frozenset({"close", "add_task"}) | MAKER_TAILS
 
 
 @dataclass
@@ -67,7 +54,7 @@ class _Facts:
     shapes: bool = False  # one of the shapes the AF401-AF403 pass starts from
     aliases: list[ast.alias] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)  # names bound by imports
-    heads: bool = False  # a class named like one of _HEADS: then any name may resolve
+    heads: bool = False  # a class named like one of HEADS: then any name may resolve
     functions: dict[FunctionNode, _Own] = field(default_factory=dict)
     calls: list[ast.Call] = field(default_factory=list)
     made: list[tuple[ast.expr, ast.Call]] = field(default_factory=list)  # `x = call(...)`
@@ -107,7 +94,7 @@ def screen_facts(tree: ast.Module) -> _Facts:
             if own is not None:
                 own.calls.append(node)
             func = node.func
-            if (isinstance(func, ast.Attribute) and func.attr in _SCREEN_METHODS) or (
+            if (isinstance(func, ast.Attribute) and func.attr in START_METHODS) or (
                 isinstance(func, ast.Name) and func.id in MAKER_TAILS
             ):
                 facts.shapes = True
@@ -121,7 +108,7 @@ def screen_facts(tree: ast.Module) -> _Facts:
             facts.imported.add(node.asname or node.name.partition(".")[0])
             facts.shapes = facts.shapes or node.name in MAKER_TAILS
         elif isinstance(node, ast.ClassDef):
-            facts.heads = facts.heads or node.name in _HEADS
+            facts.heads = facts.heads or node.name in HEADS
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             if isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -152,7 +139,7 @@ class Names:
         self.names = {
             a.asname or a.name for a in facts.aliases if a.name.rpartition(".")[2] in tails
         }
-        self.heads: set[str] | None = facts.imported | _HEADS
+        self.heads: set[str] | None = facts.imported | HEADS
         if facts.heads:  # class sqlalchemy: class orm: ... names nested classes like that
             self.names |= tails
             self.heads = None
@@ -178,7 +165,7 @@ def _head(node: ast.expr) -> str | None:
 
 
 def says_session(call: ast.Call) -> bool:
-    """Could the code of the callee, as written, hold "session" (_session_like)?"""
+    """Could the code of the callee, as written, hold SESSION_WORD (_session_like)?"""
     func = call.func
     if func.lineno != func.end_lineno or (func.lineno, func.col_offset) != (
         call.lineno,
@@ -186,4 +173,117 @@ def says_session(call: ast.Call) -> bool:
     ):
         return True  # parenthesized or over lines: comments may be part of its code
     text = ast.unparse(func)
-    return not text.isascii() or "session" in text.lower()
+    return not text.isascii() or SESSION_WORD in text.lower()
+
+
+# -- the prescreens ------------------------------------------------------------------------
+
+
+def screen_session(view: SourceView) -> bool:
+    """SessionCodemod's SCREEN: could AF401-AF403 change or report anything here?"""
+    return _session_sites(view.tree, view.source, view.plans.get(SESSION_PASS), view.enabled)
+
+
+def screen_sync_session(view: SourceView) -> bool:
+    """SyncSessionInAsync's SCREEN: could AF404 report anything here?"""
+    plan = view.plans.get(SYNC_PASS)
+    return _sync_session_sites(view.tree, view.source, plan, view.enabled)
+
+
+def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
+    hoist, scope, twin = ("AF402" in enabled, "AF401" in enabled, "AF403" in enabled)
+    if plan:
+        # It imports a session factory from the project.
+        return (hoist or scope or twin) and screen_facts(tree).shapes
+    # Every site names a session, a Session class or a sessionmaker somewhere.
+    if SESSION_WORD.encode() not in source.lower():
+        return False
+    hoist = hoist and MAKER_TOKEN in source
+    sites = twin and (_holds(source, SESSION_TAILS) or MAKER_TOKEN in source)
+    scope = scope and YIELD_TOKEN in source
+    handed = twin and ADD_TASK.encode() in source and _holds(source, DEPENDS_TAILS)
+    if not (hoist or sites or scope or handed):
+        return False
+    facts = screen_facts(tree)
+    if not facts.shapes:
+        return False
+    makers = Names(facts, MAKER_TAILS)
+    # Names bound to a sessionmaker(...): factory() and _session_like() follow them.
+    factories = {
+        target.id
+        for target, call in facts.made
+        if isinstance(target, ast.Name) and makers.may_name(call.func)
+    }
+    sessions = Names(facts, SESSION_TAILS)
+
+    def factory(func: ast.expr) -> bool:
+        return sessions.may_name(func) or (isinstance(func, ast.Name) and func.id in factories)
+
+    def session_like(call: ast.Call) -> bool:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == BEGIN:
+            return False
+        return factory(call.func) or says_session(call)
+
+    for function, own in facts.functions.items():
+        if hoist and any(makers.may_name(call.func) for call in own.calls):
+            return True  # AF402: a factory built in a function
+        if sites and any(
+            isinstance(stmt, ast.Assign | ast.AnnAssign)
+            and isinstance(stmt.value, ast.Call)
+            and factory(stmt.value.func)
+            for stmt in function.body
+        ):
+            return True  # AF403: `db = Factory()` opened by hand
+        if scope and any(
+            isinstance(target, ast.Name) and target.id in own.yielded and session_like(call)
+            for target, call in own.made
+        ):
+            return True  # AF401: a dependency that yields the session it makes
+    # AF403: a session parameter (Depends) handed to BackgroundTasks.add_task().
+    depends = Names(facts, DEPENDS_TAILS)
+    return (
+        handed
+        and any(
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == ADD_TASK
+            and any(
+                isinstance(arg.value if isinstance(arg, ast.Starred) else arg, ast.Name)
+                for arg in [*call.args, *(k.value for k in call.keywords)]
+            )
+            for call in facts.calls
+        )
+        and any(depends.may_name(call.func) for call in facts.calls)
+    )
+
+
+def _sync_session_sites(
+    tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]
+) -> bool:
+    """Only in an async path operation or dependency, and only with a sync Session,
+    create_engine, sessionmaker or create_all named in the module (or one imported from
+    the project)."""
+    if "AF404" not in enabled:
+        return False
+    # Named in the plan: imported engines and factories, Depends() of a sync Session's maker.
+    imported = (plan or {}).get("imported") or (plan or {}).get("providers")
+    if not imported and not any(token in source for token in SYNC_TOKENS):
+        return False
+    # From the statements alone: most modules have no route, and the facts walk every
+    # expression. A dependency is named in a Depends() here, or the plan found one.
+    if not (
+        (plan or {}).get("dependencies")
+        or _holds(source, DEPENDENCY_CALLEES)
+        or any(is_route(stmt) for stmt in walk_statements(tree.body))
+    ):
+        return False
+    if imported or CREATE_ALL.encode() in source:
+        return True
+    names = Names(screen_facts(tree), SYNC_TAILS)
+    return any(
+        isinstance(node, ast.Name | ast.Attribute | ast.Constant) and names.may_name(node)
+        for node in walk(tree)
+    )
+
+
+def _holds(source: bytes, words: Collection[str]) -> bool:
+    return any(word.encode() in source for word in words)

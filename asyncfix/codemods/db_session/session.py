@@ -1,9 +1,8 @@
-"""SessionCodemod: AF401, AF402 and AF403 in one pass, and the prescreen for them."""
+"""SessionCodemod: AF401, AF402 and AF403 in one pass (its prescreen is in `screen`)."""
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -11,16 +10,10 @@ import libcst as cst
 from asyncfix.codemods.base import function_defs
 from asyncfix.codemods.db_session._shared import body_statements
 from asyncfix.codemods.db_session.hoist import AF402
+from asyncfix.codemods.db_session.names import SESSION_PASS, SESSION_TOKEN, START_TOKENS
 from asyncfix.codemods.db_session.plan import imported_factories
 from asyncfix.codemods.db_session.scope import AF401
-from asyncfix.codemods.db_session.screen import (
-    DEPENDS_TAILS,
-    MAKER_TAILS,
-    SESSION_TAILS,
-    Names,
-    says_session,
-    screen_facts,
-)
+from asyncfix.codemods.db_session.screen import screen_session
 from asyncfix.codemods.db_session.shapes import leading_empties
 from asyncfix.codemods.db_session.twin import AF403, TwinPass
 from asyncfix.config import Config
@@ -29,99 +22,25 @@ if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
 
 
-def _session_sites(tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
-    """Could SessionCodemod (AF401-AF403) change or report anything in this module?"""
-    hoist, scope, twin = ("AF402" in enabled, "AF401" in enabled, "AF403" in enabled)
-    if plan:
-        # It imports a session factory from the project.
-        return (hoist or scope or twin) and screen_facts(tree).shapes
-    # Every site names a session, a Session class or a sessionmaker somewhere.
-    if b"session" not in source.lower():
-        return False
-    hoist = hoist and b"essionmaker" in source
-    sites = twin and (b"Session" in source or b"essionmaker" in source)
-    scope = scope and b"yield" in source
-    handed = twin and b"add_task" in source and b"Depends" in source
-    if not (hoist or sites or scope or handed):
-        return False
-    facts = screen_facts(tree)
-    if not facts.shapes:
-        return False
-    makers = Names(facts, MAKER_TAILS)
-    # Names bound to a sessionmaker(...): factory() and _session_like() follow them.
-    factories = {
-        target.id
-        for target, call in facts.made
-        if isinstance(target, ast.Name) and makers.may_name(call.func)
-    }
-    sessions = Names(facts, SESSION_TAILS)
-
-    def factory(func: ast.expr) -> bool:
-        return sessions.may_name(func) or (isinstance(func, ast.Name) and func.id in factories)
-
-    def session_like(call: ast.Call) -> bool:
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "begin":
-            return False
-        return factory(call.func) or says_session(call)
-
-    for function, own in facts.functions.items():
-        if hoist and any(makers.may_name(call.func) for call in own.calls):
-            return True  # AF402: a factory built in a function
-        if sites and any(
-            isinstance(stmt, ast.Assign | ast.AnnAssign)
-            and isinstance(stmt.value, ast.Call)
-            and factory(stmt.value.func)
-            for stmt in function.body
-        ):
-            return True  # AF403: `db = Factory()` opened by hand
-        if scope and any(
-            isinstance(target, ast.Name) and target.id in own.yielded and session_like(call)
-            for target, call in own.made
-        ):
-            return True  # AF401: a dependency that yields the session it makes
-    # AF403: a session parameter (Depends) handed to BackgroundTasks.add_task().
-    depends = Names(facts, DEPENDS_TAILS)
-    return (
-        handed
-        and any(
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr == "add_task"
-            and any(
-                isinstance(arg.value if isinstance(arg, ast.Starred) else arg, ast.Name)
-                for arg in [*call.args, *(k.value for k in call.keywords)]
-            )
-            for call in facts.calls
-        )
-        and any(depends.may_name(call.func) for call in facts.calls)
-    )
-
-
 class SessionCodemod(TwinPass):
     """AF402, AF401 and AF403 in ONE pass. Every decision is taken in visit_Module, on the
     tree as given (so findings point at the lines as written), and applied on the way out.
     The deciding is split by rule over the classes it derives from (hoist, scope, twin)."""
 
-    NAME = "db-session"
+    NAME = SESSION_PASS
     RULES = (AF401, AF402, AF403)
     # After `awaits` (which runs after every plain codemod): AF501 may await a forgotten
     # `db.close()`, which makes the function AF401's pattern; seeing it in the same run
     # keeps the pipeline idempotent.
     AFTER = ("*", "awaits")
-    TRIGGERS = (b"ession",)
-    # ...and at least one of these: a yield, a close(), add_task(), or a sessionmaker.
-    _ANY_OF = (b"yield", b"close", b"add_task", b"essionmaker")
-
-    @classmethod
-    def may_match(cls, data: bytes) -> bool:
-        return super().may_match(data) and any(token in data for token in cls._ANY_OF)
+    TRIGGERS = (SESSION_TOKEN,)
+    # ...and one of a yield, a close(), add_task(), or a sessionmaker.
+    TRIGGERS_ANY = START_TOKENS
+    SCREEN = staticmethod(screen_session)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return imported_factories(index)
-
-    @classmethod
-    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
-        return _session_sites(tree, source, plan, enabled)
 
     def visit_Module(self, node: cst.Module) -> bool:
         functions = function_defs(node)

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
-from asyncfix.codemods.db_session._shared import Kind
-
-if TYPE_CHECKING:
-    pass
+from asyncfix.codemods.db_session.names import CLOSE, Kind
 
 
 def _comments(nodes: Sequence[cst.CSTNode]) -> Counter[str]:
@@ -82,8 +78,8 @@ def close_call(stmt: cst.BaseStatement, name: str, kind: Kind) -> bool:
     """`name.close()` (sync) or `await name.close()` (async), as the whole statement."""
     expr = _single_expr(stmt)
     if kind == "async":
-        return isinstance(expr, cst.Await) and _is_method_call(expr.expression, name, "close")
-    return _is_method_call(expr, name, "close")
+        return isinstance(expr, cst.Await) and _is_method_call(expr.expression, name, CLOSE)
+    return _is_method_call(expr, name, CLOSE)
 
 
 def yields_name(stmt: cst.BaseStatement, name: str) -> bool:

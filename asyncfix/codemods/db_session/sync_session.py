@@ -3,8 +3,7 @@ made plain defs, which FastAPI runs in its thread pool, where FastAPI is their o
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,22 +20,27 @@ from libcst.metadata import (
 from asyncfix.codemods.base import FileRun, Rule
 from asyncfix.codemods.critical import shared_write
 from asyncfix.codemods.db_session._shared import (
-    CREATE_ENGINE,
-    SQLMODEL_CREATE_ENGINE,
-    SYNC_SESSIONS,
     DbCodemod,
     assignment_node,
     body_statements,
     code_of,
 )
-from asyncfix.codemods.db_session.plan import DEPENDENCY_CALLEES, sync_def_plan
-from asyncfix.codemods.db_session.screen import SYNC_TAILS, Names, is_route, screen_facts
-from asyncfix.codemods.helpers import ROUTE_METHODS
+from asyncfix.codemods.db_session.names import (
+    CREATE_ALL,
+    CREATE_ENGINE,
+    DEPENDENCY_CALLEES,
+    METADATA,
+    SQLMODEL_CREATE_ENGINE,
+    SYNC_PASS,
+    SYNC_SESSIONS,
+)
+from asyncfix.codemods.db_session.plan import sync_def_plan
+from asyncfix.codemods.db_session.screen import screen_sync_session
 from asyncfix.codemods.shared.async_def_facts import awaits_in
 from asyncfix.codemods.shared.async_def_plan import OneFileIndex
+from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
-from asyncfix.index import walk, walk_statements
 
 if TYPE_CHECKING:
     from asyncfix.index import ProjectIndex
@@ -100,37 +104,7 @@ AF404 = Rule(
 )
 
 
-def _sync_session_sites(
-    tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]
-) -> bool:
-    """Could SyncSessionInAsync (AF404) report anything? Only in an async path operation
-    or dependency, and only with a sync Session, create_engine, sessionmaker or create_all
-    named in the module (or one imported from the project)."""
-    if "AF404" not in enabled:
-        return False
-    # Named in the plan: imported engines and factories, Depends() of a sync Session's maker.
-    imported = (plan or {}).get("imported") or (plan or {}).get("providers")
-    if not imported and not any(tail.encode() in source for tail in _TAILS):
-        return False
-    # From the statements alone: most modules have no route, and the facts walk every
-    # expression. A dependency is named in a Depends() here, or the plan found one.
-    if not (
-        (plan or {}).get("dependencies")
-        or any(word.encode() in source for word in DEPENDENCY_CALLEES)
-        or any(is_route(stmt) for stmt in walk_statements(tree.body))
-    ):
-        return False
-    if imported or b"create_all" in source:
-        return True
-    names = Names(screen_facts(tree), SYNC_TAILS)
-    return any(
-        isinstance(node, ast.Name | ast.Attribute | ast.Constant) and names.may_name(node)
-        for node in walk(tree)
-    )
-
-
 _PER_CALL = "create_engine()"
-_TAILS = (*sorted(SYNC_TAILS), "create_all")
 # The classes whose decorator keeps their routes plain methods of a per-request instance.
 _VIEW_DECORATORS = frozenset({"cbv"})
 _ASYNC_LIBRARIES = ("asyncio.", "anyio.")
@@ -181,9 +155,10 @@ class _Class:
 
 
 class SyncSessionInAsync(DbCodemod):
-    NAME = "db-sync-session-in-async"
+    NAME = SYNC_PASS
     RULES = (AF404,)
     TRIGGERS = (b"async",)
+    SCREEN = staticmethod(screen_sync_session)
     # Last: it judges the body every other family has rewritten. One that made it await
     # keeps it async; AF601 may un-await calls in it (then a def is fine, and the next
     # run must not find it different).
@@ -192,10 +167,6 @@ class SyncSessionInAsync(DbCodemod):
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return sync_def_plan(index)
-
-    @classmethod
-    def acts_on(cls, tree: ast.Module, source: bytes, plan: Any, enabled: Collection[str]) -> bool:
-        return _sync_session_sites(tree, source, plan, enabled)
 
     def transform(self, module: cst.Module) -> cst.Module:
         self.facts: Mapping[str, Any] = (
@@ -469,9 +440,9 @@ class SyncSessionInAsync(DbCodemod):
             func = node.func
             if (
                 isinstance(func, cst.Attribute)
-                and func.attr.value == "create_all"
+                and func.attr.value == CREATE_ALL
                 and isinstance(func.value, cst.Attribute)
-                and func.value.attr.value == "metadata"
+                and func.value.attr.value == METADATA
             ):
                 return f"`{code_of(func)}()` (sync DDL on every call)"
             return None

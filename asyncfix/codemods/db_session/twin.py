@@ -6,7 +6,6 @@ tasks are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
@@ -25,15 +24,18 @@ from asyncfix.codemods.base import (
 )
 from asyncfix.codemods.critical import split_section
 from asyncfix.codemods.db_session._shared import (
-    ASYNC_SESSIONS,
     CONTEXT_MANAGERS,
-    DEPENDS,
-    SYNC_SESSIONS,
     TWIN,
-    Kind,
     body_statements,
     bound_in,
     code_of,
+)
+from asyncfix.codemods.db_session.names import (
+    ADD_TASK,
+    ASYNC_SESSIONS,
+    DEPENDS,
+    SYNC_SESSIONS,
+    Kind,
 )
 from asyncfix.codemods.db_session.scope import Creation, ScopePass
 from asyncfix.codemods.db_session.shapes import (
@@ -46,10 +48,6 @@ from asyncfix.codemods.db_session.shapes import (
     transactional_with,
     with_statement,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 AF403 = Rule(
     code="AF403",
@@ -389,7 +387,7 @@ class TwinPass(ScopePass):
             if not sessions:
                 continue
             for node in self.own_nodes(function):
-                if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name("add_task")))):
+                if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name(ADD_TASK)))):
                     continue
                 assert isinstance(node, cst.Call)
                 for arg in node.args:

@@ -97,6 +97,9 @@ class SharedClient:
             "(request.app.state.http_client, created in the lifespan)"
         )
         elsewhere = set((self._codemod.planned or {}).get("shared_routers", ()))
+        harness = (self._codemod.planned or {}).get("harness")
+        if harness:
+            return None, f"{needs}; {harness}"
         if self.app is None and self._blocked_by and not elsewhere:
             return None, (
                 f"{needs}; the on_event handler at {self._blocked_by} (another module) may "

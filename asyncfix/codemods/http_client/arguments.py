@@ -133,22 +133,29 @@ def map_arguments(method: str, call: cst.Call, module: str, options: HttpOptions
         elif name == "files" and family == "aiohttp":
             return Mapped(reason="aiohttp has no `files=`; it needs an aiohttp.FormData")
         args.append(arg)
+    # The URL, positional or `url=` (the keyword of every client's first parameter too).
     url_index = positional.index("url")
-    if (
-        any(a.keyword is not None for a in call.args[: url_index + 1])
-        or len(call.args) <= url_index
-    ):
-        return Mapped(reason="the URL is not passed positionally")
+    url_at = next(
+        (
+            i
+            for i, a in enumerate(call.args)
+            if (a.keyword is None and i == url_index)
+            or (a.keyword is not None and a.keyword.value == "url")
+        ),
+        None,
+    )
+    if url_at is None:
+        return Mapped(reason="the URL is not passed")
     if "allow_redirects" in given:
         return Mapped(args=args)
     # requests.head() does not follow redirects; every other requests function does,
     # and so does aiohttp's (its head() does not either).
     if family == "httpx" and method == "head" and options.follow_redirects:
         extra = keyword_arg("follow_redirects", cst.Name("False"))
-        args = _insert_after(args, url_index, extra)
+        args = _insert_after(args, url_at, extra)
     elif family == "aiohttp" and not options.follow_redirects and method != "head":
         extra = keyword_arg("allow_redirects", cst.Name("False"))
-        args = _insert_after(args, url_index, extra)
+        args = _insert_after(args, url_at, extra)
     return Mapped(args=args)
 
 

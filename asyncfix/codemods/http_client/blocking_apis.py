@@ -104,3 +104,21 @@ BLOCKING_ROOTS: frozenset[str] = (
 ROOT_TOKENS = (b"sleep", b"requests", b"subprocess", b"system", b"socket", b"urlopen", b"connect")
 # A module's own names resolve under its name: `socket.py`'s getaddrinfo is socket's.
 ROOT_MODULE_STEMS = frozenset(part for q in BLOCKING_ROOTS for part in q.split(".")[:-1])
+
+# What only works on a thread running an event loop: a function calling one of these
+# (directly or through others) raises RuntimeError in asyncio.to_thread's worker, so AF205
+# reports it instead of offloading it.
+LOOP_BOUND: frozenset[str] = frozenset(
+    f"asyncio.{name}"
+    for name in (
+        "get_event_loop",
+        "get_running_loop",
+        "create_task",
+        "ensure_future",
+        "gather",
+        "current_task",
+        "all_tasks",
+        "Future",
+        "wrap_future",
+    )
+)

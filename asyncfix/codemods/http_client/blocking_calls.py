@@ -30,6 +30,7 @@ from asyncfix.codemods.http_client.blocking_apis import (
 )
 from asyncfix.codemods.http_client.blocking_paths import may_call_path_io, path_method
 from asyncfix.codemods.http_client.blocking_plan import (
+    USES_LOOP,
     index_modules,
     local_sites,
     plan_blocking_calls,
@@ -218,7 +219,12 @@ class BlockingCalls(AsyncfixCodemod):
         chain = self._sites.get(self._paths.get(where.function, ""), {}).get(callee or "")
         if chain is None:
             return updated_node
+        chain, _, loop_api = chain.partition(USES_LOOP)
         message = f"{callee}() blocks the event loop: {chain}"
+        if loop_api:
+            reason = f"it calls {loop_api}(), which raises RuntimeError in a worker thread"
+            self.report(original_node, "AF205", message, reason=reason)
+            return updated_node
         return self._offload(original_node, updated_node, "AF205", message, scope, where)
 
     def _direct(

@@ -12,6 +12,7 @@ from pathlib import Path
 from asyncfix.codemods.helpers import lifecycle_functions
 from asyncfix.codemods.http_client.blocking_apis import (
     BLOCKING_ROOTS,
+    LOOP_BOUND,
     ROOT_MODULE_STEMS,
     ROOT_TOKENS,
 )
@@ -104,8 +105,37 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
                     continue
                 break
         if not new:
-            return found
+            return _marked_loop_bound([f for f, _ in functions], found)
         found.update(new)
+
+
+# Joins a blocking function's chain and the loop-bound API it also reaches (see LOOP_BOUND):
+# the transform reports such a call, with that API as the reason, instead of offloading it.
+USES_LOOP = " | uses the event loop: "
+
+
+def _marked_loop_bound(functions: list[FunctionInfo], found: dict[str, str]) -> dict[str, str]:
+    """`found`, each function that also reaches a loop-bound API marked with it."""
+    bound: dict[str, str] = {}
+    while True:
+        new: dict[str, str] = {}
+        for f in functions:
+            if f.qualname in bound or f.qualname in new:
+                continue
+            for callee in f.calls:  # the except blocks too: they run in the thread as well
+                if callee in LOOP_BOUND:
+                    new[f.qualname] = callee
+                    break
+                if callee in bound:
+                    new[f.qualname] = bound[callee]
+                    break
+        if not new:
+            break
+        bound.update(new)
+    return {
+        name: f"{chain}{USES_LOOP}{bound[name]}" if name in bound else chain
+        for name, chain in found.items()
+    }
 
 
 # `async def` as the tokenizer can meet it: never inside a word, blanks or line

@@ -6,8 +6,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from asyncfix.codemods.base import AsyncfixCodemod, Rule
-from asyncfix.codemods.http_client.screen import imports_module
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.http_client.screens import screen_httpx_to_httpx2
 
 AF206 = Rule(
     code="AF206",
@@ -36,10 +35,7 @@ class HttpxToHttpx2(AsyncfixCodemod):
     RULES = (AF206,)
     TRIGGERS = (b"httpx",)
 
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # Opt-in, and only an import of httpx (or of its submodules) is rewritten or reported.
-        return "AF206" in view.config.select and imports_module(view.tree, "httpx")
+    SCREEN = staticmethod(screen_httpx_to_httpx2)
 
     def screen(self, module: cst.Module) -> bool:
         return "AF206" in self.run.config.select  # opt-in: only when selected by its code

@@ -13,7 +13,6 @@ has no exact equivalent: the site is reported instead.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,7 +36,8 @@ from asyncfix.codemods.helpers import (
     module_name_at,
 )
 from asyncfix.codemods.http_client.blocking_apis import POPEN
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.http_client.screens import screen_popen
+from asyncfix.codemods.http_client.sites_cst import names_of
 
 AF207 = Rule(
     code="AF207",
@@ -121,15 +121,12 @@ class PopenToAsyncio(AsyncfixCodemod):
         self._after: dict[cst.SimpleStatementLine, list[cst.BaseStatement]] = {}
         self._asyncio = "asyncio"
 
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # A site is a Popen call inside an async def (nested code too: see loop_context).
-        return POPEN.may_occur(view.tree, ast.AsyncFunctionDef)
+    SCREEN = staticmethod(screen_popen)
 
     # -- finding the sites -------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not POPEN.names_of(self, node):
+        if not names_of(POPEN, self, node):
             return
         scope = self.get_metadata(ScopeProvider, node, None)
         where = loop_context(scope)

@@ -19,6 +19,7 @@ from asyncfix.codemods.http_client.options import (
 )
 from asyncfix.codemods.shared.app_events import foreign_handlers
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+from asyncfix.codemods.shared.test_harness import bare_test_client, patched_requests
 from asyncfix.config import Config
 from asyncfix.index import FunctionInfo, ModuleInfo, ProjectIndex
 from asyncfix.versions import FASTAPI_LIFESPAN, missing
@@ -97,7 +98,8 @@ class _CallsOf:
 def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
     """display path -> the AF201 plan of that file: `dependencies` (its functions that
     FastAPI's Depends uses, in other modules too), `shared_blocked` (an on_event handler
-    elsewhere registers on its app), `shared_routers` and `add_shared` (_plan_routers)."""
+    elsewhere registers on its app), `shared_routers` and `add_shared` (_plan_routers),
+    `harness` and `patched` (what the project's tests assume: see test_harness)."""
     plans: dict[str, dict[str, Any]] = {}
     requesting = _FunctionsIn(index, b"requests")
     calls = _CallsOf()
@@ -129,10 +131,25 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
         elif len(names) == 1:
             apps[f"{info.name}.{names[0]}"] = (info, names[0])
     imported = _imported_client(index, config)
-    if imported is not None:
-        for info in index.modules(b"requests"):
-            if REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
-                plans.setdefault(info.path, {})["imported_client"] = imported
+    bare, patched = bare_test_client(index), patched_requests(index)
+    for info in index.modules(b"requests"):
+        if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+            continue
+        plan = plans.setdefault(info.path, {})
+        if imported is not None:
+            plan["imported_client"] = imported
+        if bare is not None:
+            plan["harness"] = (
+                f"a test builds TestClient(app) outside `with` ({bare}), which never runs "
+                "the lifespan that creates it"
+            )
+        if info.name in patched:
+            plan["patched"] = (
+                f"a test patches this module's requests ({patched[info.name]}), an import "
+                "the rewrite removes"
+            )
+        if not plan:
+            del plans[info.path]
     _plan_routers(index, apps, plans, calls, config, imported)
     return plans
 

@@ -7,7 +7,6 @@ responses (`responses`), `except requests.*` (`exceptions`), the per-statement c
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,8 +39,9 @@ from asyncfix.codemods.http_client.exceptions import ExceptMapping
 from asyncfix.codemods.http_client.options import http_options
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.http_client.responses import ResponseUse, ResponseUses
+from asyncfix.codemods.http_client.screens import screen_requests
 from asyncfix.codemods.http_client.sessions import Sessions
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.http_client.sites_cst import spelt_in
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 
@@ -167,14 +167,7 @@ class RequestsToAsync(AsyncfixCodemod):
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         return plan_requests(index, config)
 
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # screen()'s test on the ast, and only calls in an async def: every finding is one
-        # (see leave_Call and visit_With), and has a qualified name under `requests`, so
-        # needs its import. Of a plan only `add_shared` changes a file without either.
-        if (view.plans.get(cls.NAME) or {}).get("add_shared"):
-            return True
-        return REQUESTS.may_be_spelt(view.tree, ast.AsyncFunctionDef)
+    SCREEN = staticmethod(screen_requests)
 
     def screen(self, module: cst.Module) -> bool:
         planned = self.planned or {}
@@ -183,7 +176,7 @@ class RequestsToAsync(AsyncfixCodemod):
         if not planned and not _imports_module(module, "requests"):
             return False
         self.shared.collect_dependencies(module)
-        return REQUESTS.spelt_in(module)
+        return spelt_in(REQUESTS, module)
 
     def transform(self, module: cst.Module) -> cst.Module:
         result = module
@@ -292,6 +285,9 @@ class RequestsToAsync(AsyncfixCodemod):
 
     def _refusal(self, where: LoopContext) -> str | None:
         assert where.function is not None
+        patched: str | None = (self.planned or {}).get("patched")
+        if patched:
+            return patched
         if where.in_generator_expression:
             return "inside a generator expression an await would make it an async generator"
         if inside_sync_lock(self._statements, where.function):

@@ -1,18 +1,14 @@
 """What each rule of the family matches, described once: the qualified names of the calls
 it acts on (`CallSites`). Its stdlib-ast prescreen, its libcst screen and its transform
 all read the same description, so a rule's matching changes in one place: the tables are
-in `blocking_apis`."""
+in `blocking_apis`. This module is the ast side and imports no libcst (a prescreen runs
+before any libcst import); `sites_cst` reads the same description on libcst's tree."""
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
 
-import libcst as cst
-import libcst.matchers as m
-
-from asyncfix.codemods.base import AsyncfixCodemod
-from asyncfix.codemods.http_client._shared import qualified_names
 from asyncfix.codemods.http_client.screen import calls_in, imports_module, may_call
 
 
@@ -50,22 +46,3 @@ class CallSites:
             or (isinstance(call.func, ast.Name) and call.func.id in names)
             for call in calls_in(tree, within)
         )
-
-    # -- on the libcst tree ----------------------------------------------------------------
-
-    def spelt_in(self, module: cst.Module) -> bool:
-        """Does `module` call a name spelt as a site's ends (`x.sleep()`, `sleep()`)?"""
-        names = self.last_names
-        return bool(
-            m.findall(
-                module,
-                m.Call(
-                    func=m.Attribute(attr=m.Name(m.MatchIfTrue(names.__contains__)))
-                    | m.Name(m.MatchIfTrue(names.__contains__))
-                ),
-            )
-        )
-
-    def names_of(self, codemod: AsyncfixCodemod, node: cst.CSTNode) -> list[str]:
-        """The sites' qualified names `node` has, as libcst resolves it, sorted."""
-        return sorted(qualified_names(codemod, node) & self.qualnames)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
@@ -18,7 +16,8 @@ from asyncfix.codemods.helpers import (
     remove_import_if_unused,
 )
 from asyncfix.codemods.http_client.blocking_apis import SLEEP
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.http_client.screens import screen_time_sleep
+from asyncfix.codemods.http_client.sites_cst import names_of, spelt_in
 
 AF203 = Rule(
     code="AF203",
@@ -62,21 +61,18 @@ class TimeSleep(AsyncfixCodemod):
     TRIGGERS = (b"async", b"sleep")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # Only a call in an async def is a site (see leave_Call).
-        return SLEEP.may_occur(view.tree, ast.AsyncFunctionDef)
+    SCREEN = staticmethod(screen_time_sleep)
 
     def screen(self, module: cst.Module) -> bool:
         # No earlier codemod writes time.sleep: the source's own ast tells if one is there.
         # Anywhere, though: an earlier codemod may move code into an async def (lifespan).
         tree = self.run.syntax_tree()
         if tree is None:
-            return SLEEP.spelt_in(module)
+            return spelt_in(SLEEP, module)
         return SLEEP.may_occur(tree)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if not SLEEP.names_of(self, original_node):
+        if not names_of(SLEEP, self, original_node):
             return updated_node
         scope = self.get_metadata(ScopeProvider, original_node, None)
         where = loop_context(scope)

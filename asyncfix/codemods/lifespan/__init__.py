@@ -1,32 +1,66 @@
 """Family `lifespan` (AF3xx): pool starvation and resource lifecycle in FastAPI apps.
 
-One module per codemod (`on_event`, `import_time_client`, `per_call_client`,
-`dispose_engine`, `limits`), each with its `Rule`; the project-wide plan in `plan` and
-`plan_clients`, the on_event migration of one file in `migrate`, the prescreens in
-`screen`, the codemods' common base in `family`, and what several of them share in
-`_shared`. The lifespan builder and the pool options other families use live in
-`asyncfix.codemods.shared`.
+One module per codemod (`on_event`, `import_time_client` with its accessor pass in
+`client_accessors`, `per_call_client`, `dispose_engine`, `limits`), each with its `Rule`;
+the project-wide plan in `plan` and `plan_clients` (`plan_lazy` for accessors), the
+on_event migration of one file in `migrate`, the prescreens in `screen`, the codemods'
+common base in `family`, and what several of them share in `_shared`. What the rules
+match is described once in `asyncfix.codemods.shared.lifespan_sites`; the lifespan
+builder and the pool options other families use live in `asyncfix.codemods.shared` too.
+
+The names below are imported when first asked for: importing `screen` (the prescreens)
+must not import the codemods, which import libcst.
 """
 
 from __future__ import annotations
 
-from asyncfix.codemods.base import AsyncfixCodemod
-from asyncfix.codemods.lifespan.dispose_engine import DisposeEngine
-from asyncfix.codemods.lifespan.import_time_client import ImportTimeClient
-from asyncfix.codemods.lifespan.limits import PoolLimits
-from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
-from asyncfix.codemods.lifespan.per_call_client import PerCallClient
-from asyncfix.codemods.shared.app_events import foreign_handlers
-from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
-from asyncfix.codemods.shared.pool_options import pool_limits
+import importlib
+from typing import TYPE_CHECKING, Any
 
-CODEMODS: tuple[type[AsyncfixCodemod], ...] = (
-    OnEventToLifespan,
-    ImportTimeClient,
-    PerCallClient,
-    DisposeEngine,
-    PoolLimits,
+if TYPE_CHECKING:
+    from asyncfix.codemods.base import AsyncfixCodemod
+    from asyncfix.codemods.lifespan.dispose_engine import DisposeEngine
+    from asyncfix.codemods.lifespan.import_time_client import ImportTimeClient
+    from asyncfix.codemods.lifespan.limits import PoolLimits
+    from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
+    from asyncfix.codemods.lifespan.per_call_client import PerCallClient
+    from asyncfix.codemods.shared.app_events import foreign_handlers
+    from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
+    from asyncfix.codemods.shared.pool_options import pool_limits
+
+    CODEMODS: tuple[type[AsyncfixCodemod], ...]
+
+# name -> the module that defines it
+_LAZY = {
+    "DisposeEngine": "asyncfix.codemods.lifespan.dispose_engine",
+    "ImportTimeClient": "asyncfix.codemods.lifespan.import_time_client",
+    "PoolLimits": "asyncfix.codemods.lifespan.limits",
+    "OnEventToLifespan": "asyncfix.codemods.lifespan.on_event",
+    "PerCallClient": "asyncfix.codemods.lifespan.per_call_client",
+    "foreign_handlers": "asyncfix.codemods.shared.app_events",
+    "add_lifespan_resource": "asyncfix.codemods.shared.lifespan_builder",
+    "pool_limits": "asyncfix.codemods.shared.pool_options",
+}
+# The family's codemods, in the order they are declared.
+_CODEMODS = (
+    "OnEventToLifespan",
+    "ImportTimeClient",
+    "PerCallClient",
+    "DisposeEngine",
+    "PoolLimits",
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CODEMODS":
+        value: Any = tuple(__getattr__(codemod) for codemod in _CODEMODS)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # asked once
+    return value
+
 
 __all__ = [
     "CODEMODS",

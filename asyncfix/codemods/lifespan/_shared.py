@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FunctionScope, GlobalScope, QualifiedNameProvider, Scope
 
 from asyncfix.codemods.base import AsyncfixCodemod
-from asyncfix.codemods.helpers import ROUTE_METHODS
-from asyncfix.codemods.shared.app_events import CLIENTS
-from asyncfix.codemods.shared.lifespan_builder import blocks, state_expr
+from asyncfix.codemods.shared.lifespan_builder import state_expr
+from asyncfix.codemods.shared.lifespan_sites import CLIENTS, Callees
 from asyncfix.codemods.shared.pool_options import LIMITS, TOTAL_KEYS, caps_concurrency
 from asyncfix.config import Config
-
-
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def migrates(app: Mapping[str, Any]) -> bool:
@@ -43,15 +36,15 @@ def app_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def client_kind(
-    codemod: AsyncfixCodemod, call: cst.BaseExpression, table: Mapping[str, str] = CLIENTS
+    codemod: AsyncfixCodemod, call: cst.BaseExpression, clients: Callees[str] = CLIENTS
 ) -> str | None:
-    """The close method of the client `call` creates (one of `table`), None when it is not
-    one."""
+    """The close method of the client `call` creates (one of `clients`, by its qualified
+    name), None when it is not one."""
     if not isinstance(call, cst.Call):
         return None
     for name in codemod.get_metadata(QualifiedNameProvider, call.func, set()):
-        if name.name in table:
-            return table[name.name]
+        if name.name in clients:
+            return clients[name.name]
     return None
 
 
@@ -120,37 +113,13 @@ SHARED = {"close": "aiohttp_session", "aclose": "http_client"}
 CLOSING = frozenset({"close", "aclose", "detach", "__aexit__"})
 
 
-# A websocket endpoint uses the app's clients too.
-ROUTE_AND_WEBSOCKET = ROUTE_METHODS | {"websocket"}
-
-
-def imports_any(module: cst.Module, packages: tuple[str, ...]) -> bool:
-    """Does the module import one of `packages` at module level (or in a top-level
-    try/if)? A cheap screen, before any metadata."""
-    for stmt in module.body:
-        lines: list[cst.BaseStatement] = [stmt] if isinstance(stmt, cst.SimpleStatementLine) else []
-        if isinstance(stmt, cst.If | cst.Try):
-            lines = [s for block in blocks(stmt) for s in block]
-        for line in lines:
-            if not isinstance(line, cst.SimpleStatementLine):
-                continue
-            for small in line.body:
-                names: list[str] = []
-                if isinstance(small, cst.Import):
-                    names = [a.evaluated_name for a in small.names]
-                elif isinstance(small, cst.ImportFrom) and small.module is not None:
-                    names = [get_full_name_for_node(small.module) or ""]
-                if any(n.split(".")[0] in packages for n in names):
-                    return True
-    return False
-
-
 class CallFinder(cst.CSTVisitor):
-    """A cheap screen: is there a call to one of `names` (the last dotted part)?"""
+    """A cheap screen: is there a call spelt as one of `sites`' (see Callees.cst_spelt_by),
+    as a with item only when `with_items_only`? Stops at the first."""
 
-    def __init__(self, names: tuple[str, ...], *, with_items_only: bool = False) -> None:
+    def __init__(self, sites: Callees[Any], *, with_items_only: bool = False) -> None:
         super().__init__()
-        self.names = names
+        self.sites = sites
         self.with_items_only = with_items_only
         self.found = False
 
@@ -160,11 +129,31 @@ class CallFinder(cst.CSTVisitor):
         if isinstance(node, cst.WithItem if self.with_items_only else cst.Call):
             call = node.item if isinstance(node, cst.WithItem) else node
             if isinstance(call, cst.Call):
-                func = call.func
-                name = func.attr.value if isinstance(func, cst.Attribute) else None
-                name = func.value if isinstance(func, cst.Name) else name
-                self.found = name in self.names
+                self.found = self.sites.cst_spelt_by(call.func)
         return not self.found
+
+
+def called_in(module: cst.Module, sites: Callees[Any], *, with_items_only: bool = False) -> bool:
+    finder = CallFinder(sites, with_items_only=with_items_only)
+    module.visit(finder)
+    return finder.found
+
+
+# Why a per-call client cannot become a shared one (AF304). Both sides check a site: the
+# plan on the ast of a router's module, PerCallClient on the libcst tree of the app's.
+OPTIONS_PROBLEM = "the session is created with options; a shared one would need the same"
+
+
+def block_problem(name: str, *, rebound: bool, used_after: bool, closes: bool) -> str | None:
+    """What the block of `async with <client>() as name:` does with its client that a
+    shared one must not see, in the order both sides report it."""
+    if rebound:
+        return f"`{name}` is assigned more than once in the function"
+    if used_after:
+        return f"`{name}` is used after the block, where the session was closed"
+    if closes:
+        return "the block closes the session itself; the shared one must stay open"
+    return None
 
 
 def shared_cap_problem(config: Config, package: str) -> str | None:
@@ -196,14 +185,6 @@ def binding_site(module: cst.Module, name: str) -> cst.CSTNode | None:
                     if (alias.evaluated_alias or alias.evaluated_name) == name:
                         return alias
     return None
-
-
-# qualified name -> (keyword to add, the pool factory's qualified name) / the factory's options
-POOL_OWNERS = {
-    "aiohttp.ClientSession": ("connector", "aiohttp.TCPConnector"),
-    "aiohttp.client.ClientSession": ("connector", "aiohttp.TCPConnector"),
-    "httpx.AsyncClient": ("limits", "httpx.Limits"),
-}
 
 
 def _pw(extra: int) -> cst.ParenthesizedWhitespace:

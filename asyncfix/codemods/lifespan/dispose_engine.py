@@ -7,11 +7,11 @@ import libcst as cst
 
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.lifespan._shared import app_of, binding_site, cast_module
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.migrate import why_no_lifespan
-from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.lifespan.screen import DISPOSE_ENGINE, screen_dispose_engine
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.shared.lifespan_sites import ENGINES
 
 AF305 = Rule(
     code="AF305",
@@ -57,17 +57,11 @@ AF305 = Rule(
 
 
 class DisposeEngine(LifespanCodemod):
-    NAME = "lifespan-dispose-engine"
+    NAME = DISPOSE_ENGINE
     RULES = (AF305,)
     AFTER = ("lifespan-client-per-call",)
-    TRIGGERS = (b"create_async_engine",)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        planned, entry = view_entry(cls, view)
-        if planned:
-            return bool(entry.get("engines") or entry.get("engine_refuse"))
-        return shapes_of(view).engines
+    TRIGGERS = tuple(name.encode() for name in sorted(ENGINES.last_names))
+    SCREEN = staticmethod(screen_dispose_engine)
 
     def transform(self, module: cst.Module) -> cst.Module:
         entry = self.entry()

@@ -1,4 +1,5 @@
-"""The base of the family's codemods: the plan they share, and this file's entry of it."""
+"""The base of the family's codemods: the plan they share, and this file's entry of it
+(their prescreens judge the same entry in `screen`)."""
 
 from __future__ import annotations
 
@@ -7,45 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from asyncfix.codemods.base import AsyncfixCodemod
-from asyncfix.codemods.lifespan._shared import digest
 from asyncfix.codemods.lifespan.plan import compute_plan, family_plan
+from asyncfix.codemods.lifespan.screen import digest, has_work
 from asyncfix.codemods.shared.pool_options import configured_options
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 from asyncfix.index import ProjectIndex
-
-# Entry keys that hold work for a file (the others describe it).
-_WORK_KEYS = (
-    "apps",
-    "strip",
-    "refuse",
-    "clients",
-    "client_uses",
-    "engines",
-    "engine_refuse",
-    "per_call",
-    "shared",
-    "lazy",
-    "lazy_uses",
-    "lazy_close",
-)
-
-
-def _has_work(planned: Mapping[str, Any]) -> bool:
-    return any(planned.get(key) for key in _WORK_KEYS)
-
-
-def view_entry(cls: type[AsyncfixCodemod], view: SourceView) -> tuple[bool, Mapping[str, Any]]:
-    """(planned, the entry the transformer will use, {} for none): as entry() decides, for
-    a file with a plan. A file without one is planned on its own: `planned` is False and
-    the prescreen judges its shapes instead (planning it here would cost a libcst parse)."""
-    planned = view.plans.get(cls.NAME)
-    if planned is None:
-        return False, {}
-    if not _has_work(planned) or planned.get("digest") != digest(view.source):
-        return True, {}
-    return True, planned
 
 
 class LifespanCodemod(AsyncfixCodemod):
@@ -71,7 +39,7 @@ class LifespanCodemod(AsyncfixCodemod):
 
     def _compute_entry(self) -> Mapping[str, Any] | None:
         planned = self.planned
-        if planned is not None and not _has_work(planned):
+        if planned is not None and not has_work(planned):
             return None  # planned, with nothing to do here: no need to check the bytes
         data = self.run.bytes_of(self.run.original)
         if planned is None:

@@ -3,7 +3,7 @@ in the lifespan and closed there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +12,8 @@ import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
-    Access,
     FunctionScope,
     GlobalScope,
-    ImportAssignment,
     QualifiedNameProvider,
     Scope,
     ScopeProvider,
@@ -32,12 +30,20 @@ from asyncfix.codemods.lifespan._shared import (
     state_of,
     with_request,
 )
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.client_accessors import (
+    AccessorPass,
+    call_of,
+    from_imports,
+    module_uses,
+)
 from asyncfix.codemods.lifespan.migrate import drop_statements, why_no_lifespan
-from asyncfix.codemods.lifespan.screen import shapes_of
-from asyncfix.codemods.shared.app_events import IMPORT_TIME_CLIENTS
+from asyncfix.codemods.lifespan.screen import (
+    CLIENT_KEYS,
+    IMPORT_TIME_CLIENT,
+    screen_import_time_client,
+)
 from asyncfix.codemods.shared.lifespan_builder import add_lifespan_resource, with_blank_lines
-from asyncfix.codemods.view import SourceView
+from asyncfix.codemods.shared.lifespan_sites import IMPORT_TIME_CLIENTS
 
 AF302 = Rule(
     code="AF302",
@@ -110,25 +116,18 @@ class _Move:
     close: str
 
 
-class ImportTimeClient(LifespanCodemod):
-    NAME = "lifespan-import-time-client"
+class ImportTimeClient(AccessorPass):
+    NAME = IMPORT_TIME_CLIENT
     RULES = (AF302,)
     AFTER = ("lifespan-on-event",)
     TRIGGERS = (b"Client",)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # As screen(): a planned client or use, else a client attribute of a class.
-        planned, entry = view_entry(cls, view)
-        shapes = shapes_of(view)
-        if any(entry.get(key) for key in _KEYS) or (not planned and shapes.clients):
-            return True
-        return shapes.class_clients
+    SCREEN = staticmethod(screen_import_time_client)
 
     def screen(self, module: cst.Module) -> bool:
+        # As screen_import_time_client, on the tree earlier codemods left.
         self._entry = self.entry()
-        if self._entry is not None and any(self._entry.get(key) for key in _KEYS):
+        if self._entry is not None and any(self._entry.get(key) for key in CLIENT_KEYS):
             return True
         # Class attributes (reported only): module-level classes, looked at directly.
         return any(
@@ -140,10 +139,7 @@ class ImportTimeClient(LifespanCodemod):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.moves: list[_Move] = []
-        # The accessors of clients of a module without the app (plan_lazy):
-        self.accessors: dict[int, list[cst.BaseStatement]] = {}  # id(statement) -> its new code
-        self.accessor_reads: dict[int, str] = {}  # id(Name / Attribute) -> getter to call
-        self.accessor_aliases: dict[int, str] = {}  # id(ImportAlias) -> getter it imports
+        self.start_accessors()  # of clients of a module without the app (plan_lazy)
         self.renames: dict[int, str] = {}  # id(Name) -> attribute
         self.removed: set[int] = set()
         self.app: str | None = None
@@ -177,62 +173,13 @@ class ImportTimeClient(LifespanCodemod):
             assert isinstance(stmt, cst.SimpleStatementLine)
             self.moves.append(_Move(stmt, name, call, close))
             self.removed.add(id(stmt))
-            for access in _uses(self._global_scope(node), name):
+            for access in module_uses(self._global_scope(node), name):
                 self.renames[id(access.node)] = name
         self._plan_uses(node, entry)
         self._plan_accessor_uses(node, entry)
         self.closers = [(str(c), str(app)) for _, c, _, app in entry.get("lazy_close", [])]
         for target, closer, level, _ in entry.get("lazy_close", []):
             AddImportsVisitor.add_needed_import(self.context, target, closer, relative=level)
-
-    def _plan_accessor(
-        self,
-        node: cst.Module,
-        stmt: cst.CSTNode,
-        name: str,
-        call: cst.Call,
-        close: str,
-        lazy: Sequence[str | None],
-    ) -> None:
-        """A client of a module without the app: created by an accessor on first use."""
-        holder, getter, closer, note = lazy
-        assert holder is not None and getter is not None and closer is not None
-        where = note or f"closed by {closer}() in the app's lifespan"
-        message = (
-            "client created at import time and never closed: now created on first use, "
-            f"inside the event loop, by {getter}(); {where}"
-        )
-        if not self.report(call, "AF302", message, structural=True):
-            return
-        assert isinstance(stmt, cst.SimpleStatementLine)
-        kind = node.code_for_node(call.func)
-        self.accessors[id(stmt)] = accessor_statements(
-            stmt, kind, call, close, holder, getter, closer
-        )
-        for access in _uses(self._global_scope(node), name):
-            self.accessor_reads[id(access.node)] = getter
-
-    def _plan_accessor_uses(self, node: cst.Module, entry: Mapping[str, Any]) -> None:
-        """A module reading another module's client: each read calls its accessor."""
-        scope = self._global_scope(node)
-        for use in entry.get("lazy_uses", []):
-            getter = use["getter"]
-            for local in use["locals"]:
-                for assignment, alias in _from_imports(scope, local):
-                    message = (
-                        f"client created at import time in another module: read it through "
-                        f"{getter}(), which creates it on first use"
-                    )
-                    if not self.report(alias, "AF302", message, structural=True):
-                        continue
-                    self.accessor_aliases[id(alias)] = getter
-                    for access in assignment.references:
-                        self.accessor_reads[id(access.node)] = getter
-            dotted = set(use["dotted"])
-            for attribute in m.findall(node, m.Attribute()):
-                if get_full_name_for_node(attribute) in dotted:
-                    assert isinstance(attribute, cst.Attribute)
-                    self.accessor_reads[id(attribute)] = getter
 
     def _plan_uses(self, node: cst.Module, entry: Mapping[str, Any]) -> None:
         """A module that imports another module's moved client: its path operations read
@@ -245,7 +192,7 @@ class ImportTimeClient(LifespanCodemod):
             local, functions = use["local"], use["functions"]
             if local not in scope:
                 continue
-            for assignment, alias in _from_imports(scope, local):
+            for assignment, alias in from_imports(scope, local):
                 message = (
                     f"client created at import time in {use['module']}: read it as "
                     f"request.app.state.{use['attribute']}"
@@ -300,11 +247,6 @@ class ImportTimeClient(LifespanCodemod):
                     reason="a class attribute; move it into the app's lifespan by hand",
                 )
 
-    def _global_scope(self, module: cst.Module) -> Scope:
-        scope = self.get_metadata(ScopeProvider, module)
-        assert scope is not None
-        return scope
-
     def _candidate(self, stmt: cst.CSTNode) -> tuple[str, cst.Call, str] | None:
         if not m.matches(stmt, _CLIENT_LINE):
             return None
@@ -320,10 +262,12 @@ class ImportTimeClient(LifespanCodemod):
         elsewhere = entry.get("clients", {}).get(name)
         if elsewhere:
             return str(elsewhere)
+        if entry.get("harness"):
+            return str(entry["harness"])
         scope = self._global_scope(cast_module(self._module))
         if len(scope[name]) != 1:
             return f"`{name}` is assigned more than once"
-        for access in _uses(scope, name):
+        for access in module_uses(scope, name):
             where = access.scope
             if not _in_function(where):
                 line = self._line(access.node)
@@ -346,41 +290,10 @@ class ImportTimeClient(LifespanCodemod):
         replaced = self.accessors.get(id(original_node))
         return updated_node if replaced is None else cst.FlattenSentinel(replaced)
 
-    def leave_ImportAlias(
-        self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias
-    ) -> cst.ImportAlias:
-        getter = self.accessor_aliases.get(id(original_node))
-        if getter is None:
-            return updated_node
-        return updated_node.with_changes(name=cst.Name(getter), asname=None)
-
-    def _resorted(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
-        """A renamed import's names in the order its sorter wanted before, if they were."""
-        if isinstance(original.names, cst.ImportStar) or isinstance(updated.names, cst.ImportStar):
-            return updated
-        if not any(id(a) in self.accessor_aliases for a in original.names):
-            return updated
-        before = [_sort_key(a) for a in original.names]
-        if before != sorted(before):
-            return updated
-        names = list(updated.names)
-        ordered = sorted(names, key=_sort_key)
-        return updated.with_changes(
-            names=[a.with_changes(comma=n.comma) for a, n in zip(ordered, names, strict=True)]
-        )
-
-    def leave_Attribute(
-        self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.BaseExpression:
-        getter = self.accessor_reads.get(id(original_node))
-        if getter is None:
-            return updated_node
-        return _call_of(updated_node.with_changes(attr=cst.Name(getter)), updated_node)
-
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         getter = self.accessor_reads.get(id(original_node))
         if getter is not None:
-            return _call_of(cst.Name(getter), updated_node)
+            return call_of(cst.Name(getter), updated_node)
         found = self.via_request.get(id(original_node))
         if found is not None:
             request, attribute = found
@@ -431,87 +344,6 @@ class ImportTimeClient(LifespanCodemod):
         return updated_node
 
 
-def _from_imports(scope: Scope, local: str) -> Iterator[tuple[ImportAssignment, cst.ImportAlias]]:
-    """Each `from x import name [as local]` binding `local` in `scope`, with its alias."""
-    for assignment in scope[local]:
-        if not isinstance(assignment, ImportAssignment) or not isinstance(
-            assignment.node, cst.ImportFrom
-        ):
-            continue
-        names = assignment.node.names
-        assert not isinstance(names, cst.ImportStar)
-        yield assignment, next(a for a in names if (a.evaluated_alias or a.evaluated_name) == local)
-
-
-def _sort_key(alias: cst.ImportAlias) -> tuple[int, str]:
-    """isort's and ruff's default order of imported names: constants, classes, the rest."""
-    name = alias.evaluated_alias or alias.evaluated_name
-    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return kind, (alias.evaluated_name + " " + (alias.evaluated_alias or "")).lower()
-
-
-_KEYS = ("clients", "client_uses", "lazy", "lazy_uses", "lazy_close")
-
-
-def _call_of(func: cst.BaseExpression, was: cst.BaseExpression) -> cst.Call:
-    """`func()` in the parentheses `was` stood in."""
-    bare = func.with_changes(lpar=[], rpar=[])
-    return cst.Call(func=bare, lpar=was.lpar, rpar=was.rpar)
-
-
-_ACCESSOR = '''
-{holder}: "{kind} | None" = None
-
-
-def {getter}() -> {kind}:
-    """The shared client, created on first use: inside the running event loop."""
-    global {holder}
-    if {holder} is None:
-        {holder} = CREATE
-    return {holder}
-
-
-async def {closer}() -> None:
-    """Close the shared client at shutdown; a later use creates a new one."""
-    global {holder}
-    instance, {holder} = {holder}, None
-    if instance is not None:
-        await instance.{close}()
-'''
-
-
-def accessor_statements(
-    stmt: cst.SimpleStatementLine,
-    kind: str,
-    create: cst.Call,
-    close: str,
-    holder: str,
-    getter: str,
-    closer: str,
-) -> list[cst.BaseStatement]:
-    """`NAME = <create>` as a holder, its getter and its closer; the statement's comments
-    and the call itself (its bytes) are kept."""
-    code = _ACCESSOR.format(holder=holder, kind=kind, getter=getter, closer=closer, close=close)
-    body: list[cst.BaseStatement] = list(cst.parse_module(code).body)
-    body = [b.visit(_Substitute(create)) for b in body]  # type: ignore[misc]
-    first = cst.ensure_type(body[0], cst.SimpleStatementLine)
-    body[0] = first.with_changes(
-        leading_lines=stmt.leading_lines, trailing_whitespace=stmt.trailing_whitespace
-    )
-    return body
-
-
-class _Substitute(cst.CSTTransformer):
-    """The placeholder CREATE of the template -> the original call."""
-
-    def __init__(self, create: cst.Call) -> None:
-        super().__init__()
-        self.create = create
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        return self.create if updated_node.value == "CREATE" else updated_node
-
-
 class _CommentsOnto(cst.CSTTransformer):
     """The comments above a moved `name = <create>` go with it, onto its new line."""
 
@@ -539,7 +371,7 @@ def _client_name(stmt: cst.CSTNode) -> str | None:
     assign = cst.ensure_type(stmt.body[0], cst.Assign)
     func = cst.ensure_type(assign.value, cst.Call).func
     last = (get_full_name_for_node(func) or "").rpartition(".")[2]
-    if last not in ("ClientSession", "AsyncClient"):
+    if last not in IMPORT_TIME_CLIENTS.last_names:
         return None
     return cst.ensure_type(assign.targets[0].target, cst.Name).value
 
@@ -547,7 +379,7 @@ def _client_name(stmt: cst.CSTNode) -> str | None:
 def _users_of(scope: Scope, name: str) -> set[str]:
     """Module-level functions that read `name`, and those that call them (by name)."""
     users: set[str] = set()
-    for access in _uses(scope, name):
+    for access in module_uses(scope, name):
         function = enclosing_function(access.scope)
         if function is not None:
             users.add(function.name.value)
@@ -603,11 +435,6 @@ def _called_at_import(module: cst.Module, users: set[str]) -> str | None:
 _CLIENT_LINE = m.SimpleStatementLine(
     body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())]
 )
-
-
-def _uses(scope: Scope, name: str) -> list[Access]:
-    """Every read of the module-level `name`, from any scope."""
-    return [access for assignment in scope[name] for access in assignment.references]
 
 
 def _in_function(scope: Scope) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import libcst as cst
@@ -19,17 +18,17 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import Rule
-from asyncfix.codemods.lifespan._shared import POOL_OWNERS, CallFinder, explode, imports_any
+from asyncfix.codemods.lifespan._shared import called_in, explode
 from asyncfix.codemods.lifespan.family import LifespanCodemod
-from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.lifespan.screen import POOL_LIMITS, is_test_file, screen_pool_limits
 from asyncfix.codemods.shared.lifespan_builder import add_keyword
+from asyncfix.codemods.shared.lifespan_sites import POOL_FACTORIES, POOL_OWNERS, POOLS
 from asyncfix.codemods.shared.pool_options import (
     IMPLICIT_LIMITS,
     LIMITS,
     configured_options,
     pool_limits,
 )
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 
@@ -70,56 +69,32 @@ AF303 = Rule(
         '    return httpx.AsyncClient(base_url="https://api.example")\n'
     ),
 )
-_POOL_FACTORIES = {
-    "aiohttp.TCPConnector": "aiohttp",
-    "aiohttp.connector.TCPConnector": "aiohttp",
-    "httpx.Limits": "httpx",
-}
 _LINE_LENGTH = 88  # black's
 
 
-def _is_test_file(path: str) -> bool:
-    parts = Path(path).parts
-    name = parts[-1] if parts else ""
-    return (
-        name == "conftest.py"
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or any(p in ("tests", "test") for p in parts[:-1])
-    )
-
-
 class PoolLimits(LifespanCodemod):
-    NAME = "lifespan-pool-limits"
+    NAME = POOL_LIMITS
     RULES = (AF303,)
     AFTER = ("lifespan-dispose-engine",)
     TRIGGERS = (b"Client",)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+    SCREEN = staticmethod(screen_pool_limits)
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
         configured_options(config)  # fail early on a bad [tool.asyncfix.lifespan]
         return None
 
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # As screen(); the imports earlier codemods ask for are the driver's concern.
-        if _is_test_file(view.path):
-            return False
-        shapes = shapes_of(view)
-        return shapes.imports_http and shapes.pool_calls
-
     def screen(self, module: cst.Module) -> bool:
-        if _is_test_file(self.run.path):
+        # As screen_pool_limits, on the tree earlier codemods left.
+        if is_test_file(self.run.path):
             return False  # a test's client does not starve production traffic
         pending = self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY, [])
-        if not imports_any(module, ("aiohttp", "httpx")) and not any(
-            item.module_name in ("aiohttp", "httpx") for item in pending
+        if not POOLS.cst_imported_by(module) and not any(
+            item.module_name in POOLS.packages for item in pending
         ):  # (an import an earlier codemod asked for counts: the driver adds it at the end)
             return False
-        finder = CallFinder(("ClientSession", "AsyncClient", "TCPConnector", "Limits"))
-        module.visit(finder)
-        return finder.found
+        return called_in(module, POOLS)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.configured = configured_options(self.run.config)
@@ -214,7 +189,7 @@ class PoolLimits(LifespanCodemod):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         names = self._qualified(original_node.func)
         owner = next((n for n in names if n in POOL_OWNERS), None)
-        factory = next((n for n in names if n in _POOL_FACTORIES), None)
+        factory = next((n for n in names if n in POOL_FACTORIES), None)
         if owner is None and factory is None:
             return updated_node
         if any(a.star == "**" for a in original_node.args) or id(original_node) in self.one_call:
@@ -222,7 +197,7 @@ class PoolLimits(LifespanCodemod):
         message = "connection pool without explicit limits"
         present = {a.keyword.value for a in original_node.args if a.keyword is not None}
         if factory is not None:
-            kind = _POOL_FACTORIES[factory]
+            kind = POOL_FACTORIES[factory]
             if any(name in present for k, name, _ in LIMITS.values() if k == kind):
                 return updated_node  # limits chosen by hand: not ours to complete
             limits = pool_limits(self.run.config, kind)
@@ -240,7 +215,7 @@ class PoolLimits(LifespanCodemod):
         keyword, pool = POOL_OWNERS[owner]
         if keyword in present or "transport" in present:
             return updated_node
-        kind = _POOL_FACTORIES[pool]
+        kind = POOL_FACTORIES[pool]
         limits = pool_limits(self.run.config, kind)
         if not limits:
             self._implicit(original_node, kind, bare_limits=False)

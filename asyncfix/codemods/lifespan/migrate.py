@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
@@ -25,6 +24,7 @@ from asyncfix.codemods.shared.lifespan_builder import (
     keyword_arg,
     statement_line,
 )
+from asyncfix.codemods.shared.lifespan_sites import EVENTS
 
 
 @dataclass
@@ -44,14 +44,6 @@ def _cst_literal(node: cst.BaseExpression | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _cst_arg(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if len(positional) > position:
-        return positional[position].value
-    found = keyword_arg(call, keyword)
-    return found.value if found is not None else None
 
 
 class _StripRegistrations(cst.CSTTransformer):
@@ -83,17 +75,17 @@ class _StripRegistrations(cst.CSTTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for decorator in node.decorators:
             call = decorator.decorator
-            if m.matches(call, m.Call(func=m.Attribute(attr=m.Name("on_event")))):
+            if EVENTS.cst_decorator(call):
                 assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-                event = _cst_literal(_cst_arg(call, 0, "event_type"))
+                event = _cst_literal(EVENTS.cst_arg(call, EVENTS.event))
                 key = ("dec", _cst_dotted(call.func.value), event, node.name.value)
                 self._classify(call, key)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if m.matches(node.func, m.Attribute(attr=m.Name("add_event_handler"))):
+        if EVENTS.cst_method(node.func):
             assert isinstance(node.func, cst.Attribute)
-            event = _cst_literal(_cst_arg(node, 0, "event_type"))
-            handler = _cst_dotted(_cst_arg(node, 1, "func"))
+            event = _cst_literal(EVENTS.cst_arg(node, EVENTS.event))
+            handler = _cst_dotted(EVENTS.cst_arg(node, EVENTS.handler))
             self._classify(node, ("add", _cst_dotted(node.func.value), event, handler))
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -103,9 +95,9 @@ class _StripRegistrations(cst.CSTTransformer):
             return
         var = node.targets[0].target.value
         for arg in node.value.args:
-            if arg.keyword is None or arg.keyword.value not in ("on_startup", "on_shutdown"):
+            if arg.keyword is None or arg.keyword.value not in EVENTS.keywords:
                 continue
-            event = arg.keyword.value.removeprefix("on_")
+            event = EVENTS.keywords[arg.keyword.value]
             if isinstance(arg.value, cst.List | cst.Tuple) and not any(
                 isinstance(e, cst.StarredElement) for e in arg.value.elements
             ):
@@ -156,7 +148,7 @@ class _StripRegistrations(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         drop = []
         for arg in original_node.args:
-            if arg.keyword is None or arg.keyword.value not in ("on_startup", "on_shutdown"):
+            if arg.keyword is None or arg.keyword.value not in EVENTS.keywords:
                 continue
             items = (
                 [e.value for e in arg.value.elements]

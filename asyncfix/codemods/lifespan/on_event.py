@@ -5,11 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from asyncfix.codemods.base import Rule
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.migrate import apply_on_event
-from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.lifespan.screen import ON_EVENT, screen_on_event
 from asyncfix.codemods.shared.app_events import PLAN_TOKENS
-from asyncfix.codemods.view import SourceView
 
 AF301 = Rule(
     code="AF301",
@@ -74,18 +73,12 @@ AF301 = Rule(
 
 
 class OnEventToLifespan(LifespanCodemod):
-    NAME = "lifespan-on-event"
+    NAME = ON_EVENT
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
     PLAN_COST = 0.2  # the family's scan, made by whichever plan comes first
     INDEXES = PLAN_TOKENS
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        planned, entry = view_entry(cls, view)
-        if planned:
-            return bool(entry.get("strip") or entry.get("refuse"))
-        return shapes_of(view).registrations  # the only source of strip/refuse
+    SCREEN = staticmethod(screen_on_event)
 
     def transform(self, module: cst.Module) -> cst.Module:
         entry = self.entry()

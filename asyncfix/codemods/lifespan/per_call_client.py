@@ -14,12 +14,12 @@ from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import remove_import_if_unused
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
-    POOL_OWNERS,
-    ROUTE_AND_WEBSOCKET,
+    OPTIONS_PROBLEM,
     SHARED,
-    CallFinder,
     app_of,
     app_state,
+    block_problem,
+    called_in,
     cast_module,
     client_kind,
     enclosing_function,
@@ -30,16 +30,16 @@ from asyncfix.codemods.lifespan._shared import (
     state_of,
     with_request,
 )
-from asyncfix.codemods.lifespan.family import LifespanCodemod, view_entry
+from asyncfix.codemods.lifespan.family import LifespanCodemod
 from asyncfix.codemods.lifespan.migrate import why_no_lifespan
-from asyncfix.codemods.lifespan.screen import shapes_of
+from asyncfix.codemods.lifespan.screen import PER_CALL_CLIENT, screen_per_call_client
 from asyncfix.codemods.shared.lifespan_builder import (
     add_keyword,
     add_lifespan_resource,
     assign_statement,
 )
+from asyncfix.codemods.shared.lifespan_sites import CLIENTS, PER_CALL, POOL_OWNERS, ROUTES
 from asyncfix.codemods.shared.pool_options import pool_limits
-from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 
 AF304 = Rule(
@@ -99,34 +99,24 @@ AF304 = Rule(
 
 
 class PerCallClient(LifespanCodemod):
-    NAME = "lifespan-client-per-call"
+    NAME = PER_CALL_CLIENT
     RULES = (AF304,)
     AFTER = ("lifespan-import-time-client",)
     TRIGGERS = (b"async with", b"Client")
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
-
-    @classmethod
-    def prescreen(cls, view: SourceView) -> bool:
-        # As screen(). A file planned on its own never gets `shared` (no router elsewhere).
-        planned, entry = view_entry(cls, view)
-        if entry.get("shared") or entry.get("per_call"):
-            return True
-        shapes = shapes_of(view)
-        apps = bool(entry.get("apps")) if planned else shapes.apps
-        return (apps or shapes.routes) and shapes.with_clients
+    SCREEN = staticmethod(screen_per_call_client)
 
     def screen(self, module: cst.Module) -> bool:
-        # Only a module with the app, or with path operations (reported), is of interest.
+        # As screen_per_call_client, on the tree earlier codemods left: only a module with
+        # the app, or with path operations (reported), is of interest.
         entry = self.entry() or {}
         if entry.get("shared") or entry.get("per_call"):
             return True  # the app takes the shared session / the plan has sites here
         if not entry.get("apps") and not any(
-            isinstance(stmt, cst.FunctionDef) and _has_route_decorator(stmt) for stmt in module.body
+            isinstance(stmt, cst.FunctionDef) and ROUTES.cst_is_route(stmt) for stmt in module.body
         ):
             return False
-        finder = CallFinder(("ClientSession", "AsyncClient"), with_items_only=True)
-        module.visit(finder)
-        return finder.found
+        return called_in(module, CLIENTS, with_items_only=True)
 
     def visit_Module(self, node: cst.Module) -> None:
         entry = self.entry() or {}
@@ -145,13 +135,13 @@ class PerCallClient(LifespanCodemod):
         self.add_request: set[int] = set()
 
     def visit_With(self, node: cst.With) -> None:
-        if not m.matches(node, _PER_CALL):
+        shape = PER_CALL.cst_shape(node)
+        if shape is None:
             return
-        call = cst.ensure_type(node.items[0].item, cst.Call)
-        close = client_kind(self, call)
+        call, name = shape
+        close = client_kind(self, call, PER_CALL.clients)
         if close is None:
             return
-        name = cst.ensure_type(cst.ensure_type(node.items[0].asname, cst.AsName).name, cst.Name)
         scope = self.get_metadata(ScopeProvider, node)
         function = enclosing_function(scope)
         if self.app is None and function is not None:
@@ -159,10 +149,10 @@ class PerCallClient(LifespanCodemod):
             count = self.counts[function.name.value] = self.counts.get(function.name.value, -1) + 1
             planned = self.remote.get(f"{function.name.value}:{count}")
             if isinstance(planned, list):
-                self._remote(node, call, name.value, function, planned)
+                self._remote(node, call, name, function, planned)
                 return
             if isinstance(planned, dict):
-                self._accessor(node, call, name.value, planned)
+                self._accessor(node, call, name, planned)
                 return
             if isinstance(planned, str):
                 self.report(call, "AF304", _PER_CALL_MESSAGE, reason=planned)
@@ -171,7 +161,7 @@ class PerCallClient(LifespanCodemod):
             return  # not FastAPI code: a script or a library may well want its own session
         attribute = SHARED[close]
         create = cst.Call(func=call.func)
-        reason = self.app_problem or self._problem(node, call, name.value)
+        reason = self.app_problem or self._problem(node, call, name)
         if reason is None:
             package = "aiohttp" if close == "close" else "httpx"
             reason = shared_cap_problem(self.run.config, package)
@@ -187,7 +177,7 @@ class PerCallClient(LifespanCodemod):
                         reason = f"{self.app}.state.{attribute} already holds another client"
         if self.report(call, "AF304", _PER_CALL_MESSAGE, reason=reason):
             assert self.app is not None
-            self.rewrites[id(node)] = (name.value, app_state(self.app, attribute))
+            self.rewrites[id(node)] = (name, app_state(self.app, attribute))
             self.resources[attribute] = (create, close)
             if scope is not None:
                 remove_import_if_unused(self.context, scope, call.func)
@@ -239,7 +229,7 @@ class PerCallClient(LifespanCodemod):
 
     def _problem(self, node: cst.With, call: cst.Call, name: str) -> str | None:
         if call.args:
-            return "the session is created with options; a shared one would need the same"
+            return OPTIONS_PROBLEM
         scope = self.get_metadata(ScopeProvider, node, None)
         if not isinstance(scope, FunctionScope) or self.app is None:
             return "not directly in a function body"
@@ -248,20 +238,18 @@ class PerCallClient(LifespanCodemod):
         head = head_name(call.func)
         if head is None or not resolves_globally(scope, head):
             return f"`{head}` is imported locally; the lifespan cannot see it"
-        if len(scope[name]) != 1:
-            return f"`{name}` is assigned more than once in the function"
         inside = {id(n) for n in m.findall(node.body, m.Name(name))}
-        for assignment in scope[name]:
-            for access in assignment.references:
-                if id(access.node) not in inside:
-                    return f"`{name}` is used after the block, where the session was closed"
-        if m.findall(
-            node.body,
-            m.Attribute(value=m.Name(name), attr=m.OneOf(*(m.Name(c) for c in CLOSING)))
-            | m.WithItem(item=m.Name(name)),
-        ):
-            return "the block closes the session itself; the shared one must stay open"
-        return None
+        closing = m.Attribute(value=m.Name(name), attr=m.OneOf(*(m.Name(c) for c in CLOSING)))
+        return block_problem(
+            name,
+            rebound=len(scope[name]) != 1,
+            used_after=any(
+                id(access.node) not in inside
+                for assignment in scope[name]
+                for access in assignment.references
+            ),
+            closes=bool(m.findall(node.body, closing | m.WithItem(item=m.Name(name)))),
+        )
 
     def leave_With(
         self, original_node: cst.With, updated_node: cst.With
@@ -295,19 +283,10 @@ class PerCallClient(LifespanCodemod):
         return updated_node
 
 
-def _has_route_decorator(function: cst.FunctionDef) -> bool:
-    return any(
-        isinstance(d.decorator, cst.Call)
-        and isinstance(d.decorator.func, cst.Attribute)
-        and d.decorator.func.attr.value in ROUTE_AND_WEBSOCKET
-        for d in function.decorators
-    )
-
-
 def _is_path_operation(scope: Scope | None) -> bool:
     while scope is not None and not isinstance(scope, GlobalScope):
         if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
-            return _has_route_decorator(scope.node)
+            return ROUTES.cst_is_route(scope.node)
         scope = scope.parent
     return False
 
@@ -329,9 +308,3 @@ def _pooled_client(package: str, cls: str, config: Config) -> cst.Call:
     for name, value in limits.items():
         pool = add_keyword(pool, name, cst.Integer(str(value)))
     return explode(add_keyword(client, keyword, pool), "    ", one_per_line=False)
-
-
-_PER_CALL = m.With(
-    asynchronous=m.Asynchronous(),
-    items=[m.WithItem(item=m.Call(), asname=m.AsName(name=m.Name()))],
-)

@@ -12,10 +12,11 @@ from typing import Any
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from asyncfix.codemods.lifespan._shared import digest, migrates
+from asyncfix.codemods.lifespan._shared import migrates
 from asyncfix.codemods.lifespan.migrate import apply_on_event
 from asyncfix.codemods.lifespan.plan_clients import plan_resources
 from asyncfix.codemods.lifespan.plan_lazy import relative_import
+from asyncfix.codemods.lifespan.screen import digest
 from asyncfix.codemods.shared.app_events import (
     PLAN_TOKENS,
     AppPlan,
@@ -28,6 +29,7 @@ from asyncfix.codemods.shared.app_events import (
     scan_module,
 )
 from asyncfix.codemods.shared.pool_options import configured_options
+from asyncfix.codemods.shared.test_harness import bare_test_client
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex
 from asyncfix.suppressions import suppressions_for
@@ -232,5 +234,15 @@ _PLANS: weakref.WeakKeyDictionary[ProjectIndex, dict[str, dict[str, Any]]] = (
 def family_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
     # One plan for the family: every codemod of it gets the same entries.
     if index not in _PLANS:
-        _PLANS[index] = compute_plan(index, config)
+        plans = compute_plan(index, config)
+        bare = bare_test_client(index)
+        if bare is not None:
+            # AF302 moves a client into the lifespan, which such a test never runs.
+            harness = (
+                f"a test builds TestClient(app) outside `with` ({bare}), which never runs "
+                "the lifespan"
+            )
+            for entry in plans.values():
+                entry["harness"] = harness
+        _PLANS[index] = plans
     return _PLANS[index]

@@ -10,13 +10,12 @@ from typing import Any
 
 import libcst as cst
 
-from asyncfix.codemods.helpers import route_decorator
 from asyncfix.codemods.lifespan._shared import (
     CLOSING,
-    ROUTE_AND_WEBSOCKET,
+    OPTIONS_PROBLEM,
     SHARED,
     binding_site,
-    digest,
+    block_problem,
     shared_cap_problem,
 )
 from asyncfix.codemods.lifespan.plan_lazy import (
@@ -25,14 +24,14 @@ from asyncfix.codemods.lifespan.plan_lazy import (
     plan_lazy,
     spelled_words,
 )
-from asyncfix.codemods.shared.app_events import (
+from asyncfix.codemods.lifespan.screen import digest
+from asyncfix.codemods.shared.app_events import Facts, Include, Owner, owner_key
+from asyncfix.codemods.shared.lifespan_sites import (
     CLIENTS,
     ENGINES,
     IMPORT_TIME_CLIENTS,
-    Facts,
-    Include,
-    Owner,
-    owner_key,
+    PER_CALL,
+    ROUTES,
 )
 from asyncfix.config import Config
 from asyncfix.index import ModuleInfo, ProjectIndex, identifier_bytes, walk
@@ -74,11 +73,8 @@ _REQUEST = frozenset({"fastapi.Request", "starlette.requests.Request"})
 
 def _route_owner(function: ast.FunctionDef | ast.AsyncFunctionDef, info: ModuleInfo) -> str | None:
     """The app or router a path operation is registered on (`@router.get(...)`)."""
-    for decorator in function.decorator_list:
-        method = route_decorator(decorator, ROUTE_AND_WEBSOCKET)
-        if method is not None:
-            return info.resolve(method.value)
-    return None
+    owner = ROUTES.ast_owner(function)
+    return None if owner is None else info.resolve(owner)
 
 
 def _served_by(app: str, facts: Facts) -> set[str]:
@@ -262,31 +258,32 @@ def _per_call_problem(
     call = node.items[0].context_expr
     assert isinstance(call, ast.Call)
     if call.args or call.keywords:
-        return "the session is created with options; a shared one would need the same"
+        return OPTIONS_PROBLEM
     stores = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name]
     inside = {id(n) for stmt in node.body for n in ast.walk(stmt)}
     params = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
-    if (
-        any(a.arg == name for a in params)
-        or sum(1 for n in stores if not isinstance(n.ctx, ast.Load)) != 1
-    ):
-        return f"`{name}` is assigned more than once in the function"
-    if any(id(n) not in inside for n in stores if isinstance(n.ctx, ast.Load)):
-        return f"`{name}` is used after the block, where the session was closed"
-    for stmt in node.body:
-        for n in ast.walk(stmt):
-            if (
-                isinstance(n, ast.Attribute)
-                and isinstance(n.value, ast.Name)
-                and n.value.id == name
-                and n.attr in CLOSING
-            ) or (
-                isinstance(n, ast.withitem)
-                and isinstance(n.context_expr, ast.Name)
-                and n.context_expr.id == name
-            ):
-                return "the block closes the session itself; the shared one must stay open"
-    return None
+    closes = any(
+        (
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == name
+            and n.attr in CLOSING
+        )
+        or (
+            isinstance(n, ast.withitem)
+            and isinstance(n.context_expr, ast.Name)
+            and n.context_expr.id == name
+        )
+        for stmt in node.body
+        for n in ast.walk(stmt)
+    )
+    return block_problem(
+        name,
+        rebound=any(a.arg == name for a in params)
+        or sum(1 for n in stores if not isinstance(n.ctx, ast.Load)) != 1,
+        used_after=any(id(n) not in inside for n in stores if isinstance(n.ctx, ast.Load)),
+        closes=closes,
+    )
 
 
 def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[str | None, bool]:
@@ -306,7 +303,7 @@ def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[st
 
 # The last part of each client's qualified name: a module creating one spells it (in the
 # call, or in the import the call's name resolves through).
-_CLIENT_WORDS = tuple(sorted({callee.rpartition(".")[2].encode() for callee in CLIENTS}))
+_CLIENT_WORDS = tuple(sorted(name.encode() for name in CLIENTS.last_names))
 _ASYNC_WITH = re.compile(rb"\basync(?:\s|\\)+with\b")
 
 
@@ -329,14 +326,14 @@ def client_sites(
     )
     occurrence = -1
     for node in withs:
-        if len(node.items) != 1 or not isinstance(node.items[0].context_expr, ast.Call):
+        shape = PER_CALL.ast_shape(node)
+        if shape is None:
             continue
-        target = node.items[0].optional_vars
-        callee = info.resolve(node.items[0].context_expr.func)
-        if callee not in CLIENTS or not isinstance(target, ast.Name):
+        callee = info.resolve(shape[0].func)
+        if callee is None or callee not in PER_CALL.clients:
             continue
         occurrence += 1
-        yield f"{function.name}:{occurrence}", node, callee, target.id
+        yield f"{function.name}:{occurrence}", node, callee, shape[1]
 
 
 def _plan_per_call(
@@ -559,7 +556,7 @@ def _plan_per_call_shared(
             sites = list(client_sites(function, info))
             if not sites:
                 continue
-            runs = per_request(index, ROUTE_AND_WEBSOCKET) if runs is None else runs
+            runs = per_request(index, ROUTES.methods) if runs is None else runs
             under = runs.get(f"{info.name}.{function.name}")
             if under is None:
                 continue  # not known to run per request: a script may want its own

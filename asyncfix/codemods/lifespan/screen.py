@@ -1,41 +1,80 @@
-"""Prescreens: the shapes a file as read holds (stdlib ast, before libcst)."""
+"""The family's prescreens (the codemods' `SCREEN`s): the shapes a file as read holds, on
+the stdlib ast, before libcst. Imports no libcst (see `codemods/view.py`): the names are
+those of the family's description, `shared/lifespan_sites`."""
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
-from asyncfix.codemods.helpers import route_decorator
-from asyncfix.codemods.lifespan._shared import ROUTE_AND_WEBSOCKET
+from asyncfix.codemods.shared.lifespan_sites import (
+    APPS,
+    CLIENTS,
+    ENGINES,
+    EVENTS,
+    IMPORT_TIME_CLIENTS,
+    POOLS,
+    ROUTES,
+)
 from asyncfix.codemods.view import SourceView
 from asyncfix.files import SourceError, decode
 from asyncfix.index import dotted_name, walk
 
-_CLIENT_CLASSES = frozenset({"ClientSession", "AsyncClient"})
-_POOL_CALLS = _CLIENT_CLASSES | {"TCPConnector", "Limits"}
-_EVENT_KEYWORDS = frozenset({"on_startup", "on_shutdown"})
+
+def digest(data: bytes) -> str:
+    """What a plan's entry says of the bytes it was made for."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _last_name(node: ast.expr) -> str | None:
-    """The last dotted part of a callee, as libcst's get_full_name_for_node spells it."""
-    while isinstance(node, ast.Call | ast.Subscript):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else None
+# Entry keys that hold work for a file (the others describe it).
+_WORK_KEYS = (
+    "apps",
+    "strip",
+    "refuse",
+    "clients",
+    "client_uses",
+    "engines",
+    "engine_refuse",
+    "per_call",
+    "shared",
+    "lazy",
+    "lazy_uses",
+    "lazy_close",
+)
 
 
-def _import_blocks(body: Sequence[ast.stmt]) -> Iterable[ast.stmt]:
-    """Module-level statements, and those of top-level if/try blocks (as imports_any)."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, ast.If):
-            yield from _import_blocks([*stmt.body, *stmt.orelse])
-        elif isinstance(stmt, ast.Try | ast.TryStar):
-            handlers = [s for h in stmt.handlers for s in h.body]
-            yield from _import_blocks([*stmt.body, *handlers, *stmt.orelse, *stmt.finalbody])
+def has_work(planned: Mapping[str, Any]) -> bool:
+    return any(planned.get(key) for key in _WORK_KEYS)
+
+
+def view_entry(name: str, view: SourceView) -> tuple[bool, Mapping[str, Any]]:
+    """(planned, the entry the transformer will use, {} for none) of the codemod `name`:
+    as LifespanCodemod.entry() decides, for a file with a plan. A file without one is
+    planned on its own: `planned` is False and the prescreen judges its shapes instead
+    (planning it here would cost a libcst parse)."""
+    planned = view.plans.get(name)
+    if planned is None:
+        return False, {}
+    if not has_work(planned) or planned.get("digest") != digest(view.source):
+        return True, {}
+    return True, planned
+
+
+def is_test_file(path: str) -> bool:
+    """A test module's client does not starve production traffic (AF303)."""
+    parts = Path(path).parts
+    name = parts[-1] if parts else ""
+    return (
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(p in ("tests", "test") for p in parts[:-1])
+    )
 
 
 def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
@@ -57,14 +96,14 @@ class _Shapes:
     serves the five prescreens of a file."""
 
     registrations: bool  # @x.on_event(...), x.add_event_handler(...), on_startup=/on_shutdown=
-    clients: bool  # `name = <ClientSession/AsyncClient>(...)`, resolved as the index does
+    clients: bool  # `name = <an IMPORT_TIME_CLIENTS>(...)`, resolved as the index does
     engines: bool  # `name = create_async_engine(...)` outside functions and classes, likewise
     apps: bool  # module-level `name = FastAPI(...)`, likewise
     class_clients: bool  # a client attribute of a module-level class (see ImportTimeClient)
     routes: bool  # a module-level function with a @x.get(...)-like decorator
-    with_clients: bool  # a with item calling ClientSession/AsyncClient
-    pool_calls: bool  # a call of ClientSession/AsyncClient/TCPConnector/Limits
-    imports_http: bool  # aiohttp or httpx imported at module level (or a top-level if/try)
+    with_clients: bool  # a with item calling one of CLIENTS
+    pool_calls: bool  # a call of one of POOLS
+    imports_http: bool  # a package of POOLS imported at module level (or a top-level if/try)
 
 
 def _scan_shapes(tree: ast.Module) -> _Shapes:
@@ -93,22 +132,18 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
                 calls.append(node.value.func)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             registrations = registrations or any(
-                isinstance(d, ast.Call)
-                and isinstance(d.func, ast.Attribute)
-                and d.func.attr == "on_event"
-                for d in node.decorator_list
+                EVENTS.ast_decorator(d) is not None for d in node.decorator_list
             )
         elif isinstance(node, ast.Call):
             registrations = registrations or (
-                isinstance(node.func, ast.Attribute) and node.func.attr == "add_event_handler"
+                isinstance(node.func, ast.Attribute) and node.func.attr == EVENTS.method
             )
-            pool_calls = pool_calls or _last_name(node.func) in _POOL_CALLS
+            pool_calls = pool_calls or POOLS.spelt_by(node.func)
         elif isinstance(node, ast.keyword):
-            registrations = registrations or node.arg in _EVENT_KEYWORDS
+            registrations = registrations or node.arg in EVENTS.keywords
         elif isinstance(node, ast.withitem):
             with_clients = with_clients or (
-                isinstance(node.context_expr, ast.Call)
-                and _last_name(node.context_expr.func) in _CLIENT_CLASSES
+                isinstance(node.context_expr, ast.Call) and CLIENTS.spelt_by(node.context_expr.func)
             )
     for func in calls:
         assigned |= callee(func)
@@ -117,13 +152,13 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
         isinstance(stmt, ast.Assign)
         and isinstance(stmt.value, ast.Call)
         and any(isinstance(t, ast.Name) for t in stmt.targets)
-        and "create_async_engine" in callee(stmt.value.func)
+        and not ENGINES.last_names.isdisjoint(callee(stmt.value.func))
         for stmt in _module_statements(tree.body)
     )
     apps = any(
         isinstance(stmt, ast.Assign)
         and isinstance(stmt.value, ast.Call)
-        and "FastAPI" in callee(stmt.value.func)
+        and not APPS.last_names.isdisjoint(callee(stmt.value.func))
         for stmt in tree.body
     )
     class_clients = any(
@@ -131,48 +166,31 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
         and len(stmt.targets) == 1
         and isinstance(stmt.targets[0], ast.Name)
         and isinstance(stmt.value, ast.Call)
-        and _last_name(stmt.value.func) in _CLIENT_CLASSES
+        and IMPORT_TIME_CLIENTS.spelt_by(stmt.value.func)
         for cls in tree.body
         if isinstance(cls, ast.ClassDef)
         for stmt in cls.body
     )
     routes = any(
-        route_decorator(d, ROUTE_AND_WEBSOCKET)
+        ROUTES.ast_owner(stmt) is not None
         for stmt in tree.body
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
-        for d in stmt.decorator_list
     )
-    imports_http = False
-    for stmt in _import_blocks(tree.body):
-        names: list[str] = []
-        if isinstance(stmt, ast.Import):
-            names = [a.name for a in stmt.names]
-        elif isinstance(stmt, ast.ImportFrom) and stmt.module is not None:
-            names = [stmt.module]
-        if any(n.split(".")[0] in ("aiohttp", "httpx") for n in names):
-            imports_http = True
-            break
     return _Shapes(
         registrations=registrations,
-        clients=bool(assigned & _CLIENT_CLASSES),
+        clients=not assigned.isdisjoint(IMPORT_TIME_CLIENTS.last_names),
         engines=engines,
         apps=apps,
         class_clients=class_clients,
         routes=routes,
         with_clients=with_clients,
         pool_calls=pool_calls,
-        imports_http=imports_http,
+        imports_http=POOLS.ast_imported_by(tree),
     )
 
 
 # Every prescreen's True needs one of these names (an alias needs it in its import).
-_SHAPE_NAMES = (
-    *_POOL_CALLS,
-    "create_async_engine",
-    "on_event",
-    "add_event_handler",
-    *_EVENT_KEYWORDS,
-)
+_SHAPE_NAMES = (*sorted(POOLS.last_names | ENGINES.last_names), *EVENTS.names)
 _SHAPE_TOKENS = tuple(name.encode() for name in _SHAPE_NAMES)
 _NO_SHAPES = _Shapes(*([False] * len(fields(_Shapes))))
 # The last file's shapes: the family's five prescreens ask one after the other.
@@ -198,3 +216,57 @@ def shapes_of(view: SourceView) -> _Shapes:
     if not _LAST_SHAPES or _LAST_SHAPES[0][0] is not view.tree:
         _LAST_SHAPES[:] = [(view.tree, _scan_shapes(view.tree))]
     return _LAST_SHAPES[0][1]
+
+
+# -- the codemods' SCREENs: as each one's screen() decides, on the file as read ----------------
+# Their names are here, where the classes read them: a codemod's module imports libcst.
+ON_EVENT = "lifespan-on-event"
+IMPORT_TIME_CLIENT = "lifespan-import-time-client"
+PER_CALL_CLIENT = "lifespan-client-per-call"
+DISPOSE_ENGINE = "lifespan-dispose-engine"
+POOL_LIMITS = "lifespan-pool-limits"
+
+
+def screen_on_event(view: SourceView) -> bool:
+    planned, entry = view_entry(ON_EVENT, view)
+    if planned:
+        return bool(entry.get("strip") or entry.get("refuse"))
+    return shapes_of(view).registrations  # the only source of strip/refuse
+
+
+# The entry keys that hold work for ImportTimeClient.
+CLIENT_KEYS = ("clients", "client_uses", "lazy", "lazy_uses", "lazy_close")
+
+
+def screen_import_time_client(view: SourceView) -> bool:
+    # A planned client or use, else a client attribute of a class.
+    planned, entry = view_entry(IMPORT_TIME_CLIENT, view)
+    shapes = shapes_of(view)
+    if any(entry.get(key) for key in CLIENT_KEYS) or (not planned and shapes.clients):
+        return True
+    return shapes.class_clients
+
+
+def screen_per_call_client(view: SourceView) -> bool:
+    # A file planned on its own never gets `shared` (no router elsewhere).
+    planned, entry = view_entry(PER_CALL_CLIENT, view)
+    if entry.get("shared") or entry.get("per_call"):
+        return True
+    shapes = shapes_of(view)
+    apps = bool(entry.get("apps")) if planned else shapes.apps
+    return (apps or shapes.routes) and shapes.with_clients
+
+
+def screen_dispose_engine(view: SourceView) -> bool:
+    planned, entry = view_entry(DISPOSE_ENGINE, view)
+    if planned:
+        return bool(entry.get("engines") or entry.get("engine_refuse"))
+    return shapes_of(view).engines
+
+
+def screen_pool_limits(view: SourceView) -> bool:
+    # The imports earlier codemods ask for are the driver's concern.
+    if is_test_file(view.path):
+        return False
+    shapes = shapes_of(view)
+    return shapes.imports_http and shapes.pool_calls

@@ -1,5 +1,5 @@
-"""What only the serializer family's rules share: the names they look for, and static
-facts about libcst expressions."""
+"""What only the serializer family's transform shares: static facts about libcst
+expressions (the names it looks for are in `sites.py`)."""
 
 from __future__ import annotations
 
@@ -10,38 +10,6 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ComprehensionScope, FunctionScope, Scope
 
-# -- names -----------------------------------------------------------------------------------
-
-STARLETTE_RESPONSE = frozenset(
-    {"starlette.responses.Response", "fastapi.Response", "fastapi.responses.Response"}
-)
-AIOHTTP_RESPONSE = frozenset({"aiohttp.web.Response", "aiohttp.web_response.Response"})
-JSON_RESPONSE = frozenset({"starlette.responses.JSONResponse", "fastapi.responses.JSONResponse"})
-FASTAPI_APPS = frozenset(
-    {
-        "fastapi.FastAPI",
-        "fastapi.applications.FastAPI",
-        "fastapi.APIRouter",
-        "fastapi.routing.APIRouter",
-    }
-)
-PANDAS_TYPES = frozenset(
-    {
-        "pandas.DataFrame",
-        "pandas.Series",
-        "pandas.core.frame.DataFrame",
-        "pandas.core.series.Series",
-    }
-)
-_READERS = ("read_csv", "read_excel", "read_feather", "read_json", "read_parquet", "read_pickle")
-PANDAS_READERS = frozenset(f"pandas.{name}" for name in (*_READERS, "read_table"))
-PANDAS_MAKERS = PANDAS_TYPES | PANDAS_READERS
-PANDAS_METHODS = frozenset({"to_json", "to_dict", "to_csv"})
-JSON_FILE_IO = frozenset({"json.dump", "json.load"})
-# Call names (as written) worth resolving metadata for; the screen looks for these only.
-CANDIDATES = frozenset(
-    {"dumps", "loads", "dump", "load", "JSONResponse", "read_table", *_READERS, *PANDAS_METHODS}
-)
 _JSON_MEDIA_TYPE = re.compile(
     r"application/(?:[\w.+-]+\+)?json\s*(?:;.*)?", re.IGNORECASE | re.DOTALL
 )

@@ -9,9 +9,7 @@ from libcst.metadata import Scope, ScopeProvider
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import LoopContext, module_name_at, remove_import_if_unused
 from asyncfix.codemods.serializer._shared import (
-    AIOHTTP_RESPONSE,
     ORJSON_TAKEN,
-    STARLETTE_RESPONSE,
     argument,
     comments,
     is_json_media_type,
@@ -20,6 +18,7 @@ from asyncfix.codemods.serializer._shared import (
 )
 from asyncfix.codemods.serializer.lookups import DumpsSite, SerializerBase, Sink
 from asyncfix.codemods.serializer.orjson_calls import DumpsArgs, map_dumps_arguments, orjson_dumps
+from asyncfix.codemods.serializer.sites import AIOHTTP_RESPONSE, CONTENT, STARLETTE_RESPONSE
 from asyncfix.versions import ORJSON_OPTIONS, fastapi_target, missing
 
 AF101 = Rule(
@@ -166,7 +165,7 @@ class DumpsRules(SerializerBase):
         if name in STARLETTE_RESPONSE:
             media_type = argument(call, 3, "media_type")
             is_json = media_type is not None and is_json_media_type(media_type.value)
-            if is_json and arg is argument(call, 0, "content"):
+            if is_json and arg is CONTENT.in_cst(call):
                 return Sink("any", starlette=True)
         elif name in AIOHTTP_RESPONSE and arg.keyword is not None:
             content_type = argument(call, None, "content_type")
@@ -297,7 +296,7 @@ class DumpsRules(SerializerBase):
 
     def _leave_response(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """AF103 before FastAPI 0.131: Response(content=json.dumps(data)) -> ORJSONResponse."""
-        content = argument(original, 0, "content")
+        content = CONTENT.in_cst(original)
         dumps = content.value if content is not None else None
         if (
             isinstance(dumps, cst.Call)
@@ -345,7 +344,7 @@ class DumpsRules(SerializerBase):
             return updated
         scope, where = found
         assert where.function is not None
-        content = argument(original, 0, "content")
+        content = CONTENT.in_cst(original)
         if not self._is_route(where.function) or content is None or small_literal(content.value):
             return updated
         message = "JSONResponse serializes with the stdlib json on the event loop"

@@ -6,15 +6,14 @@ import libcst as cst
 
 from asyncfix.codemods.base import Rule
 from asyncfix.codemods.helpers import module_name_at
-from asyncfix.codemods.serializer._shared import (
-    AIOHTTP_RESPONSE,
-    ORJSON_TAKEN,
-    STARLETTE_RESPONSE,
-    argument,
-    callee,
-    literal,
-)
+from asyncfix.codemods.serializer._shared import ORJSON_TAKEN, argument, callee, literal
 from asyncfix.codemods.serializer.lookups import JsonWriter, SerializerBase
+from asyncfix.codemods.serializer.sites import (
+    AIOHTTP_RESPONSE,
+    JSON_WRITERS,
+    STARLETTE_RESPONSE,
+    last_names,
+)
 
 AF102 = Rule(
     code="AF102",
@@ -61,6 +60,7 @@ AF102 = Rule(
 
 # Awaited reads of a request's or a response's body: text that comes from outside.
 _BODY_READS = frozenset({"body", "text", "read", "receive_text", "receive_bytes"})
+_WRITTEN_AS = last_names(JSON_WRITERS)
 _BROAD = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
 
 
@@ -212,8 +212,8 @@ class LoadsRule(SerializerBase):
 
     def _stores_json(self, call: cst.Call, function: cst.FunctionDef | None) -> str | None:
         """json.dump or json.dumps for such a call whose text may be stored, else None."""
-        name = self._qualified(call) if callee(call) in ("dump", "dumps") else None
-        if name not in ("json.dump", "json.dumps"):
+        name = self._qualified(call) if callee(call) in _WRITTEN_AS else None
+        if name not in JSON_WRITERS:
             return None
         allow_nan = argument(call, None, "allow_nan")
         if allow_nan is not None and literal(allow_nan.value) is False:

@@ -18,14 +18,10 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.base import AsyncfixCodemod
-from asyncfix.codemods.helpers import (
-    ROUTE_METHODS,
-    LoopContext,
-    loop_context,
-    remove_import_if_unused,
-)
-from asyncfix.codemods.serializer._shared import FASTAPI_APPS, within
+from asyncfix.codemods.helpers import LoopContext, loop_context, remove_import_if_unused
+from asyncfix.codemods.serializer._shared import within
 from asyncfix.codemods.serializer.orjson_calls import DumpsArgs
+from asyncfix.codemods.serializer.sites import ROUTES
 
 
 @dataclass(frozen=True)
@@ -147,14 +143,9 @@ class SerializerBase(AsyncfixCodemod):
         return self._routes[function]
 
     def _is_route_decorator(self, decorator: cst.BaseExpression) -> bool:
-        if not (
-            isinstance(decorator, cst.Call)
-            and isinstance(decorator.func, cst.Attribute)
-            and decorator.func.attr.value in ROUTE_METHODS
-            and isinstance(decorator.func.value, cst.Name)
-        ):
+        app = ROUTES.app_in_cst(decorator)
+        if app is None:
             return False
-        app = decorator.func.value
         scope = self.get_metadata(ScopeProvider, app, None)
         if scope is None or app.value not in scope:
             return False
@@ -163,7 +154,7 @@ class SerializerBase(AsyncfixCodemod):
             if isinstance(assignment, ImportAssignment) or not isinstance(assignment, Assignment):
                 return False
             value = self._assigned_value(assignment.node)
-            if not isinstance(value, cst.Call) or self._qualified(value) not in FASTAPI_APPS:
+            if not isinstance(value, cst.Call) or self._qualified(value) not in ROUTES.apps:
                 return False
         return bool(assignments)
 

@@ -13,16 +13,15 @@ from asyncfix.codemods.helpers import (
     module_name_at,
     to_thread_call,
 )
-from asyncfix.codemods.serializer._shared import (
+from asyncfix.codemods.serializer._shared import argument, only_str_keys
+from asyncfix.codemods.serializer.lookups import SerializerBase
+from asyncfix.codemods.serializer.sites import (
     JSON_FILE_IO,
     PANDAS_MAKERS,
     PANDAS_METHODS,
     PANDAS_READERS,
     PANDAS_TYPES,
-    argument,
-    only_str_keys,
 )
-from asyncfix.codemods.serializer.lookups import SerializerBase
 from asyncfix.versions import ASYNCIO_TO_THREAD, missing
 
 AF104 = Rule(

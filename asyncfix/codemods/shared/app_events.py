@@ -8,36 +8,26 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from asyncfix.codemods.shared.lifespan_sites import (
+    APPS,
+    CLIENTS,
+    ENGINES,
+    EVENTS,
+    IMPORT_TIME_CLIENTS,
+    ROUTERS,
+)
 from asyncfix.index import ModuleInfo, ProjectIndex, dotted_name, identifier_bytes, walk
 
-_FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
-_ROUTER = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
-CLIENTS = {
-    "aiohttp.ClientSession": "close",
-    "aiohttp.client.ClientSession": "close",
-    "httpx.AsyncClient": "aclose",
-}
-# A client created at import time is moved as written, so httpx2 (httpx's API) is one too.
-IMPORT_TIME_CLIENTS = {**CLIENTS, "httpx2.AsyncClient": "aclose"}
-ENGINES = frozenset(
-    {
-        "sqlalchemy.ext.asyncio.create_async_engine",
-        "sqlalchemy.ext.asyncio.engine.create_async_engine",
-    }
-)
 _EVENTS = ("startup", "shutdown")
-# Bytes a module must hold to matter to the plan.
-PLAN_TOKENS = (
-    b"on_event",
-    b"add_event_handler",
-    b"on_startup",
-    b"on_shutdown",
-    b"FastAPI",
-    b"APIRouter",
-    b"include_router",
-    b"ClientSession",
-    b"AsyncClient",
-    b"create_async_engine",
+# Bytes a module must hold to matter to the plan: the names its sites are spelt with.
+PLAN_TOKENS = tuple(
+    name.encode()
+    for name in (
+        *EVENTS.names,
+        *sorted(APPS.last_names | ROUTERS.last_names),
+        EVENTS.include,
+        *sorted(CLIENTS.last_names | IMPORT_TIME_CLIENTS.last_names | ENGINES.last_names),
+    )
 )
 
 
@@ -90,22 +80,18 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
-    if len(call.args) > position:
-        return call.args[position]
-    for kw in call.keywords:
-        if kw.arg == keyword:
-            return kw.value
-    return None
-
-
 # The attribute names scan_module's walk looks for.
-_WALK_TOKENS = (b"on_event", b"add_event_handler", b"include_router")
+_WALK_TOKENS = tuple(name.encode() for name in (EVENTS.decorator, EVENTS.method, EVENTS.include))
+# (A keyword needs no walk: only an app's or a router's constructor takes it.)
+_KEYWORD_TOKENS = tuple(keyword.encode() for keyword in EVENTS.keywords)
 
 
 def _owner_kind(callee: str | None) -> str | None:
     """The owner a call of `callee` (resolved) makes: "app", "router" or None."""
-    return "app" if callee in _FASTAPI else "router" if callee in _ROUTER else None
+    for owners in (APPS, ROUTERS):
+        if callee is not None and callee in owners:
+            return owners[callee]
+    return None
 
 
 def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
@@ -125,7 +111,7 @@ def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
     # Most modules hold none of them: skip the walk. (Identifiers are read in NFKC.)
     text = identifier_bytes(data)
     scan = any(token in text for token in _WALK_TOKENS)
-    if not scan and not (b"on_startup" in text or b"on_shutdown" in text):
+    if not scan and not any(token in text for token in _KEYWORD_TOKENS):
         # Then the apps and routers are all there is, and the index knows them: the
         # statements of the body loop below, without their tree.
         for var, callee, line in info.toplevel_calls:
@@ -147,9 +133,9 @@ def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
                     qualname, kind, stmt.targets[0].id, info, stmt.lineno
                 )
                 for kw in stmt.value.keywords:
-                    if kw.arg not in ("on_startup", "on_shutdown"):
+                    if kw.arg is None or kw.arg not in EVENTS.keywords:
                         continue
-                    event = kw.arg.removeprefix("on_")
+                    event = EVENTS.keywords[kw.arg]
                     items = kw.value.elts if isinstance(kw.value, ast.List | ast.Tuple) else None
                     if items is None or any(isinstance(i, ast.Starred) for i in items):
                         events.append(
@@ -188,16 +174,13 @@ def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
     for node in walk(info.tree) if scan else ():
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
-                if not (
-                    isinstance(decorator, ast.Call)
-                    and isinstance(decorator.func, ast.Attribute)
-                    and decorator.func.attr == "on_event"
-                ):
+                if EVENTS.ast_decorator(decorator) is None:
                     continue
+                assert isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
                 problem = None
                 if len(node.decorator_list) != 1:
                     problem = "the handler has other decorators"
-                event_node = _call_arg(decorator, 0, "event_type")
+                event_node = EVENTS.ast_arg(decorator, EVENTS.event)
                 events.append(
                     Registration(
                         owner_of(decorator.func.value),
@@ -212,9 +195,9 @@ def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
                     )
                 )
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr == "add_event_handler":
-                handler = _call_arg(node, 1, "func")
-                event_node = _call_arg(node, 0, "event_type")
+            if node.func.attr == EVENTS.method:
+                handler = EVENTS.ast_arg(node, EVENTS.handler)
+                event_node = EVENTS.ast_arg(node, EVENTS.event)
                 events.append(
                     Registration(
                         owner_of(node.func.value),
@@ -233,8 +216,8 @@ def scan_module(info: ModuleInfo, facts: Facts, data: bytes) -> None:
                         ),
                     )
                 )
-            elif node.func.attr == "include_router":
-                target = _call_arg(node, 0, "router")
+            elif node.func.attr == EVENTS.include:
+                target = EVENTS.ast_arg(node, EVENTS.router)
                 events.append(
                     Include(
                         info.resolve(node.func.value),
@@ -288,7 +271,7 @@ def handler_problem(reg: Registration, index: ProjectIndex, info: ModuleInfo | N
     function = index.function(reg.handler)
     if function is None or function.qualname != f"{function.module}.{function.name}":
         return f"the handler {reg.handler} is not a module-level function asyncfix can see"
-    if any(not d.endswith(".on_event") for d in function.decorators):
+    if any(not d.endswith(f".{EVENTS.decorator}") for d in function.decorators):
         return f"the handler {function.name} is decorated; asyncfix cannot tell whether it is async"
     return None
 

@@ -10,10 +10,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from asyncfix.codemods.helpers import lifecycle_functions
+from asyncfix.codemods.shared.lifecycle import lifecycle_functions
 from asyncfix.config import Config, ConfigError
 from asyncfix.index import (
     FunctionInfo,
@@ -21,7 +20,12 @@ from asyncfix.index import (
     identifier_bytes,
 )
 
+if TYPE_CHECKING:
+    import libcst as cst
+
 _OPTIONS = {"closed-world": bool}
+# What a file holds when it may define a candidate: AF601's trigger, what its plan indexes.
+ASYNC_DEF = b"async def"
 
 # Calls that no family rewrites into an await and that cannot block.
 SAFE_BUILTINS = frozenset(
@@ -280,8 +284,12 @@ def in_test_file(path: str) -> bool:
     return in_tests or filename == "conftest.py"
 
 
-def is_test(module: ModuleInfo, info: FunctionInfo) -> bool:
-    return in_test_file(module.path) and info.name.startswith("test")
+def skipped_by_name(name: str, path: str) -> bool:
+    """Is an async def of this name in the module at `path` skipped without a finding,
+    whatever its body? A protocol method (`__aenter__`: its callers are the runtime) or a
+    pytest test."""
+    dunder = name.startswith("__") and name.endswith("__")
+    return dunder or (in_test_file(path) and name.startswith("test"))
 
 
 def surely_unsafe_call(node: ast.AST) -> bool:
@@ -336,38 +344,24 @@ def unsafe_call(
 
 
 def awaits_in(node: cst.FunctionDef) -> bool:
-    """Does the function's own body await, or yield (nested defs and lambdas aside)? On the
-    libcst tree: the transformers' re-check of what the plan decided."""
-    finder = _AwaitFinder()
-    node.body.visit(finder)
-    return finder.found
+    """Does the function's own body await, or yield (nested defs, lambdas and classes
+    aside)? On the libcst tree: the transformers' re-check of what the plan decided. The
+    plan imports no libcst (the prescreen of AF601 is the plan): this imports it when a
+    transformer asks, which has loaded it already."""
+    import libcst
 
+    from asyncfix.codemods.speed.metadata import child_nodes
 
-class _AwaitFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Await(self, node: cst.Await) -> bool:
-        self.found = True
-        return False
-
-    def visit_For(self, node: cst.For) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_With(self, node: cst.With) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.found = self.found or node.asynchronous is not None
-
-    def visit_Yield(self, node: cst.Yield) -> None:
-        self.found = True
+    todo: list[libcst.CSTNode] = [node.body]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, libcst.Await | libcst.Yield):
+            return True
+        if (
+            isinstance(current, libcst.For | libcst.With | libcst.CompFor)
+            and current.asynchronous is not None
+        ):
+            return True
+        if not isinstance(current, libcst.FunctionDef | libcst.Lambda | libcst.ClassDef):
+            todo.extend(child_nodes(current))
+    return False

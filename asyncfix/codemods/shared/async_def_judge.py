@@ -6,6 +6,7 @@ import ast
 from collections.abc import Collection, Iterable, Mapping
 
 from asyncfix.codemods.shared.async_def_facts import (
+    ASYNC_DEF,
     FRAMEWORK,
     SAFE_DECORATORS,
     SAFE_METHODS,
@@ -18,7 +19,6 @@ from asyncfix.codemods.shared.async_def_facts import (
     unsafe_call,
 )
 from asyncfix.config import Config
-from asyncfix.data import coroutines as table
 from asyncfix.index import (
     ModuleInfo,
     ProjectIndex,
@@ -47,6 +47,10 @@ class Judge:
         self.index = index
         self.config = config
         self.closed_world = closed_world(config)
+        # (a large generated table: imported by a plan, not by the prescreen's module,
+        # which most files answer before any plan is made)
+        from asyncfix.data import coroutines as table
+
         # A "pure" method name that is also a coroutine method somewhere (Redis.append,
         # a project's own `async def join`) may be awaited by AF501: not safe.
         coroutine_methods = {
@@ -55,7 +59,7 @@ class Judge:
             for kind in ("coroutine", "future")
             for name in kinds[kind]
         }
-        for module in index.modules(b"async def"):
+        for module in index.modules(ASYNC_DEF):
             coroutine_methods.update(f.name for f in module.functions.values() if f.is_async)
         self.safe_methods = SAFE_METHODS - coroutine_methods
         self._suppressions: dict[str, dict[int, frozenset[str] | None]] = (

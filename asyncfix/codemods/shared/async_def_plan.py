@@ -9,16 +9,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asyncfix.codemods.base import FileRun
 from asyncfix.codemods.shared.async_def_facts import (
+    ASYNC_DEF,
     FRAMEWORK_DECORATORS,
     Outline,
     Target,
     closed_world,
-    in_test_file,
-    is_test,
+    skipped_by_name,
     surely_unsafe,
     surely_unsafe_call,
 )
@@ -33,13 +32,16 @@ from asyncfix.index import (
     index_module,
 )
 
+if TYPE_CHECKING:
+    from asyncfix.codemods.base import FileRun
+
 
 class Planner(UseFinder):
     """Decides, on the original code of the whole project, which functions to convert."""
 
     def targets(self) -> list[Target]:
         found: list[Target] = []
-        for module in self.index.modules(b"async def"):
+        for module in self.index.modules(ASYNC_DEF):
             candidates = []
             for info in module.functions.values():
                 if not info.is_async or info.awaits or info.yields:
@@ -72,10 +74,8 @@ class Planner(UseFinder):
         """Is it skipped without a finding on what the index knows, whatever its tree
         says? (Like the skips of _judge, these come before any finding: the order of the
         two does not matter.)"""
-        name = info.name
         return (
-            (name.startswith("__") and name.endswith("__"))  # its callers are the runtime
-            or is_test(module, info)
+            skipped_by_name(info.name, module.path)
             or self.config.in_test_code(module.path)
             or any(d.startswith("pytest.") for d in info.decorators)
             or any(d.rsplit(".", 1)[-1] in FRAMEWORK_DECORATORS for d in info.decorators)
@@ -114,6 +114,32 @@ class Planner(UseFinder):
                     else:
                         site["dropped" if dropped else "names"].append(name)
         return plans
+
+
+def project_plan(
+    index: ProjectIndex, config: Config, enabled: Collection[str] | None = None
+) -> dict[str, Any]:
+    """AsyncWithoutAwait's plan (see AsyncfixCodemod.plan), which imports no libcst.
+
+    A file is planned only where the project changes its verdict: what the file alone
+    decides, the transformer decides again (see `local_plan`), and such a file stays
+    cacheable."""
+    if enabled is None:  # not told (a direct call): as when every rule runs
+        enabled = frozenset({"AF501", "AF601"})
+    planner = Planner(index, config, enabled)
+    project = planner.plan()
+    files = {f.display: f for f in index.files}
+    planned: dict[str, Any] = {}
+    for path, entry in project.items():
+        data = index.data(files[path]) if path in files else None
+        if data is None:
+            planned[path] = entry
+            continue
+        module = index.module(files[path])
+        alone = local_plan(files[path], data, config, enabled, planner, module)
+        if entry != alone:
+            planned[path] = entry
+    return planned
 
 
 class OneFileIndex(ProjectIndex):
@@ -174,7 +200,7 @@ def local_plan(
     plan phase, `project` and `module` (the file's facts) save walking it again; `tree`,
     the stdlib ast of `data` when the caller has it, often saves indexing the file and
     else parsing it again."""
-    if b"async def" not in data:
+    if ASYNC_DEF not in data:
         return empty_plan()
     if tree is not None and not _may_judge(tree, file.display):
         return empty_plan()  # every target is skipped without a word: nothing to plan
@@ -199,11 +225,9 @@ def _may_judge(tree: ast.Module, path: str) -> bool:
     while todo:
         node = todo.pop()
         if isinstance(node, ast.AsyncFunctionDef):
-            name = node.name
             if (
                 not _awaits_or_yields(node)
-                and not (name.startswith("__") and name.endswith("__"))
-                and not (in_test_file(path) and name.startswith("test"))
+                and not skipped_by_name(node.name, path)
                 and not any(surely_unsafe_call(n) for n in ast.walk(node) if n is not node)
             ):
                 return True

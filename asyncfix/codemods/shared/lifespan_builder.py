@@ -16,6 +16,7 @@ from libcst.helpers import get_full_name_for_node
 
 from asyncfix.codemods.base import visit_with_metadata
 from asyncfix.codemods.helpers import TopImportsAdder
+from asyncfix.codemods.shared.lifespan_sites import APPS, EVENTS
 
 _ASYNCCONTEXTMANAGER = "asynccontextmanager"
 
@@ -78,9 +79,7 @@ def blocks(stmt: cst.BaseCompoundStatement) -> Iterable[Sequence[cst.BaseStateme
 
 
 def _is_fastapi_call(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Call) and (
-        m.matches(node.func, m.Name("FastAPI") | m.Attribute(attr=m.Name("FastAPI")))
-    )
+    return isinstance(node, cst.Call) and APPS.cst_spelt_by(node.func)
 
 
 @dataclass
@@ -116,13 +115,7 @@ def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
 
 def has_event_handlers(module: cst.Module) -> bool:
     """Any on_event/add_event_handler/on_startup= left: lifespan= would silence them."""
-    return bool(
-        m.findall(
-            module,
-            m.Call(func=m.Attribute(attr=m.Name("on_event") | m.Name("add_event_handler")))
-            | m.Arg(keyword=m.Name("on_startup") | m.Name("on_shutdown")),
-        )
-    )
+    return EVENTS.cst_any_in(module)
 
 
 @dataclass

@@ -1,0 +1,78 @@
+"""Runs that no codemod can act on, told from the registry's manifest without importing a
+codemod (nor libcst, about 0.4 s): a file named on the command line, as pre-commit gives
+it, that holds nothing any rule looks for. See docs/architecture.md, "Speed"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from asyncfix.codemods.catalog import Entry, plans_empty, selected, wanted
+from asyncfix.config import Config
+from asyncfix.files import SourceError, SourceFile, check_named, check_text, decode
+from asyncfix.parsing import guard_depth
+
+
+def codemod_free(
+    config: Config,
+    enabled: frozenset[str],
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    max_bytes: int,
+) -> bool:
+    """Would the selected codemods neither plan anything in this project (`contents`: every
+    file's bytes) nor act on any of `files`? Then `Pipeline(config, ())` gives the very
+    outcomes of the full registry. False whenever in doubt; for a file over `max_bytes`
+    that would need Python's parse too (the full run parses such files apart).
+
+    Besides the plans (their gates) and the files (the pipeline's own steps, below), a
+    family's options: only its class checks them, so a configuration with any is asked
+    the full registry."""
+    codemods = selected(enabled)
+    if any(config.families.values()):
+        return False
+    if not plans_empty(codemods, (d for d in contents.values() if isinstance(d, bytes))):
+        return False
+    for file in files:
+        data = contents[file.display]
+        if not isinstance(data, bytes):
+            continue  # reported as it is
+        if not _settled(file, data, config, enabled, codemods, max_bytes):
+            return False
+    return True
+
+
+def _settled(
+    file: SourceFile,
+    data: bytes,
+    config: Config,
+    enabled: frozenset[str],
+    codemods: list[Entry],
+    max_bytes: int,
+) -> bool:
+    """Does the pipeline finish this file with no codemod and no libcst parse? Its steps
+    in order (Pipeline.triage, then Pipeline._rewrite_file), without a plan."""
+    from asyncfix.codemods.view import SourceView
+
+    try:
+        check_text(data)
+        check_named(file, data)
+    except SourceError:
+        return True  # reported as it is
+    matching = [e for e in codemods if e.may_match(data)]
+    if (not matching and not file.named) or config.too_large(data):
+        return True
+    if len(data) > max_bytes:
+        return False
+    try:
+        decode(data)
+        tree = guard_depth(data)
+    except SourceError:
+        return True
+    if tree is None:
+        return False  # Python's parser could not read it: libcst's decides
+    in_tests = config.in_test_code(file.display)
+    wanting = [e for e in matching if e.in_tests or not in_tests]
+    if not wanting:
+        return True
+    view = SourceView(file.display, data, tree, config, enabled, {})
+    return not wanted(wanting, view)
