@@ -42,7 +42,7 @@ _Edit = tuple[int, int, str]  # (start, end, replacement) offsets into the text
 # The lowered text of the last sources that needed it (plans parse a module again when
 # its tree was dropped; a rewrite's check parses the new source).
 _LOWERED: dict[bytes | str, str | None] = {}
-_LOWERED_SIZE = 64
+_LOWERED_SIZE = 256
 _NEWLINE = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
 _Offset = Callable[[tuple[int, int]], int]  # tokenize's (row, column) -> offset
 
@@ -68,6 +68,21 @@ def parse(data: bytes | str, filename: str = "<unknown>") -> ast.Module:
             return ast.parse(lowered, filename=filename)
         except SyntaxError:
             raise first from None
+
+
+def lowering_of(data: bytes) -> str | None:
+    """The lowered text `parse` made of `data` in this process (None: none made, or the
+    source needs none): a worker sends it on, so that no other process lowers it again."""
+    return _LOWERED.get(data)
+
+
+def remember_lowering(data: bytes, lowered: str) -> None:
+    """Keep `lowered`, the lowered text of `data` made in another process, for `parse`:
+    lowering tokenizes the source and round-trips it through libcst, several times the
+    cost of an ast parse, and a file is parsed by the index, the plans and its rewrite."""
+    _LOWERED[data] = lowered
+    if len(_LOWERED) > _LOWERED_SIZE:
+        del _LOWERED[next(iter(_LOWERED))]
 
 
 def compiles(source: bytes | str, filename: str = "<asyncfix>") -> bool:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from asyncfix import syntax
 from asyncfix.cache import ResultCache
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile
@@ -73,8 +74,27 @@ def start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessP
 
 
 # A file for a worker: its bytes, its plans, its cache key (see Pipeline.triage) and its
-# facts, pickled, when a worker indexed it already (see index_apart).
+# facts, pickled, when a worker indexed it already (see index_apart and `facts_blob`).
 Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None, bytes | None]
+
+
+def facts_blob(info: ModuleInfo, lowered: str | None = None) -> bytes:
+    """What a worker indexing a module sends on: its facts without its bytes (the parent
+    has them) or its tree (parsed again where needed), and the source lowered for this
+    Python when `ast.parse` needed that (see syntax.lower): lowering costs several ast
+    parses, and the plans and the file's rewrite each parse it again."""
+    return pickle.dumps((replace(info, data=b""), lowered), pickle.HIGHEST_PROTOCOL)
+
+
+def from_blob(blob: bytes, data: bytes) -> ModuleInfo:
+    """The facts of `facts_blob`, with their bytes `data`; its lowered text is kept for
+    `syntax.parse` in this process."""
+    facts: tuple[ModuleInfo, str | None] = pickle.loads(blob)
+    info, lowered = facts
+    info.data = data
+    if lowered is not None:
+        syntax.remember_lowering(data, lowered)
+    return info
 
 
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
@@ -84,7 +104,7 @@ def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
         if facts is not None:
             # The screens and codemods that index the module find it done: a fraction of
             # the cost of indexing it again.
-            remember(pickle.loads(facts), data)
+            remember(from_blob(facts, data), data)
         outcomes.append(_WORKER.rewrite_file(file, data, plans, key))
         if outcomes[-1].parsed:
             # A libcst tree with its scopes is a web of cycles that the raised thresholds
@@ -106,15 +126,12 @@ def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
 
 
 def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[bytes | None]:
-    """A worker's share of the project index (see `index_apart`): each module's facts,
-    pickled, without its bytes (the parent has them) or its tree (parsed again where a
-    plan asks for it)."""
+    """A worker's share of the project index (see `index_apart`): each module's
+    `facts_blob`."""
     found = []
     for file, data in files:
         info = index_module(file, data)
-        # A copy: the index's cache holds `info` itself, which must keep its bytes.
-        facts = None if info is None else replace(info, data=b"")
-        found.append(None if facts is None else pickle.dumps(facts, pickle.HIGHEST_PROTOCOL))
+        found.append(None if info is None else facts_blob(info, syntax.lowering_of(data)))
     forget()
     return found
 
@@ -152,8 +169,9 @@ def index_apart(
                 for (file, data), facts in zip(chunk, future.result(), strict=True):
                     info = None
                     if facts is not None:
-                        info = pickle.loads(facts)
-                        info.data = data
+                        # (its lowered text, if any, kept here: the planning children
+                        # fork from this process)
+                        info = from_blob(facts, data)
                         pickled[file.display] = facts
                     found[file.display] = info
         except Interrupted:

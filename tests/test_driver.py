@@ -6,16 +6,16 @@ import ast
 import os
 import pickle
 import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import libcst as cst
 import pytest
 
-from asyncfix import index, workers
+from asyncfix import index, syntax, workers
 from asyncfix.codemods import (
     AsyncfixCodemod,
     RegistryError,
@@ -33,7 +33,7 @@ from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import ModuleInfo, forget, index_module
 from asyncfix.planning import make_plans, plan_apart, plan_groups
 from asyncfix.signals import Interrupted, stop_on_signals
-from asyncfix.workers import _init_worker, _process_chunk, index_apart
+from asyncfix.workers import _init_worker, _process_chunk, facts_blob, from_blob, index_apart
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -216,10 +216,10 @@ def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
         assert info is not None and here is not None
         assert _facts(info) == _facts(here)
         # What the worker that rewrites the file gets (see _process_chunk).
-        sent = pickle.loads(pickled[path])
+        sent, lowered = pickle.loads(pickled[path])
         assert sent.data == b""  # the worker has the bytes
-        sent.data = data
-        assert _facts(sent) == _facts(here)
+        assert lowered is None  # (this Python parses them as they are)
+        assert _facts(from_blob(pickled[path], data)) == _facts(here)
     apart = plan_apart(pipeline, files, contents, apart=True, jobs=jobs, modules=modules)
     assert _ordered(apart) == _ordered(plan_apart(pipeline, files, contents, apart=False))
 
@@ -287,7 +287,7 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
         data = contents[file.display]
         assert isinstance(data, bytes)
         info = index_module(file, data)
-        facts = None if info is None else pickle.dumps(replace(info, data=b""))
+        facts = None if info is None else facts_blob(info)
         tasks.append((file, data, plans.get(file.display), None, facts))
     forget()
     expected = [pipeline.rewrite_file(*task[:4]) for task in tasks]
@@ -330,3 +330,25 @@ def test_the_families_are_the_registrys() -> None:
 
 def all_rules_of(family: str) -> list[str]:
     return [code for code, (c, _) in all_rules().items() if family == c.FAMILY]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12 parses PEP 701 f-strings")
+def test_the_lowered_source_travels_with_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A module in 3.12's syntax is lowered (tokenize and a libcst round trip, several ast
+    # parses' worth) by the worker that indexes it; the plans and its rewrite reuse that.
+    data = b'import asyncio\n\n\nasync def f(x):\n    return f"{x["k"]}"\n'
+    file = SourceFile(Path("app/new.py"), "app/new.py")
+    info = index_module(file, data)
+    assert info is not None
+    lowered = syntax.lowering_of(data)
+    assert lowered is not None and "'k'" in lowered
+    blob = facts_blob(info, lowered)
+    syntax._LOWERED.clear()  # as in another process
+    forget()
+    assert _facts(from_blob(blob, data)) == _facts(info)
+
+    def lower(source: bytes | str) -> str | None:
+        raise AssertionError("lowered again")
+
+    monkeypatch.setattr(syntax, "lower", lower)
+    assert ast.dump(syntax.parse(data)) == ast.dump(ast.parse(lowered))
