@@ -539,6 +539,7 @@ class ProjectIndex:
             for path, data in (contents or {}).items()
         }
         self._modules: dict[str, ModuleInfo | None] = {}
+        self._names: frozenset[str] | None = None  # every file's module name (see function)
         # tokens -> the files holding one of them: the plans ask the same few again and
         # again (a function's module by its name: thousands of times on a large project).
         self._holding: dict[tuple[bytes, ...], list[SourceFile]] = {}
@@ -554,6 +555,7 @@ class ProjectIndex:
         given = self._given if self._given is not None else {f.display for f in self.files}
         view = ProjectIndex(self.files, given=[p for p in given if p not in paths])
         view._data, view._modules, view._holding = self._data, self._modules, self._holding
+        view._names = self._names
         return view
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
@@ -644,6 +646,13 @@ class ProjectIndex:
         return None
 
     def function(self, qualname: str, *tokens: bytes) -> FunctionInfo | None:
+        # Only a module whose name prefixes `qualname` can define it: a library callee
+        # (most of what plans ask) is answered without a search of every file's bytes.
+        if self._names is None:
+            self._names = frozenset(module_name(f.path) for f in self.files)
+        parts = qualname.split(".")
+        if not any(".".join(parts[:i]) in self._names for i in range(1, len(parts))):
+            return None
         for info in self.modules(*tokens):
             if qualname.startswith(info.name + ".") and qualname in info.functions:
                 return info.functions[qualname]
