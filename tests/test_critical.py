@@ -58,7 +58,7 @@ def rewrite(source: str, family: str) -> tuple[str, list[str]]:
 def unguarded(monkeypatch: pytest.MonkeyPatch, source: str, family: str) -> str:
     """What asyncfix would write without the check: the hazard the test measures."""
     for module in (offload, time_sleep):
-        monkeypatch.setattr(module, "split_section", lambda *args: None)
+        monkeypatch.setattr(module, "split_section", lambda *args, **kwargs: None)
     new, _ = rewrite(source, family)
     monkeypatch.undo()
     return new

@@ -104,6 +104,8 @@ class _Flattener:
     aliases: dict[str, str] = field(default_factory=dict)  # local name -> shared state
     files: dict[str, _File] = field(default_factory=dict)  # local name -> an open file
     entered: bool = False  # inside the candidate
+    module: cst.Module | None = None  # the file's module, for what its own classes make
+    _instances: set[str] | None = None  # module globals made by the module's own classes
 
     def __post_init__(self) -> None:
         params = self.function.params.params
@@ -356,10 +358,19 @@ class _Flattener:
             self.emit("read", self._file_key(receiver))
         elif method in _PATH_WRITES:
             self.emit("write", self._file_key(receiver))
-        elif method in _MUTATORS:
+        elif method in _MUTATORS or self._own_instance(receiver):
             key = self.shared(receiver)
             if key is not None:
                 self.emit("write", key)
+
+    def _own_instance(self, receiver: cst.BaseExpression) -> bool:
+        """A module global made by a class of this module (`counter = Counter()`): any
+        method of it may change it (`counter.bump()`), as the module's own code shows."""
+        if not isinstance(receiver, cst.Name) or self.scope is None:
+            return False
+        if self._instances is None:
+            self._instances = set() if self.module is None else _own_instances(self.module)
+        return receiver.value in self._instances and self._is_global(receiver.value)
 
     def target(self, node: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         """An assignment to `node` (of `value` when it is a plain `name = value`)."""
@@ -389,6 +400,32 @@ class _Flattener:
         key = self.shared(node)
         if key is not None:
             self.emit("write", key)
+
+
+def _own_instances(module: cst.Module) -> set[str]:
+    """The names `x` of `x = C(...)` statements at module level, C a class of the module."""
+    classes = {stmt.name.value for stmt in module.body if isinstance(stmt, cst.ClassDef)}
+    found: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            value = small.value if isinstance(small, cst.Assign | cst.AnnAssign) else None
+            if not (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Name)
+                and value.func.value in classes
+            ):
+                continue
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+                if isinstance(small, cst.AnnAssign)
+                else []
+            )
+            found.update(t.value for t in targets if isinstance(t, cst.Name))
+    return found
 
 
 def _application_state(name: str, chain: list[cst.BaseExpression]) -> str | None:
@@ -445,11 +482,15 @@ def _declared_global(function: cst.FunctionDef, name: str) -> bool:
 
 
 def split_section(
-    function: cst.FunctionDef, scope: Scope | None, *nodes: cst.CSTNode
+    function: cst.FunctionDef,
+    scope: Scope | None,
+    *nodes: cst.CSTNode,
+    module: cst.Module | None = None,
 ) -> str | None:
     """Why new awaits at `nodes` (nodes of `function`, in the original tree) must not be
     added: the reason naming shared state read before one of them and written after it,
-    with no await in between in the original. None when there is none.
+    with no await in between in the original. None when there is none. `module`: the
+    file's module (its own classes' instances are shared state their methods change).
 
     Accesses inside a node count on both sides of its await: an offloaded `json.load(f)`
     reads the file in a thread while other tasks run, and an `async with` awaits at both
@@ -458,7 +499,7 @@ def split_section(
     while isinstance(scope, ComprehensionScope):
         scope = scope.parent
     for node in nodes:
-        flat = _Flattener(function, node, scope)
+        flat = _Flattener(function, node, scope, module=module)
         flat.statements(function.body)
         events = flat.events
         for start, enter in enumerate(events):
@@ -472,7 +513,11 @@ def split_section(
 
 
 def shared_write(
-    function: cst.FunctionDef, scope: Scope | None, *, own_instance: bool = False
+    function: cst.FunctionDef,
+    scope: Scope | None,
+    *,
+    own_instance: bool = False,
+    module: cst.Module | None = None,
 ) -> str | None:
     """The first shared state (as `split_section` means it) that the body of `function`
     writes; `scope` is its body's. Moved off the loop into a worker thread, the whole body
@@ -480,7 +525,7 @@ def shared_write(
     `own_instance`: `self` is made for this one call (a class-based view's), not shared."""
     while isinstance(scope, ComprehensionScope):
         scope = scope.parent
-    flat = _Flattener(function, function, scope)  # (the function is met nowhere in its body)
+    flat = _Flattener(function, function, scope, module=module)  # (met nowhere in its body)
     if own_instance:
         flat.owner = None
     flat.statements(function.body)

@@ -332,7 +332,7 @@ class SyncSessionInAsync(DbCodemod):
                         return f"it uses {name}, which needs the event loop's thread"
         statements = body_statements(original)
         scope = self.get_metadata(ScopeProvider, statements[0], None) if statements else None
-        written = shared_write(original, scope, own_instance=view)
+        written = shared_write(original, scope, own_instance=view, module=self.run.original)
         if written is not None:
             return f"it writes {written}, which the thread pool's threads would race on"
         return None

@@ -179,7 +179,7 @@ class TwinPass(ScopePass):
             if reason is None and twin is not None and twin.kind == "async":
                 # `async with get_db_session()` awaits where `db = Factory()` did not.
                 scope = self.get_metadata(ScopeProvider, creation.call, None)
-                reason = split_section(function, scope, creation.call)
+                reason = split_section(function, scope, creation.call, module=module)
             with_node: cst.With | None = None
             if reason is None and twin is not None:
                 with_node = self._site_with(function, creation, twin)

@@ -281,7 +281,7 @@ class BlockingCalls(AsyncfixCodemod):
         elif inside_sync_lock(self._statements, where.function):
             reason = "awaiting while a thread lock is held can deadlock the event loop"
         else:
-            reason = split_section(where.function, scope, original)
+            reason = split_section(where.function, scope, original, module=self.run.original)
         asyncio = module_name_at(scope, "asyncio", "to_thread")
         if reason is None and asyncio is None:
             reason = ASYNCIO_TAKEN

@@ -160,7 +160,9 @@ class PopenToAsyncio(AsyncfixCodemod):
         if reason is None and inside_sync_lock(self._statements, where.function):
             reason = "awaiting while a thread lock is held can deadlock the event loop"
         if reason is None and plan is not None:
-            reason = split_section(where.function, scope, node, *plan.awaited)
+            reason = split_section(
+                where.function, scope, node, *plan.awaited, module=self.run.original
+            )
         asyncio = module_name_at(scope, "asyncio")
         if reason is None and asyncio is None:
             reason = "the name `asyncio` is bound to something else here"

@@ -220,7 +220,9 @@ class RequestsToAsync(AsyncfixCodemod):
             use = self.responses.of(original_node, scope)
             reason = mapped.reason or use.reason
         if reason is None:
-            reason = split_section(where.function, scope, original_node, *use.awaited)
+            reason = split_section(
+                where.function, scope, original_node, *use.awaited, module=self.run.original
+            )
         header = not isinstance(self._statements[-1], cst.SimpleStatementLine)
         if reason is None and request is not None and use.read and header:
             reason = "aiohttp needs the body read after the call; here it is in a header"

@@ -166,7 +166,7 @@ class Sessions:
                         return "aiohttp reads the body lazily; it is used after the session", calls
             calls[grand] = (name, mapped.args, method, use)
         awaited = [a for call, (*_, use) in calls.items() for a in (call, *use.awaited)]
-        split = split_section(function, scope, node, *awaited)
+        split = split_section(function, scope, node, *awaited, module=self._codemod.run.original)
         if split is not None:
             return split, calls
         inner = [t for t in m.findall(node.body, m.Try()) if isinstance(t, cst.Try)]

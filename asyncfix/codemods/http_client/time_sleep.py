@@ -80,7 +80,9 @@ class TimeSleep(AsyncfixCodemod):
             return updated_node  # sync code may sleep; only the event loop must not
         message = "time.sleep() blocks the event loop inside async def"
         reason = self._refusal(original_node, where.function, where.in_generator_expression)
-        reason = reason or split_section(where.function, scope, original_node)
+        reason = reason or split_section(
+            where.function, scope, original_node, module=self.run.original
+        )
         if reason is not None:
             self.report(original_node, "AF203", message, reason=reason)
             return updated_node

@@ -213,7 +213,7 @@ class OffloadRule(SerializerBase):
             reason = _IN_GENEXP
         elif inside_sync_lock(self._statements, where.function):
             reason = _UNDER_LOCK
-        elif split := split_section(where.function, scope, original):
+        elif split := split_section(where.function, scope, original, module=self.run.original):
             reason = split
         elif python is not None:
             reason = python
