@@ -39,6 +39,10 @@ class FileCaches:
         self._syntax_tree: ast.Module | Literal[False] | None = None
         self._line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = {}
         self._codes: dict[int, tuple[cst.Module, bytes]] = {}
+        # id of each top-level statement of the original tree -> its index, and where
+        # `_top_statement`'s last search ended (see there).
+        self._top_index: dict[int, int] | None = None
+        self._search_from = 0
 
     def syntax_tree(self) -> ast.Module | None:
         """The stdlib `ast` of the source, parsed once per file and shared: a screen that
@@ -109,12 +113,24 @@ class FileCaches:
                     return node
                 node = parent
             return None
-        for statement in self.original.body:
-            stack: list[cst.CSTNode] = [statement]
+        body = self.original.body
+        if self._top_index is None:
+            self._top_index = {id(statement): i for i, statement in enumerate(body)}
+        # A top-level def reported on leaving it (its statement is closed by then).
+        if id(node) in self._top_index:
+            return node
+        # Findings come in the order of the source: the search starts at the statement
+        # the last one was found in and goes round, so a module's findings cost one walk
+        # of it in all, not one each (a parsed tree holds each node object once).
+        count = len(body)
+        for offset in range(count):
+            index = (self._search_from + offset) % count
+            stack: list[cst.CSTNode] = [body[index]]
             while stack:
                 below = stack.pop()
                 if below is node:
-                    return statement
+                    self._search_from = index
+                    return body[index]
                 stack.extend(child_nodes(below))
         return None
 
