@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -17,6 +17,8 @@ from libcst.metadata import (
 
 from asyncfix import syntax
 from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
+
+_T = TypeVar("_T")
 
 
 class FileCaches:
@@ -63,13 +65,24 @@ class FileCaches:
         if module is self.original and self.source:
             return self.source
         if id(module) not in self._codes:
+            self._forget_older(self._codes)
             self._codes[id(module)] = (module, module.bytes)
         return self._codes[id(module)][1]
 
     def wrapper(self, module: cst.Module) -> MetadataWrapper:
         if id(module) not in self._wrappers:
+            self._forget_older(self._wrappers)
             self._wrappers[id(module)] = (module, FastWrapper(module, unsafe_skip_copy=True))
         return self._wrappers[id(module)][1]
+
+    def _forget_older(self, cache: dict[int, tuple[cst.Module, _T]]) -> None:
+        """Drop what `cache` holds for rewritten trees: a new tree is asked about, and
+        the codemods hand each tree on, never go back to an older one (the original
+        tree's entry stays: positions are resolved there). A tree's metadata is most of
+        its size again: at 200 KB, dropped and collected, a fifth of the peak (scopes
+        are reference cycles: they go at the collector's next full pass)."""
+        for key in [key for key, (module, _) in cache.items() if module is not self.original]:
+            del cache[key]
 
     def original_line(self, module: cst.Module, line: int) -> int:
         """A line of `module` (a rewritten tree) -> the line the user wrote it at, through
@@ -77,6 +90,7 @@ class FileCaches:
         if module is self.original:
             return line
         if id(module) not in self._line_maps:
+            self._forget_older(self._line_maps)
             self._line_maps[id(module)] = (module, map_lines(self.original.code, module.code))
         return self._line_maps[id(module)][1].get(line, line)
 
