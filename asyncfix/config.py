@@ -35,9 +35,9 @@ _SCALAR_KEYS: dict[str, type[Any]] = {
 # Gitignore-style pattern (relative to the configuration's directory) -> codes to ignore.
 _PER_FILE_IGNORES = "per-file-ignores"
 # Bytes: a larger file is reported and left alone, so that no file holds the run hostage.
-# A rewrite costs ~4 ms of CPU and ~60 KB of memory per line (bench/scaling.py): a 400 KiB
-# module of routes (16k lines) took 64 s and 1 GB; the largest hand-written modules are
-# smaller, the ones that are not are generated.
+# A rewrite's time grows with the size, but its memory peaks near 55 KB per line
+# (bench/scaling.py; libcst's tree alone is 12 KB): a 400 KiB module of routes (16k lines)
+# is near 0.9 GB, and 5 MB would need several GB (docs/architecture.md, "Speed").
 DEFAULT_MAX_FILE_SIZE = 400 << 10
 
 

@@ -19,7 +19,10 @@ memory for 5 MB under 1 GB. A module over max-file-size (400 KiB by default) is 
 for the plans but not parsed with libcst: the run reports it as an error, and its time
 and memory are those of that bound; `--max-file-size 0` measures the whole rewrite.
 `--profile KB` runs the pipeline in-process on one module of that size under cProfile
-and prints the top functions by cumulative and own time.
+and prints the top functions by cumulative and own time. `--parts KB` runs it in-process
+too and prints each part's CPU time (the plans, the parse, each codemod's transform, the
+import changes, the codegen, the verifying second run and its parts, the diff) and the
+resident memory after it.
 Run by hand: no test depends on it.
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import difflib
 import io
 import os
 import pstats
@@ -37,6 +41,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -187,9 +192,12 @@ def measure(path: Path, command: str) -> tuple[float, float, float, int, str]:
 
 def profile(path: Path, command: str) -> None:
     sys.path.insert(0, str(REPO))
+    from asyncfix import driver
     from asyncfix.config import load_config
     from asyncfix.driver import run
 
+    # In this process: a module over IN_PROCESS_BYTES goes to a worker, out of the profile.
+    driver.IN_PROCESS_BYTES = len(path.read_bytes()) + 1
     config = load_config(path.parent / "pyproject.toml")
     profiler = cProfile.Profile()
     profiler.enable()
@@ -203,11 +211,75 @@ def profile(path: Path, command: str) -> None:
     print(out.getvalue())
 
 
+def _rss_mb() -> tuple[int, int]:
+    """(resident, peak resident) memory of this process, in MB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024
+
+
+def parts(path: Path) -> None:
+    sys.path.insert(0, str(REPO))
+    from asyncfix import driver, pipeline
+    from asyncfix.codemods import all_codemods, runner
+    from asyncfix.config import load_config
+
+    driver.IN_PROCESS_BYTES = len(path.read_bytes()) + 1  # (see profile)
+    rows: list[tuple[str, float, int, int]] = []
+    stage = [""]
+
+    def timed(function: Any, name: str) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                rows.append((stage[0] + name, time.process_time() - started, *_rss_mb()))
+
+        return wrapper
+
+    def verify(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stage[0] = "  verify: "
+        try:
+            return verifying(self, *args, **kwargs)
+        finally:
+            stage[0] = ""
+
+    for codemod in all_codemods():
+        codemod.transform = timed(codemod.transform, codemod.NAME)  # type: ignore[method-assign]
+    # (names these modules import: replaced where they are looked up)
+    for module, name, label in (
+        (driver, "plan_apart", "plans"),
+        (pipeline, "cst_parse", "libcst parse"),
+        (pipeline, "code_of", "codegen"),
+    ):
+        setattr(module, name, timed(getattr(module, name), label))
+    runner._change_imports = timed(runner._change_imports, "import changes")
+    verifying = pipeline.Pipeline.verify
+    pipeline.Pipeline.verify = timed(verify, "verifying run, in all")  # type: ignore[method-assign]
+    config = load_config(path.parent / "pyproject.toml")
+    started = time.process_time()
+    result = driver.run([path], config, jobs=1)
+    total = time.process_time() - started
+    outcome = result.outcomes[0]
+    if outcome.new is not None and outcome.original is not None:
+        old, new = outcome.original.decode(), outcome.new.decode()
+        timed(
+            lambda: "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True))),
+            "diff",
+        )()
+    lines = path.read_bytes().count(b"\n")
+    print(f"{path.name}: {lines} lines, {total:.2f} s CPU, {len(result.findings)} findings")
+    print(f"{'part':<40} {'CPU s':>7} {'RSS MB':>7} {'peak MB':>8}")
+    for name, seconds, resident, peak in rows:
+        print(f"{name:<40} {seconds:>7.2f} {resident:>7} {peak:>8}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="50,100,200,400,1000,5000", help="KB, comma-separated")
     parser.add_argument("--command", choices=("apply", "check"), default="apply")
     parser.add_argument("--profile", type=int, metavar="KB", help="profile one size instead")
+    parser.add_argument("--parts", type=int, metavar="KB", help="time each part of one size")
     parser.add_argument("--keep", type=Path, help="write the generated modules here")
     parser.add_argument(
         "--max-file-size",
@@ -226,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
             path = where / f"service_{args.profile}kb.py"
             path.write_text(generate(args.profile))
             profile(path, args.command)
+            return 0
+        if args.parts:
+            path = where / f"service_{args.parts}kb.py"
+            path.write_text(generate(args.parts))
+            parts(path)
             return 0
         print(
             f"{'KB':>6} {'lines':>8} {'wall s':>8} {'CPU s':>8} {'CPU ms/1k lines':>16} "

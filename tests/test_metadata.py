@@ -185,3 +185,18 @@ def test_a_position_without_its_statement_finds_the_statement(with_parents: bool
     for node in nodes:
         assert run.original_position(node) == expected[node]
     assert run._positions is None
+
+
+def test_the_statement_search_goes_round_from_the_last_one_found() -> None:
+    # Findings come mostly in source order: the search starts where the last one was
+    # found, so it must still find a node in an earlier statement, a top-level statement
+    # itself (a def reported on leaving it), and nothing for a node of another tree.
+    data = b"import a\n\n\ndef f():\n    a.b(1)\n\n\nx = [a.c(2)]\n\n\nclass C:\n    y = a.d(3)\n"
+    module = cst.parse_module(data)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
+    holders = [module.body[1], module.body[2], module.body[3]]
+    calls = [next(n for n in _walk(h) if isinstance(n, cst.Call)) for h in holders]
+    for index in (2, 0, 1, 2, 1):
+        assert run._top_statement(calls[index]) is holders[index]
+        assert run._top_statement(holders[index]) is holders[index]
+    assert run._top_statement(cst.parse_module(data).body[1]) is None

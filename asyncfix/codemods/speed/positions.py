@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -17,6 +17,8 @@ from libcst.metadata import (
 
 from asyncfix import syntax
 from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
+
+_T = TypeVar("_T")
 
 
 class FileCaches:
@@ -39,6 +41,10 @@ class FileCaches:
         self._syntax_tree: ast.Module | Literal[False] | None = None
         self._line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = {}
         self._codes: dict[int, tuple[cst.Module, bytes]] = {}
+        # id of each top-level statement of the original tree -> its index, and where
+        # `_top_statement`'s last search ended (see there).
+        self._top_index: dict[int, int] | None = None
+        self._search_from = 0
 
     def syntax_tree(self) -> ast.Module | None:
         """The stdlib `ast` of the source, parsed once per file and shared: a screen that
@@ -59,13 +65,24 @@ class FileCaches:
         if module is self.original and self.source:
             return self.source
         if id(module) not in self._codes:
+            self._forget_older(self._codes)
             self._codes[id(module)] = (module, module.bytes)
         return self._codes[id(module)][1]
 
     def wrapper(self, module: cst.Module) -> MetadataWrapper:
         if id(module) not in self._wrappers:
+            self._forget_older(self._wrappers)
             self._wrappers[id(module)] = (module, FastWrapper(module, unsafe_skip_copy=True))
         return self._wrappers[id(module)][1]
+
+    def _forget_older(self, cache: dict[int, tuple[cst.Module, _T]]) -> None:
+        """Drop what `cache` holds for rewritten trees: a new tree is asked about, and
+        the codemods hand each tree on, never go back to an older one (the original
+        tree's entry stays: positions are resolved there). A tree's metadata is most of
+        its size again: at 200 KB, dropped and collected, a fifth of the peak (scopes
+        are reference cycles: they go at the collector's next full pass)."""
+        for key in [key for key, (module, _) in cache.items() if module is not self.original]:
+            del cache[key]
 
     def original_line(self, module: cst.Module, line: int) -> int:
         """A line of `module` (a rewritten tree) -> the line the user wrote it at, through
@@ -73,6 +90,7 @@ class FileCaches:
         if module is self.original:
             return line
         if id(module) not in self._line_maps:
+            self._forget_older(self._line_maps)
             self._line_maps[id(module)] = (module, map_lines(self.original.code, module.code))
         return self._line_maps[id(module)][1].get(line, line)
 
@@ -109,12 +127,24 @@ class FileCaches:
                     return node
                 node = parent
             return None
-        for statement in self.original.body:
-            stack: list[cst.CSTNode] = [statement]
+        body = self.original.body
+        if self._top_index is None:
+            self._top_index = {id(statement): i for i, statement in enumerate(body)}
+        # A top-level def reported on leaving it (its statement is closed by then).
+        if id(node) in self._top_index:
+            return node
+        # Findings come in the order of the source: the search starts at the statement
+        # the last one was found in and goes round, so a module's findings cost one walk
+        # of it in all, not one each (a parsed tree holds each node object once).
+        count = len(body)
+        for offset in range(count):
+            index = (self._search_from + offset) % count
+            stack: list[cst.CSTNode] = [body[index]]
             while stack:
                 below = stack.pop()
                 if below is node:
-                    return statement
+                    self._search_from = index
+                    return body[index]
                 stack.extend(child_nodes(below))
         return None
 
