@@ -72,10 +72,13 @@ SQLALCHEMY_ASYNC_SESSIONMAKER = Needs("sqlalchemy", Version("2.0"), "async_sessi
 # https://docs.python.org/3/whatsnew/3.9.html#asyncio
 ASYNCIO_TO_THREAD = Needs("python", Version("3.9"), "asyncio.to_thread()")
 
+# Python 3.9 "What's New": "Type hinting generics in standard collections" (PEP 585):
+# `set[...]` (and `asyncio.Task[...]`) subscript at run time.
+# https://docs.python.org/3/whatsnew/3.9.html#type-hinting-generics-in-standard-collections
+GENERIC_ALIASES = Needs("python", Version("3.9"), "set[...] evaluated at run time")
+
 # Python 3.11 "What's New": "Added the TaskGroup class" (gh-90908).
 # https://docs.python.org/3/whatsnew/3.11.html#asyncio
-# PEP 585: `set[...]` and `asyncio.Task[...]` subscript at run time from Python 3.9.
-GENERIC_ALIASES = Needs("python", Version("3.9"), "set[...] evaluated at run time")
 ASYNCIO_TASK_GROUP = Needs("python", Version("3.11"), "asyncio.TaskGroup")
 
 # orjson CHANGELOG.md: 2.3.0 "serializes dict instances sorted by keys ... if
@@ -103,6 +106,7 @@ TABLE = (
     FASTAPI_EXIT_BEFORE_RESPONSE,
     SQLALCHEMY_ASYNC_SESSIONMAKER,
     ASYNCIO_TO_THREAD,
+    GENERIC_ALIASES,
     ASYNCIO_TASK_GROUP,
     *ORJSON_OPTIONS.values(),
     HTTPX_FOLLOW_REDIRECTS,
