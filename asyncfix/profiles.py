@@ -476,8 +476,14 @@ def _share(
     scopes = sources.scopes(finding.path)
     first = scopes.statement(finding.line)[0]
     function = scopes.function(finding.line)
+    # An AF701 frame's share is the samples that block there, not every sample passing
+    # through it: an entry point (`asyncio.run(main())`) is in every stack.
+    if finding.code == HOT_BLOCKING:
+        weights = [t.hot.get((finding.path, first), [0.0])[0] for t in sampled]
+    else:
+        weights = [t.statements.get((finding.path, first), 0.0) for t in sampled]
     statement = (
-        sum(t.statements.get((finding.path, first), 0.0) / t.total for t in sampled) / len(sampled)
+        sum(w / t.total for w, t in zip(weights, sampled, strict=True)) / len(sampled)
         if sampled
         else None
     )

@@ -209,6 +209,36 @@ def test_a_hot_blocking_frame_no_rule_covers_is_af701(tmp_path: Path) -> None:
     assert ranked == [covered] and shares[covered].statement == pytest.approx(0.75)
 
 
+def test_an_entry_point_in_every_stack_takes_only_its_own_blocking_share(
+    tmp_path: Path,
+) -> None:
+    # serve.py's `asyncio.run(main())` is in every sample; a few samples block (json
+    # encoding) with no deeper frame of the project: its AF701 share is those few, and
+    # the rule's finding in the handler, where most samples are, ranks first.
+    (tmp_path / "serve.py").write_text("import asyncio\n\nasyncio.run(main())\n")
+    (tmp_path / "svc.py").write_text(
+        "import requests\n\n\nasync def handler(u):\n    return requests.get(u)\n"
+    )
+    text = _raw_profile(
+        (
+            [
+                ("<module>", "/srv/serve.py", 3),
+                ("handler", "/srv/svc.py", 5),
+                ("SocketIO.readinto", "/usr/lib/socket.py", 706),
+            ],
+            90,
+        ),
+        ([("<module>", "/srv/serve.py", 3), ("encode", "/usr/lib/json/encoder.py", 199)], 10),
+    )
+    files = {"serve.py": tmp_path / "serve.py", "svc.py": tmp_path / "svc.py"}
+    sources = SourceMap(files, base=tmp_path)
+    rule = Finding("svc.py", 5, 12, "AF201", "http_client", "requests.get()", True)
+    ranked, shares = rank([rule], [parse_profile(text)], sources)
+    assert ranked[0] == rule and shares[rule].statement == pytest.approx(0.9)
+    (entry,) = [f for f in ranked if f.code == HOT_BLOCKING]
+    assert entry.path == "serve.py" and shares[entry].statement == pytest.approx(0.1)
+
+
 def test_a_stray_blocking_sample_is_no_hot_frame(tmp_path: Path) -> None:
     (tmp_path / "svc.py").write_text("async def f():\n    x = 1\n    y = 2\n")
     text = _raw_profile(
