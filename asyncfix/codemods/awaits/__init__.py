@@ -19,8 +19,9 @@ prescreen can be asked without loading it (see codemods/view.py).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncfix.codemods.shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from asyncfix.codemods.awaits.dropped_task import AF502
@@ -32,15 +33,7 @@ if TYPE_CHECKING:
 _HOMES = {"AF501": "forgotten_await", "AF502": "dropped_task", "ForgottenAwait": "forgotten_await"}
 
 
-def __getattr__(name: str) -> Any:
-    if name == "CODEMODS":
-        value: Any = (__getattr__("ForgottenAwait"),)
-    elif name in _HOMES:
-        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, ("ForgottenAwait",))
 
 
 __all__ = ["AF501", "AF502", "CODEMODS", "ForgottenAwait"]

@@ -16,8 +16,9 @@ libcst, so a prescreen can be asked without loading it (see codemods/view.py).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncfix.codemods.shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from asyncfix.codemods.db_session._shared import TWIN, Options, family_options, own_nodes
@@ -49,15 +50,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "CODEMODS":
-        value: Any = (__getattr__("SyncSessionInAsync"), __getattr__("SessionCodemod"))
-    elif name in _HOMES:
-        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, ("SyncSessionInAsync", "SessionCodemod"))
 
 
 __all__ = [

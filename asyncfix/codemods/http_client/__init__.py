@@ -14,8 +14,9 @@ by its prescreen, screen and transform; `sites_cst` reads them on libcst's tree)
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from asyncfix.codemods.shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from asyncfix.codemods.http_client.blocking_calls import AF204, AF205, BlockingCalls
@@ -47,15 +48,11 @@ _WHERE = {
     **dict.fromkeys(("AF201", "AF202", "RequestsToAsync"), "requests_to_async"),
     **dict.fromkeys(("AF203", "TimeSleep"), "time_sleep"),
 }
-_CODEMODS = ("TimeSleep", "BlockingCalls", "RequestsToAsync", "HttpxToHttpx2", "PopenToAsyncio")
-
-
-def __getattr__(name: str) -> Any:
-    if name == "CODEMODS":
-        return tuple(__getattr__(n) for n in _CODEMODS)
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    _WHERE,
+    ("TimeSleep", "BlockingCalls", "RequestsToAsync", "HttpxToHttpx2", "PopenToAsyncio"),
+)
 
 
 __all__ = [

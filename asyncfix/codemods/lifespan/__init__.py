@@ -14,8 +14,9 @@ must not import the codemods, which import libcst.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncfix.codemods.shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from asyncfix.codemods.base import AsyncfixCodemod
@@ -30,37 +31,21 @@ if TYPE_CHECKING:
 
     CODEMODS: tuple[type[AsyncfixCodemod], ...]
 
-# name -> the module that defines it
-_LAZY = {
-    "DisposeEngine": "asyncfix.codemods.lifespan.dispose_engine",
-    "ImportTimeClient": "asyncfix.codemods.lifespan.import_time_client",
-    "PoolLimits": "asyncfix.codemods.lifespan.limits",
-    "OnEventToLifespan": "asyncfix.codemods.lifespan.on_event",
-    "PerCallClient": "asyncfix.codemods.lifespan.per_call_client",
-    "foreign_handlers": "asyncfix.codemods.shared.app_events",
-    "add_lifespan_resource": "asyncfix.codemods.shared.lifespan_builder",
-    "pool_limits": "asyncfix.codemods.shared.pool_options",
-}
-# The family's codemods, in the order they are declared.
-_CODEMODS = (
-    "OnEventToLifespan",
-    "ImportTimeClient",
-    "PerCallClient",
-    "DisposeEngine",
-    "PoolLimits",
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "DisposeEngine": "dispose_engine",
+        "ImportTimeClient": "import_time_client",
+        "PoolLimits": "limits",
+        "OnEventToLifespan": "on_event",
+        "PerCallClient": "per_call_client",
+        "foreign_handlers": ".shared.app_events",
+        "add_lifespan_resource": ".shared.lifespan_builder",
+        "pool_limits": ".shared.pool_options",
+    },
+    # The family's codemods, in the order they are declared.
+    ("OnEventToLifespan", "ImportTimeClient", "PerCallClient", "DisposeEngine", "PoolLimits"),
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "CODEMODS":
-        value: Any = tuple(__getattr__(codemod) for codemod in _CODEMODS)
-    elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # asked once
-    return value
-
 
 __all__ = [
     "CODEMODS",

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
-    """The module `__getattr__` of `package`: export name -> the submodule defining it."""
+def lazy_exports(
+    package: str, exports: Mapping[str, str], codemods: Sequence[str] = ()
+) -> Callable[[str], Any]:
+    """The module `__getattr__` of `package`: export name -> the module defining it,
+    relative to `package` (`on_event`, or `.shared.app_events` for a sibling package's).
+    `codemods`: exports that make up the package's CODEMODS, in their declared order."""
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
-        if module is None:
+        if name == "CODEMODS" and module is None and codemods:
+            value: Any = tuple(__getattr__(codemod) for codemod in codemods)
+        elif module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        else:
+            value = getattr(importlib.import_module(f".{module}", package), name)
         setattr(sys.modules[package], name, value)  # asked once
         return value
 
