@@ -26,6 +26,7 @@ import io
 import re
 import sys
 import tokenize
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -114,12 +115,26 @@ def lower(data: bytes | str) -> str | None:
     chars = text
     for start, end, new in sorted(edits, reverse=True):
         chars = chars[:start] + new + chars[end:]
+    if edits and _parses(chars):
+        # No f-string reuses its quote (3.11's parser would fail on it): requoting, which
+        # needs a libcst parse (~25 ast parses), would find nothing to change.
+        return chars
     requoted = (
         _requote_fstrings(chars) if sys.version_info < (3, 12) and _may_requote(tokens) else None
     )
     if requoted is not None:
         return requoted
     return chars if edits else None
+
+
+def _parses(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():  # (invalid escapes: the real parse reports them)
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 # Python's own limits (its parser rejects deeper source); libcst's native parser, which

@@ -64,3 +64,26 @@ def test_calls_in_fstrings_are_found_as_in_the_older_spelling() -> None:
     assert newer.new.decode() == older.new.decode().replace("['key']", '["key"]').replace(
         "['name']", '["name"]'
     )
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701 itself")
+def test_type_parameters_with_fstrings_are_lowered_without_requoting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Requoting costs a libcst parse: where blanking the type parameters is enough for
+    # this Python's parser (no f-string reuses its quote), it is not attempted.
+    def requote(text: str) -> str | None:
+        raise AssertionError("requoted")
+
+    monkeypatch.setattr(syntax, "_requote_fstrings", requote)
+    source = b'def f[T](x: T) -> str:\n    return f"{x!r} {x}"\n'
+    assert syntax.lower(source) == 'def f   (x: T) -> str:\n    return f"{x!r} {x}"\n'
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701 itself")
+def test_type_parameters_and_a_requoted_fstring() -> None:
+    source = b'class C[T]:\n    def g(self, d: dict) -> str:\n        return f"{d["k"]}"\n'
+    lowered = syntax.lower(source)
+    expected = "class C   :\n    def g(self, d: dict) -> str:\n        return f\"{d['k']}\"\n"
+    assert lowered == expected
+    ast.parse(lowered)
