@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import asyncfix.driver
+import asyncfix.workers
 from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config, find_pyproject, load_config
 from asyncfix.driver import RunResult, run
@@ -63,7 +64,7 @@ def facts_entries(project: Path) -> set[Path]:
 def from_cache(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     """The display paths of the facts each run took from the cache."""
     seen: list[set[str]] = []
-    lookup = asyncfix.driver.cached_index
+    lookup = asyncfix.workers.cached_index
 
     def spy(*args: Any) -> Any:
         found = lookup(*args)
