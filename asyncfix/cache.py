@@ -38,15 +38,19 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncfix import __version__, warm
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
 from asyncfix.report import Finding
 
+if TYPE_CHECKING:
+    from asyncfix.project import Layout
+
 CACHE_DIR_NAME = warm.CACHE_DIR_NAME
 _FORMAT = b"asyncfix-cache-1"
+_FACTS_FORMAT = b"asyncfix-facts-1"
 
 
 @dataclass
@@ -128,6 +132,16 @@ def plan_form(value: Any) -> Any:
 def default_directory() -> Path:
     """`$ASYNCFIX_CACHE_DIR`, else `.asyncfix_cache/` in the current directory."""
     return Path(warm.cache_directory())
+
+
+def layout_digest(layout: Layout | None) -> str:
+    """Everything a module's facts may take from the project's layout: its root, its
+    import roots and every file of it (an import resolves, or is ambiguous, by the files
+    there are). A file added or removed re-indexes every module: exact, if not minimal."""
+    if layout is None:
+        return "no layout"
+    parts = [str(layout.root), *layout.roots, "", *sorted(layout.files)]
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class NotServed(Exception):
@@ -212,6 +226,44 @@ class ResultCache:
         digest.update(hashlib.sha256(data).digest())
         digest.update(form.encode())
         return digest.hexdigest()
+
+    def facts_key(self, file: SourceFile, data: bytes, layout: str) -> str:
+        """The key of a module's facts (see asyncfix/index.py): its bytes, its display and
+        absolute paths, the working directory (display paths are relative to it), the
+        project's `layout_digest` (module names and import resolution), and the salt
+        (asyncfix's source and Python's version among the rest)."""
+        digest = hashlib.sha256(b"facts\0" + self.salt.encode() + layout.encode())
+        for part in (os.getcwd(), file.display, str(file.path.absolute())):
+            digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def get_facts(self, key: str) -> bytes | None:
+        """A module's stored facts (as `workers.facts_blob` made them), or None for a
+        miss: absent, unreadable, truncated or failing its checksum."""
+        try:
+            blob = self._facts_entry(key).read_bytes()
+            magic, stored, checksum, body = blob.split(b"\n", 3)
+        except (OSError, ValueError):
+            return None
+        if (
+            magic != _FACTS_FORMAT
+            or stored != key.encode()
+            or checksum != hashlib.sha256(body).hexdigest().encode()
+        ):
+            return None
+        return body
+
+    def put_facts(self, key: str, blob: bytes) -> None:
+        """Store a module's facts atomically (silently not, when the cache cannot be
+        written)."""
+        checksum = hashlib.sha256(blob).hexdigest().encode()
+        self._write(
+            self._facts_entry(key), b"\n".join([_FACTS_FORMAT, key.encode(), checksum, blob])
+        )
+
+    def _facts_entry(self, key: str) -> Path:
+        return self._entry(key).with_suffix(".facts")
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key

@@ -12,10 +12,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from asyncfix.cache import ResultCache
+from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, discover, read_bytes
-from asyncfix.index import ModuleInfo, use_layout
+from asyncfix.index import ModuleInfo, forget, use_layout
 from asyncfix.pipeline import FileOutcome, Pipeline, RunResult, failed
 from asyncfix.project import Layout, project_root
 from asyncfix.quiet import codemod_free
@@ -26,10 +26,15 @@ from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 from asyncfix.workers import (
     Task,
+    blobs_of,
+    cached_index,
     fewer_collections,
     index_apart,
+    index_here,
     run_pool,
     start_pool,
+    store_index,
+    to_index,
 )
 
 __all__ = [
@@ -192,32 +197,63 @@ def _run(
     quiet = _codemod_free(config, files, contents)
     pipeline = Pipeline(config, () if quiet else None, cache=result_cache)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    # A pool costs ~50 ms to start: worth it only for more than a handful of files. Its
-    # workers fork BEFORE the plans are made, while this process is small: forked later,
-    # each would share (and, as it touches them, copy) the project index's pages.
-    candidates = (d for d in contents.values() if isinstance(d, bytes) and pipeline.may_match(d))
-    pool = None
+    # The plans are made apart (see planning.plan_apart) on a project of more than a
+    # handful of candidates, or with a file large enough to keep the parsers from signals.
     large = any(isinstance(d, bytes) and len(d) > IN_PROCESS_BYTES for d in contents.values())
-    if not quiet and (large or (jobs > 1 and len(list(islice(candidates, 2 * jobs))) == 2 * jobs)):
+    apart = not quiet and (large or (jobs > 1 and _candidates(pipeline, every, contents, jobs)))
+    # The modules every plan indexes: their facts from the cache, the rest indexed now.
+    # (any module a plan indexed in an earlier run, found in the cache, is given to the
+    # plans as well: the same facts they would make)
+    todo = [] if quiet else to_index(pipeline, every, contents)
+    modules: dict[str, ModuleInfo | None] = {}
+    facts: dict[str, bytes] = {}
+    missing, layout_key = todo, ""
+    if result_cache is not None and not quiet:
+        layout_key = layout_digest(layout)
+        modules, facts, _ = cached_index(result_cache, readable, layout_key)
+        missing = [(f, d) for f, d in todo if f.display not in modules]
+    # A pool costs ~50 ms to start: worth it only for more than a handful of files to
+    # index or to process (a pre-commit hook's one file in a project whose facts are
+    # cached is neither). Its workers fork BEFORE the plans are made, while this process
+    # is small: forked later, each would share (and, as it touches them, copy) the
+    # project index's pages.
+    pool = None
+    if apart and (
+        large or len(missing) >= 2 * jobs or _candidates(pipeline, files, contents, jobs)
+    ):
         pool = start_pool(jobs, config, result_cache)
     try:
-        modules: dict[str, ModuleInfo | None] = {}
-        facts: dict[str, bytes] = {}
-        if pool is not None:
-            modules, facts, pool = index_apart(pool, pipeline, every, contents, jobs, result_cache)
+        # (no pool and no cache: the plans index for themselves, as many as they ask)
+        if missing and (pool is not None or result_cache is not None):
+            if pool is not None:
+                found, pickled, pool = index_apart(
+                    pool, pipeline, every, contents, jobs, result_cache, missing
+                )
+            else:
+                found, pickled = index_here(missing)
+            if result_cache is not None:
+                store_index(result_cache, missing, blobs_of(found, pickled), layout_key)
+            modules.update(found)
+            facts.update(pickled)
         plans: dict[str, dict[str, Any]] = {}
         if not quiet:
             from asyncfix.planning import plan_apart  # (forks: not for a run without codemods)
 
+            # (the modules the plans index themselves, kept for the next run)
+            indexed: dict[str, bytes] | None = None if result_cache is None else {}
             plans = plan_apart(
                 pipeline,
                 every,
                 contents,
-                apart=pool is not None,
+                apart=apart,
                 jobs=jobs,
                 modules=modules,
                 given=given,
+                indexed=indexed,
             )
+            forget()  # (the trees of the modules indexed here: the plans are made)
+            if result_cache is not None and indexed:
+                store_index(result_cache, readable, indexed, layout_key)
         del modules  # the plans are made: no need for the facts beside the workers
         outcomes = []
         tasks: list[Task] = []
@@ -259,6 +295,19 @@ def _run(
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)
+
+
+def _candidates(
+    pipeline: Pipeline,
+    files: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    jobs: int,
+) -> bool:
+    """Do at least 2 * `jobs` of `files` hold what some codemod matches?"""
+    found = (
+        d for f in files if isinstance(d := contents[f.display], bytes) and pipeline.may_match(d)
+    )
+    return len(list(islice(found, 2 * jobs))) == 2 * jobs
 
 
 def _codemod_free(

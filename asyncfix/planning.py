@@ -10,6 +10,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from asyncfix import syntax
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
@@ -27,12 +28,14 @@ def make_plans(
     contents: Mapping[str, bytes | SourceError] | None = None,
     modules: Mapping[str, ModuleInfo | None] | None = None,
     given: Collection[str] | None = None,
+    indexed: dict[str, bytes] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """display path -> {codemod name: its instructions}, from the planning codemods.
     `contents`: the files' bytes when the caller has read them already; `modules`:
     facts of some of them, indexed already (see workers.index_apart); `given`: the files
-    the run may change when not all of `files` (see ProjectIndex.outside)."""
-    each = plan_each(pipeline, pipeline.planners(), files, contents, modules, given)
+    the run may change when not all of `files` (see ProjectIndex.outside); `indexed`:
+    see plan_each."""
+    each = plan_each(pipeline, pipeline.planners(), files, contents, modules, given, indexed)
     return combine_plans(pipeline, each)
 
 
@@ -43,25 +46,51 @@ def plan_each(
     contents: Mapping[str, bytes | SourceError] | None = None,
     modules: Mapping[str, ModuleInfo | None] | None = None,
     given: Collection[str] | None = None,
+    indexed: dict[str, bytes] | None = None,
 ) -> dict[str, Mapping[str, Any]]:
-    """codemod name -> its plan (display path -> instructions), for `planners`."""
+    """codemod name -> its plan (display path -> instructions), for `planners`.
+    `indexed`: filled with the modules the plans indexed themselves (not in `modules`),
+    display path -> their `workers.facts_blob` (empty: does not parse), for the cache."""
     if not planners:
         return {}
     index = ProjectIndex(files, contents, given)
     index.add(modules or {})
+    try:
+        each = _plan_each(pipeline, planners, files, index)
+        if indexed is not None:
+            indexed.update(_indexed_here(index, modules or {}))
+        return each
+    finally:
+        forget()  # the trees and facts are the plans' alone
+
+
+def _indexed_here(index: ProjectIndex, given: Mapping[str, ModuleInfo | None]) -> dict[str, bytes]:
+    from asyncfix.workers import facts_blob  # (it imports this module's callers' pool)
+
+    found = index._modules  # (those given and those its plans asked for)
+    return {
+        path: b"" if info is None else facts_blob(info, syntax.lowering_of(info.data))
+        for path, info in found.items()
+        if path not in given
+    }
+
+
+def _plan_each(
+    pipeline: Pipeline,
+    planners: Sequence[type[AsyncfixCodemod]],
+    files: Sequence[SourceFile],
+    index: ProjectIndex,
+) -> dict[str, Mapping[str, Any]]:
     # The codemods that do not run on test code read it but may not change it, as a
     # file not given: a plan that needs a change there (a handler a conftest.py
     # registers, a test reading a client that moves) is refused, never half made.
     tests = {f.display for f in files if pipeline.config.in_test_code(f.display)}
     outside = index.sealed(tests) if tests else index
-    try:
-        return {
-            c.NAME: _plan_of(c, index if c.IN_TESTS else outside, pipeline.config, pipeline.enabled)
-            or {}
-            for c in planners
-        }
-    finally:
-        forget()  # the trees and facts are the plans' alone
+    return {
+        c.NAME: _plan_of(c, index if c.IN_TESTS else outside, pipeline.config, pipeline.enabled)
+        or {}
+        for c in planners
+    }
 
 
 def combine_plans(
@@ -94,6 +123,7 @@ _PLANNING: (
         Mapping[str, bytes | SourceError],
         Mapping[str, ModuleInfo | None],
         Collection[str] | None,
+        bool,
     ]
     | None
 ) = None
@@ -108,20 +138,21 @@ def plan_apart(
     jobs: int = 1,
     modules: Mapping[str, ModuleInfo | None] | None = None,
     given: Collection[str] | None = None,
+    indexed: dict[str, bytes] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The plans; `apart`: made in forked children that exit when done, up to `jobs` of
     them, each making the plans of some codemods. The project index peaks at a few
     hundred MB on a large tree, and memory Python has freed stays with the process that
     used it: made here, it would sit beside the workers all run. `modules`: facts indexed
-    already (see `index_apart`); `given`: see make_plans."""
+    already (see `index_apart`); `given`, `indexed`: see make_plans."""
     global _PLANNING
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
-        return make_plans(pipeline, files, contents, modules, given)
+        return make_plans(pipeline, files, contents, modules, given, indexed)
     groups = plan_groups(pipeline.planners(), jobs)
     if not groups:
         return {}
     # The children inherit them: nothing is pickled.
-    _PLANNING = (pipeline, files, contents, modules or {}, given)
+    _PLANNING = (pipeline, files, contents, modules or {}, given, indexed is not None)
     context = multiprocessing.get_context("fork")
     children: list[tuple[BaseProcess, Connection]] = []
     each: dict[str, Mapping[str, Any]] = {}
@@ -150,7 +181,10 @@ def plan_apart(
                     ) from None
                 if not made:
                     raise plans
+                plans, more = plans
                 each.update(plans)
+                if indexed is not None:
+                    indexed.update(more)
         finally:
             _PLANNING = None
             for process, _ in children:
@@ -179,14 +213,17 @@ def plan_groups(
 
 
 def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], children: int) -> None:
-    """A planning child: sends (True, plans of `planners`) or (False, the exception)."""
+    """A planning child: sends (True, (plans of `planners`, the modules they indexed
+    when the parent keeps them: see plan_each)) or (False, the exception)."""
     as_child()  # the parent decides, as for the workers
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
     assert _PLANNING is not None
-    pipeline, files, contents, modules, given = _PLANNING
+    pipeline, files, contents, modules, given, keep = _PLANNING
     try:
-        sender.send((True, plan_each(pipeline, planners, files, contents, modules, given)))
+        indexed: dict[str, bytes] | None = {} if keep else None
+        plans = plan_each(pipeline, planners, files, contents, modules, given, indexed)
+        sender.send((True, (plans, indexed or {})))
     except Exception as exc:  # a bug in a plan: raised again in the parent
         try:
             sender.send((False, exc))

@@ -3,17 +3,19 @@ planning children, and the isolation of a file that kills its worker."""
 
 from __future__ import annotations
 
+import ast
 import gc
+import io
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import is_dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from asyncfix import syntax
+from asyncfix import index, syntax
 from asyncfix.cache import ResultCache
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile
@@ -97,6 +99,56 @@ def from_blob(blob: bytes, data: bytes) -> ModuleInfo:
     return info
 
 
+# Classes a module's facts are made of, besides the ast's nodes and the dataclasses of
+# asyncfix/index.py (whatever fields those gain).
+_FACT_CLASSES = frozenset(
+    {("asyncfix.files", "SourceFile"), ("builtins", "set"), ("builtins", "frozenset")}
+    | {("builtins", "Ellipsis"), ("builtins", "complex")}
+    | {("pathlib", n) for n in ("PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath")}
+)
+
+
+class _FactsUnpickler(pickle.Unpickler):
+    """Facts read from the cache directory, which whoever can write there controls (a
+    repository may commit one): only the classes facts are made of are found, so a
+    crafted entry can at worst hold wrong facts about the code beside it, never run any."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = None
+        if module in ("ast", "_ast"):
+            found = getattr(ast, name, None)
+            found = found if isinstance(found, type) and issubclass(found, ast.AST) else None
+        elif module == "asyncfix.index":
+            found = getattr(index, name, None)
+            found = found if isinstance(found, type) and is_dataclass(found) else None
+        elif (module, name) in _FACT_CLASSES or (
+            module.startswith("pathlib.") and ("pathlib", name) in _FACT_CLASSES  # (3.13)
+        ):
+            found = super().find_class(module, name)
+        if found is None:
+            raise pickle.UnpicklingError(f"not a class of facts: {module}.{name}")
+        return found
+
+
+def cached_facts(blob: bytes, file: SourceFile, data: bytes) -> ModuleInfo | None:
+    """The facts of `file` (bytes `data`) from a cache entry's `facts_blob`; None when the
+    entry does not hold them (made by a build of asyncfix whose classes differ, or
+    crafted). Its SourceFile is this run's (the plans read beside it)."""
+    try:
+        info, lowered = _FactsUnpickler(io.BytesIO(blob)).load()
+    except Exception:  # (any malformed pickle: a miss, never a crash)
+        return None
+    if not isinstance(info, ModuleInfo) or info.path != file.display:
+        return None
+    if lowered is not None and not isinstance(lowered, str):
+        return None
+    info.file = file
+    info.data = data
+    if lowered is not None:
+        syntax.remember_lowering(data, lowered)
+    return info
+
+
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
     outcomes = []
@@ -136,6 +188,76 @@ def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[bytes | None]:
     return found
 
 
+Indexed = tuple[dict[str, ModuleInfo | None], dict[str, bytes]]
+
+
+def to_index(
+    pipeline: Pipeline, files: Sequence[SourceFile], contents: Mapping[str, bytes | SourceError]
+) -> list[tuple[SourceFile, bytes]]:
+    """The modules every plan indexes in any case: those holding a planner's `INDEXES`."""
+    tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
+    return [
+        (file, data)
+        for file in files
+        if isinstance(data := contents[file.display], bytes) and any(t in data for t in tokens)
+    ]
+
+
+def cached_index(
+    cache: ResultCache, todo: Sequence[tuple[SourceFile, bytes]], layout: str
+) -> tuple[dict[str, ModuleInfo | None], dict[str, bytes], list[tuple[SourceFile, bytes]]]:
+    """The facts of `todo` the result cache holds (see ResultCache.facts_key; `layout`:
+    cache.layout_digest of the run's), pickled too (the workers' Task), and the modules
+    it does not hold. An entry that cannot be read or unpickled is a miss."""
+    found: dict[str, ModuleInfo | None] = {}
+    pickled: dict[str, bytes] = {}
+    missing = []
+    for file, data in todo:
+        blob = cache.get_facts(cache.facts_key(file, data, layout))
+        info = cached_facts(blob, file, data) if blob else None
+        if blob == b"":  # (stored for a module that does not parse)
+            found[file.display] = None
+        elif blob is not None and info is not None:
+            found[file.display] = info
+            pickled[file.display] = blob
+        else:
+            missing.append((file, data))
+    return found, pickled, missing
+
+
+def index_here(todo: Sequence[tuple[SourceFile, bytes]]) -> Indexed:
+    """`todo` indexed in this process (a few modules: no worker needed), with their
+    `facts_blob`s; their trees stay for the plans."""
+    found: dict[str, ModuleInfo | None] = {}
+    pickled: dict[str, bytes] = {}
+    for file, data in todo:
+        info = found[file.display] = index_module(file, data)
+        if info is not None:
+            pickled[file.display] = facts_blob(info, syntax.lowering_of(data))
+    return found, pickled
+
+
+def store_index(
+    cache: ResultCache,
+    files: Sequence[tuple[SourceFile, bytes]],
+    blobs: Mapping[str, bytes],
+    layout: str,
+) -> None:
+    """Keep the facts of those of `files` that `blobs` holds (display path -> their
+    `facts_blob`; empty for a module that does not parse) for the next run."""
+    for file, data in files:
+        blob = blobs.get(file.display)
+        if blob is not None:
+            cache.put_facts(cache.facts_key(file, data, layout), blob)
+
+
+def blobs_of(
+    modules: Mapping[str, ModuleInfo | None], pickled: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    """What `store_index` stores of indexed `modules`, their `facts_blob`s `pickled`."""
+    return {path: pickled.get(path, b"") for path in modules}
+
+
 def index_apart(
     pool: ProcessPoolExecutor,
     pipeline: Pipeline,
@@ -143,18 +265,15 @@ def index_apart(
     contents: Mapping[str, bytes | SourceError],
     jobs: int,
     cache: ResultCache | None,
+    todo: list[tuple[SourceFile, bytes]] | None = None,
 ) -> tuple[dict[str, ModuleInfo | None], dict[str, bytes], ProcessPoolExecutor]:
-    """The modules every plan indexes in any case (`INDEXES`), indexed by the workers,
-    which wait for the plans anyway: each planning process would index them all again
-    (they were most of a plan's time). Returns them, their facts still pickled for the
-    workers that rewrite them, which would index them again too, and the pool; a pool a
-    worker died in is replaced, and the plans then index for themselves."""
-    tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
-    todo = [
-        (file, data)
-        for file in files
-        if isinstance(data := contents[file.display], bytes) and any(t in data for t in tokens)
-    ]
+    """The modules every plan indexes in any case (`to_index`, or `todo` when given),
+    indexed by the workers, which wait for the plans anyway: each planning process would
+    index them all again (they were most of a plan's time). Returns them, their facts
+    still pickled for the workers that rewrite them, which would index them again too, and
+    the pool; a pool a worker died in is replaced, and the plans then index for themselves."""
+    if todo is None:
+        todo = to_index(pipeline, files, contents)
     found: dict[str, ModuleInfo | None] = {}
     pickled: dict[str, bytes] = {}
     if not todo:
