@@ -24,7 +24,7 @@ from asyncfix.codemods.db_session.names import (
     tails_of,
 )
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
-from asyncfix.index import module_name, walk
+from asyncfix.index import identifier_bytes, module_name, walk, walk_parents
 
 if TYPE_CHECKING:
     from asyncfix.index import ModuleInfo, ProjectIndex
@@ -230,6 +230,13 @@ def _dependency_argument(call: ast.Call) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == "dependency"), None)
 
 
+# The words the classes of SYNC_SESSIONS end in.
+_SYNC_SESSION_TAILS = sorted({name.rpartition(".")[2].encode() for name in SYNC_SESSIONS})
+_SYNC_SESSION_WORD = re.compile(
+    rb"(?<!\w)(?:" + b"|".join(re.escape(w) for w in _SYNC_SESSION_TAILS) + rb")(?!\w)"
+)
+
+
 def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> set[str]:
     """The qualified names of the module-level functions that hand out a sync Session
     (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
@@ -243,6 +250,10 @@ def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> 
             == "factory"
         }
         factories |= {n for n, kind in defined.get(info.name, {}).items() if kind == "factory"}
+        if not factories and not _SYNC_SESSION_WORD.search(identifier_bytes(info.data)):
+            # A session class it resolves is spelled in it (an AsyncSession is not one):
+            # without one, or a factory, nothing hands out a session. No tree needed.
+            continue
         for stmt in info.tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _hands_out_session(
                 info, stmt, factories
@@ -350,8 +361,8 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
     for info, found in index.naming(names):
-        parents = {child: node for node in walk(info.tree) for child in ast.iter_child_nodes(node)}
-        for node in walk(info.tree):
+        nodes, parents = walk_parents(info.tree)
+        for node in nodes:
             if isinstance(node, ast.Name) and node.id in found:
                 if isinstance(node.ctx, ast.Store):
                     continue  # a binding, not a use (the def itself is no Name)

@@ -375,43 +375,22 @@ MESSAGE_HANDLERS = frozenset(
 )
 
 
-def _decorator_word(decorator: ast.expr) -> str | None:
-    func = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return func.attr if isinstance(func, ast.Attribute) else None
-
-
 def per_request(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
     """The project's functions that run per request or per message, qualified name -> the
     handler they run under: path operations (decorated with one of `routes`), their
     `Depends(...)` dependencies, message handlers, and every project function these call."""
     entries: dict[str, str] = {}
     functions: dict[str, Any] = {}
+    wanted = routes | MESSAGE_HANDLERS
     for info in index.modules(b"@"):
         functions.update(info.functions)
-        for node in ast.walk(info.tree):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        # (the index's facts of its decorated defs, in the order a walk of its tree meets them)
+        for found in info.decorated:
+            if wanted.isdisjoint(found.words):
                 continue
-            qualname = next(
-                (
-                    q
-                    for q, f in info.functions.items()
-                    if f.line == node.lineno and f.name == node.name
-                ),
-                None,
-            )
-            words = {_decorator_word(d) for d in node.decorator_list}
-            if qualname is None or not words & (routes | MESSAGE_HANDLERS):
-                continue
-            entries[qualname] = node.name
-            for default in [*node.args.defaults, *node.args.kw_defaults]:
-                if (
-                    isinstance(default, ast.Call)
-                    and info.resolve(default.func) in ("fastapi.Depends", "fastapi.Security")
-                    and default.args
-                ):
-                    target = info.resolve(default.args[0])
-                    if target is not None:
-                        entries.setdefault(target, node.name)
+            entries[found.qualname] = found.name
+            for target in found.depends:
+                entries.setdefault(target, found.name)
     todo = list(entries)
     while todo:
         qualname = todo.pop()
