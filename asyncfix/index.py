@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -628,8 +628,8 @@ def identifier_bytes(data: bytes) -> bytes:
     return data if data.isascii() else identifier_text(data).encode()
 
 
-_RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
-_RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
+RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+_RELATIVE_IMPORT_TEXT = re.compile(RELATIVE_IMPORT.pattern.decode())
 WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)
 _WORD_TEXT = re.compile(r"\w+")
 _DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
@@ -721,12 +721,14 @@ class ProjectIndex:
         relative_imports: bool = False,
         keep: Collection[str] = (),
         defined: bool = False,
+        where: Callable[[SourceFile, bytes, set[str]], bool] | None = None,
     ) -> Iterator[tuple[ModuleInfo, set[str]]]:
         """(module, the `names` it holds as a word) for the modules whose source names one
         of them, or has a relative import when `relative_imports`, or is in `keep`
         (display paths); only modules holding one of `tokens`, if given. With `defined`,
-        only names a `def` there spells. A word search on the bytes: the other modules are
-        never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
+        only names a `def` there spells; with `where`, only the files it takes (told the
+        file, its bytes and the names found). A word search on the bytes: the other modules
+        are never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
         if not names and not keep:
             return
         # A name is held as a word when it is a whole run of word characters: a set of the
@@ -745,13 +747,15 @@ class ProjectIndex:
                 # many times faster than a list of their every word.)
                 if encoded and (len(encoded) > 32 or any(n in data for n in encoded)):
                     found = {w.decode() for w in encoded.intersection(words.findall(data))}
-                relative = relative_imports and _RELATIVE_IMPORT.search(data) is not None
+                relative = relative_imports and RELATIVE_IMPORT.search(data) is not None
             else:
                 text = identifier_text(data)
                 if wanted:
                     found = wanted.intersection(words_text.findall(text))
                 relative = relative_imports and _RELATIVE_IMPORT_TEXT.search(text) is not None
             if not (found or relative or file.display in keep):
+                continue
+            if where is not None and not where(file, data, found):
                 continue
             info = self.module(file)
             if info is not None:

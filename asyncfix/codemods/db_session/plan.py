@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from asyncfix.codemods.db_session.names import (
@@ -24,9 +24,16 @@ from asyncfix.codemods.db_session.names import (
     tails_of,
 )
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
-from asyncfix.index import identifier_bytes, module_name, walk, walk_parents
+from asyncfix.index import (
+    RELATIVE_IMPORT,
+    identifier_bytes,
+    module_name,
+    walk,
+    walk_parents,
+)
 
 if TYPE_CHECKING:
+    from asyncfix.files import SourceFile
     from asyncfix.index import ModuleInfo, ProjectIndex
 
 
@@ -297,6 +304,31 @@ def _hands_out_session(
     )
 
 
+def _may_use(
+    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+) -> Callable[[SourceFile, bytes, set[str]], bool] | None:
+    """Whether a module naming some of the candidates' names (`found`) may use one, told
+    from its bytes before it is parsed. A name resolves to a candidate through an import
+    that spells the last part of the candidate module's name (a file's stem or package:
+    the layout keeps it), through a relative import, or in a module of that name; a
+    method may be any `self.name` or awaited `x.name`: a module naming one is parsed."""
+    owners = {owner.name for owner, _ in candidates.values()}
+    stems = sorted({name.rpartition(".")[2] for name in owners})
+    if not all(stem.isascii() for stem in stems):
+        return None  # (a file's name need not be as Python reads an identifier)
+    spelled = re.compile(
+        rb"(?<!\w)(?:" + b"|".join(re.escape(stem.encode()) for stem in stems) + rb")(?!\w)"
+    )
+
+    def may_use(file: SourceFile, data: bytes, found: set[str]) -> bool:
+        if not found.isdisjoint(methods) or module_name(file.path) in owners:
+            return True
+        text = identifier_bytes(data)
+        return spelled.search(text) is not None or RELATIVE_IMPORT.search(text) is not None
+
+    return may_use
+
+
 def _names(value: object) -> list[str]:
     return value if isinstance(value, list) else []
 
@@ -360,7 +392,7 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     for qualname, (_, key) in candidates.items():
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
-    for info, found in index.naming(names):
+    for info, found in index.naming(names, where=_may_use(candidates, methods)):
         nodes, parents = walk_parents(info.tree)
         for node in nodes:
             if isinstance(node, ast.Name) and node.id in found:
