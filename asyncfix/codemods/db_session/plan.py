@@ -25,7 +25,7 @@ from asyncfix.codemods.db_session.names import (
 )
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.index import (
-    RELATIVE_IMPORT,
+    WORD,
     identifier_bytes,
     module_name,
     walk,
@@ -304,27 +304,37 @@ def _hands_out_session(
     )
 
 
+# `from . import x`, `from .. import x`: a relative import of a package's own names.
+_FROM_PACKAGE = re.compile(rb"\bfrom[\s\\]*(?:\.[\s\\]*)+import\b")
+
+
 def _may_use(
     candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
 ) -> Callable[[SourceFile, bytes, set[str]], bool] | None:
     """Whether a module naming some of the candidates' names (`found`) may use one, told
-    from its bytes before it is parsed. A name resolves to a candidate through an import
-    that spells the last part of the candidate module's name (a file's stem or package:
-    the layout keeps it), through a relative import, or in a module of that name; a
-    method may be any `self.name` or awaited `x.name`: a module naming one is parsed."""
+    from its bytes before it is parsed. A use resolves to a candidate whose name the
+    module spells (in the use or in its import), through an import that spells the last
+    part of the candidate's module name too (a file's stem or package: the layout keeps
+    it), through `from . import name` (of a package's own), or in a module of that name.
+    A method may be any `self.name` or awaited `x.name`: a module naming one is parsed."""
     owners = {owner.name for owner, _ in candidates.values()}
-    stems = sorted({name.rpartition(".")[2] for name in owners})
-    if not all(stem.isascii() for stem in stems):
-        return None  # (a file's name need not be as Python reads an identifier)
-    spelled = re.compile(
-        rb"(?<!\w)(?:" + b"|".join(re.escape(stem.encode()) for stem in stems) + rb")(?!\w)"
-    )
+    # `from . import name` spells no module: it may name a package's own function.
+    packages = any(owner.file.path.name == "__init__.py" for owner, _ in candidates.values())
+    stems: dict[str, set[bytes]] = {}  # a candidate's name -> its modules' last parts
+    for qualname, (owner, _) in candidates.items():
+        stem = owner.name.rpartition(".")[2]
+        if not stem.isascii():
+            return None  # (a file's name need not be as Python reads an identifier)
+        stems.setdefault(qualname.rpartition(".")[2], set()).add(stem.encode())
 
     def may_use(file: SourceFile, data: bytes, found: set[str]) -> bool:
         if not found.isdisjoint(methods) or module_name(file.path) in owners:
             return True
         text = identifier_bytes(data)
-        return spelled.search(text) is not None or RELATIVE_IMPORT.search(text) is not None
+        if packages and _FROM_PACKAGE.search(text) is not None:
+            return True
+        wanted = {stem for name in found for stem in stems.get(name, ())}
+        return not wanted.isdisjoint(WORD.findall(text))
 
     return may_use
 
