@@ -687,6 +687,10 @@ class ProjectIndex:
                 self._data[file.display] = None
         return self._data[file.display]
 
+    def indexed(self, file: SourceFile) -> bool:
+        """Are the facts of `file` at hand (no parse to ask for them)?"""
+        return file.display in self._modules
+
     def module(self, file: SourceFile) -> ModuleInfo | None:
         if file.display not in self._modules:
             data = self.data(file)

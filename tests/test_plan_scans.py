@@ -140,6 +140,8 @@ def test_per_request_reads_routes_dependencies_and_their_callees(tmp_path: Path)
                 "def cached(): ...\n"
             ),
             "helpers.py": "def current(): ...\ndef work():\n    return inner()\ndef inner(): ...\n",
+            # decorated, but with no route's or handler's word: not parsed
+            "models.py": "class M:\n    @property\n    def get_it(self): ...\n",
         },
     )
     assert per_request(index, frozenset({"get", "post"})) == {
@@ -149,6 +151,7 @@ def test_per_request_reads_routes_dependencies_and_their_callees(tmp_path: Path)
         "helpers.work": "create",
         "helpers.inner": "create",
     }
+    assert "models.py" not in _parsed(index)
 
 
 def test_module_level_table_instances_come_from_the_index(tmp_path: Path) -> None:

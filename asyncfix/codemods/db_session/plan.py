@@ -403,8 +403,9 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
     for info, found in index.naming(names, where=_may_use(candidates, methods)):
-        nodes, parents = walk_parents(info.tree)
-        for node in nodes:
+        # The parents only once a use of a candidate needs them: most names found are not.
+        parents: dict[ast.AST, ast.AST] | None = None
+        for node in walk(info.tree):
             if isinstance(node, ast.Name) and node.id in found:
                 if isinstance(node.ctx, ast.Store):
                     continue  # a binding, not a use (the def itself is no Name)
@@ -413,11 +414,18 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
                 used = [info.resolve(node)]
                 # A method: through self/cls, or any awaited call of its name.
                 head = node.value
-                awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
-                if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
-                    used += methods.get(node.attr, [])
+                if node.attr in methods:
+                    if parents is None:
+                        parents = walk_parents(info.tree)[1]
+                    awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
+                    if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
+                        used += methods[node.attr]
             else:
                 continue
+            if not any(qualified in candidates for qualified in used):
+                continue
+            if parents is None:
+                parents = walk_parents(info.tree)[1]
             if _framework_argument(node, parents):
                 continue
             for qualified in used:
