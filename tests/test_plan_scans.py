@@ -36,7 +36,7 @@ def _parsed(index: ProjectIndex) -> set[str]:
 
 
 def test_uses_of_never_awaiting_handlers_are_found_and_unrelated_modules_not_parsed(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = _index(
         tmp_path,
@@ -59,14 +59,35 @@ def test_uses_of_never_awaiting_handlers_are_found_and_unrelated_modules_not_par
             # through an absolute import, and through a relative one (no stem spelled)
             "app/caller.py": "from app.endpoints import health\n\nx = health()\n",
             "app/api/sub.py": "from . import ping\n\n\ndef go():\n    return ping()\n",
+            "app/views.py": (
+                "from fastapi import APIRouter\n"
+                "router = APIRouter()\n"
+                "@router.get('/list')\n"
+                "async def listing():\n"
+                "    return 1\n"
+            ),
+            # spelled in full from a name the module does not bind at its top level
+            "app/spelled.py": "def f(app):\n    return app . views.listing\n",
             # names both, imports neither: never parsed
             "app/unrelated.py": "def health():\n    ping = 1\n    return ping\n",
+            # imports the module, not the handler: its tree is not parsed
+            "app/router.py": "from app.views import router\n\ndef listing(): ...\n",
         },
     )
+    list(index.modules())
+    TREES.clear()  # facts without trees, as the workers' index hands them to the plans
+    parsed: list[str] = []
+
+    def parse(data: bytes, filename: str) -> ast.Module:
+        parsed.append(filename)
+        return ast.parse(data)
+
+    monkeypatch.setattr(syntax, "parse", parse)
     plans = sync_def_plan(index)
     assert plans["app/endpoints.py"]["used"] == {"health": "app/caller.py:3"}
     assert plans["app/api/__init__.py"]["used"] == {"ping": "app/api/sub.py:5"}
-    assert "app/unrelated.py" not in _parsed(index)
+    assert plans["app/views.py"]["used"] == {"listing": "app/spelled.py:2"}
+    assert "app/unrelated.py" not in parsed and "app/router.py" not in parsed
 
 
 def test_a_method_named_is_looked_for_in_every_module_naming_it(tmp_path: Path) -> None:

@@ -339,6 +339,45 @@ def _may_use(
     return may_use
 
 
+# What may lie between the parts of a dotted name as written.
+_DOT = rb"(?:[\s\\()]|#[^\r\n]*[\r\n])*\.(?:[\s\\()]|#[^\r\n]*[\r\n])*"
+
+
+def _may_resolve(
+    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+) -> Callable[[ModuleInfo, set[str]], bool]:
+    """Whether a module naming some of the candidates' names (`found`) may hold a Name or
+    an attribute that resolves to one of them, told from its facts (see
+    ModuleInfo.resolve): a name imported as the candidate or as a prefix of it, one of its
+    own top-level names that prefixes it, or the candidate spelled out in full from an
+    unbound head. A method may be any `self.name` or awaited `x.name`."""
+    by_name: dict[str, list[str]] = {}
+    for qualname in candidates:
+        by_name.setdefault(qualname.rpartition(".")[2], []).append(qualname)
+    spelled: dict[str, re.Pattern[bytes]] = {}
+
+    def may_resolve(info: ModuleInfo, found: set[str]) -> bool:
+        if not found.isdisjoint(methods):
+            return True
+        wanted = [q for name in sorted(found) for q in by_name.get(name, ())]
+        prefixes = [*info.imports.values(), *(f"{info.name}.{t}" for t in info.toplevel)]
+        for qualname in wanted:
+            if any(qualname == p or qualname.startswith(p + ".") for p in prefixes):
+                return True
+            head = qualname.partition(".")[0]
+            if head in info.imports or head in info.toplevel:
+                continue  # (resolved through them: no prefix above)
+            pattern = spelled.get(qualname)
+            if pattern is None:
+                parts = [re.escape(part.encode()) for part in qualname.split(".")]
+                pattern = spelled[qualname] = re.compile(rb"(?<!\w)" + _DOT.join(parts) + rb"\b")
+            if pattern.search(identifier_bytes(info.data)) is not None:
+                return True
+        return False
+
+    return may_resolve
+
+
 def _names(value: object) -> list[str]:
     return value if isinstance(value, list) else []
 
@@ -402,7 +441,10 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     for qualname, (_, key) in candidates.items():
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
+    resolves = _may_resolve(candidates, methods)
     for info, found in index.naming(names, where=_may_use(candidates, methods)):
+        if not resolves(info, found):
+            continue  # (told from its facts: its tree is not parsed)
         # The parents only once a use of a candidate needs them: most names found are not.
         parents: dict[ast.AST, ast.AST] | None = None
         for node in walk(info.tree):
