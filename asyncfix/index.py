@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,24 @@ class FunctionInfo:
     def main_calls(self) -> Counter[str]:
         """The callees of its main path: `calls` but those only made in an `except` block."""
         return Counter(self.calls) - Counter(self.handler_calls)
+
+
+@dataclass(frozen=True)
+class Decorated:
+    """A function with a decorator `@<anything>.word` or `@<anything>.word(...)`."""
+
+    qualname: str  # as in ModuleInfo.functions
+    name: str
+    words: tuple[str, ...]  # the decorators' last attribute names
+    # The resolved first arguments of its parameters' `fastapi.Depends(x)` and
+    # `fastapi.Security(x)` defaults, in the order of its defaults
+    depends: tuple[str, ...]
+
+
+# The shape of a module-level value, as much as the plans resolve of it: ("name", id),
+# ("item", shape, attribute or None for a subscript), ("call", resolved callee or None);
+# None for anything else.
+ValueShape = tuple[Any, ...] | None
 
 
 class _Trees:
@@ -113,6 +131,12 @@ class ModuleInfo:
     # Imported names that several modules of the project may be: local name -> the files
     # (display paths). Their `imports` entry starts with AMBIGUOUS.
     ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The functions decorated as `@x.word...`, in `ast.walk` order, as the plan of what runs
+    # per request reads them (see `decorated_functions`): the plans need no tree for them.
+    decorated: list[Decorated] = field(default_factory=list)
+    # (name, value) for each name a module-level `name = value` (or `name: T = value`)
+    # binds, in order: the value's `value_shape` (see awaits.facts._module_values).
+    values: list[tuple[str, ValueShape]] = field(default_factory=list)
 
     @property
     def tree(self) -> ast.Module:
@@ -189,6 +213,18 @@ def walk(node: ast.AST) -> list[ast.AST]:
     if type(node) is ast.Module:
         _WALKED = (node, found)
     return found
+
+
+def walk_parents(node: ast.AST) -> tuple[list[ast.AST], dict[ast.AST, ast.AST]]:
+    """`walk(node)` and every node's parent below it, made in one pass."""
+    found: list[ast.AST] = [node]
+    parents: dict[ast.AST, ast.AST] = {}
+    for item in found:  # (grows as it goes: breadth first, as ast.walk)
+        below = children(item)
+        for child in below:
+            parents[child] = item
+        found += below
+    return found, parents
 
 
 def fields_of(kind: type[ast.AST]) -> tuple[str, ...]:
@@ -495,11 +531,90 @@ def index_module(
                 info.toplevel_calls.append((stmt.targets[0].id, callee, stmt.lineno))
     try:
         collector.walk(tree, None)
+        info.values = module_values(info, tree)
     except RecursionError:
         return None  # nested too deeply to index; the transform phase reports it
     info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
+    info.decorated = decorated_functions(info, tree)
     remember(info, data)
     return info
+
+
+def walk_order_defs(tree: ast.Module) -> list[FunctionNode]:
+    """The function defs of `tree` in the order `ast.walk` yields them (breadth first).
+    Only statements, `except` handlers and `case`s hold defs, and each of them is a direct
+    child of another: a breadth-first walk of them alone keeps ast.walk's order."""
+    found: list[ast.AST] = [tree]
+    for node in found:  # (grows as it goes)
+        for name in fields_of(type(node)):
+            if name in BLOCK_FIELDS:
+                found += getattr(node, name)
+    return [node for node in found if isinstance(node, FunctionNode)]
+
+
+def _decorator_word(decorator: ast.expr) -> str | None:
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+_DEPENDS = ("fastapi.Depends", "fastapi.Security")
+
+
+def decorated_functions(info: ModuleInfo, tree: ast.Module) -> list[Decorated]:
+    """The functions of `tree` (indexed in `info`) decorated with `@x.word`, in ast.walk
+    order. A def is known by its line and name: the first of `info.functions` so placed
+    (a def whose qualname a later def took has none, and is left out)."""
+    by_place: dict[tuple[int, str], str] = {}
+    for qualname, function in info.functions.items():
+        by_place.setdefault((function.line, function.name), qualname)
+    found: list[Decorated] = []
+    for node in walk_order_defs(tree):
+        words = {w for d in node.decorator_list if (w := _decorator_word(d)) is not None}
+        known = by_place.get((node.lineno, node.name))
+        if known is None or not words:
+            continue
+        depends: list[str] = []
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if (
+                isinstance(default, ast.Call)
+                and info.resolve(default.func) in _DEPENDS
+                and default.args
+            ):
+                target = info.resolve(default.args[0])
+                if target is not None:
+                    depends.append(target)
+        found.append(Decorated(known, node.name, tuple(sorted(words)), tuple(depends)))
+    return found
+
+
+def value_shape(info: ModuleInfo, node: ast.expr) -> ValueShape:
+    """See ValueShape."""
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.Attribute):
+        return ("item", value_shape(info, node.value), node.attr)
+    if isinstance(node, ast.Subscript):
+        return ("item", value_shape(info, node.value), None)
+    if isinstance(node, ast.Call):
+        return ("call", info.resolve(node.func))
+    return None
+
+
+def module_values(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, ValueShape]]:
+    """ModuleInfo.values of `tree`."""
+    found: list[tuple[str, ValueShape]] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        else:
+            continue
+        names = [target.id for target in targets if isinstance(target, ast.Name)]
+        if names:
+            shape = value_shape(info, value)
+            found += [(name, shape) for name in names]
+    return found
 
 
 def identifier_text(data: bytes) -> str:
@@ -513,8 +628,8 @@ def identifier_bytes(data: bytes) -> bytes:
     return data if data.isascii() else identifier_text(data).encode()
 
 
-_RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
-_RELATIVE_IMPORT_TEXT = re.compile(_RELATIVE_IMPORT.pattern.decode())
+RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+_RELATIVE_IMPORT_TEXT = re.compile(RELATIVE_IMPORT.pattern.decode())
 WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)
 _WORD_TEXT = re.compile(r"\w+")
 _DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
@@ -539,7 +654,8 @@ class ProjectIndex:
             for path, data in (contents or {}).items()
         }
         self._modules: dict[str, ModuleInfo | None] = {}
-        self._names: frozenset[str] | None = None  # every file's module name (see function)
+        # every file's module name -> the positions of its files in `files` (see function)
+        self._names: dict[str, list[int]] | None = None
         # tokens -> the files holding one of them: the plans ask the same few again and
         # again (a function's module by its name: thousands of times on a large project).
         self._holding: dict[tuple[bytes, ...], list[SourceFile]] = {}
@@ -570,6 +686,10 @@ class ProjectIndex:
             except SourceError:
                 self._data[file.display] = None
         return self._data[file.display]
+
+    def indexed(self, file: SourceFile) -> bool:
+        """Are the facts of `file` at hand (no parse to ask for them)?"""
+        return file.display in self._modules
 
     def module(self, file: SourceFile) -> ModuleInfo | None:
         if file.display not in self._modules:
@@ -605,12 +725,14 @@ class ProjectIndex:
         relative_imports: bool = False,
         keep: Collection[str] = (),
         defined: bool = False,
+        where: Callable[[SourceFile, bytes, set[str]], bool] | None = None,
     ) -> Iterator[tuple[ModuleInfo, set[str]]]:
         """(module, the `names` it holds as a word) for the modules whose source names one
         of them, or has a relative import when `relative_imports`, or is in `keep`
         (display paths); only modules holding one of `tokens`, if given. With `defined`,
-        only names a `def` there spells. A word search on the bytes: the other modules are
-        never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
+        only names a `def` there spells; with `where`, only the files it takes (told the
+        file, its bytes and the names found). A word search on the bytes: the other modules
+        are never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
         if not names and not keep:
             return
         # A name is held as a word when it is a whole run of word characters: a set of the
@@ -625,15 +747,19 @@ class ProjectIndex:
             found: set[str] = set()
             relative = False
             if data.isascii():
-                if encoded:
+                # (A word is a substring too: a few substring searches rule most files out
+                # many times faster than a list of their every word.)
+                if encoded and (len(encoded) > 32 or any(n in data for n in encoded)):
                     found = {w.decode() for w in encoded.intersection(words.findall(data))}
-                relative = relative_imports and _RELATIVE_IMPORT.search(data) is not None
+                relative = relative_imports and RELATIVE_IMPORT.search(data) is not None
             else:
                 text = identifier_text(data)
                 if wanted:
                     found = wanted.intersection(words_text.findall(text))
                 relative = relative_imports and _RELATIVE_IMPORT_TEXT.search(text) is not None
             if not (found or relative or file.display in keep):
+                continue
+            if where is not None and not where(file, data, found):
                 continue
             info = self.module(file)
             if info is not None:
@@ -646,14 +772,28 @@ class ProjectIndex:
         return None
 
     def function(self, qualname: str, *tokens: bytes) -> FunctionInfo | None:
-        # Only a module whose name prefixes `qualname` can define it: a library callee
-        # (most of what plans ask) is answered without a search of every file's bytes.
+        # Only a module whose name prefixes `qualname` can define it: only their files are
+        # searched for `tokens` (a library callee, most of what plans ask, has none).
         if self._names is None:
-            self._names = frozenset(module_name(f.path) for f in self.files)
+            self._names = {}
+            for position, file in enumerate(self.files):
+                self._names.setdefault(module_name(file.path), []).append(position)
         parts = qualname.split(".")
-        if not any(".".join(parts[:i]) in self._names for i in range(1, len(parts))):
-            return None
-        for info in self.modules(*tokens):
-            if qualname.startswith(info.name + ".") and qualname in info.functions:
+        positions = sorted(
+            position
+            for i in range(1, len(parts))
+            for position in self._names.get(".".join(parts[:i]), ())
+        )
+        for position in positions:  # (in the order of the files, as `modules` yields them)
+            file = self.files[position]
+            data = self.data(file)
+            if data is None or (tokens and not any(t in data for t in tokens)):
+                continue
+            info = self.module(file)
+            if (
+                info is not None
+                and qualname.startswith(info.name + ".")
+                and qualname in info.functions
+            ):
                 return info.functions[qualname]
         return None

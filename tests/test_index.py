@@ -14,7 +14,16 @@ from asyncfix.codemods import AsyncfixCodemod, Rule
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
-from asyncfix.index import TREES, ProjectIndex, forget, index_module, module_name, walk
+from asyncfix.index import (
+    TREES,
+    ProjectIndex,
+    forget,
+    index_module,
+    module_name,
+    walk,
+    walk_order_defs,
+    walk_parents,
+)
 from asyncfix.planning import make_plans
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
@@ -258,3 +267,112 @@ def test_toplevel_calls_are_the_bodys_own_name_assignments(tmp_path: Path) -> No
         ("made", "main.build", 10),
         ("made", "main.later", 11),
     ]
+
+
+@pytest.mark.parametrize("path", sorted(TESTDATA.rglob("*.py"))[::7], ids=str)
+def test_walk_order_defs_and_parents_are_ast_walks(path: Path) -> None:
+    try:
+        tree = ast.parse(path.read_bytes())
+    except SyntaxError:
+        return
+    defs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    assert all(a is b for a, b in zip(walk_order_defs(tree), defs, strict=True))
+    nodes, parents = walk_parents(tree)
+    assert all(a is b for a, b in zip(nodes, ast.walk(tree), strict=True))
+    assert parents == {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+
+
+def test_walk_order_defs_is_breadth_first_through_handlers_and_cases() -> None:
+    tree = ast.parse(
+        "try:\n"
+        "    if x:\n"
+        "        def in_if(): ...\n"
+        "except E:\n"
+        "    def in_handler(): ...\n"
+        "match y:\n"
+        "    case 1:\n"
+        "        def in_case(): ...\n"
+        "class C:\n"
+        "    def method(self):\n"
+        "        def local(): ...\n"
+        "def top(): ...\n"
+    )
+    # By depth (an `except` handler and a `case` are a level of their own), then in order.
+    expected = ["top", "method", "in_if", "in_handler", "in_case", "local"]
+    assert [d.name for d in walk_order_defs(tree)] == expected
+    assert [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)] == expected
+
+
+def test_decorated_functions_hold_route_words_and_dependencies(tmp_path: Path) -> None:
+    source = (
+        "from fastapi import APIRouter, Depends, Security as Sec\n"
+        "from .deps import current_user\n"
+        "router = APIRouter()\n"
+        "def get_db(): ...\n"
+        "@router.get('/')\n"
+        "async def index(db=Depends(get_db), *, user=Sec(current_user), q=Depends()): ...\n"
+        "@staticmethod\n"  # no attribute word
+        "def plain(): ...\n"
+        "class Bot:\n"
+        "    @dp.message_handler(commands=['x'])\n"
+        "    @cache.cached\n"
+        "    def on_x(self, other=Depends(unknown.thing), x=other(get_db)): ...\n"
+        "@property\n"
+        "def twice(): ...\n"
+        "@twice.setter\n"  # takes the first `twice`'s qualname: that one has none
+        "def twice(value): ...\n"
+    )
+    path = tmp_path / "routes.py"
+    path.write_text(source)
+    info = index_module(SourceFile(path, "routes.py"), source.encode())
+    assert info is not None
+    assert [(d.qualname, d.name, d.words, d.depends) for d in info.decorated] == [
+        ("routes.index", "index", ("get",), ("routes.get_db", "deps.current_user")),
+        ("routes.twice", "twice", ("setter",), ()),
+        ("routes.Bot.on_x", "on_x", ("cached", "message_handler"), ("unknown.thing",)),
+    ]
+
+
+def test_module_values_are_the_shapes_of_module_level_bindings(tmp_path: Path) -> None:
+    source = (
+        "from motor.motor_asyncio import AsyncIOMotorClient as Client\n"
+        "client = Client('mongodb://x')\n"
+        "db = client.app\n"
+        "feeds: Collection = db['feeds']\n"
+        "a = b = client\n"
+        "count: int\n"  # no value: no binding
+        "x.y = 1\n"  # not a name
+        "n = 1\n"
+        "if True:\n"
+        "    nested = Client()\n"  # in a block: not module-level here
+        "made = (lambda: 1)()\n"
+    )
+    path = tmp_path / "store.py"
+    path.write_text(source)
+    info = index_module(SourceFile(path, "store.py"), source.encode())
+    assert info is not None
+    assert info.values == [
+        ("client", ("call", "motor.motor_asyncio.AsyncIOMotorClient")),
+        ("db", ("item", ("name", "client"), "app")),
+        ("feeds", ("item", ("name", "db"), None)),
+        ("a", ("name", "client")),
+        ("b", ("name", "client")),
+        ("n", None),
+        ("made", ("call", None)),
+    ]
+
+
+def test_function_is_found_in_the_modules_its_name_starts_with(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("def f(): ...\nclass C:\n    def m(self): ...\n")
+    (tmp_path / "pkg" / "b.py").write_text("def f(): ...\n")
+    files, _ = discover([tmp_path], ())
+    index = ProjectIndex(files)
+    found = index.function("pkg.a.C.m", b"m")
+    assert found is not None and found.path.endswith("a.py") and found.name == "m"
+    found = index.function("pkg.b.f", b"f")
+    assert found is not None and found.path.endswith("b.py")
+    assert index.function("pkg.b.f", b"nowhere") is None  # its module lacks the token
+    assert index.function("pkg.a.g") is None
+    assert index.function("requests.get") is None

@@ -18,7 +18,7 @@ from asyncfix.codemods.awaits._shared import (
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.data import coroutines as table
-from asyncfix.index import ModuleInfo
+from asyncfix.index import ModuleInfo, ValueShape
 
 
 @dataclass
@@ -174,40 +174,31 @@ def _module_values(info: ModuleInfo) -> tuple[dict[str, str], dict[str, str]]:
         if canonical(target) in table.CLASSES
     }
     found: dict[str, str | None] = {}
-    for stmt in info.tree.body:
-        if isinstance(stmt, ast.Assign):
-            targets, value = stmt.targets, stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets, value = [stmt.target], stmt.value
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                # Bound twice: which value a user sees is not known.
-                seen = target.id in found
-                found[target.id] = None if seen else _module_value(info, value, found)
+    for name, shape in info.values:  # (the index's facts: no tree needed)
+        # Bound twice: which value a user sees is not known.
+        found[name] = None if name in found else _module_value(shape, found)
     variables = {f"{info.name}.{k}": v for k, v in found.items() if v is not None}
     return variables, aliases
 
 
-def _module_value(info: ModuleInfo, node: ast.expr, found: Mapping[str, str | None]) -> str | None:
-    """The table class of a module-level value: `Client(...)`, `factory(...)` (RETURNS), a
-    name bound before, or an item of one (`client.appdb.feeds`, `client["appdb"]`)."""
-    if isinstance(node, ast.Name):
-        return found.get(node.id)
-    if isinstance(node, ast.Attribute | ast.Subscript):
-        owner = _module_value(info, node.value, found)
-        return item_class(owner, node.attr if isinstance(node, ast.Attribute) else None)
-    if isinstance(node, ast.Call):
-        callee = info.resolve(node.func)
-        if callee is None:
-            return None
-        callee = canonical(callee)
-        if callee in table.CLASSES:
-            return callee
-        returned = table.RETURNS.get(callee)
-        return canonical(returned) if returned else None
-    return None
+def _module_value(shape: ValueShape, found: Mapping[str, str | None]) -> str | None:
+    """The table class of a module-level value (see index.ValueShape): `Client(...)`,
+    `factory(...)` (RETURNS), a name bound before, or an item of one
+    (`client.appdb.feeds`, `client["appdb"]`)."""
+    if shape is None:
+        return None
+    if shape[0] == "name":
+        return found.get(shape[1])
+    if shape[0] == "item":
+        return item_class(_module_value(shape[1], found), shape[2])
+    callee = shape[1]
+    if callee is None:
+        return None
+    callee = canonical(callee)
+    if callee in table.CLASSES:
+        return callee
+    returned = table.RETURNS.get(callee)
+    return canonical(returned) if returned else None
 
 
 def method_kinds(info: ModuleInfo) -> dict[str, set[bool]]:

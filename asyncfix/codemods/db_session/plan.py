@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from asyncfix.codemods.db_session.names import (
@@ -24,9 +24,16 @@ from asyncfix.codemods.db_session.names import (
     tails_of,
 )
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
-from asyncfix.index import module_name, walk
+from asyncfix.index import (
+    WORD,
+    identifier_bytes,
+    module_name,
+    walk,
+    walk_parents,
+)
 
 if TYPE_CHECKING:
+    from asyncfix.files import SourceFile
     from asyncfix.index import ModuleInfo, ProjectIndex
 
 
@@ -230,6 +237,13 @@ def _dependency_argument(call: ast.Call) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == "dependency"), None)
 
 
+# The words the classes of SYNC_SESSIONS end in.
+_SYNC_SESSION_TAILS = sorted({name.rpartition(".")[2].encode() for name in SYNC_SESSIONS})
+_SYNC_SESSION_WORD = re.compile(
+    rb"(?<!\w)(?:" + b"|".join(re.escape(w) for w in _SYNC_SESSION_TAILS) + rb")(?!\w)"
+)
+
+
 def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> set[str]:
     """The qualified names of the module-level functions that hand out a sync Session
     (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
@@ -243,6 +257,10 @@ def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> 
             == "factory"
         }
         factories |= {n for n, kind in defined.get(info.name, {}).items() if kind == "factory"}
+        if not factories and not _SYNC_SESSION_WORD.search(identifier_bytes(info.data)):
+            # A session class it resolves is spelled in it (an AsyncSession is not one):
+            # without one, or a factory, nothing hands out a session. No tree needed.
+            continue
         for stmt in info.tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _hands_out_session(
                 info, stmt, factories
@@ -284,6 +302,84 @@ def _hands_out_session(
         sync_session(value) or (isinstance(value, ast.Name) and value.id in made)
         for value in handed
     )
+
+
+# `from . import x`, `from .. import x`: a relative import of a package's own names.
+_FROM_PACKAGE = re.compile(rb"\bfrom[\s\\]*(?:\.[\s\\]*)+import\b")
+
+
+def _may_use(
+    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+) -> Callable[[SourceFile, bytes, set[str]], bool] | None:
+    """Whether a module naming some of the candidates' names (`found`) may use one, told
+    from its bytes before it is parsed. A use resolves to a candidate whose name the
+    module spells (in the use or in its import), through an import that spells the last
+    part of the candidate's module name too (a file's stem or package: the layout keeps
+    it), through `from . import name` (of a package's own), or in a module of that name.
+    A method may be any `self.name` or awaited `x.name`: a module naming one is parsed."""
+    owners = {owner.name for owner, _ in candidates.values()}
+    # `from . import name` spells no module: it may name a package's own function.
+    packages = any(owner.file.path.name == "__init__.py" for owner, _ in candidates.values())
+    stems: dict[str, set[bytes]] = {}  # a candidate's name -> its modules' last parts
+    for qualname, (owner, _) in candidates.items():
+        stem = owner.name.rpartition(".")[2]
+        if not stem.isascii():
+            return None  # (a file's name need not be as Python reads an identifier)
+        stems.setdefault(qualname.rpartition(".")[2], set()).add(stem.encode())
+
+    def may_use(file: SourceFile, data: bytes, found: set[str]) -> bool:
+        if not found.isdisjoint(methods) or module_name(file.path) in owners:
+            return True
+        text = identifier_bytes(data)
+        if packages and _FROM_PACKAGE.search(text) is not None:
+            return True
+        wanted = {stem for name in found for stem in stems.get(name, ())}
+        return not wanted.isdisjoint(WORD.findall(text))
+
+    return may_use
+
+
+# What may lie between the parts of a dotted name as written.
+_DOT = rb"(?:[\s\\()]|#[^\r\n]*[\r\n])*\.(?:[\s\\()]|#[^\r\n]*[\r\n])*"
+
+
+def _may_resolve(
+    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+) -> Callable[[ModuleInfo, set[str]], bool]:
+    """Whether a module naming some of the candidates' names (`found`) may hold a Name or
+    an attribute that resolves to one of them, told from its facts (see
+    ModuleInfo.resolve): a name imported as the candidate or as a prefix of it, one of its
+    own top-level names that prefixes it, or the candidate spelled out in full from an
+    unbound head. A method may be any `self.name` or awaited `x.name`."""
+    by_name: dict[str, list[str]] = {}
+    for qualname in candidates:
+        by_name.setdefault(qualname.rpartition(".")[2], []).append(qualname)
+    spelled: dict[str, re.Pattern[bytes]] = {}
+
+    def may_resolve(info: ModuleInfo, found: set[str]) -> bool:
+        if not found.isdisjoint(methods):
+            return True
+        wanted = [q for name in sorted(found) for q in by_name.get(name, ())]
+        prefixes = [*info.imports.values(), *(f"{info.name}.{t}" for t in info.toplevel)]
+        text: bytes | None = None
+        for qualname in wanted:
+            if any(qualname == p or qualname.startswith(p + ".") for p in prefixes):
+                return True
+            head = qualname.partition(".")[0]
+            if head in info.imports or head in info.toplevel:
+                continue  # (resolved through them: no prefix above)
+            pattern = spelled.get(qualname)
+            if pattern is None:
+                # (No look-behind before the head: a pattern that starts with its literal
+                # is searched for that literal first, many times faster.)
+                parts = [re.escape(part.encode()) for part in qualname.split(".")]
+                pattern = spelled[qualname] = re.compile(_DOT.join(parts) + rb"\b")
+            text = identifier_bytes(info.data) if text is None else text
+            if pattern.search(text) is not None:
+                return True
+        return False
+
+    return may_resolve
 
 
 def _names(value: object) -> list[str]:
@@ -349,8 +445,12 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     for qualname, (_, key) in candidates.items():
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
-    for info, found in index.naming(names):
-        parents = {child: node for node in walk(info.tree) for child in ast.iter_child_nodes(node)}
+    resolves = _may_resolve(candidates, methods)
+    for info, found in index.naming(names, where=_may_use(candidates, methods)):
+        if not resolves(info, found):
+            continue  # (told from its facts: its tree is not parsed)
+        # The parents only once a use of a candidate needs them: most names found are not.
+        parents: dict[ast.AST, ast.AST] | None = None
         for node in walk(info.tree):
             if isinstance(node, ast.Name) and node.id in found:
                 if isinstance(node.ctx, ast.Store):
@@ -360,11 +460,18 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
                 used = [info.resolve(node)]
                 # A method: through self/cls, or any awaited call of its name.
                 head = node.value
-                awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
-                if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
-                    used += methods.get(node.attr, [])
+                if node.attr in methods:
+                    if parents is None:
+                        parents = walk_parents(info.tree)[1]
+                    awaited = isinstance(parents.get(parents.get(node, node)), ast.Await)
+                    if awaited or (isinstance(head, ast.Name) and head.id in {"self", "cls"}):
+                        used += methods[node.attr]
             else:
                 continue
+            if not any(qualified in candidates for qualified in used):
+                continue
+            if parents is None:
+                parents = walk_parents(info.tree)[1]
             if _framework_argument(node, parents):
                 continue
             for qualified in used:

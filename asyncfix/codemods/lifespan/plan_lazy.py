@@ -11,13 +11,23 @@ plain function, so a read gets no new suspension point."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from asyncfix.codemods.shared.app_events import Facts
 from asyncfix.config import Config
-from asyncfix.index import AMBIGUOUS, ModuleInfo, ProjectIndex, dotted_name
+from asyncfix.files import SourceFile
+from asyncfix.index import (
+    AMBIGUOUS,
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    dotted_name,
+    identifier_bytes,
+    module_name,
+)
 from asyncfix.suppressions import suppressions_for
 
 
@@ -375,9 +385,31 @@ MESSAGE_HANDLERS = frozenset(
 )
 
 
-def _decorator_word(decorator: ast.expr) -> str | None:
-    func = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return func.attr if isinstance(func, ast.Attribute) else None
+def _decorated_function(
+    index: ProjectIndex,
+    named: dict[str, list[SourceFile]],
+    order: dict[str, int],
+    qualname: str,
+) -> FunctionInfo | None:
+    """`qualname` as the last of the decorated modules (`named`, by module name) defining
+    it has it, else as any module of the project does (see ProjectIndex.function)."""
+    parts = qualname.split(".")
+    files = [f for i in range(1, len(parts)) for f in named.get(".".join(parts[:i]), ())]
+    found: FunctionInfo | None = None
+    for file in sorted(files, key=lambda f: order[f.display]):
+        info = index.module(file)
+        if info is not None and qualname in info.functions:
+            found = info.functions[qualname]
+    if found is None:
+        found = index.function(qualname, parts[-1].encode())
+    return found
+
+
+def _attribute_words(words: frozenset[str]) -> re.Pattern[bytes]:
+    """Bytes that may spell `.word` for one of `words`, however laid out: a decorator
+    `@x.word` cannot be written without it."""
+    spelled = b"|".join(re.escape(word.encode()) for word in sorted(words))
+    return re.compile(rb"\.(?:[\s\\()]|#[^\r\n]*[\r\n])*(?:" + spelled + rb")\b")
 
 
 def per_request(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
@@ -385,38 +417,37 @@ def per_request(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
     handler they run under: path operations (decorated with one of `routes`), their
     `Depends(...)` dependencies, message handlers, and every project function these call."""
     entries: dict[str, str] = {}
-    functions: dict[str, Any] = {}
-    for info in index.modules(b"@"):
-        functions.update(info.functions)
-        for node in ast.walk(info.tree):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+    wanted = routes | MESSAGE_HANDLERS
+    may_register = _attribute_words(wanted)
+    decorated = index.holding((b"@",))
+    for file in decorated:
+        # A module not indexed yet is parsed only if its bytes may hold such a decorator.
+        if not index.indexed(file) and not may_register.search(
+            identifier_bytes(index.data(file) or b"")
+        ):
+            continue
+        info = index.module(file)
+        if info is None:
+            continue
+        # (the index's facts of its decorated defs, in the order a walk of its tree meets them)
+        for found in info.decorated:
+            if wanted.isdisjoint(found.words):
                 continue
-            qualname = next(
-                (
-                    q
-                    for q, f in info.functions.items()
-                    if f.line == node.lineno and f.name == node.name
-                ),
-                None,
-            )
-            words = {_decorator_word(d) for d in node.decorator_list}
-            if qualname is None or not words & (routes | MESSAGE_HANDLERS):
-                continue
-            entries[qualname] = node.name
-            for default in [*node.args.defaults, *node.args.kw_defaults]:
-                if (
-                    isinstance(default, ast.Call)
-                    and info.resolve(default.func) in ("fastapi.Depends", "fastapi.Security")
-                    and default.args
-                ):
-                    target = info.resolve(default.args[0])
-                    if target is not None:
-                        entries.setdefault(target, node.name)
+            entries[found.qualname] = found.name
+            for target in found.depends:
+                entries.setdefault(target, found.name)
+    # A function of a decorated module, the last such module that defines it wins: only a
+    # module whose name starts its qualified name can (others are not parsed for it).
+    named: dict[str, list[SourceFile]] = {}
+    for file in decorated:
+        named.setdefault(module_name(file.path), []).append(file)
+    order = {file.display: position for position, file in enumerate(decorated)}
+    functions: dict[str, FunctionInfo | None] = {}
     todo = list(entries)
     while todo:
         qualname = todo.pop()
         if qualname not in functions:
-            functions[qualname] = index.function(qualname, qualname.rpartition(".")[2].encode())
+            functions[qualname] = _decorated_function(index, named, order, qualname)
         function = functions[qualname]
         if function is None:
             continue

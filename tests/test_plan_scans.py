@@ -1,0 +1,198 @@
+"""The project scans of the plans that read the index's facts, or parse only the modules
+their bytes show may matter: what they find, and which modules they leave unparsed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from asyncfix import syntax
+from asyncfix.codemods.awaits.facts import module_facts
+from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
+from asyncfix.codemods.lifespan.plan_lazy import per_request
+from asyncfix.files import discover
+from asyncfix.index import TREES, ProjectIndex, forget
+
+
+def _index(root: Path, files: dict[str, str]) -> ProjectIndex:
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    found, _ = discover([root], ())
+    return ProjectIndex(found)
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    forget()
+
+
+def _parsed(index: ProjectIndex) -> set[str]:
+    return {path for path, info in index._modules.items() if info is not None}
+
+
+def test_uses_of_never_awaiting_handlers_are_found_and_unrelated_modules_not_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/endpoints.py": (
+                "from fastapi import APIRouter\n"
+                "router = APIRouter()\n"
+                "@router.get('/')\n"
+                "async def health():\n"
+                "    return 1\n"
+            ),
+            "app/api/__init__.py": (
+                "from fastapi import APIRouter\n"
+                "router = APIRouter()\n"
+                "@router.get('/ping')\n"
+                "async def ping():\n"
+                "    return 1\n"
+            ),
+            # through an absolute import, and through a relative one (no stem spelled)
+            "app/caller.py": "from app.endpoints import health\n\nx = health()\n",
+            "app/api/sub.py": "from . import ping\n\n\ndef go():\n    return ping()\n",
+            "app/views.py": (
+                "from fastapi import APIRouter\n"
+                "router = APIRouter()\n"
+                "@router.get('/list')\n"
+                "async def listing():\n"
+                "    return 1\n"
+            ),
+            # spelled in full from a name the module does not bind at its top level
+            "app/spelled.py": "def f(app):\n    return app . views.listing\n",
+            # names both, imports neither: never parsed
+            "app/unrelated.py": "def health():\n    ping = 1\n    return ping\n",
+            # imports the module, not the handler: its tree is not parsed
+            "app/router.py": "from app.views import router\n\ndef listing(): ...\n",
+        },
+    )
+    list(index.modules())
+    TREES.clear()  # facts without trees, as the workers' index hands them to the plans
+    parsed: list[str] = []
+
+    def parse(data: bytes, filename: str) -> ast.Module:
+        parsed.append(filename)
+        return ast.parse(data)
+
+    monkeypatch.setattr(syntax, "parse", parse)
+    plans = sync_def_plan(index)
+    assert plans["app/endpoints.py"]["used"] == {"health": "app/caller.py:3"}
+    assert plans["app/api/__init__.py"]["used"] == {"ping": "app/api/sub.py:5"}
+    assert plans["app/views.py"]["used"] == {"listing": "app/spelled.py:2"}
+    assert "app/unrelated.py" not in parsed and "app/router.py" not in parsed
+
+
+def test_a_method_named_is_looked_for_in_every_module_naming_it(tmp_path: Path) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "views.py": (
+                "from fastapi import APIRouter\n"
+                "router = APIRouter()\n"
+                "class View:\n"
+                "    @router.get('/')\n"
+                "    async def show(self):\n"
+                "        return 1\n"
+            ),
+            "other.py": "async def run(x):\n    return await x.show()\n",
+        },
+    )
+    assert sync_def_plan(index)["views.py"]["used"] == {"View.show": "other.py:2"}
+
+
+def test_sync_providers_parse_only_modules_spelling_a_session_or_a_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "db.py": (
+                "from sqlalchemy.orm import Session as S, sessionmaker\n"
+                "SessionLocal = sessionmaker()\n"
+                "def get_db() -> S: ...\n"
+                "def made():\n"
+                "    db = SessionLocal()\n"
+                "    yield db\n"
+            ),
+            "deps.py": "from db import SessionLocal\n\ndef session():\n    return SessionLocal()\n",
+            "aio.py": (
+                "from sqlalchemy.ext.asyncio import AsyncSession\n"
+                "async def get_async() -> AsyncSession: ...\n"
+            ),
+        },
+    )
+    assert len(list(index.modules())) == 3
+    TREES.clear()  # facts without trees, as the workers' index hands them to the plans
+    parsed: list[str] = []
+
+    def parse(data: bytes, filename: str) -> ast.Module:
+        parsed.append(filename)
+        return ast.parse(data)
+
+    monkeypatch.setattr(syntax, "parse", parse)
+    defined = {"db": {"SessionLocal": "factory"}}
+    assert _sync_providers(index, defined) == {"db.get_db", "db.made", "deps.session"}
+    assert sorted(parsed) == ["db.py", "deps.py"]
+
+
+def test_per_request_reads_routes_dependencies_and_their_callees(tmp_path: Path) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "api.py": (
+                "from fastapi import APIRouter, Depends\n"
+                "from helpers import current, work\n"
+                "router = APIRouter()\n"
+                "@router.post('/')\n"
+                "async def create(user=Depends(current)):\n"
+                "    return work()\n"
+                "@dp.message_handler()\n"
+                "def on_message(m):\n"
+                "    return m\n"
+                "@other.cached\n"
+                "def cached(): ...\n"
+            ),
+            "helpers.py": "def current(): ...\ndef work():\n    return inner()\ndef inner(): ...\n",
+            # decorated, but with no route's or handler's word: not parsed
+            "models.py": "class M:\n    @property\n    def get_it(self): ...\n",
+        },
+    )
+    assert per_request(index, frozenset({"get", "post"})) == {
+        "api.create": "create",
+        "helpers.current": "create",
+        "api.on_message": "on_message",
+        "helpers.work": "create",
+        "helpers.inner": "create",
+    }
+    assert "models.py" not in _parsed(index)
+
+
+def test_module_level_table_instances_come_from_the_index(tmp_path: Path) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "store.py": (
+                "from motor.motor_asyncio import AsyncIOMotorClient\n"
+                "client = AsyncIOMotorClient('x')\n"
+                "db = client.app\n"
+                "feeds = db['feeds']\n"
+                "twice = client\n"
+                "twice = None\n"
+            ),
+        },
+    )
+    (info,) = index.modules()
+    facts = module_facts(info)
+    assert facts.variables == {
+        "store.client": "motor.motor_asyncio.AsyncIOMotorClient",
+        "store.db": "motor.motor_asyncio.AsyncIOMotorDatabase",
+        "store.feeds": "motor.motor_asyncio.AsyncIOMotorCollection",
+    }
