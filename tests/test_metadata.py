@@ -238,6 +238,9 @@ def test_code_bytes_keep_what_the_screens_read_outside_utf_8() -> None:
     module = cst.parse_module(latin)
     run = FileRun("m.py", module, Config(), frozenset(), {}, source=latin)
     assert run.code_bytes(module) == module.code.encode("utf-8") != latin
+    rewritten = module.with_changes(body=[*module.body, cst.parse_statement("y = 'è'\n")])
+    tree = run.tree_of(rewritten)
+    assert tree is not None and ast.dump(tree) == ast.dump(ast.parse(rewritten.code))
     cr = b"x = 1\r"
     module = cst.parse_module(cr)
     run = FileRun("m.py", module, Config(), frozenset(), {}, source=cr)

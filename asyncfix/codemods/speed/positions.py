@@ -86,8 +86,11 @@ class FileCaches:
         if id(module) not in self._trees:
             self._forget_older(self._trees)
             tree: ast.Module | None
+            # (the code as text where its bytes are not UTF-8: a coding cookie must not
+            # make the parser read them otherwise)
+            code = self.bytes_of(module) if module.encoding == "utf-8" else module.code
             try:
-                tree = syntax.parse(self.code_bytes(module))
+                tree = syntax.parse(code)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None
             self._trees[id(module)] = (module, tree)
