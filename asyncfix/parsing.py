@@ -120,11 +120,17 @@ def cst_parse(data: bytes) -> tuple[cst.Module, syntax.FormFeeds | None]:
     return module, feeds
 
 
-def code_of(module: cst.Module, original: bytes, feeds: syntax.FormFeeds | None = None) -> bytes:
+def code_of(
+    module: cst.Module,
+    original: bytes,
+    feeds: syntax.FormFeeds | None = None,
+    made: bytes | None = None,
+) -> bytes:
     """The module's bytes. libcst drops a lone CR (old Mac line ending) at the very end
     of a file; it is put back so that nothing outside a rewrite changes, as are the form
-    feeds taken out before the parse (`feeds`)."""
-    code = module.bytes
+    feeds taken out before the parse (`feeds`). `made`: `module.bytes`, when the caller
+    has them already."""
+    code = module.bytes if made is None else made
     if original.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
         code += b"\r"
     return code if feeds is None else feeds.restore(code)

@@ -292,7 +292,11 @@ class Pipeline:
         assert run.result is not None
         # The very tree that was parsed: its code is the input (libcst round-trips exactly),
         # so skip the codegen, which costs about a fifth of a parse.
-        new = data if run.result is module else code_of(run.result, source, feeds)
+        new = (
+            data
+            if run.result is module
+            else code_of(run.result, source, feeds, run.bytes_of(run.result))
+        )
         if new != data:
             # Sites suppressed by line (an editor's one fix, apply --min-share) are fixed
             # by a second run: no idempotence to check, only that it parses and compiles.

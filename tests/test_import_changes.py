@@ -121,9 +121,13 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
     ran: list[str] = []
     visit = base.visit_with_metadata
 
-    def spy(transformer: cst.CSTTransformer, module: cst.Module) -> cst.Module:
+    def spy(
+        transformer: cst.CSTTransformer, module: cst.Module, run: base.FileRun | None = None
+    ) -> cst.Module:
         ran.append(type(transformer).__name__)
-        return visit(transformer, module)  # type: ignore[arg-type]
+        if type(transformer).__name__ == "BlankKeepingImportsRemover":
+            assert run is not None  # (its scopes from the run's wrapper of the tree)
+        return visit(transformer, module, run)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner, "visit_with_metadata", spy)  # (where import changes run)
     pipeline = Pipeline(Config())

@@ -1,10 +1,11 @@
 """Our metadata must be libcst's: `parent_map` for ParentNodeProvider, `expression_contexts`
 for ExpressionContextProvider, the wrapper's on-demand qualified names for
 QualifiedNameProvider and the positions of one statement for PositionProvider; and
-`function_defs` must find what `m.findall` finds."""
+`function_defs` and `nodes_of` must find what `m.findall` finds."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
@@ -22,7 +23,12 @@ from libcst.metadata import (
 
 from asyncfix.codemods.base import FileRun
 from asyncfix.codemods.db_session import own_nodes
-from asyncfix.codemods.speed.metadata import expression_contexts, function_defs, parent_map
+from asyncfix.codemods.speed.metadata import (
+    expression_contexts,
+    function_defs,
+    nodes_of,
+    parent_map,
+)
 from asyncfix.config import Config
 from asyncfix.syntax import FormFeeds
 
@@ -60,6 +66,12 @@ def test_our_metadata_is_libcsts(path: Path) -> None:
     ours_defs = function_defs(module)
     assert len(ours_defs) == len(defs)
     assert all(a is b for a, b in zip(ours_defs, defs, strict=True))  # same order too
+
+    for kind, matcher in ((cst.Call, m.Call()), (cst.With, m.With()), (cst.Assign, m.Assign())):
+        matched = m.findall(module, matcher)
+        ours_nodes = nodes_of(module, kind)
+        assert len(ours_nodes) == len(matched)
+        assert all(a is b for a, b in zip(ours_nodes, matched, strict=True))
 
 
 class _OwnBody(cst.CSTVisitor):
@@ -200,3 +212,36 @@ def test_the_statement_search_goes_round_from_the_last_one_found() -> None:
         assert run._top_statement(calls[index]) is holders[index]
         assert run._top_statement(holders[index]) is holders[index]
     assert run._top_statement(cst.parse_module(data).body[1]) is None
+
+
+def test_a_rewritten_trees_code_and_ast_are_made_once() -> None:
+    source = b"import json\n\nasync def f(x):\n    return json.loads(x)\n"
+    module = cst.parse_module(source)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=source)
+    assert run.code_bytes(module) is source  # the file's own bytes for the tree as parsed
+    rewritten = module.with_changes(body=module.body[1:])
+    code = run.code_bytes(rewritten)
+    assert code == rewritten.code.encode("utf-8")
+    assert run.code_bytes(rewritten) is code
+    tree = run.tree_of(rewritten)
+    assert tree is not None and run.tree_of(rewritten) is tree
+    assert ast.dump(tree) == ast.dump(ast.parse(code))
+    # A newer tree: the older one's entries go (the codemods never go back to it).
+    newer = rewritten.with_changes(body=[*rewritten.body, cst.parse_statement("y = 1\n")])
+    assert run.tree_of(newer) is not tree
+    assert id(rewritten) not in run._trees
+
+
+def test_code_bytes_keep_what_the_screens_read_outside_utf_8() -> None:
+    # Not UTF-8, or the lone CR at the end libcst's code drops: `module.code` in UTF-8.
+    latin = "# -*- coding: latin-1 -*-\nx = 'é'\n".encode("latin-1")
+    module = cst.parse_module(latin)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=latin)
+    assert run.code_bytes(module) == module.code.encode("utf-8") != latin
+    rewritten = module.with_changes(body=[*module.body, cst.parse_statement("y = 'è'\n")])
+    tree = run.tree_of(rewritten)
+    assert tree is not None and ast.dump(tree) == ast.dump(ast.parse(rewritten.code))
+    cr = b"x = 1\r"
+    module = cst.parse_module(cr)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=cr)
+    assert run.code_bytes(module) == module.code.encode("utf-8")

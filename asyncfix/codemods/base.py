@@ -90,13 +90,17 @@ class FileRun(FileCaches):
         return silences(self.suppressions, code, self.code_families.get(code, ""), lines)
 
 
-def visit_with_metadata(transformer: Codemod, module: cst.Module) -> cst.Module:
+def visit_with_metadata(
+    transformer: Codemod, module: cst.Module, run: FileRun | None = None
+) -> cst.Module:
     """Run a libcst codemod transformer with its metadata resolved on `module` itself.
 
     libcst's `Codemod.transform_module` first deep-copies the tree; nodes are immutable
-    and we parse each file once, so the copy is pure cost.
+    and we parse each file once, so the copy is pure cost. `run`: the file's, for a
+    transformer that is not a codemod of ours (libcst's import visitors): its metadata
+    then comes from the run's wrapper of the tree, as the codemods' does.
     """
-    run = getattr(transformer, "run", None)
+    run = getattr(transformer, "run", run)
     if isinstance(run, FileRun):
         wrapper = run.wrapper(module)
     else:

@@ -99,21 +99,32 @@ def run_codemods(
                 continue
             module = new
         if imports:
-            module = _change_imports(context, module, run.config)
+            module = _change_imports(context, module, run)
     run.result = module
     return run
 
 
-def _change_imports(context: CodemodContext, module: cst.Module, config: Config) -> cst.Module:
+def _change_imports(context: CodemodContext, module: cst.Module, run: FileRun) -> cst.Module:
     """The import changes of every codemod, made last and once (libcst's own visitors);
     what is added goes where the project's import sorter puts it."""
     if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
         added = visit_with_metadata(TopImportsAdder(context), module)
-        root = None if config.source is None else config.source.parent
+        root = None if run.config.source is None else run.config.source.parent
         module = sort_added_imports(module, added, import_sorter(root))
     removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
     # (half of them remove nothing: another use remains, which Python's own scope
     # analysis tells for a fraction of the cost of libcst's)
-    if removals and not imports_still_used(module.code, removals):
-        module = visit_with_metadata(BlankKeepingImportsRemover(context), module)
+    # (a rewritten tree's code made once: the last codemod and the driver's output ask
+    # for it too)
+    if removals and not imports_still_used(_code(module, run), removals):
+        # (its scopes from the run's wrapper: libcst's own providers cost several times
+        # more, and the last codemod may have resolved them on this very tree)
+        module = visit_with_metadata(BlankKeepingImportsRemover(context), module, run)
     return module
+
+
+def _code(module: cst.Module, run: FileRun) -> str:
+    """`module.code`, from the bytes `run` made of a rewritten tree."""
+    if module is run.original:
+        return module.code
+    return run.bytes_of(module).decode(module.encoding)

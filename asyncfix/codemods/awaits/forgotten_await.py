@@ -80,6 +80,8 @@ class ForgottenAwait(DroppedTask):
         # The screen is `has_candidate`, on the stdlib ast: a libcst walk costs ~10x more.
         # The driver's ast of the file, unless an earlier codemod rewrote it.
         tree = self.run.parsed_ast if module is self.run.original else None
+        if module is not self.run.original and module.encoding == "utf-8":
+            tree = self.run.tree_of(module)  # (parsed once for every screen of this tree)
         found = screened(self.run.path, self.run.bytes_of(module), self.planned, tree)
         if found is None:
             return module

@@ -140,7 +140,10 @@ class DbCodemod(AsyncfixCodemod):
         tree: ast.Module | None = None
         if module is self.run.original and self.run.source:
             source, tree = self.run.source, self.run.syntax_tree()
-        else:  # an earlier codemod changed the tree: screen what it made
+        elif module is not self.run.original:  # an earlier codemod changed the tree:
+            # screen what it made (its code and ast made once, for every screen)
+            source, tree = self.run.code_bytes(module), self.run.tree_of(module)
+        else:
             code = module.code
             source = code.encode()
             with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):

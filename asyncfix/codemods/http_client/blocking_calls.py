@@ -176,7 +176,7 @@ class BlockingCalls(AsyncfixCodemod):
         tree = self.run.syntax_tree()
         if not self._sites and self.enabled("AF205") and tree is not None:
             # Without a project plan for this file: the same analysis, on this module.
-            self._sites = local_sites(self.run.path, module.code.encode("utf-8"), tree)
+            self._sites = local_sites(self.run.path, self.run.code_bytes(module), tree)
         return bool(self._sites) or (
             tree is not None and (DIRECT.may_occur(tree) or may_call_path_io(tree))
         )

@@ -16,6 +16,8 @@ from libcst.metadata import (
 
 from asyncfix.codemods.base import AsyncfixCodemod
 from asyncfix.codemods.http_client.blocking_apis import PATH_CLASSES, PATH_TO_THREAD
+from asyncfix.codemods.http_client.screen import calls_in
+from asyncfix.index import walk
 
 # The methods of a path that give a path again, without I/O of their own.
 _PATH_ATTRIBUTES = frozenset({"parent"})
@@ -88,6 +90,8 @@ def _qualified(codemod: AsyncfixCodemod, node: cst.CSTNode) -> set[str]:
 def may_call_path_io(tree: ast.Module) -> bool:
     """Could an async def of `tree` call a path's I/O method (path_method)? Only in a
     module that imports pathlib, and only as `<something>.read_text(...)` and the like."""
+    # (the index's list walk, which the other screens of the file share, not ast.walk's
+    # generators: this screen ran on most files)
     if not any(
         isinstance(node, ast.Import | ast.ImportFrom)
         and any(
@@ -96,14 +100,10 @@ def may_call_path_io(tree: ast.Module) -> bool:
             )
             for alias in node.names
         )
-        for node in ast.walk(tree)
+        for node in walk(tree)
     ):
         return False
     return any(
-        isinstance(inner, ast.Call)
-        and isinstance(inner.func, ast.Attribute)
-        and inner.func.attr in PATH_IO
-        for node in ast.walk(tree)
-        if isinstance(node, ast.AsyncFunctionDef)
-        for inner in ast.walk(node)
+        isinstance(call.func, ast.Attribute) and call.func.attr in PATH_IO
+        for call in calls_in(tree, ast.AsyncFunctionDef)
     )

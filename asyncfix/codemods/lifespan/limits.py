@@ -29,6 +29,7 @@ from asyncfix.codemods.shared.pool_options import (
     configured_options,
     pool_limits,
 )
+from asyncfix.codemods.speed.metadata import nodes_of
 from asyncfix.config import Config
 from asyncfix.index import ProjectIndex
 
@@ -143,12 +144,12 @@ class PoolLimits(LifespanCodemod):
         a function, and a connector made for it alone (`connector = TCPConnector(...)`
         used once, as its `connector=`). Limits there change nothing."""
         values: dict[int, cst.BaseExpression] = {}  # id(assigned Name) -> its value
-        for assign in m.findall(module, m.Assign(targets=[m.AssignTarget(target=m.Name())])):
-            assert isinstance(assign, cst.Assign)
-            values[id(assign.targets[0].target)] = assign.value
+        # (walks of the fields: matchers tested at every node cost most of the codemod)
+        for assign in nodes_of(module, cst.Assign):
+            if len(assign.targets) == 1 and type(assign.targets[0].target) is cst.Name:
+                values[id(assign.targets[0].target)] = assign.value
         found: set[int] = set()
-        for with_node in m.findall(module, m.With()):
-            assert isinstance(with_node, cst.With)
+        for with_node in nodes_of(module, cst.With):
             for item in with_node.items:
                 scope = self.get_metadata(ScopeProvider, item.item, None)
                 if not isinstance(scope, FunctionScope):
@@ -164,7 +165,7 @@ class PoolLimits(LifespanCodemod):
                             and id(only.node) in values
                         ):
                             made.append(values[id(only.node)])
-                found.update(id(c) for node in made for c in m.findall(node, m.Call()))
+                found.update(id(c) for node in made for c in nodes_of(node, cst.Call))
         return found
 
     def _implicit(self, call: cst.Call, kind: str, bare_limits: bool) -> None:

@@ -47,7 +47,12 @@ class Serializer(DumpsRules, LoadsRule, OffloadRule):
     SCREEN = staticmethod(screen_serializer)
 
     def screen(self, module: cst.Module) -> bool:
-        tree = self.run.syntax_tree() if module is self.run.original else None
+        if module is self.run.original:
+            tree = self.run.syntax_tree()
+        else:  # a tree another codemod rewrote: its ast, made once for every screen
+            tree = self.run.tree_of(module)
+            if tree is None:
+                return False  # cannot be screened (too deep for ast): left as it is
         if tree is None:
             try:  # a tree another codemod rewrote: still cheaper than a libcst walk
                 tree = syntax.parse(module.code)

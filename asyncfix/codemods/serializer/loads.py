@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from asyncfix.codemods.base import Rule
@@ -14,6 +16,7 @@ from asyncfix.codemods.serializer.sites import (
     STARLETTE_RESPONSE,
     last_names,
 )
+from asyncfix.codemods.speed.metadata import child_nodes
 
 AF102 = Rule(
     code="AF102",
@@ -197,15 +200,22 @@ class LoadsRule(SerializerBase):
         found: list[JsonWriter],
         function: cst.FunctionDef | None = None,
     ) -> None:
-        for child in node.children:
-            if isinstance(child, cst.ClassDef):
+        # (the fields read, exact types: `.children` rebuilds every node, and `isinstance`
+        # against libcst's ABCs is slow; none of these three has a subclass)
+        for child in child_nodes(node):
+            kind = type(child)
+            if kind is cst.ClassDef:
+                child = cast(cst.ClassDef, child)
                 self._find_writers(child, child, child.name.value, found)
                 continue
-            if isinstance(child, cst.FunctionDef):
+            if kind is cst.FunctionDef:
+                child = cast(cst.FunctionDef, child)
                 name = child.name.value if owner is None else f"{where}.{child.name.value}"
                 self._find_writers(child, owner, name, found, child)
                 continue
-            writer = self._stores_json(child, function) if isinstance(child, cst.Call) else None
+            writer = (
+                self._stores_json(cast(cst.Call, child), function) if kind is cst.Call else None
+            )
             if writer is not None:
                 found.append(JsonWriter(writer, where, owner))
             self._find_writers(child, owner, where, found, function)

@@ -5,7 +5,7 @@ analysis through `FastWrapper` (tests/test_metadata.py checks them equal to libc
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -20,6 +20,8 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.speed.traversal import field_nodes, visit_order
+
+_NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -58,6 +60,20 @@ def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
     while stack:
         node = stack.pop()
         if type(node) is cst.FunctionDef:  # (an ABC: `isinstance` is slow)
+            found.append(node)
+        stack.extend(reversed(child_nodes(node)))
+    return found
+
+
+def nodes_of(root: cst.CSTNode, kind: type[_NodeT]) -> list[_NodeT]:
+    """Every node of exactly type `kind` under `root` (itself included), in the order of
+    the source: `m.findall(root, m.<Kind>())` for a node type with no subclasses, without
+    a matcher tested at every node."""
+    found: list[_NodeT] = []
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is kind:
             found.append(node)
         stack.extend(reversed(child_nodes(node)))
     return found

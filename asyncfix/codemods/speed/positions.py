@@ -41,6 +41,7 @@ class FileCaches:
         self._syntax_tree: ast.Module | Literal[False] | None = None
         self._line_maps: dict[int, tuple[cst.Module, dict[int, int]]] = {}
         self._codes: dict[int, tuple[cst.Module, bytes]] = {}
+        self._trees: dict[int, tuple[cst.Module, ast.Module | None]] = {}
         # id of each top-level statement of the original tree -> its index, and where
         # `_top_statement`'s last search ended (see there).
         self._top_index: dict[int, int] | None = None
@@ -68,6 +69,32 @@ class FileCaches:
             self._forget_older(self._codes)
             self._codes[id(module)] = (module, module.bytes)
         return self._codes[id(module)][1]
+
+    def code_bytes(self, module: cst.Module) -> bytes:
+        """`module.code` in UTF-8, made once per tree (`bytes_of`) where those are its
+        bytes: a module whose encoding is UTF-8 and which is not the file as parsed with
+        the lone CR at its end that libcst's code drops."""
+        original_cr = module is self.original and self.source.endswith(b"\r")
+        if module.encoding == "utf-8" and not original_cr:
+            return self.bytes_of(module)
+        return module.code.encode("utf-8")
+
+    def tree_of(self, module: cst.Module) -> ast.Module | None:
+        """The stdlib ast of a tree an earlier codemod rewrote (the original's is
+        `syntax_tree`): parsed once per tree, where several screens and the codemods'
+        indexing each parsed its code again; None where Python cannot parse it."""
+        if id(module) not in self._trees:
+            self._forget_older(self._trees)
+            tree: ast.Module | None
+            # (the code as text where its bytes are not UTF-8: a coding cookie must not
+            # make the parser read them otherwise)
+            code = self.bytes_of(module) if module.encoding == "utf-8" else module.code
+            try:
+                tree = syntax.parse(code)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
+            self._trees[id(module)] = (module, tree)
+        return self._trees[id(module)][1]
 
     def wrapper(self, module: cst.Module) -> MetadataWrapper:
         if id(module) not in self._wrappers:
