@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Where a cold `asyncfix check` spends its CPU, stage by stage, in one process.
+
+    python bench/stages.py TREE [--profile DIR] [--top N]
+
+Run from anywhere; TREE is read, never written. The stages are the driver's, run one after
+the other on one core (`time.process_time()`), as a parallel run makes them:
+
+- discover and read: `.gitignore`-aware discovery, the project's layout, every file's bytes;
+- registry: importing the codemods (libcst with them);
+- index: `index_module` of the modules the plans index in any case (`INDEXES` tokens), as
+  the workers do it before the plans;
+- plans: each family's plans over that index, family by family, as a planning child
+  makes them (a family's planners share their scans);
+- per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
+  them: the worker's collector thresholds, each module's facts handed over from the index
+  (a worker never indexes a module again), a full collection after each parsed file.
+
+Printed: each stage's CPU, the plans per family, the per-file stage split into the files
+only screened and the files parsed by libcst, and the slowest files. `--profile DIR`
+also writes a cProfile of each stage (`index.prof`, `plans.prof`, `files.prof`) for
+`python -m pstats`. Not part of the test suite; results go in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from asyncfix import driver, syntax
+from asyncfix.config import find_pyproject, load_config
+from asyncfix.files import discover
+from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
+from asyncfix.workers import GC_THRESHOLDS, facts_blob, from_blob
+
+T = TypeVar("T")
+
+
+def _timed(label: str, profile: Path | None, name: str, work: Callable[[], T]) -> tuple[T, float]:
+    profiler = cProfile.Profile() if profile is not None else None
+    started = time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    result = work()
+    if profiler is not None:
+        profiler.disable()
+        assert profile is not None
+        profiler.dump_stats(str(profile / f"{name}.prof"))
+    spent = time.process_time() - started
+    print(f"{label}: {spent:.2f} s")
+    return result, spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tree", type=Path)
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="write cProfiles here")
+    parser.add_argument("--top", type=int, default=8, help="the slowest files to list")
+    args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    tree = args.tree.resolve()
+    config = load_config(find_pyproject(tree))
+
+    def read() -> tuple[Any, ...]:
+        named, _ = discover([tree], config.exclude, base=config.root, force=config.force_exclude)
+        every, given, layout = driver._project([tree], named, config)
+        return named, every, given, layout, driver._read_all(every)
+
+    (named, every, given, layout, contents), _ = _timed("discover and read", None, "", read)
+    run_config = replace(config, layout=layout)
+
+    def registry() -> Any:
+        from asyncfix.pipeline import Pipeline
+
+        return Pipeline(run_config, None)
+
+    pipeline, _ = _timed("registry (import the codemods)", None, "", registry)
+    tokens = {token for planner in pipeline.planners() for token in planner.INDEXES}
+    todo = [
+        (f, d)
+        for f in every
+        if isinstance(d := contents[f.display], bytes) and any(t in d for t in tokens)
+    ]
+
+    def index() -> dict[str, ModuleInfo | None]:
+        return {f.display: index_module(f, d) for f, d in todo}
+
+    modules, _ = _timed(f"index ({len(todo)} modules)", args.profile, "index", index)
+    blobs = {
+        path: facts_blob(info, syntax.lowering_of(contents[path]))
+        for path, info in modules.items()
+        if info is not None
+    }
+    forget()  # (a planning child starts from the facts alone, as here)
+
+    def plans() -> dict[str, dict[str, Any]]:
+        from asyncfix.planning import combine_plans, plan_each
+
+        families: dict[str, list[Any]] = {}
+        for planner in pipeline.planners():
+            families.setdefault(planner.FAMILY, []).append(planner)
+        each: dict[str, Any] = {}
+        for family, planners in families.items():
+            started = time.process_time()
+            each.update(plan_each(pipeline, planners, every, contents, modules, given))
+            print(f"  {family}: {time.process_time() - started:.2f} s")
+        return combine_plans(pipeline, each)
+
+    made, _ = _timed("plans", args.profile, "plans", plans)
+
+    def per_file() -> list[tuple[float, str, bool]]:
+        from asyncfix.workers import _WORKER_TREE_LINES
+
+        gc.set_threshold(*GC_THRESHOLDS)
+        TREES.budget = _WORKER_TREE_LINES
+        gc.collect()
+        gc.freeze()
+        spent: list[tuple[float, str, bool]] = []
+        for file in named:
+            data = contents[file.display]
+            if not isinstance(data, bytes):
+                continue
+            done, key = pipeline.triage(file, data, made.get(file.display))
+            if done is not None:
+                continue
+            started = time.process_time()
+            if file.display in blobs:
+                remember(from_blob(blobs[file.display], data), data)
+            outcome = pipeline.rewrite_file(file, data, made.get(file.display), key)
+            if outcome.parsed:
+                gc.collect()
+            spent.append((time.process_time() - started, file.display, outcome.parsed))
+        return spent
+
+    spent, _ = _timed("per file", args.profile, "files", per_file)
+    parsed = [s for s in spent if s[2]]
+    screened = [s for s in spent if not s[2]]
+    print(
+        f"  screened only: {len(screened)} files, {sum(s[0] for s in screened):.2f} s; "
+        f"parsed by libcst: {len(parsed)} files, {sum(s[0] for s in parsed):.2f} s"
+    )
+    for seconds, path, was_parsed in sorted(spent, reverse=True)[: args.top]:
+        print(f"    {seconds:.2f} s  {path}{'  (parsed)' if was_parsed else ''}")
+
+
+if __name__ == "__main__":
+    main()
