@@ -35,6 +35,20 @@ def _parsed(index: ProjectIndex) -> set[str]:
     return {path for path, info in index._modules.items() if info is not None}
 
 
+def _spy_on_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed from now on, in order; the trees indexed so far are dropped first
+    (facts without trees, as the workers' index hands them to the plans)."""
+    TREES.clear()
+    parsed: list[str] = []
+
+    def parse(data: bytes, filename: str) -> ast.Module:
+        parsed.append(filename)
+        return ast.parse(data)
+
+    monkeypatch.setattr(syntax, "parse", parse)
+    return parsed
+
+
 def test_uses_of_never_awaiting_handlers_are_found_and_unrelated_modules_not_parsed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,14 +89,7 @@ def test_uses_of_never_awaiting_handlers_are_found_and_unrelated_modules_not_par
         },
     )
     list(index.modules())
-    TREES.clear()  # facts without trees, as the workers' index hands them to the plans
-    parsed: list[str] = []
-
-    def parse(data: bytes, filename: str) -> ast.Module:
-        parsed.append(filename)
-        return ast.parse(data)
-
-    monkeypatch.setattr(syntax, "parse", parse)
+    parsed = _spy_on_parses(monkeypatch)
     plans = sync_def_plan(index)
     assert plans["app/endpoints.py"]["used"] == {"health": "app/caller.py:3"}
     assert plans["app/api/__init__.py"]["used"] == {"ping": "app/api/sub.py:5"}
@@ -130,14 +137,7 @@ def test_sync_providers_parse_only_modules_spelling_a_session_or_a_factory(
         },
     )
     assert len(list(index.modules())) == 3
-    TREES.clear()  # facts without trees, as the workers' index hands them to the plans
-    parsed: list[str] = []
-
-    def parse(data: bytes, filename: str) -> ast.Module:
-        parsed.append(filename)
-        return ast.parse(data)
-
-    monkeypatch.setattr(syntax, "parse", parse)
+    parsed = _spy_on_parses(monkeypatch)
     defined = {"db": {"SessionLocal": "factory"}}
     assert _sync_providers(index, defined) == {"db.get_db", "db.made", "deps.session"}
     assert sorted(parsed) == ["db.py", "deps.py"]
