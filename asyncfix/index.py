@@ -771,9 +771,10 @@ class ProjectIndex:
                 return info
         return None
 
-    def function(self, qualname: str, *tokens: bytes) -> FunctionInfo | None:
-        # Only a module whose name prefixes `qualname` can define it: only their files are
-        # searched for `tokens` (a library callee, most of what plans ask, has none).
+    def defining(self, qualname: str) -> list[SourceFile]:
+        """The files that may define `qualname`: those whose module name is a strict prefix
+        of it, in the order of `files` (a library callee, most of what plans ask, has
+        none)."""
         if self._names is None:
             self._names = {}
             for position, file in enumerate(self.files):
@@ -784,8 +785,12 @@ class ProjectIndex:
             for i in range(1, len(parts))
             for position in self._names.get(".".join(parts[:i]), ())
         )
-        for position in positions:  # (in the order of the files, as `modules` yields them)
-            file = self.files[position]
+        return [self.files[position] for position in positions]
+
+    def function(self, qualname: str, *tokens: bytes) -> FunctionInfo | None:
+        # Only the files `defining` names are searched for `tokens` (in the order of the
+        # files, as `modules` yields them).
+        for file in self.defining(qualname):
             data = self.data(file)
             if data is None or (tokens and not any(t in data for t in tokens)):
                 continue

@@ -18,7 +18,6 @@ from typing import Any
 
 from asyncfix.codemods.shared.app_events import Facts
 from asyncfix.config import Config
-from asyncfix.files import SourceFile
 from asyncfix.index import (
     AMBIGUOUS,
     FunctionInfo,
@@ -26,7 +25,6 @@ from asyncfix.index import (
     ProjectIndex,
     dotted_name,
     identifier_bytes,
-    module_name,
 )
 from asyncfix.suppressions import suppressions_for
 
@@ -386,22 +384,19 @@ MESSAGE_HANDLERS = frozenset(
 
 
 def _decorated_function(
-    index: ProjectIndex,
-    named: dict[str, list[SourceFile]],
-    order: dict[str, int],
-    qualname: str,
+    index: ProjectIndex, decorated: set[str], qualname: str
 ) -> FunctionInfo | None:
-    """`qualname` as the last of the decorated modules (`named`, by module name) defining
-    it has it, else as any module of the project does (see ProjectIndex.function)."""
-    parts = qualname.split(".")
-    files = [f for i in range(1, len(parts)) for f in named.get(".".join(parts[:i]), ())]
+    """`qualname` as the last of the decorated modules (display paths) defining it has it,
+    else as any module of the project does (see ProjectIndex.function)."""
     found: FunctionInfo | None = None
-    for file in sorted(files, key=lambda f: order[f.display]):
+    for file in index.defining(qualname):
+        if file.display not in decorated:
+            continue
         info = index.module(file)
         if info is not None and qualname in info.functions:
             found = info.functions[qualname]
     if found is None:
-        found = index.function(qualname, parts[-1].encode())
+        found = index.function(qualname, qualname.rpartition(".")[2].encode())
     return found
 
 
@@ -438,16 +433,13 @@ def per_request(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
                 entries.setdefault(target, found.name)
     # A function of a decorated module, the last such module that defines it wins: only a
     # module whose name starts its qualified name can (others are not parsed for it).
-    named: dict[str, list[SourceFile]] = {}
-    for file in decorated:
-        named.setdefault(module_name(file.path), []).append(file)
-    order = {file.display: position for position, file in enumerate(decorated)}
+    decorated_paths = {file.display for file in decorated}
     functions: dict[str, FunctionInfo | None] = {}
     todo = list(entries)
     while todo:
         qualname = todo.pop()
         if qualname not in functions:
-            functions[qualname] = _decorated_function(index, named, order, qualname)
+            functions[qualname] = _decorated_function(index, decorated_paths, qualname)
         function = functions[qualname]
         if function is None:
             continue
