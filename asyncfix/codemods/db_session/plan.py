@@ -339,8 +339,8 @@ def _may_use(
     return may_use
 
 
-# What may lie between the parts of a dotted name as written.
-_DOT = rb"(?:[\s\\()]|#[^\r\n]*[\r\n])*\.(?:[\s\\()]|#[^\r\n]*[\r\n])*"
+# A dot between the parts of a dotted name as written.
+_DOT = _GAP + rb"\." + _GAP
 
 
 def _may_resolve(
