@@ -687,6 +687,11 @@ class ProjectIndex:
                 self._data[file.display] = None
         return self._data[file.display]
 
+    def facts(self) -> Mapping[str, ModuleInfo | None]:
+        """The facts at hand, display path -> them (None: does not parse): those given
+        (see `add`) and those indexed since."""
+        return self._modules
+
     def indexed(self, file: SourceFile) -> bool:
         """Are the facts of `file` at hand (no parse to ask for them)?"""
         return file.display in self._modules

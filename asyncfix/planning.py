@@ -67,10 +67,9 @@ def plan_each(
 def _indexed_here(index: ProjectIndex, given: Mapping[str, ModuleInfo | None]) -> dict[str, bytes]:
     from asyncfix.workers import facts_blob  # (it imports this module's callers' pool)
 
-    found = index._modules  # (those given and those its plans asked for)
     return {
         path: b"" if info is None else facts_blob(info, syntax.lowering_of(info.data))
-        for path, info in found.items()
+        for path, info in index.facts().items()
         if path not in given
     }
 
