@@ -65,6 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
+    # (the driver runs with these thresholds; the default ones would double every parse)
+    gc.set_threshold(*GC_THRESHOLDS)
     tree = args.tree.resolve()
     config = load_config(find_pyproject(tree))
 
