@@ -19,7 +19,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.speed.traversal import field_nodes, visit_order
+from asyncfix.codemods.speed.traversal import field_nodes, kinds_below, visit_order
 
 _NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
@@ -176,6 +176,23 @@ class FastWrapper(MetadataWrapper):
     scope analysis, and the other two providers a full walk of the tree each."""
 
     _parents: dict[cst.CSTNode, cst.CSTNode] | Literal[False] | None = False
+    _kinds: dict[int, int] | None = None
+
+    def parents(self) -> dict[cst.CSTNode, cst.CSTNode] | None:
+        """`parent_map` of the tree, made once."""
+        if self._parents is False:
+            self._parents = parent_map(self.module)
+        return self._parents
+
+    def kinds(self) -> dict[int, int] | None:
+        """`traversal.kinds_below` of the tree, made once; None where a node object
+        occurs twice in it (see `parent_map`)."""
+        if self._kinds is None:
+            parents = self.parents()
+            if parents is None:
+                return None
+            self._kinds = kinds_below(parents)
+        return self._kinds
 
     def resolve_many(
         self, providers: Collection[Any]
@@ -185,16 +202,15 @@ class FastWrapper(MetadataWrapper):
             p for p in (ParentNodeProvider, QualifiedNameProvider, ScopeProvider) if p in providers
         ]
         if any(p not in self._metadata for p in wanted):
-            if self._parents is False:
-                self._parents = parent_map(self.module)
-            if self._parents is not None:
-                self._metadata[ParentNodeProvider] = self._parents
+            parents = self.parents()
+            if parents is not None:
+                self._metadata[ParentNodeProvider] = parents
                 if ExpressionContextProvider not in self._metadata:
                     self._metadata[ExpressionContextProvider] = expression_contexts(self.module)
                 if QualifiedNameProvider in wanted:
                     scopes = self.resolve(ScopeProvider)
                     self._metadata[QualifiedNameProvider] = _QualifiedNames(
-                        self.module, self._parents, scopes
+                        self.module, parents, scopes
                     )
         return super().resolve_many(providers)
 

@@ -265,6 +265,59 @@ def hooks_for(visitor: Any, node: cst.CSTNode) -> _Hooks:
     return found
 
 
+# Node type name -> its bit in the masks `kinds_below` makes (by name: hooks are found by
+# name, `visit_<Node>`); a name first seen gets the next bit.
+_NAME_BITS: dict[str, int] = {}
+_TYPE_BITS: dict[type[cst.CSTNode], int] = {}
+
+
+def name_bit(name: str) -> int:
+    found = _NAME_BITS.get(name)
+    if found is None:
+        found = _NAME_BITS[name] = 1 << len(_NAME_BITS)
+    return found
+
+
+def type_bit(kind: type[cst.CSTNode]) -> int:
+    found = _TYPE_BITS.get(kind)
+    if found is None:
+        found = _TYPE_BITS[kind] = name_bit(kind.__name__)
+    return found
+
+
+def kinds_below(parents: dict[cst.CSTNode, cst.CSTNode]) -> dict[int, int]:
+    """id of each node of a tree -> the bits (`type_bit`) of its own type and of every
+    node type under it, from the tree's parent map (`metadata.parent_map`). A node is
+    entered there after its parent (a walk from the root), so in reverse each node comes
+    before its parent and is complete when it is added to it."""
+    masks: dict[int, int] = {}
+    get, bits = masks.get, _TYPE_BITS
+    for child, parent in reversed(parents.items()):
+        bit = bits.get(type(child)) or type_bit(type(child))
+        mask = masks[id(child)] = get(id(child), 0) | bit
+        masks[id(parent)] = get(id(parent), 0) | mask
+    return masks
+
+
+def hooked_bits(kind: type[Any], base: type[Any]) -> int | None:
+    """The bits of every node type the transformer class `kind` (a subclass of `base`,
+    whose own per-node hooks keep only balanced bookkeeping) has a `visit_<Node>`,
+    `leave_<Node>` or per-field hook for: a subtree holding none of them runs nothing of
+    it, so `_transform` need not enter it. None where `kind` has per-node code of its
+    own (an `on_visit`, `on_leave` or attribute hook over `base`'s)."""
+    for hook in ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute"):
+        if getattr(kind, hook) is not getattr(base, hook):
+            return None
+    found = 0
+    for klass in kind.__mro__:
+        if klass not in _LIBCST_BASES:
+            for name in vars(klass):
+                parts = name.split("_", 2)
+                if len(parts) >= 2 and parts[0] in ("visit", "leave"):
+                    found |= name_bit(parts[1])
+    return found
+
+
 # `_walk` and `_transform` each loop over the fields themselves: the hottest code of a
 # run, where a shared generator of the children cost a tenth of the rewrite time.
 def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -295,7 +348,10 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         hooks.leave(visitor, node)
 
 
-def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
+def _transform(
+    node: cst.CSTNode, visitor: cst.CSTTransformer, below: tuple[dict[int, int], int] | None
+) -> Any:
+    """`below`: the visitor's `skip_below` (see `hooked_bits`), or None to enter all."""
     order = visit_order(node)
     if order is None:
         return _LIBCST_VISIT(node, visitor)
@@ -311,7 +367,12 @@ def _transform(node: cst.CSTNode, visitor: cst.CSTTransformer) -> Any:
             if attributes:
                 visitor.on_visit_attribute(node, name)
             for child in field_nodes(value):
-                result = _transform(child, visitor)
+                # A subtree with no node type the visitor hooks comes back as it is
+                # (a node not in the tree's masks is entered).
+                if below is not None and not below[0].get(id(child), -1) & below[1]:
+                    results.append(child)
+                    continue
+                result = _transform(child, visitor, below)
                 changed = changed or result is not child
                 results.append(result)
             if attributes:
@@ -357,7 +418,7 @@ def _visit(self: cst.CSTNode, visitor: cst.CSTVisitor | cst.CSTTransformer) -> A
         _walk(self, visitor)
         return self
     if isinstance(visitor, cst.CSTTransformer):
-        return _transform(self, visitor)
+        return _transform(self, visitor, getattr(visitor, "skip_below", None))
     return _LIBCST_VISIT(self, visitor)
 
 
