@@ -191,7 +191,7 @@ class FastWrapper(MetadataWrapper):
             parents = self.parents()
             if parents is None:
                 return None
-            self._kinds = kinds_below(parents)
+            self._kinds = kinds_below(self.module, parents)
         return self._kinds
 
     def resolve_many(

@@ -285,12 +285,12 @@ def type_bit(kind: type[cst.CSTNode]) -> int:
     return found
 
 
-def kinds_below(parents: dict[cst.CSTNode, cst.CSTNode]) -> dict[int, int]:
-    """id of each node of a tree -> the bits (`type_bit`) of its own type and of every
-    node type under it, from the tree's parent map (`metadata.parent_map`). A node is
-    entered there after its parent (a walk from the root), so in reverse each node comes
-    before its parent and is complete when it is added to it."""
-    masks: dict[int, int] = {}
+def kinds_below(root: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> dict[int, int]:
+    """id of `root` and of each node under it -> the bits (`type_bit`) of its own type and
+    of every node type under it, from the tree's parent map (`metadata.parent_map`). A
+    node is entered there after its parent (a walk from the root), so in reverse each
+    node comes before its parent and is complete when it is added to it."""
+    masks: dict[int, int] = {id(root): type_bit(type(root))}
     get, bits = masks.get, _TYPE_BITS
     for child, parent in reversed(parents.items()):
         bit = bits.get(type(child)) or type_bit(type(child))
