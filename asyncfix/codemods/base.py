@@ -25,7 +25,7 @@ from asyncfix.codemods.speed.metadata import FastWrapper, is_statement
 from asyncfix.codemods.speed.metadata import child_nodes as child_nodes
 from asyncfix.codemods.speed.metadata import function_defs as function_defs
 from asyncfix.codemods.speed.positions import FileCaches
-from asyncfix.codemods.speed.traversal import fast_visits, hooked_bits, hooks_for
+from asyncfix.codemods.speed.traversal import fast_visits, hooked_bits, hooks_for, skip_when_like
 from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.report import Finding
@@ -106,12 +106,11 @@ def visit_with_metadata(
     else:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     transformer.context = replace(transformer.context, wrapper=wrapper)
-    if isinstance(transformer, AsyncfixCodemod) and isinstance(wrapper, FastWrapper):
-        # Most nodes hold nothing the codemod hooks: the visit leaves those subtrees be.
-        wanted = transformer.hooked_bits()
-        kinds = None if wanted is None else wrapper.kinds()
-        transformer.skip_below = None if kinds is None or wanted is None else (kinds, wanted)
     with fast_visits(), transformer.resolve(wrapper):
+        if isinstance(wrapper, FastWrapper) and hooked_bits(type(transformer)) is not None:
+            # Most nodes hold nothing a codemod (or libcst's import visitors) hooks: the
+            # visits of this tree leave those subtrees be (see traversal._skip_below).
+            wrapper.kinds()
         return module.visit(transformer)  # type: ignore[arg-type]
 
 
@@ -146,10 +145,6 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
     # Its prescreen, a function in a module that does not import libcst (see prescreen).
     SCREEN: ClassVar[staticmethod[[SourceView], bool] | None] = None
-    # The node types it hooks, as `traversal.type_bit`s (see `hooked_bits`).
-    _hooked_bits: ClassVar[int | None]
-    # (masks of the tree it visits, the bits it hooks): see `traversal._transform`.
-    skip_below: tuple[dict[int, int], int] | None = None
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)
@@ -161,13 +156,6 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         self._changes_at_visit: list[int] = []
         self._module: cst.Module | None = None
         self._current_positions: Mapping[cst.CSTNode, CodeRange] | None = None
-
-    @classmethod
-    def hooked_bits(cls) -> int | None:
-        """`traversal.hooked_bits` of the class, found once."""
-        if "_hooked_bits" not in vars(cls):
-            cls._hooked_bits = hooked_bits(cls, AsyncfixCodemod)
-        return cls._hooked_bits
 
     @classmethod
     def codes(cls) -> tuple[str, ...]:
@@ -336,3 +324,8 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         already declares is not listed (the summary and `--add-deps` name what is new)."""
         if not declares(self.run.config, name, self.run.path):
             self.run.packages.add(name)
+
+
+# Its on_visit/on_leave keep a statement stack and a change count, balanced per node: a
+# subtree with nothing it hooks may be left unvisited.
+skip_when_like(AsyncfixCodemod)

@@ -19,7 +19,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncfix.codemods.speed.traversal import field_nodes, kinds_below, visit_order
+from asyncfix.codemods.speed.traversal import (
+    field_nodes,
+    kinds_below,
+    remember_kinds,
+    visit_order,
+)
 
 _NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
@@ -185,13 +190,15 @@ class FastWrapper(MetadataWrapper):
         return self._parents
 
     def kinds(self) -> dict[int, int] | None:
-        """`traversal.kinds_below` of the tree, made once; None where a node object
-        occurs twice in it (see `parent_map`)."""
+        """`traversal.kinds_below` of the tree, made once, for the visits of it in the
+        open `fast_visits()` block; None where a node object occurs twice in it (see
+        `parent_map`)."""
         if self._kinds is None:
             parents = self.parents()
             if parents is None:
                 return None
             self._kinds = kinds_below(self.module, parents)
+        remember_kinds(self.module, self._kinds)
         return self._kinds
 
     def resolve_many(

@@ -299,28 +299,86 @@ def kinds_below(root: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> d
     return masks
 
 
-def hooked_bits(kind: type[Any], base: type[Any]) -> int | None:
-    """The bits of every node type the transformer class `kind` (a subclass of `base`,
-    whose own per-node hooks keep only balanced bookkeeping) has a `visit_<Node>`,
-    `leave_<Node>` or per-field hook for: a subtree holding none of them runs nothing of
-    it, so `_transform` need not enter it. None where `kind` has per-node code of its
-    own (an `on_visit`, `on_leave` or attribute hook over `base`'s)."""
-    for hook in ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute"):
-        if getattr(kind, hook) is not getattr(base, hook):
-            return None
-    found = 0
-    for klass in kind.__mro__:
-        if klass not in _LIBCST_BASES:
-            for name in vars(klass):
-                parts = name.split("_", 2)
-                if len(parts) >= 2 and parts[0] in ("visit", "leave"):
-                    found |= name_bit(parts[1])
+# Visitor classes whose per-node hooks (`on_visit`, `on_leave`, the attribute hooks) do
+# nothing but call the `visit_<Node>`/`leave_<Node>` hooks and keep balanced bookkeeping:
+# a visitor with these hooks runs nothing of its own in a subtree that holds no node type
+# it has a hook for. libcst's matcher-decoratable classes only when the instance has no
+# matchers (see `_matcherless`); asyncfix's codemod base adds itself (`skip_when_like`).
+_PLAIN_BASES: list[type[Any]] = [
+    cst.CSTVisitor,
+    cst.CSTTransformer,
+    MatcherDecoratableVisitor,
+    MatcherDecoratableTransformer,
+]
+_PER_NODE = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
+_HOOKED: dict[type[Any], int | None] = {}
+# id of a tree's root -> (the root, `kinds_below` of the tree), for the trees whose masks
+# were made within the outermost `fast_visits()` block now open (emptied with it).
+_TREE_KINDS: dict[int, tuple[cst.CSTNode, dict[int, int]]] = {}
+
+
+def skip_when_like(base: type[Any]) -> None:
+    """Let the subclasses of `base` (whose per-node hooks keep only balanced bookkeeping)
+    skip subtrees with no node type they hook."""
+    if base not in _PLAIN_BASES:
+        _PLAIN_BASES.append(base)
+        _HOOKED.clear()
+
+
+def hooked_bits(kind: type[Any]) -> int | None:
+    """The bits of every node type the visitor class `kind` has a `visit_<Node>`,
+    `leave_<Node>` or per-field hook for; None where its per-node hooks are not those of
+    one of `_PLAIN_BASES` (it may run code at any node)."""
+    if kind in _HOOKED:
+        return _HOOKED[kind]
+    found: int | None = None
+    if any(all(getattr(kind, h) is getattr(base, h) for h in _PER_NODE) for base in _PLAIN_BASES):
+        found = 0
+        for klass in kind.__mro__:
+            if klass not in _LIBCST_BASES:
+                for name in vars(klass):
+                    parts = name.split("_", 2)
+                    if len(parts) >= 2 and parts[0] in ("visit", "leave"):
+                        found |= name_bit(parts[1])
+    _HOOKED[kind] = found
     return found
+
+
+def _matcherless(visitor: Any) -> bool:
+    """Does a matcher-decoratable visitor act as a plain one? With no matcher decorator
+    on any method and no `@visit`/`@leave` function, its hooks call the plain ones."""
+    return not (visitor._matchers or visitor._extra_visit_funcs or visitor._extra_leave_funcs)
+
+
+def remember_kinds(root: cst.CSTNode, kinds: dict[int, int]) -> None:
+    """`kinds_below` of the tree under `root`, for the visits of `root` in the open
+    `fast_visits()` block (outside one, nothing: no visit could use them)."""
+    if cst.CSTNode.visit is _visit:
+        _TREE_KINDS[id(root)] = (root, kinds)
+
+
+def _skip_below(root: cst.CSTNode, visitor: Any) -> tuple[dict[int, int], int] | None:
+    """(the masks of the tree under `root`, the bits the visitor hooks) when a visit of
+    `root` may skip subtrees (see `hooked_bits`); else None."""
+    held = _TREE_KINDS.get(id(root))
+    if held is None or held[0] is not root:
+        return None
+    bits = hooked_bits(type(visitor))
+    if bits is None:
+        return None
+    if isinstance(visitor, MatcherDecoratableVisitor | MatcherDecoratableTransformer) and (
+        not _matcherless(visitor)
+    ):
+        return None
+    return held[1], bits
 
 
 # `_walk` and `_transform` each loop over the fields themselves: the hottest code of a
 # run, where a shared generator of the children cost a tenth of the rewrite time.
-def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+def _walk(
+    node: cst.CSTNode, visitor: cst.CSTVisitor, below: tuple[dict[int, int], int] | None
+) -> None:
+    """`below`: see `_skip_below` (None: enter every node)."""
     order = visit_order(node)
     if order is None:
         _LIBCST_VISIT(node, visitor)
@@ -339,7 +397,9 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             if attributes:
                 visitor.on_visit_attribute(node, name)
             for child in field_nodes(value):
-                _walk(child, visitor)
+                # (a subtree with no node type the visitor hooks would run nothing)
+                if below is None or below[0].get(id(child), -1) & below[1]:
+                    _walk(child, visitor, below)
             if attributes:
                 visitor.on_leave_attribute(node, name)
     if not hooks.direct:
@@ -351,7 +411,7 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 def _transform(
     node: cst.CSTNode, visitor: cst.CSTTransformer, below: tuple[dict[int, int], int] | None
 ) -> Any:
-    """`below`: the visitor's `skip_below` (see `hooked_bits`), or None to enter all."""
+    """`below`: see `_skip_below` (None: enter every node)."""
     order = visit_order(node)
     if order is None:
         return _LIBCST_VISIT(node, visitor)
@@ -414,11 +474,12 @@ def _visit(self: cst.CSTNode, visitor: cst.CSTVisitor | cst.CSTTransformer) -> A
             pass  # no node below can call anything
         visitor.on_leave(self)
         return self
+    below = _skip_below(self, visitor) if _TREE_KINDS else None
     if isinstance(visitor, cst.CSTVisitor):
-        _walk(self, visitor)
+        _walk(self, visitor, below)
         return self
     if isinstance(visitor, cst.CSTTransformer):
-        return _transform(self, visitor, getattr(visitor, "skip_below", None))
+        return _transform(self, visitor, below)
     return _LIBCST_VISIT(self, visitor)
 
 
@@ -431,8 +492,11 @@ def fast_visits() -> Iterator[None]:
         return
     _HOOKS.clear()
     _ATTRIBUTE_TYPES.clear()
+    _HOOKED.clear()
+    _TREE_KINDS.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
     try:
         yield
     finally:
         cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]
+        _TREE_KINDS.clear()
