@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 import libcst.matchers as m
+import libcst.matchers._visitors as matcher_visitors
 import pytest
 from libcst.codemod import CodemodContext
 
@@ -169,8 +170,8 @@ def test_a_matcher_visitor_skips_only_without_matchers(
     kind: type[_Imports], names: list[str], entered: list[cst.CSTNode]
 ) -> None:
     module = cst.parse_module(SOURCE)
-    visitor = kind()
-    with fast_visits():
+    with fast_visits():  # (made within: libcst's gatherers of decorators are ours there)
+        visitor = kind()
         FastWrapper(module, unsafe_skip_copy=True).kinds()
         module.visit(visitor)
     assert visitor.names == names
@@ -192,3 +193,12 @@ def test_a_tree_s_masks_serve_only_within_the_block_they_were_made_in(
         module.visit(_Imports())
     parents = parent_map(module)
     assert parents is not None and len(entered) == len(parents) + 1
+
+
+def test_libcsts_gatherers_of_matcher_decorators_are_back_after_the_block() -> None:
+    gatherers = ("_gather_constructed_visit_funcs", "_gather_matchers")
+    before = [getattr(matcher_visitors, name) for name in gatherers]
+    with fast_visits():
+        assert [getattr(matcher_visitors, name) for name in gatherers] != before
+        assert _DecoratedImports()._matchers and not _Imports()._matchers
+    assert [getattr(matcher_visitors, name) for name in gatherers] == before

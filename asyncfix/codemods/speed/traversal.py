@@ -26,6 +26,8 @@ from typing import Any
 import libcst as cst
 from libcst._batched_visitor import _BatchedCSTVisitor
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
+from libcst.matchers import _decorators as matcher_decorators
+from libcst.matchers import _visitors as matcher_visitors
 from libcst.metadata import scope_provider
 
 from asyncfix.index import subclasses
@@ -483,6 +485,59 @@ def _visit(self: cst.CSTNode, visitor: cst.CSTVisitor | cst.CSTTransformer) -> A
     return _LIBCST_VISIT(self, visitor)
 
 
+# What libcst's matcher decorators set on a function (`libcst.matchers._decorators`).
+_DECORATOR_ATTRS = tuple(
+    getattr(matcher_decorators, name)
+    for name in (
+        "CONSTRUCTED_VISIT_MATCHER_ATTR",
+        "CONSTRUCTED_LEAVE_MATCHER_ATTR",
+        "VISIT_POSITIVE_MATCHER_ATTR",
+        "VISIT_NEGATIVE_MATCHER_ATTR",
+    )
+)
+# The three functions a matcher-decoratable visitor's construction (and its first node)
+# calls: each looks at every attribute of the instance, through `dir` and `getattr`.
+_GATHERERS = (
+    "_gather_constructed_visit_funcs",
+    "_gather_constructed_leave_funcs",
+    "_gather_matchers",
+)
+_LIBCST_GATHERERS = {name: getattr(matcher_visitors, name) for name in _GATHERERS}
+_UNDECORATED: dict[type[Any], bool] = {}
+
+
+def _decorated(value: Any) -> bool:
+    return any(
+        getattr(value, attr, None) or getattr(getattr(value, "__func__", None), attr, None)
+        for attr in _DECORATOR_ATTRS
+    )
+
+
+def _undecorated(obj: object) -> bool:
+    """Does nothing on `obj` (its class's attributes, its own) carry a matcher decorator?
+    Then libcst's gatherers would find nothing: an empty result, without their walk of
+    every attribute. A class is looked at once."""
+    kind = type(obj)
+    if kind not in _UNDECORATED:
+        _UNDECORATED[kind] = not any(
+            _decorated(value) for klass in kind.__mro__ for value in vars(klass).values()
+        )
+    own = getattr(obj, "__dict__", None)
+    return _UNDECORATED[kind] and not (own and any(_decorated(v) for v in own.values()))
+
+
+def _gatherer(name: str) -> Callable[[object], dict[Any, Any]]:
+    libcst_gather = _LIBCST_GATHERERS[name]
+
+    def gather(obj: object) -> dict[Any, Any]:
+        return {} if _undecorated(obj) else libcst_gather(obj)
+
+    return gather
+
+
+_FAST_GATHERERS = {name: _gatherer(name) for name in _GATHERERS}
+
+
 @contextmanager
 def fast_visits() -> Iterator[None]:
     """Within: every `CSTNode.visit` (including those libcst's metadata providers and
@@ -494,9 +549,14 @@ def fast_visits() -> Iterator[None]:
     _ATTRIBUTE_TYPES.clear()
     _HOOKED.clear()
     _TREE_KINDS.clear()
+    _UNDECORATED.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
+    for name, gather in _FAST_GATHERERS.items():
+        setattr(matcher_visitors, name, gather)
     try:
         yield
     finally:
         cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]
+        for name, gather in _LIBCST_GATHERERS.items():
+            setattr(matcher_visitors, name, gather)
         _TREE_KINDS.clear()
