@@ -9,6 +9,7 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import accumulate
 
 from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name, walk
@@ -131,6 +132,15 @@ class Lines:
         return text if text.isascii() else None
 
 
+@cache
+def _leads(targets: frozenset[str]) -> frozenset[str]:
+    """Each target and its dotted prefixes (`a`, `a.b` for `a.b.c`): the names that may
+    lead to one. A set lookup, where a loop over the targets ran for every import."""
+    return frozenset(
+        target.rsplit(".", cut)[0] for target in targets for cut in range(target.count(".") + 1)
+    )
+
+
 class Callees:
     """Which callees, as written (`sp.run`, `urlopen`, `open`), may have one of `targets` for
     a qualified name, through the module's imports (anywhere in it), however libcst's
@@ -141,6 +151,7 @@ class Callees:
 
     def __init__(self, targets: Iterable[str], imports: Iterable[ast.Import | ast.ImportFrom]):
         self.targets = frozenset(targets)
+        self._leads = _leads(self.targets)
         self.bound: dict[str, set[str]] = {}  # local name -> qualified names it may stand for
         self.relative: dict[str, set[str]] = {}  # local name -> name imported from `.pkg`
         for node in imports:
@@ -158,9 +169,7 @@ class Callees:
 
     def _bind(self, names: dict[str, set[str]], name: str, qualified: str) -> None:
         # Only a name that may lead to a target matters.
-        if any(t == qualified or t.startswith(qualified + ".") for t in self.targets) or (
-            names is self.relative
-        ):
+        if qualified in self._leads or names is self.relative:
             names.setdefault(name, set()).add(qualified)
 
     def may_be_target(self, dotted: str) -> bool:
