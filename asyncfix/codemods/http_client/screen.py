@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 
-from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name, walk
+from asyncfix.codemods.speed.screens import every_node
+from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name
 
 
 def calls_in(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast.Call]:
@@ -29,7 +30,7 @@ def calls_in(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast
 
 def imports_module(tree: ast.Module, module: str) -> bool:
     """Does `tree` import `module` (or a submodule, or names from it) anywhere?"""
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -52,7 +53,7 @@ def may_call(tree: ast.Module, qualnames: Iterable[str], within: type[ast.AST] |
     lasts = {q.rsplit(".", 1)[-1] for q in targets}
     names = {q.removeprefix("builtins.") for q in targets if q.startswith("builtins.")}
     heads: set[str] = set()  # names bound to one of `modules` or to something from them
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in modules:
@@ -207,7 +208,7 @@ class Callees:
                 words = words or self._words()
                 if words.search(text) is None:
                     continue
-            for call in walk(node):
+            for call in every_node(node):
                 if isinstance(call, ast.Call):
                     dotted = full_name(call.func)
                     if dotted is not None and self.may_be_target(dotted):
