@@ -24,6 +24,7 @@ from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
 from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types, by_last
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -72,6 +73,12 @@ def _typed_call(func: ast.expr, methods: set[str]) -> bool:
     )
 
 
+# The nodes in whose position `_Screen._call` asks about a call (see `_may_find`).
+_POSITIONS: dict[type[ast.AST], str] = {
+    **dict.fromkeys([ast.Expr, ast.Assign, ast.Attribute, ast.Subscript], "value"),
+    **dict.fromkeys([ast.For, ast.AsyncFor, ast.comprehension], "iter"),
+}
+
 _INHERITED_METHODS = {
     name: frozenset(kinds["coroutine"]) for name, kinds in table.SUBCLASSED.items()
 }
@@ -108,11 +115,47 @@ class _Screen(ScreenTypes):
     def found(self, tree: ast.Module) -> bool:
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
+        if not self._may_find(tree):
+            return False
         self.imported = frozenset(_module_imports(tree))
         try:
             self._statements(tree.body, None, "")
         except _Found:
             return True
+        return False
+
+    def _may_find(self, tree: ast.Module) -> bool:
+        """Could the walk find anything? Each call in a position `_call` is asked about,
+        from the nodes every screen shares, checked without its scope: a receiver of any
+        class, a name that may be a result. Most modules have none (the walk below, with
+        the scopes it tracks, costs several times as much)."""
+        methods = self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
+        for node in every_node(tree):
+            kind = type(node)
+            field = _POSITIONS.get(kind)
+            if field is None:
+                continue
+            call = getattr(node, field)
+            if type(call) is not ast.Call:
+                continue
+            if kind is ast.Attribute:
+                assert isinstance(node, ast.Attribute)
+                if not result_attribute(node.attr):
+                    continue
+            elif kind is ast.Assign:
+                assert isinstance(node, ast.Assign)
+                if len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:
+                    continue  # (see _statement_position)
+            assert isinstance(call, ast.Call)
+            func = call.func
+            if _typed_call(func, methods):
+                return True
+            resolved = self.info.resolve(func)
+            if resolved is not None and (
+                (name := canonical(resolved)) in self.qualified
+                or (kind is ast.Expr and name in TASK_FACTORIES)
+            ):
+                return True
         return False
 
     def _statements(
