@@ -151,23 +151,41 @@ def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
         assert found is not None
         info, facts, tree = found
         walked = awaits_screen._Screen(info, facts)
-        walked._may_find = lambda tree: True  # type: ignore[method-assign]
+        walked._candidate_lines = lambda tree: None  # type: ignore[method-assign]
         if walked.found(tree):
             checked += 1
             assert awaits_screen.has_candidate(info, facts, tree), name
     assert checked > 10  # (the examples of AF501/AF502 and the golden inputs have sites)
 
 
-def test_forgotten_await_shortcut_rules_out_calls_in_no_position() -> None:
-    source = b"import asyncio\n\nasync def f():\n    return g(asyncio.sleep(1))\n"
+def _screen(source: bytes) -> tuple[awaits_screen._Screen, ast.Module]:
     found = awaits_screen.screened("m.py", source, None, ast.parse(source))
     assert found is not None
-    assert not awaits_screen._Screen(found[0], found[1])._may_find(found[2])
+    return awaits_screen._Screen(found[0], found[1]), found[2]
+
+
+def test_forgotten_await_shortcut_rules_out_calls_in_no_position() -> None:
+    source = b"import asyncio\n\nasync def f():\n    return g(asyncio.sleep(1))\n"
+    screen, tree = _screen(source)
+    assert screen._candidate_lines(tree) == [] and not screen.found(tree)
     dropped = source.replace(b"return g(asyncio.sleep(1))", b"asyncio.sleep(1)")
-    found = awaits_screen.screened("m.py", dropped, None, ast.parse(dropped))
-    assert found is not None
-    assert awaits_screen._Screen(found[0], found[1])._may_find(found[2])
-    assert awaits_screen.has_candidate(*found)
+    screen, tree = _screen(dropped)
+    assert screen._candidate_lines(tree) == [4] and screen.found(tree)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # in a decorator, on a line above its def's
+        b"import asyncio\n\n@deco(\n    asyncio.sleep(1)[0]\n)\nasync def f():\n    pass\n",
+        # in the last statement of a def, after statements the walk skips
+        b"import asyncio\n\nclass C:\n    x = 1\n\n    async def f(self):\n        y = 2\n"
+        b"        if y:\n            pass\n        else:\n            asyncio.sleep(y)\n",
+    ],
+)
+def test_forgotten_await_walk_enters_the_statements_on_a_candidate_line(source: bytes) -> None:
+    screen, tree = _screen(source)
+    assert screen._candidate_lines(tree) and screen.found(tree)
 
 
 def _facts_by_walk(
