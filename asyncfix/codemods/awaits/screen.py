@@ -6,6 +6,7 @@ no libcst."""
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
 from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types, by_last
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
@@ -72,6 +74,12 @@ def _typed_call(func: ast.expr, methods: set[str]) -> bool:
     )
 
 
+# The nodes in whose position `_Screen._call` asks about a call (see `_may_find`).
+_POSITIONS: dict[type[ast.AST], str] = {
+    **dict.fromkeys([ast.Expr, ast.Assign, ast.Attribute, ast.Subscript], "value"),
+    **dict.fromkeys([ast.For, ast.AsyncFor, ast.comprehension], "iter"),
+}
+
 _INHERITED_METHODS = {
     name: frozenset(kinds["coroutine"]) for name, kinds in table.SUBCLASSED.items()
 }
@@ -102,18 +110,71 @@ class _Screen(ScreenTypes):
         # class (one binding, an import; or several), so `time.sleep()` or
         # `unittest.main()` is no candidate where the name is looked up there.
         self.imported: frozenset[str] = frozenset()
+        self._lines: list[int] | None = None  # see _candidate_lines
         self._in_module = False  # the expressions walked are the module's own (not a
         self._in_def = False  # class body's, a lambda's); some def encloses them
 
     def found(self, tree: ast.Module) -> bool:
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
+        self._lines = self._candidate_lines(tree)
+        if self._lines is not None and not self._lines:
+            return False
         self.imported = frozenset(_module_imports(tree))
         try:
             self._statements(tree.body, None, "")
         except _Found:
             return True
         return False
+
+    def _candidate_lines(self, tree: ast.Module) -> list[int] | None:
+        """The lines of the calls the walk may find (sorted; None: not known, walk it
+        all). Each call in a position `_call` is asked about, from the nodes every screen
+        shares, checked without its scope: a receiver of any class, a name that may be a
+        result. Most modules have none, and the walk below, with the scopes it tracks and
+        several times the cost, enters only the statements that span one of these lines."""
+        lines: list[int] = []
+        methods = self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
+        for node in every_node(tree):
+            kind = type(node)
+            field = _POSITIONS.get(kind)
+            if field is None:
+                continue
+            call = getattr(node, field)
+            if type(call) is not ast.Call:
+                continue
+            if kind is ast.Attribute:
+                assert isinstance(node, ast.Attribute)
+                if not result_attribute(node.attr):
+                    continue
+            elif kind is ast.Assign:
+                assert isinstance(node, ast.Assign)
+                if len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:
+                    continue  # (see _statement_position)
+            assert isinstance(call, ast.Call)
+            func = call.func
+            if _typed_call(func, methods):
+                lines.append(call.lineno)
+                continue
+            resolved = self.info.resolve(func)
+            if resolved is not None and (
+                (name := canonical(resolved)) in self.qualified
+                or (kind is ast.Expr and name in TASK_FACTORIES)
+            ):
+                lines.append(call.lineno)
+        return sorted(lines)
+
+    def _may_hold(self, stmt: ast.stmt) -> bool:
+        """Could `stmt` hold a call of `_lines`? Its nodes are on its lines, a def's or a
+        class's decorators on the lines above."""
+        if self._lines is None:
+            return True
+        start = stmt.lineno
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            start = min([start, *(d.lineno for d in stmt.decorator_list)])
+        end = stmt.end_lineno
+        at = bisect_left(self._lines, start)
+        return at < len(self._lines) and (end is None or self._lines[at] <= end)
 
     def _statements(
         self, body: list[ast.stmt], function: ScreenedDef | None, owner: str | None
@@ -131,6 +192,8 @@ class _Screen(ScreenTypes):
         self, body: list[ast.stmt], function: ScreenedDef | None, owner: str | None
     ) -> None:
         for stmt in body:
+            if not self._may_hold(stmt):
+                continue  # (no call in it that the walk may find)
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 # What the def evaluates where it stands: not modelled (function None).
                 self._expressions([*stmt.decorator_list, stmt.args], None)

@@ -28,8 +28,9 @@ from asyncfix.codemods.db_session.names import (
     YIELD_TOKEN,
 )
 from asyncfix.codemods.shared.routes import route_decorator
+from asyncfix.codemods.speed.screens import every_node, node_fields
 from asyncfix.codemods.view import SourceView
-from asyncfix.index import children, fields_of, walk, walk_statements
+from asyncfix.index import walk_statements
 
 # Conservative: False promises that the pass would neither change nor report anything, so
 # each check accepts every shape the pass acts on, and a little more. Cheap tests on the
@@ -71,25 +72,35 @@ def is_route(node: ast.AST) -> bool:
     )
 
 
+# Nodes with nothing below them that a screen asks about (a Name's context, a constant).
+_LEAVES = frozenset({ast.Name, ast.Constant})
+
+
 def screen_facts(tree: ast.Module) -> _Facts:
     global _last_facts
     if _last_facts is not None and _last_facts[0] is tree:
         return _last_facts[1]
     facts = _Facts()
     # Each node with the function whose own body it is in: own_nodes() enters neither
-    # nested functions (they have their own) nor classes and lambdas.
+    # nested functions (they have their own) nor classes and lambdas. Names and constants
+    # (most of the nodes) hold nothing asked here: they are never stacked.
     stack: list[tuple[ast.AST, _Own | None]] = [(tree, None)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, own = stack.pop()
-        if isinstance(node, FunctionNode):
+        node, own = pop()
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            assert isinstance(node, FunctionNode)
             inner = facts.functions[node] = _Own()
-            for name in fields_of(type(node)):
-                value = getattr(node, name, None)
-                for child in value if isinstance(value, list) else [value]:
-                    if isinstance(child, ast.AST):
-                        stack.append((child, inner if name == "body" else None))
+            for name in node_fields(kind):
+                value = getattr(node, name)
+                below = inner if name == "body" else None
+                for child in value if type(value) is list else (value,):
+                    if child is not None and type(child) not in _LEAVES:
+                        push((child, below))
             continue
-        if isinstance(node, ast.Call):
+        if kind is ast.Call:
+            assert isinstance(node, ast.Call)
             facts.calls.append(node)
             if own is not None:
                 own.calls.append(node)
@@ -98,33 +109,47 @@ def screen_facts(tree: ast.Module) -> _Facts:
                 isinstance(func, ast.Name) and func.id in MAKER_TAILS
             ):
                 facts.shapes = True
-        elif isinstance(node, ast.Yield):
+        elif kind is ast.Yield:
+            assert isinstance(node, ast.Yield)
             if isinstance(node.value, ast.Name):
                 facts.shapes = True
                 if own is not None:
                     own.yielded.add(node.value.id)
-        elif isinstance(node, ast.alias):
+        elif kind is ast.alias:
+            assert isinstance(node, ast.alias)
             facts.aliases.append(node)
             facts.imported.add(node.asname or node.name.partition(".")[0])
             facts.shapes = facts.shapes or node.name in MAKER_TAILS
-        elif isinstance(node, ast.ClassDef):
+        elif kind is ast.ClassDef:
+            assert isinstance(node, ast.ClassDef)
             facts.heads = facts.heads or node.name in HEADS
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            own = None
+        elif kind is ast.Assign or kind is ast.AnnAssign:
+            assert isinstance(node, ast.Assign | ast.AnnAssign)
             if isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 made = [(target, node.value) for target in targets]
                 facts.made += made
                 if own is not None:
                     own.made += made
-        elif isinstance(node, ast.With | ast.AsyncWith) and own is not None:
-            own.made += [
-                (item.optional_vars, item.context_expr)
-                for item in node.items
-                if item.optional_vars is not None and isinstance(item.context_expr, ast.Call)
-            ]
-        if isinstance(node, ast.ClassDef | ast.Lambda):
+        elif kind is ast.With or kind is ast.AsyncWith:
+            assert isinstance(node, ast.With | ast.AsyncWith)
+            if own is not None:
+                own.made += [
+                    (item.optional_vars, item.context_expr)
+                    for item in node.items
+                    if item.optional_vars is not None and isinstance(item.context_expr, ast.Call)
+                ]
+        elif kind is ast.Lambda:
             own = None
-        stack += [(child, own) for child in children(node)]
+        for name in node_fields(kind):
+            value = getattr(node, name)
+            if type(value) is list:
+                for child in value:
+                    if child is not None and type(child) not in _LEAVES:
+                        push((child, own))
+            elif value is not None and type(value) not in _LEAVES:
+                push((value, own))
     _last_facts = (tree, facts)
     return facts
 
@@ -281,7 +306,7 @@ def _sync_session_sites(
     names = Names(screen_facts(tree), SYNC_TAILS)
     return any(
         isinstance(node, ast.Name | ast.Attribute | ast.Constant) and names.may_name(node)
-        for node in walk(tree)
+        for node in every_node(tree)
     )
 
 

@@ -165,7 +165,7 @@ class BlockingCalls(AsyncfixCodemod):
             shape.defs[ast.AsyncFunctionDef], lines
         ):
             return True
-        if may_call_path_io(view.tree):
+        if may_call_path_io(view.tree, shape):
             return True
         return "AF205" in view.enabled and bool(
             local_sites(view.path, view.source, view.tree, shape, lines)

@@ -16,8 +16,7 @@ from libcst.metadata import (
 
 from asyncfix.codemods.base import AsyncfixCodemod
 from asyncfix.codemods.http_client.blocking_apis import PATH_CLASSES, PATH_TO_THREAD
-from asyncfix.codemods.http_client.screen import calls_in
-from asyncfix.index import walk
+from asyncfix.codemods.http_client.screen import Shape, calls_in, module_shape
 
 # The methods of a path that give a path again, without I/O of their own.
 _PATH_ATTRIBUTES = frozenset({"parent"})
@@ -87,23 +86,24 @@ def _qualified(codemod: AsyncfixCodemod, node: cst.CSTNode) -> set[str]:
     return {q.name for q in codemod.get_metadata(QualifiedNameProvider, node, set())}
 
 
-def may_call_path_io(tree: ast.Module) -> bool:
+def may_call_path_io(tree: ast.Module, shape: Shape | None = None) -> bool:
     """Could an async def of `tree` call a path's I/O method (path_method)? Only in a
-    module that imports pathlib, and only as `<something>.read_text(...)` and the like."""
-    # (the index's list walk, which the other screens of the file share, not ast.walk's
-    # generators: this screen ran on most files)
+    module that imports pathlib, and only as `<something>.read_text(...)` and the like.
+    `shape`: the module's `module_shape`, when the caller has it."""
+    # Imports and defs are statements: the statements-only walk finds them all, where a
+    # walk of every expression cost more than the rest of the prescreen (most modules
+    # import no pathlib).
+    shape = module_shape(tree) if shape is None else shape
     if not any(
-        isinstance(node, ast.Import | ast.ImportFrom)
-        and any(
-            (alias.name if isinstance(node, ast.Import) else node.module or "").startswith(
-                "pathlib"
-            )
-            for alias in node.names
-        )
-        for node in walk(tree)
+        (alias.name if isinstance(node, ast.Import) else node.module or "").startswith("pathlib")
+        for node in shape.imports
+        for alias in node.names
     ):
         return False
+    # The calls under the outermost async defs: those `calls_in(tree, AsyncFunctionDef)`
+    # yields (an async def nested in one is walked with it).
     return any(
         isinstance(call.func, ast.Attribute) and call.func.attr in PATH_IO
-        for call in calls_in(tree, ast.AsyncFunctionDef)
+        for node in shape.defs[ast.AsyncFunctionDef]
+        for call in calls_in(node)
     )

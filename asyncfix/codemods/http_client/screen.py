@@ -9,9 +9,11 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import accumulate
 
-from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name, walk
+from asyncfix.codemods.speed.screens import every_node
+from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name
 
 
 def calls_in(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast.Call]:
@@ -28,7 +30,7 @@ def calls_in(tree: ast.AST, within: type[ast.AST] | None = None) -> Iterator[ast
 
 def imports_module(tree: ast.Module, module: str) -> bool:
     """Does `tree` import `module` (or a submodule, or names from it) anywhere?"""
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -51,7 +53,7 @@ def may_call(tree: ast.Module, qualnames: Iterable[str], within: type[ast.AST] |
     lasts = {q.rsplit(".", 1)[-1] for q in targets}
     names = {q.removeprefix("builtins.") for q in targets if q.startswith("builtins.")}
     heads: set[str] = set()  # names bound to one of `modules` or to something from them
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in modules:
@@ -131,6 +133,15 @@ class Lines:
         return text if text.isascii() else None
 
 
+@cache
+def _leads(targets: frozenset[str]) -> frozenset[str]:
+    """Each target and its dotted prefixes (`a`, `a.b` for `a.b.c`): the names that may
+    lead to one. A set lookup, where a loop over the targets ran for every import."""
+    return frozenset(
+        target.rsplit(".", cut)[0] for target in targets for cut in range(target.count(".") + 1)
+    )
+
+
 class Callees:
     """Which callees, as written (`sp.run`, `urlopen`, `open`), may have one of `targets` for
     a qualified name, through the module's imports (anywhere in it), however libcst's
@@ -141,6 +152,7 @@ class Callees:
 
     def __init__(self, targets: Iterable[str], imports: Iterable[ast.Import | ast.ImportFrom]):
         self.targets = frozenset(targets)
+        self._leads = _leads(self.targets)
         self.bound: dict[str, set[str]] = {}  # local name -> qualified names it may stand for
         self.relative: dict[str, set[str]] = {}  # local name -> name imported from `.pkg`
         for node in imports:
@@ -158,9 +170,7 @@ class Callees:
 
     def _bind(self, names: dict[str, set[str]], name: str, qualified: str) -> None:
         # Only a name that may lead to a target matters.
-        if any(t == qualified or t.startswith(qualified + ".") for t in self.targets) or (
-            names is self.relative
-        ):
+        if qualified in self._leads or names is self.relative:
             names.setdefault(name, set()).add(qualified)
 
     def may_be_target(self, dotted: str) -> bool:
@@ -198,7 +208,7 @@ class Callees:
                 words = words or self._words()
                 if words.search(text) is None:
                     continue
-            for call in walk(node):
+            for call in every_node(node):
                 if isinstance(call, ast.Call):
                     dotted = full_name(call.func)
                     if dotted is not None and self.may_be_target(dotted):

@@ -21,9 +21,10 @@ from asyncfix.codemods.shared.lifespan_sites import (
     POOLS,
     ROUTES,
 )
+from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.files import SourceError, decode
-from asyncfix.index import dotted_name, walk
+from asyncfix.index import dotted_name
 
 
 def digest(data: bytes) -> str:
@@ -120,7 +121,7 @@ def _scan_shapes(tree: ast.Module) -> _Shapes:
         return {rest} if dot else {rest, *aliases.get(rest, ())}
 
     calls: list[ast.expr] = []
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
                 if alias.asname:

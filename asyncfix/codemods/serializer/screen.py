@@ -8,8 +8,9 @@ import ast
 from collections.abc import Collection
 
 from asyncfix.codemods.serializer.sites import CONTENT, JSON_BODY, ROUTES, SITES
+from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
-from asyncfix.index import children, full_name, walk
+from asyncfix.index import children, full_name
 
 _JSON_BODIES = SITES.named(JSON_BODY)
 
@@ -29,7 +30,7 @@ def screen_names(tree: ast.Module) -> tuple[frozenset[str], bool]:
     callees: set[str] = set()
     aliases: set[str] = set()
     imports_pandas = False
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name):
@@ -58,7 +59,7 @@ def calls_on_loop(
     or class body (whose defaults, decorators and bases do count: they run there)? With
     `acts`, only a call the transform may act on in that async def counts."""
     pending: list[tuple[ast.AST, ast.AsyncFunctionDef]] = []
-    for node in walk(tree):
+    for node in every_node(tree):
         if isinstance(node, ast.AsyncFunctionDef):
             pending.extend((statement, node) for statement in node.body)
     while pending:
@@ -102,7 +103,7 @@ class ActingCalls:
         self._bound: dict[str, set[str]] = {}  # local name -> what an import binds it to
         self._star: list[str] = []  # modules imported with *: any head may come from them
         self._made: dict[str, list[ast.expr]] = {}  # `name = f(...)`: the f of each
-        for node in walk(tree):
+        for node in every_node(tree):
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
