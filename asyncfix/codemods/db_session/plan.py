@@ -309,7 +309,9 @@ _FROM_PACKAGE = re.compile(rb"\bfrom[\s\\]*(?:\.[\s\\]*)+import\b")
 
 
 def _may_use(
-    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+    index: ProjectIndex,
+    candidates: dict[str, tuple[ModuleInfo, str]],
+    methods: dict[str, list[str]],
 ) -> Callable[[SourceFile, bytes, set[str]], bool] | None:
     """Whether a module naming some of the candidates' names (`found`) may use one, told
     from its bytes before it is parsed. A use resolves to a candidate whose name the
@@ -334,7 +336,9 @@ def _may_use(
         if packages and _FROM_PACKAGE.search(text) is not None:
             return True
         wanted = {stem for name in found for stem in stems.get(name, ())}
-        return not wanted.isdisjoint(WORD.findall(text))
+        # (an ASCII source's words are those `naming` has just found)
+        words = index.words(file, data) if data.isascii() else WORD.findall(text)
+        return not wanted.isdisjoint(words)
 
     return may_use
 
@@ -446,7 +450,7 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
     resolves = _may_resolve(candidates, methods)
-    for info, found in index.naming(names, where=_may_use(candidates, methods)):
+    for info, found in index.naming(names, where=_may_use(index, candidates, methods)):
         if not resolves(info, found):
             continue  # (told from its facts: its tree is not parsed)
         # The parents only once a use of a candidate needs them: most names found are not.
