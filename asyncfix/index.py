@@ -137,6 +137,10 @@ class ModuleInfo:
     # (name, value) for each name a module-level `name = value` (or `name: T = value`)
     # binds, in order: the value's `value_shape` (see awaits.facts._module_values).
     values: list[tuple[str, ValueShape]] = field(default_factory=list)
+    # (resolved, as written) of the dependency of each call `...Depends(x)` or
+    # `...Security(x)` (see `dependency_calls`), in `ast.walk` order: AF404's plan reads
+    # them where it walked the tree of every module spelling either word.
+    dependency_calls: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def tree(self) -> ast.Module:
@@ -554,6 +558,8 @@ def index_module(
         return None  # nested too deeply to index; the transform phase reports it
     info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
     info.decorated = decorated_functions(info, tree)
+    if any(tail.encode() in data for tail in DEPENDENCY_TAILS):
+        info.dependency_calls = dependency_calls(info, tree)
     remember(info, data)
     return info
 
@@ -602,6 +608,35 @@ def decorated_functions(info: ModuleInfo, tree: ast.Module) -> list[Decorated]:
                 if target is not None:
                     depends.append(target)
         found.append(Decorated(known, node.name, tuple(sorted(words)), tuple(depends)))
+    return found
+
+
+# The callees' last names that make a call a dependency (db_session's DEPENDENCY_CALLEES).
+DEPENDENCY_TAILS = ("Depends", "Security")
+
+
+def dependency_calls(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, str]]:
+    """ModuleInfo.dependency_calls of `tree`: each call whose callee ends in a name of
+    DEPENDENCY_TAILS (`x.Depends`, `Depends`), in ast.walk order, with its dependency (its
+    first positional argument, else its first `dependency=`) resolved, and as written (a
+    dotted name: `ast.unparse` spells one so). Calls of one that does not resolve (not a
+    dotted name) are left out."""
+    found: list[tuple[str, str]] = []
+    for node in walk(tree):
+        if type(node) is not ast.Call:
+            continue
+        func = node.func
+        tail = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if tail not in DEPENDENCY_TAILS:
+            continue
+        if node.args:
+            argument: ast.expr | None = node.args[0]
+        else:
+            argument = next((k.value for k in node.keywords if k.arg == "dependency"), None)
+        written = dotted_name(argument)
+        resolved = info.resolve(argument) if argument is not None else None
+        if resolved is not None and written is not None:
+            found.append((resolved, written))
     return found
 
 

@@ -457,3 +457,41 @@ def test_module_names_follow_the_layout_in_use(
         assert module_name(main) == "main"
     finally:
         use_layout(None)
+
+
+def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
+    source = (
+        "import fastapi\n"
+        "from fastapi import Depends, Security\n"
+        "from deps import get_db as db\n"
+        "import deps\n"
+        "def route(a=Depends(db), b=fastapi.Security(deps.get_user)):\n"
+        "    return Depends(dependency=deps.get_db), Depends(lambda: 1), Depends(), check(db)\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    files, _ = discover([tmp_path])
+    (app,) = [f for f in files if f.display == "app.py"]
+    info = index_module(app, source.encode())
+    assert info is not None
+    # In ast.walk order (breadth first): the defaults, then the body's calls; a lambda
+    # (no dotted name), no dependency at all, and a call of another name are left out.
+    assert info.dependency_calls == [
+        ("deps.get_db", "db"),
+        ("deps.get_user", "deps.get_user"),
+        ("deps.get_db", "deps.get_db"),
+    ]
+    # A module that spells neither word has none (its calls are not walked for them).
+    (deps,) = [f for f in files if f.display == "deps.py"]
+    plain = index_module(deps, (tmp_path / "deps.py").read_bytes())
+    assert plain is not None and plain.dependency_calls == []
+
+
+def test_the_dependency_tails_are_the_db_plans_dependency_callees() -> None:
+    from asyncfix.codemods.db_session.names import DEPENDENCY_CALLEES
+    from asyncfix.index import DEPENDENCY_TAILS
+
+    assert set(DEPENDENCY_TAILS) == DEPENDENCY_CALLEES

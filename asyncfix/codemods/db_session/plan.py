@@ -231,12 +231,6 @@ def _framework_argument(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str |
     return None
 
 
-def _dependency_argument(call: ast.Call) -> ast.expr | None:
-    if call.args:
-        return call.args[0]
-    return next((k.value for k in call.keywords if k.arg == "dependency"), None)
-
-
 # The words the classes of SYNC_SESSIONS end in.
 _SYNC_SESSION_TAILS = sorted({name.rpartition(".")[2].encode() for name in SYNC_SESSIONS})
 _SYNC_SESSION_WORD = re.compile(
@@ -403,23 +397,18 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     # Only async defs are AF404's: the modules without one need not be parsed.
     by_name = {info.name: info for info in index.modules(b"async def")}
     # The functions FastAPI calls as dependencies, wherever the Depends() is written.
+    # (the index has their calls: no tree is parsed or walked for them)
     for info in index.modules(*(c.encode() for c in sorted(DEPENDENCY_CALLEES))):
-        for node in walk(info.tree):
-            if not (isinstance(node, ast.Call) and _callee_tail(node) in DEPENDENCY_CALLEES):
-                continue
-            argument = _dependency_argument(node)
-            qualified = info.resolve(argument) if argument is not None else None
-            if qualified is None:
-                continue
-            if qualified in providers:
+        for dependency, spelled in info.dependency_calls:
+            if dependency in providers:
                 # A Depends() of a function that hands out a sync Session, as written here.
                 entry = plans.setdefault(info.path, {})
                 written = entry.setdefault("providers", {})
-                assert isinstance(written, dict) and argument is not None
-                written[ast.unparse(argument)] = qualified.rpartition(".")[2]
-            module, _, name = qualified.rpartition(".")
+                assert isinstance(written, dict)
+                written[spelled] = dependency.rpartition(".")[2]
+            module, _, name = dependency.rpartition(".")
             owner = by_name.get(module)
-            if owner is not None and qualified in owner.functions:
+            if owner is not None and dependency in owner.functions:
                 entry = plans.setdefault(owner.path, {})
                 names = entry.setdefault("dependencies", [])
                 assert isinstance(names, list)
