@@ -231,11 +231,19 @@ def walk_parents(node: ast.AST) -> tuple[list[ast.AST], dict[ast.AST, ast.AST]]:
     return found, parents
 
 
+# Fields that hold no node in any Python version (names, flags, numbers): never read.
+# (Not `name`: a TypeAlias's is a Name.)
+_NEVER_NODES = frozenset(
+    {"id", "attr", "arg", "asname", "module", "level", "is_async", "kind", "type_comment"}
+    | {"conversion", "simple"}
+)
+
+
 def fields_of(kind: type[ast.AST]) -> tuple[str, ...]:
-    """`kind._fields`, looked up once per node type."""
+    """`kind._fields` that may hold nodes, looked up once per node type."""
     names = _FIELDS.get(kind)
     if names is None:
-        names = _FIELDS[kind] = kind._fields
+        names = _FIELDS[kind] = tuple(n for n in kind._fields if n not in _NEVER_NODES)
     return names
 
 
@@ -353,6 +361,38 @@ def subclasses(kinds: tuple[type[Any], ...]) -> frozenset[type[Any]]:
 _LEAF_TYPES = subclasses(_LEAVES)
 
 
+# What the collector does at a node, by its exact type (a parsed tree holds no subclasses
+# of these): see _Collector.walk.
+_FUNCTION, _CLASS, _LAMBDA, _CALL, _HANDLER, _AWAIT, _COMPREHENSION, _YIELD, _ASSIGN = range(1, 10)
+_KINDS: dict[type[ast.AST], int] = {
+    ast.FunctionDef: _FUNCTION,
+    ast.AsyncFunctionDef: _FUNCTION,
+    ast.ClassDef: _CLASS,
+    ast.Lambda: _LAMBDA,
+    ast.Call: _CALL,
+    ast.ExceptHandler: _HANDLER,
+    ast.Await: _AWAIT,
+    ast.AsyncFor: _AWAIT,
+    ast.AsyncWith: _AWAIT,
+    ast.comprehension: _COMPREHENSION,
+    ast.Yield: _YIELD,
+    ast.YieldFrom: _YIELD,
+    ast.Assign: _ASSIGN,
+}
+# Fields that never hold a node the collector walks into: names and numbers, contexts and
+# operators (leaves). The collector skips them without reading them.
+_NOT_NODES = _NEVER_NODES | {"ctx", "name", "op", "ops"}
+_NODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _node_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of `kind` but _NOT_NODES, found once per node type."""
+    names = _NODE_FIELDS.get(kind)
+    if names is None:
+        names = _NODE_FIELDS[kind] = tuple(n for n in kind._fields if n not in _NOT_NODES)
+    return names
+
+
 class _Collector:
     """One recursive pass over a module: module-level call assignments and functions with
     their own bodies' facts. (ast.NodeVisitor's dispatch, and a second visitor per function
@@ -401,16 +441,20 @@ class _Collector:
             self.info.imports[local] = found.qualname
             self.info.ambiguous.pop(local, None)
 
-    def walk(self, node: ast.AST, own: _Own | None) -> None:
-        """`own`: the function whose own body `node` is in (None outside functions)."""
-        if type(node) in _LEAF_TYPES:
+    def walk(self, node: Any, own: _Own | None) -> None:
+        """`own`: the function whose own body `node` (an ast.AST: its type is told by
+        `_KINDS`) is in (None outside functions)."""
+        kind = type(node)
+        if kind in _LEAF_TYPES:
             return
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        # (one dict lookup where a chain of isinstance tests took most of the walk)
+        what = _KINDS.get(kind, 0)
+        if what == _FUNCTION:
             for decorator in node.decorator_list:  # evaluated in the enclosing body
                 self.walk(decorator, own)
             self._function(node)
             return
-        if isinstance(node, ast.ClassDef):
+        if what == _CLASS:
             self.info.classes.add(node.name)
             self.scope.append(node.name)
             self.class_stack.append(node.name)
@@ -418,25 +462,25 @@ class _Collector:
             self.class_stack.pop()
             self.scope.pop()
             return
-        if isinstance(node, ast.Lambda):
+        if what == _LAMBDA:
             return
         if own is not None:
-            if isinstance(node, ast.Call):
+            if what == _CALL:
                 own.calls.append(node.func)
                 if own.handlers:
                     own.handler_calls.append(node.func)
-            elif isinstance(node, ast.ExceptHandler):
+            elif what == _HANDLER:
                 own.handlers += 1
                 self._children(node, own)
                 own.handlers -= 1
                 return
-            elif isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
+            elif what == _AWAIT:
                 own.awaits = True
-            elif isinstance(node, ast.comprehension):
+            elif what == _COMPREHENSION:
                 own.awaits = own.awaits or bool(node.is_async)
-            elif isinstance(node, ast.Yield | ast.YieldFrom):
+            elif what == _YIELD:
                 own.yields = True
-        elif not self.scope and isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        elif what == _ASSIGN and not self.scope and isinstance(node.value, ast.Call):
             callee = self.info.resolve(node.value.func)
             for target in node.targets:
                 if isinstance(target, ast.Name) and callee:
@@ -445,7 +489,7 @@ class _Collector:
 
     def _children(self, node: ast.AST, own: _Own | None) -> None:
         leaves, walk = _LEAF_TYPES, self.walk
-        for name in node._fields:
+        for name in _node_fields(type(node)):
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
@@ -611,6 +655,21 @@ def decorated_functions(info: ModuleInfo, tree: ast.Module) -> list[Decorated]:
     return found
 
 
+def _inner_nodes(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of `tree` but the leaves (_LEAF_TYPES), in `ast.walk` order: a leaf has
+    no node below it, so leaving them out keeps the others' order."""
+    found: list[ast.AST] = [tree]
+    leaves = _LEAF_TYPES
+    for node in found:  # (grows as it goes: breadth first, as ast.walk)
+        for name in _node_fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                found += [v for v in value if type(v) not in leaves and isinstance(v, ast.AST)]
+            elif type(value) not in leaves and isinstance(value, ast.AST):
+                found.append(value)
+    return found
+
+
 # The callees' last names that make a call a dependency (db_session's DEPENDENCY_CALLEES).
 DEPENDENCY_TAILS = ("Depends", "Security")
 
@@ -622,7 +681,7 @@ def dependency_calls(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, str]
     dotted name: `ast.unparse` spells one so). Calls of one that does not resolve (not a
     dotted name) are left out."""
     found: list[tuple[str, str]] = []
-    for node in walk(tree):
+    for node in _inner_nodes(tree):
         if type(node) is not ast.Call:
             continue
         func = node.func
