@@ -457,6 +457,7 @@ class Layout:
             if len(found) > 1:
                 self._names.update(_told_apart(name, found, taken, self._is_file))
         self._resolved: dict[tuple[str, str, str], Resolved | None] = {}
+        self._named: dict[str, str] = {}  # file -> name_of(it)
         # importer -> its resolve() directories: one module's imports all ask them
         self._dirs_of: dict[Path, tuple[str, ...]] = {}
 
@@ -488,9 +489,14 @@ class Layout:
 
     def name_of(self, path: Path) -> str | None:
         """The index's name of the module at `path` (resolved); None if not the project's."""
-        if not self.holds(path):
+        key = str(path)
+        if key not in self.files:
             return None
-        return self._names.get(str(path)) or self.python_name(path)
+        # (asked for each import that resolves to the file: once per file is enough)
+        name = self._named.get(key)
+        if name is None:
+            name = self._named[key] = self._names.get(key) or self.python_name(path)
+        return name
 
     def python_name(self, path: Path) -> str:
         """The name Python gives the module at `path` (resolved), from its packages."""

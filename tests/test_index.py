@@ -20,11 +20,13 @@ from asyncfix.index import (
     forget,
     index_module,
     module_name,
+    use_layout,
     walk,
     walk_order_defs,
     walk_parents,
 )
 from asyncfix.planning import make_plans
+from asyncfix.project import Layout, project_root
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 
@@ -376,3 +378,120 @@ def test_function_is_found_in_the_modules_its_name_starts_with(tmp_path: Path) -
     assert index.function("pkg.b.f", b"nowhere") is None  # its module lacks the token
     assert index.function("pkg.a.g") is None
     assert index.function("requests.get") is None
+
+
+def _naming_project(root: Path) -> list[SourceFile]:
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text("def fetch():\n    return load_all()\n")
+    (root / "pkg" / "b.py").write_text("from . import a\nfetched = a.fetch_more\n")
+    # Non-ASCII: NFKC reads a fullwidth `fetch` as `fetch`
+    (root / "pkg" / "c.py").write_text(
+        "# héllo\nfrom . import b\ndef \uff46\uff45\uff54\uff43\uff48():\n    pass\n",
+        encoding="utf-8",
+    )
+    (root / "pkg" / "d.py").write_text("x = 1\n")
+    files, _ = discover([root])
+    return files
+
+
+def _asked(index: ProjectIndex, names: set[str], **options: Any) -> list[tuple[str, set[str]]]:
+    return [(info.name, found) for info, found in index.naming(names, **options)]
+
+
+def test_naming_finds_whole_words_the_same_however_often_it_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    files = _naming_project(tmp_path)
+    index = ProjectIndex(files)
+    expected = [("pkg.a", {"fetch", "load_all"}), ("pkg.c", {"fetch"})]
+    # The first calls search the bytes; from the third on, every file's words are kept:
+    # the answers must not change (`fetch_more` and `fetched` are not the word `fetch`).
+    for _ in range(4):
+        assert _asked(index, {"fetch", "load_all"}) == expected
+        assert _asked(index, {"fetch"}, defined=True) == [
+            ("pkg.a", {"fetch"}),
+            ("pkg.c", {"fetch"}),
+        ]
+        assert _asked(index, {"load_all"}, defined=True) == []
+        assert _asked(index, {"load_all"}) == [("pkg.a", {"load_all"})]
+        assert _asked(index, {"nothing"}, relative_imports=True) == [
+            ("pkg.b", set()),
+            ("pkg.c", set()),
+        ]
+        assert _asked(index, set(), keep={"pkg/d.py"}) == [("pkg.d", set())]
+    # A sealed view shares the words found, and finds the same.
+    assert _asked(index.sealed({"pkg/a.py"}), {"fetch", "load_all"}) == expected
+
+
+def test_words_are_the_runs_of_word_characters_of_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    files = _naming_project(tmp_path)
+    index = ProjectIndex(files)
+    (b,) = [f for f in files if f.display == "pkg/b.py"]
+    data = index.data(b)
+    assert data is not None
+    assert index.words(b, data) == {b"from", b"import", b"a", b"fetched", b"fetch_more"}
+    assert index.words(b, data, defined=True) == frozenset()
+    (a,) = [f for f in files if f.display == "pkg/a.py"]
+    assert index.words(a, index.data(a) or b"", defined=True) == {b"fetch"}
+
+
+def test_module_names_follow_the_layout_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for service in ("svc_a", "svc_b"):
+        (tmp_path / service).mkdir()
+        (tmp_path / service / "main.py").write_text("x = 1\n")
+    files, _ = discover([tmp_path])
+    layout = Layout.of(project_root([tmp_path]), [f.path.resolve() for f in files])
+    main = tmp_path / "svc_a" / "main.py"
+    try:
+        use_layout(layout)
+        assert module_name(main) == module_name(main) == "svc_a.main"  # (the second: known)
+        use_layout(None)  # each file on its own: the names known under the layout go
+        assert module_name(main) == "main"
+    finally:
+        use_layout(None)
+
+
+def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
+    source = (
+        "import fastapi\n"
+        "from fastapi import Depends, Security\n"
+        "from deps import get_db as db\n"
+        "import deps\n"
+        "def route(a=Depends(db), b=fastapi.Security(deps.get_user)):\n"
+        "    return Depends(dependency=deps.get_db), Depends(lambda: 1), Depends(), check(db)\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    files, _ = discover([tmp_path])
+    (app,) = [f for f in files if f.display == "app.py"]
+    info = index_module(app, source.encode())
+    assert info is not None
+    # In ast.walk order (breadth first): the defaults, then the body's calls; a lambda
+    # (no dotted name), no dependency at all, and a call of another name are left out.
+    assert info.dependency_calls == [
+        ("deps.get_db", "db"),
+        ("deps.get_user", "deps.get_user"),
+        ("deps.get_db", "deps.get_db"),
+    ]
+    # A module that spells neither word has none (its calls are not walked for them).
+    (deps,) = [f for f in files if f.display == "deps.py"]
+    plain = index_module(deps, (tmp_path / "deps.py").read_bytes())
+    assert plain is not None and plain.dependency_calls == []
+
+
+def test_the_dependency_tails_are_the_db_plans_dependency_callees() -> None:
+    from asyncfix.codemods.db_session.names import DEPENDENCY_CALLEES
+    from asyncfix.index import DEPENDENCY_TAILS
+
+    assert set(DEPENDENCY_TAILS) == DEPENDENCY_CALLEES

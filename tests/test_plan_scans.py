@@ -175,6 +175,29 @@ def test_per_request_reads_routes_dependencies_and_their_callees(tmp_path: Path)
     assert "models.py" not in _parsed(index)
 
 
+def test_per_request_parses_no_decorated_package_that_cannot_define_a_callee(
+    tmp_path: Path,
+) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "api.py": (
+                "from fastapi import APIRouter\n"
+                "from pkg import sub\n"
+                "router = APIRouter()\n"
+                "@router.get('/')\n"
+                "async def read():\n"
+                "    return sub.work()\n"
+            ),
+            # `pkg` prefixes `pkg.sub.work` and has a decorator, but never spells `work`
+            "pkg/__init__.py": "import functools\n@functools.cache\ndef setting(): ...\n",
+            "pkg/sub.py": "@staticmethod\ndef work():\n    return 1\n",
+        },
+    )
+    assert per_request(index, frozenset({"get"})) == {"api.read": "read", "pkg.sub.work": "read"}
+    assert "pkg/__init__.py" not in _parsed(index)
+
+
 def test_module_level_table_instances_come_from_the_index(tmp_path: Path) -> None:
     index = _index(
         tmp_path,

@@ -231,12 +231,6 @@ def _framework_argument(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str |
     return None
 
 
-def _dependency_argument(call: ast.Call) -> ast.expr | None:
-    if call.args:
-        return call.args[0]
-    return next((k.value for k in call.keywords if k.arg == "dependency"), None)
-
-
 # The words the classes of SYNC_SESSIONS end in.
 _SYNC_SESSION_TAILS = sorted({name.rpartition(".")[2].encode() for name in SYNC_SESSIONS})
 _SYNC_SESSION_WORD = re.compile(
@@ -309,7 +303,9 @@ _FROM_PACKAGE = re.compile(rb"\bfrom[\s\\]*(?:\.[\s\\]*)+import\b")
 
 
 def _may_use(
-    candidates: dict[str, tuple[ModuleInfo, str]], methods: dict[str, list[str]]
+    index: ProjectIndex,
+    candidates: dict[str, tuple[ModuleInfo, str]],
+    methods: dict[str, list[str]],
 ) -> Callable[[SourceFile, bytes, set[str]], bool] | None:
     """Whether a module naming some of the candidates' names (`found`) may use one, told
     from its bytes before it is parsed. A use resolves to a candidate whose name the
@@ -334,7 +330,9 @@ def _may_use(
         if packages and _FROM_PACKAGE.search(text) is not None:
             return True
         wanted = {stem for name in found for stem in stems.get(name, ())}
-        return not wanted.isdisjoint(WORD.findall(text))
+        # (an ASCII source's words are those `naming` has just found)
+        words = index.words(file, data) if data.isascii() else WORD.findall(text)
+        return not wanted.isdisjoint(words)
 
     return may_use
 
@@ -399,23 +397,18 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     # Only async defs are AF404's: the modules without one need not be parsed.
     by_name = {info.name: info for info in index.modules(b"async def")}
     # The functions FastAPI calls as dependencies, wherever the Depends() is written.
+    # (the index has their calls: no tree is parsed or walked for them)
     for info in index.modules(*(c.encode() for c in sorted(DEPENDENCY_CALLEES))):
-        for node in walk(info.tree):
-            if not (isinstance(node, ast.Call) and _callee_tail(node) in DEPENDENCY_CALLEES):
-                continue
-            argument = _dependency_argument(node)
-            qualified = info.resolve(argument) if argument is not None else None
-            if qualified is None:
-                continue
-            if qualified in providers:
+        for dependency, spelled in info.dependency_calls:
+            if dependency in providers:
                 # A Depends() of a function that hands out a sync Session, as written here.
                 entry = plans.setdefault(info.path, {})
                 written = entry.setdefault("providers", {})
-                assert isinstance(written, dict) and argument is not None
-                written[ast.unparse(argument)] = qualified.rpartition(".")[2]
-            module, _, name = qualified.rpartition(".")
+                assert isinstance(written, dict)
+                written[spelled] = dependency.rpartition(".")[2]
+            module, _, name = dependency.rpartition(".")
             owner = by_name.get(module)
-            if owner is not None and qualified in owner.functions:
+            if owner is not None and dependency in owner.functions:
                 entry = plans.setdefault(owner.path, {})
                 names = entry.setdefault("dependencies", [])
                 assert isinstance(names, list)
@@ -446,7 +439,7 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
         if "." in key:
             methods.setdefault(key.rpartition(".")[2], []).append(qualname)
     resolves = _may_resolve(candidates, methods)
-    for info, found in index.naming(names, where=_may_use(candidates, methods)):
+    for info, found in index.naming(names, where=_may_use(index, candidates, methods)):
         if not resolves(info, found):
             continue  # (told from its facts: its tree is not parsed)
         # The parents only once a use of a candidate needs them: most names found are not.

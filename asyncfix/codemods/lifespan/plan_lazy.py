@@ -389,8 +389,14 @@ def _decorated_function(
     """`qualname` as the last of the decorated modules (display paths) defining it has it,
     else as any module of the project does (see ProjectIndex.function)."""
     found: FunctionInfo | None = None
+    name = qualname.rpartition(".")[2].encode()
     for file in index.defining(qualname):
         if file.display not in decorated:
+            continue
+        # A def spells its name: an ASCII source without it defines no such function, and
+        # is not parsed for it (another source may spell it as NFKC reads it).
+        data = index.data(file)
+        if data is not None and name not in data and data.isascii():
             continue
         info = index.module(file)
         if info is not None and qualname in info.functions:
