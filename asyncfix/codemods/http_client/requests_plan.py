@@ -63,38 +63,6 @@ class _FunctionsIn:
         return self._found.get(qualname)
 
 
-def _walk_order_calls(tree: ast.Module) -> list[ast.Call]:
-    """The calls in `tree`, in `ast.walk`'s (breadth-first) order: one loop over the
-    fields, where ast.walk took two generators per node."""
-    nodes: list[ast.AST] = [tree]
-    for node in nodes:  # grows while it is read
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                nodes.extend(
-                    item
-                    for item in value
-                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context)
-                )
-            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                nodes.append(value)
-    return [node for node in nodes if isinstance(node, ast.Call)]
-
-
-class _CallsOf:
-    """Each module's calls (see _walk_order_calls), walked once per plan: a module that
-    several parts of the plan look at is not walked, nor parsed again, twice."""
-
-    def __init__(self) -> None:
-        self._calls: dict[str, list[ast.Call]] = {}  # display path -> calls
-
-    def __call__(self, info: ModuleInfo) -> list[ast.Call]:
-        found = self._calls.get(info.path)
-        if found is None:
-            found = self._calls[info.path] = _walk_order_calls(info.tree)
-        return found
-
-
 def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
     """display path -> the AF201 plan of that file: `dependencies` (its functions that
     FastAPI's Depends uses, in other modules too), `shared_blocked` (an on_event handler
@@ -102,21 +70,10 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     `harness` and `patched` (what the project's tests assume: see test_harness)."""
     plans: dict[str, dict[str, Any]] = {}
     requesting = _FunctionsIn(index, b"requests")
-    calls = _CallsOf()
+    # (the index holds each module's Depends() targets: no tree is parsed or walked here)
     for info in index.modules(b"Depends", b"Security"):
-        for node in calls(info):
-            if info.resolve(node.func) not in (
-                "fastapi.Depends",
-                "fastapi.Security",
-                "fastapi.params.Depends",
-            ):
-                continue
-            target = node.args[0] if node.args else None
-            for kw in node.keywords:
-                if kw.arg == "dependency":
-                    target = kw.value
-            qualname = info.resolve(target) if target is not None else None
-            found = requesting.get(qualname) if qualname else None
+        for qualname in info.fastapi_dependencies:
+            found = requesting.get(qualname)
             if found is not None:
                 deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
                 deps.append(found.qualname.removeprefix(found.module + "."))
@@ -150,7 +107,7 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             )
         if not plan:
             del plans[info.path]
-    _plan_routers(index, apps, plans, calls, config, imported)
+    _plan_routers(index, apps, plans, config, imported)
     return plans
 
 
@@ -170,7 +127,6 @@ def _plan_routers(
     index: ProjectIndex,
     apps: Mapping[str, tuple[ModuleInfo, str]],
     plans: dict[str, dict[str, Any]],
-    calls: _CallsOf,
     config: Config,
     imported: str | None,
 ) -> None:
@@ -179,16 +135,8 @@ def _plan_routers(
     app module gets it. Decided here, once, for both files."""
     owners: dict[str, set[str]] = {}
     for info in index.modules(b"include_router"):
-        for node in calls(info):
-            if (
-                isinstance(node.func, ast.Attribute)
-                and node.func.attr == "include_router"
-                and node.args
-            ):
-                owner = info.resolve(node.func.value)
-                router = info.resolve(node.args[0])
-                if owner and router:
-                    owners.setdefault(router, set()).add(owner)
+        for owner, router in info.router_includes:  # (from the index: no tree walked)
+            owners.setdefault(router, set()).add(owner)
     feasible: dict[str, bool] = {}
     for info in index.modules(b"requests"):
         for name, (callee, _) in info.assignments.items():
