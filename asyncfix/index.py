@@ -147,6 +147,11 @@ class ModuleInfo:
     # (owner, router) resolved, of each `owner.include_router(router, ...)`, in `ast.walk`
     # order (see `router_includes`): made only for modules spelling `include_router`.
     router_includes: list[tuple[str, str]] = field(default_factory=list)
+    # Made only for modules whose bytes spell `requests` (AF201's plan asks those; see
+    # `import_and_async_calls`): the modules any import names, and the last names of the
+    # calls inside async defs.
+    imported_modules: frozenset[str] = frozenset()
+    async_call_names: frozenset[str] = frozenset()
 
     @property
     def tree(self) -> ast.Module:
@@ -617,6 +622,8 @@ def index_module(
             info.fastapi_dependencies = fastapi_dependencies(info, calls)
         if includes:
             info.router_includes = router_includes(info, calls)
+    if b"requests" in data:
+        info.imported_modules, info.async_call_names = import_and_async_calls(tree)
     remember(info, data)
     return info
 
@@ -746,6 +753,42 @@ def router_includes(info: ModuleInfo, calls: list[ast.Call]) -> list[tuple[str, 
             if owner and router:
                 found.append((owner, router))
     return found
+
+
+def import_and_async_calls(tree: ast.Module) -> tuple[frozenset[str], frozenset[str]]:
+    """(ModuleInfo.imported_modules, ModuleInfo.async_call_names) of `tree`: the module of
+    each import anywhere (`import a.b` names a.b, `from a import b` a; a relative one
+    none), and how each call inside an async def (nested code, decorators and defaults
+    too) ends: `x.get()` in `get`, `f()` in `f`."""
+    imported: set[str] = set()
+    called: set[str] = set()
+    leaves = _LEAF_TYPES
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, inside = stack.pop()
+        kind = type(node)
+        if kind is ast.AsyncFunctionDef:
+            inside = True
+        elif kind is ast.Call:
+            if inside:
+                func = node.func  # type: ignore[attr-defined]
+                if isinstance(func, ast.Attribute):
+                    called.add(func.attr)
+                elif isinstance(func, ast.Name):
+                    called.add(func.id)
+        elif kind is ast.Import:
+            imported.update(alias.name for alias in node.names)  # type: ignore[attr-defined]
+        elif kind is ast.ImportFrom and node.module and not node.level:  # type: ignore[attr-defined]
+            imported.add(node.module)  # type: ignore[attr-defined]
+        for name in _node_fields(kind):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack += [
+                    (v, inside) for v in value if type(v) not in leaves and isinstance(v, ast.AST)
+                ]
+            elif type(value) not in leaves and isinstance(value, ast.AST):
+                stack.append((value, inside))
+    return frozenset(imported), frozenset(called)
 
 
 def value_shape(info: ModuleInfo, node: ast.expr) -> ValueShape:

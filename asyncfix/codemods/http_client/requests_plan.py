@@ -4,7 +4,6 @@ modules. Decided once, on the project index, for every file it concerns."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +41,19 @@ def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, confi
         return False
     create, close = shared_client(options)
     return add_lifespan_resource(module, app, "http_client", create, close) is not None
+
+
+def _requests_spelt(info: ModuleInfo) -> bool:
+    """REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef), from the index's facts of
+    a module that spells `requests` (no tree parsed again)."""
+    imported = info.imported_modules
+    if not any(
+        name == module or name.startswith(module + ".")
+        for module in sorted(REQUESTS.modules)
+        for name in imported
+    ):
+        return False
+    return not REQUESTS.last_names.isdisjoint(info.async_call_names)
 
 
 class _FunctionsIn:
@@ -90,7 +102,7 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     imported = _imported_client(index, config)
     bare, patched = bare_test_client(index), patched_requests(index)
     for info in index.modules(b"requests"):
-        if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+        if not _requests_spelt(info):
             continue
         plan = plans.setdefault(info.path, {})
         if imported is not None:
@@ -148,7 +160,7 @@ def _plan_routers(
             app_info, app = apps[next(iter(including))]
             if app_info.path == info.path:
                 continue  # the same module: its transform decides alone
-            if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+            if not _requests_spelt(info):
                 continue  # nothing there would use the client (sync handlers run in threads)
             if index.outside(info.path) or index.outside(app_info.path):
                 continue  # both change or neither: each file then decides alone
