@@ -141,6 +141,17 @@ class ModuleInfo:
     # `...Security(x)` (see `dependency_calls`), in `ast.walk` order: AF404's plan reads
     # them where it walked the tree of every module spelling either word.
     dependency_calls: list[tuple[str, str]] = field(default_factory=list)
+    # AF201's rules for the same calls (see `fastapi_dependencies`): the resolved dependency
+    # of each call whose callee resolves to FASTAPI_DEPENDS, in `ast.walk` order.
+    fastapi_dependencies: list[str] = field(default_factory=list)
+    # (owner, router) resolved, of each `owner.include_router(router, ...)`, in `ast.walk`
+    # order (see `router_includes`): made only for modules spelling `include_router`.
+    router_includes: list[tuple[str, str]] = field(default_factory=list)
+    # Made only for modules whose bytes spell `requests` (AF201's plan asks those; see
+    # `import_and_async_calls`): the modules any import names, and the last names of the
+    # calls inside async defs.
+    imported_modules: frozenset[str] = frozenset()
+    async_call_names: frozenset[str] = frozenset()
 
     @property
     def tree(self) -> ast.Module:
@@ -602,8 +613,17 @@ def index_module(
         return None  # nested too deeply to index; the transform phase reports it
     info.functions = {qualname: collector.found[qualname] for qualname in collector.order}
     info.decorated = decorated_functions(info, tree)
-    if any(tail.encode() in data for tail in DEPENDENCY_TAILS):
-        info.dependency_calls = dependency_calls(info, tree)
+    depends = any(tail.encode() in data for tail in DEPENDENCY_TAILS)
+    includes = b"include_router" in data
+    if depends or includes:  # (one walk for the facts of a module's calls)
+        calls = [node for node in _inner_nodes(tree) if type(node) is ast.Call]
+        if depends:
+            info.dependency_calls = dependency_calls(info, calls)
+            info.fastapi_dependencies = fastapi_dependencies(info, calls)
+        if includes:
+            info.router_includes = router_includes(info, calls)
+    if b"requests" in data:
+        info.imported_modules, info.async_call_names = import_and_async_calls(tree)
     remember(info, data)
     return info
 
@@ -674,16 +694,14 @@ def _inner_nodes(tree: ast.AST) -> list[ast.AST]:
 DEPENDENCY_TAILS = ("Depends", "Security")
 
 
-def dependency_calls(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, str]]:
-    """ModuleInfo.dependency_calls of `tree`: each call whose callee ends in a name of
-    DEPENDENCY_TAILS (`x.Depends`, `Depends`), in ast.walk order, with its dependency (its
-    first positional argument, else its first `dependency=`) resolved, and as written (a
-    dotted name: `ast.unparse` spells one so). Calls of one that does not resolve (not a
-    dotted name) are left out."""
+def dependency_calls(info: ModuleInfo, calls: list[ast.Call]) -> list[tuple[str, str]]:
+    """ModuleInfo.dependency_calls of a tree's `calls` (in ast.walk order): each call whose
+    callee ends in a name of DEPENDENCY_TAILS (`x.Depends`, `Depends`), with its dependency
+    (its first positional argument, else its first `dependency=`) resolved, and as written
+    (a dotted name: `ast.unparse` spells one so). Calls of one that does not resolve (not
+    a dotted name) are left out."""
     found: list[tuple[str, str]] = []
-    for node in _inner_nodes(tree):
-        if type(node) is not ast.Call:
-            continue
+    for node in calls:
         func = node.func
         tail = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if tail not in DEPENDENCY_TAILS:
@@ -697,6 +715,80 @@ def dependency_calls(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, str]
         if resolved is not None and written is not None:
             found.append((resolved, written))
     return found
+
+
+# The callees AF201's plan takes for FastAPI's dependency markers (resolved exactly: an
+# alias such as `from fastapi import Depends as D` counts, a `x.Depends` of another
+# library does not, unlike DEPENDENCY_TAILS).
+FASTAPI_DEPENDS = ("fastapi.Depends", "fastapi.Security", "fastapi.params.Depends")
+
+
+def fastapi_dependencies(info: ModuleInfo, calls: list[ast.Call]) -> list[str]:
+    """ModuleInfo.fastapi_dependencies of a tree's `calls` (in ast.walk order): for each
+    call of FASTAPI_DEPENDS, its dependency resolved: its last `dependency=` if any, else
+    its first positional argument. One that does not resolve is left out."""
+    found: list[str] = []
+    for node in calls:
+        if info.resolve(node.func) not in FASTAPI_DEPENDS:
+            continue
+        target = node.args[0] if node.args else None
+        for kw in node.keywords:
+            if kw.arg == "dependency":
+                target = kw.value
+        resolved = info.resolve(target) if target is not None else None
+        if resolved:
+            found.append(resolved)
+    return found
+
+
+def router_includes(info: ModuleInfo, calls: list[ast.Call]) -> list[tuple[str, str]]:
+    """ModuleInfo.router_includes of a tree's `calls` (in ast.walk order): (owner, router)
+    of each `owner.include_router(router, ...)` where both resolve."""
+    found: list[tuple[str, str]] = []
+    for node in calls:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "include_router" and node.args:
+            owner = info.resolve(func.value)
+            router = info.resolve(node.args[0])
+            if owner and router:
+                found.append((owner, router))
+    return found
+
+
+def import_and_async_calls(tree: ast.Module) -> tuple[frozenset[str], frozenset[str]]:
+    """(ModuleInfo.imported_modules, ModuleInfo.async_call_names) of `tree`: the module of
+    each import anywhere (`import a.b` names a.b, `from a import b` a; a relative one
+    none), and how each call inside an async def (nested code, decorators and defaults
+    too) ends: `x.get()` in `get`, `f()` in `f`."""
+    imported: set[str] = set()
+    called: set[str] = set()
+    leaves = _LEAF_TYPES
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, inside = stack.pop()
+        kind = type(node)
+        if kind is ast.AsyncFunctionDef:
+            inside = True
+        elif kind is ast.Call:
+            if inside:
+                func = node.func  # type: ignore[attr-defined]
+                if isinstance(func, ast.Attribute):
+                    called.add(func.attr)
+                elif isinstance(func, ast.Name):
+                    called.add(func.id)
+        elif kind is ast.Import:
+            imported.update(alias.name for alias in node.names)  # type: ignore[attr-defined]
+        elif kind is ast.ImportFrom and node.module and not node.level:  # type: ignore[attr-defined]
+            imported.add(node.module)  # type: ignore[attr-defined]
+        for name in _node_fields(kind):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack += [
+                    (v, inside) for v in value if type(v) not in leaves and isinstance(v, ast.AST)
+                ]
+            elif type(value) not in leaves and isinstance(value, ast.AST):
+                stack.append((value, inside))
+    return frozenset(imported), frozenset(called)
 
 
 def value_shape(info: ModuleInfo, node: ast.expr) -> ValueShape:

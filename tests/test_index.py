@@ -490,6 +490,40 @@ def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
     assert plain is not None and plain.dependency_calls == []
 
 
+def test_fastapi_dependencies_and_router_includes_follow_af201s_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
+    source = (
+        "import fastapi\n"
+        "import other\n"
+        "from fastapi import Depends as Dep, params\n"
+        "from deps import get_db, get_user\n"
+        "app = fastapi.FastAPI()\n"
+        "router = fastapi.APIRouter()\n"
+        "def route(a=Dep(get_db), b=other.Depends(get_user), c=params.Depends(get_user)):\n"
+        "    return fastapi.Security(get_db, dependency=get_user), Dep(lambda: 1)\n"
+        "app.include_router(router)\n"
+        "app.include_router(make())\n"
+        "app.include_router(prefix='/x')\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    files, _ = discover([tmp_path])
+    (app,) = [f for f in files if f.display == "app.py"]
+    info = index_module(app, source.encode())
+    assert info is not None
+    # Only FastAPI's callees, aliased too (not another library's `Depends`); the last
+    # `dependency=` wins over the positional argument; a lambda is left out.
+    assert info.fastapi_dependencies == ["deps.get_db", "deps.get_user", "deps.get_user"]
+    # Only an include of a router (a dotted name) by a dotted owner.
+    assert info.router_includes == [("app.app", "app.router")]
+    (deps,) = [f for f in files if f.display == "deps.py"]
+    plain = index_module(deps, (tmp_path / "deps.py").read_bytes())
+    assert plain is not None
+    assert plain.fastapi_dependencies == [] and plain.router_includes == []
+
+
 def test_the_dependency_tails_are_the_db_plans_dependency_callees() -> None:
     from asyncfix.codemods.db_session.names import DEPENDENCY_CALLEES
     from asyncfix.index import DEPENDENCY_TAILS

@@ -11,7 +11,9 @@ import pytest
 from asyncfix import syntax
 from asyncfix.codemods.awaits.facts import module_facts
 from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
+from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.lifespan.plan_lazy import per_request
+from asyncfix.config import Config
 from asyncfix.files import discover
 from asyncfix.index import TREES, ProjectIndex, forget
 
@@ -219,3 +221,58 @@ def test_module_level_table_instances_come_from_the_index(tmp_path: Path) -> Non
         "store.db": "motor.motor_asyncio.AsyncIOMotorDatabase",
         "store.feeds": "motor.motor_asyncio.AsyncIOMotorCollection",
     }
+
+
+def test_requests_plan_reads_depends_and_includes_from_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _index(
+        tmp_path,
+        {
+            "clients.py": (
+                "import requests\n"
+                "def fetch():\n"
+                "    return requests.get('http://x')\n"
+                "def other():\n"
+                "    return requests.get('http://y')\n"
+            ),
+            # an aliased Depends, and a `dependency=` that wins over the positional one
+            "routes.py": (
+                "from fastapi import Depends as Dep, Security\n"
+                "from clients import fetch, other\n"
+                "def read(a=Dep(fetch), b=Security(fetch, dependency=other)): ...\n"
+            ),
+        },
+    )
+    list(index.modules())
+    parsed = _spy_on_parses(monkeypatch)
+    plans = plan_requests(index, Config())
+    assert plans["clients.py"]["dependencies"] == ["fetch", "other"]
+    assert "routes.py" not in parsed  # its calls come from the index's facts
+
+
+@pytest.mark.parametrize(
+    ("source", "spelt"),
+    [
+        ("import requests\nasync def f():\n    return requests.get('x')\n", True),
+        # the import inside a def, a call in a nested sync def and one in a decorator
+        ("async def f():\n    import requests\n    def g():\n        s.post()\n", True),
+        ("from requests import Session\n@app.get('/')\nasync def f(): ...\n", True),
+        ("from requests.adapters import A\nclass C:\n    async def m(self): x.get()\n", True),
+        # a sync def's call, a relative import, another module of a like name
+        ("import requests\ndef f():\n    return requests.get('x')\n", False),
+        ("from .requests import get\nasync def f():\n    return get('x')\n", False),
+        ("import requestsx\nasync def f():\n    return requestsx.get('x')\n", False),
+        ("import requests\nasync def f():\n    return requests.fetch('x')\n", False),
+    ],
+)
+def test_requests_plans_screen_from_facts_is_may_be_spelt(
+    tmp_path: Path, source: str, spelt: bool
+) -> None:
+    from asyncfix.codemods.http_client.blocking_apis import REQUESTS
+    from asyncfix.codemods.http_client.requests_plan import _requests_spelt
+
+    index = _index(tmp_path, {"m.py": source})
+    (info,) = index.modules(b"requests")
+    assert REQUESTS.may_be_spelt(ast.parse(source), ast.AsyncFunctionDef) is spelt
+    assert _requests_spelt(info) is spelt

@@ -4,7 +4,6 @@ modules. Decided once, on the project index, for every file it concerns."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +43,19 @@ def _app_can_take_client(info: ModuleInfo, app: str, options: HttpOptions, confi
     return add_lifespan_resource(module, app, "http_client", create, close) is not None
 
 
+def _requests_spelt(info: ModuleInfo) -> bool:
+    """REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef), from the index's facts of
+    a module that spells `requests` (no tree parsed again)."""
+    imported = info.imported_modules
+    if not any(
+        name == module or name.startswith(module + ".")
+        for module in sorted(REQUESTS.modules)
+        for name in imported
+    ):
+        return False
+    return not REQUESTS.last_names.isdisjoint(info.async_call_names)
+
+
 class _FunctionsIn:
     """`ProjectIndex.function(qualname, *tokens)` for many qualnames: the modules holding
     `tokens` are gone through once, at the first look-up, not again for each."""
@@ -63,38 +75,6 @@ class _FunctionsIn:
         return self._found.get(qualname)
 
 
-def _walk_order_calls(tree: ast.Module) -> list[ast.Call]:
-    """The calls in `tree`, in `ast.walk`'s (breadth-first) order: one loop over the
-    fields, where ast.walk took two generators per node."""
-    nodes: list[ast.AST] = [tree]
-    for node in nodes:  # grows while it is read
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                nodes.extend(
-                    item
-                    for item in value
-                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context)
-                )
-            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                nodes.append(value)
-    return [node for node in nodes if isinstance(node, ast.Call)]
-
-
-class _CallsOf:
-    """Each module's calls (see _walk_order_calls), walked once per plan: a module that
-    several parts of the plan look at is not walked, nor parsed again, twice."""
-
-    def __init__(self) -> None:
-        self._calls: dict[str, list[ast.Call]] = {}  # display path -> calls
-
-    def __call__(self, info: ModuleInfo) -> list[ast.Call]:
-        found = self._calls.get(info.path)
-        if found is None:
-            found = self._calls[info.path] = _walk_order_calls(info.tree)
-        return found
-
-
 def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, Any]]:
     """display path -> the AF201 plan of that file: `dependencies` (its functions that
     FastAPI's Depends uses, in other modules too), `shared_blocked` (an on_event handler
@@ -102,21 +82,10 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     `harness` and `patched` (what the project's tests assume: see test_harness)."""
     plans: dict[str, dict[str, Any]] = {}
     requesting = _FunctionsIn(index, b"requests")
-    calls = _CallsOf()
+    # (the index holds each module's Depends() targets: no tree is parsed or walked here)
     for info in index.modules(b"Depends", b"Security"):
-        for node in calls(info):
-            if info.resolve(node.func) not in (
-                "fastapi.Depends",
-                "fastapi.Security",
-                "fastapi.params.Depends",
-            ):
-                continue
-            target = node.args[0] if node.args else None
-            for kw in node.keywords:
-                if kw.arg == "dependency":
-                    target = kw.value
-            qualname = info.resolve(target) if target is not None else None
-            found = requesting.get(qualname) if qualname else None
+        for qualname in info.fastapi_dependencies:
+            found = requesting.get(qualname)
             if found is not None:
                 deps = plans.setdefault(found.path, {}).setdefault("dependencies", [])
                 deps.append(found.qualname.removeprefix(found.module + "."))
@@ -133,7 +102,7 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
     imported = _imported_client(index, config)
     bare, patched = bare_test_client(index), patched_requests(index)
     for info in index.modules(b"requests"):
-        if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+        if not _requests_spelt(info):
             continue
         plan = plans.setdefault(info.path, {})
         if imported is not None:
@@ -150,7 +119,7 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             )
         if not plan:
             del plans[info.path]
-    _plan_routers(index, apps, plans, calls, config, imported)
+    _plan_routers(index, apps, plans, config, imported)
     return plans
 
 
@@ -170,7 +139,6 @@ def _plan_routers(
     index: ProjectIndex,
     apps: Mapping[str, tuple[ModuleInfo, str]],
     plans: dict[str, dict[str, Any]],
-    calls: _CallsOf,
     config: Config,
     imported: str | None,
 ) -> None:
@@ -179,16 +147,8 @@ def _plan_routers(
     app module gets it. Decided here, once, for both files."""
     owners: dict[str, set[str]] = {}
     for info in index.modules(b"include_router"):
-        for node in calls(info):
-            if (
-                isinstance(node.func, ast.Attribute)
-                and node.func.attr == "include_router"
-                and node.args
-            ):
-                owner = info.resolve(node.func.value)
-                router = info.resolve(node.args[0])
-                if owner and router:
-                    owners.setdefault(router, set()).add(owner)
+        for owner, router in info.router_includes:  # (from the index: no tree walked)
+            owners.setdefault(router, set()).add(owner)
     feasible: dict[str, bool] = {}
     for info in index.modules(b"requests"):
         for name, (callee, _) in info.assignments.items():
@@ -200,7 +160,7 @@ def _plan_routers(
             app_info, app = apps[next(iter(including))]
             if app_info.path == info.path:
                 continue  # the same module: its transform decides alone
-            if not REQUESTS.may_be_spelt(info.tree, ast.AsyncFunctionDef):
+            if not _requests_spelt(info):
                 continue  # nothing there would use the client (sync handlers run in threads)
             if index.outside(info.path) or index.outside(app_info.path):
                 continue  # both change or neither: each file then decides alone
