@@ -14,7 +14,8 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
   makes them (a family's planners share their scans);
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
   them: the worker's collector thresholds, each module's facts handed over from the index
-  (a worker never indexes a module again), a full collection after each parsed file.
+  (a worker never indexes a module again), no tree of the plans' left, a full collection
+  after each parsed file.
 
 Printed: each stage's CPU, the plans per family, the per-file stage split into the files
 only screened and the files parsed by libcst, and the slowest files. `--profile DIR`
@@ -121,6 +122,7 @@ def main() -> None:
         from asyncfix.workers import _WORKER_TREE_LINES
 
         gc.set_threshold(*GC_THRESHOLDS)
+        forget()  # (a pool worker starts with no trees: none the plans parsed here)
         TREES.budget = _WORKER_TREE_LINES
         gc.collect()
         gc.freeze()
