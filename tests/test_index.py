@@ -16,6 +16,7 @@ from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import (
     TREES,
+    ModuleInfo,
     ProjectIndex,
     forget,
     index_module,
@@ -459,11 +460,21 @@ def test_module_names_follow_the_layout_in_use(
         use_layout(None)
 
 
+def _app_and_deps(tmp_path: Path, source: str) -> tuple[ModuleInfo, ModuleInfo]:
+    """The facts of `source` as app.py beside a deps.py defining get_db and get_user."""
+    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
+    (tmp_path / "app.py").write_text(source)
+    files, _ = discover([tmp_path])
+    infos = {f.display: index_module(f, f.path.read_bytes()) for f in files}
+    app, deps = infos["app.py"], infos["deps.py"]
+    assert app is not None and deps is not None
+    return app, deps
+
+
 def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
     source = (
         "import fastapi\n"
         "from fastapi import Depends, Security\n"
@@ -472,11 +483,7 @@ def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
         "def route(a=Depends(db), b=fastapi.Security(deps.get_user)):\n"
         "    return Depends(dependency=deps.get_db), Depends(lambda: 1), Depends(), check(db)\n"
     )
-    (tmp_path / "app.py").write_text(source)
-    files, _ = discover([tmp_path])
-    (app,) = [f for f in files if f.display == "app.py"]
-    info = index_module(app, source.encode())
-    assert info is not None
+    info, plain = _app_and_deps(tmp_path, source)
     # In ast.walk order (breadth first): the defaults, then the body's calls; a lambda
     # (no dotted name), no dependency at all, and a call of another name are left out.
     assert info.dependency_calls == [
@@ -485,16 +492,13 @@ def test_dependency_calls_are_the_resolved_dependencies_of_depends_and_security(
         ("deps.get_db", "deps.get_db"),
     ]
     # A module that spells neither word has none (its calls are not walked for them).
-    (deps,) = [f for f in files if f.display == "deps.py"]
-    plain = index_module(deps, (tmp_path / "deps.py").read_bytes())
-    assert plain is not None and plain.dependency_calls == []
+    assert plain.dependency_calls == []
 
 
 def test_fastapi_dependencies_and_router_includes_follow_af201s_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "deps.py").write_text("def get_db(): ...\ndef get_user(): ...\n")
     source = (
         "import fastapi\n"
         "import other\n"
@@ -508,19 +512,12 @@ def test_fastapi_dependencies_and_router_includes_follow_af201s_rules(
         "app.include_router(make())\n"
         "app.include_router(prefix='/x')\n"
     )
-    (tmp_path / "app.py").write_text(source)
-    files, _ = discover([tmp_path])
-    (app,) = [f for f in files if f.display == "app.py"]
-    info = index_module(app, source.encode())
-    assert info is not None
+    info, plain = _app_and_deps(tmp_path, source)
     # Only FastAPI's callees, aliased too (not another library's `Depends`); the last
     # `dependency=` wins over the positional argument; a lambda is left out.
     assert info.fastapi_dependencies == ["deps.get_db", "deps.get_user", "deps.get_user"]
     # Only an include of a router (a dotted name) by a dotted owner.
     assert info.router_includes == [("app.app", "app.router")]
-    (deps,) = [f for f in files if f.display == "deps.py"]
-    plain = index_module(deps, (tmp_path / "deps.py").read_bytes())
-    assert plain is not None
     assert plain.fastapi_dependencies == [] and plain.router_includes == []
 
 
