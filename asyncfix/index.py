@@ -390,18 +390,26 @@ _KINDS: dict[type[ast.AST], int] = {
     ast.YieldFrom: _YIELD,
     ast.Assign: _ASSIGN,
 }
-# Fields that never hold a node the collector walks into: names and numbers, contexts and
-# operators (leaves). The collector skips them without reading them.
-_NOT_NODES = _NEVER_NODES | {"ctx", "name", "op", "ops"}
-_NODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+# Fields that never hold a node, or only an expression context or an operator.
+_NOT_NODES = _NEVER_NODES | {"ctx", "op", "ops", "tag", "kwd_attrs", "rest"}
+# node type -> `node_fields` of it (a constant holds no node).
+NODE_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.MatchSingleton: ()}
 
 
-def _node_fields(kind: type[ast.AST]) -> tuple[str, ...]:
-    """The fields of `kind` but _NOT_NODES, found once per node type."""
-    names = _NODE_FIELDS.get(kind)
-    if names is None:
-        names = _NODE_FIELDS[kind] = tuple(n for n in kind._fields if n not in _NOT_NODES)
-    return names
+def node_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes other than contexts and operators,
+    found once per type: the walks that need no leaf (the collector's, the prescreens')."""
+    fields = NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = NODE_FIELDS[kind] = tuple(
+            name
+            for name in getattr(kind, "_fields", ())
+            if name not in _NOT_NODES
+            # A string, except a type alias's name (3.12: a Name).
+            and not (name == "name" and kind.__name__ != "TypeAlias")
+            and not (name == "names" and kind in (ast.Global, ast.Nonlocal))
+        )
+    return fields
 
 
 class _Collector:
@@ -500,7 +508,7 @@ class _Collector:
 
     def _children(self, node: ast.AST, own: _Own | None) -> None:
         leaves, walk = _LEAF_TYPES, self.walk
-        for name in _node_fields(type(node)):
+        for name in node_fields(type(node)):
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
@@ -681,7 +689,7 @@ def _inner_nodes(tree: ast.AST) -> list[ast.AST]:
     found: list[ast.AST] = [tree]
     leaves = _LEAF_TYPES
     for node in found:  # (grows as it goes: breadth first, as ast.walk)
-        for name in _node_fields(type(node)):
+        for name in node_fields(type(node)):
             value = getattr(node, name, None)
             if type(value) is list:
                 found += [v for v in value if type(v) not in leaves and isinstance(v, ast.AST)]
@@ -780,7 +788,7 @@ def import_and_async_calls(tree: ast.Module) -> tuple[frozenset[str], frozenset[
             imported.update(alias.name for alias in node.names)  # type: ignore[attr-defined]
         elif kind is ast.ImportFrom and node.module and not node.level:  # type: ignore[attr-defined]
             imported.add(node.module)  # type: ignore[attr-defined]
-        for name in _node_fields(kind):
+        for name in node_fields(kind):
             value = getattr(node, name, None)
             if type(value) is list:
                 stack += [

@@ -2,8 +2,9 @@
 
 The prescreens of a file (codemods/*/screen*.py) are asked one after another on the same
 `ast.Module`, and several of them look at every node. `every_node` lists the module's nodes
-once per tree, the others read that list; `node_fields` is what a screen with a walk of
-its own (one that carries context down) reads instead of `_fields`.
+once per tree, the others read that list; `node_fields` (the index's, which its collector
+walks too) is what a screen with a walk of its own (one that carries context down) reads
+instead of `_fields`.
 
 The walk leaves out what no screen asks: the expression contexts and operators (`Load`,
 `Add`, `Eq`: a third of `ast.walk`'s nodes, shared singletons) and the fields that hold no
@@ -15,31 +16,12 @@ from __future__ import annotations
 
 import ast
 
+from asyncfix.index import NODE_FIELDS, node_fields
+
 __all__ = ["every_node", "node_fields"]
 
-# Fields that never hold a node, or only an expression context or an operator.
-_SCALARS = frozenset(
-    {"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "is_async"}
-    | {"conversion", "kind", "type_comment", "simple", "tag", "kwd_attrs", "rest"}
-)
 # Lists that may hold None: `{**d}` has a None key, `def f(*, a)` a None kw_default.
 _HOLES = frozenset({(ast.Dict, "keys"), (ast.arguments, "kw_defaults")})
-_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.MatchSingleton: ()}
-
-
-def node_fields(kind: type) -> tuple[str, ...]:
-    """The fields of a node type that may hold nodes other than contexts and operators."""
-    fields = _FIELDS.get(kind)
-    if fields is None:
-        fields = _FIELDS[kind] = tuple(
-            name
-            for name in getattr(kind, "_fields", ())
-            if name not in _SCALARS
-            # A string, except a type alias's name (3.12: a Name).
-            and not (name == "name" and kind.__name__ != "TypeAlias")
-            and not (name == "names" and kind in (ast.Global, ast.Nonlocal))
-        )
-    return fields
 
 
 # The last module listed: a file's prescreens ask for it one after another.
@@ -53,7 +35,7 @@ def every_node(tree: ast.AST) -> list[ast.AST]:
     if _LISTED is not None and _LISTED[0] is tree:
         return _LISTED[1]
     found: list[ast.AST] = [tree]
-    fields_of = _FIELDS.get
+    fields_of = NODE_FIELDS.get
     for item in found:  # (grows as it goes: breadth first)
         kind = type(item)
         fields = fields_of(kind)
