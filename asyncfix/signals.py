@@ -66,9 +66,15 @@ def as_child() -> None:
 def kill_pool(pool: ProcessPoolExecutor) -> None:
     """Stop the workers now rather than let them finish what they are on."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in workers:
         process.kill()  # they only compute; nothing of theirs needs cleaning up
+    # The pool's manager thread sees its workers die and closes the queues. Left running,
+    # it could still be closing them at interpreter exit, where an error of its printed
+    # after the run's last message ("Bad file descriptor"). Bounded: a stop stays prompt.
+    if manager is not None:
+        manager.join(timeout=2)
 
 
 def gather(futures: Sequence[Future[T]], stop: threading.Event) -> list[T]:
