@@ -44,8 +44,7 @@ class LifespanCodemod(AsyncfixCodemod):
         data = self.run.bytes_of(self.run.original)
         if planned is None:
             file = SourceFile(Path(self.run.path), self.run.path)
-            index = ProjectIndex([file])
-            index._data[file.display] = data
+            index = ProjectIndex([file], {file.display: data})
             if index.module(file) is None:
                 return None
             return compute_plan(index, self.run.config).get(self.run.path)
