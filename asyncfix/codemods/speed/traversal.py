@@ -19,12 +19,12 @@ import ast
 import inspect
 import textwrap
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import libcst as cst
-from libcst._batched_visitor import _BatchedCSTVisitor
+from libcst._batched_visitor import BatchableCSTVisitor, _BatchedCSTVisitor
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from libcst.matchers import _decorators as matcher_decorators
 from libcst.matchers import _visitors as matcher_visitors
@@ -537,6 +537,27 @@ def _gatherer(name: str) -> Callable[[object], dict[Any, Any]]:
 
 _FAST_GATHERERS = {name: _gatherer(name) for name in _GATHERERS}
 
+_LIBCST_GET_VISITORS = BatchableCSTVisitor.get_visitors
+# Batchable visitor class -> the names of its hooks, as libcst's `get_visitors` found them.
+_VISITOR_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _get_visitors(visitor: BatchableCSTVisitor) -> Mapping[str, Callable[[cst.CSTNode], None]]:
+    """libcst's `BatchableCSTVisitor.get_visitors`, which looks at every attribute of the
+    instance (`inspect.getmembers`: ~3 ms for a metadata provider, at each resolve), once
+    per class. Its answer depends on the class alone where no attribute of the instance's
+    own is a method (else libcst's is asked)."""
+    kind = type(visitor)
+    names = _VISITOR_NAMES.get(kind)
+    own = getattr(visitor, "__dict__", None)
+    if own is None or any(inspect.ismethod(value) for value in own.values()):
+        return _LIBCST_GET_VISITORS(visitor)
+    if names is None:
+        found = _LIBCST_GET_VISITORS(visitor)
+        _VISITOR_NAMES[kind] = tuple(found)
+        return found
+    return {name: getattr(visitor, name) for name in names}
+
 
 @contextmanager
 def fast_visits() -> Iterator[None]:
@@ -550,13 +571,16 @@ def fast_visits() -> Iterator[None]:
     _HOOKED.clear()
     _TREE_KINDS.clear()
     _UNDECORATED.clear()
+    _VISITOR_NAMES.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
+    BatchableCSTVisitor.get_visitors = _get_visitors  # type: ignore[method-assign,assignment]
     for name, gather in _FAST_GATHERERS.items():
         setattr(matcher_visitors, name, gather)
     try:
         yield
     finally:
         cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]
+        BatchableCSTVisitor.get_visitors = _LIBCST_GET_VISITORS  # type: ignore[method-assign]
         for name, gather in _LIBCST_GATHERERS.items():
             setattr(matcher_visitors, name, gather)
         _TREE_KINDS.clear()
