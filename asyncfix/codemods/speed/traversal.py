@@ -201,7 +201,7 @@ class _Hooks:
     instance rather than its class are not looked for: none of the visitors asyncfix
     runs (its codemods, libcst's providers) has any."""
 
-    __slots__ = ("attributes", "direct", "leave", "on_leave", "visit")
+    __slots__ = ("attributes", "direct", "direct_visit", "leave", "on_leave", "visit")
 
     def __init__(self, kind: type[Any], node: type[cst.CSTNode], attributes: bool) -> None:
         # Do entering its fields run code? Not with libcst's own attribute hooks and no
@@ -209,9 +209,8 @@ class _Hooks:
         self.attributes = attributes
         # A CSTVisitor with libcst's on_visit/on_leave: its visit_<Node>/leave_<Node>
         # (None for libcst's no-op) are called directly.
-        self.direct = kind.on_visit is cst.CSTVisitor.on_visit and (
-            kind.on_leave is cst.CSTVisitor.on_leave
-        )
+        self.direct_visit = kind.on_visit is cst.CSTVisitor.on_visit
+        self.direct = self.direct_visit and kind.on_leave is cst.CSTVisitor.on_leave
         self.visit = _own(kind, f"visit_{node.__name__}")
         self.leave = _own(kind, f"leave_{node.__name__}")
         # What `_walk` calls on leaving a node when not `direct`.
@@ -386,7 +385,8 @@ def _walk(
         _LIBCST_VISIT(node, visitor)
         return
     hooks = hooks_for(visitor, node)
-    if hooks.direct:
+    # (libcst's scope analysis keeps CSTVisitor's on_visit: its hook is called directly)
+    if hooks.direct_visit:
         go = hooks.visit is None or hooks.visit(visitor, node) is not False
     else:
         go = visitor.on_visit(node)
