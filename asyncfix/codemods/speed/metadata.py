@@ -129,6 +129,12 @@ def nodes_of(root: cst.CSTNode, kind: type[_NodeT]) -> list[_NodeT]:
 _STORE, _LOAD, _DEL = ExpressionContext.STORE, ExpressionContext.LOAD, ExpressionContext.DEL
 # Nodes whose expression context is their own: set, then their children carry it on.
 _HAS_CONTEXT = frozenset({cst.Tuple, cst.List, cst.StarredElement})
+# The node types `expression_contexts` has a rule for (the others pass theirs down).
+_OWN_RULES = frozenset(
+    {cst.Name, cst.Attribute, cst.Subscript, cst.Assign, cst.AnnAssign, cst.AugAssign}
+    | {cst.NamedExpr, cst.AsName, cst.CompFor, cst.For, cst.Del, cst.ClassDef}
+    | {cst.FunctionDef, cst.Param}
+)
 
 
 def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionContext]:
@@ -137,13 +143,19 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
     rebuilds every node. Call it only on a tree without repeated nodes (`parent_map`)."""
     found: dict[cst.CSTNode, ExpressionContext] = {}
     stack: list[tuple[cst.CSTNode | None, ExpressionContext]] = [(module, _LOAD)]
-    push = stack.append
+    push, pop = stack.append, stack.pop
     while stack:
-        node, context = stack.pop()
+        node, context = pop()
         if node is None:
             continue
         # Exact types: `isinstance` against libcst's node classes (ABCs) is much slower.
-        if type(node) is cst.Name:
+        # Most nodes have no rule of their own: one set lookup, not the chain below.
+        kind = type(node)
+        if kind not in _OWN_RULES:
+            if kind in _HAS_CONTEXT:
+                found[node] = context
+            stack += [(child, context) for child in child_nodes(node)]
+        elif type(node) is cst.Name:
             found[node] = context
         elif type(node) is cst.Attribute:
             found[node] = context
@@ -179,10 +191,6 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
             push((node.returns, context))
         elif type(node) is cst.Param:
             stack += [(node.name, _STORE), (node.annotation, context), (node.default, context)]
-        else:
-            if type(node) in _HAS_CONTEXT:
-                found[node] = context
-            stack.extend((child, context) for child in child_nodes(node))
     return found
 
 
