@@ -538,25 +538,29 @@ def _gatherer(name: str) -> Callable[[object], dict[Any, Any]]:
 _FAST_GATHERERS = {name: _gatherer(name) for name in _GATHERERS}
 
 _LIBCST_GET_VISITORS = BatchableCSTVisitor.get_visitors
-# Batchable visitor class -> the names of its hooks, as libcst's `get_visitors` found them.
-_VISITOR_NAMES: dict[type[Any], tuple[str, ...]] = {}
+# Batchable visitor class -> (the sizes of its classes' namespaces, the names of its hooks
+# as libcst's `get_visitors` found them). Kept across visit blocks: every codemod's
+# resolve asks for the same providers' hooks.
+_VISITOR_NAMES: dict[type[Any], tuple[tuple[int, ...], tuple[str, ...]]] = {}
 
 
 def _get_visitors(visitor: BatchableCSTVisitor) -> Mapping[str, Callable[[cst.CSTNode], None]]:
     """libcst's `BatchableCSTVisitor.get_visitors`, which looks at every attribute of the
     instance (`inspect.getmembers`: ~3 ms for a metadata provider, at each resolve), once
     per class. Its answer depends on the class alone where no attribute of the instance's
-    own is a method (else libcst's is asked)."""
+    own is a method (else libcst's is asked); a class whose namespaces changed in size
+    since is asked again."""
     kind = type(visitor)
-    names = _VISITOR_NAMES.get(kind)
     own = getattr(visitor, "__dict__", None)
     if own is None or any(inspect.ismethod(value) for value in own.values()):
         return _LIBCST_GET_VISITORS(visitor)
-    if names is None:
+    sizes = tuple(len(vars(klass)) for klass in kind.__mro__)
+    held = _VISITOR_NAMES.get(kind)
+    if held is None or held[0] != sizes:
         found = _LIBCST_GET_VISITORS(visitor)
-        _VISITOR_NAMES[kind] = tuple(found)
+        _VISITOR_NAMES[kind] = (sizes, tuple(found))
         return found
-    return {name: getattr(visitor, name) for name in names}
+    return {name: getattr(visitor, name) for name in held[1]}
 
 
 @contextmanager
@@ -571,7 +575,6 @@ def fast_visits() -> Iterator[None]:
     _HOOKED.clear()
     _TREE_KINDS.clear()
     _UNDECORATED.clear()
-    _VISITOR_NAMES.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
     BatchableCSTVisitor.get_visitors = _get_visitors  # type: ignore[method-assign,assignment]
     for name, gather in _FAST_GATHERERS.items():
