@@ -181,6 +181,55 @@ def test_statement_positions_agree_or_fall_back(source: bytes) -> None:
     assert ours and all(ours[node] == expected[node] for node in ours)
 
 
+def _inner_chains(statement: cst.CSTNode, above: list[cst.CSTNode]) -> list[list[cst.CSTNode]]:
+    """Every path of statements below `statement` as a codemod's stack holds it."""
+    body = getattr(statement, "body", None)
+    if not isinstance(body, cst.IndentedBlock):
+        return []
+    found = []
+    for below in body.body:
+        found.append([*above, below])
+        found.extend(_inner_chains(below, [*above, below]))
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_inner_statement_positions_are_libcsts(path: Path) -> None:
+    # A finding's position made from the def or class body statement that holds it, at
+    # the indentation and line it has in the file, is libcst's for the whole module.
+    data = path.read_bytes()
+    feeds = FormFeeds.strip(data)
+    data = data if feeds is None else feeds.stripped  # the source the driver parses
+    module = cst.parse_module(data)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    for statement in module.body:
+        for chain in _inner_chains(statement, []):
+            for node in _walk(chain[-1])[:40]:
+                found = run._inner_position(node, statement, chain)
+                assert found is None or found == expected[node]
+
+
+def test_inner_positions_take_the_innermost_def_or_class_body_statement() -> None:
+    data = (
+        b"class A:\n    x = 1\n\n    @d\n    async def f(self):\n"
+        b"        if x:\n            await g(\n                1)\n"
+    )
+    module = cst.parse_module(data)
+    run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    cls = module.body[0]
+    assert isinstance(cls, cst.ClassDef) and isinstance(cls.body, cst.IndentedBlock)
+    f = cls.body.body[1]
+    assert isinstance(f, cst.FunctionDef) and isinstance(f.body, cst.IndentedBlock)
+    branch = f.body.body[0]
+    call = next(n for n in _walk(branch) if isinstance(n, cst.Call))
+    assert run.original_position(call, cls, [f, branch]) == expected[call]
+    # made from the `if` alone (a def's body statement), not the class
+    assert id(branch) in run._statement_positions and id(cls) not in run._statement_positions
+    assert run._positions is None
+
+
 @pytest.mark.parametrize("with_parents", [True, False])
 def test_a_position_without_its_statement_finds_the_statement(with_parents: bool) -> None:
     # A finding reported outside a codemod's visit (from its plan, in leave_Module) names

@@ -236,3 +236,21 @@ def test_libcsts_visit_is_back_after_the_block() -> None:
     with pytest.raises(ValueError), fast_visits():
         raise ValueError
     assert cst.CSTNode.visit is LIBCST_VISIT
+
+
+def test_batchable_hooks_are_libcsts_once_per_class() -> None:
+    # Within fast_visits() the batched visit's `get_visitors` is found once per class,
+    # from libcst's own answer: the same hooks, bound to each instance, in the same order.
+    from libcst._batched_visitor import BatchableCSTVisitor
+    from libcst.metadata import ExpressionContextProvider, ParentNodeProvider
+
+    libcst_get = BatchableCSTVisitor.get_visitors
+    kinds = [ScopeProvider, ParentNodeProvider, ExpressionContextProvider, QualifiedNameProvider]
+    with fast_visits():
+        for kind in kinds * 2:
+            provider = kind()
+            ours = provider.get_visitors()
+            expected = libcst_get(provider)
+            assert list(ours.items()) == list(expected.items())
+        assert BatchableCSTVisitor.get_visitors is not libcst_get
+    assert BatchableCSTVisitor.get_visitors is libcst_get

@@ -252,7 +252,10 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         return result
 
     def _position(self, node: cst.CSTNode) -> CodeRange | None:
-        found = self.run.original_position(node, self._statements[0] if self._statements else None)
+        statements = self._statements
+        found = self.run.original_position(
+            node, statements[0] if statements else None, statements[1:]
+        )
         if found is not None:
             return found
         # A node of a tree an earlier codemod rewrote: its position there, with the line

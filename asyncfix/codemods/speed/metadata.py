@@ -4,7 +4,8 @@ analysis through `FastWrapper` (tests/test_metadata.py checks them equal to libc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 import libcst as cst
@@ -20,7 +21,6 @@ from libcst.metadata import (
 )
 
 from asyncfix.codemods.speed.traversal import (
-    field_nodes,
     kinds_below,
     remember_kinds,
     visit_order,
@@ -29,13 +29,52 @@ from asyncfix.codemods.speed.traversal import (
 _NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
 
+# Node type -> the values of its child fields in `visit_order`, read at once (one
+# attrgetter call); None where that order could not be read.
+_FIELD_VALUES: dict[type[cst.CSTNode], Callable[[cst.CSTNode], Any] | None] = {}
+
+
+def _field_values(node: cst.CSTNode) -> Callable[[cst.CSTNode], Any] | None:
+    order = visit_order(node)
+    found: Callable[[cst.CSTNode], Any] | None
+    if order is None:
+        found = None
+    elif len(order) > 1:
+        found = attrgetter(*(name for name, _ in order))
+    else:
+        # (an attrgetter of one name gives the value itself, not a tuple of it)
+        found = _one_field(order[0][0]) if order else _no_fields
+    _FIELD_VALUES[type(node)] = found
+    return found
+
+
+def _no_fields(node: cst.CSTNode) -> tuple[()]:
+    return ()
+
+
+def _one_field(name: str) -> Callable[[cst.CSTNode], tuple[Any]]:
+    def value(node: cst.CSTNode) -> tuple[Any]:
+        return (getattr(node, name),)
+
+    return value
+
+
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children, read from its fields: the nodes libcst's `.children` gives,
     in its order, without the visit that rebuilds the node (tests/test_traversal.py)."""
-    order = visit_order(node)
-    if order is None:
+    kind = type(node)
+    values = _FIELD_VALUES[kind] if kind in _FIELD_VALUES else _field_values(node)
+    if values is None:
         return list(node.children)  # a type whose order could not be read: libcst's way
-    return [child for name, _ in order for child in field_nodes(getattr(node, name))]
+    found: list[cst.CSTNode] = []
+    # `traversal.field_nodes` of each field, inline: this runs for every node of a tree.
+    for value in values(node):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found += value
+        elif value is not None and kind is not cst.MaybeSentinel:
+            found.append(value)
+    return found
 
 
 def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
@@ -46,14 +85,17 @@ def parent_map(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode] | None:
     both rebuild every node. Reading the dataclass fields is several times faster."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [module]
+    pop, added = stack.pop, 0
     while stack:
-        node = stack.pop()
-        for child in child_nodes(node):
-            if child in parents:
-                return None
+        node = pop()
+        children = child_nodes(node)
+        # (a node's hash is a Python call: each child is hashed once, no `in` test)
+        for child in children:
             parents[child] = node
-            stack.append(child)
-    return parents
+        stack += children
+        added += len(children)
+    # A node object met twice was entered twice (a tree has no cycles) and counted twice.
+    return parents if added == len(parents) else None
 
 
 def function_defs(root: cst.CSTNode) -> list[cst.FunctionDef]:
@@ -87,6 +129,12 @@ def nodes_of(root: cst.CSTNode, kind: type[_NodeT]) -> list[_NodeT]:
 _STORE, _LOAD, _DEL = ExpressionContext.STORE, ExpressionContext.LOAD, ExpressionContext.DEL
 # Nodes whose expression context is their own: set, then their children carry it on.
 _HAS_CONTEXT = frozenset({cst.Tuple, cst.List, cst.StarredElement})
+# The node types `expression_contexts` has a rule for (the others pass theirs down).
+_OWN_RULES = frozenset(
+    {cst.Name, cst.Attribute, cst.Subscript, cst.Assign, cst.AnnAssign, cst.AugAssign}
+    | {cst.NamedExpr, cst.AsName, cst.CompFor, cst.For, cst.Del, cst.ClassDef}
+    | {cst.FunctionDef, cst.Param}
+)
 
 
 def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionContext]:
@@ -95,13 +143,19 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
     rebuilds every node. Call it only on a tree without repeated nodes (`parent_map`)."""
     found: dict[cst.CSTNode, ExpressionContext] = {}
     stack: list[tuple[cst.CSTNode | None, ExpressionContext]] = [(module, _LOAD)]
-    push = stack.append
+    push, pop = stack.append, stack.pop
     while stack:
-        node, context = stack.pop()
+        node, context = pop()
         if node is None:
             continue
         # Exact types: `isinstance` against libcst's node classes (ABCs) is much slower.
-        if type(node) is cst.Name:
+        # Most nodes have no rule of their own: one set lookup, not the chain below.
+        kind = type(node)
+        if kind not in _OWN_RULES:
+            if kind in _HAS_CONTEXT:
+                found[node] = context
+            stack += [(child, context) for child in child_nodes(node)]
+        elif type(node) is cst.Name:
             found[node] = context
         elif type(node) is cst.Attribute:
             found[node] = context
@@ -137,10 +191,6 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
             push((node.returns, context))
         elif type(node) is cst.Param:
             stack += [(node.name, _STORE), (node.annotation, context), (node.default, context)]
-        else:
-            if type(node) in _HAS_CONTEXT:
-                found[node] = context
-            stack.extend((child, context) for child in child_nodes(node))
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal, TypeVar
 
 import libcst as cst
@@ -14,6 +14,7 @@ from libcst.metadata import (
     MetadataWrapper,
     PositionProvider,
 )
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from asyncfix import syntax
 from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
@@ -31,9 +32,11 @@ class FileCaches:
 
     def __post_init__(self) -> None:
         self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
-        # Positions of single top-level statements, with the lines to add (see original_position).
+        # Positions of single statements (top-level, or in the body of a def or class),
+        # with the lines to add (see original_position).
         self._statement_positions: dict[int, tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}
         self._first_lines: dict[int, int] | None = None
+        self._top_asts: dict[int, ast.stmt] = {}
         self._source_lines: list[bytes] | None = None
         # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
         # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
@@ -122,17 +125,24 @@ class FileCaches:
         return self._line_maps[id(module)][1].get(line, line)
 
     def original_position(
-        self, node: cst.CSTNode, statement: cst.CSTNode | None = None
+        self,
+        node: cst.CSTNode,
+        statement: cst.CSTNode | None = None,
+        inner: Sequence[cst.CSTNode] = (),
     ) -> CodeRange | None:
         """`node`'s position in the original tree. `statement`: the top-level statement
         that holds it, when the caller knows: then only that statement's positions are
-        made, not the whole module's (each takes a codegen of what it covers)."""
+        made, not the whole module's (each takes a codegen of what it covers). `inner`:
+        the statements below it that hold the node, outermost first (a codemod's stack):
+        then only those of the innermost def or class body statement on that path."""
         # Positions are resolved on the original tree, lazily: only a file with a finding
         # pays for them, and findings point at the lines the user actually wrote.
         if self._positions is None and statement is None:
             statement = self._top_statement(node)
         if self._positions is None and statement is not None:
-            found = self._statement_position(node, statement)
+            found = self._inner_position(node, statement, inner) if inner else None
+            if found is None:
+                found = self._statement_position(node, statement)
             if found is not None:
                 return found
         if self._positions is None:
@@ -180,8 +190,53 @@ class FileCaches:
         to the line the statement's first token has in the file (from the stdlib ast).
         None when that cannot be told for sure: then the module's positions are made."""
         if id(statement) not in self._statement_positions:
-            self._statement_positions[id(statement)] = self._positions_of(statement)
-        positions, shift = self._statement_positions[id(statement)]
+            if self._first_lines is None:
+                self._first_lines = self._statement_first_lines()
+            first = self._first_lines.get(id(statement))
+            made = ({}, 0) if first is None else self._positions_of(statement, first, ())
+            self._statement_positions[id(statement)] = made
+        return self._shifted(node, self._statement_positions[id(statement)])
+
+    def _inner_position(
+        self, node: cst.CSTNode, statement: cst.CSTNode, inner: Sequence[cst.CSTNode]
+    ) -> CodeRange | None:
+        """The position of `node` from the codegen of the innermost statement of `inner`
+        reached through the bodies of defs and classes only (a method of a class of a
+        thousand lines costs its own lines), at the line and indentation it has in the
+        file (the stdlib ast's statement in the same place of the same body). None where
+        the path holds no such statement or the node is not under it."""
+        if self._first_lines is None:
+            self._first_lines = self._statement_first_lines()
+        level: cst.CSTNode = statement
+        below_ast = self._top_asts.get(id(statement))
+        indents: list[str] = []
+        deepest: tuple[cst.CSTNode, int, tuple[str, ...]] | None = None
+        for below in inner:
+            if below_ast is None or not isinstance(level, cst.FunctionDef | cst.ClassDef):
+                break
+            block = level.body
+            if not isinstance(block, cst.IndentedBlock) or not isinstance(
+                below_ast, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            ):
+                break
+            pairs = _body_asts(block.body, below_ast.body)
+            if pairs is None or id(below) not in pairs:
+                break
+            indents.append(self.original.default_indent if block.indent is None else block.indent)
+            level, below_ast = below, pairs[id(below)]
+            deepest = (level, below_ast.lineno, tuple(indents))
+        if deepest is None:
+            return None
+        level, first, held = deepest
+        if id(level) not in self._statement_positions:
+            self._statement_positions[id(level)] = self._positions_of(level, first, held)
+        return self._shifted(node, self._statement_positions[id(level)])
+
+    @staticmethod
+    def _shifted(
+        node: cst.CSTNode, made: tuple[Mapping[cst.CSTNode, CodeRange], int]
+    ) -> CodeRange | None:
+        positions, shift = made
         found = positions.get(node)
         if found is None or not shift:
             return found
@@ -191,20 +246,31 @@ class FileCaches:
             CodePosition(end.line + shift, end.column),
         )
 
-    def _positions_of(self, statement: cst.CSTNode) -> tuple[Mapping[cst.CSTNode, CodeRange], int]:
-        if self._first_lines is None:
-            self._first_lines = self._statement_first_lines()
-        first = self._first_lines.get(id(statement))
-        if first is None:
-            return {}, 0
-        alone = self.original.with_changes(body=[statement], header=(), footer=())
-        positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+    def _positions_of(
+        self, statement: cst.CSTNode, first: int, indents: tuple[str, ...]
+    ) -> tuple[Mapping[cst.CSTNode, CodeRange], int]:
+        """The positions of the nodes of `statement` from one codegen of it alone, under
+        the indentation of the blocks around it, and the lines to add to them: its first
+        token is on line `first` of the file. Empty where the statement's lines are not
+        the file's own at that place (anything libcst and the ast count differently, a
+        BOM, odd line breaks): the caller then takes a slower way."""
+        # libcst's PositionProvider on a module of this statement alone, minus the module:
+        # the codegen that records the positions also gives the lines to check.
+        module = self.original
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=provider,
+            indent_tokens=list(indents),
+        )
+        statement._codegen(state)
+        # (the provider records only CodeRanges, no lazy values)
+        positions: Mapping[cst.CSTNode, CodeRange] = provider._computed  # type: ignore[assignment]
         shift = first - positions[statement].start.line
-        # The statement's lines must be the file's own at that place: anything libcst and
-        # the ast count differently (a BOM, odd line breaks) is left to the slow path.
         if self._source_lines is None:
             self._source_lines = self.source.splitlines()
-        lines = alone.bytes.splitlines()
+        lines = "".join(state.tokens).encode(module.encoding).splitlines()
         have = self._source_lines[shift : shift + len(lines)]
         return (positions, shift) if shift >= 0 and have == lines else ({}, 0)
 
@@ -212,18 +278,31 @@ class FileCaches:
         """id of each top-level statement of the original tree -> the line of its first
         token (not its comments), from the stdlib ast: a simple statement line holds as
         many ast statements as it has small statements, and a def's line is its `def`'s
-        for both (not its decorators')."""
+        for both (not its decorators'). Keeps each statement's ast (`_top_asts`)."""
         tree = self.syntax_tree() if self.source else None
         if tree is None:
             return {}
-        lines: dict[int, int] = {}
-        index = 0
-        for statement in self.original.body:
-            if index >= len(tree.body):
-                return {}
-            lines[id(statement)] = tree.body[index].lineno
-            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        return lines if index == len(tree.body) else {}
+        found = _body_asts(self.original.body, tree.body)
+        if found is None:
+            return {}
+        self._top_asts = found
+        return {key: statement.lineno for key, statement in found.items()}
+
+
+def _body_asts(
+    body: Sequence[cst.CSTNode], statements: Sequence[ast.stmt]
+) -> dict[int, ast.stmt] | None:
+    """id of each statement of a libcst body -> the stdlib ast's statement in the same
+    place of the same body (the first of a simple statement line's); None where the two
+    do not pair up."""
+    found: dict[int, ast.stmt] = {}
+    index = 0
+    for statement in body:
+        if index >= len(statements):
+            return None
+        found[id(statement)] = statements[index]
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return found if index == len(statements) else None
 
 
 def map_lines(original: str, current: str) -> dict[int, int]:

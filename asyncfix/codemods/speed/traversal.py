@@ -19,12 +19,12 @@ import ast
 import inspect
 import textwrap
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import libcst as cst
-from libcst._batched_visitor import _BatchedCSTVisitor
+from libcst._batched_visitor import BatchableCSTVisitor, _BatchedCSTVisitor
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from libcst.matchers import _decorators as matcher_decorators
 from libcst.matchers import _visitors as matcher_visitors
@@ -201,7 +201,7 @@ class _Hooks:
     instance rather than its class are not looked for: none of the visitors asyncfix
     runs (its codemods, libcst's providers) has any."""
 
-    __slots__ = ("attributes", "direct", "leave", "on_leave", "visit")
+    __slots__ = ("attributes", "direct", "direct_visit", "leave", "on_leave", "visit")
 
     def __init__(self, kind: type[Any], node: type[cst.CSTNode], attributes: bool) -> None:
         # Do entering its fields run code? Not with libcst's own attribute hooks and no
@@ -209,9 +209,8 @@ class _Hooks:
         self.attributes = attributes
         # A CSTVisitor with libcst's on_visit/on_leave: its visit_<Node>/leave_<Node>
         # (None for libcst's no-op) are called directly.
-        self.direct = kind.on_visit is cst.CSTVisitor.on_visit and (
-            kind.on_leave is cst.CSTVisitor.on_leave
-        )
+        self.direct_visit = kind.on_visit is cst.CSTVisitor.on_visit
+        self.direct = self.direct_visit and kind.on_leave is cst.CSTVisitor.on_leave
         self.visit = _own(kind, f"visit_{node.__name__}")
         self.leave = _own(kind, f"leave_{node.__name__}")
         # What `_walk` calls on leaving a node when not `direct`.
@@ -386,7 +385,8 @@ def _walk(
         _LIBCST_VISIT(node, visitor)
         return
     hooks = hooks_for(visitor, node)
-    if hooks.direct:
+    # (libcst's scope analysis keeps CSTVisitor's on_visit: its hook is called directly)
+    if hooks.direct_visit:
         go = hooks.visit is None or hooks.visit(visitor, node) is not False
     else:
         go = visitor.on_visit(node)
@@ -537,6 +537,31 @@ def _gatherer(name: str) -> Callable[[object], dict[Any, Any]]:
 
 _FAST_GATHERERS = {name: _gatherer(name) for name in _GATHERERS}
 
+_LIBCST_GET_VISITORS = BatchableCSTVisitor.get_visitors
+# Batchable visitor class -> (the sizes of its classes' namespaces, the names of its hooks
+# as libcst's `get_visitors` found them). Kept across visit blocks: every codemod's
+# resolve asks for the same providers' hooks.
+_VISITOR_NAMES: dict[type[Any], tuple[tuple[int, ...], tuple[str, ...]]] = {}
+
+
+def _get_visitors(visitor: BatchableCSTVisitor) -> Mapping[str, Callable[[cst.CSTNode], None]]:
+    """libcst's `BatchableCSTVisitor.get_visitors`, which looks at every attribute of the
+    instance (`inspect.getmembers`: ~3 ms for a metadata provider, at each resolve), once
+    per class. Its answer depends on the class alone where no attribute of the instance's
+    own is a method (else libcst's is asked); a class whose namespaces changed in size
+    since is asked again."""
+    kind = type(visitor)
+    own = getattr(visitor, "__dict__", None)
+    if own is None or any(inspect.ismethod(value) for value in own.values()):
+        return _LIBCST_GET_VISITORS(visitor)
+    sizes = tuple(len(vars(klass)) for klass in kind.__mro__)
+    held = _VISITOR_NAMES.get(kind)
+    if held is None or held[0] != sizes:
+        found = _LIBCST_GET_VISITORS(visitor)
+        _VISITOR_NAMES[kind] = (sizes, tuple(found))
+        return found
+    return {name: getattr(visitor, name) for name in held[1]}
+
 
 @contextmanager
 def fast_visits() -> Iterator[None]:
@@ -551,12 +576,14 @@ def fast_visits() -> Iterator[None]:
     _TREE_KINDS.clear()
     _UNDECORATED.clear()
     cst.CSTNode.visit = _visit  # type: ignore[method-assign]
+    BatchableCSTVisitor.get_visitors = _get_visitors  # type: ignore[method-assign,assignment]
     for name, gather in _FAST_GATHERERS.items():
         setattr(matcher_visitors, name, gather)
     try:
         yield
     finally:
         cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]
+        BatchableCSTVisitor.get_visitors = _LIBCST_GET_VISITORS  # type: ignore[method-assign]
         for name, gather in _LIBCST_GATHERERS.items():
             setattr(matcher_visitors, name, gather)
         _TREE_KINDS.clear()
