@@ -29,7 +29,7 @@ from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import WORD, ModuleInfo, identifier_bytes, index_module, walk_statements
+from asyncfix.index import ModuleInfo, identifier_bytes, index_module, walk_statements, words_of
 
 
 def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], set[str], bool]:
@@ -44,7 +44,7 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     data = identifier_bytes(info.data)  # (identifiers are NFKC-normalised)
     # Whole words, from the source's word runs: linear, where an alternation of several
     # hundred words is not.
-    words = {w.decode() for w in TRIGGER_WORDS.intersection(WORD.findall(data))}
+    words = {w.decode() for w in TRIGGER_WORDS.intersection(words_of(data))}
     returned = {canonical(v) for v in facts.returns.values()}
     returned |= {*facts.variables.values(), *facts.aliases.values()}
     words |= {last_part(v) for v in returned}
