@@ -840,9 +840,31 @@ def identifier_bytes(data: bytes) -> bytes:
     return data if data.isascii() else identifier_text(data).encode()
 
 
+def words_of(data: bytes) -> list[bytes]:
+    """`WORD.findall(data)`, in less than half the time (a screen asks it of every file):
+    every other byte made a space, then split."""
+    return data.translate(_NOT_WORD).split()
+
+
+def spells_any(tokens: Iterable[bytes]) -> Callable[[bytes], bool]:
+    """A test of whether bytes hold one of `tokens` anywhere: `any(t in data for t in
+    tokens)` in one scan of the bytes (a regex alternation of literals), where that scans
+    them once per token: made once per set of tokens, asked of every file."""
+    spelled = sorted(set(tokens))
+    if not spelled or b"" in spelled:  # (none: never; an empty one: always)
+        return lambda data: bool(spelled)
+    pattern = re.compile(b"|".join(re.escape(token) for token in spelled))
+    return lambda data: pattern.search(data) is not None
+
+
 RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
 _RELATIVE_IMPORT_TEXT = re.compile(RELATIVE_IMPORT.pattern.decode())
 WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)
+# Each byte that `WORD` does not match (a bytes pattern's \w is ASCII: letters, digits, _)
+# as a space: see `words_of`.
+_NOT_WORD = bytes(
+    c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256)
+)
 _WORD_TEXT = re.compile(r"\w+")
 _DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
 _DEF_TEXT = re.compile(_DEF.pattern.decode())
@@ -1009,7 +1031,8 @@ class ProjectIndex:
         key = (file.display, defined)
         known = self._words.get(key)
         if known is None:
-            known = self._words[key] = frozenset((_DEF if defined else WORD).findall(data))
+            found = _DEF.findall(data) if defined else words_of(data)
+            known = self._words[key] = frozenset(found)
         return known
 
     def by_name(self, name: str, *tokens: bytes) -> ModuleInfo | None:

@@ -52,6 +52,14 @@ def parse(data: bytes | str, filename: str = "<unknown>") -> ast.Module:
     """`ast.parse(data)`; where that fails on syntax of a newer Python, the tree of the
     same source written the old way (see the module's docstring). Raises the first
     SyntaxError when the lowered source does not parse either."""
+    known = _LOWERED.get(data) if sys.version_info < (3, 14) else None
+    if known is not None:
+        # Lowered once already, so this parser fails on `data`: a failed parse costs
+        # about two (3.11 parses again for its message), so go to the lowering at once.
+        try:
+            return ast.parse(known, filename=filename)
+        except SyntaxError:
+            pass  # (the source's own error is the one to raise: the full way below)
     try:
         return ast.parse(data, filename=filename)
     except SyntaxError as first:

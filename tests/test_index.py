@@ -16,15 +16,18 @@ from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import (
     TREES,
+    WORD,
     ModuleInfo,
     ProjectIndex,
     forget,
     index_module,
     module_name,
+    spells_any,
     use_layout,
     walk,
     walk_order_defs,
     walk_parents,
+    words_of,
 )
 from asyncfix.planning import make_plans
 from asyncfix.project import Layout, project_root
@@ -526,3 +529,26 @@ def test_the_dependency_tails_are_the_db_plans_dependency_callees() -> None:
     from asyncfix.index import DEPENDENCY_TAILS
 
     assert set(DEPENDENCY_TAILS) == DEPENDENCY_CALLEES
+
+
+def test_words_of_is_the_word_pattern() -> None:
+    every_byte = bytes(range(256))
+    samples = [
+        every_byte,
+        every_byte * 2,
+        b"",
+        b"a",
+        b"  a_b1 c\xc3\xa9d\te\n_\x00f",
+        "é x".encode(),
+    ]
+    samples += [path.read_bytes() for path in sorted(TESTDATA.rglob("*.py"))]
+    for data in samples:
+        assert words_of(data) == WORD.findall(data)
+
+
+def test_spells_any_is_any_substring() -> None:
+    token_sets: list[set[bytes]] = [set(), {b""}, {b"a.b", b"(x", b"Session"}, {b"ab", b"b"}]
+    for tokens in token_sets:
+        spells = spells_any(tokens)
+        for data in (b"", b"a", b"xa.b", b"a-b", b"(x", b"AsyncSession()", b"cab"):
+            assert spells(data) is any(token in data for token in tokens)

@@ -5,6 +5,7 @@ for the screens' decisions against the codemods themselves)."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import textwrap
 
@@ -16,6 +17,7 @@ from asyncfix.codemods.db_session.screen import screen_facts
 from asyncfix.codemods.http_client.blocking_apis import DIRECT
 from asyncfix.codemods.http_client.blocking_paths import PATH_IO, may_call_path_io
 from asyncfix.codemods.http_client.screen import Callees, module_shape
+from asyncfix.codemods.shared.async_def_plan import _awaits_or_yields
 from asyncfix.codemods.speed.screens import every_node
 
 _SKIPPED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
@@ -234,3 +236,58 @@ def test_screen_facts_as_a_walk_of_every_node() -> None:
             for alias in ast.walk(tree)
             if isinstance(alias, ast.alias)
         }
+
+
+def _awaits_or_yields_by_walk(function: ast.AsyncFunctionDef) -> bool:
+    """_awaits_or_yields as it was: every child, contexts and operators too."""
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith | ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo.extend(node.decorator_list)
+        elif not isinstance(node, ast.Lambda | ast.ClassDef):
+            todo += list(ast.iter_child_nodes(node))
+    return False
+
+
+AWAIT_CASES = [
+    "async def f():\n    return [x async for x in y]\n",
+    "async def f():\n    d = {**a, 'k': 1}\n    lambda: (yield)\n",
+    "async def f():\n    class C:\n        x = await g()\n",
+    "async def f():\n    @dec(await g())\n    def inner():\n        pass\n",
+    "async def f():\n    def inner():\n        yield 1\n",
+    "async def f():\n    async with a() as b:\n        pass\n",
+    "async def f(*, a, b=1):\n    return {k: v for k, v in (yield)}\n",
+]
+
+
+def test_awaits_or_yields_as_the_walk_did() -> None:
+    functions = [
+        node
+        for tree in [*TREES, *(ast.parse(source) for source in AWAIT_CASES)]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AsyncFunctionDef)
+    ]
+    decided = [_awaits_or_yields(function) for function in functions]
+    assert decided == [_awaits_or_yields_by_walk(function) for function in functions]
+    assert True in decided and False in decided
+
+
+def test_callee_words_as_they_were_spelled() -> None:
+    """Callees._words through its cached tables: the words it joined from the targets."""
+    for tree in TREES:
+        for targets in (DIRECT.qualnames, frozenset({"a.b.c", "time.sleep", "builtins.open"})):
+            callees = Callees(targets, module_shape(tree).imports)
+            words = {t.rsplit(".", 1)[-1] for t in callees.targets}
+            for names in (callees.bound, callees.relative):
+                words.update(
+                    name
+                    for name, qualified in names.items()
+                    if any(t == q or t.endswith(f".{q}") for q in qualified for t in targets)
+                )
+            spelled = callees._words().pattern.removeprefix(rb"\b(?:").removesuffix(rb")\b")
+            assert {re.sub(rb"\\(.)", rb"\1", w).decode() for w in spelled.split(b"|")} == words

@@ -18,7 +18,7 @@ from asyncfix.codemods.awaits._shared import (
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.data import coroutines as table
-from asyncfix.index import ModuleInfo, ValueShape
+from asyncfix.index import ModuleInfo, ValueShape, spells_any
 
 
 @dataclass
@@ -113,7 +113,7 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
         returned = info.resolve(strip_annotation(annotation))
         if returned:
             facts.returns[f"{info.name}.{name}"] = returned
-    if any(token in info.data for token in CLASS_TOKENS):
+    if _SPELLS_CLASS_TOKEN(info.data):
         facts.variables, facts.aliases = _module_values(info)
     if b"class " in info.data and any(word in info.data for word in SUBCLASSED_WORDS):
         classes = class_bases(info)
@@ -122,6 +122,7 @@ def module_facts(info: ModuleInfo) -> ProjectFacts:
     return facts
 
 
+_SPELLS_CLASS_TOKEN = spells_any(CLASS_TOKENS)
 # Table classes a project subclasses, and how their names are spelled.
 SUBCLASSED = frozenset(table.SUBCLASSED)
 SUBCLASSED_WORDS = frozenset(last_part(name).encode() for name in SUBCLASSED)

@@ -23,13 +23,13 @@ from asyncfix.codemods.awaits._shared import (
 )
 from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
-from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types, by_last
+from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
 from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
 from asyncfix.files import SourceFile
-from asyncfix.index import WORD, ModuleInfo, identifier_bytes, index_module, walk_statements
+from asyncfix.index import ModuleInfo, identifier_bytes, index_module, walk_statements, words_of
 
 
 def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], set[str], bool]:
@@ -44,7 +44,7 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     data = identifier_bytes(info.data)  # (identifiers are NFKC-normalised)
     # Whole words, from the source's word runs: linear, where an alternation of several
     # hundred words is not.
-    words = {w.decode() for w in TRIGGER_WORDS.intersection(WORD.findall(data))}
+    words = {w.decode() for w in TRIGGER_WORDS.intersection(words_of(data))}
     returned = {canonical(v) for v in facts.returns.values()}
     returned |= {*facts.variables.values(), *facts.aliases.values()}
     words |= {last_part(v) for v in returned}
@@ -54,14 +54,35 @@ def _coroutine_names(info: ModuleInfo, facts: ProjectFacts) -> tuple[set[str], s
     for root in roots & REACH.keys():
         reached |= REACH[root]
     qualified = set(facts.coroutines)
-    qualified |= {f for f in table.FUNCTIONS if root_of(f) in reached}
     methods = {q.rsplit(".", 1)[-1] for q in facts.coroutines}
     for library in set(facts.inherited.values()):  # a project subclass's inherited methods
         methods.update(table.SUBCLASSED[library]["coroutine"])
-    for name, kinds in table.CLASSES.items():
-        if root_of(name) in reached and (name in returned or CLASS_WORDS[name] & words):
-            methods.update(kinds["coroutine"], kinds["future"])
+    for root in reached:
+        qualified |= _FUNCTIONS_BY_ROOT.get(root, _NO_NAMES)
+        for name, kinds in _CLASSES_BY_ROOT.get(root, ()):
+            if name in returned or CLASS_WORDS[name] & words:
+                methods |= kinds
     return qualified, methods, "asyncio" in reached
+
+
+# The table's functions, and its classes with their coroutine and future methods, by
+# library root: a module reaches a few roots, and each file asked them of every entry.
+_NO_NAMES: frozenset[str] = frozenset()
+_FUNCTIONS_BY_ROOT = {
+    root: frozenset(f for f in table.FUNCTIONS if root_of(f) == root)
+    for root in {root_of(f) for f in table.FUNCTIONS}
+}
+
+
+def _classes_by_root() -> dict[str, list[tuple[str, frozenset[str]]]]:
+    found: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for name, kinds in table.CLASSES.items():
+        methods = frozenset([*kinds["coroutine"], *kinds["future"]])
+        found.setdefault(root_of(name), []).append((name, methods))
+    return found
+
+
+_CLASSES_BY_ROOT = _classes_by_root()
 
 
 def _typed_call(func: ast.expr, methods: set[str]) -> bool:
@@ -100,12 +121,7 @@ class _Screen(ScreenTypes):
         self.info = info
         self.facts = facts
         self.qualified, self.methods, self.loops = _coroutine_names(info, facts)
-        self._project_called = by_last(
-            [
-                *((c, c) for c in facts.classes),
-                *((k, canonical(v)) for k, v in facts.returns.items()),
-            ]
-        )
+        self._project_called = None  # (made when the walk first asks: see ScreenTypes)
         # Names an import binds in the module's scope: `type_of` gives such a name no
         # class (one binding, an import; or several), so `time.sleep()` or
         # `unittest.main()` is no candidate where the name is looked up there.

@@ -65,7 +65,9 @@ class ScreenTypes:
     facts: ProjectFacts
     imported: frozenset[str]  # names an import binds in the module's scope
     _in_module: bool  # the expressions walked are the module's own
-    _project_called: dict[str, frozenset[str]]  # what `<any receiver>.name()` may give
+    # What `<any receiver>.name()` may give by the project's classes and return types:
+    # None until first asked (most modules' screens never type a receiver).
+    _project_called: dict[str, frozenset[str]] | None
 
     # -- `type_of` ------------------------------------------------------------------------
 
@@ -127,6 +129,13 @@ class ScreenTypes:
                     found.add(canonical(returned))
         if method is not None:
             found |= _RETURNS_BY_LAST.get(method, _NONE) | _CALLED_BY_LAST.get(method, _NONE)
+            if self._project_called is None:
+                self._project_called = by_last(
+                    [
+                        *((c, c) for c in self.facts.classes),
+                        *((k, canonical(v)) for k, v in self.facts.returns.items()),
+                    ]
+                )
             found |= self._project_called.get(method, _NONE)
         return frozenset(found) | self._factory(call, function, depth, table.RETURNS, canonical)
 

@@ -9,7 +9,7 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
 
 from asyncfix.codemods.speed.screens import every_node
@@ -142,6 +142,27 @@ def _leads(targets: frozenset[str]) -> frozenset[str]:
     )
 
 
+@cache
+def _last_names(targets: frozenset[str]) -> frozenset[str]:
+    return frozenset(target.rsplit(".", 1)[-1] for target in targets)
+
+
+@cache
+def _tails(targets: frozenset[str]) -> frozenset[str]:
+    """Each target and its dotted tails (`c`, `b.c` for `a.b.c`): a name `q` with
+    `t == q or t.endswith(f".{q}")` for a target `t`, found by a set lookup."""
+    return frozenset(
+        target.split(".", cut)[-1] for target in targets for cut in range(target.count(".") + 1)
+    )
+
+
+@lru_cache(maxsize=256)
+def _spelling(words: frozenset[str]) -> re.Pattern[bytes]:
+    """One of `words`, whole (see Callees._words): the pattern of a set of words is made
+    once, where the modules of a project bind the same few names."""
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
+
+
 class Callees:
     """Which callees, as written (`sp.run`, `urlopen`, `open`), may have one of `targets` for
     a qualified name, through the module's imports (anywhere in it), however libcst's
@@ -189,14 +210,13 @@ class Callees:
     def _words(self) -> re.Pattern[bytes]:
         """A written call that may be a target spells one of these: the target's last name
         (`x.urlopen`, `open`), or a name bound to a target itself (`nap` for time.sleep)."""
-        words = {t.rsplit(".", 1)[-1] for t in self.targets}
+        tails = _tails(self.targets)
+        words = set(_last_names(self.targets))
         for names in (self.bound, self.relative):
             words.update(
-                name
-                for name, qualified in names.items()
-                if any(t == q or t.endswith(f".{q}") for q in qualified for t in self.targets)
+                name for name, qualified in names.items() if not tails.isdisjoint(qualified)
             )
-        return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
+        return _spelling(frozenset(words))
 
     def called_in(self, nodes: Iterable[DefNode], source: Lines | None) -> bool:
         """Does any call under `nodes` (defs of `source`, nested code too) have a callee that

@@ -30,6 +30,7 @@ from asyncfix.index import (
     ProjectIndex,
     children,
     index_module,
+    node_fields,
 )
 
 if TYPE_CHECKING:
@@ -242,20 +243,34 @@ def _may_judge(tree: ast.Module, path: str) -> bool:
     return False
 
 
+_AWAITING = frozenset({ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom})
+_NOT_ENTERED = frozenset({ast.Lambda, ast.ClassDef})
+
+
 def _awaits_or_yields(function: ast.AsyncFunctionDef) -> bool:
     """FunctionInfo.awaits or .yields, from the tree: its own body, with the decorators
-    of nested functions (evaluated there) but not their bodies, lambdas or classes."""
-    todo: list[ast.AST] = list(function.body)
+    of nested functions (evaluated there) but not their bodies, lambdas or classes. (By
+    node type: a parsed tree holds no subclass of one; and through `node_fields`, which
+    leave out the contexts and operators, a third of the nodes.)"""
+    todo: list[ast.AST | None] = list(function.body)
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith | ast.Yield | ast.YieldFrom):
+        kind = type(node)
+        if kind in _AWAITING:
             return True
+        if kind in _NOT_ENTERED or node is None:  # (None: a hole in `{**d}`'s keys)
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo += node.decorator_list
+            continue
         if isinstance(node, ast.comprehension) and node.is_async:
             return True
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            todo.extend(node.decorator_list)
-        elif not isinstance(node, ast.Lambda | ast.ClassDef):
-            todo += children(node)
+        for name in node_fields(kind):
+            value = getattr(node, name)
+            if type(value) is list:
+                todo += value
+            elif value is not None:
+                todo.append(value)
     return False
 
 
