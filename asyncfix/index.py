@@ -857,7 +857,9 @@ def spells_any(tokens: Iterable[bytes]) -> Callable[[bytes], bool]:
     return lambda data: pattern.search(data) is not None
 
 
-RELATIVE_IMPORT = re.compile(rb"\bfrom[\s\\]+\.")
+# `\bfrom[\s\\]+\.`, spelled to start with its literal: the regex engine then jumps from
+# one `from` to the next instead of trying every position (14x faster on a large tree).
+RELATIVE_IMPORT = re.compile(rb"from(?<!\wfrom)[\s\\]+\.")
 _RELATIVE_IMPORT_TEXT = re.compile(RELATIVE_IMPORT.pattern.decode())
 WORD = re.compile(rb"\w+")  # a run of word characters (whole identifiers and keywords)
 # Each byte that `WORD` does not match (a bytes pattern's \w is ASCII: letters, digits, _)
@@ -897,8 +899,9 @@ class ProjectIndex:
         # a plan may ask for names a hundred times (the judge of AF601 does on polar).
         # (display path, defined) -> of an ASCII source, its runs of word characters ...
         self._words: dict[tuple[str, bool], frozenset[bytes]] = {}
-        # ... of any other, its identifier_text's, and whether it has a relative import
-        self._text_words: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
+        # ... of any other, its identifier_text's
+        self._text_words: dict[tuple[str, bool], frozenset[str]] = {}
+        self._relative: dict[str, bool] = {}  # display path -> has a relative import
         self._namings = 0  # the `naming` calls made: past a few, every file's words are found
 
     def outside(self, path: str) -> bool:
@@ -913,6 +916,7 @@ class ProjectIndex:
         view = ProjectIndex(self.files, given=[p for p in given if p not in paths])
         view._data, view._modules, view._holding = self._data, self._modules, self._holding
         view._names, view._words, view._text_words = self._names, self._words, self._text_words
+        view._relative = self._relative
         return view
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
@@ -993,7 +997,6 @@ class ProjectIndex:
             if data is None or (tokens and not any(t in data for t in tokens)):
                 continue
             found: set[str] = set()
-            relative = False
             if data.isascii():
                 known = self._words.get((file.display, defined))
                 # (A word is a substring too: a few substring searches rule most files out
@@ -1004,19 +1007,19 @@ class ProjectIndex:
                     known = self.words(file, data, defined=defined)
                 if encoded and known is not None:
                     found = {w.decode() for w in encoded.intersection(known)}
-                relative = relative_imports and RELATIVE_IMPORT.search(data) is not None
-            else:
+            elif wanted:
                 key = (file.display, defined)
-                if key not in self._text_words:
+                text_words = self._text_words.get(key)
+                if text_words is None:
                     text = identifier_text(data)
-                    self._text_words[key] = (
-                        frozenset((_DEF_TEXT if defined else _WORD_TEXT).findall(text)),
-                        _RELATIVE_IMPORT_TEXT.search(text) is not None,
-                    )
-                text_words, has_relative = self._text_words[key]
-                if wanted:
+                    # (the same substring searches as above, in the text as read)
+                    if every or len(wanted) > 32 or any(n in text for n in wanted):
+                        text_words = self._text_words[key] = frozenset(
+                            (_DEF_TEXT if defined else _WORD_TEXT).findall(text)
+                        )
+                if text_words is not None:
                     found = wanted.intersection(text_words)
-                relative = relative_imports and has_relative
+            relative = relative_imports and self._relative_import(file, data)
             if not (found or relative or file.display in keep):
                 continue
             if where is not None and not where(file, data, found):
@@ -1024,6 +1027,35 @@ class ProjectIndex:
             info = self.module(file)
             if info is not None:
                 yield info, found
+
+    def find_words(self) -> None:
+        """List the words of every readable file now, as `naming` lists them (not those of
+        `defined`). A process about to fork planning children does it once for all of
+        them: on a large project each child would list most files' words again."""
+        for file in self.files:
+            data = self.data(file)
+            if data is None:
+                continue
+            if data.isascii():
+                self.words(file, data)
+            elif (file.display, False) not in self._text_words:
+                text = identifier_text(data)
+                self._text_words[file.display, False] = frozenset(_WORD_TEXT.findall(text))
+
+    def share_words(self, other: ProjectIndex) -> None:
+        """Take the words `other` has listed (see find_words): the same files' words."""
+        self._words, self._text_words = other._words, other._text_words
+
+    def _relative_import(self, file: SourceFile, data: bytes) -> bool:
+        """Has `file` (its bytes `data`) a relative import? Found once per file."""
+        known = self._relative.get(file.display)
+        if known is None:
+            if data.isascii():
+                known = RELATIVE_IMPORT.search(data) is not None
+            else:
+                known = _RELATIVE_IMPORT_TEXT.search(identifier_text(data)) is not None
+            self._relative[file.display] = known
+        return known
 
     def words(self, file: SourceFile, data: bytes, *, defined: bool = False) -> frozenset[bytes]:
         """The runs of word characters in `data`, the ASCII source of `file` (`defined`:

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from asyncfix.cli import main
 from asyncfix.codemods.db_session import Options, family_options
+from asyncfix.codemods.db_session.plan import _FROM_PACKAGE, _SYNC_SESSION_WORD
 from asyncfix.config import Config, ConfigError, parse_table
 from asyncfix.driver import Pipeline
 from asyncfix.files import SourceFile
@@ -134,3 +135,15 @@ def test_af404_screen_finds_routes_in_any_block(body: str, reported: bool) -> No
     outcome = pipeline.process(SourceFile(Path("m.py"), "m.py"), source)
     assert [f.code for f in outcome.findings] == (["AF404"] if reported else [])
     assert outcome.parsed == reported
+
+
+def test_the_plans_byte_searches_find_whole_words() -> None:
+    # (each pattern starts with its literal, a `\b` before it spelled as a lookbehind)
+    for found in (b"db: Session = x", b"Session", b"(Session)"):
+        assert _SYNC_SESSION_WORD.search(found) is not None, found
+    for not_found in (b"AsyncSession", b"Sessions", b"_Session", b"session"):
+        assert _SYNC_SESSION_WORD.search(not_found) is None, not_found
+    for found in (b"from . import get_db", b"(from ..import x", b"from \\\n . import y"):
+        assert _FROM_PACKAGE.search(found) is not None, found
+    for not_found in (b"xfrom . import y", b"from .a import y", b"from . importer"):
+        assert _FROM_PACKAGE.search(not_found) is None, not_found

@@ -15,6 +15,7 @@ from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import (
+    RELATIVE_IMPORT,
     TREES,
     WORD,
     ModuleInfo,
@@ -410,23 +411,35 @@ def test_naming_finds_whole_words_the_same_however_often_it_is_asked(
     files = _naming_project(tmp_path)
     index = ProjectIndex(files)
     expected = [("pkg.a", {"fetch", "load_all"}), ("pkg.c", {"fetch"})]
+    questions: list[tuple[set[str], dict[str, Any], list[tuple[str, set[str]]]]] = [
+        ({"fetch", "load_all"}, {}, expected),
+        ({"fetch"}, {"defined": True}, [("pkg.a", {"fetch"}), ("pkg.c", {"fetch"})]),
+        ({"load_all"}, {"defined": True}, []),
+        ({"load_all"}, {}, [("pkg.a", {"load_all"})]),
+        ({"nothing"}, {"relative_imports": True}, [("pkg.b", set()), ("pkg.c", set())]),
+        (set(), {"keep": {"pkg/d.py"}}, [("pkg.d", set())]),
+    ]
     # The first calls search the bytes; from the third on, every file's words are kept:
     # the answers must not change (`fetch_more` and `fetched` are not the word `fetch`).
     for _ in range(4):
-        assert _asked(index, {"fetch", "load_all"}) == expected
-        assert _asked(index, {"fetch"}, defined=True) == [
-            ("pkg.a", {"fetch"}),
-            ("pkg.c", {"fetch"}),
-        ]
-        assert _asked(index, {"load_all"}, defined=True) == []
-        assert _asked(index, {"load_all"}) == [("pkg.a", {"load_all"})]
-        assert _asked(index, {"nothing"}, relative_imports=True) == [
-            ("pkg.b", set()),
-            ("pkg.c", set()),
-        ]
-        assert _asked(index, set(), keep={"pkg/d.py"}) == [("pkg.d", set())]
+        for names, options, answer in questions:
+            assert _asked(index, names, **options) == answer
+    # Words listed beforehand (as before the planning children fork) change no answer.
+    listed = ProjectIndex(files)
+    listed.find_words()
+    shared = ProjectIndex(files)
+    shared.share_words(listed)
+    for names, options, answer in questions:
+        assert _asked(shared, names, **options) == answer
     # A sealed view shares the words found, and finds the same.
     assert _asked(index.sealed({"pkg/a.py"}), {"fetch", "load_all"}) == expected
+
+
+def test_a_relative_import_is_a_whole_word_from_then_a_dot() -> None:
+    for source in (b"from .a import b", b"x = 1\nfrom \\\n  ..a import b", b"(from .a"):
+        assert RELATIVE_IMPORT.search(source) is not None, source
+    for source in (b"xfrom .a import b", b"_from .a", b"from a import b", b"from_ .a"):
+        assert RELATIVE_IMPORT.search(source) is None, source
 
 
 def test_words_are_the_runs_of_word_characters_of_a_file(

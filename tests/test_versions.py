@@ -79,6 +79,14 @@ def test_declarations_with_the_api_or_none_do_not_refuse(
     assert check(tmp_path, files, FASTAPI_LIFESPAN) is None
 
 
+def test_a_lock_file_is_read_again_once_it_changes(tmp_path: Path) -> None:
+    # (its packages are kept per process while its stat stays the same)
+    lock = '[[package]]\nname = "fastapi"\nversion = "{}"\n'
+    assert check(tmp_path, {"uv.lock": lock.format("0.115.0")}, FASTAPI_LIFESPAN) is None
+    reason = check(tmp_path, {"uv.lock": lock.format("0.88.0")}, FASTAPI_LIFESPAN)
+    assert reason is not None and "fastapi >= 0.93" in reason
+
+
 def test_the_setting_wins(tmp_path: Path) -> None:
     files = {"requirements.txt": "fastapi==0.88.0\n"}
     assert check(tmp_path, files, FASTAPI_LIFESPAN, **{"fastapi-version": "0.100"}) is None

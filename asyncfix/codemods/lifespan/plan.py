@@ -38,10 +38,13 @@ from asyncfix.versions import FASTAPI_LIFESPAN, missing
 
 def _mark_suppressed(info: ModuleInfo, facts: Facts, index: ProjectIndex, config: Config) -> None:
     # A suppressed site keeps its handler, so its app cannot take a lifespan.
+    registered = [e for e in facts.events.get(info.path, []) if isinstance(e, Registration)]
+    if not registered:
+        return  # (most modules register nothing: no comment of theirs is read)
     text = (index.data(info.file) or b"").decode("utf-8", "replace")
     suppressions = suppressions_for(text, info.path, config)
-    for event in facts.events.get(info.path, []):
-        if not isinstance(event, Registration) or event.line not in suppressions:
+    for event in registered:
+        if event.line not in suppressions:
             continue
         selectors = suppressions[event.line]
         if selectors is None or any("AF301".startswith(s) or s == "lifespan" for s in selectors):

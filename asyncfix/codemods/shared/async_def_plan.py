@@ -213,7 +213,11 @@ def local_plan(
             _LOCAL_PLANS.clear()
         if module is None and tree is not None:
             module = index_module(file, data, tree)  # the caller's ast: not parsed again
-        plan = Planner(OneFileIndex(file, data, module), config, enabled, project).plan()
+        alone = OneFileIndex(file, data, module)
+        if project is not None:
+            # (`data` is the project's bytes of the file: the words it has listed hold)
+            alone.share_words(project.index)
+        plan = Planner(alone, config, enabled, project).plan()
         _LOCAL_PLANS[key] = plan.get(file.display, empty_plan())
     return _LOCAL_PLANS[key]
 
