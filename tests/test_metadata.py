@@ -156,11 +156,16 @@ def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
-def test_statement_positions_are_libcsts(path: Path) -> None:
+def _driver_source(path: Path) -> bytes:
+    """The file's bytes as the driver parses them (form feeds stripped)."""
     data = path.read_bytes()
     feeds = FormFeeds.strip(data)
-    data = data if feeds is None else feeds.stripped  # the source the driver parses
+    return data if feeds is None else feeds.stripped
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(TESTDATA)))
+def test_statement_positions_are_libcsts(path: Path) -> None:
+    data = _driver_source(path)
     expected, ours, slow = _statement_positions(data)
     assert all(ours[node] == expected[node] for node in ours)
     if not data.startswith(b"\xef\xbb\xbf"):
@@ -197,9 +202,7 @@ def _inner_chains(statement: cst.CSTNode, above: list[cst.CSTNode]) -> list[list
 def test_inner_statement_positions_are_libcsts(path: Path) -> None:
     # A finding's position made from the def or class body statement that holds it, at
     # the indentation and line it has in the file, is libcst's for the whole module.
-    data = path.read_bytes()
-    feeds = FormFeeds.strip(data)
-    data = data if feeds is None else feeds.stripped  # the source the driver parses
+    data = _driver_source(path)
     module = cst.parse_module(data)
     run = FileRun("m.py", module, Config(), frozenset(), {}, source=data)
     expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
