@@ -1028,22 +1028,9 @@ class ProjectIndex:
             if info is not None:
                 yield info, found
 
-    def find_words(self) -> None:
-        """List the words of every readable file now, as `naming` lists them (not those of
-        `defined`). A process about to fork planning children does it once for all of
-        them: on a large project each child would list most files' words again."""
-        for file in self.files:
-            data = self.data(file)
-            if data is None:
-                continue
-            if data.isascii():
-                self.words(file, data)
-            elif (file.display, False) not in self._text_words:
-                text = identifier_text(data)
-                self._text_words[file.display, False] = frozenset(_WORD_TEXT.findall(text))
-
     def share_words(self, other: ProjectIndex) -> None:
-        """Take the words `other` has listed (see find_words): the same files' words."""
+        """Take the words `other` has listed (`naming` lists them): an index of some of
+        the same files, with the same bytes, finds them again no more."""
         self._words, self._text_words = other._words, other._text_words
 
     def _relative_import(self, file: SourceFile, data: bytes) -> bool:

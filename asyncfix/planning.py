@@ -47,18 +47,14 @@ def plan_each(
     modules: Mapping[str, ModuleInfo | None] | None = None,
     given: Collection[str] | None = None,
     indexed: dict[str, bytes] | None = None,
-    words: ProjectIndex | None = None,
 ) -> dict[str, Mapping[str, Any]]:
     """codemod name -> its plan (display path -> instructions), for `planners`.
     `indexed`: filled with the modules the plans indexed themselves (not in `modules`),
-    display path -> their `workers.facts_blob` (empty: does not parse), for the cache;
-    `words`: an index of the same files whose words are listed (see find_words)."""
+    display path -> their `workers.facts_blob` (empty: does not parse), for the cache."""
     if not planners:
         return {}
     index = ProjectIndex(files, contents, given)
     index.add(modules or {})
-    if words is not None:
-        index.share_words(words)
     try:
         each = _plan_each(pipeline, planners, files, index)
         if indexed is not None:
@@ -127,7 +123,6 @@ _PLANNING: (
         Mapping[str, ModuleInfo | None],
         Collection[str] | None,
         bool,
-        ProjectIndex | None,
     ]
     | None
 ) = None
@@ -155,14 +150,8 @@ def plan_apart(
     groups = plan_groups(pipeline.planners(), jobs)
     if not groups:
         return {}
-    # Every file's words, listed once here rather than in each child: on a large project
-    # each child's plans list most of them (a search for more than a few names does).
-    words = None
-    if len(groups) > 1:
-        words = ProjectIndex(files, contents)
-        words.find_words()
     # The children inherit them: nothing is pickled.
-    _PLANNING = (pipeline, files, contents, modules or {}, given, indexed is not None, words)
+    _PLANNING = (pipeline, files, contents, modules or {}, given, indexed is not None)
     context = multiprocessing.get_context("fork")
     children: list[tuple[BaseProcess, Connection]] = []
     each: dict[str, Mapping[str, Any]] = {}
@@ -229,10 +218,10 @@ def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], chil
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
     assert _PLANNING is not None
-    pipeline, files, contents, modules, given, keep, words = _PLANNING
+    pipeline, files, contents, modules, given, keep = _PLANNING
     try:
         indexed: dict[str, bytes] | None = {} if keep else None
-        plans = plan_each(pipeline, planners, files, contents, modules, given, indexed, words)
+        plans = plan_each(pipeline, planners, files, contents, modules, given, indexed)
         sender.send((True, (plans, indexed or {})))
     except Exception as exc:  # a bug in a plan: raised again in the parent
         try:

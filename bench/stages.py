@@ -10,9 +10,8 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
 - registry: importing the codemods (libcst with them);
 - index: `index_module` of the modules the plans index in any case (`INDEXES` tokens), as
   the workers do it before the plans;
-- plans: every file's words listed once (as before the planning children fork), then each
-  family's plans over that index, family by family, as a planning child makes them (a
-  family's planners share their scans);
+- plans: each family's plans over that index, family by family, as a planning child
+  makes them (a family's planners share their scans);
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
   them: the worker's collector thresholds, each module's facts handed over from the index
   (a worker never indexes a module again), no tree of the plans' left, a full collection
@@ -38,7 +37,7 @@ from typing import Any, TypeVar
 from asyncfix import driver, syntax
 from asyncfix.config import find_pyproject, load_config
 from asyncfix.files import discover
-from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget, index_module, remember
+from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
 from asyncfix.workers import GC_THRESHOLDS, facts_blob, from_blob
 
 T = TypeVar("T")
@@ -110,15 +109,10 @@ def main() -> None:
         families: dict[str, list[Any]] = {}
         for planner in pipeline.planners():
             families.setdefault(planner.FAMILY, []).append(planner)
-        # (listed once before the planning children fork, when there are several)
-        started = time.process_time()
-        words = ProjectIndex(every, contents)
-        words.find_words()
-        print(f"  every file's words: {time.process_time() - started:.2f} s")
         each: dict[str, Any] = {}
         for family, planners in families.items():
             started = time.process_time()
-            each.update(plan_each(pipeline, planners, every, contents, modules, given, None, words))
+            each.update(plan_each(pipeline, planners, every, contents, modules, given))
             print(f"  {family}: {time.process_time() - started:.2f} s")
         return combine_plans(pipeline, each)
 
