@@ -35,8 +35,8 @@ class FileCaches:
         # Positions of single statements (top-level, or in the body of a def or class),
         # with the lines to add (see original_position).
         self._statement_positions: dict[int, tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}
-        self._first_lines: dict[int, int] | None = None
-        self._top_asts: dict[int, ast.stmt] = {}
+        # id of each top-level statement -> its stdlib ast statement (see _statement_asts)
+        self._top_asts: dict[int, ast.stmt] | None = None
         self._source_lines: list[bytes] | None = None
         # Metadata resolved per tree: a codemod that changes nothing hands the same tree to the
         # next one (see Pipeline.rewrite), which then reuses its scopes instead of recomputing.
@@ -190,10 +190,8 @@ class FileCaches:
         to the line the statement's first token has in the file (from the stdlib ast).
         None when that cannot be told for sure: then the module's positions are made."""
         if id(statement) not in self._statement_positions:
-            if self._first_lines is None:
-                self._first_lines = self._statement_first_lines()
-            first = self._first_lines.get(id(statement))
-            made = ({}, 0) if first is None else self._positions_of(statement, first, ())
+            top = self._statement_asts().get(id(statement))
+            made = ({}, 0) if top is None else self._positions_of(statement, top.lineno, ())
             self._statement_positions[id(statement)] = made
         return self._shifted(node, self._statement_positions[id(statement)])
 
@@ -205,10 +203,8 @@ class FileCaches:
         thousand lines costs its own lines), at the line and indentation it has in the
         file (the stdlib ast's statement in the same place of the same body). None where
         the path holds no such statement or the node is not under it."""
-        if self._first_lines is None:
-            self._first_lines = self._statement_first_lines()
         level: cst.CSTNode = statement
-        below_ast = self._top_asts.get(id(statement))
+        below_ast = self._statement_asts().get(id(statement))
         indents: list[str] = []
         deepest: tuple[cst.CSTNode, int, tuple[str, ...]] | None = None
         for below in inner:
@@ -274,19 +270,15 @@ class FileCaches:
         have = self._source_lines[shift : shift + len(lines)]
         return (positions, shift) if shift >= 0 and have == lines else ({}, 0)
 
-    def _statement_first_lines(self) -> dict[int, int]:
-        """id of each top-level statement of the original tree -> the line of its first
-        token (not its comments), from the stdlib ast: a simple statement line holds as
-        many ast statements as it has small statements, and a def's line is its `def`'s
-        for both (not its decorators'). Keeps each statement's ast (`_top_asts`)."""
-        tree = self.syntax_tree() if self.source else None
-        if tree is None:
-            return {}
-        found = _body_asts(self.original.body, tree.body)
-        if found is None:
-            return {}
-        self._top_asts = found
-        return {key: statement.lineno for key, statement in found.items()}
+    def _statement_asts(self) -> dict[int, ast.stmt]:
+        """id of each top-level statement of the original tree -> the stdlib ast's
+        statement in its place (see `_body_asts`), whose `lineno` is the line of its first
+        token (not its comments; a def's `def`, not its decorators'). Made once."""
+        if self._top_asts is None:
+            tree = self.syntax_tree() if self.source else None
+            found = None if tree is None else _body_asts(self.original.body, tree.body)
+            self._top_asts = found or {}
+        return self._top_asts
 
 
 def _body_asts(
