@@ -107,7 +107,10 @@ class _Trees:
         self._lines = 0
 
 
-TREES = _Trees(budget_lines=100_000)  # ~120 MB, in the planning child (see planning.plan_apart)
+# ~70 MB, shared by the planning children (see planning.plan_apart): the run's peak memory is
+# reached while they plan. 100k lines made Python's standard library peak at ~500 MB; the
+# 40k fewer cost polar's server ~40 parses of its ~1,800 (its plans read few trees twice).
+TREES = _Trees(budget_lines=60_000)
 
 
 @dataclass(eq=False)
