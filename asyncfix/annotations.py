@@ -10,7 +10,6 @@ strings, never a hand-written `# TODO(asyncfix AF203): my own note`, nor one edi
 from __future__ import annotations
 
 import ast
-import difflib
 import hashlib
 import io
 import re
@@ -18,6 +17,7 @@ import tokenize
 from collections.abc import Iterable, Sequence
 
 from asyncfix import syntax
+from asyncfix.linediff import Matcher
 from asyncfix.patches import split_lines
 from asyncfix.report import Finding
 
@@ -47,7 +47,7 @@ def _newline(text: str) -> str:
 def _line_map(old: list[str], new: list[str]) -> dict[int, int]:
     """1-based line in `old` -> the same, untouched line in `new`."""
     mapping: dict[int, int] = {}
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    matcher = Matcher(old, new)
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):

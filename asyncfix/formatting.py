@@ -25,7 +25,6 @@ from the rewrite only around the rewritten lines, since the rest was already cle
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 import shutil
 import subprocess
@@ -35,6 +34,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from asyncfix.linediff import Matcher
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -264,7 +265,7 @@ def _ruff_format(
 def changed_lines(original: str, new: str) -> list[LineRange]:
     """The line ranges of `new` that are not lines of `original` (what asyncfix wrote)."""
     old_lines, new_lines = original.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = Matcher(old_lines, new_lines)
     return [
         (j1 + 1, j2)
         for tag, _, _, j1, j2 in matcher.get_opcodes()
@@ -386,7 +387,7 @@ def _widen(ranges: Sequence[LineRange], spans: Sequence[LineRange]) -> list[Line
 
 def _confined(before: str, after: str, ranges: Sequence[LineRange]) -> bool:
     """Does `after` differ from `before` only on the lines of `ranges` (1-based)?"""
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    matcher = Matcher(before.splitlines(), after.splitlines())
     return all(
         any(start - 1 <= i1 and i2 <= end for start, end in ranges)
         for tag, i1, i2, _, _ in matcher.get_opcodes()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from asyncfix import __version__
+from asyncfix.linediff import Matcher
 from asyncfix.report import FileError, Finding
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def _fix(finding: Finding, old: str, new: str) -> dict[str, Any]:
     starts = [0]
     for line in before:
         starts.append(starts[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    matcher = Matcher(before, after)
     replacements = [
         {
             "deletedRegion": {"charOffset": starts[i1], "charLength": starts[i2] - starts[i1]},

@@ -21,7 +21,6 @@ that still fails (a PEP 701 f-string holding both quotes, say) raises the first 
 from __future__ import annotations
 
 import ast
-import difflib
 import io
 import re
 import sys
@@ -30,6 +29,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from asyncfix.linediff import Matcher
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -394,7 +395,7 @@ class FormFeeds:
         old_lines = self.stripped.splitlines(keepends=True)
         new_lines = new.splitlines(keepends=True)
         starts = _code_line_starts(new_lines) or set()
-        matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+        matcher = Matcher(old_lines, new_lines)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag not in ("equal", "replace"):
                 continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeVar
 
@@ -18,6 +17,7 @@ from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from asyncfix import syntax
 from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
+from asyncfix.linediff import Matcher
 
 _T = TypeVar("_T")
 
@@ -300,9 +300,7 @@ def _body_asts(
 def map_lines(original: str, current: str) -> dict[int, int]:
     """Line of `current` -> line of `original` (1-based); inserted lines map to the
     original line they were inserted at."""
-    matcher = difflib.SequenceMatcher(
-        None, original.splitlines(), current.splitlines(), autojunk=False
-    )
+    matcher = Matcher(original.splitlines(), current.splitlines())
     mapping: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for j in range(j1, j2):
