@@ -194,7 +194,7 @@ def _run(
             return _result(outcomes, errors, started)
 
     # No codemod can act (the manifest says): none is imported, nor libcst.
-    quiet = _codemod_free(config, files, contents)
+    quiet = _codemod_free(config, files, every, contents, given)
     pipeline = Pipeline(config, () if quiet else None, cache=result_cache)
     jobs = max(1, jobs or os.cpu_count() or 1)
     # The plans are made apart (see planning.plan_apart) on a project of more than a
@@ -311,7 +311,11 @@ def _candidates(
 
 
 def _codemod_free(
-    config: Config, files: Sequence[SourceFile], contents: Mapping[str, bytes | SourceError]
+    config: Config,
+    files: Sequence[SourceFile],
+    every: Sequence[SourceFile],
+    contents: Mapping[str, bytes | SourceError],
+    given: frozenset[str] | None,
 ) -> bool:
     """Can the run do without the codemods (see asyncfix/quiet.py)? Asked of the registry's
     manifest: never when a test has put codemods of its own in the pipeline."""
@@ -324,7 +328,7 @@ def _codemod_free(
     ):
         return False
     enabled = codemods.resolve_selection(config.select, config.ignore)  # (Pipeline's errors)
-    return codemod_free(config, enabled, files, contents, IN_PROCESS_BYTES)
+    return codemod_free(config, enabled, files, contents, IN_PROCESS_BYTES, every, given)
 
 
 def _shifted(
