@@ -82,14 +82,23 @@ def _project(
     given is then refused (see ProjectIndex.outside)."""
     root = project_root(paths)
     every = named
+    # (os.path.realpath lstat()s every part of a path: once per file, 0.04 s on 1,800)
+    real: dict[Path, str] = {}
+
+    def resolved(file: SourceFile) -> str:
+        found = real.get(file.path)
+        if found is None:
+            found = real[file.path] = os.path.realpath(file.path)
+        return found
+
     # (nothing given, nothing to change: no need to read the project)
     if named and root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
         whole, _ = discover([root], config.exclude, base=config.root)  # (their errors too)
-        known = {os.path.realpath(f.path) for f in named}
-        more = [f for f in whole if os.path.realpath(f.path) not in known]
+        known = {resolved(f) for f in named}
+        more = [f for f in whole if resolved(f) not in known]
         every = sorted([*named, *more], key=lambda f: f.display)
     given = frozenset(f.display for f in named) if len(every) > len(named) else None
-    layout = Layout.of(root, (Path(os.path.realpath(f.path)) for f in every))
+    layout = Layout.of(root, (Path(resolved(f)) for f in every))
     return every, given, layout
 
 
