@@ -108,7 +108,7 @@ class Pipeline:
         )
 
     def planners(self) -> list[type[AsyncfixCodemod]]:
-        return [c for c in self.codemods if overrides(c, "plan")]
+        return [c for c in self.codemods if plans(c)]
 
     def rewrite(
         self,
@@ -354,10 +354,15 @@ class Pipeline:
 
 
 def overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:
-    """Does the codemod define its own `method` (`plan`: it needs the project index)?"""
+    """Does the codemod define its own `method`?"""
     from asyncfix.codemods.base import AsyncfixCodemod
 
     return any(method in vars(k) for k in codemod.__mro__ if k is not AsyncfixCodemod)
+
+
+def plans(codemod: type[AsyncfixCodemod]) -> bool:
+    """Does the codemod make a plan (it needs the project index)?"""
+    return overrides(codemod, "plan") or codemod.PLANNER is not None
 
 
 def _check_family_tables(config: Config, codemods: Sequence[type[AsyncfixCodemod]]) -> None:

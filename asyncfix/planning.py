@@ -35,8 +35,28 @@ def make_plans(
     facts of some of them, indexed already (see workers.index_apart); `given`: the files
     the run may change when not all of `files` (see ProjectIndex.outside); `indexed`:
     see plan_each."""
-    each = plan_each(pipeline, pipeline.planners(), files, contents, modules, given, indexed)
+    planners = reaching(pipeline.planners(), given, contents)
+    each = plan_each(pipeline, planners, files, contents, modules, given, indexed)
     return combine_plans(pipeline, each)
+
+
+def reaching(
+    planners: Sequence[type[AsyncfixCodemod]],
+    given: Collection[str] | None,
+    contents: Mapping[str, bytes | SourceError] | None,
+) -> list[type[AsyncfixCodemod]]:
+    """The `planners` whose plan may name one of the `given` files: a run given some of
+    the project's files reports on those alone, so a plan that can name none of them (see
+    AsyncfixCodemod.PLAN_REACH) is not made. All of them when every file is given."""
+    if given is None or contents is None:
+        return list(planners)
+    held = [data for path in given if isinstance(data := contents.get(path), bytes)]
+    return [
+        planner
+        for planner in planners
+        if planner.PLAN_REACH is None
+        or any(token in data for data in held for token in planner.PLAN_REACH)
+    ]
 
 
 def plan_each(
@@ -80,16 +100,21 @@ def _plan_each(
     files: Sequence[SourceFile],
     index: ProjectIndex,
 ) -> dict[str, Mapping[str, Any]]:
-    # The codemods that do not run on test code read it but may not change it, as a
-    # file not given: a plan that needs a change there (a handler a conftest.py
-    # registers, a test reading a client that moves) is refused, never half made.
-    tests = {f.display for f in files if pipeline.config.in_test_code(f.display)}
-    outside = index.sealed(tests) if tests else index
+    outside = sealed_tests(index, files, pipeline.config)
     return {
         c.NAME: _plan_of(c, index if c.IN_TESTS else outside, pipeline.config, pipeline.enabled)
         or {}
         for c in planners
     }
+
+
+def sealed_tests(index: ProjectIndex, files: Sequence[SourceFile], config: Config) -> ProjectIndex:
+    """The index the plans of codemods that do not run on test code read: there test code
+    is read but may not change, as a file not given: a plan that needs a change there (a
+    handler a conftest.py registers, a test reading a client that moves) is refused, never
+    half made."""
+    tests = {f.display for f in files if config.in_test_code(f.display)}
+    return index.sealed(tests) if tests else index
 
 
 def combine_plans(
@@ -147,7 +172,7 @@ def plan_apart(
     global _PLANNING
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
         return make_plans(pipeline, files, contents, modules, given, indexed)
-    groups = plan_groups(pipeline.planners(), jobs)
+    groups = plan_groups(reaching(pipeline.planners(), given, contents), jobs)
     if not groups:
         return {}
     # The children inherit them: nothing is pickled.

@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 DEFAULT_COMMANDS = (
@@ -39,11 +39,11 @@ DEFAULT_COMMANDS = (
 _TIMING = re.compile(rb"^(asyncfix: .*); \d+\.\d\ds$", re.MULTILINE)
 
 
-def _slug(command: str) -> str:
+def slug(command: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", command).strip("_")
 
 
-def _run(asyncfix: str, command: str, tree: Path) -> dict[str, bytes]:
+def run_command(asyncfix: str, command: str, tree: Path) -> dict[str, bytes]:
     proc = subprocess.run([asyncfix, *command.split()], cwd=tree, capture_output=True)
     return {
         "stdout": proc.stdout,
@@ -58,20 +58,31 @@ def _outputs(
     for tree in trees:
         for command in commands:
             print(f"{tree.name}: asyncfix {command}", file=sys.stderr, flush=True)
-            for stream, data in _run(asyncfix, command, tree).items():
-                yield Path(tree.name) / f"{_slug(command)}.{stream}", data
+            for stream, data in run_command(asyncfix, command, tree).items():
+                yield Path(tree.name) / f"{slug(command)}.{stream}", data
 
 
 def record(ref: Path, asyncfix: str, commands: Sequence[str], trees: Sequence[Path]) -> int:
-    for rel, data in _outputs(asyncfix, commands, trees):
+    return save_outputs(ref, _outputs(asyncfix, commands, trees))
+
+
+def compare(ref: Path, asyncfix: str, commands: Sequence[str], trees: Sequence[Path]) -> int:
+    return compare_outputs(ref, _outputs(asyncfix, commands, trees))
+
+
+def save_outputs(ref: Path, outputs: Iterable[tuple[Path, bytes]]) -> int:
+    """Save each (path under `ref`, output)."""
+    for rel, data in outputs:
         (ref / rel).parent.mkdir(parents=True, exist_ok=True)
         (ref / rel).write_bytes(data)
     return 0
 
 
-def compare(ref: Path, asyncfix: str, commands: Sequence[str], trees: Sequence[Path]) -> int:
+def compare_outputs(ref: Path, outputs: Iterable[tuple[Path, bytes]]) -> int:
+    """Compare each (path under `ref`, output) with the one saved there: 1 when any
+    differs (each difference printed as a unified diff)."""
     differing = 0
-    for rel, data in _outputs(asyncfix, commands, trees):
+    for rel, data in outputs:
         saved = (ref / rel).read_bytes() if (ref / rel).exists() else None
         if saved == data:
             continue

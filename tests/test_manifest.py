@@ -14,6 +14,7 @@ from test_golden import TESTDATA, single_cases, tree_cases
 
 import asyncfix.codemods
 import asyncfix.driver
+import asyncfix.planning
 from asyncfix.codemods import (
     all_codemods,
     every_rule,
@@ -118,6 +119,22 @@ def test_each_plan_gate_holds_on_the_golden_projects(entry: Entry) -> None:
     assert not gated, f"{entry.name} planned in projects holding none of its gate: {gated}"
 
 
+@pytest.mark.parametrize("entry", [e for e in entries() if e.plans], ids=lambda e: e.name)
+def test_each_plan_reach_holds_on_the_golden_projects(entry: Entry) -> None:
+    # Given the files holding none of its reach (and only those), a plan names none of them.
+    if entry.plan_reach is None:
+        pytest.skip("no reach: always planned")
+    planner = next(c for c in CODEMODS if entry.name == c.NAME)
+    pipeline = Pipeline(Config())
+    reached = []
+    for paths in _projects():
+        files = [SourceFile(p, str(p.relative_to(TESTDATA))) for p in paths]
+        given = {f.display for f in files if not _holds(f.path.read_bytes(), entry.plan_reach)}
+        plan = plan_each(pipeline, [planner], files, given=given).get(entry.name) or {}
+        reached += sorted(given.intersection(plan))
+    assert not reached, f"{entry.name} planned given files holding none of its reach: {reached}"
+
+
 def _outcomes(paths: list[Path], config: Config) -> list[object]:
     result = run(paths, config, jobs=1)
     rows: list[object] = [
@@ -158,7 +175,7 @@ def test_a_run_without_codemods_is_the_full_runs(
     assert quiet == _outcomes([Path(name)], config)
 
 
-@pytest.mark.parametrize("case", tree_cases()[:12], ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_each_file_of_a_golden_project_alone_is_the_full_runs(
     case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,7 +185,9 @@ def test_each_file_of_a_golden_project_alone_is_the_full_runs(
     files, _ = discover([Path(".")])
     config = Config()
     quiet = [_outcomes([f.path], config) for f in files]
+    # (and every plan made, even those that cannot name the file: see planning.reaching)
     monkeypatch.setattr(asyncfix.driver, "_codemod_free", lambda *args: False)
+    monkeypatch.setattr(asyncfix.planning, "reaching", lambda planners, *_: list(planners))
     assert quiet == [_outcomes([f.path], config) for f in files]
 
 

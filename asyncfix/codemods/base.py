@@ -143,8 +143,17 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # Modules `plan` indexes whatever it finds: every one whose bytes hold one of these.
     # The driver has them indexed in parallel before the plans are made (see workers.index_apart).
     INDEXES: ClassVar[tuple[bytes, ...]] = ()
+    # A run given some of a project's files (a pre-commit hook's) reports on those alone:
+    # `plan` names one of them only if one of them holds one of these tokens (read off the
+    # plan's code, as the manifest's gates are). The driver makes no plan that cannot name
+    # a given file. None: not known, always made.
+    PLAN_REACH: ClassVar[tuple[bytes, ...] | None] = None
     # Its prescreen, a function in a module that does not import libcst (see prescreen).
     SCREEN: ClassVar[staticmethod[[SourceView], bool] | None] = None
+    # Its plan, when that is a function of (index, config) in a module that does not
+    # import libcst (see plan): the manifest names it, so that a run can make it without
+    # importing the codemods (asyncfix/quiet.py).
+    PLANNER: ClassVar[staticmethod[[ProjectIndex, Config], Mapping[str, Any] | None] | None] = None
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__(context)
@@ -187,8 +196,11 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
         A plan that depends on which rules run declares a third parameter,
         `enabled: Collection[str] | None = None`: the driver passes the run's rule codes
         (None: a direct call, as if every rule ran), so no family asks the registry.
+
+        Without libcst (a function of a module that does not import it), name it as the
+        class's `PLANNER` instead (`PLANNER = staticmethod(my_plan)`).
         """
-        return None
+        return None if cls.PLANNER is None else cls.PLANNER(index, config)
 
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:

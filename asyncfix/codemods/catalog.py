@@ -10,15 +10,30 @@ prescreen wants, is finished without importing the codemods (see docs/architectu
 from __future__ import annotations
 
 import importlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from asyncfix.codemods.view import Screen, SourceView
+    from collections.abc import Callable, Mapping
 
-__all__ = ["Entry", "entries", "plans_empty", "screen_of", "selected", "wanted"]
+    from asyncfix.codemods.view import Screen, SourceView
+    from asyncfix.config import Config
+    from asyncfix.index import ProjectIndex
+
+    # A plan made without its class (AsyncfixCodemod.PLANNER).
+    Planner = Callable[[ProjectIndex, Config], Mapping[str, Any] | None]
+
+__all__ = [
+    "Entry",
+    "entries",
+    "may_plan",
+    "planner_of",
+    "screen_of",
+    "selected",
+    "wanted",
+]
 
 
 @dataclass(frozen=True)
@@ -38,10 +53,16 @@ class Entry:
     # A plan names no file unless some file of the project holds one of these (read off
     # the plan's code: see catalog_build.PLAN_GATES); None: not known, always ask it.
     plan_gate: tuple[bytes, ...] | None
+    # Its plan names one of the files given to a run only if one of them holds one of
+    # these (AsyncfixCodemod.PLAN_REACH); None: not known, always ask it.
+    plan_reach: tuple[bytes, ...] | None
     checks_config: bool  # it overrides `check_config`
     # "module:function" of its prescreen, when that module imports no libcst; None when
     # its prescreen needs the class (then it wants every file holding its triggers).
     screen: str | None
+    # "module:function" of its plan (AsyncfixCodemod.PLANNER), when that module imports no
+    # libcst; None when the plan needs the class, or when it makes none.
+    planner: str | None
 
     def may_match(self, data: bytes) -> bool:
         return all(t in data for t in self.triggers) and (
@@ -60,7 +81,21 @@ def entries() -> tuple[Entry, ...]:
 def screen_of(entry: Entry) -> Screen:
     """The prescreen function the manifest names (its module imports no libcst)."""
     assert entry.screen is not None
-    module, _, qualname = entry.screen.partition(":")
+    found: Screen = _function(entry.screen)
+    return found
+
+
+@cache
+def planner_of(entry: Entry) -> Planner:
+    """The plan function the manifest names (its module imports no libcst)."""
+    assert entry.planner is not None
+    found: Planner = _function(entry.planner)
+    return found
+
+
+def _function(where: str) -> Any:
+    """The function at "module:qualname"."""
+    module, _, qualname = where.partition(":")
     found: object = importlib.import_module(module)
     for part in qualname.split("."):
         found = getattr(found, part)
@@ -73,17 +108,37 @@ def selected(enabled: frozenset[str]) -> list[Entry]:
     return [e for e in entries() if not enabled.isdisjoint(e.codes)]
 
 
-def plans_empty(codemods: Collection[Entry], project: Iterable[bytes]) -> bool:
-    """Does every planner among `codemods` name no file of a project of these bytes? (its
-    gate holds none of them); False for a planner without a known gate."""
-    tokens: set[bytes] = set()
+def may_plan(
+    codemods: Collection[Entry], project: Sequence[bytes], given: Sequence[bytes] | None = None
+) -> list[Entry]:
+    """The planners among `codemods` that may name a file a run reports on. A planner
+    names no file of a project of these bytes when none of them holds a token of its
+    gate, and none of the files given to a run (`given`: their bytes, when not every file
+    of the project is given) when none of those holds a token of its reach."""
+    held: dict[bytes, bool] = {}  # token -> some file of the project holds it
+
+    def in_project(tokens: tuple[bytes, ...]) -> bool:
+        for token in tokens:
+            if token not in held:
+                held[token] = any(token in data for data in project)
+            if held[token]:
+                return True
+        return False
+
+    found = []
     for entry in codemods:
         if not entry.plans:
             continue
-        if entry.plan_gate is None:
-            return False
-        tokens.update(entry.plan_gate)
-    return not any(token in data for data in project for token in tokens)
+        reach = entry.plan_reach
+        if given is not None and reach is not None and not _holds(given, reach):
+            continue  # (it names none of the given files)
+        if entry.plan_gate is None or in_project(entry.plan_gate):
+            found.append(entry)
+    return found
+
+
+def _holds(files: Sequence[bytes], tokens: tuple[bytes, ...]) -> bool:
+    return any(token in data for data in files for token in tokens)
 
 
 def wanted(codemods: Collection[Entry], view: SourceView) -> bool:

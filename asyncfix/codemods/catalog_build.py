@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,10 +116,24 @@ def _screen(codemod: type[AsyncfixCodemod]) -> str | None:
     screen = codemod.SCREEN
     if screen is None or _overrides_prescreen(codemod, AsyncfixCodemod):
         return None
-    where = f"{screen.__module__}:{screen.__qualname__}"
+    return _without_libcst(screen)
+
+
+def _planner(codemod: type[AsyncfixCodemod]) -> str | None:
+    """Its PLANNER as "module:function", when the plan is that function (the class does
+    not override `plan`) and importing its module imports no libcst."""
+    if codemod.PLANNER is None or _overrides(codemod, "plan"):
+        return None
+    return _without_libcst(codemod.PLANNER)
+
+
+def _without_libcst(function: Callable[..., object]) -> str | None:
+    """ "module:function" of `function`, when importing its module (with its packages)
+    imports no libcst (probed in a fresh interpreter)."""
+    where = f"{function.__module__}:{function.__qualname__}"
     probe = (
         "import importlib, sys; "
-        f"importlib.import_module({screen.__module__!r}); "
+        f"importlib.import_module({function.__module__!r}); "
         "sys.exit(any(m == 'libcst' or m.startswith('libcst.') for m in sys.modules))"
     )
     clean = subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
@@ -130,7 +145,9 @@ def _overrides_prescreen(codemod: type[AsyncfixCodemod], base: type[AsyncfixCode
 
 
 def entry_of(codemod: type[AsyncfixCodemod]) -> Entry:
-    plans = _overrides(codemod, "plan")
+    from asyncfix.pipeline import plans as planning
+
+    plans = planning(codemod)
     return Entry(
         name=codemod.NAME,
         family=codemod.FAMILY,
@@ -143,8 +160,10 @@ def entry_of(codemod: type[AsyncfixCodemod]) -> Entry:
         plan_cost=codemod.PLAN_COST,
         plans=plans,
         plan_gate=_sorted(_plan_gate(codemod)) if plans else (),
+        plan_reach=_sorted(codemod.PLAN_REACH) if plans else (),
         checks_config=_overrides(codemod, "check_config"),
         screen=_screen(codemod),
+        planner=_planner(codemod),
     )
 
 

@@ -79,6 +79,9 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     TRIGGERS = (ASYNC_DEF,)
     PLAN_COST = 0.32
     INDEXES = (ASYNC_DEF,)  # the candidates
+    # Entries for the candidates' modules, and for their call sites only when the
+    # candidate's module is given too (Planner._judge_files refuses it otherwise).
+    PLAN_REACH = (ASYNC_DEF,)
     # Everything it does is in the plan for the file, or what the file alone decides.
     # (annotated: mypy reads a bare staticmethod as the base class's bound Callable)
     SCREEN = staticmethod(screen_async_def)

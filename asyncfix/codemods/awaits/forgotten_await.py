@@ -69,6 +69,7 @@ class ForgottenAwait(DroppedTask):
     TRIGGERS = (b"async",)
     PLAN_COST = 0.18
     INDEXES = (b"async def", *CLASS_TOKENS)  # the project's coroutines, library clients
+    PLAN_REACH = (b"async",)  # (entries only for its consumers: index.naming(heads, b"async"))
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
     SCREEN = staticmethod(screen_forgotten_await)
 

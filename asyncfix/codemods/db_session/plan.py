@@ -33,6 +33,7 @@ from asyncfix.index import (
 )
 
 if TYPE_CHECKING:
+    from asyncfix.config import Config
     from asyncfix.files import SourceFile
     from asyncfix.index import ModuleInfo, ProjectIndex
 
@@ -71,6 +72,11 @@ def _modules_assigning(
             info = index.module(file)
             if info is not None:
                 yield info
+
+
+def session_plan(index: ProjectIndex, config: Config) -> dict[str, dict[str, str]]:
+    """SessionCodemod's plan (its PLANNER): the factories each module imports."""
+    return imported_factories(index)
 
 
 def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:

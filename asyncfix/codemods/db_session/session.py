@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 import libcst as cst
 
 from asyncfix.codemods.base import function_defs
 from asyncfix.codemods.db_session._shared import body_statements
 from asyncfix.codemods.db_session.hoist import AF402
 from asyncfix.codemods.db_session.names import SESSION_PASS, SESSION_TOKEN, START_TOKENS
-from asyncfix.codemods.db_session.plan import imported_factories
+from asyncfix.codemods.db_session.plan import session_plan
 from asyncfix.codemods.db_session.scope import AF401
 from asyncfix.codemods.db_session.screen import screen_session
 from asyncfix.codemods.db_session.shapes import leading_empties
 from asyncfix.codemods.db_session.twin import AF403, TwinPass
-from asyncfix.config import Config
-
-if TYPE_CHECKING:
-    from asyncfix.index import ProjectIndex
 
 
 class SessionCodemod(TwinPass):
@@ -37,10 +30,7 @@ class SessionCodemod(TwinPass):
     # ...and one of a yield, a close(), add_task(), or a sessionmaker.
     TRIGGERS_ANY = START_TOKENS
     SCREEN = staticmethod(screen_session)
-
-    @classmethod
-    def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
-        return imported_factories(index)
+    PLANNER = staticmethod(session_plan)
 
     def visit_Module(self, node: cst.Module) -> bool:
         functions = function_defs(node)

@@ -140,6 +140,7 @@ class BlockingCalls(AsyncfixCodemod):
     TRIGGERS = (b"async",)
     PLAN_COST = 0.19
     INDEXES = (b"async",)  # the async defs' callees (see index_modules)
+    PLAN_REACH = (b"async",)  # (its sites are calls in async defs)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
 
     def __init__(self, context: Any, run: Any) -> None:

@@ -141,6 +141,8 @@ class RequestsToAsync(AsyncfixCodemod):
     AFTER = ("lifespan",)
     TRIGGERS = (b"async", b"requests")
     PLAN_COST = 0.06
+    # (every entry is a module of index.modules(b"requests") or of those holding FastAPI)
+    PLAN_REACH = (b"FastAPI", b"requests")
     METADATA_DEPENDENCIES = (
         ScopeProvider,
         QualifiedNameProvider,

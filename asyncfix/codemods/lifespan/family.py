@@ -10,6 +10,7 @@ from typing import Any
 from asyncfix.codemods.base import AsyncfixCodemod
 from asyncfix.codemods.lifespan.plan import compute_plan, family_plan
 from asyncfix.codemods.lifespan.screen import digest, has_work
+from asyncfix.codemods.shared.app_events import PLAN_TOKENS
 from asyncfix.codemods.shared.pool_options import configured_options
 from asyncfix.config import Config
 from asyncfix.files import SourceFile
@@ -18,6 +19,10 @@ from asyncfix.index import ProjectIndex
 
 class LifespanCodemod(AsyncfixCodemod):
     FAMILY = "lifespan"
+    # compute_plan: an entry for every module of index.modules(*PLAN_TOKENS), and for a
+    # module using a client of one of them only when that module is given too (the
+    # client's module and its users change together, or none does).
+    PLAN_REACH = PLAN_TOKENS
 
     @classmethod
     def check_config(cls, config: Config) -> None:

@@ -78,6 +78,7 @@ class PoolLimits(LifespanCodemod):
     RULES = (AF303,)
     AFTER = ("lifespan-dispose-engine",)
     TRIGGERS = (b"Client",)
+    PLAN_REACH = ()  # (its plan only checks the options)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
     SCREEN = staticmethod(screen_pool_limits)
 
