@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config
@@ -36,6 +36,9 @@ from asyncfix.workers import (
     store_index,
     to_index,
 )
+
+if TYPE_CHECKING:
+    from asyncfix.codemods.speed.notes import ScreenNote
 
 __all__ = [
     "IN_PROCESS_BYTES",
@@ -216,6 +219,7 @@ def _run(
     todo = [] if quiet else to_index(pipeline, every, contents)
     modules: dict[str, ModuleInfo | None] = {}
     facts: dict[str, bytes] = {}
+    notes: dict[str, ScreenNote] = {}  # (made by the workers that index: see index_apart)
     missing, layout_key = todo, ""
     if result_cache is not None and not quiet:
         layout_key = layout_digest(layout)
@@ -235,7 +239,7 @@ def _run(
         # (no pool and no cache: the plans index for themselves, as many as they ask)
         if missing and (pool is not None or result_cache is not None):
             if pool is not None:
-                found, pickled, pool = index_apart(
+                found, pickled, notes, pool = index_apart(
                     pool, pipeline, every, contents, jobs, result_cache, missing
                 )
             else:
@@ -273,7 +277,8 @@ def _run(
                 continue
             done, key = pipeline.triage(file, data, plans.get(file.display))
             if done is None:
-                tasks.append((file, data, plans.get(file.display), key, facts.get(file.display)))
+                planned, note = plans.get(file.display), notes.get(file.display)
+                tasks.append((file, data, planned, key, facts.get(file.display), note))
             else:
                 outcomes.append(done)
         with _stop_on_signals() as stop:
@@ -283,7 +288,7 @@ def _run(
                 for i, task in enumerate(inline, 1):
                     if stop.is_set():
                         raise Interrupted
-                    file, data, plans_of_file, key, _ = task  # (a few files: indexed again)
+                    file, data, plans_of_file, key, _, _ = task  # (a few files: indexed again)
                     outcomes.append(pipeline.rewrite_file(file, data, plans_of_file, key))
                     if progress:
                         progress(i, len(tasks))

@@ -13,7 +13,7 @@ from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_named, check_text, decode, read_bytes
 from asyncfix.index import use_layout
-from asyncfix.parsing import TOO_DEEP, code_of, cst_parse, deeply, guard_depth
+from asyncfix.parsing import MAX_BOOL_OPERANDS, TOO_DEEP, code_of, cst_parse, deeply, guard_depth
 from asyncfix.report import FileError, Finding, Summary
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from asyncfix.codemods.base import AsyncfixCodemod, FileRun
+    from asyncfix.codemods.speed.notes import ScreenNote, Split
+    from asyncfix.codemods.view import Screen
 
 
 @dataclass
@@ -92,20 +94,77 @@ class Pipeline:
         tree: ast.Module | None,
         path: str,
         plans: Mapping[str, Any] | None,
+        noted: Mapping[type[AsyncfixCodemod], bool | None] | None = None,
     ) -> frozenset[type[AsyncfixCodemod]] | None:
         """The codemods whose prescreen passes on these bytes (see
         AsyncfixCodemod.prescreen); None when Python's parser could not make the tree
-        (newer syntax, perhaps): then libcst decides, and every codemod runs."""
+        (newer syntax, perhaps): then libcst decides, and every codemod runs. `noted`:
+        the answers `noted` gave for these bytes and plans (None: ask the tree)."""
         if tree is None or not self.use_prescreens:
             return None
         from asyncfix.codemods.view import SourceView
 
         view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        noted = noted or {}
         return frozenset(
             c
             for c in self.for_path(path)
-            if (c.may_match(data) or c.NAME in view.plans) and c.prescreen(view)
+            if (c.may_match(data) or c.NAME in view.plans)
+            and (c.prescreen(view) if noted.get(c) is None else noted[c])
         )
+
+    def screen_note(self, path: str, data: bytes, tree: ast.Module) -> ScreenNote | None:
+        """What the prescreens say of these bytes before the plans (see
+        codemods/speed/notes.py), made where `tree` is at hand: by the worker that
+        indexes the module, for the one that rewrites it (`noted`). None where a
+        prescreen passes whatever the plans: the file's tree will be needed."""
+        if not self.use_prescreens:
+            return None
+        from asyncfix.codemods.speed.notes import SPLITS, ScreenNote
+        from asyncfix.codemods.view import SourceView
+
+        view = SourceView(path, data, tree, self.config, self.enabled, {})
+        verdicts: dict[str, bool] = {}
+        codemods = self.for_path(path)
+        for codemod in codemods:
+            if _split_of(codemod, SPLITS) is None and codemod.may_match(data):
+                if codemod.prescreen(view):
+                    # (asked on the file, it passes: the same without a plan, and with
+                    # one the note does not answer for it)
+                    return None
+                verdicts[codemod.NAME] = False
+        parts: dict[str, Any] = {}
+        for codemod in codemods:
+            if (split := _split_of(codemod, SPLITS)) is not None:
+                parts[codemod.NAME] = split.part(view)
+        return ScreenNote(verdicts, parts)
+
+    def noted(
+        self, path: str, data: bytes, note: ScreenNote, plans: Mapping[str, Any] | None
+    ) -> dict[type[AsyncfixCodemod], bool | None]:
+        """Each codemod `prescreen` asks on these bytes with these plans, and its
+        prescreen's answer as `note` (the `screen_note` of the same bytes) gives it
+        without the tree: False (it does not pass), or None where only the tree tells.
+        A verdict made with no plan holds where the codemod has none: a prescreen reads
+        no plan but its own codemod's."""
+        from asyncfix.codemods.speed.notes import SPLITS
+
+        plans = plans or {}
+        said: dict[type[AsyncfixCodemod], bool | None] = {}
+        for codemod in self.for_path(path):
+            if not (codemod.may_match(data) or codemod.NAME in plans):
+                continue
+            answer = None
+            split = _split_of(codemod, SPLITS)
+            if split is not None:
+                part = note.parts.get(codemod.NAME)
+                plan = plans.get(codemod.NAME)
+                if part is not None and not split.says(path, data, plan, part):
+                    answer = False
+            elif codemod.NAME not in plans:
+                answer = note.verdicts.get(codemod.NAME)
+            said[codemod] = answer
+        return said
 
     def planners(self) -> list[type[AsyncfixCodemod]]:
         return [c for c in self.codemods if plans(c)]
@@ -226,12 +285,14 @@ class Pipeline:
         plans: Mapping[str, Any] | None,
         key: str | None,
         suppress: Mapping[int, frozenset[str] | None] | None = None,
+        note: ScreenNote | None = None,
     ) -> FileOutcome:
         """A file that triage did not settle: prescreens, then the libcst parse and the
         codemods if any prescreen passes; the result is stored under `key`. `suppress`:
-        see `rewrite` (a partial fix: its output is not checked for idempotence)."""
+        see `rewrite` (a partial fix: its output is not checked for idempotence). `note`:
+        the prescreens' `screen_note` of these bytes, when a worker indexing it made one."""
         try:
-            outcome = self._rewrite_file(file, data, plans, key, suppress)
+            outcome = self._rewrite_file(file, data, plans, key, suppress, note)
             if not any(error.message == TOO_DEEP for error in outcome.errors):
                 return outcome
         except RecursionError:  # (in the verifying second run)
@@ -239,7 +300,7 @@ class Pipeline:
         # Nested past what the default recursion limit allows libcst's visitors: again, on
         # a thread with room for all the nesting CPython accepts (see `deeply`).
         try:
-            return deeply(lambda: self._rewrite_file(file, data, plans, key, suppress))
+            return deeply(lambda: self._rewrite_file(file, data, plans, key, suppress, note))
         except RecursionError:
             outcome = FileOutcome(file, original=data, parsed=True)
             outcome.errors.append(FileError(file.display, 1, 1, TOO_DEEP))
@@ -252,15 +313,28 @@ class Pipeline:
         plans: Mapping[str, Any] | None,
         key: str | None,
         suppress: Mapping[int, frozenset[str] | None] | None = None,
+        note: ScreenNote | None = None,
     ) -> FileOutcome:
         outcome = FileOutcome(file, original=data)
         try:
             text, outcome.encoding = decode(data)
-            tree = guard_depth(data)
-            if tree is not None and not plans and not self.may_match(data):
-                screened: frozenset[type[AsyncfixCodemod]] | None = frozenset()  # (named, valid)
+            tree: ast.Module | None = None
+            noted = None if note is None else self.noted(file.display, data, note, plans)
+            if (
+                noted is not None
+                and not any(a is not False for a in noted.values())
+                and (
+                    data.count(b" and ") + data.count(b" or ")
+                    <= MAX_BOOL_OPERANDS  # (see guard_depth)
+                )
+            ):
+                # No prescreen passes, as the note of the worker that indexed (and so
+                # parsed) these bytes tells: no parse again.
+                screened: frozenset[type[AsyncfixCodemod]] | None = frozenset()
+            elif (tree := guard_depth(data)) is not None and not plans and not self.may_match(data):
+                screened = frozenset()  # (named, valid)
             else:
-                screened = self.prescreen(data, tree, file.display, plans)
+                screened = self.prescreen(data, tree, file.display, plans, noted)
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:
@@ -351,6 +425,14 @@ class Pipeline:
         if again is None or code_of(again, source) != source:
             return "is not idempotent (a second run changes it again)"
         return None
+
+
+def _split_of(codemod: type[AsyncfixCodemod], splits: Mapping[Screen, Split]) -> Split | None:
+    """The split form of the codemod's prescreen (see codemods/speed/notes.py), if any:
+    only where the prescreen is its SCREEN."""
+    if codemod.SCREEN is None or overrides(codemod, "prescreen"):
+        return None
+    return splits.get(codemod.SCREEN)
 
 
 def overrides(codemod: type[AsyncfixCodemod], method: str) -> bool:

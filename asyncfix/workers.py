@@ -4,6 +4,7 @@ planning children, and the isolation of a file that kills its worker."""
 from __future__ import annotations
 
 import ast
+import ctypes
 import gc
 import io
 import pickle
@@ -26,8 +27,13 @@ from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
-    pass
+    from asyncfix.codemods.speed.notes import ScreenNote
 
+
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None)  # (the process's own symbols: libc's)
+except (OSError, TypeError):  # (no such handle on some systems)
+    _LIBC = None
 
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
@@ -75,9 +81,12 @@ def start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessP
     return pool
 
 
-# A file for a worker: its bytes, its plans, its cache key (see Pipeline.triage) and its
-# facts, pickled, when a worker indexed it already (see index_apart and `facts_blob`).
-Task = tuple[SourceFile, bytes, dict[str, Any] | None, str | None, bytes | None]
+# A file for a worker: its bytes, its plans, its cache key (see Pipeline.triage), its
+# facts, pickled, when a worker indexed it already (see index_apart and `facts_blob`), and
+# what its prescreens said there (`Pipeline.screen_note`).
+Task = tuple[
+    SourceFile, bytes, dict[str, Any] | None, str | None, bytes | None, "ScreenNote | None"
+]
 
 
 def facts_blob(info: ModuleInfo, lowered: str | None = None) -> bytes:
@@ -152,12 +161,12 @@ def cached_facts(blob: bytes, file: SourceFile, data: bytes) -> ModuleInfo | Non
 def _process_chunk(tasks: list[Task]) -> list[FileOutcome]:
     assert _WORKER is not None
     outcomes = []
-    for file, data, plans, key, facts in tasks:
+    for file, data, plans, key, facts, note in tasks:
         if facts is not None:
             # The screens and codemods that index the module find it done: a fraction of
             # the cost of indexing it again.
             remember(from_blob(facts, data), data)
-        outcomes.append(_WORKER.rewrite_file(file, data, plans, key))
+        outcomes.append(_WORKER.rewrite_file(file, data, plans, key, note=note))
         if outcomes[-1].parsed:
             # A libcst tree with its scopes is a web of cycles that the raised thresholds
             # would keep for many more files: free it now (stdlib peak: 755 -> 698 MB).
@@ -177,15 +186,37 @@ def _chunks(files: list[Task], jobs: int) -> list[list[Task]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
-def _index_chunk(files: list[tuple[SourceFile, bytes]]) -> list[bytes | None]:
+def _index_chunk(
+    files: list[tuple[SourceFile, bytes]],
+) -> list[tuple[bytes, ScreenNote | None] | None]:
     """A worker's share of the project index (see `index_apart`): each module's
-    `facts_blob`."""
-    found = []
+    `facts_blob`, and its prescreens' note while its tree is at hand (the worker that
+    rewrites the file then parses it again only if a prescreen may pass)."""
+    found: list[tuple[bytes, ScreenNote | None] | None] = []
     for file, data in files:
         info = index_module(file, data)
-        found.append(None if info is None else facts_blob(info, syntax.lowering_of(data)))
+        if info is None:
+            found.append(None)
+            continue
+        note = None
+        if _WORKER is not None:
+            try:
+                note = _WORKER.screen_note(file.display, data, info.tree)
+            except Exception:  # (a prescreen's failure is the rewriting worker's to report)
+                note = None
+        found.append((facts_blob(info, syntax.lowering_of(data)), note))
     forget()
+    _give_back_heap()  # (the worker waits through the plans, the run's peak)
     return found
+
+
+def _give_back_heap() -> None:
+    """Return the free pages of the C heap to the system (glibc's `malloc_trim`; nothing
+    elsewhere). Python frees what a parse and the screens made, but the C heap keeps the
+    pages: an indexing worker held ~10 MB more than it used while the plans ran."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 Indexed = tuple[dict[str, ModuleInfo | None], dict[str, bytes]]
@@ -266,18 +297,23 @@ def index_apart(
     jobs: int,
     cache: ResultCache | None,
     todo: list[tuple[SourceFile, bytes]] | None = None,
-) -> tuple[dict[str, ModuleInfo | None], dict[str, bytes], ProcessPoolExecutor]:
+) -> tuple[
+    dict[str, ModuleInfo | None], dict[str, bytes], dict[str, ScreenNote], ProcessPoolExecutor
+]:
     """The modules every plan indexes in any case (`to_index`, or `todo` when given),
     indexed by the workers, which wait for the plans anyway: each planning process would
     index them all again (they were most of a plan's time). Returns them, their facts
-    still pickled for the workers that rewrite them, which would index them again too, and
-    the pool; a pool a worker died in is replaced, and the plans then index for themselves."""
+    still pickled for the workers that rewrite them, which would index them again too,
+    their prescreens' notes (`Pipeline.screen_note`: the rewriting worker parses again
+    only if a prescreen may pass), and the pool; a pool a worker died in is replaced, and
+    the plans then index for themselves."""
     if todo is None:
         todo = to_index(pipeline, files, contents)
     found: dict[str, ModuleInfo | None] = {}
     pickled: dict[str, bytes] = {}
+    notes: dict[str, ScreenNote] = {}
     if not todo:
-        return found, pickled, pool
+        return found, pickled, notes, pool
     size = -(-len(todo) // (jobs * 4))  # (rounded up)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     with _stop_on_signals() as stop:
@@ -285,21 +321,24 @@ def index_apart(
         try:
             for chunk, future in zip(chunks, futures, strict=True):
                 _wait(future, stop)
-                for (file, data), facts in zip(chunk, future.result(), strict=True):
+                for (file, data), done in zip(chunk, future.result(), strict=True):
                     info = None
-                    if facts is not None:
+                    if done is not None:
+                        facts, note = done
                         # (its lowered text, if any, kept here: the planning children
                         # fork from this process)
                         info = from_blob(facts, data)
                         pickled[file.display] = facts
+                        if note is not None:
+                            notes[file.display] = note
                     found[file.display] = info
         except Interrupted:
             _kill(pool)
             raise
         except BrokenProcessPool:
             pool.shutdown(wait=False, cancel_futures=True)
-            return {}, {}, start_pool(jobs, pipeline.config, cache)
-    return found, pickled, pool
+            return {}, {}, {}, start_pool(jobs, pipeline.config, cache)
+    return found, pickled, notes, pool
 
 
 def run_pool(

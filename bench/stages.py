@@ -8,14 +8,14 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
 
 - discover and read: `.gitignore`-aware discovery, the project's layout, every file's bytes;
 - registry: importing the codemods (libcst with them);
-- index: `index_module` of the modules the plans index in any case (`INDEXES` tokens), as
-  the workers do it before the plans;
+- index: `index_module` of the modules the plans index in any case (`INDEXES` tokens), and
+  their prescreens' notes, as the workers do it before the plans;
 - plans: each family's plans over that index, family by family, as a planning child
   makes them (a family's planners share their scans);
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
-  them: the worker's collector thresholds, each module's facts handed over from the index
-  (a worker never indexes a module again), no tree of the plans' left, a full collection
-  after each parsed file.
+  them: the worker's collector thresholds, each module's facts and prescreens' note handed
+  over from the index (a worker never indexes a module again), no tree of the plans' left,
+  a full collection after each parsed file.
 
 Printed: each stage's CPU, the plans per family, the per-file stage split into the files
 only screened and the files parsed by libcst, and the slowest files. `--profile DIR`
@@ -92,8 +92,15 @@ def main() -> None:
         if isinstance(d := contents[f.display], bytes) and any(t in d for t in tokens)
     ]
 
+    notes: dict[str, Any] = {}
+
     def index() -> dict[str, ModuleInfo | None]:
-        return {f.display: index_module(f, d) for f, d in todo}
+        found = {}
+        for f, d in todo:
+            info = found[f.display] = index_module(f, d)
+            if info is not None:  # (the prescreens' note, while the tree is at hand)
+                notes[f.display] = pipeline.screen_note(f.display, d, info.tree)
+        return found
 
     modules, _ = _timed(f"index ({len(todo)} modules)", args.profile, "index", index)
     blobs = {
@@ -137,7 +144,8 @@ def main() -> None:
             started = time.process_time()
             if file.display in blobs:
                 remember(from_blob(blobs[file.display], data), data)
-            outcome = pipeline.rewrite_file(file, data, made.get(file.display), key)
+            note = notes.get(file.display)
+            outcome = pipeline.rewrite_file(file, data, made.get(file.display), key, note=note)
             if outcome.parsed:
                 gc.collect()
             spent.append((time.process_time() - started, file.display, outcome.parsed))

@@ -205,8 +205,9 @@ def test_the_workers_index_what_the_plans_would(jobs: int) -> None:
     pipeline = Pipeline(Config())
     files, contents = _legacy_files()
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(Config(),)) as pool:
-        modules, pickled, same = index_apart(pool, pipeline, files, contents, jobs, None)
+        modules, pickled, notes, same = index_apart(pool, pipeline, files, contents, jobs, None)
     assert same is pool
+    assert notes and notes.keys() <= pickled.keys()  # (with their prescreens' notes)
     assert {"app/main.py", "app/db.py"} <= modules.keys()
     assert pickled.keys() == {path for path, info in modules.items() if info is not None}
     for path, info in modules.items():
@@ -236,9 +237,9 @@ def test_a_worker_that_dies_indexing_leaves_the_plans_to_index(
     files, contents = _legacy_files()
     pool = ProcessPoolExecutor(2, initializer=_init_worker, initargs=(Config(),))
     pool.submit(int).result()
-    modules, pickled, fresh = index_apart(pool, pipeline, files, contents, 2, None)
+    modules, pickled, notes, fresh = index_apart(pool, pipeline, files, contents, 2, None)
     try:
-        assert modules == {} and pickled == {} and fresh is not pool
+        assert modules == {} and pickled == {} and notes == {} and fresh is not pool
         assert fresh.submit(sum, [1, 2]).result() == 3  # a working pool in its place
     finally:
         fresh.shutdown()
@@ -288,7 +289,9 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
         assert isinstance(data, bytes)
         info = index_module(file, data)
         facts = None if info is None else facts_blob(info)
-        tasks.append((file, data, plans.get(file.display), None, facts))
+        # (the prescreens' note, as the indexing worker makes it: see _index_chunk)
+        note = None if info is None else pipeline.screen_note(file.display, data, info.tree)
+        tasks.append((file, data, plans.get(file.display), None, facts, note))
     forget()
     expected = [pipeline.rewrite_file(*task[:4]) for task in tasks]
     assert any(o.findings for o in expected) and any(o.new for o in expected)
@@ -303,13 +306,33 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
         original(self, node, own)  # type: ignore[arg-type]
 
     monkeypatch.setattr(index._Collector, "walk", walk)
+    parsed: list[bytes] = []
+    parse = syntax.parse
+
+    def counted(data: bytes, *args: Any, **kwargs: Any) -> ast.Module:
+        parsed.append(data)
+        return parse(data, *args, **kwargs)
+
+    monkeypatch.setattr(syntax, "parse", counted)
     outcomes = _process_chunk(tasks)
-    assert [(o.findings, o.new, o.errors) for o in outcomes] == [
-        (o.findings, o.new, o.errors) for o in expected
+    seen = set(parsed)  # (before the notes are asked again below)
+    assert [(o.findings, o.new, o.errors, o.parsed) for o in outcomes] == [
+        (o.findings, o.new, o.errors, o.parsed) for o in expected
     ]
     # Only the rewritten text, in the check that a second run leaves it alone.
     rewritten = {o.file.display for o in expected if o.new}
     assert collected and set(collected) <= rewritten
+    # A file its note rules out is not parsed again; the others are, once at least.
+    out = [
+        data
+        for file, data, plans_of_file, _, _, note in tasks
+        if note is not None
+        and all(
+            a is False for a in pipeline.noted(file.display, data, note, plans_of_file).values()
+        )
+    ]
+    assert out and not set(out) & seen
+    assert {o.original for o in outcomes if o.parsed} <= seen
 
 
 def test_the_families_are_the_registrys() -> None:

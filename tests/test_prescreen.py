@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from test_golden import TESTDATA, single_cases, tree_cases
 
+from asyncfix import syntax
 from asyncfix.codemods import AsyncfixCodemod, all_codemods
+from asyncfix.codemods.view import SourceView
 from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
-from asyncfix.files import SourceFile
+from asyncfix.files import SourceError, SourceFile
+from asyncfix.planning import make_plans
 
 CODEMODS = all_codemods()
 ALL = Config()  # every rule
@@ -83,3 +86,59 @@ def test_prescreens_change_no_project_result(
     assert [(o.file.display, o.new, o.findings) for o in screened.outcomes] == [
         (o.file.display, o.new, o.findings) for o in unscreened.outcomes
     ]
+
+
+def _noted_against_prescreens(
+    pipeline: Pipeline, name: str, data: bytes, plans: dict[str, object] | None
+) -> list[str]:
+    """The codemods whose answer from the file's note differs from its prescreen's."""
+    tree = syntax.parse(data)
+    note = pipeline.screen_note(name, data, tree)
+    view = SourceView(name, data, tree, pipeline.config, pipeline.enabled, plans or {})
+    if note is None:  # (only where some prescreen passes with no plan)
+        alone = SourceView(name, data, tree, pipeline.config, pipeline.enabled, {})
+        asked = [c for c in pipeline.for_path(name) if c.may_match(data)]
+        return [] if any(c.prescreen(alone) for c in asked) else [f"{name}: no note"]
+    noted = pipeline.noted(name, data, note, plans)
+    return [
+        f"{name}: {codemod.NAME}"
+        for codemod, answer in noted.items()
+        if answer is not None and answer != codemod.prescreen(view)
+    ]
+
+
+def test_notes_answer_as_the_prescreens_on_every_source() -> None:
+    # What the worker that indexed a file notes (Pipeline.screen_note) stands for the
+    # prescreens in the worker that rewrites it: each answer it gives is theirs.
+    pipeline = _pipeline(None, True)
+    differ = []
+    for name, data in SOURCES:
+        try:
+            syntax.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        differ += _noted_against_prescreens(pipeline, name, data, None)
+    assert not differ
+
+
+@pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notes_answer_as_the_prescreens_with_the_plans(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "project"
+    shutil.copytree(case / "input", work)
+    monkeypatch.chdir(work)
+    pipeline = _pipeline(None, True)
+    files = [SourceFile(p, str(p)) for p in sorted(Path(".").rglob("*.py"))]
+    contents: dict[str, bytes | SourceError] = {f.display: f.path.read_bytes() for f in files}
+    plans = make_plans(pipeline, files, contents)
+    differ = []
+    for file in files:
+        data = contents[file.display]
+        assert isinstance(data, bytes)
+        try:
+            syntax.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        differ += _noted_against_prescreens(pipeline, file.display, data, plans.get(file.display))
+    assert not differ

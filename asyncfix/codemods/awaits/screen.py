@@ -85,14 +85,20 @@ def _classes_by_root() -> dict[str, list[tuple[str, frozenset[str]]]]:
 _CLASSES_BY_ROOT = _classes_by_root()
 
 
-def _typed_call(func: ast.expr, methods: set[str]) -> bool:
-    """`x.m()` where `type_of` may type the receiver: a name, a call, an await, or an
+def _typed_method(func: ast.expr) -> str | None:
+    """m, for `x.m` where `type_of` may type the receiver: a name, a call, an await, or an
     item of one (`client.db.coll`, `client["db"]["coll"]`)."""
-    return (
-        isinstance(func, ast.Attribute)
-        and func.attr in methods
-        and isinstance(func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript)
-    )
+    if isinstance(func, ast.Attribute) and isinstance(
+        func.value, ast.Name | ast.Call | ast.Await | ast.Attribute | ast.Subscript
+    ):
+        return func.attr
+    return None
+
+
+def _typed_call(func: ast.expr, methods: set[str]) -> bool:
+    """`x.m()` with m one of `methods` and a receiver `type_of` may type."""
+    method = _typed_method(func)
+    return method is not None and method in methods
 
 
 # The nodes in whose position `_Screen._call` asks about a call (see `_may_find`).
@@ -104,6 +110,50 @@ _POSITIONS: dict[type[ast.AST], str] = {
 _INHERITED_METHODS = {
     name: frozenset(kinds["coroutine"]) for name, kinds in table.SUBCLASSED.items()
 }
+
+
+# A call `_Screen._call` is asked about: (its line, `func.attr` when `_typed_call` may
+# accept it, its resolved callee (`canonical`), whether its result is dropped).
+CallSite = tuple[int, str | None, str | None, bool]
+
+
+def call_sites(info: ModuleInfo, tree: ast.Module) -> list[CallSite]:
+    """Each call in a position `_Screen._call` is asked about, from the nodes every screen
+    shares, described without its scope: what `_site_may_be` checks of it against the
+    names a plan makes coroutines. It reads only the file, so the worker that indexes the
+    module makes it (see `may_have_candidate`)."""
+    sites: list[CallSite] = []
+    for node in every_node(tree):
+        kind = type(node)
+        field = _POSITIONS.get(kind)
+        if field is None:
+            continue
+        call = getattr(node, field)
+        if type(call) is not ast.Call:
+            continue
+        if kind is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if not result_attribute(node.attr):
+                continue
+        elif kind is ast.Assign:
+            assert isinstance(node, ast.Assign)
+            if len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:
+                continue  # (see _statement_position)
+        assert isinstance(call, ast.Call)
+        func = call.func
+        resolved = info.resolve(func)
+        name = None if resolved is None else canonical(resolved)
+        sites.append((call.lineno, _typed_method(func), name, kind is ast.Expr))
+    return sites
+
+
+def _site_may_be(
+    attr: str | None, name: str | None, dropped: bool, qualified: set[str], methods: set[str]
+) -> bool:
+    """May the walk find this call site (see `_candidate_lines`)?"""
+    return (attr is not None and attr in methods) or (
+        name is not None and (name in qualified or (dropped and name in TASK_FACTORIES))
+    )
 
 
 class _Found(Exception):
@@ -145,40 +195,15 @@ class _Screen(ScreenTypes):
 
     def _candidate_lines(self, tree: ast.Module) -> list[int] | None:
         """The lines of the calls the walk may find (sorted; None: not known, walk it
-        all). Each call in a position `_call` is asked about, from the nodes every screen
-        shares, checked without its scope: a receiver of any class, a name that may be a
-        result. Most modules have none, and the walk below, with the scopes it tracks and
-        several times the cost, enters only the statements that span one of these lines."""
-        lines: list[int] = []
+        all): those of `call_sites` that `_site_may_be` accepts. Most modules have none,
+        and the walk below, with the scopes it tracks and several times the cost, enters
+        only the statements that span one of these lines."""
         methods = self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
-        for node in every_node(tree):
-            kind = type(node)
-            field = _POSITIONS.get(kind)
-            if field is None:
-                continue
-            call = getattr(node, field)
-            if type(call) is not ast.Call:
-                continue
-            if kind is ast.Attribute:
-                assert isinstance(node, ast.Attribute)
-                if not result_attribute(node.attr):
-                    continue
-            elif kind is ast.Assign:
-                assert isinstance(node, ast.Assign)
-                if len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:
-                    continue  # (see _statement_position)
-            assert isinstance(call, ast.Call)
-            func = call.func
-            if _typed_call(func, methods):
-                lines.append(call.lineno)
-                continue
-            resolved = self.info.resolve(func)
-            if resolved is not None and (
-                (name := canonical(resolved)) in self.qualified
-                or (kind is ast.Expr and name in TASK_FACTORIES)
-            ):
-                lines.append(call.lineno)
-        return sorted(lines)
+        return sorted(
+            line
+            for line, attr, name, dropped in call_sites(self.info, tree)
+            if _site_may_be(attr, name, dropped, self.qualified, methods)
+        )
 
     def _may_hold(self, stmt: ast.stmt) -> bool:
         """Could `stmt` hold a call of `_lines`? Its nodes are on its lines, a def's or a
@@ -375,3 +400,36 @@ def screened(
     facts = module_facts(info)
     facts.merge(ProjectFacts.from_plan(plan))
     return info, facts, tree
+
+
+# What `may_have_candidate` reads of a module's `call_sites`: the method names of typed
+# calls, the resolved callees, and whether a task factory's result is dropped.
+SiteNames = tuple[frozenset[str], frozenset[str], bool]
+
+
+def site_names(info: ModuleInfo, tree: ast.Module) -> SiteNames:
+    """`call_sites` of the module, as `may_have_candidate` reads them (made where the
+    tree is at hand: the worker that indexes the module)."""
+    sites = call_sites(info, tree)
+    return (
+        frozenset(attr for _, attr, _, _ in sites if attr is not None),
+        frozenset(name for _, _, name, _ in sites if name is not None),
+        any(dropped and name in TASK_FACTORIES for _, _, name, dropped in sites),
+    )
+
+
+def may_have_candidate(path: str, data: bytes, plan: Any, names: SiteNames) -> bool:
+    """`screen_forgotten_await` without the tree, from the module's `site_names`: False
+    exactly where that screen finds no candidate line (`_Screen.found`'s two early
+    answers), True where its walk would have to decide."""
+    info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
+    if info is None:
+        return True
+    facts = module_facts(info)
+    facts.merge(ProjectFacts.from_plan(plan))
+    qualified, methods, loops = _coroutine_names(info, facts)
+    if not qualified and not methods and not loops:
+        return False
+    methods = methods | {LOOP_TASK_FACTORY} if loops else methods
+    attrs, callees, dropped_factory = names
+    return dropped_factory or not attrs.isdisjoint(methods) or not callees.isdisjoint(qualified)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -58,10 +58,14 @@ def view_entry(name: str, view: SourceView) -> tuple[bool, Mapping[str, Any]]:
     as LifespanCodemod.entry() decides, for a file with a plan. A file without one is
     planned on its own: `planned` is False and the prescreen judges its shapes instead
     (planning it here would cost a libcst parse)."""
-    planned = view.plans.get(name)
+    return plan_entry(view.plans.get(name), view.source)
+
+
+def plan_entry(planned: Mapping[str, Any] | None, source: bytes) -> tuple[bool, Mapping[str, Any]]:
+    """`view_entry`, from the codemod's plan for the file (None: none) and its bytes."""
     if planned is None:
         return False, {}
-    if not has_work(planned) or planned.get("digest") != digest(view.source):
+    if not has_work(planned) or planned.get("digest") != digest(source):
         return True, {}
     return True, planned
 
@@ -228,11 +232,20 @@ DISPOSE_ENGINE = "lifespan-dispose-engine"
 POOL_LIMITS = "lifespan-pool-limits"
 
 
+# Each screen below decides from the codemod's entry (`view_entry`) and the file's shapes,
+# asked only when needed: `Shapes` gives them (`shapes_of`, or those the worker that
+# indexed the module made: see codemods/speed/notes.py).
+Shapes = Callable[[], _Shapes]
+
+
 def screen_on_event(view: SourceView) -> bool:
-    planned, entry = view_entry(ON_EVENT, view)
+    return on_event_says(*view_entry(ON_EVENT, view), lambda: shapes_of(view))
+
+
+def on_event_says(planned: bool, entry: Mapping[str, Any], shapes: Shapes) -> bool:
     if planned:
         return bool(entry.get("strip") or entry.get("refuse"))
-    return shapes_of(view).registrations  # the only source of strip/refuse
+    return shapes().registrations  # the only source of strip/refuse
 
 
 # The entry keys that hold work for ImportTimeClient.
@@ -240,29 +253,36 @@ CLIENT_KEYS = ("clients", "client_uses", "lazy", "lazy_uses", "lazy_close")
 
 
 def screen_import_time_client(view: SourceView) -> bool:
+    return import_time_client_says(*view_entry(IMPORT_TIME_CLIENT, view), lambda: shapes_of(view))
+
+
+def import_time_client_says(planned: bool, entry: Mapping[str, Any], shapes: Shapes) -> bool:
     # A planned client or use, else a client attribute of a class.
-    planned, entry = view_entry(IMPORT_TIME_CLIENT, view)
-    shapes = shapes_of(view)
-    if any(entry.get(key) for key in CLIENT_KEYS) or (not planned and shapes.clients):
+    if any(entry.get(key) for key in CLIENT_KEYS) or (not planned and shapes().clients):
         return True
-    return shapes.class_clients
+    return shapes().class_clients
 
 
 def screen_per_call_client(view: SourceView) -> bool:
+    return per_call_client_says(*view_entry(PER_CALL_CLIENT, view), lambda: shapes_of(view))
+
+
+def per_call_client_says(planned: bool, entry: Mapping[str, Any], shapes: Shapes) -> bool:
     # A file planned on its own never gets `shared` (no router elsewhere).
-    planned, entry = view_entry(PER_CALL_CLIENT, view)
     if entry.get("shared") or entry.get("per_call"):
         return True
-    shapes = shapes_of(view)
-    apps = bool(entry.get("apps")) if planned else shapes.apps
-    return (apps or shapes.routes) and shapes.with_clients
+    apps = bool(entry.get("apps")) if planned else shapes().apps
+    return (apps or shapes().routes) and shapes().with_clients
 
 
 def screen_dispose_engine(view: SourceView) -> bool:
-    planned, entry = view_entry(DISPOSE_ENGINE, view)
+    return dispose_engine_says(*view_entry(DISPOSE_ENGINE, view), lambda: shapes_of(view))
+
+
+def dispose_engine_says(planned: bool, entry: Mapping[str, Any], shapes: Shapes) -> bool:
     if planned:
         return bool(entry.get("engines") or entry.get("engine_refuse"))
-    return shapes_of(view).engines
+    return shapes().engines
 
 
 def screen_pool_limits(view: SourceView) -> bool:

@@ -6,5 +6,8 @@ the codemods' contract (`asyncfix.codemods.base`).
 - `metadata`: parents, expression contexts and qualified names from walks over the
   nodes' fields, and the metadata wrapper that serves them;
 - `positions`: `FileRun`'s per-file caches (stdlib ast, bytes, metadata, line maps,
-  positions in the original tree).
+  positions in the original tree);
+- `screens` and `notes` (no libcst): the walk of the stdlib ast the prescreens share, and
+  what the prescreens say of a file in the worker that indexes it, so that the worker
+  rewriting it parses it again only when one may pass.
 """
