@@ -38,7 +38,7 @@ from asyncfix import driver, syntax
 from asyncfix.config import find_pyproject, load_config
 from asyncfix.files import discover
 from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
-from asyncfix.workers import GC_THRESHOLDS, facts_blob, from_blob
+from asyncfix.workers import GC_THRESHOLDS, facts_blob, free_parsed, from_blob
 
 T = TypeVar("T")
 
@@ -139,7 +139,7 @@ def main() -> None:
                 remember(from_blob(blobs[file.display], data), data)
             outcome = pipeline.rewrite_file(file, data, made.get(file.display), key)
             if outcome.parsed:
-                gc.collect()
+                free_parsed()
             spent.append((time.process_time() - started, file.display, outcome.parsed))
         return spent
 
