@@ -15,7 +15,7 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
   them: the worker's collector thresholds, each module's facts handed over from the index
   (a worker never indexes a module again), no tree of the plans' left, a full collection
-  after each parsed file.
+  after each parsed file, what survives it then frozen (`workers.free_parsed`).
 
 Printed: each stage's CPU, the plans per family, the per-file stage split into the files
 only screened and the files parsed by libcst, and the slowest files. `--profile DIR`
