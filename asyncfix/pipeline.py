@@ -371,6 +371,7 @@ class Pipeline:
             if run.result is module
             else code_of(run.result, source, feeds, run.bytes_of(run.result))
         )
+        run.release()  # (its scopes freed now: see FileCaches.release)
         if new != data:
             # Sites suppressed by line (an editor's one fix, apply --min-share) are fixed
             # by a second run: no idempotence to check, only that it parses and compiles.
@@ -419,9 +420,11 @@ class Pipeline:
         if module is None or not whole:
             return None  # Python parses it, and no codemod would act on it again
         source = new if feeds is None else feeds.stripped
-        again = self.rewrite(
+        second = self.rewrite(
             module, source, new_text, path, plans, syntax_tree=tree, screened=screened
-        ).result
+        )
+        again = second.result
+        second.release()
         if again is None or code_of(again, source) != source:
             return "is not idempotent (a second run changes it again)"
         return None

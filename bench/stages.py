@@ -15,7 +15,8 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
   them: the worker's collector thresholds, each module's facts and prescreens' note handed
   over from the index (a worker never indexes a module again), no tree of the plans' left,
-  a full collection after each parsed file.
+  a full collection after each parsed file, what survives it then frozen
+  (`workers.free_parsed`).
 
 Printed: each stage's CPU, the plans per family, the per-file stage split into the files
 only screened and the files parsed by libcst, and the slowest files. `--profile DIR`
@@ -38,7 +39,7 @@ from asyncfix import driver, syntax
 from asyncfix.config import find_pyproject, load_config
 from asyncfix.files import discover
 from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
-from asyncfix.workers import GC_THRESHOLDS, facts_blob, from_blob
+from asyncfix.workers import GC_THRESHOLDS, facts_blob, free_parsed, from_blob
 
 T = TypeVar("T")
 
@@ -147,7 +148,7 @@ def main() -> None:
             note = notes.get(file.display)
             outcome = pipeline.rewrite_file(file, data, made.get(file.display), key, note=note)
             if outcome.parsed:
-                gc.collect()
+                free_parsed()
             spent.append((time.process_time() - started, file.display, outcome.parsed))
         return spent
 

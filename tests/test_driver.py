@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import pickle
 import signal
 import sys
 import time
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +35,14 @@ from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import ModuleInfo, forget, index_module
 from asyncfix.planning import make_plans, plan_apart, plan_groups
 from asyncfix.signals import Interrupted, stop_on_signals
-from asyncfix.workers import _init_worker, _process_chunk, facts_blob, from_blob, index_apart
+from asyncfix.workers import (
+    _init_worker,
+    _process_chunk,
+    facts_blob,
+    free_parsed,
+    from_blob,
+    index_apart,
+)
 
 RULE = Rule("AF999", "test", "test", "why", "fix", "", "")
 
@@ -314,7 +323,10 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
         return parse(data, *args, **kwargs)
 
     monkeypatch.setattr(syntax, "parse", counted)
-    outcomes = _process_chunk(tasks)
+    try:
+        outcomes = _process_chunk(tasks)
+    finally:
+        gc.unfreeze()  # (what a worker's collections freeze: not for the tests after)
     seen = set(parsed)  # (before the notes are asked again below)
     assert [(o.findings, o.new, o.errors, o.parsed) for o in outcomes] == [
         (o.findings, o.new, o.errors, o.parsed) for o in expected
@@ -333,6 +345,28 @@ def test_a_worker_handed_the_facts_does_not_index_the_module_again(
     ]
     assert out and not set(out) & seen
     assert {o.original for o in outcomes if o.parsed} <= seen
+
+
+class _Node:
+    other: _Node | None = None
+
+
+def test_a_worker_frees_a_parsed_files_cycles_and_freezes_what_survives() -> None:
+    # (after a file libcst parsed: see _process_chunk)
+    kept, dropped = _Node(), _Node()
+    dropped.other, kept.other = _Node(), _Node()
+    dropped.other.other = dropped  # a cycle, as a tree's scopes make
+    gone = weakref.ref(dropped)
+    del dropped
+    try:
+        free_parsed()
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+        # the survivor is no longer among what a collection walks
+        assert not any(o is kept for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(o is kept for o in gc.get_objects())
 
 
 def test_the_families_are_the_registrys() -> None:

@@ -6,6 +6,8 @@ QualifiedNameProvider and the positions of one statement for PositionProvider; a
 from __future__ import annotations
 
 import ast
+import gc
+import weakref
 from pathlib import Path
 
 import libcst as cst
@@ -19,6 +21,7 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
+    ScopeProvider,
 )
 
 from asyncfix.codemods.base import FileRun
@@ -297,3 +300,31 @@ def test_code_bytes_keep_what_the_screens_read_outside_utf_8() -> None:
     module = cst.parse_module(cr)
     run = FileRun("m.py", module, Config(), frozenset(), {}, source=cr)
     assert run.code_bytes(module) == module.code.encode("utf-8")
+
+
+def test_a_released_runs_scopes_go_without_a_collection() -> None:
+    # (see FileCaches.release: a worker's collection after the file then finds them gone)
+    source = (
+        "import os\nfrom a import b as c\nX = 1\n\n"
+        "class K:\n    y = [i for i in range(3)]\n\n"
+        "    async def f(self, z):\n        global X\n        g = lambda q: q + z\n"
+        "        return len(os.sep) + c(X) + g(1)\n"
+    )
+    module = cst.parse_module(source)
+    run = FileRun("m.py", module, Config(), frozenset(), {})
+    scopes = run.wrapper(module).resolve(ScopeProvider)
+    kept = {s for s in scopes.values() if s is not None}
+    assert len(kept) == 5  # global, class, comprehension, function, lambda
+    gone: list[weakref.ref[object]] = [weakref.ref(s) for s in kept]
+    gone += [weakref.ref(a) for s in kept for a in s.assignments]
+    gone += [weakref.ref(next(iter(kept)).globals.parent)]  # (the builtin scope)
+    del scopes, kept
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        run.release()
+        del run, module
+        assert [ref for ref in gone if ref() is not None] == []
+    finally:
+        if enabled:
+            gc.enable()

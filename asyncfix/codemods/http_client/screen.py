@@ -93,23 +93,25 @@ class Shape:
 
 def module_shape(tree: ast.Module) -> Shape:
     shape = Shape()
-
-    def walk(nodes: Iterable[ast.AST], inside: frozenset[type[DefNode]]) -> None:
-        for node in nodes:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                shape.imports.append(node)
-                continue
-            below = inside
-            if isinstance(node, DefNode) and type(node) not in inside:
-                shape.defs[type(node)].append(node)
-                below = inside | {type(node)}
-            for name in BLOCK_FIELDS:
-                block = getattr(node, name, None)
-                if block:
-                    walk(block, below)
-
-    walk(tree.body, frozenset())
+    _shape_walk(shape, tree.body, frozenset())
     return shape
+
+
+def _shape_walk(shape: Shape, nodes: Iterable[ast.AST], inside: frozenset[type[DefNode]]) -> None:
+    # (not a closure: a recursive closure is a reference cycle, which kept `shape` and its
+    # nodes until a full collection)
+    for node in nodes:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            shape.imports.append(node)
+            continue
+        below = inside
+        if isinstance(node, DefNode) and type(node) not in inside:
+            shape.defs[type(node)].append(node)
+            below = inside | {type(node)}
+        for name in BLOCK_FIELDS:
+            block = getattr(node, name, None)
+            if block:
+                _shape_walk(shape, block, below)
 
 
 class Lines:

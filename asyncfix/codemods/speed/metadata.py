@@ -272,6 +272,32 @@ class FastWrapper(MetadataWrapper):
         return super().resolve_many(providers)
 
 
+def release_scopes(wrapper: MetadataWrapper) -> None:
+    """Break the reference cycles of the scopes resolved on `wrapper`'s tree, once nothing
+    will ask them again: a scope holds its assignments and accesses, which hold it back
+    (and the global and builtin scopes each other). Reference counting then frees them
+    with the nodes they hold, where a full collection had to walk them all (the
+    collection after each file libcst parsed, see workers.free_parsed)."""
+    resolved = wrapper._metadata.get(ScopeProvider)
+    if not resolved:
+        return
+    todo = [scope for scope in set(resolved.values()) if isinstance(scope, Scope)]
+    seen: set[int] = set()
+    while todo:
+        scope = todo.pop()
+        if id(scope) in seen:
+            continue
+        seen.add(id(scope))
+        fields = vars(scope)
+        todo.extend(s for s in (fields.get("parent"), fields.get("globals")) if s is not None)
+        # (an Access holds its scope and assignments, never the other way round once those
+        # are cleared: it has slots, and is left as it is)
+        for assignments in fields.get("_assignments", {}).values():
+            for assignment in assignments:
+                vars(assignment).clear()
+        fields.clear()
+
+
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 # Node type -> is it a statement (`isinstance` against libcst's ABCs costs, per node).
 _IS_STATEMENT: dict[type[cst.CSTNode], bool] = {}

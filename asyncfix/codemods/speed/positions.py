@@ -16,7 +16,7 @@ from libcst.metadata import (
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from asyncfix import syntax
-from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes
+from asyncfix.codemods.speed.metadata import FastWrapper, child_nodes, release_scopes
 from asyncfix.linediff import Matcher
 
 _T = TypeVar("_T")
@@ -104,6 +104,13 @@ class FileCaches:
             self._forget_older(self._wrappers)
             self._wrappers[id(module)] = (module, FastWrapper(module, unsafe_skip_copy=True))
         return self._wrappers[id(module)][1]
+
+    def release(self) -> None:
+        """The run is over: its trees' scopes are freed now (see `release_scopes`), not left
+        for a collection to find. Nothing may ask this run's metadata after this."""
+        for _, wrapper in self._wrappers.values():
+            release_scopes(wrapper)
+        self._wrappers.clear()
 
     def _forget_older(self, cache: dict[int, tuple[cst.Module, _T]]) -> None:
         """Drop what `cache` holds for rewritten trees: a new tree is asked about, and
