@@ -21,7 +21,7 @@ from asyncfix.project import Layout, project_root
 from asyncfix.quiet import codemod_free
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
-from asyncfix.signals import Interrupted
+from asyncfix.signals import Interrupted, close_pool
 from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 from asyncfix.workers import (
@@ -302,10 +302,11 @@ def _run(
             _kill(pool)  # not merely shut down: a worker may be deep in a large file
             if result_cache is not None:
                 result_cache.remove_temporaries()  # a killed worker may have been writing
+            pool = None  # (killed: nothing left to close)
         raise
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            close_pool(pool)
     if run_key is not None and result_cache is not None:
         result_cache.put_run(run_key, outcomes)
     return _result(outcomes, errors, started)

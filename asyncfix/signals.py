@@ -70,9 +70,21 @@ def kill_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in workers:
         process.kill()  # they only compute; nothing of theirs needs cleaning up
-    # The pool's manager thread sees its workers die and closes the queues. Left running,
-    # it could still be closing them at interpreter exit, where an error of its printed
-    # after the run's last message ("Bad file descriptor"). Bounded: a stop stays prompt.
+    _join_manager(manager)
+
+
+def close_pool(pool: ProcessPoolExecutor) -> None:
+    """Let the workers go once the run has their results (they are idle)."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    _join_manager(manager)
+
+
+def _join_manager(manager: threading.Thread | None) -> None:
+    # The pool's manager thread sees its workers end and closes the queues. Left running,
+    # it could still be closing them at interpreter exit, where concurrent.futures' exit
+    # hook wakes it through a pipe already closed: "Bad file descriptor", printed after
+    # the run's last message. Bounded: a stop stays prompt.
     if manager is not None:
         manager.join(timeout=2)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import concurrent.futures.process
 import gc
 import os
 import pickle
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 import libcst as cst
 import pytest
 
+from asyncfix import driver as driver_module
 from asyncfix import index, syntax, workers
 from asyncfix.codemods import (
     AsyncfixCodemod,
@@ -30,7 +32,7 @@ from asyncfix.codemods import (
     resolve_selection,
 )
 from asyncfix.config import Config, ConfigError, parse_table
-from asyncfix.driver import Pipeline
+from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import ModuleInfo, forget, index_module
 from asyncfix.planning import make_plans, plan_apart, plan_groups
@@ -409,3 +411,38 @@ def test_the_lowered_source_travels_with_the_facts(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(syntax, "lower", lower)
     assert ast.dump(syntax.parse(data)) == ast.dump(ast.parse(lowered))
+
+
+def test_a_run_lets_its_pool_go_before_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pool that indexed the project but rewrote nothing (the one file given was rewritten
+    # here) used to be shut down without waiting: its manager thread, still closing the
+    # queues at interpreter exit, could race concurrent.futures' exit hook there and print
+    # "Bad file descriptor" after the run's last message. The run joins it now.
+    for i in range(12):
+        (tmp_path / f"m{i}.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    managers: list[Any] = []  # (shutdown forgets its thread: taken when the pool starts)
+    original = workers.start_pool
+
+    def recorded(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
+        pool = original(*args, **kwargs)
+        managers.append(getattr(pool, "_executor_manager_thread", None))
+        return pool
+
+    closing = concurrent.futures.process._ExecutorManagerThread.join_executor_internals
+
+    def slowly(self: Any) -> None:  # (the manager's last step, slow as under load)
+        time.sleep(0.5)
+        closing(self)
+
+    monkeypatch.setattr(driver_module, "start_pool", recorded)
+    monkeypatch.setattr(driver_module, "_candidates", lambda *args: True)  # (a pool, then)
+    monkeypatch.setattr(
+        concurrent.futures.process._ExecutorManagerThread, "join_executor_internals", slowly
+    )
+    result = run([tmp_path / "m3.py"], Config(), jobs=2)
+    assert [o.file.display for o in result.outcomes if o.changed] == ["m3.py"]
+    assert managers and managers[0] is not None  # (the run started a pool)
+    assert not managers[0].is_alive()
