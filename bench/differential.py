@@ -95,8 +95,10 @@ def compare_outputs(ref: Path, outputs: Iterable[tuple[Path, bytes]]) -> int:
     return 1 if differing else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser_for(description: str) -> argparse.ArgumentParser:
+    """The arguments a recording script takes: record or compare, where the outputs are
+    saved, the trees, the asyncfix to run (bench/onefile.py takes them too)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("mode", choices=("record", "compare"))
     parser.add_argument("ref", type=Path, help="directory of the saved outputs")
     parser.add_argument("trees", type=Path, nargs="+", help="trees to run in (basenames unique)")
@@ -105,6 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=str(Path(sys.executable).parent / "asyncfix"),
         help="the asyncfix executable (default: the one beside this Python)",
     )
+    return parser
+
+
+def unique_names(parser: argparse.ArgumentParser, trees: Sequence[Path]) -> None:
+    if len({t.name for t in trees}) != len(trees):
+        parser.error("tree basenames must be unique (outputs are saved by basename)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = parser_for(__doc__.split("\n\n")[0])
     parser.add_argument(
         "--command",
         action="append",
@@ -124,8 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(tree, copy, symlinks=True)
         trees = copies
-    if len({t.name for t in trees}) != len(trees):
-        parser.error("tree basenames must be unique (outputs are saved by basename)")
+    unique_names(parser, trees)
     commands = args.commands or DEFAULT_COMMANDS
     action = record if args.mode == "record" else compare
     return action(args.ref.resolve(), args.asyncfix, commands, trees)

@@ -22,14 +22,20 @@ bench/differential.py does, under REF/<tree name>/<file>/.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from differential import compare_outputs, run_command, save_outputs, slug
+from differential import (
+    compare_outputs,
+    parser_for,
+    run_command,
+    save_outputs,
+    slug,
+    unique_names,
+)
 
 NO_CACHE = ("check --no-cache --output-format json", "apply --dry-run --no-cache")
 CACHED = "check --output-format json"
@@ -81,21 +87,12 @@ def _saved(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=("record", "compare"))
-    parser.add_argument("ref", type=Path, help="directory of the saved outputs")
-    parser.add_argument("trees", type=Path, nargs="+", help="trees to run in (basenames unique)")
-    parser.add_argument(
-        "--asyncfix",
-        default=str(Path(sys.executable).parent / "asyncfix"),
-        help="the asyncfix executable (default: the one beside this Python)",
-    )
+    parser = parser_for(__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=8, help="files per tree (default 8)")
     parser.add_argument("--copy-to", type=Path, help="where the trees are copied (replaced)")
     args = parser.parse_args(argv)
     trees = [t.resolve() for t in args.trees]
-    if len({t.name for t in trees}) != len(trees):
-        parser.error("tree basenames must be unique (outputs are saved by basename)")
+    unique_names(parser, trees)
     with tempfile.TemporaryDirectory() as temporary:
         base = (args.copy_to or Path(temporary)).resolve()
         copies = [base / t.name for t in trees]
