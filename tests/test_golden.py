@@ -61,6 +61,14 @@ def tree_cases() -> list[Path]:
     )
 
 
+def project_copy(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of a multi-file case's input project, the working directory from now on."""
+    work = tmp_path / "project"
+    shutil.copytree(case / "input", work)
+    monkeypatch.chdir(work)
+    return work
+
+
 def _check_or_update(path: Path, actual: bytes) -> None:
     if UPDATE:
         path.write_bytes(actual)
@@ -108,9 +116,7 @@ def test_single_file_case(case: Path) -> None:
 
 @pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_multi_file_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "project"
-    shutil.copytree(case / "input", work)
-    monkeypatch.chdir(work)
+    work = project_copy(case, tmp_path, monkeypatch)
     pyproject = work / "pyproject.toml"
     config = _family_config(
         case.parent.name, load_config(pyproject if pyproject.exists() else None)

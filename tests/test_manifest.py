@@ -3,14 +3,13 @@ run it settles without the codemods (asyncfix/quiet.py) gives the full registry'
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from test_golden import TESTDATA, single_cases, tree_cases
+from test_golden import TESTDATA, project_copy, single_cases, tree_cases
 
 import asyncfix.codemods
 import asyncfix.driver
@@ -179,9 +178,7 @@ def test_a_run_without_codemods_is_the_full_runs(
 def test_each_file_of_a_golden_project_alone_is_the_full_runs(
     case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = tmp_path / "project"
-    shutil.copytree(case / "input", work)
-    monkeypatch.chdir(work)
+    project_copy(case, tmp_path, monkeypatch)
     files, _ = discover([Path(".")])
     config = Config()
     quiet = [_outcomes([f.path], config) for f in files]

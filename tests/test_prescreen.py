@@ -8,11 +8,10 @@ lost finding.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from test_golden import TESTDATA, single_cases, tree_cases
+from test_golden import TESTDATA, project_copy, single_cases, tree_cases
 
 from asyncfix import syntax
 from asyncfix.codemods import AsyncfixCodemod, all_codemods
@@ -77,9 +76,7 @@ def test_prescreens_skip_files_without_sites() -> None:
 def test_prescreens_change_no_project_result(
     case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = tmp_path / "project"
-    shutil.copytree(case / "input", work)
-    monkeypatch.chdir(work)
+    project_copy(case, tmp_path, monkeypatch)
     screened = run([Path(".")], ALL, jobs=1)
     monkeypatch.setattr(Pipeline, "prescreen", lambda *args: None)
     unscreened = run([Path(".")], ALL, jobs=1)
@@ -125,9 +122,7 @@ def test_notes_answer_as_the_prescreens_on_every_source() -> None:
 def test_notes_answer_as_the_prescreens_with_the_plans(
     case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = tmp_path / "project"
-    shutil.copytree(case / "input", work)
-    monkeypatch.chdir(work)
+    project_copy(case, tmp_path, monkeypatch)
     pipeline = _pipeline(None, True)
     files = [SourceFile(p, str(p)) for p in sorted(Path(".").rglob("*.py"))]
     contents: dict[str, bytes | SourceError] = {f.display: f.path.read_bytes() for f in files}
