@@ -11,6 +11,7 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import syntax
+from asyncfix.codemods.catalog import holds_any
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
@@ -54,8 +55,7 @@ def reaching(
     return [
         planner
         for planner in planners
-        if planner.PLAN_REACH is None
-        or any(token in data for data in held for token in planner.PLAN_REACH)
+        if planner.PLAN_REACH is None or holds_any(held, planner.PLAN_REACH)
     ]
 
 

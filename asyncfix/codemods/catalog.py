@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Entry",
     "entries",
+    "holds_any",
     "may_plan",
     "planner_of",
     "screen_of",
@@ -130,14 +131,16 @@ def may_plan(
         if not entry.plans:
             continue
         reach = entry.plan_reach
-        if given is not None and reach is not None and not _holds(given, reach):
+        if given is not None and reach is not None and not holds_any(given, reach):
             continue  # (it names none of the given files)
         if entry.plan_gate is None or in_project(entry.plan_gate):
             found.append(entry)
     return found
 
 
-def _holds(files: Sequence[bytes], tokens: tuple[bytes, ...]) -> bool:
+def holds_any(files: Sequence[bytes], tokens: Collection[bytes]) -> bool:
+    """Does one of `files` (their bytes) hold one of `tokens`? (a planner's reach: see
+    may_plan, planning.reaching)"""
     return any(token in data for data in files for token in tokens)
 
 
