@@ -63,6 +63,12 @@ _NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentatio
 MAX_BOOL_OPERANDS = 1000
 
 
+def may_chain_too_long(data: bytes) -> bool:
+    """May the source hold an `and`/`or` chain longer than libcst can parse (see
+    guard_depth, which then reads the tree)? A byte count: False rules it out."""
+    return data.count(b" and ") + data.count(b" or ") > MAX_BOOL_OPERANDS
+
+
 def guard_depth(data: bytes) -> ast.Module | None:
     """SourceError for source nested too deeply for libcst to parse without crashing.
 
@@ -80,7 +86,7 @@ def guard_depth(data: bytes) -> ast.Module | None:
         raise SourceError(1, 1, "too deeply nested to parse") from exc
     except ValueError:
         return None
-    if data.count(b" and ") + data.count(b" or ") > MAX_BOOL_OPERANDS:
+    if may_chain_too_long(data):
         for node in ast.walk(tree):
             if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
                 raise SourceError(node.lineno, node.col_offset + 1, "too deeply nested to parse")

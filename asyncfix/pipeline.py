@@ -13,7 +13,14 @@ from asyncfix.codemods import all_codemods, resolve_selection
 from asyncfix.config import Config, ConfigError
 from asyncfix.files import SourceError, SourceFile, check_named, check_text, decode, read_bytes
 from asyncfix.index import use_layout
-from asyncfix.parsing import MAX_BOOL_OPERANDS, TOO_DEEP, code_of, cst_parse, deeply, guard_depth
+from asyncfix.parsing import (
+    TOO_DEEP,
+    code_of,
+    cst_parse,
+    deeply,
+    guard_depth,
+    may_chain_too_long,
+)
 from asyncfix.report import FileError, Finding, Summary
 
 if TYPE_CHECKING:
@@ -322,11 +329,8 @@ class Pipeline:
             noted = None if note is None else self.noted(file.display, data, note, plans)
             if (
                 noted is not None
-                and not any(a is not False for a in noted.values())
-                and (
-                    data.count(b" and ") + data.count(b" or ")
-                    <= MAX_BOOL_OPERANDS  # (see guard_depth)
-                )
+                and all(a is False for a in noted.values())
+                and not may_chain_too_long(data)  # (guard_depth would read the tree)
             ):
                 # No prescreen passes, as the note of the worker that indexed (and so
                 # parsed) these bytes tells: no parse again.
