@@ -4,7 +4,6 @@ planning children, and the isolation of a file that kills its worker."""
 from __future__ import annotations
 
 import ast
-import ctypes
 import gc
 import io
 import pickle
@@ -14,6 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import is_dataclass, replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import index, syntax
@@ -29,11 +29,6 @@ from asyncfix.signals import stop_on_signals as _stop_on_signals
 if TYPE_CHECKING:
     from asyncfix.codemods.speed.notes import ScreenNote
 
-
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None)  # (the process's own symbols: libc's)
-except (OSError, TypeError):  # (no such handle on some systems)
-    _LIBC = None
 
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
 # default thresholds the collector walks them over and over (a third of a libcst parse).
@@ -222,9 +217,21 @@ def _give_back_heap() -> None:
     """Return the free pages of the C heap to the system (glibc's `malloc_trim`; nothing
     elsewhere). Python frees what a parse and the screens made, but the C heap keeps the
     pages: an indexing worker held ~10 MB more than it used while the plans ran."""
-    trim = getattr(_LIBC, "malloc_trim", None)
+    trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+@cache
+def _libc() -> Any:
+    """The process's own symbols (libc's among them); None where there is no such handle.
+    Loaded when first asked: only a run that indexes in workers trims."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
+        return None
 
 
 Indexed = tuple[dict[str, ModuleInfo | None], dict[str, bytes]]
