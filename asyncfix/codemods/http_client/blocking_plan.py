@@ -85,28 +85,25 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
     generators, not decorated) that call a blocking API directly or through each other.
     The chain shown is a shortest one (the first in call order among equals): round n finds
     the functions n calls away from a blocking API, whatever order the modules come in."""
+    functions = [f for info in infos for f in info.functions.values() if _followed(f)]
+
+    def chain(f: FunctionInfo, callee: str, found: Mapping[str, str]) -> str | None:
+        if callee in BLOCKING_ROOTS:
+            return f"{f.name} -> {callee}"
+        return f"{f.name} -> {found[callee]}" if callee in found else None
+
+    def api(f: FunctionInfo, callee: str, found: Mapping[str, str]) -> str | None:
+        return callee if callee in LOOP_BOUND else found.get(callee)
+
     # A call made only in an `except` block (installing a missing package, say) is a
     # fallback: offloading the whole function for it would cost a thread on every call.
-    functions = [
-        (f, list(f.main_calls())) for info in infos for f in info.functions.values() if _followed(f)
-    ]
-    found: dict[str, str] = {}
-    while True:
-        new: dict[str, str] = {}
-        for f, calls in functions:
-            if f.qualname in found or f.qualname in new:
-                continue  # a qualname defined twice (same-named modules): the first wins
-            for callee in calls:
-                if callee in BLOCKING_ROOTS:
-                    new[f.qualname] = f"{f.name} -> {callee}"
-                elif callee in found:
-                    new[f.qualname] = f"{f.name} -> {found[callee]}"
-                else:
-                    continue
-                break
-        if not new:
-            return _marked_loop_bound([f for f, _ in functions], found)
-        found.update(new)
+    found = _reached([(f, list(f.main_calls())) for f in functions], chain)
+    # The except blocks count for the loop-bound APIs: they run in the thread as well.
+    bound = _reached([(f, f.calls) for f in functions], api)
+    return {
+        name: f"{why}{USES_LOOP}{bound[name]}" if name in bound else why
+        for name, why in found.items()
+    }
 
 
 # Joins a blocking function's chain and the loop-bound API it also reaches (see LOOP_BOUND):
@@ -114,28 +111,26 @@ def blocking_functions(infos: Iterable[ModuleInfo]) -> dict[str, str]:
 USES_LOOP = " | uses the event loop: "
 
 
-def _marked_loop_bound(functions: list[FunctionInfo], found: dict[str, str]) -> dict[str, str]:
-    """`found`, each function that also reaches a loop-bound API marked with it."""
-    bound: dict[str, str] = {}
+def _reached(
+    functions: list[tuple[FunctionInfo, Iterable[str]]],
+    step: Callable[[FunctionInfo, str, Mapping[str, str]], str | None],
+) -> dict[str, str]:
+    """qualname -> what `step` says of its first callee it answers for (`found` holds the
+    answers of the rounds before), round by round until a round finds nothing new. A
+    qualname defined twice (same-named modules): the first def wins."""
+    found: dict[str, str] = {}
     while True:
         new: dict[str, str] = {}
-        for f in functions:
-            if f.qualname in bound or f.qualname in new:
+        for f, calls in functions:
+            if f.qualname in found or f.qualname in new:
                 continue
-            for callee in f.calls:  # the except blocks too: they run in the thread as well
-                if callee in LOOP_BOUND:
-                    new[f.qualname] = callee
-                    break
-                if callee in bound:
-                    new[f.qualname] = bound[callee]
+            for callee in calls:
+                if (why := step(f, callee, found)) is not None:
+                    new[f.qualname] = why
                     break
         if not new:
-            break
-        bound.update(new)
-    return {
-        name: f"{chain}{USES_LOOP}{bound[name]}" if name in bound else chain
-        for name, chain in found.items()
-    }
+            return found
+        found.update(new)
 
 
 # `async def` as the tokenizer can meet it: never inside a word, blanks or line
