@@ -4,10 +4,12 @@ anything it cannot vouch for goes to the full command line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -80,9 +82,11 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def entry(project: Path, *args: str) -> Run:
-    """`asyncfix ARGS` as the console script runs it."""
+def entry(project: Path, *args: str, package: Path | None = None) -> Run:
+    """`asyncfix ARGS` as the console script runs it (`package`: from that copy of it)."""
     env = _env(project.parent)
+    if package is not None:
+        env["PYTHONPATH"] = str(package)
     done = subprocess.run(
         [sys.executable, "-c", ENTRY, *args], cwd=project, env=env, capture_output=True, text=True
     )
@@ -128,6 +132,13 @@ def test_never_imports_click_libcst_or_the_driver(project: Path) -> None:
     assert served.warm
     loaded = {m.split(".")[0] for m in served.modules} | set(served.modules)
     assert not loaded & {"click", "libcst", "pathspec", "asyncfix.driver", "asyncfix.cli"}
+    assert "hashlib" not in loaded  # (OpenSSL: see warm.sha256)
+
+
+def test_its_sha256_is_hashlib_s() -> None:
+    assert warm._builtin_sha256 is not None
+    for data in (b"", b"x", bytes(range(256)) * 1000):
+        assert warm._builtin_sha256(data).digest() == hashlib.sha256(data).digest()
 
 
 def test_files_given_and_errors(project: Path) -> None:
@@ -158,18 +169,36 @@ def _record(project: Path) -> dict[str, Any]:
     return record
 
 
-def test_a_byte_changed_under_the_same_size_and_time_is_seen(project: Path) -> None:
+@pytest.mark.parametrize("changed", ["source", "project file", "asyncfix"])
+def test_a_byte_changed_under_the_same_size_and_time_is_seen(
+    project: Path, tmp_path: Path, changed: str
+) -> None:
+    (project / "src" / "pkg" / "requirements.txt").write_text("httpx\n")
+    package = tmp_path / "lib"
+    shutil.copytree(
+        Path(warm.__file__).parent, package / "asyncfix", ignore=shutil.ignore_patterns("*.pyc")
+    )
     # Older than the racy window: the record trusts the files' stamps (git's index way).
     time.sleep(warm.RACY_NS / 1e9 + 0.5)
-    entry(project, "check", ".")
-    stamps = {display: known for display, _, known, _ in _record(project)["files"]}
+    entry(project, "check", ".", package=package)
+    record = _record(project)
+    stamps = {display: known for display, _, known, _ in record["files"]}
     assert stamps["src/app.py"] is not None
-    assert entry(project, "check", ".").warm
-    _same_size_and_time(project / "src" / "app.py", "time.sleep(1)", "time.slee_(1)")
-    changed = entry(project, "check", ".")
-    assert not changed.warm
-    assert "app.py" not in changed.stdout
-    assert changed.output() == full(project, "check", ".").output()
+    requirements = project / "src" / "pkg" / "requirements.txt"
+    assert record["project"][str(requirements)][0] is not None
+    assert record["package"][1]["__init__.py"][0] is not None
+    assert entry(project, "check", ".", package=package).warm
+    if changed == "source":
+        _same_size_and_time(project / "src" / "app.py", "time.sleep(1)", "time.slee_(1)")
+    elif changed == "project file":
+        _same_size_and_time(requirements, "httpx", "httpy")
+    else:
+        _same_size_and_time(package / "asyncfix" / "__init__.py", "asyncfix:", "asyncfix;")
+    again = entry(project, "check", ".", package=package)
+    assert not again.warm
+    if changed == "source":
+        assert "app.py" not in again.stdout
+        assert again.output() == full(project, "check", ".").output()
 
 
 @pytest.mark.parametrize(
@@ -180,6 +209,7 @@ def test_a_byte_changed_under_the_same_size_and_time_is_seen(project: Path) -> N
         "new file",
         "new directory",
         "gitignore",
+        "new gitignore below",
         "removed file",
     ],
 )
@@ -197,6 +227,8 @@ def test_a_changed_tree_is_never_answered_from_the_record(project: Path, change:
         (project / "src" / "more" / "new.py").write_text(LEGACY)
     elif change == "gitignore":
         (project / ".gitignore").write_text("generated/\nsrc/pkg/\n")
+    elif change == "new gitignore below":  # (in a listed directory that had none)
+        (project / "src" / "pkg" / ".gitignore").write_text("locked.py\n")
     else:
         (project / "src" / "app.py").unlink()
     assert not entry(project, "check", "src").warm
@@ -299,7 +331,7 @@ def test_parse_reads_options_as_click_does() -> None:
     assert options.quiet and options.shard == "1/2" and options.output_format == "text"
 
 
-def test_the_key_holds_asyncfix_its_source_and_the_options(
+def test_the_key_holds_asyncfix_and_the_options(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     options = warm.parse(["check", "."])
@@ -309,6 +341,10 @@ def test_the_key_holds_asyncfix_its_source_and_the_options(
     assert other is not None and warm.invocation_key(other) != key
     monkeypatch.setattr(warm, "__version__", "999")
     assert warm.invocation_key(options) != key
-    monkeypatch.undo()
-    monkeypatch.setattr(warm, "_package", ["an edited codemod"])
-    assert warm.invocation_key(options) != key
+    # (its source's digest is the record's: see test_a_byte_changed_under_...)
+
+
+def test_the_package_digest_from_known_stamps_is_the_digest() -> None:
+    digest, known = warm.package_stamps(time.time_ns())
+    assert digest == warm.package_digest() == warm.package_digest(known)
+    assert warm.package_digest({}) == digest
