@@ -28,16 +28,23 @@ LOCKED = (
 # A suppression naming no rule: the run warns about it on stderr.
 TYPO = "import time\n\n\nasync def handler():\n    time.sleep(1)  # asyncfix: ignore[AF999]\n"
 
-# Runs the console entry point and leaves the modules it imported in $MODULES_OUT.
+# Runs the console entry point and leaves the modules it imported in $MODULES_OUT (also
+# when the warm path ends the process with os._exit).
 ENTRY = """
 import json, os, sys
 from asyncfix.warm import main
 sys.argv[0] = "asyncfix"
+def modules():
+    with open(os.environ["MODULES_OUT"], "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+def _exit(code, exit=os._exit):
+    modules()
+    exit(code)
+os._exit = _exit
 try:
     main()
 finally:
-    with open(os.environ["MODULES_OUT"], "w") as fh:
-        json.dump(sorted(sys.modules), fh)
+    modules()
 """
 # The full command line, never the warm path: what the warm path must print.
 FULL = "import sys\nfrom asyncfix.cli import main\nsys.argv[0] = 'asyncfix'\nmain()\n"
