@@ -46,13 +46,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 _builtin_sha256: Callable[[bytes], _Hash] | None
-try:  # (3.12 merged CPython's SHA-2 modules into _sha2)
-    from _sha2 import sha256 as _builtin_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-except ImportError:
-    try:
+try:  # (by version: a failed import searches every directory of sys.path)
+    if sys.version_info >= (3, 12):  # (which merged CPython's SHA-2 modules into _sha2)
+        from _sha2 import sha256 as _builtin_sha256
+    else:
         from _sha256 import sha256 as _builtin_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:  # (a build without them)
-        _builtin_sha256 = None
+except ImportError:  # (a build without them)
+    _builtin_sha256 = None
 
 RECORD_FORMAT = 3
 CACHE_DIR_NAME = ".asyncfix_cache"
