@@ -18,14 +18,16 @@ verifies it:
   walk would find the same files without matching a pattern;
 - every file's bytes and the project files around it: the run key is computed again from
   them exactly as the result cache computes it (`run_key`), and must equal the recorded one.
+  A file (of the project, beside it, or of asyncfix) is not read again while it keeps the
+  stamp the record hashed it under (`stamp`: size, mtime, ctime, inode, device).
 
 Then it prints what the full command line printed for a run served from the result cache
 (the record holds it, rendered by the real code; only the run time is its own) and exits
 with the same code. Anything else (no record, a difference, an option it does not know,
 `--no-cache`, stdin, `--profile`, SARIF) goes to the full command line, which then leaves
 a record for next time (asyncfix/warm_record.py). A record is never more than a shortcut
-to what the result cache would answer: its correctness is the result cache's, bytes and
-all, never a file's size or modification time.
+to what the result cache would answer: its correctness is the result cache's, never a
+file's size or modification time alone.
 """
 
 from __future__ import annotations
@@ -186,19 +188,28 @@ def package_stamps(now: int) -> tuple[str, dict[str, Known]]:
     return digest.hexdigest(), known
 
 
+def _trusted(path: str, known: Known | None) -> bytes | None:
+    """The known sha256 of a file while it keeps the stamp it was known by, else None."""
+    if known is not None and known[0] is not None and stamp(path) == known[0]:
+        return known[1]
+    return None
+
+
 def _known_sha(path: str, known: Known | None) -> bytes | None:
     """The sha256 of a regular file's bytes: the known one while the file keeps the stamp
     it was known by, else read (None: not a regular file, or unreadable)."""
-    if known is not None and known[0] is not None and stamp(path) == known[0]:
-        return known[1]
+    trusted = _trusted(path, known)
+    if trusted is not None:
+        return trusted
     data = _read(path)
     return None if data is None else _sha(data)
 
 
 class Seen:
     """What the warm path has read already, or may trust, of what a run key reads: the
-    project files in each directory the walk check listed (the same listing), each given
-    file's sha256 (checked already), and the other project files' known sha256."""
+    project files in each directory the walk check listed (the same listing), each
+    discovered file's sha256 (checked already), and the other project files' known
+    sha256."""
 
     def __init__(self, known: dict[str, Known]) -> None:
         self.cwd = os.getcwd()
@@ -212,10 +223,8 @@ class Seen:
         found = self.shas.get(path)
         if found is not None:
             return found
-        known = self.known.get(path)
-        if known is not None and known[0] is not None and stamp(path) == known[0]:
-            return known[1]
-        return _project_sha(path)
+        trusted = _trusted(path, self.known.get(path))
+        return _project_sha(path) if trusted is None else trusted
 
 
 def _project_sha(path: str) -> bytes | None:
