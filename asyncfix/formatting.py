@@ -25,10 +25,12 @@ from the rewrite only around the rewritten lines, since the rest was already cle
 from __future__ import annotations
 
 import ast
+import io
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -305,10 +307,35 @@ def _plan(
     plan = _Plan("black", _mode(black, None))
     if _whole(black, plan, original, path, directory, fast=True) == original:
         return replace(plan, clean=True)
-    # No formatter and no limit configured: a line is too long where it is longer than 88
-    # and than every line the file already had (a file of 110-column lines keeps them).
-    limit = max([DEFAULT_LINE_LENGTH, *map(len, original.splitlines())])
+    limit = _own_limit(original)
     return _Plan("wrap", _wrap_mode(black, limit), None, limit)
+
+
+def _own_limit(original: str) -> int:
+    """No formatter and no limit configured: a line is too long where it is longer than 88
+    and than every line the file already had (a file of 110-column lines keeps them)."""
+    return max([DEFAULT_LINE_LENGTH, *map(len, original.splitlines())])
+
+
+# A plain string in single quotes, with no quote or backslash inside: black writes it in
+# double quotes (an f-string only when its fields allow, so none is taken).
+_SINGLE_QUOTED = re.compile(r"[bBuUrR]{0,2}'[^'\"\\\n]*'")
+
+
+def _black_would_change(text: str) -> bool:
+    """True only where black's default mode changes `text` (or cannot format it): it holds
+    a plain string in single quotes outside any region black leaves as it is (`# fmt:`,
+    `# yapf:` comments; then, as when it cannot tokenize, False: not known)."""
+    _, source = _split_bom(text)
+    if "fmt:" in source or "yapf:" in source:
+        return False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.STRING and _SINGLE_QUOTED.fullmatch(token.string):
+                return True
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return False
 
 
 def _wrap_mode(black: Any, line_length: int) -> Any:
@@ -435,6 +462,17 @@ def _format_auto(
         # black and ruff indent with spaces: in a tab-indented file they would mix the two.
         return new
     directory = pyproject.parent if pyproject is not None else Path.cwd()
+    if (
+        configured_formatter(directory, pyproject) == ""
+        and ruff_config(directory, pyproject) is None
+        and not _too_long(new, ranges, _own_limit(original))
+        and _black_would_change(original)
+    ):
+        # No formatter, and a file black would restyle: `_plan` would run black over all
+        # of it (twice, since it changes it) to learn that, and choose wrapping, which
+        # leaves `new` as it is when no rewritten line is too long. (Where black cannot
+        # format the file, `new` stands too.)
+        return new
     plan = _plan(black, original, path, pyproject, directory)
     if plan.tool == "wrap":
         long = _too_long(new, ranges, plan.line_length)

@@ -1,12 +1,14 @@
 """The warm path: `asyncfix check` answered from one record when nothing has changed.
 
-This is the console entry point (and `python -m asyncfix`). It imports only the standard
-library's os, sys, hashlib and marshal: not click, libcst, the driver or the planning
-layers. For a `check` whose options it knows, it looks up the record an earlier run left
-for the same command line (`.asyncfix_cache/warm/`) and verifies it:
+This is the console entry point (and `python -m asyncfix`). It imports only os, sys, stat,
+time, marshal and CPython's SHA-256 module: not hashlib (OpenSSL), click, libcst, the
+driver or the planning layers. For a `check` whose options it knows, it looks up the
+record an earlier run left for the same command line (`.asyncfix_cache/warm/`) and
+verifies it:
 
-- the invocation: asyncfix's version and a digest of its source, Python, the installed
-  distributions, the working directory, the run's options (`invocation_key`);
+- the invocation: asyncfix's version and place, Python, the installed distributions, the
+  working directory, the run's options (`invocation_key`); then the digest of asyncfix's
+  source, against the record's (`package_digest`);
 - what the configuration, the project root and the walk's start depend on: each given
   path (resolved, its kind), `--config`'s bytes, and in every directory above them the
   markers and project settings (`.git`, `.gitignore`, `pyproject.toml`, ...) by their bytes
@@ -16,19 +18,20 @@ for the same command line (`.asyncfix_cache/warm/`) and verifies it:
   walk would find the same files without matching a pattern;
 - every file's bytes and the project files around it: the run key is computed again from
   them exactly as the result cache computes it (`run_key`), and must equal the recorded one.
+  A file (of the project, beside it, or of asyncfix) is not read again while it keeps the
+  stamp the record hashed it under (`stamp`: size, mtime, ctime, inode, device).
 
 Then it prints what the full command line printed for a run served from the result cache
 (the record holds it, rendered by the real code; only the run time is its own) and exits
 with the same code. Anything else (no record, a difference, an option it does not know,
 `--no-cache`, stdin, `--profile`, SARIF) goes to the full command line, which then leaves
 a record for next time (asyncfix/warm_record.py). A record is never more than a shortcut
-to what the result cache would answer: its correctness is the result cache's, bytes and
-all, never a file's size or modification time.
+to what the result cache would answer: its correctness is the result cache's, never a
+file's size or modification time alone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import stat
@@ -40,10 +43,20 @@ from asyncfix import __version__
 # Not `typing.TYPE_CHECKING`: importing typing alone costs a warm run about a tenth.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from hashlib import _Hash
     from typing import Any
 
-RECORD_FORMAT = 2
+_builtin_sha256: Callable[[bytes], _Hash] | None
+try:  # (by version: a failed import searches every directory of sys.path)
+    if sys.version_info >= (3, 12):  # (which merged CPython's SHA-2 modules into _sha2)
+        from _sha2 import sha256 as _builtin_sha256
+    else:
+        from _sha256 import sha256 as _builtin_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+except ImportError:  # (a build without them)
+    _builtin_sha256 = None
+
+RECORD_FORMAT = 3
 CACHE_DIR_NAME = ".asyncfix_cache"
 WARM_DIR_NAME = "warm"
 
@@ -93,8 +106,20 @@ def cache_directory() -> str:
     return os.environ.get("ASYNCFIX_CACHE_DIR") or CACHE_DIR_NAME
 
 
+def sha256(data: bytes = b"") -> _Hash:
+    """A SHA-256 object (the digests are the same whichever computes them). OpenSSL's,
+    through hashlib, once something has imported it (the full command line has: it hashes
+    megabytes 5x faster); else CPython's own module, since importing hashlib loads OpenSSL,
+    about 3 ms of a warm run's 20 to 30."""
+    if _builtin_sha256 is None or "hashlib" in sys.modules:
+        import hashlib
+
+        return hashlib.sha256(data)
+    return _builtin_sha256(data)
+
+
 def _sha(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+    return sha256(data).digest()
 
 
 def _read(path: str) -> bytes | None:
@@ -110,11 +135,14 @@ def _read(path: str) -> bytes | None:
 
 _package: list[str] = []
 
+# What a file's size, mtime, ctime, inode and device were (see `stamp`).
+Stamp = tuple[int, int, int, int, int]
+# A file's sha256, trusted while the file keeps the stamp (None: never trusted, see `stamped`).
+Known = tuple["Stamp | None", bytes]
 
-def package_digest() -> str:
-    """A digest of asyncfix's own source: any edit to a codemod invalidates the cache."""
-    if _package:
-        return _package[0]
+
+def _package_files() -> tuple[str, list[str]]:
+    """asyncfix's directory, and its source files that its digest covers (sorted)."""
     root = os.path.dirname(os.path.abspath(__file__))
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -123,36 +151,113 @@ def package_digest() -> str:
         for name in filenames:
             if name.endswith((".py", ".json", ".toml")):
                 found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
-    digest = hashlib.sha256()
-    for name in sorted(found):
+    return root, sorted(found)
+
+
+def package_digest(known: dict[str, Known] | None = None) -> str:
+    """A digest of asyncfix's own source: any edit to a codemod invalidates the cache.
+    With `known` (a file's sha256 by its name, as `package_stamps` gave them), a file whose
+    stamp is the known one is not read again."""
+    if _package and known is None:
+        return _package[0]
+    root, names = _package_files()
+    digest = sha256()
+    for name in names:
         digest.update(name.encode() + b"\0")
-        data = _read(os.path.join(root, name))
-        if data is not None:
-            digest.update(_sha(data))
+        sha = _known_sha(os.path.join(root, name), (known or {}).get(name))
+        if sha is not None:
+            digest.update(sha)
+    if known is not None:
+        return digest.hexdigest()
     _package.append(digest.hexdigest())
     return _package[0]
 
 
-def directory_digest(directory: str, memo: dict[str, str]) -> str:
+def package_stamps(now: int) -> tuple[str, dict[str, Known]]:
+    """(the package's digest, each readable file's stamp and sha256) read at once, for a
+    record made at `now` (see `stamped`)."""
+    root, names = _package_files()
+    digest = sha256()
+    known: dict[str, Known] = {}
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        found = stamped(os.path.join(root, name), now)
+        if found is not None:
+            known[name] = (found[0], _sha(found[1]))
+            digest.update(known[name][1])
+    return digest.hexdigest(), known
+
+
+def _trusted(path: str, known: Known | None) -> bytes | None:
+    """The known sha256 of a file while it keeps the stamp it was known by, else None."""
+    if known is not None and known[0] is not None and stamp(path) == known[0]:
+        return known[1]
+    return None
+
+
+def _known_sha(path: str, known: Known | None) -> bytes | None:
+    """The sha256 of a regular file's bytes: the known one while the file keeps the stamp
+    it was known by, else read (None: not a regular file, or unreadable)."""
+    trusted = _trusted(path, known)
+    if trusted is not None:
+        return trusted
+    data = _read(path)
+    return None if data is None else _sha(data)
+
+
+class Seen:
+    """What the warm path has read already, or may trust, of what a run key reads: the
+    project files in each directory the walk check listed (the same listing), each
+    discovered file's sha256 (checked already), and the other project files' known
+    sha256."""
+
+    def __init__(self, known: dict[str, Known]) -> None:
+        self.cwd = os.getcwd()
+        self.listed: dict[str, list[str]] = {}
+        self.gitignores: set[str] = set()  # (listed directories holding a .gitignore)
+        self.shas: dict[str, bytes] = {}
+        self.known = known
+
+    def sha(self, path: str) -> bytes | None:
+        """As `directory_digest` reads a project file: None when it cannot be read."""
+        found = self.shas.get(path)
+        if found is not None:
+            return found
+        trusted = _trusted(path, self.known.get(path))
+        return _project_sha(path) if trusted is None else trusted
+
+
+def _project_sha(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return _sha(fh.read())
+    except OSError:
+        return None
+
+
+def project_names(directory: str) -> list[str]:
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(e.name for e in entries if is_project_file(e.name))
+    except OSError:
+        return []
+
+
+def directory_digest(directory: str, memo: dict[str, str], seen: Seen | None = None) -> str:
     """The project files (names and bytes) in `directory` (absolute) and every directory
-    above it."""
+    above it. (`seen`: what the warm path has read already.)"""
     if directory in memo:
         return memo[directory]
     parent = os.path.dirname(directory)
-    above = "" if parent == directory else directory_digest(parent, memo)
-    digest = hashlib.sha256(above.encode())
-    try:
-        with os.scandir(directory) as entries:
-            names = sorted(e.name for e in entries if is_project_file(e.name))
-    except OSError:
-        names = []
-    for name in names:
+    above = "" if parent == directory else directory_digest(parent, memo, seen)
+    digest = sha256(above.encode())
+    names = None if seen is None else seen.listed.get(directory)
+    for name in project_names(directory) if names is None else names:
         digest.update(name.encode() + b"\0")
-        try:
-            with open(os.path.join(directory, name), "rb") as fh:
-                digest.update(_sha(fh.read()))
-        except OSError:
-            pass
+        path = os.path.join(directory, name)
+        sha = _project_sha(path) if seen is None else seen.sha(path)
+        if sha is not None:
+            digest.update(sha)
     memo[directory] = result = digest.hexdigest()
     return result
 
@@ -163,15 +268,16 @@ def run_key(
     given: Iterable[str] | None,
     files: Iterable[tuple[str, str, bytes]],
     memo: dict[str, str],
+    seen: Seen | None = None,
 ) -> str:
     """A run's key: the salt, the shard, the files given when they are not all of them,
     and every file of the project (display path, absolute path, sha256 of its bytes,
     sorted by display path) with the project files around it."""
-    digest = hashlib.sha256(b"run\0" + salt.encode() + repr(shard).encode())
+    digest = sha256(b"run\0" + salt.encode() + repr(shard).encode())
     digest.update(repr(sorted(given) if given is not None else None).encode())
     for display, path, sha in sorted(files, key=lambda item: item[0]):
         digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(directory_digest(os.path.dirname(path), memo).encode())
+        digest.update(directory_digest(os.path.dirname(path), memo, seen).encode())
         digest.update(sha)
     return "run-" + digest.hexdigest()
 
@@ -181,7 +287,7 @@ def run_key(
 RACY_NS = 3 * 10**9
 
 
-def stamp(path: str) -> tuple[int, int, int, int, int] | None:
+def stamp(path: str) -> Stamp | None:
     """What any write to a regular file changes: its size, mtime, ctime, inode, device.
     ctime is the one no user can set (restoring an mtime with `touch -d` changes it)."""
     try:
@@ -193,7 +299,7 @@ def stamp(path: str) -> tuple[int, int, int, int, int] | None:
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
 
 
-def stamped(path: str, now: int) -> tuple[tuple[int, int, int, int, int] | None, bytes] | None:
+def stamped(path: str, now: int) -> tuple[Stamp | None, bytes] | None:
     """(its stamp when it can be trusted later, else None; its bytes), for a record made
     at `now` (time.time_ns() before any read); None when it cannot be read."""
     before = stamp(path)
@@ -317,12 +423,13 @@ def _distributions() -> list[str]:
 
 
 def invocation_key(options: Options) -> str:
-    """What a record is filed under: asyncfix, Python, the installed distributions, the
-    working directory, the cache's place and the options that change a run."""
+    """What a record is filed under: asyncfix (its version and place; the record holds
+    its source's digest), Python, the installed distributions, the working directory, the
+    cache's place and the options that change a run."""
     parts = (
         RECORD_FORMAT,
         __version__,
-        package_digest(),
+        os.path.dirname(os.path.abspath(__file__)),  # (its source: the record's "package")
         sys.version,
         _distributions(),
         os.getcwd(),
@@ -335,7 +442,7 @@ def invocation_key(options: Options) -> str:
         options.force_exclude,
         options.shard,
     )
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _kind(path: str) -> str:
@@ -369,7 +476,7 @@ def state_digest(options: Options) -> str:
     """What the configuration, the project root and discovery's start depend on, beside
     the walk itself: the given paths (resolved, their kind), --config's bytes, and the
     markers in every directory above them."""
-    digest = hashlib.sha256()
+    digest = sha256()
     seen: set[str] = set()
     for path in [*(options.paths or (".",)), *([options.config] if options.config else [])]:
         real, kind = os.path.realpath(path), _kind(path)
@@ -394,11 +501,15 @@ def walked(
     return tuple(dirs), tuple(sorted(f for f in filenames if f.endswith(".py")))
 
 
-def _listing(directory: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def _listing(
+    directory: str, seen: Seen | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """`walked` of the directory as os.walk lists it now; None when one of those entries
-    is a symbolic link (discovery's answer then depends on where it points)."""
+    is a symbolic link (discovery's answer then depends on where it points). `seen` keeps
+    what the run key reads of the same listing: its project files, and its .gitignore."""
     dirs: list[str] = []
     others: list[str] = []
+    project: list[str] = []
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
@@ -411,9 +522,28 @@ def _listing(directory: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
                 looked_at = name not in DEFAULT_EXCLUDES if is_dir else name.endswith(".py")
                 if looked_at and entry.is_symlink():
                     return None
+                if seen is not None and is_project_file(name):
+                    project.append(name)
     except OSError:
         return None
+    if seen is not None:
+        absolute = _absolute(directory, seen.cwd)
+        if absolute is not None:
+            seen.listed[absolute] = sorted(project)
+            if ".gitignore" in others or ".gitignore" in dirs:
+                seen.gitignores.add(absolute)
     return walked(dirs, others)
+
+
+def _absolute(path: str, cwd: str) -> str | None:
+    """`path` as pathlib's `absolute()` spells it, which is how a run key names the
+    directories: `.` and empty parts dropped, which name the same directory (`..` kept:
+    after a symbolic link it is not the parent). None: not a POSIX system."""
+    if os.name != "posix":
+        return None
+    if not path.startswith("/"):
+        path = cwd + "/" + path
+    return "/" + "/".join(part for part in path.split("/") if part and part != ".")
 
 
 def _gitignore_text(directory: str) -> str | None:
@@ -422,17 +552,24 @@ def _gitignore_text(directory: str) -> str | None:
     return None if data is None else "\n".join(data.decode("utf-8", "replace").splitlines())
 
 
-def walk_unchanged(trace: Sequence[tuple[Any, ...]]) -> bool:
-    """Would discovery read the same listings and .gitignore files again?"""
+def walk_unchanged(trace: Sequence[tuple[Any, ...]], seen: Seen | None = None) -> bool:
+    """Would discovery read the same listings and .gitignore files again? (`seen`: see
+    `_listing`.)"""
     for step in trace:
         if step[0] == "walk":
-            if _listing(step[1]) != (step[2], step[3]):
+            if _listing(step[1], seen) != (step[2], step[3]):
                 return False
-        elif step[0] == "gitignore":
-            if _gitignore_text(step[1]) != step[2]:
-                return False
-        else:
+        elif step[0] != "gitignore":
             return False
+    for step in trace:
+        if step[0] == "gitignore":
+            directory = None if seen is None else _absolute(step[1], seen.cwd)
+            if seen is not None and directory in seen.listed and directory not in seen.gitignores:
+                text = None  # (listed just now, with no .gitignore in it)
+            else:
+                text = _gitignore_text(step[1])
+            if text != step[2]:
+                return False
     return True
 
 
@@ -472,7 +609,10 @@ def _answer(options: Options) -> tuple[dict[str, Any], str, str, str | None] | N
     record = marshal.loads(blob)
     if record["format"] != RECORD_FORMAT or record["state"] != state_digest(options):
         return None
-    if not walk_unchanged(record["trace"]):
+    if package_digest(record["package"][1]) != record["package"][0]:
+        return None
+    seen = Seen(record["project"])
+    if not walk_unchanged(record["trace"], seen):
         return None
     files = []
     for display, path, known, sha in record["files"]:
@@ -484,7 +624,9 @@ def _answer(options: Options) -> tuple[dict[str, Any], str, str, str | None] | N
                 return None
             sha = _sha(data)
         files.append((display, path, sha))
-    if run_key(record["salt"], record["shard"], record["given"], files, {}) != record["run_key"]:
+        seen.shas[path] = sha
+    key = run_key(record["salt"], record["shard"], record["given"], files, {}, seen)
+    if key != record["run_key"]:
         return None
     out: dict[str, Any] = record["out"]
     rendered = _render(options, out)
@@ -533,7 +675,9 @@ def main() -> None:
     if options is not None:
         code = serve(options)
         if code is not None:
-            sys.exit(code)
+            # Without the interpreter's teardown, a tenth of a warm run: serve() flushed
+            # both streams, and nothing else is open or registered.
+            os._exit(code)
     from asyncfix.warm_record import run_and_record
 
     run_and_record(options)

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from asyncfix import warm
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from asyncfix.config import Config
 
 
@@ -91,8 +93,12 @@ def record(options: warm.Options, expected: str, config: Config) -> None:
             return
         rows.append((display, path, found[0], hashlib.sha256(found[1]).digest()))
     digests = [(display, path, sha) for display, path, _, sha in rows]
-    if warm.run_key(served[0], shard, seen["given"], digests, {}) != served[1]:
+    directories: dict[str, str] = {}
+    if warm.run_key(served[0], shard, seen["given"], digests, directories) != served[1]:
         return  # a file changed since the probe read it
+    package = warm.package_stamps(now)
+    if package[0] != warm.package_digest():
+        return  # asyncfix's source changed since the run read it
     blob = marshal.dumps(
         {
             "format": warm.RECORD_FORMAT,
@@ -103,11 +109,26 @@ def record(options: warm.Options, expected: str, config: Config) -> None:
             "shard": shard,
             "given": seen["given"],
             "files": rows,
+            "package": package,
+            "project": _project_stamps(directories, {path for _, path in seen["files"]}, now),
             "out": _outputs(result, options),
         }
     )
     directory = cache.default_directory().absolute()
     cache.ResultCache(directory, served[0]).put_warm(warm.invocation_key(options), blob)
+
+
+def _project_stamps(directories: Iterable[str], files: set[str], now: int) -> dict[str, warm.Known]:
+    """The project files a run key read in `directories` (but the run's own files), each
+    with its stamp and sha256, so that the warm path reads none whose stamp is unchanged."""
+    known: dict[str, warm.Known] = {}
+    for directory in directories:
+        for name in warm.project_names(directory):
+            path = os.path.join(directory, name)
+            found = None if path in files else warm.stamped(path, now)
+            if found is not None and found[0] is not None:
+                known[path] = (found[0], hashlib.sha256(found[1]).digest())
+    return known
 
 
 def _outputs(result: Any, options: warm.Options) -> dict[str, Any]:

@@ -3,6 +3,7 @@ other byte kept, and the formatter's check still passing (testdata/formatting/ c
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -85,3 +86,59 @@ def test_a_black_clean_file_stays_black_clean(tmp_path: Path) -> None:
     new = 'import orjson\n\ndef f():\n    return orjson.dumps({"a": 1})\n'
     out = format_change(original, new, "auto", None, tmp_path / "c.py")
     assert black.format_str(out, mode=black.Mode()) == out
+
+
+def test_black_would_change_only_what_black_changes() -> None:
+    black = pytest.importorskip("black")
+    from asyncfix.formatting import _black_would_change, _format, _mode
+
+    mode = _mode(black, None)
+    sources = [p.read_text() for p in sorted(CASES.parent.rglob("*.py"))[:200]]
+    sources += ["x = 'a'\n", "x = b''\n", "def f():\n    'doc'\n", "x = u'a'\n", "x = r'a'\n"]
+    said = 0
+    for source in sources:
+        if _black_would_change(source):
+            said += 1
+            with contextlib.suppress(black.InvalidInput):
+                assert _format(black, source, mode, fast=True) != source
+    assert said >= 5
+    # Never said of what black leaves: double quotes, f-strings, quotes or backslashes
+    # inside, a region black does not touch.
+    for source in [
+        'x = "a"\n',
+        "x = f'{a}'\n",
+        "x = 'a\"b'\n",
+        "x = 'a\\nb'\n",
+        "x = '''a'''\n",
+        "# fmt: off\nx = 'a'\n# fmt: on\n",
+        "x = 'a'  # fmt: skip\n",
+        "x = 'a'  # yapf: disable\n",
+        "x = (\n",
+    ]:
+        assert not _black_would_change(source), source
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        "import time\ny = f( 'a' )\nasync def g():\n    time.sleep( 1 )\n",
+        "import time\nx = {'a': 1}\n\n\n"
+        + "async def f(first_delay_in_seconds, second_delay_in_seconds):\n"
+        + LONG_CALL.replace("await asyncio.sleep", "time.sleep"),
+        'import time\n\n\nasync def g():\n    time.sleep(1)\n    return "a"\n',
+    ],
+)
+def test_no_formatter_without_black_s_whole_run_is_the_same(
+    original: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (a project with no formatter configured: the answer without black's run over the
+    # whole file is the one black's run gave)
+    from asyncfix import formatting
+
+    monkeypatch.chdir(tmp_path)
+    new = original.replace("import time", "import asyncio").replace(
+        "time.sleep", "await asyncio.sleep"
+    )
+    out = format_change(original, new, "auto", None, tmp_path / "m.py")
+    monkeypatch.setattr(formatting, "_black_would_change", lambda text: False)
+    assert format_change(original, new, "auto", None, tmp_path / "m.py") == out

@@ -4,10 +4,12 @@ anything it cannot vouch for goes to the full command line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -26,16 +28,23 @@ LOCKED = (
 # A suppression naming no rule: the run warns about it on stderr.
 TYPO = "import time\n\n\nasync def handler():\n    time.sleep(1)  # asyncfix: ignore[AF999]\n"
 
-# Runs the console entry point and leaves the modules it imported in $MODULES_OUT.
+# Runs the console entry point and leaves the modules it imported in $MODULES_OUT (also
+# when the warm path ends the process with os._exit).
 ENTRY = """
 import json, os, sys
 from asyncfix.warm import main
 sys.argv[0] = "asyncfix"
+def modules():
+    with open(os.environ["MODULES_OUT"], "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+def _exit(code, exit=os._exit):
+    modules()
+    exit(code)
+os._exit = _exit
 try:
     main()
 finally:
-    with open(os.environ["MODULES_OUT"], "w") as fh:
-        json.dump(sorted(sys.modules), fh)
+    modules()
 """
 # The full command line, never the warm path: what the warm path must print.
 FULL = "import sys\nfrom asyncfix.cli import main\nsys.argv[0] = 'asyncfix'\nmain()\n"
@@ -80,9 +89,11 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def entry(project: Path, *args: str) -> Run:
-    """`asyncfix ARGS` as the console script runs it."""
+def entry(project: Path, *args: str, package: Path | None = None) -> Run:
+    """`asyncfix ARGS` as the console script runs it (`package`: from that copy of it)."""
     env = _env(project.parent)
+    if package is not None:
+        env["PYTHONPATH"] = str(package)
     done = subprocess.run(
         [sys.executable, "-c", ENTRY, *args], cwd=project, env=env, capture_output=True, text=True
     )
@@ -128,6 +139,13 @@ def test_never_imports_click_libcst_or_the_driver(project: Path) -> None:
     assert served.warm
     loaded = {m.split(".")[0] for m in served.modules} | set(served.modules)
     assert not loaded & {"click", "libcst", "pathspec", "asyncfix.driver", "asyncfix.cli"}
+    assert "hashlib" not in loaded  # (OpenSSL: see warm.sha256)
+
+
+def test_its_sha256_is_hashlib_s() -> None:
+    assert warm._builtin_sha256 is not None
+    for data in (b"", b"x", bytes(range(256)) * 1000):
+        assert warm._builtin_sha256(data).digest() == hashlib.sha256(data).digest()
 
 
 def test_files_given_and_errors(project: Path) -> None:
@@ -158,18 +176,36 @@ def _record(project: Path) -> dict[str, Any]:
     return record
 
 
-def test_a_byte_changed_under_the_same_size_and_time_is_seen(project: Path) -> None:
+@pytest.mark.parametrize("changed", ["source", "project file", "asyncfix"])
+def test_a_byte_changed_under_the_same_size_and_time_is_seen(
+    project: Path, tmp_path: Path, changed: str
+) -> None:
+    (project / "src" / "pkg" / "requirements.txt").write_text("httpx\n")
+    package = tmp_path / "lib"
+    shutil.copytree(
+        Path(warm.__file__).parent, package / "asyncfix", ignore=shutil.ignore_patterns("*.pyc")
+    )
     # Older than the racy window: the record trusts the files' stamps (git's index way).
     time.sleep(warm.RACY_NS / 1e9 + 0.5)
-    entry(project, "check", ".")
-    stamps = {display: known for display, _, known, _ in _record(project)["files"]}
+    entry(project, "check", ".", package=package)
+    record = _record(project)
+    stamps = {display: known for display, _, known, _ in record["files"]}
     assert stamps["src/app.py"] is not None
-    assert entry(project, "check", ".").warm
-    _same_size_and_time(project / "src" / "app.py", "time.sleep(1)", "time.slee_(1)")
-    changed = entry(project, "check", ".")
-    assert not changed.warm
-    assert "app.py" not in changed.stdout
-    assert changed.output() == full(project, "check", ".").output()
+    requirements = project / "src" / "pkg" / "requirements.txt"
+    assert record["project"][str(requirements)][0] is not None
+    assert record["package"][1]["__init__.py"][0] is not None
+    assert entry(project, "check", ".", package=package).warm
+    if changed == "source":
+        _same_size_and_time(project / "src" / "app.py", "time.sleep(1)", "time.slee_(1)")
+    elif changed == "project file":
+        _same_size_and_time(requirements, "httpx", "httpy")
+    else:
+        _same_size_and_time(package / "asyncfix" / "__init__.py", "asyncfix:", "asyncfix;")
+    again = entry(project, "check", ".", package=package)
+    assert not again.warm
+    if changed == "source":
+        assert "app.py" not in again.stdout
+        assert again.output() == full(project, "check", ".").output()
 
 
 @pytest.mark.parametrize(
@@ -180,6 +216,7 @@ def test_a_byte_changed_under_the_same_size_and_time_is_seen(project: Path) -> N
         "new file",
         "new directory",
         "gitignore",
+        "new gitignore below",
         "removed file",
     ],
 )
@@ -197,6 +234,8 @@ def test_a_changed_tree_is_never_answered_from_the_record(project: Path, change:
         (project / "src" / "more" / "new.py").write_text(LEGACY)
     elif change == "gitignore":
         (project / ".gitignore").write_text("generated/\nsrc/pkg/\n")
+    elif change == "new gitignore below":  # (in a listed directory that had none)
+        (project / "src" / "pkg" / ".gitignore").write_text("locked.py\n")
     else:
         (project / "src" / "app.py").unlink()
     assert not entry(project, "check", "src").warm
@@ -299,7 +338,7 @@ def test_parse_reads_options_as_click_does() -> None:
     assert options.quiet and options.shard == "1/2" and options.output_format == "text"
 
 
-def test_the_key_holds_asyncfix_its_source_and_the_options(
+def test_the_key_holds_asyncfix_and_the_options(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     options = warm.parse(["check", "."])
@@ -309,6 +348,13 @@ def test_the_key_holds_asyncfix_its_source_and_the_options(
     assert other is not None and warm.invocation_key(other) != key
     monkeypatch.setattr(warm, "__version__", "999")
     assert warm.invocation_key(options) != key
-    monkeypatch.undo()
-    monkeypatch.setattr(warm, "_package", ["an edited codemod"])
-    assert warm.invocation_key(options) != key
+    # (its source's digest is the record's: see test_a_byte_changed_under_...)
+
+
+def test_the_package_digest_from_known_stamps_is_the_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm, "_package", [])  # (not this process's, made before an edit)
+    digest, known = warm.package_stamps(time.time_ns())
+    assert digest == warm.package_digest() == warm.package_digest(known)
+    assert warm.package_digest({}) == digest
