@@ -871,7 +871,8 @@ _NOT_WORD = bytes(
     c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256)
 )
 _WORD_TEXT = re.compile(r"\w+")
-_DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
+# (`(?<!\w)def...`, spelled to start with its literal: see RELATIVE_IMPORT; 14x faster)
+_DEF = re.compile(rb"def(?<!\wdef)[\s\\]+(\w+)")
 _DEF_TEXT = re.compile(_DEF.pattern.decode())
 
 

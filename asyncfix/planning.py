@@ -3,6 +3,7 @@ project index (see AsyncfixCodemod.plan), here or in forked children (`plan_apar
 
 from __future__ import annotations
 
+import gc
 import inspect
 import multiprocessing
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -242,6 +243,9 @@ def _planned(sender: Connection, planners: Sequence[type[AsyncfixCodemod]], chil
     as_child()  # the parent decides, as for the workers
     # The planning children share the memory one planning process would have.
     TREES.budget //= children
+    # It exits when done: a collection would walk the facts and trees it plans over to
+    # find next to no garbage (polar's server: 11k objects in all, 0.47 s of walks).
+    gc.disable()
     assert _PLANNING is not None
     pipeline, files, contents, modules, given, keep = _PLANNING
     try:

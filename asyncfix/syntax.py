@@ -45,6 +45,9 @@ _Edit = tuple[int, int, str]  # (start, end, replacement) offsets into the text
 # its tree was dropped; a rewrite's check parses the new source).
 _LOWERED: dict[bytes | str, str | None] = {}
 _LOWERED_SIZE = 256
+# The tree of the last lowered text `lower` parsed to check it and that gave no warning:
+# `parse` takes it instead of parsing that text again (the lowered file's fourth parse).
+_CHECKED: tuple[str, ast.Module] | None = None
 _NEWLINE = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
 _Offset = Callable[[tuple[int, int]], int]  # tokenize's (row, column) -> offset
 
@@ -74,6 +77,9 @@ def parse(data: bytes | str, filename: str = "<unknown>") -> ast.Module:
                 del _LOWERED[next(iter(_LOWERED))]
         if lowered is None:
             raise
+        checked = _checked(lowered)
+        if checked is not None:
+            return checked
         try:
             return ast.parse(lowered, filename=filename)
         except SyntaxError:
@@ -124,7 +130,7 @@ def lower(data: bytes | str) -> str | None:
     chars = text
     for start, end, new in sorted(edits, reverse=True):
         chars = chars[:start] + new + chars[end:]
-    if edits and _parses(chars):
+    if edits and _parses(chars, keep=True):
         # No f-string reuses its quote (3.11's parser would fail on it): requoting, which
         # needs a libcst parse (~25 ast parses), would find nothing to change.
         return chars
@@ -136,14 +142,28 @@ def lower(data: bytes | str) -> str | None:
     return chars if edits else None
 
 
-def _parses(text: str) -> bool:
+def _parses(text: str, keep: bool = False) -> bool:
+    """Does `text` parse? `keep`: its tree is kept for `parse` (see _CHECKED) when the
+    parse gave no warning, the only thing a second parse of it could add."""
+    global _CHECKED
+    _CHECKED = None
     try:
-        with warnings.catch_warnings():  # (invalid escapes: the real parse reports them)
-            warnings.simplefilter("ignore")
-            ast.parse(text)
+        # (invalid escapes: the real parse reports them)
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+    if keep and not warned:
+        _CHECKED = (text, tree)
     return True
+
+
+def _checked(lowered: str) -> ast.Module | None:
+    """The tree `_parses` kept of the very text `lowered`, once (None: none kept)."""
+    global _CHECKED
+    found, _CHECKED = _CHECKED, None
+    return found[1] if found is not None and found[0] is lowered else None
 
 
 # Python's own limits (its parser rejects deeper source); libcst's native parser, which

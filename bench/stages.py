@@ -9,9 +9,10 @@ the other on one core (`time.process_time()`), as a parallel run makes them:
 - discover and read: `.gitignore`-aware discovery, the project's layout, every file's bytes;
 - registry: importing the codemods (libcst with them);
 - index: `index_module` of the modules the plans index in any case (`INDEXES` tokens), and
-  their prescreens' notes, as the workers do it before the plans;
+  their prescreens' notes, as the workers do it before the plans (no automatic
+  collection: see `workers.no_collections`);
 - plans: each family's plans over that index, family by family, as a planning child
-  makes them (a family's planners share their scans);
+  makes them (a family's planners share their scans; no collection, as in the child);
 - per file: `Pipeline.triage` and `rewrite_file` of every file, as a pool worker runs
   them: the worker's collector thresholds, each module's facts and prescreens' note handed
   over from the index (a worker never indexes a module again), no tree of the plans' left,
@@ -39,7 +40,7 @@ from asyncfix import driver, syntax
 from asyncfix.config import find_pyproject, load_config
 from asyncfix.files import discover
 from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
-from asyncfix.workers import GC_THRESHOLDS, facts_blob, free_parsed, from_blob
+from asyncfix.workers import GC_THRESHOLDS, facts_blob, free_parsed, from_blob, no_collections
 
 T = TypeVar("T")
 
@@ -97,10 +98,11 @@ def main() -> None:
 
     def index() -> dict[str, ModuleInfo | None]:
         found = {}
-        for f, d in todo:
-            info = found[f.display] = index_module(f, d)
-            if info is not None:  # (the prescreens' note, while the tree is at hand)
-                notes[f.display] = pipeline.screen_note(f.display, d, info.tree)
+        with no_collections():  # (as an indexing worker's chunk)
+            for f, d in todo:
+                info = found[f.display] = index_module(f, d)
+                if info is not None:  # (the prescreens' note, while the tree is at hand)
+                    notes[f.display] = pipeline.screen_note(f.display, d, info.tree)
         return found
 
     modules, _ = _timed(f"index ({len(todo)} modules)", args.profile, "index", index)
@@ -110,6 +112,7 @@ def main() -> None:
         if info is not None
     }
     forget()  # (a planning child starts from the facts alone, as here)
+    gc.collect(0)  # (what an indexing worker frees after its chunk)
 
     def plans() -> dict[str, dict[str, Any]]:
         from asyncfix.planning import combine_plans, plan_each
@@ -118,10 +121,11 @@ def main() -> None:
         for planner in pipeline.planners():
             families.setdefault(planner.FAMILY, []).append(planner)
         each: dict[str, Any] = {}
-        for family, planners in families.items():
-            started = time.process_time()
-            each.update(plan_each(pipeline, planners, every, contents, modules, given))
-            print(f"  {family}: {time.process_time() - started:.2f} s")
+        with no_collections():  # (a planning child collects nothing: it exits when done)
+            for family, planners in families.items():
+                started = time.process_time()
+                each.update(plan_each(pipeline, planners, every, contents, modules, given))
+                print(f"  {family}: {time.process_time() - started:.2f} s")
         return combine_plans(pipeline, each)
 
     made, _ = _timed("plans", args.profile, "plans", plans)

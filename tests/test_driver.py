@@ -278,6 +278,36 @@ def test_a_plan_that_fails_in_the_child_fails_the_run(monkeypatch: pytest.Monkey
         plan_apart(Pipeline(Config()), files, contents, apart=True)
 
 
+def test_indexing_and_planning_make_no_automatic_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An indexing worker's chunk (its trees live to the chunk's end) and a planning child
+    # (it exits when done) would only walk live objects: the collector is off there, and
+    # on again after the chunk.
+    assert gc.isenabled()
+    seen: list[bool] = []
+
+    def indexed(file: SourceFile, data: bytes) -> ModuleInfo | None:
+        seen.append(gc.isenabled())
+        return index_module(file, data)
+
+    monkeypatch.setattr(workers, "index_module", indexed)
+    files, contents = _legacy_files()
+    chunk = [(f, d) for f in files if isinstance(d := contents[f.display], bytes)]
+    assert len(workers._index_chunk(chunk)) == len(chunk)
+    assert seen == [False] * len(chunk) and gc.isenabled()
+
+    pipeline = Pipeline(Config())
+    (first, *_) = pipeline.planners()
+
+    def planned(*args: object) -> dict[str, dict[str, bool]]:
+        return {first.NAME: {"m.py": gc.isenabled()}}
+
+    monkeypatch.setattr("asyncfix.planning.plan_each", planned)
+    assert plan_apart(pipeline, files, contents, apart=True) == {"m.py": {first.NAME: False}}
+    assert gc.isenabled()
+
+
 def test_a_signal_after_the_last_look_at_the_flag_still_interrupts() -> None:
     # A signal only sets a flag; one that comes once a loop has looked for the last time
     # must not be lost when the block ends.

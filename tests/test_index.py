@@ -15,6 +15,7 @@ from asyncfix.config import Config
 from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import (
+    _DEF,
     RELATIVE_IMPORT,
     TREES,
     WORD,
@@ -438,6 +439,12 @@ def test_a_relative_import_is_a_whole_word_from_then_a_dot() -> None:
         assert RELATIVE_IMPORT.search(source) is not None, source
     for source in (b"xfrom .a import b", b"_from .a", b"from a import b", b"from_ .a"):
         assert RELATIVE_IMPORT.search(source) is None, source
+
+
+def test_a_defined_name_follows_def_as_a_whole_word() -> None:
+    # (`_DEF` starts with its literal, the `(?<!\w)` before it spelled as a lookbehind)
+    assert _DEF.findall(b"def a(): ...\nasync def b(): ...\n(def \\\n c") == [b"a", b"b", b"c"]
+    assert _DEF.findall(b"undef x\n_def y\ndefine z\ndef_ w\n1def v") == []
 
 
 def test_words_are_the_runs_of_word_characters_of_a_file(

@@ -417,6 +417,9 @@ def test_the_scan_reads_event_names_as_python_does(tmp_path: Path) -> None:
         ("# 客户端\nasync with session() as c: ...\n", False),  # non-ASCII, no client
         ("# 客户端\nasync with httpx.AsyncClient() as c: ...\n", True),
         ("client = httpx.AsyncClient()\n", False),  # no `async with`
+        ("(async \\\n with httpx.AsyncClient() as c): ...\n", True),
+        ("xasync with httpx.AsyncClient(): ...\n", False),  # `async` a whole word only
+        ("async with_ = httpx.AsyncClient()\n", False),
     ],
 )
 def test_per_call_clients_are_looked_for_only_where_the_source_may_open_one(

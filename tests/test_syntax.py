@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_golden import single_cases
@@ -142,6 +143,35 @@ def test_a_source_is_tokenized_once(monkeypatch: pytest.MonkeyPatch) -> None:
     source = b"try:\n    f()\nexcept A, B:\n    pass  # once\n"
     assert syntax.parse(source) is not syntax.parse(source)  # a new tree each time
     assert calls == [source]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 695 itself")
+def test_a_lowered_source_is_parsed_once_more_and_warns_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = b"def f[T](x: T) -> T:\n    return x\n"
+    lowered = syntax.lower(source)
+    assert lowered is not None
+    syntax._LOWERED.clear()
+    parse, parsed = ast.parse, list[bytes | str]()
+
+    def counted(text: bytes | str, **options: Any) -> ast.Module:
+        parsed.append(text)
+        tree: ast.Module = parse(text, **options)
+        return tree
+
+    monkeypatch.setattr(ast, "parse", counted)
+    # The source, then the lowered text's check, whose tree is taken (once: the next
+    # parse of the same bytes parses the lowered text again).
+    assert ast.dump(syntax.parse(source)) == ast.dump(parse(lowered))
+    assert parsed == [source, lowered]
+    monkeypatch.undo()
+    assert ast.dump(syntax.parse(source)) == ast.dump(ast.parse(lowered))
+    # A warning of the lowered text's parse is given by the parse that returns the tree.
+    escaped = b'def f[T]() -> str:\n    return "\\d"\n'
+    syntax._LOWERED.clear()
+    with pytest.warns(DeprecationWarning, match="invalid escape"):
+        syntax.parse(escaped, filename="escaped.py")
 
 
 # Newer statements at the end of every golden input, and the same lines as this Python

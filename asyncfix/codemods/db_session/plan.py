@@ -25,11 +25,11 @@ from asyncfix.codemods.db_session.names import (
 )
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.index import (
-    WORD,
     identifier_bytes,
     module_name,
     walk,
     walk_parents,
+    words_of,
 )
 
 if TYPE_CHECKING:
@@ -341,7 +341,7 @@ def _may_use(
             return True
         wanted = {stem for name in found for stem in stems.get(name, ())}
         # (an ASCII source's words are those `naming` has just found)
-        words = index.words(file, data) if data.isascii() else WORD.findall(text)
+        words = index.words(file, data) if data.isascii() else words_of(text)
         return not wanted.isdisjoint(words)
 
     return may_use

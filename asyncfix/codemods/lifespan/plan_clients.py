@@ -304,7 +304,7 @@ def _request_param(function: ast.AsyncFunctionDef, info: ModuleInfo) -> tuple[st
 # The last part of each client's qualified name: a module creating one spells it (in the
 # call, or in the import the call's name resolves through).
 _CLIENT_WORDS = tuple(sorted(name.encode() for name in CLIENTS.last_names))
-_ASYNC_WITH = re.compile(rb"\basync(?:\s|\\)+with\b")
+_ASYNC_WITH = re.compile(rb"async(?<!\wasync)(?:\s|\\)+with\b")  # (`\basync...`)
 
 
 def may_open_client(data: bytes) -> bool:
