@@ -125,7 +125,8 @@ def main() -> None:
             for family, planners in families.items():
                 started = time.process_time()
                 each.update(plan_each(pipeline, planners, every, contents, modules, given))
-                print(f"  {family}: {time.process_time() - started:.2f} s")
+                # (printed before the plans' total, which _timed prints at the end)
+                print(f"  plans of {family}: {time.process_time() - started:.2f} s")
         return combine_plans(pipeline, each)
 
     made, _ = _timed("plans", args.profile, "plans", plans)
