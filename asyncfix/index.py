@@ -871,7 +871,9 @@ _NOT_WORD = bytes(
     c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256)
 )
 _WORD_TEXT = re.compile(r"\w+")
-_DEF = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
+# The name after each `def` that is a whole word, `(?<!\w)def[\s\\]+(\w+)` spelled to
+# start with its literal as RELATIVE_IMPORT is (15x faster on polar's server).
+_DEF = re.compile(rb"def(?<!\wdef)[\s\\]+(\w+)")
 _DEF_TEXT = re.compile(_DEF.pattern.decode())
 
 
