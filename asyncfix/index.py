@@ -909,6 +909,11 @@ class ProjectIndex:
         self._relative: dict[str, bool] = {}  # display path -> has a relative import
         self._namings = 0  # the `naming` calls made: past a few, every file's words are found
 
+    @property
+    def given(self) -> frozenset[str] | None:
+        """The display paths of the files the run may change; None when all of them."""
+        return self._given
+
     def outside(self, path: str) -> bool:
         """Is the file at display path `path` one the run reads but must not change (not
         among the files given)? A rewrite that needs a change there is not made."""
@@ -981,13 +986,16 @@ class ProjectIndex:
         keep: Collection[str] = (),
         defined: bool = False,
         where: Callable[[SourceFile, bytes, set[str]], bool] | None = None,
+        among: Collection[str] | None = None,
     ) -> Iterator[tuple[ModuleInfo, set[str]]]:
         """(module, the `names` it holds as a word) for the modules whose source names one
         of them, or has a relative import when `relative_imports`, or is in `keep`
         (display paths); only modules holding one of `tokens`, if given. With `defined`,
         only names a `def` there spells; with `where`, only the files it takes (told the
-        file, its bytes and the names found). A word search on the bytes: the other modules
-        are never ast-parsed. Non-ASCII sources are searched as `identifier_text` reads them."""
+        file, its bytes and the names found); with `among`, only the files at those display
+        paths (each file is judged on its own: the others' answers are the same). A word
+        search on the bytes: the other modules are never ast-parsed. Non-ASCII sources are
+        searched as `identifier_text` reads them."""
         if not names and not keep:
             return
         # A name is held as a word when it is a whole run of word characters: a set of the
@@ -998,6 +1006,8 @@ class ProjectIndex:
         # (A plan that asks again and again: every file's words once, then set lookups.)
         every = self._namings > 2
         for file in self.files:
+            if among is not None and file.display not in among:
+                continue
             data = self.data(file)
             if data is None or (tokens and not any(t in data for t in tokens)):
                 continue
