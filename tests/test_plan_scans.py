@@ -287,7 +287,8 @@ def _given_alone_is_whole(
     plan_of: Callable[[ProjectIndex], Mapping[str, Any] | None] = project_plan,
 ) -> None:
     """A plan made given each file alone gives that file the entry the plan of the whole
-    project gives it (forgotten-await's makes only the given files' entries)."""
+    project gives it (forgotten-await's and AF404's make only the given files' entries,
+    or little more)."""
     whole = plan_of(index_of(None)) or {}
     for file in index_of(None).files:
         alone = plan_of(index_of([file.display])) or {}
@@ -343,4 +344,42 @@ def test_plans_given_one_file_on_the_golden_projects(case: Path) -> None:
         SourceFile(p, str(p.relative_to(TESTDATA))) for p in sorted((case / "input").rglob("*.py"))
     ]
     _given_alone_is_whole(lambda given: ProjectIndex(files, given=given))
+    _given_alone_is_whole(lambda given: ProjectIndex(files, given=given), sync_def_plan)
 
+
+def test_af404s_plan_given_one_file_is_the_whole_projects_entry(tmp_path: Path) -> None:
+    # A provider of a sync session, a route depending on it, a use of the route, an
+    # imported factory: each entry kind, given each file alone.
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": (
+                "from sqlalchemy import create_engine\n"
+                "from sqlalchemy.orm import sessionmaker\n\n"
+                'engine = create_engine("sqlite://")\n'
+                "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+                "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+                "    finally:\n        db.close()\n"
+            ),
+            "app/routes.py": (
+                "from fastapi import APIRouter, Depends\n\n"
+                "from app.db import SessionLocal, get_db\n\n"
+                "router = APIRouter()\n\n\n"
+                '@router.get("/")\nasync def read(db=Depends(get_db)):\n'
+                "    return db.query(1)\n\n\n"
+                "async def helper():\n    return SessionLocal()\n"
+            ),
+            "app/other.py": (
+                "from app.routes import read\n\n\nasync def again():\n    return await read()\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(files, given=given)
+
+    whole = sync_def_plan(index_of(None))
+    assert set(whole["app/routes.py"]) == {"imported", "providers", "used"}
+    _given_alone_is_whole(index_of, sync_def_plan)
