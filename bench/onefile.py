@@ -2,14 +2,15 @@
 """Prove a change leaves one-file runs as they were: `asyncfix check FILE`, as a pre-commit
 hook runs it, on files of real projects; record before, compare after.
 
-    python bench/onefile.py record REF TREE... [--files 8] [--copy-to DIR]
-    python bench/onefile.py compare REF TREE... [--files 8] [--copy-to DIR]
+    python bench/onefile.py record REF TREE... [--files 8] [--file PATH...] [--copy-to DIR]
+    python bench/onefile.py compare REF TREE... [--files 8] [--file PATH...] [--copy-to DIR]
 
 Each TREE is copied to DIR/<tree name> (a temporary directory by default): the runs with
 the result cache write `.asyncfix_cache/` there, and the edits below are made there. Of
 its Python files (sorted by path), `--files` are taken, spread evenly, half from those
 whose bytes hold `async` and half from the rest (a file with no async code is the common
-commit that no plan should have to wait for). For each file, in order:
+commit that no plan should have to wait for); `--file PATH` (repeatable) adds the file at
+PATH of each tree that has one (files with a fix, say). For each file, in order:
 
 1. `check --no-cache --output-format json FILE` and `apply --dry-run --no-cache FILE`;
 2. `check --output-format json FILE` with the copy's cache (filled by the runs before it);
@@ -41,9 +42,9 @@ NO_CACHE = ("check --no-cache --output-format json", "apply --dry-run --no-cache
 CACHED = "check --output-format json"
 
 
-def pick(tree: Path, count: int) -> list[Path]:
+def pick(tree: Path, count: int, also: Sequence[Path] = ()) -> list[Path]:
     """`count` Python files of `tree` (relative), spread evenly over those holding `async`
-    and those that do not."""
+    and those that do not, and those of `also` (relative paths) that `tree` has."""
     files = sorted(
         p.relative_to(tree)
         for p in tree.rglob("*.py")
@@ -52,7 +53,8 @@ def pick(tree: Path, count: int) -> list[Path]:
     with_async = [p for p in files if b"async" in (tree / p).read_bytes()]
     without = [p for p in files if p not in set(with_async)]
     half = count // 2
-    return sorted([*_spread(with_async, count - half), *_spread(without, half)])
+    picked = {*_spread(with_async, count - half), *_spread(without, half)}
+    return sorted(picked | {p for p in also if (tree / p).is_file()})
 
 
 def _spread(paths: Sequence[Path], count: int) -> list[Path]:
@@ -62,9 +64,11 @@ def _spread(paths: Sequence[Path], count: int) -> list[Path]:
     return sorted({paths[int(i * step)] for i in range(count)})
 
 
-def _outputs(asyncfix: str, trees: Sequence[Path], count: int) -> Iterator[tuple[Path, bytes]]:
+def _outputs(
+    asyncfix: str, trees: Sequence[Path], count: int, also: Sequence[Path]
+) -> Iterator[tuple[Path, bytes]]:
     for tree in trees:
-        for file in pick(tree, count):
+        for file in pick(tree, count, also):
             where = Path(tree.name) / slug(str(file))
             for command in NO_CACHE:
                 yield from _saved(asyncfix, f"{command} {file}", tree, where)
@@ -89,6 +93,14 @@ def _saved(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = parser_for(__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=8, help="files per tree (default 8)")
+    parser.add_argument(
+        "--file",
+        type=Path,
+        action="append",
+        default=[],
+        dest="also",
+        help="also this file, relative to a tree, where a tree has it (repeatable)",
+    )
     parser.add_argument("--copy-to", type=Path, help="where the trees are copied (replaced)")
     args = parser.parse_args(argv)
     trees = [t.resolve() for t in args.trees]
@@ -101,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.copytree(
                 tree, copy, symlinks=True, ignore=shutil.ignore_patterns(".asyncfix_cache")
             )
-        outputs = _outputs(args.asyncfix, copies, args.files)
+        outputs = _outputs(args.asyncfix, copies, args.files, args.also)
         if args.mode == "record":
             return save_outputs(args.ref.resolve(), outputs)
         return compare_outputs(args.ref.resolve(), outputs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,6 +18,7 @@ from asyncfix.driver import Pipeline, run
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import (
     _DEF,
+    _DEF_TEXT,
     RELATIVE_IMPORT,
     TREES,
     WORD,
@@ -441,10 +444,20 @@ def test_a_relative_import_is_a_whole_word_from_then_a_dot() -> None:
         assert RELATIVE_IMPORT.search(source) is None, source
 
 
-def test_a_defined_name_follows_def_as_a_whole_word() -> None:
-    # (`_DEF` starts with its literal, the `(?<!\w)` before it spelled as a lookbehind)
-    assert _DEF.findall(b"def a(): ...\nasync def b(): ...\n(def \\\n c") == [b"a", b"b", b"c"]
-    assert _DEF.findall(b"undef x\n_def y\ndefine z\ndef_ w\n1def v") == []
+def test_def_names_are_found_as_the_lookbehind_first_pattern_found_them() -> None:
+    # `_DEF` starts with its literal for speed; it must find exactly what the plain
+    # spelling found, in bytes and in text, on random mixes of the pieces that matter.
+    plain = re.compile(rb"(?<!\w)def[\s\\]+(\w+)")
+    plain_text = re.compile(plain.pattern.decode())
+    pieces = ["def", "def", " ", "\t", "\\", "\n", "a", "_", "9", "é", "(", ".", "async ", "x"]
+    rnd = random.Random(25)
+    sizes = [rnd.randrange(1, 30) for _ in range(5000)]
+    sources = ["".join(rnd.choice(pieces) for _ in range(size)) for size in sizes]
+    sources += [p.read_text("utf-8") for p in sorted(TESTDATA.rglob("*.py"))[:300]]
+    for source in sources:
+        assert _DEF_TEXT.findall(source) == plain_text.findall(source), source
+        data = source.encode()
+        assert _DEF.findall(data) == plain.findall(data), source
 
 
 def test_words_are_the_runs_of_word_characters_of_a_file(

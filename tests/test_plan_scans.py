@@ -4,17 +4,21 @@ their bytes show may matter: what they find, and which modules they leave unpars
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from test_golden import TESTDATA, tree_cases
 
 from asyncfix import syntax
 from asyncfix.codemods.awaits.facts import module_facts
+from asyncfix.codemods.awaits.plan import project_plan
 from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.lifespan.plan_lazy import per_request
 from asyncfix.config import Config
-from asyncfix.files import discover
+from asyncfix.files import SourceFile, discover
 from asyncfix.index import TREES, ProjectIndex, forget
 
 
@@ -276,3 +280,106 @@ def test_requests_plans_screen_from_facts_is_may_be_spelt(
     (info,) = index.modules(b"requests")
     assert REQUESTS.may_be_spelt(ast.parse(source), ast.AsyncFunctionDef) is spelt
     assert _requests_spelt(info) is spelt
+
+
+def _given_alone_is_whole(
+    index_of: Callable[[list[str] | None], ProjectIndex],
+    plan_of: Callable[[ProjectIndex], Mapping[str, Any] | None] = project_plan,
+) -> None:
+    """A plan made given each file alone gives that file the entry the plan of the whole
+    project gives it (forgotten-await's and AF404's make only the given files' entries,
+    or little more)."""
+    whole = plan_of(index_of(None)) or {}
+    for file in index_of(None).files:
+        alone = plan_of(index_of([file.display])) or {}
+        assert alone.get(file.display) == whole.get(file.display), file.display
+
+
+def test_forgotten_awaits_plan_given_one_file_is_the_whole_projects_entry(
+    tmp_path: Path,
+) -> None:
+    # `get` is a coroutine method in one class and a plain one in a module no consumer
+    # imports; `fetch` is async only; a fullwidth `send` is `send` (NFKC), plain in `Cache`.
+    # `café` is plain in a Latin-1 module that a search of the text as UTF-8 cannot read,
+    # and which only a full run looks at first (a consumer: it has `async` and imports).
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/mail.py").write_bytes(
+        "# -*- coding: latin-1 -*-\n# async\nfrom . import store\n\n\nclass Mail:\n"
+        "    def café(self):\n        pass\n".encode("latin-1")
+    )
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store.py": (
+                "class Store:\n    async def get(self):\n        pass\n"
+                "    async def fetch(self):\n        pass\n"
+                "    async def \uff53\uff45\uff4e\uff44(self):\n        pass\n"  # (send)
+                "    async def café(self):\n        pass\n"
+            ),
+            "app/cache.py": (
+                "class Cache:\n    def get(self):\n        pass\n\n    def send(self):\n"
+                "        pass\n"
+            ),
+            "app/use.py": (
+                "from app.store import Store\n\n\nasync def main(s: Store):\n"
+                "    s.get()\n    s.fetch()\n    s.send()\n    s.café()\n"
+            ),
+            "app/other.py": "from . import store\n\n\nasync def go():\n    store.Store().get()\n",
+        },
+    )
+    files, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(files, given=given)
+
+    _given_alone_is_whole(index_of)
+    plan = project_plan(index_of(["app/use.py"])) or {}
+    assert plan["app/use.py"]["ambiguous"] == ["café", "get", "send"]
+
+
+@pytest.mark.parametrize("case", tree_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_plans_given_one_file_on_the_golden_projects(case: Path) -> None:
+    files = [
+        SourceFile(p, str(p.relative_to(TESTDATA))) for p in sorted((case / "input").rglob("*.py"))
+    ]
+    _given_alone_is_whole(lambda given: ProjectIndex(files, given=given))
+    _given_alone_is_whole(lambda given: ProjectIndex(files, given=given), sync_def_plan)
+
+
+def test_af404s_plan_given_one_file_is_the_whole_projects_entry(tmp_path: Path) -> None:
+    # A provider of a sync session, a route depending on it, a use of the route, an
+    # imported factory: each entry kind, given each file alone.
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": (
+                "from sqlalchemy import create_engine\n"
+                "from sqlalchemy.orm import sessionmaker\n\n"
+                'engine = create_engine("sqlite://")\n'
+                "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+                "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+                "    finally:\n        db.close()\n"
+            ),
+            "app/routes.py": (
+                "from fastapi import APIRouter, Depends\n\n"
+                "from app.db import SessionLocal, get_db\n\n"
+                "router = APIRouter()\n\n\n"
+                '@router.get("/")\nasync def read(db=Depends(get_db)):\n'
+                "    return db.query(1)\n\n\n"
+                "async def helper():\n    return SessionLocal()\n"
+            ),
+            "app/other.py": (
+                "from app.routes import read\n\n\nasync def again():\n    return await read()\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(files, given=given)
+
+    whole = sync_def_plan(index_of(None))
+    assert set(whole["app/routes.py"]) == {"imported", "providers", "used"}
+    _given_alone_is_whole(index_of, sync_def_plan)

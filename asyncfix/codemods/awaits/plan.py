@@ -117,8 +117,12 @@ def project_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
     # provider's top-level package, unless it is relative.
     heads = {name.split(".", 1)[0] for name in providers}
     paths = frozenset(info.path for info in defining)
+    # A run given some files reads the entries of those alone: only they are made.
     consumers = [
-        info for info, _ in index.naming(heads, b"async", relative_imports=True, keep=paths)
+        info
+        for info, _ in index.naming(
+            heads, b"async", relative_imports=True, keep=paths, among=index.given
+        )
     ]
     # Only the coroutine method names a consumer can call can be needed as ambiguous:
     # its own and those of the providers it imports.
@@ -130,7 +134,17 @@ def project_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
         wanted[info.path] = own.method_names().union(
             *(providers[name].method_names() for name in imported[info.path])
         )
-    ambiguous = _ambiguous(index, set().union(*wanted.values()), [*defining, *consumers])
+    names = set().union(*wanted.values())
+    # Whether a name is ambiguous is a fact of the whole project, whichever modules
+    # `_ambiguous` looks at first: its search by `def` finds every other module defining
+    # an ASCII name. A non-ASCII one may be spelt in a file's own encoding, which that
+    # search does not read: then every consumer is looked at first, as in a full run.
+    seen = consumers
+    if index.given is not None and not all(name.isascii() for name in names):
+        seen = [
+            info for info, _ in index.naming(heads, b"async", relative_imports=True, keep=paths)
+        ]
+    ambiguous = _ambiguous(index, names, [*defining, *seen])
     plans: dict[str, Any] = {}
     for info in consumers:
         needed = ProjectFacts()

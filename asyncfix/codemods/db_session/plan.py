@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from asyncfix.codemods.db_session.names import (
@@ -120,11 +120,19 @@ def imported_factories(index: ProjectIndex) -> dict[str, dict[str, str]]:
     return plans
 
 
-def _mentioning(index: ProjectIndex, names: set[str], *required: bytes) -> Iterator[ModuleInfo]:
+def _mentioning(
+    index: ProjectIndex,
+    names: set[str],
+    *required: bytes,
+    among: Collection[str] | None = None,
+) -> Iterator[ModuleInfo]:
     """Modules whose bytes hold one of `names` and every `required` token: only those are
-    parsed (the index keeps what it parses)."""
+    parsed (the index keeps what it parses); with `among`, only those at these display
+    paths."""
     encoded = [n.encode() for n in names]
     for file in index.files:
+        if among is not None and file.display not in among:
+            continue
         data = index.data(file)
         if data is None or not all(t in data for t in required):
             continue
@@ -205,7 +213,8 @@ def imported_sync_objects(
         return {}
     plans: dict[str, dict[str, str]] = {}
     names = {name for found in defined.values() for name in found}
-    for info in _mentioning(index, names, b"async"):
+    # (a run given some files reads their entries alone: each is the module's own)
+    for info in _mentioning(index, names, b"async", among=index.given):
         imported: dict[str, str] = {}
         for local, qualified in info.imports.items():
             module, _, attr = qualified.rpartition(".")
@@ -248,12 +257,18 @@ _SYNC_SESSION_WORD = re.compile(
 )
 
 
-def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> set[str]:
+def _sync_providers(
+    index: ProjectIndex, defined: dict[str, dict[str, str]], among: Collection[str] | None = None
+) -> set[str]:
     """The qualified names of the module-level functions that hand out a sync Session
     (`get_db` yielding or returning `SessionLocal()` or `Session(engine)`, or annotated so):
-    a parameter `db=Depends(get_db)` receives one, annotated or not."""
+    a parameter `db=Depends(get_db)` receives one, annotated or not. With `among`, only
+    those of these qualified names (each function is judged on its own)."""
     found: set[str] = set()
+    owners = None if among is None else {name.rpartition(".")[0] for name in among}
     for info in index.modules(b"Session", MAKER_TOKEN):
+        if owners is not None and info.name not in owners:
+            continue
         factories = {
             local
             for local, qualified in info.imports.items()
@@ -266,8 +281,10 @@ def _sync_providers(index: ProjectIndex, defined: dict[str, dict[str, str]]) -> 
             # without one, or a factory, nothing hands out a session. No tree needed.
             continue
         for stmt in info.tree.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _hands_out_session(
-                info, stmt, factories
+            if (
+                isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                and (among is None or f"{info.name}.{stmt.name}" in among)
+                and _hands_out_session(info, stmt, factories)
             ):
                 found.add(f"{info.name}.{stmt.name}")
     return found
@@ -403,14 +420,24 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     defined = _sync_objects_defined(index)
     for path, imported in imported_sync_objects(index, defined).items():
         plans.setdefault(path, {})["imported"] = imported
-    providers = _sync_providers(index, defined)
-    # Only async defs are AF404's: the modules without one need not be parsed.
-    by_name = {info.name: info for info in index.modules(b"async def")}
     # The functions FastAPI calls as dependencies, wherever the Depends() is written.
     # (the index has their calls: no tree is parsed or walked for them)
-    for info in index.modules(*(c.encode() for c in sorted(DEPENDENCY_CALLEES))):
+    depending = list(index.modules(*(c.encode() for c in sorted(DEPENDENCY_CALLEES))))
+    # (a run given some files reads their entries alone: only the providers those name)
+    named = None
+    if index.given is not None:
+        named = {
+            dependency
+            for info in depending
+            if not index.outside(info.path)
+            for dependency, _ in info.dependency_calls
+        }
+    providers = _sync_providers(index, defined, named)
+    # Only async defs are AF404's: the modules without one need not be parsed.
+    by_name = {info.name: info for info in index.modules(b"async def")}
+    for info in depending:
         for dependency, spelled in info.dependency_calls:
-            if dependency in providers:
+            if dependency in providers and not index.outside(info.path):
                 # A Depends() of a function that hands out a sync Session, as written here.
                 entry = plans.setdefault(info.path, {})
                 written = entry.setdefault("providers", {})
@@ -433,6 +460,11 @@ def sync_def_plan(index: ProjectIndex) -> dict[str, dict[str, object]]:
     }
     candidates: dict[str, tuple[ModuleInfo, str]] = {}  # qualname -> (module, key)
     for info in by_name.values():
+        # A run given some files reads their entries alone, and a candidate's uses go in
+        # its own module's: the others' are not looked for (the tests of a module's bytes
+        # and facts below hold for each candidate alone).
+        if index.outside(info.path):
+            continue
         for function in info.functions.values():
             key = function.qualname.removeprefix(info.name + ".")
             routed = any(d.rpartition(".")[2] in ROUTE_METHODS for d in function.decorators)
