@@ -178,6 +178,10 @@ class ModuleInfo:
     # calls inside async defs.
     imported_modules: frozenset[str] = frozenset()
     async_call_names: frozenset[str] = frozenset()
+    # (name, resolved bases, names its body binds) of each top-level class statement, in
+    # order (see `top_classes`): made only for modules whose bytes spell `class `, which
+    # forgotten-await's plan reads them of where it parsed their trees again.
+    top_classes: list[tuple[str, list[str], set[str]]] = field(default_factory=list)
 
     @property
     def tree(self) -> ast.Module:
@@ -640,6 +644,8 @@ def index_module(
             callee = info.resolve(stmt.value.func)
             if callee is not None:
                 info.toplevel_calls.append((stmt.targets[0].id, callee, stmt.lineno))
+    if b"class " in data:
+        info.top_classes = top_classes(info, tree)
     try:
         collector.walk(tree, None)
         info.values = module_values(info, tree)
@@ -852,6 +858,24 @@ def module_values(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, ValueSh
         if names:
             shape = value_shape(info, value)
             found += [(name, shape) for name in names]
+    return found
+
+
+def top_classes(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, list[str], set[str]]]:
+    """ModuleInfo.top_classes of `tree` (its bases: those `info` resolves)."""
+    found: list[tuple[str, list[str], set[str]]] = []
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.ClassDef):
+            continue
+        bases = [resolved for base in stmt.bases if (resolved := info.resolve(base))]
+        defined: set[str] = set()
+        for child in stmt.body:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                defined.add(child.name)
+            elif isinstance(child, ast.Assign | ast.AnnAssign):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                defined.update(t.id for t in targets if isinstance(t, ast.Name))
+        found.append((stmt.name, bases, defined))
     return found
 
 

@@ -12,14 +12,15 @@ import pytest
 from test_golden import TESTDATA, tree_cases
 
 from asyncfix import syntax
-from asyncfix.codemods.awaits.facts import module_facts
+from asyncfix.codemods.awaits._shared import canonical
+from asyncfix.codemods.awaits.facts import ClassBases, class_bases, module_facts
 from asyncfix.codemods.awaits.plan import project_plan
 from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.lifespan.plan_lazy import per_request
 from asyncfix.config import Config
 from asyncfix.files import SourceFile, discover
-from asyncfix.index import TREES, ProjectIndex, forget
+from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
 
 
 def _index(root: Path, files: dict[str, str]) -> ProjectIndex:
@@ -225,6 +226,67 @@ def test_module_level_table_instances_come_from_the_index(tmp_path: Path) -> Non
         "store.db": "motor.motor_asyncio.AsyncIOMotorDatabase",
         "store.feeds": "motor.motor_asyncio.AsyncIOMotorCollection",
     }
+
+
+def test_subclassed_table_classes_come_from_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # forgotten-await's plan reads each module's top-level classes and their bases from
+    # the facts: the trees of modules indexed elsewhere are not parsed for them.
+    index = _index(
+        tmp_path,
+        {
+            "models/__init__.py": "",
+            "models/base.py": (
+                "from beanie import Document\n"
+                "class Base(Document):\n"
+                "    name: str\n"
+                "    async def touch(self): ...\n"
+            ),
+            "models/user.py": (
+                "from models.base import Base\n"
+                "class User(Base):\n"
+                "    email = ''\n"
+                "    def hello(self): ...\n"
+            ),
+            "app.py": "from models.user import User\n\nasync def main(u: User):\n    u.save()\n",
+        },
+    )
+    list(index.modules())  # (the workers' index: facts, their trees dropped below)
+    parsed = _spy_on_parses(monkeypatch)
+    plan = project_plan(index)
+    assert plan is not None
+    assert plan["app.py"]["inherited"] == {"models.user.User": "beanie.Document"}
+    assert plan["app.py"]["defines"]["models.user.User"] == ["email", "hello", "name", "touch"]
+    assert parsed == []
+
+
+def _class_bases_of_tree(info: ModuleInfo) -> ClassBases:
+    """class_bases as it was read off the module's tree."""
+    found: ClassBases = {}
+    for stmt in info.tree.body:
+        if not isinstance(stmt, ast.ClassDef):
+            continue
+        bases = [canonical(resolved) for b in stmt.bases if (resolved := info.resolve(b))]
+        defined: set[str] = set()
+        for child in stmt.body:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                defined.add(child.name)
+            elif isinstance(child, ast.Assign | ast.AnnAssign):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                defined.update(t.id for t in targets if isinstance(t, ast.Name))
+        found[f"{info.name}.{stmt.name}"] = (bases, defined)
+    return found
+
+
+def test_class_bases_from_the_facts_are_the_trees_on_the_testdata() -> None:
+    files = [SourceFile(p, str(p.relative_to(TESTDATA))) for p in sorted(TESTDATA.rglob("*.py"))]
+    index = ProjectIndex(files)
+    compared = 0
+    for info in index.modules(b"class"):
+        assert list(class_bases(info).items()) == list(_class_bases_of_tree(info).items())
+        compared += b"class " in info.data
+    assert compared > 50
 
 
 def test_requests_plan_reads_depends_and_includes_from_the_index(

@@ -3,7 +3,6 @@ module-level library instances, from its index entry."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from asyncfix.codemods.awaits._shared import (
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.data import coroutines as table
-from asyncfix.index import ModuleInfo, ValueShape, spells_any
+from asyncfix.index import ModuleInfo, ValueShape, spells_any, top_classes
 
 
 @dataclass
@@ -130,21 +129,13 @@ ClassBases = dict[str, tuple[list[str], set[str]]]
 
 
 def class_bases(info: ModuleInfo) -> ClassBases:
-    """The module's top-level classes: qualname -> (resolved bases, names its body binds)."""
-    found: ClassBases = {}
-    for stmt in info.tree.body:
-        if not isinstance(stmt, ast.ClassDef):
-            continue
-        bases = [canonical(resolved) for b in stmt.bases if (resolved := info.resolve(b))]
-        defined: set[str] = set()
-        for child in stmt.body:
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                defined.add(child.name)
-            elif isinstance(child, ast.Assign | ast.AnnAssign):
-                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
-                defined.update(t.id for t in targets if isinstance(t, ast.Name))
-        found[f"{info.name}.{stmt.name}"] = (bases, defined)
-    return found
+    """The module's top-level classes: qualname -> (resolved bases, names its body binds).
+    From the index's facts (no tree) where it made them: a module spelling `class `."""
+    classes = info.top_classes if b"class " in info.data else top_classes(info, info.tree)
+    return {
+        f"{info.name}.{name}": ([canonical(base) for base in bases], set(defined))
+        for name, bases, defined in classes
+    }
 
 
 def inherit(classes: ClassBases, facts: ProjectFacts) -> bool:
