@@ -336,12 +336,38 @@ def test_requests_plans_screen_from_facts_is_may_be_spelt(
     tmp_path: Path, source: str, spelt: bool
 ) -> None:
     from asyncfix.codemods.http_client.blocking_apis import REQUESTS
-    from asyncfix.codemods.http_client.requests_plan import _requests_spelt
+    from asyncfix.codemods.http_client.requests_plan import _requesting, _requests_spelt
 
     index = _index(tmp_path, {"m.py": source})
+    assert [info.path for info in _requesting(index)] == (["m.py"] if spelt else [])
     (info,) = index.modules(b"requests")
     assert REQUESTS.may_be_spelt(ast.parse(source), ast.AsyncFunctionDef) is spelt
     assert _requests_spelt(info) is spelt
+
+
+def test_requests_plan_indexes_no_module_that_spells_no_async(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the calls inside an async def count: a module spelling no `async` has none.
+    from asyncfix.codemods.http_client.requests_plan import _requests_spelt
+
+    index = _index(
+        tmp_path,
+        {
+            "sync.py": "import requests\ndef f():\n    return requests.get('x')\n",
+            "spelt.py": "import requests\nasync def f():\n    return requests.get('x')\n",
+        },
+    )
+    parsed = _spy_on_parses(monkeypatch)
+    plan_requests(index, Config())
+    assert parsed == ["spelt.py"]
+    # and on the testdata: no module spelling `requests` but not `async` is spelt
+    files = [SourceFile(p, str(p.relative_to(TESTDATA))) for p in sorted(TESTDATA.rglob("*.py"))]
+    unspelt = [
+        info for info in ProjectIndex(files).modules(b"requests") if b"async" not in info.data
+    ]
+    assert len(unspelt) >= 4
+    assert not any(_requests_spelt(info) for info in unspelt)
 
 
 def _given_alone_is_whole(

@@ -4,7 +4,7 @@ modules. Decided once, on the project index, for every file it concerns."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import libcst as cst
@@ -101,9 +101,8 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             apps[f"{info.name}.{names[0]}"] = (info, names[0])
     imported = _imported_client(index, config)
     bare, patched = bare_test_client(index), patched_requests(index)
-    for info in index.modules(b"requests"):
-        if not _requests_spelt(info):
-            continue
+    spelt = _requesting(index)
+    for info in spelt:
         plan = plans.setdefault(info.path, {})
         if imported is not None:
             plan["imported_client"] = imported
@@ -119,8 +118,23 @@ def plan_requests(index: ProjectIndex, config: Config) -> dict[str, dict[str, An
             )
         if not plan:
             del plans[info.path]
-    _plan_routers(index, apps, plans, config, imported)
+    _plan_routers(index, spelt, apps, plans, config, imported)
     return plans
+
+
+def _requesting(index: ProjectIndex) -> list[ModuleInfo]:
+    """The modules that `_requests_spelt`, in the index's order. The calls it reads are
+    those inside an async def: a module whose bytes do not spell `async` has none, and
+    is not indexed for it."""
+    found = []
+    for file in index.holding((b"requests",)):
+        data = index.data(file)
+        if data is None or b"async" not in data:
+            continue
+        info = index.module(file)
+        if info is not None and _requests_spelt(info):
+            found.append(info)
+    return found
 
 
 def _imported_client(index: ProjectIndex, config: Config) -> str | None:
@@ -137,6 +151,7 @@ def _imported_client(index: ProjectIndex, config: Config) -> str | None:
 
 def _plan_routers(
     index: ProjectIndex,
+    spelt: Sequence[ModuleInfo],
     apps: Mapping[str, tuple[ModuleInfo, str]],
     plans: dict[str, dict[str, Any]],
     config: Config,
@@ -144,13 +159,15 @@ def _plan_routers(
 ) -> None:
     """A router with requests calls, included into exactly one app of another module
     whose lifespan can take the client: its handlers use the shared client, and that
-    app module gets it. Decided here, once, for both files."""
+    app module gets it. Decided here, once, for both files. `spelt`: the modules that
+    `_requests_spelt` (see `_requesting`): nothing in the others would use the client
+    (sync handlers run in threads)."""
     owners: dict[str, set[str]] = {}
     for info in index.modules(b"include_router"):
         for owner, router in info.router_includes:  # (from the index: no tree walked)
             owners.setdefault(router, set()).add(owner)
     feasible: dict[str, bool] = {}
-    for info in index.modules(b"requests"):
+    for info in spelt:
         for name, (callee, _) in info.assignments.items():
             if callee not in ("fastapi.APIRouter", "fastapi.routing.APIRouter"):
                 continue
@@ -160,8 +177,6 @@ def _plan_routers(
             app_info, app = apps[next(iter(including))]
             if app_info.path == info.path:
                 continue  # the same module: its transform decides alone
-            if not _requests_spelt(info):
-                continue  # nothing there would use the client (sync handlers run in threads)
             if index.outside(info.path) or index.outside(app_info.path):
                 continue  # both change or neither: each file then decides alone
             too_old = missing(config, FASTAPI_LIFESPAN, app_info.file.path)
