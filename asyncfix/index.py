@@ -74,12 +74,11 @@ class _Trees:
     modules in the same order again and again, and under least-recently-used eviction such
     a scan finds none of its trees, each dropped just before its turn comes round.
 
-    A tree that indexing made (`put(..., asked=False)`) goes first when a tree needs room,
-    the oldest such first: a plan indexes many modules for their facts alone (the callees
-    of async defs, the modules naming a candidate), and their trees used to fill the
-    budget for good, so that the trees the plans did walk, again and again, were parsed
-    each time. Asking for it makes it a tree asked for. (A tree just made is always kept,
-    as before: the caller that indexes a module, a worker's, most often asks for it next.)
+    A tree that indexing made (`put(..., asked=False)`) is kept only until a tree asked
+    for needs its room, oldest first: a plan indexes many modules for their facts alone
+    (the callees of async defs, the modules naming a candidate), and their trees used to
+    fill the budget for good, so that the trees the plans did walk, again and again, were
+    parsed each time. Asking for it makes it a tree asked for.
 
     An ast costs ~1 KB of memory per source line: a monorepo's worth of them would not fit
     beside the workers (the issue's bound is 500 MB for a 1M-line tree), while a project
@@ -91,7 +90,7 @@ class _Trees:
         # (path, digest) -> (tree, lines): those asked for, in the order they came ...
         self._trees: dict[tuple[str, str], tuple[ast.Module, int]] = {}
         # ... and those only indexed so far, in the order they came
-        self._unasked: OrderedDict[tuple[str, str], tuple[ast.Module, int]] = OrderedDict()
+        self._unasked: dict[tuple[str, str], tuple[ast.Module, int]] = {}
         self._lines = 0
 
     def get(self, info: ModuleInfo) -> ast.Module:
@@ -110,12 +109,14 @@ class _Trees:
         return key in self._trees or key in self._unasked
 
     def put(self, info: ModuleInfo, tree: ast.Module, *, asked: bool = True) -> ast.Module:
-        """Keep `tree`, the ast of `info` (see the class); `asked`: a caller asked for
-        it, rather than indexing made it. Returns it."""
+        """Keep `tree`, the ast of `info`, if the budget allows (see the class); `asked`:
+        a caller asked for it, rather than indexing made it. Returns it."""
         lines = info.data.count(b"\n") + 1
         while self._unasked and self._lines + lines > self.budget:
-            _, (_, dropped) = self._unasked.popitem(last=False)  # the oldest
+            dropped = self._unasked.pop(next(iter(self._unasked)))[1]  # (the oldest)
             self._lines -= dropped
+        if not asked and self._lines + lines > self.budget:
+            return tree  # (the trees asked for keep their room)
         while self._trees and self._lines + lines > self.budget:
             _, (_, dropped) = self._trees.popitem()  # the newest: the one asked for last
             self._lines -= dropped
