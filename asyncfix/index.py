@@ -74,12 +74,6 @@ class _Trees:
     modules in the same order again and again, and under least-recently-used eviction such
     a scan finds none of its trees, each dropped just before its turn comes round.
 
-    A tree that indexing made (`put(..., asked=False)`) is kept only until a tree asked
-    for needs its room, oldest first: a plan indexes many modules for their facts alone
-    (the callees of async defs, the modules naming a candidate), and their trees used to
-    fill the budget for good, so that the trees the plans did walk, again and again, were
-    parsed each time. Asking for it makes it a tree asked for.
-
     An ast costs ~1 KB of memory per source line: a monorepo's worth of them would not fit
     beside the workers (the issue's bound is 500 MB for a 1M-line tree), while a project
     of ordinary size keeps all of its trees and never parses one twice.
@@ -87,46 +81,29 @@ class _Trees:
 
     def __init__(self, budget_lines: int) -> None:
         self.budget = budget_lines
-        # (path, digest) -> (tree, lines): those asked for, in the order they came ...
         self._trees: dict[tuple[str, str], tuple[ast.Module, int]] = {}
-        # ... and those only indexed so far, in the order they came
-        self._unasked: dict[tuple[str, str], tuple[ast.Module, int]] = {}
         self._lines = 0
 
     def get(self, info: ModuleInfo) -> ast.Module:
-        key = (info.path, info.digest)
-        found = self._trees.get(key)
+        found = self._trees.get((info.path, info.digest))
         if found is not None:
             return found[0]
-        unasked = self._unasked.pop(key, None)
-        if unasked is not None:
-            self._trees[key] = unasked
-            return unasked[0]
         return self.put(info, syntax.parse(info.data, filename=info.path))
 
     def holds(self, info: ModuleInfo) -> bool:
-        key = (info.path, info.digest)
-        return key in self._trees or key in self._unasked
+        return (info.path, info.digest) in self._trees
 
-    def put(self, info: ModuleInfo, tree: ast.Module, *, asked: bool = True) -> ast.Module:
-        """Keep `tree`, the ast of `info`, if the budget allows (see the class); `asked`:
-        a caller asked for it, rather than indexing made it. Returns it."""
+    def put(self, info: ModuleInfo, tree: ast.Module) -> ast.Module:
         lines = info.data.count(b"\n") + 1
-        while self._unasked and self._lines + lines > self.budget:
-            dropped = self._unasked.pop(next(iter(self._unasked)))[1]  # (the oldest)
-            self._lines -= dropped
-        if not asked and self._lines + lines > self.budget:
-            return tree  # (the trees asked for keep their room)
         while self._trees and self._lines + lines > self.budget:
             _, (_, dropped) = self._trees.popitem()  # the newest: the one asked for last
             self._lines -= dropped
-        (self._trees if asked else self._unasked)[(info.path, info.digest)] = (tree, lines)
+        self._trees[(info.path, info.digest)] = (tree, lines)
         self._lines += lines
         return tree
 
     def clear(self) -> None:
         self._trees.clear()
-        self._unasked.clear()
         self._lines = 0
 
 
@@ -622,7 +599,7 @@ def index_module(
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     info = ModuleInfo(path=file.display, file=file, name=name, data=data, digest=digest)
-    TREES.put(info, tree, asked=False)
+    TREES.put(info, tree)
     collector = _Collector(info, file.path.name == "__init__.py")
     # Imports and top-level names first, so that uses before definitions resolve too.
     collector.imports(tree.body)

@@ -204,27 +204,6 @@ def test_a_second_scan_finds_the_trees_the_budget_kept(
     assert kept == [True, False, False]
 
 
-def test_trees_only_indexed_give_their_room_to_the_trees_asked_for(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A plan indexes many modules for their facts alone: their trees must not keep the
-    # trees it walks (again and again) out of the budget.
-    for name in "abde":
-        (tmp_path / f"{name}.py").write_text(f"def {name}():\n    return 1\n" * 50)
-    files, _ = discover([tmp_path], ())
-    monkeypatch.setattr(TREES, "budget", 250)  # lines: room for two modules' trees
-    forget()  # nothing cached from other tests' modules of the same bytes
-    index = ProjectIndex(files)
-    by_name = {file.path.stem: file for file in files}
-    for name in "ab":  # their facts only
-        assert index.module(by_name[name]) is not None
-    walked = [index.module(by_name[name]) for name in "de"]
-    first_scan = [info.tree for info in walked if info is not None]
-    second_scan = [info.tree for info in walked if info is not None]
-    assert [a is b for a, b in zip(first_scan, second_scan, strict=True)] == [True, True]
-    assert sum(lines for _, lines in [*TREES._trees.values(), *TREES._unasked.values()]) <= 250
-
-
 def test_classes_and_return_annotations_are_indexed(tmp_path: Path) -> None:
     # forgotten-await's project facts come from these, with no tree kept or parsed again.
     source = b"""\
