@@ -494,25 +494,37 @@ def sort_added_imports(before: cst.Module, after: cst.Module, sorter: ImportSort
     into its group (isort's sections), a merged `from x import` keeps its names in isort's
     order, and every line that was there stays where it was.
     """
-    old_start, old_end = import_block(before.body)
-    start, end = import_block(after.body)
-    old, new = _lines(before.body[old_start:old_end]), _lines(after.body[start:end])
-    pairs = _align(old, new)
-    if all(match is not None and _code(match) == _code(s) for s, match in pairs):
-        return after  # nothing added to the block
-    block = (_sorted_block(old, new, sorter.settings) if sorter.tool else None) or _grouped_block(
-        old, pairs, sorter.settings
-    )
-    return after.with_changes(body=[*after.body[:start], *block, *after.body[end:]])
+    try:
+        old_start, old_end = import_block(before.body)
+        start, end = import_block(after.body)
+        old, new = _lines(before.body[old_start:old_end]), _lines(after.body[start:end])
+        pairs = _align(old, new)
+        if all(match is not None and _code(match) == _code(s) for s, match in pairs):
+            return after  # nothing added to the block
+        block = (
+            _sorted_block(old, new, sorter.settings) if sorter.tool else None
+        ) or _grouped_block(old, pairs, sorter.settings)
+        return after.with_changes(body=[*after.body[:start], *block, *after.body[end:]])
+    finally:
+        _CODES.clear()
 
 
 def _lines(statements: Sequence[cst.BaseStatement]) -> list[cst.SimpleStatementLine]:
     return [s for s in statements if isinstance(s, cst.SimpleStatementLine)]
 
 
+# id of a statement -> (it, its `_code`), within one `sort_added_imports`: the alignment,
+# the sorting and the grouping each ask the same lines' code again and again.
+_CODES: dict[int, tuple[cst.SimpleStatementLine, str]] = {}
+
+
 def _code(statement: cst.SimpleStatementLine) -> str:
     """The statement's text without the lines above it, with `\n` line ends."""
-    return cst.Module([statement.with_changes(leading_lines=())], default_newline="\n").code
+    held = _CODES.get(id(statement))
+    if held is None or held[0] is not statement:
+        code = cst.Module([statement.with_changes(leading_lines=())], default_newline="\n").code
+        held = _CODES[id(statement)] = (statement, code)
+    return held[1]
 
 
 def _align(
