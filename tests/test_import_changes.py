@@ -1,10 +1,12 @@
 """libcst's import visitors, run for less: `imports_still_used` must say True only where
-RemoveImportsVisitor would leave the module as it is, and TopImportsAdder must write
-what AddImportsVisitor writes."""
+RemoveImportsVisitor would leave the module as it is, `imports_unused` name only imports
+it would remove (KnownUnusedRemover then writing what it writes), and TopImportsAdder
+must write what AddImportsVisitor writes."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import isort
@@ -17,8 +19,10 @@ from asyncfix.codemods import base, runner
 from asyncfix.codemods.base import visit_with_metadata
 from asyncfix.codemods.helpers import (
     BlankKeepingImportsRemover,
+    KnownUnusedRemover,
     TopImportsAdder,
     imports_still_used,
+    imports_unused,
     sort_added_imports,
 )
 from asyncfix.config import Config
@@ -125,7 +129,7 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         transformer: cst.CSTTransformer, module: cst.Module, run: base.FileRun | None = None
     ) -> cst.Module:
         ran.append(type(transformer).__name__)
-        if type(transformer).__name__ == "BlankKeepingImportsRemover":
+        if isinstance(transformer, BlankKeepingImportsRemover):
             assert run is not None  # (its scopes from the run's wrapper of the tree)
         return visit(transformer, module, run)  # type: ignore[arg-type]
 
@@ -139,8 +143,107 @@ def test_the_visitor_runs_only_where_an_import_may_go(monkeypatch: pytest.Monkey
         outcome = pipeline.rewrite_file(SourceFile(Path("m.py"), "m.py"), data, None, None)
         assert outcome.new is not None and b"await asyncio.sleep(1)" in outcome.new
         assert (b"import time\n" in outcome.new) is (runs == 0)
-        # (the run on the output, to check idempotence, schedules nothing)
-        assert ran.count("BlankKeepingImportsRemover") == runs
+        # (the run on the output, to check idempotence, schedules nothing; `time` is
+        # spelt by its import alone, so no scope analysis tells it unused)
+        assert ran.count("KnownUnusedRemover") == runs
+        assert "BlankKeepingImportsRemover" not in ran
+
+
+def _removed(code: str, scheduled: list[Item], known: frozenset[str] | None) -> str:
+    """The code after the removal of `scheduled`: libcst's way (None), or told `known`."""
+    context = CodemodContext(filename="case.py")
+    for name, obj, asname in scheduled:
+        RemoveImportsVisitor.remove_unused_import(context, name, obj, asname)
+    remover = (
+        BlankKeepingImportsRemover(context) if known is None else KnownUnusedRemover(context, known)
+    )
+    return visit_with_metadata(remover, cst.parse_module(code)).code
+
+
+@pytest.mark.parametrize(
+    ("code", "scheduled", "told"),
+    [
+        ("import json\nx = 1\n", [("json", None, None)], True),
+        ("import json\nx = json.dumps(1)\n", [("json", None, None)], False),
+        ("import json, time\ntime.sleep(1)\n", [("json", None, None)], True),
+        ("from time import sleep as nap\n", [("time", "sleep", "nap")], True),
+        ("from time import sleep, time\nx = time()\n", [("time", "sleep", None)], True),
+        ("import requests as r\n", [("requests", None, "r")], True),
+        ("def f():\n    import json\n    return 1\n", [("json", None, None)], True),
+        # Spelt again (a second import, a use, a comment, a longer name counts not).
+        ("import json\nimport json\n", [("json", None, None)], False),
+        ("import json\n# json\n", [("json", None, None)], False),
+        ("import json\njson_x = 1\n", [("json", None, None)], True),
+        # In a string: exported, an annotation, or only text; spelt by an escape or
+        # by an implicit concatenation, which the code does not spell.
+        ("import json\n__all__ = ['json']\n", [("json", None, None)], False),
+        ("import json\nx: 'json.JSONDecoder'\n", [("json", None, None)], False),
+        ("import json\n__all__ = ['js' 'on']\n", [("json", None, None)], False),
+        ("import json\n__all__ = ['\\x6ason']\n", [("json", None, None)], False),
+        ("import json\nx: 'js' 'on'\n", [("json", None, None)], False),
+        ("import json\nx = b'json'\n", [("json", None, None)], False),
+        # Not told: a dotted import, a source Python cannot parse.
+        ("import os.path\n", [("os.path", None, None)], False),
+        ("import json\nexcept A, B: pass\n", [("json", None, None)], False),
+        # Newer syntax, read lowered where that keeps every string: `except A, B:`
+        # (3.14) does; a type parameter (3.12) blanked with its string bound does not.
+        ("import json\ntry:\n    pass\nexcept A, B:\n    x = 'a'\n", [("json", None, None)], True),
+        ("import json\ndef f[T: '\\x6ason'](): pass\n", [("json", None, None)], False),
+        ("import json\ndef f[T: int](): 'x'\n", [("json", None, None)], True),
+        # libcst's gatherer leaves `__future__`, star and relative imports be.
+        ("from __future__ import annotations\n", [("__future__", "annotations", None)], True),
+        ("from . import json\n", [("", "json", None)], True),
+        ("from json import *\n", [("json", None, None)], True),
+    ],
+)
+def test_unused_is_told_as_libcst_tells_it(code: str, scheduled: list[Item], told: bool) -> None:
+    known = imports_unused(code, scheduled)
+    assert (known is not None) is told
+    if known is not None:
+        assert _removed(code, scheduled, known) == _removed(code, scheduled, None)
+
+
+def _spelt_by_imports_only(code: str, tree: ast.Module, names: set[str]) -> str:
+    """`code` with `names` renamed outside its import statements' lines: imports a
+    rewrite left unused, in the layout of a real module."""
+    lines = {
+        line
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+    spelt = re.compile(rf"(?<!\w)({'|'.join(map(re.escape, sorted(names)))})(?!\w)")
+    return "".join(
+        line if number in lines else spelt.sub(r"\1_renamed", line)
+        for number, line in enumerate(code.splitlines(keepends=True), 1)
+    )
+
+
+def test_told_unused_removes_what_libcst_removes_on_any_golden_input() -> None:
+    told = changed = 0
+    for path in sorted(TESTDATA.glob("*/*.input.py")):
+        original = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(original)
+        except SyntaxError:
+            continue
+        items = [item for item in _imports(tree) if item[1] or item[2] or "." not in item[0]]
+        if not items:
+            continue
+        code = _spelt_by_imports_only(original, tree, {i[2] or i[1] or i[0] for i in items})
+        known = imports_unused(code, items)
+        if known is None:
+            continue
+        try:
+            expected = _removed(code, items, None)
+        except cst.ParserSyntaxError:
+            continue
+        told += 1
+        assert _removed(code, items, known) == expected, path
+        changed += expected != code
+    # (nearly every golden input imports something: the comparison means something)
+    assert told > 150
+    assert changed > 150
 
 
 # What the codemods add: plain, from-, and aliased imports.

@@ -202,3 +202,13 @@ def test_libcsts_gatherers_of_matcher_decorators_are_back_after_the_block() -> N
         assert [getattr(matcher_visitors, name) for name in gatherers] != before
         assert _DecoratedImports()._matchers and not _Imports()._matchers
     assert [getattr(matcher_visitors, name) for name in gatherers] == before
+
+
+def test_libcsts_visitor_bases_carry_no_matcher_decorator() -> None:
+    # (`_undecorated` looks at their thousand hooks once per process, not once per
+    # matcher-decoratable class and visit block; were one decorated, it would answer no)
+    assert traversal._libcst_bases_undecorated()
+    with fast_visits():
+        assert traversal._undecorated(_Imports())
+        assert not traversal._undecorated(_DecoratedImports())
+        assert not _Imports()._matchers and _DecoratedImports()._matchers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import symtable
 import warnings
 import weakref
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors._gather_unused_imports import MODULES_IGNORED_BY_DEFAULT
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ComprehensionScope,
@@ -21,6 +24,7 @@ from libcst.metadata import (
     Scope,
 )
 
+from asyncfix import syntax
 from asyncfix.codemods.shared.lifecycle import lifecycle_functions as lifecycle_functions
 from asyncfix.codemods.shared.routes import ROUTE_METHODS as ROUTE_METHODS
 from asyncfix.codemods.shared.routes import route_decorator as route_decorator
@@ -368,6 +372,67 @@ def imports_still_used(code: str, scheduled: Iterable[tuple[str, str | None, str
     return True
 
 
+def imports_unused(
+    code: str, scheduled: Iterable[tuple[str, str | None, str | None]]
+) -> frozenset[str] | None:
+    """The names the `scheduled` imports (module, obj, asname) bind, when libcst's
+    GatherUnusedImportsVisitor certainly finds every import binding one of them unused;
+    None when that cannot be told so cheaply.
+
+    libcst reads an import as used when its name is exported (a string of `__all__`),
+    read in a string annotation, or reached by an access of its scope analysis. Every
+    access is a `Name` node, spelt in the code; the strings' values are those of the
+    string constants of Python's ast (an escape or an implicit concatenation may spell a
+    name that the code does not). So a name spelt at most once in the code (by the
+    import itself) and in no string is unused, told without the scope analysis."""
+    names = set()
+    for module, obj, asname in scheduled:
+        name = asname or obj or (None if "." in module else module)
+        if name is None:
+            return None  # (a dotted `import a.b`: libcst weighs each prefix)
+        names.add(name)
+    alternatives = "|".join(map(re.escape, sorted(names)))
+    spelt = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+    counts: dict[str, int] = {}
+    for found in spelt.findall(code):
+        counts[found] = counts.get(found, 0) + 1
+        if counts[found] > 1:
+            return None
+    tree = _strings_tree(code)
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if type(node) is ast.Constant and isinstance(node.value, str | bytes):
+            value = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+            if any(name in value for name in names):
+                return None
+    return frozenset(names)
+
+
+# The characters that make and escape a string literal.
+_STRING_MARKS = re.compile(r"['\"\\]")
+
+
+def _strings_tree(code: str) -> ast.Module | None:
+    """Python's ast of `code`, holding every string literal of it as it is; None when
+    there is none. Source in a newer Python's syntax is read lowered (`syntax.lower`)
+    when the lowering kept every quote and backslash in place: it edits tokens outside
+    the strings (an `except A, B:` parenthesized), and a blanked type parameter or a
+    requoted f-string that took or changed a string is told by its quotes."""
+    try:
+        with warnings.catch_warnings():  # invalid escapes etc.: not ours to report
+            warnings.simplefilter("ignore")
+            try:
+                return ast.parse(code)
+            except SyntaxError:
+                lowered = syntax.lower(code)
+                if lowered is None or _STRING_MARKS.findall(lowered) != _STRING_MARKS.findall(code):
+                    return None
+                return ast.parse(lowered)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _nested_tables(table: symtable.SymbolTable) -> list[symtable.SymbolTable]:
     found: list[symtable.SymbolTable] = []
     stack = list(table.get_children())
@@ -429,25 +494,37 @@ def sort_added_imports(before: cst.Module, after: cst.Module, sorter: ImportSort
     into its group (isort's sections), a merged `from x import` keeps its names in isort's
     order, and every line that was there stays where it was.
     """
-    old_start, old_end = import_block(before.body)
-    start, end = import_block(after.body)
-    old, new = _lines(before.body[old_start:old_end]), _lines(after.body[start:end])
-    pairs = _align(old, new)
-    if all(match is not None and _code(match) == _code(s) for s, match in pairs):
-        return after  # nothing added to the block
-    block = (_sorted_block(old, new, sorter.settings) if sorter.tool else None) or _grouped_block(
-        old, pairs, sorter.settings
-    )
-    return after.with_changes(body=[*after.body[:start], *block, *after.body[end:]])
+    try:
+        old_start, old_end = import_block(before.body)
+        start, end = import_block(after.body)
+        old, new = _lines(before.body[old_start:old_end]), _lines(after.body[start:end])
+        pairs = _align(old, new)
+        if all(match is not None and _code(match) == _code(s) for s, match in pairs):
+            return after  # nothing added to the block
+        block = (
+            _sorted_block(old, new, sorter.settings) if sorter.tool else None
+        ) or _grouped_block(old, pairs, sorter.settings)
+        return after.with_changes(body=[*after.body[:start], *block, *after.body[end:]])
+    finally:
+        _CODES.clear()
 
 
 def _lines(statements: Sequence[cst.BaseStatement]) -> list[cst.SimpleStatementLine]:
     return [s for s in statements if isinstance(s, cst.SimpleStatementLine)]
 
 
+# id of a statement -> (it, its `_code`), within one `sort_added_imports`: the alignment,
+# the sorting and the grouping each ask the same lines' code again and again.
+_CODES: dict[int, tuple[cst.SimpleStatementLine, str]] = {}
+
+
 def _code(statement: cst.SimpleStatementLine) -> str:
     """The statement's text without the lines above it, with `\n` line ends."""
-    return cst.Module([statement.with_changes(leading_lines=())], default_newline="\n").code
+    held = _CODES.get(id(statement))
+    if held is None or held[0] is not statement:
+        code = cst.Module([statement.with_changes(leading_lines=())], default_newline="\n").code
+        held = _CODES[id(statement)] = (statement, code)
+    return held[1]
 
 
 def _align(
@@ -666,6 +743,43 @@ class BlankKeepingImportsRemover(RemoveImportsVisitor):
             body.append(line)
             blanks, removed = 0, False
         return module.with_changes(body=[*body, *it])
+
+
+class KnownUnusedRemover(BlankKeepingImportsRemover):
+    """BlankKeepingImportsRemover given the names `imports_unused` found unused: an
+    import alias binding one of them is what libcst's gatherer would find unused, so
+    the module needs no scope analysis (and no metadata) for the removal."""
+
+    def __init__(self, context: CodemodContext, unused: frozenset[str]) -> None:
+        super().__init__(context)
+        self._known = unused
+
+    @classmethod
+    def get_inherited_dependencies(cls) -> frozenset[Any]:
+        return frozenset()  # (the gatherer's scopes and names: not needed)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._unused_imports = {}
+
+    # The imports libcst's gatherer looks at (`GatherUnusedImportsVisitor.visit_Import`
+    # and `visit_ImportFrom`), each seen before its `leave_` asks about it.
+    def visit_Import(self, node: cst.Import) -> None:
+        self._note(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = node.module
+        if (
+            not isinstance(node.names, cst.ImportStar)
+            and module is not None
+            and module.value not in MODULES_IGNORED_BY_DEFAULT
+        ):
+            self._note(node)
+
+    def _note(self, node: cst.Import | cst.ImportFrom) -> None:
+        assert not isinstance(node.names, cst.ImportStar)
+        for alias in node.names:
+            if (alias.evaluated_alias or alias.evaluated_name) in self._known:
+                self._unused_imports[alias] = node
 
 
 def _blank_lines(statement: cst.SimpleStatementLine | cst.BaseCompoundStatement) -> int:

@@ -13,8 +13,10 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from asyncfix.codemods.base import AsyncfixCodemod, FileRun, visit_with_metadata
 from asyncfix.codemods.helpers import (
     BlankKeepingImportsRemover,
+    KnownUnusedRemover,
     TopImportsAdder,
     imports_still_used,
+    imports_unused,
     sort_added_imports,
 )
 from asyncfix.codemods.speed.traversal import fast_visits
@@ -116,10 +118,17 @@ def _change_imports(context: CodemodContext, module: cst.Module, run: FileRun) -
     # analysis tells for a fraction of the cost of libcst's)
     # (a rewritten tree's code made once: the last codemod and the driver's output ask
     # for it too)
-    if removals and not imports_still_used(_code(module, run), removals):
-        # (its scopes from the run's wrapper: libcst's own providers cost several times
-        # more, and the last codemod may have resolved them on this very tree)
-        module = visit_with_metadata(BlankKeepingImportsRemover(context), module, run)
+    if removals and not imports_still_used(code := _code(module, run), removals):
+        # (the other common case: nothing but the import spells the name)
+        unused = imports_unused(code, removals)
+        # (else its scopes from the run's wrapper: libcst's own providers cost several
+        # times more, and the last codemod may have resolved them on this very tree)
+        remover = (
+            BlankKeepingImportsRemover(context)
+            if unused is None
+            else KnownUnusedRemover(context, unused)
+        )
+        module = visit_with_metadata(remover, module, run)
     return module
 
 

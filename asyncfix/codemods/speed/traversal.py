@@ -21,6 +21,7 @@ import textwrap
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import libcst as cst
@@ -513,14 +514,25 @@ def _decorated(value: Any) -> bool:
     )
 
 
+@cache
+def _libcst_bases_undecorated() -> bool:
+    """Do libcst's visitor base classes (their thousand no-op hooks) carry no matcher
+    decorator? They are libcst's, the same all the process long: asked once."""
+    return not any(_decorated(value) for klass in _LIBCST_BASES for value in vars(klass).values())
+
+
 def _undecorated(obj: object) -> bool:
     """Does nothing on `obj` (its class's attributes, its own) carry a matcher decorator?
     Then libcst's gatherers would find nothing: an empty result, without their walk of
-    every attribute. A class is looked at once."""
+    every attribute. A class is looked at once per visit block, libcst's visitor bases
+    (most of its attributes) once per process."""
     kind = type(obj)
     if kind not in _UNDECORATED:
-        _UNDECORATED[kind] = not any(
-            _decorated(value) for klass in kind.__mro__ for value in vars(klass).values()
+        _UNDECORATED[kind] = _libcst_bases_undecorated() and not any(
+            _decorated(value)
+            for klass in kind.__mro__
+            if klass not in _LIBCST_BASES
+            for value in vars(klass).values()
         )
     own = getattr(obj, "__dict__", None)
     return _UNDECORATED[kind] and not (own and any(_decorated(v) for v in own.values()))
