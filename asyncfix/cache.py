@@ -79,6 +79,13 @@ def _libcst_version() -> str:
         return ""
 
 
+@cache
+def _packaging_version() -> str:
+    from packaging import __version__ as version
+
+    return version
+
+
 def _canonical(value: Any) -> Any:
     """A JSON-able, order-independent form of configuration values."""
     if isinstance(value, Mapping):
@@ -261,6 +268,33 @@ class ResultCache:
         self._write(
             self._facts_entry(key), b"\n".join([_FACTS_FORMAT, key.encode(), checksum, blob])
         )
+
+    def _locked_key(self, data: bytes) -> str:
+        # (packaging's version too: it spells the names canonically)
+        digest = hashlib.sha256(b"locked\0" + self.salt.encode() + _packaging_version().encode())
+        digest.update(b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def get_locked(self, data: bytes) -> tuple[tuple[str, str], ...] | None:
+        """The packages a lock file holding `data` pins, as a run read them from it
+        before (see project._locked_packages), or None for a miss."""
+        key = self._locked_key(data)
+        try:
+            record = json.loads(self._entry(key).with_suffix(".locked").read_bytes())
+            if record["key"] != key:
+                return None
+            packages = tuple((name, version) for name, version in record["packages"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not all(isinstance(n, str) and isinstance(v, str) for n, v in packages):
+            return None
+        return packages
+
+    def put_locked(self, data: bytes, packages: tuple[tuple[str, str], ...]) -> None:
+        """Store what was read of a lock file holding `data` (see get_locked)."""
+        key = self._locked_key(data)
+        body = json.dumps({"key": key, "packages": packages}).encode()
+        self._write(self._entry(key).with_suffix(".locked"), body)
 
     def _facts_entry(self, key: str) -> Path:
         return self._entry(key).with_suffix(".facts")

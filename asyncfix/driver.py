@@ -17,7 +17,7 @@ from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, discover, read_bytes
 from asyncfix.index import ModuleInfo, forget, use_layout
 from asyncfix.pipeline import FileOutcome, Pipeline, RunResult, failed
-from asyncfix.project import Layout, project_root
+from asyncfix.project import Layout, project_root, use_lock_memo
 from asyncfix.quiet import codemod_free
 from asyncfix.report import FileError, Finding, Summary
 from asyncfix.shard import in_shard
@@ -73,6 +73,7 @@ def run(
             return _run(paths, config, jobs, progress, cache, shard)
     finally:
         use_layout(None)  # the run's project: not the next caller's
+        use_lock_memo(None)
 
 
 def _project(
@@ -196,6 +197,7 @@ def _run(
     result_cache = None
     if cache:
         result_cache = cache if isinstance(cache, ResultCache) else ResultCache.for_run(config)
+        use_lock_memo(result_cache)  # (the lock files' packages, by their bytes)
     # A rerun over the same bytes is served whole, before the codemods are even imported.
     run_key = None
     readable = [(f, d) for f in every if isinstance(d := contents[f.display], bytes)]

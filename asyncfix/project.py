@@ -8,6 +8,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import hashlib
+import io
 import os
 import re
 import sys
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import Any, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -247,18 +248,65 @@ def _locked_fastapi(directory: Path, package: str = "fastapi") -> list[tuple[Ver
     return found
 
 
+Locked = tuple[tuple[str, str], ...]
+
+
+class LockMemo(Protocol):
+    """What earlier runs read of lock files, by their bytes (see ResultCache.get_locked)."""
+
+    def get_locked(self, data: bytes) -> Locked | None: ...
+
+    def put_locked(self, data: bytes, packages: Locked) -> None: ...
+
+
+# The run's memo of lock files (the result cache's), None without one: see use_lock_memo.
+_lock_memo: LockMemo | None = None
+
+
+def use_lock_memo(memo: LockMemo | None) -> None:
+    """Keep what is read of lock files in `memo` for later runs (None: parse them). The
+    answers are the same either way: the process keeps its own (see _locked_packages)."""
+    global _lock_memo
+    _lock_memo = memo
+
+
 @lru_cache(maxsize=16)
-def _locked_packages(path: Path, stamp: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+def _locked_packages(path: Path, stamp: tuple[int, ...]) -> Locked:
     """(canonical name, version as written) of each package the lock file at `path`
     pins, read once per process while its `stamp` (stat) stays: several packages are
-    looked up in it, by the driver, the plans and every worker (a large project's
-    uv.lock: 0.06 s a parse)."""
-    packages = _load_toml(path).get("package")
+    looked up in it, by the driver, the plans and every worker. A large project's uv.lock
+    takes 0.06-0.09 s to parse, which a one-file run paid every time: with a memo, its
+    answer is kept by the file's bytes."""
+    memo = _lock_memo
+    if memo is None:
+        return _packages_of(_load_toml(path))
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ()
+    found = memo.get_locked(data)
+    if found is None:
+        found = _packages_of(_toml_of(data))
+        memo.put_locked(data, found)
+    return found
+
+
+def _packages_of(doc: Mapping[str, Any]) -> Locked:
+    packages = doc.get("package")
     return tuple(
         (canonicalize_name(str(locked.get("name"))), str(locked.get("version")))
         for locked in (packages if isinstance(packages, list) else ())
         if isinstance(locked, Mapping)
     )
+
+
+def _toml_of(data: bytes) -> dict[str, Any]:
+    """`_load_toml` of a file holding `data`: decoded as `read_text` decodes it (UTF-8,
+    universal newlines)."""
+    try:
+        return tomllib.loads(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
 
 
 def _fastapi_from_setting(value: str) -> FastAPITarget:

@@ -384,3 +384,44 @@ def test_a_rerun_replays_errors_and_outcomes(
     assert results(warm) == results(cold)
     assert [e.format() for e in warm.errors] == [e.format() for e in cold.errors]
     assert warm.errors and warm.summary.changed == cold.summary.changed == 1
+
+
+LOCKS = {
+    "plain": b'[[package]]\nname = "FastAPI"\nversion = "0.88.0"\n\n[[package]]\nname = "a_b"\n'
+    b'version = "1"\n',
+    "crlf": b'[[package]]\r\nname = "fastapi"\r\nversion = "0.115.0"\r\n',
+    "lone cr": b'[[package]]\rname = "fastapi"\rversion = "0.115.0"\r',
+    "not toml": b"[[package]\nname = \n",
+    "not utf-8": b'[[package]]\nname = "caf\xe9"\nversion = "1"\n',
+    "no packages": b"version = 1\n[[package]]\nname = 3\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKS))
+def test_a_lock_file_s_packages_are_kept_by_its_bytes(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncfix import project as facts
+
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(LOCKS[name])
+    stamp = (1, 2, 3, 4)
+    facts.use_lock_memo(None)
+    facts._locked_packages.cache_clear()
+    parsed = facts._locked_packages(lock, stamp)
+    assert bool(parsed) == (name not in ("not toml", "not utf-8"))
+    memo = ResultCache(tmp_path / "cache", "salt")
+    try:
+        facts.use_lock_memo(memo)
+        facts._locked_packages.cache_clear()
+        assert facts._locked_packages(lock, stamp) == parsed  # parsed, and stored
+        facts._locked_packages.cache_clear()  # (the process's own answer forgotten)
+        monkeypatch.setattr(facts, "_toml_of", lambda data: pytest.fail("parsed again"))
+        assert facts._locked_packages(lock, stamp) == parsed
+        # Other bytes are another entry; a damaged entry is a miss.
+        assert memo.get_locked(LOCKS[name] + b"\n") is None
+        for entry in (tmp_path / "cache").rglob("*.locked"):
+            entry.write_bytes(entry.read_bytes()[:-3])
+        assert memo.get_locked(LOCKS[name]) is None
+    finally:
+        facts.use_lock_memo(None)

@@ -16,8 +16,10 @@ from asyncfix.codemods.awaits._shared import canonical
 from asyncfix.codemods.awaits.facts import ClassBases, class_bases, module_facts
 from asyncfix.codemods.awaits.plan import project_plan
 from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
+from asyncfix.codemods.http_client.blocking_calls import BlockingCalls
 from asyncfix.codemods.http_client.requests_plan import plan_requests
 from asyncfix.codemods.lifespan.plan_lazy import per_request
+from asyncfix.codemods.shared.async_def_plan import project_plan as async_def_plan
 from asyncfix.config import Config
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
@@ -433,6 +435,32 @@ def test_plans_given_one_file_on_the_golden_projects(case: Path) -> None:
     ]
     _given_alone_is_whole(lambda given: ProjectIndex(files, given=given))
     _given_alone_is_whole(lambda given: ProjectIndex(files, given=given), sync_def_plan)
+    _given_alone_is_whole(lambda given: ProjectIndex(files, given=given), _blocking_plan)
+    for file in files:
+        _judged_as_before(files, [file.display])
+
+
+def _blocking_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
+    return BlockingCalls.plan(index, Config())
+
+
+class _JudgingAll(ProjectIndex):
+    """An index that does not tell the plans which files are given (`outside` still
+    does): AF601's plan then judges every candidate, as before it judged only the given
+    modules' candidates."""
+
+    @property
+    def given(self) -> frozenset[str] | None:
+        return None
+
+
+def _judged_as_before(files: list[SourceFile], given: list[str]) -> None:
+    """AF601's plan given `given` gives them the entries it gave when it judged every
+    candidate of the project."""
+    config = Config(families={"async_def": {"closed-world": True}})  # (public names too)
+    plan = async_def_plan(ProjectIndex(files, given=given), config)
+    before = async_def_plan(_JudgingAll(files, given=given), config)
+    assert {p: plan.get(p) for p in given} == {p: before.get(p) for p in given}, given
 
 
 def test_af404s_plan_given_one_file_is_the_whole_projects_entry(tmp_path: Path) -> None:
@@ -471,3 +499,65 @@ def test_af404s_plan_given_one_file_is_the_whole_projects_entry(tmp_path: Path) 
     whole = sync_def_plan(index_of(None))
     assert set(whole["app/routes.py"]) == {"imported", "providers", "used"}
     _given_alone_is_whole(index_of, sync_def_plan)
+
+
+def test_blocking_plan_given_one_file_is_the_whole_projects_entry(tmp_path: Path) -> None:
+    # Two modules with sites of one blocking helper, one with a site of a helper that
+    # only a third module's function makes blocking (reached from another module).
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/low.py": "import time\n\n\ndef pause():\n    time.sleep(1)\n",
+            "app/mid.py": "from app.low import pause\n\n\ndef wait():\n    pause()\n",
+            "app/a.py": "from app.low import pause\n\n\nasync def go():\n    pause()\n",
+            "app/b.py": (
+                "from app.low import pause\nfrom app.mid import wait\n\n\n"
+                "async def run():\n    pause()\n    wait()\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(files, given=given)
+
+    whole = _blocking_plan(index_of(None)) or {}
+    assert set(whole) == {"app/a.py", "app/b.py"}
+    assert whole["app/b.py"]["run"]["wait"] == "wait -> pause -> time.sleep"
+    _given_alone_is_whole(index_of, _blocking_plan)
+    assert set(_blocking_plan(index_of(["app/a.py"])) or {}) == {"app/a.py"}
+
+
+def test_af601s_plan_judges_the_given_modules_candidates_as_before(tmp_path: Path) -> None:
+    # A candidate awaited in another module (converted only when both are given), one
+    # used other than awaited, a method another class overrides, a dropped call.
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/a.py": (
+                "async def helper():\n    return 1\n\n\nasync def stored():\n    return 2\n\n\n"
+                "class Base:\n    async def get(self):\n        return 3\n"
+            ),
+            "app/b.py": (
+                "from app.a import helper, stored\n\nHANDLERS = [stored]\n\n\n"
+                "async def go():\n    await helper()\n    helper()\n"
+            ),
+            "app/c.py": (
+                "from app.a import Base\n\n\nclass Child(Base):\n"
+                "    async def get(self):\n        return 4\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+    config = Config(families={"async_def": {"closed-world": True}})
+    whole = async_def_plan(ProjectIndex(files), config)
+    assert whole["app/a.py"]["convert"] == ["helper"]
+    assert whole["app/b.py"]["names"] == ["helper"]
+    for given in (["app/a.py"], ["app/b.py"], ["app/a.py", "app/b.py"], ["app/c.py"]):
+        _judged_as_before(files, given)
+    both = async_def_plan(ProjectIndex(files, given=["app/a.py", "app/b.py"]), config)
+    assert {p: both[p] for p in ("app/a.py", "app/b.py")} == {
+        p: whole[p] for p in ("app/a.py", "app/b.py")
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from asyncfix.codemods.helpers import lifecycle_functions
@@ -163,12 +163,18 @@ def _may_lose_async_defs(info: ModuleInfo) -> bool:
     return len(_ASYNC_DEF.findall(info.data)) != coroutines
 
 
-def plan_blocking_calls(modules: Iterable[ModuleInfo]) -> dict[str, dict[str, dict[str, str]]]:
-    """display path -> {async def path: {callee as written: why it blocks}}."""
+def plan_blocking_calls(
+    modules: Iterable[ModuleInfo], among: Collection[str] | None = None
+) -> dict[str, dict[str, dict[str, str]]]:
+    """display path -> {async def path: {callee as written: why it blocks}}; with
+    `among`, only for the modules at those display paths (the others' sites are not
+    looked for: a module's entry is its own sites' callees looked up in what blocks)."""
     infos = list(modules)
     blocking = blocking_functions(infos)
     plans: dict[str, dict[str, dict[str, str]]] = {}
     for info in infos:
+        if among is not None and info.path not in among:
+            continue
         if not _may_call_blocking(info, blocking):
             continue  # its tree is not walked (nor parsed again, once dropped)
         for path, func in _async_call_sites(info.tree):

@@ -90,6 +90,17 @@ class Planner(UseFinder):
         # The other classes' methods only matter to a finding no earlier one pre-empts.
         methods = [t for t in judged if t.info.class_name and not self._refused_anyway(t)]
         classes = self._class_methods({t.info.name for t in methods})
+        given = self.index.given
+        if given is not None:
+            # A run given some files reads their entries alone. A file's entry holds the
+            # verdicts on its own candidates and the call sites of the candidates converted
+            # elsewhere, which _judge_files converts only when their module is given too:
+            # so only the given modules' candidates are judged. Each is judged as before:
+            # the searches they share (the modules naming them, the classes defining
+            # their methods) are still made for every candidate, and the uses of each are
+            # looked for on its own (see _find_uses).
+            targets = [t for t in targets if t.module.path in given]
+            judged = [t for t in judged if t.module.path in given]
         checked = [t for t in judged if self._precheck(t)]
         uses = self._find_uses(checked, keep={t.module.path for t in targets})
         for target, problems in zip(checked, uses, strict=True):
