@@ -621,7 +621,7 @@ def index_module(
             callee = info.resolve(stmt.value.func)
             if callee is not None:
                 info.toplevel_calls.append((stmt.targets[0].id, callee, stmt.lineno))
-    if b"class " in data:
+    if _notes_classes(data):
         info.top_classes = top_classes(info, tree)
     try:
         collector.walk(tree, None)
@@ -836,6 +836,17 @@ def module_values(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, ValueSh
             shape = value_shape(info, value)
             found += [(name, shape) for name in names]
     return found
+
+
+def _notes_classes(data: bytes) -> bool:
+    """Does the index make ModuleInfo.top_classes of a module holding `data`?"""
+    return b"class " in data
+
+
+def classes_of(info: ModuleInfo) -> list[tuple[str, list[str], set[str]]]:
+    """The module's top-level classes (see ModuleInfo.top_classes): the index's fact
+    where it made one, else read off the tree."""
+    return info.top_classes if _notes_classes(info.data) else top_classes(info, info.tree)
 
 
 def top_classes(info: ModuleInfo, tree: ast.Module) -> list[tuple[str, list[str], set[str]]]:

@@ -17,7 +17,7 @@ from asyncfix.codemods.awaits._shared import (
 from asyncfix.codemods.awaits.table_words import CLASS_TOKENS
 from asyncfix.codemods.shared.routes import ROUTE_METHODS
 from asyncfix.data import coroutines as table
-from asyncfix.index import ModuleInfo, ValueShape, spells_any, top_classes
+from asyncfix.index import ModuleInfo, ValueShape, classes_of, spells_any
 
 
 @dataclass
@@ -131,10 +131,9 @@ ClassBases = dict[str, tuple[list[str], set[str]]]
 def class_bases(info: ModuleInfo) -> ClassBases:
     """The module's top-level classes: qualname -> (resolved bases, names its body binds).
     From the index's facts (no tree) where it made them: a module spelling `class `."""
-    classes = info.top_classes if b"class " in info.data else top_classes(info, info.tree)
     return {
         f"{info.name}.{name}": ([canonical(base) for base in bases], set(defined))
-        for name, bases, defined in classes
+        for name, bases, defined in classes_of(info)
     }
 
 
