@@ -280,7 +280,7 @@ class ResultCache:
         before (see project._locked_packages), or None for a miss."""
         key = self._locked_key(data)
         try:
-            record = json.loads(self._entry(key).with_suffix(".locked").read_bytes())
+            record = json.loads(self._locked_entry(key).read_bytes())
             if record["key"] != key:
                 return None
             packages = tuple((name, version) for name, version in record["packages"])
@@ -294,7 +294,10 @@ class ResultCache:
         """Store what was read of a lock file holding `data` (see get_locked)."""
         key = self._locked_key(data)
         body = json.dumps({"key": key, "packages": packages}).encode()
-        self._write(self._entry(key).with_suffix(".locked"), body)
+        self._write(self._locked_entry(key), body)
+
+    def _locked_entry(self, key: str) -> Path:
+        return self._entry(key).with_suffix(".locked")
 
     def _facts_entry(self, key: str) -> Path:
         return self._entry(key).with_suffix(".facts")

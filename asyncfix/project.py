@@ -136,9 +136,10 @@ def poetry_specifier(text: str) -> SpecifierSet | None:
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = path.read_bytes()
+    except OSError:
         return {}
+    return _toml_of(data)
 
 
 def _at(doc: Any, *keys: str) -> Any:
@@ -301,8 +302,8 @@ def _packages_of(doc: Mapping[str, Any]) -> Locked:
 
 
 def _toml_of(data: bytes) -> dict[str, Any]:
-    """`_load_toml` of a file holding `data`: decoded as `read_text` decodes it (UTF-8,
-    universal newlines)."""
+    """The TOML document `data` holds ({} where it holds none): decoded as `read_text`
+    decodes a file (UTF-8, universal newlines)."""
     try:
         return tomllib.loads(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
