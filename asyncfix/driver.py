@@ -77,27 +77,33 @@ def run(
 
 
 def _project(
-    paths: Sequence[Path], named: list[SourceFile], config: Config
+    paths: Sequence[Path],
+    named: list[SourceFile],
+    config: Config,
+    real: dict[Path, str] | None = None,
 ) -> tuple[list[SourceFile], frozenset[str] | None, Layout]:
     """(every file of the project, the display paths of the `named` files when they are
     not all of them, the project's layout). Cross-file decisions see the whole project (the
     nearest pyproject.toml or .git above `paths`) even when only some of its files are
     given, as a pre-commit hook gives them: a rewrite that needs a change in a file not
-    given is then refused (see ProjectIndex.outside)."""
+    given is then refused (see ProjectIndex.outside). `real`: the resolved paths discover
+    already knows (see discover's `real_paths`)."""
     root = project_root(paths)
     every = named
-    # (os.path.realpath lstat()s every part of a path: once per file, 0.04 s on 1,800)
-    real: dict[Path, str] = {}
+    # (os.path.realpath lstat()s every part of a path: once per file, 0.04 s on 1,800,
+    # and not at all for a file discover found by walking)
+    memo = {} if real is None else real
 
     def resolved(file: SourceFile) -> str:
-        found = real.get(file.path)
+        found = memo.get(file.path)
         if found is None:
-            found = real[file.path] = os.path.realpath(file.path)
+            found = memo[file.path] = os.path.realpath(file.path)
         return found
 
     # (nothing given, nothing to change: no need to read the project)
     if named and root is not None and any(Path(os.path.realpath(p)) != root for p in paths):
-        whole, _ = discover([root], config.exclude, base=config.root)  # (their errors too)
+        # (their errors too)
+        whole, _ = discover([root], config.exclude, base=config.root, real_paths=memo)
         known = {resolved(f) for f in named}
         more = [f for f in whole if resolved(f) not in known]
         every = sorted([*named, *more], key=lambda f: f.display)
@@ -189,8 +195,11 @@ def _run(
     shard: tuple[int, int] | None,
 ) -> RunResult:
     started = time.perf_counter()
-    named, errors = discover(paths, config.exclude, base=config.root, force=config.force_exclude)
-    every, given, layout = _project(paths, named, config)
+    real: dict[Path, str] = {}
+    named, errors = discover(
+        paths, config.exclude, base=config.root, force=config.force_exclude, real_paths=real
+    )
+    every, given, layout = _project(paths, named, config, real)
     config = replace(config, layout=layout)
     contents = _read_all(every)
     files = named if shard is None else [f for f in named if in_shard(f.display, *shard)]

@@ -12,7 +12,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -469,12 +469,55 @@ def _declared_roots(root: Path) -> list[str]:
 def package_name(path: Path, is_file: Callable[[Path], bool] = Path.is_file) -> str:
     """`a/b/c.py` -> `b.c` when only `b/` is a package (has __init__.py): the name the
     module has when its directory's top (`a/`) is on sys.path."""
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    directory = path.parent
-    while is_file(directory / "__init__.py"):
-        parts.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(parts)) or path.stem
+    return _package_name(str(path), lambda init: is_file(Path(init)))
+
+
+def _package_name(path: str, is_file: Callable[[str], bool]) -> str:
+    """`package_name` of the path spelt `path` (as str(Path) spells it), on strings: the
+    layout names every file of the project, and pathlib's objects were most of the cost."""
+    name = _name(path)
+    stem = _stem(name)
+    parts = [] if name == "__init__.py" else [stem]
+    directory = _parent(path)
+    while is_file(_init_of(directory)):
+        parts.append(_name(directory))
+        directory = _parent(directory)
+    return ".".join(reversed(parts)) or stem
+
+
+# Path's `parent`, `name`, `stem` and `/ "__init__.py"`, on paths spelt as str(Path) spells
+# them (no `//` but a leading one, no trailing `/`, no `.` part but the path `.` itself).
+
+
+def _parent(path: str) -> str:
+    cut = path.rfind("/")
+    if cut < 0:
+        return "."
+    head = path[:cut]
+    return head if head.strip("/") else path[: cut + 1]  # ("/a" -> "/", "//a" -> "//")
+
+
+def _name(path: str) -> str:
+    name = path[path.rfind("/") + 1 :]
+    return "" if name == "." else name
+
+
+def _stem(name: str) -> str:
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
+def _init_of(directory: str) -> str:
+    if directory == ".":
+        return "__init__.py"
+    return directory + "__init__.py" if directory.endswith("/") else directory + "/__init__.py"
+
+
+def _parents(path: str) -> Iterator[str]:
+    """str() of each of `Path(path).parents`, `path` spelt as str(Path) spells it."""
+    while (parent := _parent(path)) != path:
+        yield parent
+        path = parent
 
 
 def _package_top(path: Path, is_file: Callable[[Path], bool]) -> Path:
@@ -510,11 +553,11 @@ class Layout:
     def __init__(self, root: Path | None, files: Iterable[Path], roots: Sequence[Path] = ()):
         self.root = root
         self.files = frozenset(str(f) for f in files)
-        self.dirs = frozenset(str(p) for f in self.files for p in Path(f).parents)
+        self.dirs = frozenset(p for f in self.files for p in _parents(f))
         self.roots = tuple(dict.fromkeys(str(r) for r in roots if str(r) in self.dirs))
         by_name: dict[str, list[str]] = {}
         for file in sorted(self.files):
-            by_name.setdefault(package_name(Path(file), self._is_file), []).append(file)
+            by_name.setdefault(_package_name(file, self.files.__contains__), []).append(file)
         self._by_name = {name: tuple(found) for name, found in by_name.items()}
         self._names: dict[str, str] = {}
         taken = set(by_name)
