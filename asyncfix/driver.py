@@ -108,7 +108,7 @@ def _project(
         more = [f for f in whole if resolved(f) not in known]
         every = sorted([*named, *more], key=lambda f: f.display)
     given = frozenset(f.display for f in named) if len(every) > len(named) else None
-    layout = Layout.of(root, (Path(resolved(f)) for f in every))
+    layout = Layout.of(root, [resolved(f) for f in every], memo)
     return every, given, layout
 
 

@@ -321,7 +321,8 @@ def _named(path: Path) -> tuple[Path, str]:
     known = _NAMED.get(path)
     if known is not None:
         return known
-    resolved = path.resolve()
+    real = _LAYOUT.real_paths.get(path) if _LAYOUT is not None else None
+    resolved = path.resolve() if real is None else Path(real)  # (once per run, see driver)
     name = _LAYOUT.name_of(resolved) if _LAYOUT is not None else None
     if not name:  # (not the layout's: named from the file system, as it is now)
         return resolved, package_name(resolved)

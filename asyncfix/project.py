@@ -550,9 +550,19 @@ class Layout:
     ambiguous.
     """
 
-    def __init__(self, root: Path | None, files: Iterable[Path], roots: Sequence[Path] = ()):
+    def __init__(
+        self,
+        root: Path | None,
+        files: Iterable[Path | str],
+        roots: Sequence[Path] = (),
+        real_paths: Mapping[Path, str] | None = None,
+    ):
         self.root = root
-        self.files = frozenset(str(f) for f in files)
+        # path -> its resolved path, for the paths the run found its files by (see
+        # discover's `real_paths`): the index names each file by its resolved path.
+        self.real_paths: Mapping[Path, str] = real_paths or {}
+        # (a str is taken as it is: spelt as str(Path) spells it, as os.path.realpath does)
+        self.files = frozenset(map(str, files))
         self.dirs = frozenset(p for f in self.files for p in _parents(f))
         self.roots = tuple(dict.fromkeys(str(r) for r in roots if str(r) in self.dirs))
         by_name: dict[str, list[str]] = {}
@@ -570,14 +580,20 @@ class Layout:
         self._dirs_of: dict[Path, tuple[str, ...]] = {}
 
     @classmethod
-    def of(cls, root: Path | None, files: Iterable[Path]) -> Layout:
-        """The layout of the project at `root` made of `files` (resolved paths)."""
+    def of(
+        cls,
+        root: Path | None,
+        files: Iterable[Path | str],
+        real_paths: Mapping[Path, str] | None = None,
+    ) -> Layout:
+        """The layout of the project at `root` made of `files` (resolved paths); see
+        `real_paths` above."""
         if root is None:
-            return cls(None, files)
+            return cls(None, files, real_paths=real_paths)
         # The root (the working directory tools run from), what the project declares, and
         # a src layout, declared or not.
         roots = [root, *(root / d for d in _declared_roots(root)), root / "src"]
-        return cls(root, files, [Path(os.path.realpath(r)) for r in roots])
+        return cls(root, files, [Path(os.path.realpath(r)) for r in roots], real_paths)
 
     def __repr__(self) -> str:
         # What the result cache's salt sees (asdict(Config) -> repr): what names modules.
@@ -608,7 +624,10 @@ class Layout:
 
     def python_name(self, path: Path) -> str:
         """The name Python gives the module at `path` (resolved), from its packages."""
-        return package_name(path, self._is_file if self.holds(path) else Path.is_file)
+        key = str(path)
+        if key in self.files:
+            return _package_name(key, self.files.__contains__)
+        return package_name(path)
 
     def resolve(self, importer: Path, dotted: str) -> Resolved | None:
         """What the absolute import `dotted` names in the module at `importer`, or None

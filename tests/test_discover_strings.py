@@ -294,3 +294,38 @@ def test_layout_names_on_strings_are_names_on_paths(seed: int, tmp_path: Path) -
         assert layout.python_name(file) == expected
     for odd in [Path("/"), Path("x.py"), Path("a/b/__init__.py"), Path("/x.tar.gz")]:
         assert package_name(odd, lambda p: False) == _old_package_name(odd, lambda p: False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_resolved_paths_the_layout_keeps_are_realpath(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncfix import index
+    from asyncfix.config import Config
+    from asyncfix.driver import _project
+
+    rng = random.Random(seed)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "out.py").write_text("x = 1\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    _make_tree(rng, project, outside)
+    (tmp_path / "via").symlink_to(project, target_is_directory=True)
+    monkeypatch.chdir(tmp_path / "via")
+    walked_files, _ = discover([Path(".")])
+    named = walked_files[:1]
+    every, _, layout = _project([Path(".")] if seed % 2 else [named[0].path], named, Config())
+    assert every
+    for file in every:
+        assert layout.real_paths.get(file.path, os.path.realpath(file.path)) == os.path.realpath(
+            file.path
+        )
+    try:
+        index.use_layout(layout)
+        names = [index.module_name(f.path) for f in every]
+        index.use_layout(Layout(layout.root, layout.files, real_paths={}))
+        assert [index.module_name(f.path) for f in every] == names
+    finally:
+        index.use_layout(None)
