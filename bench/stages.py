@@ -74,8 +74,11 @@ def main() -> None:
     config = load_config(find_pyproject(tree))
 
     def read() -> tuple[Any, ...]:
-        named, _ = discover([tree], config.exclude, base=config.root, force=config.force_exclude)
-        every, given, layout = driver._project([tree], named, config)
+        real: dict[Path, str] = {}  # (as the driver does: the walk's resolved paths)
+        named, _ = discover(
+            [tree], config.exclude, base=config.root, force=config.force_exclude, real_paths=real
+        )
+        every, given, layout = driver._project([tree], named, config, real)
         return named, every, given, layout, driver._read_all(every)
 
     (named, every, given, layout, contents), _ = _timed("discover and read", None, "", read)
