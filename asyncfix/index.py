@@ -321,7 +321,10 @@ def _named(path: Path) -> tuple[Path, str]:
     known = _NAMED.get(path)
     if known is not None:
         return known
-    resolved = path.resolve()
+    # A file the layout holds was resolved when the project was walked (its path is its
+    # realpath): resolving it again costs a few system calls per directory, for each
+    # of the project's files in each process that names them (a planning child does).
+    resolved = path if _LAYOUT is not None and _LAYOUT.holds(path) else path.resolve()
     name = _LAYOUT.name_of(resolved) if _LAYOUT is not None else None
     if not name:  # (not the layout's: named from the file system, as it is now)
         return resolved, package_name(resolved)
