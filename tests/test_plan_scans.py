@@ -561,3 +561,48 @@ def test_af601s_plan_judges_the_given_modules_candidates_as_before(tmp_path: Pat
     assert {p: both[p] for p in ("app/a.py", "app/b.py")} == {
         p: whole[p] for p in ("app/a.py", "app/b.py")
     }
+
+
+def test_af601s_searches_given_one_file_find_what_the_whole_searches_find(
+    tmp_path: Path,
+) -> None:
+    # `n` is a candidate method of the given module, and a method of a class local to a
+    # function elsewhere, in a module whose class D has a method named like another
+    # candidate (`m`, not given). `café` is a candidate too, and a method in a Latin-1
+    # module whose words (read as UTF-8) do not spell it: a whole search finds that module
+    # for `m` and reads its classes, which a search for the given names alone would not.
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/mail.py").write_bytes(
+        "# -*- coding: latin-1 -*-\nclass Mail:\n    def café(self):\n        pass\n\n"
+        "    def m(self):\n        pass\n".encode("latin-1")
+    )
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/a.py": (
+                "class A:\n    async def n(self):\n        return 1\n\n"
+                "    async def café(self):\n        return 1\n\n\n"
+                "async def _lone():\n    return 1\n"
+            ),
+            "app/b.py": "class B:\n    async def m(self):\n        return 2\n",
+            "app/c.py": (
+                "class D:\n    def m(self):\n        pass\n\n\n"
+                "def f():\n    class Local:\n        def n(self):\n            pass\n\n"
+                "    return Local\n"
+            ),
+            "app/use.py": (
+                "from app.a import A, _lone\n\n\nasync def go(a: A):\n"
+                "    await a.n()\n    await a.café()\n    await _lone()\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+    for file in files:
+        _judged_as_before(files, [file.display])
+    _judged_as_before(files, ["app/a.py", "app/use.py"])
+    config = Config(families={"async_def": {"closed-world": True}})
+    refused = async_def_plan(ProjectIndex(files, given=["app/a.py"]), config)["app/a.py"]["refuse"]
+    assert "Local also defines n()" in refused["A.n"]
+    assert "Mail also defines café()" in refused["A.café"]
+
