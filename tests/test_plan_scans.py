@@ -606,3 +606,39 @@ def test_af601s_searches_given_one_file_find_what_the_whole_searches_find(
     assert "Local also defines n()" in refused["A.n"]
     assert "Mail also defines café()" in refused["A.café"]
 
+
+@pytest.mark.parametrize("other", [True, False])
+def test_blocking_plan_given_one_file_past_a_direct_blocking_call(
+    tmp_path: Path, other: bool
+) -> None:
+    # `setup` calls time.sleep only in an except block, so it blocks through `slow` alone,
+    # whose module the whole search reaches only from another module's async def
+    # (`other`): a search from `a.py` alone cannot tell, and takes the whole one. `fast`
+    # blocks through `quick`, which `b.py` alone reaches.
+    files = {
+        "app/__init__.py": "",
+        "app/slow.py": "import time\n\n\ndef slow():\n    time.sleep(1)\n",
+        "app/low.py": (
+            "import time\n\nfrom app.slow import slow\n\n\n"
+            "def setup():\n    try:\n        slow()\n    except OSError:\n"
+            "        time.sleep(1)\n\n\ndef quick():\n    time.sleep(0)\n\n\n"
+            "def fast():\n    quick()\n"
+        ),
+        "app/a.py": "from app.low import setup\n\n\nasync def go():\n    setup()\n",
+        "app/b.py": "from app.low import fast\n\n\nasync def run():\n    fast()\n",
+    }
+    if other:
+        files["app/c.py"] = "from app.slow import slow\n\n\nasync def later():\n    slow()\n"
+    # (the search from the given modules is made when they are a quarter of those holding
+    # `async` or fewer)
+    files.update({f"app/more{i}.py": f"async def more{i}():\n    pass\n" for i in range(4)})
+    _index(tmp_path, files)
+    found, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(found, given=given)
+
+    whole = _blocking_plan(index_of(None)) or {}
+    assert ("app/a.py" in whole) is other
+    assert whole["app/b.py"]["run"]["fast"] == "fast -> quick -> time.sleep"
+    _given_alone_is_whole(index_of, _blocking_plan)
