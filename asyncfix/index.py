@@ -321,8 +321,16 @@ def _named(path: Path) -> tuple[Path, str]:
     known = _NAMED.get(path)
     if known is not None:
         return known
+    # A file the walk found was resolved then (the layout keeps its realpath), and a path
+    # the layout holds is a realpath already: resolving again costs a few system calls per
+    # directory, for each of the project's files in each process that names them.
     real = _LAYOUT.real_paths.get(path) if _LAYOUT is not None else None
-    resolved = path.resolve() if real is None else Path(real)  # (once per run, see driver)
+    if real is not None:
+        resolved = Path(real)
+    elif _LAYOUT is not None and _LAYOUT.holds(path):
+        resolved = path
+    else:
+        resolved = path.resolve()
     name = _LAYOUT.name_of(resolved) if _LAYOUT is not None else None
     if not name:  # (not the layout's: named from the file system, as it is now)
         return resolved, package_name(resolved)

@@ -561,3 +561,84 @@ def test_af601s_plan_judges_the_given_modules_candidates_as_before(tmp_path: Pat
     assert {p: both[p] for p in ("app/a.py", "app/b.py")} == {
         p: whole[p] for p in ("app/a.py", "app/b.py")
     }
+
+
+def test_af601s_searches_given_one_file_find_what_the_whole_searches_find(
+    tmp_path: Path,
+) -> None:
+    # `n` is a candidate method of the given module, and a method of a class local to a
+    # function elsewhere, in a module whose class D has a method named like another
+    # candidate (`m`, not given). `café` is a candidate too, and a method in a Latin-1
+    # module whose words (read as UTF-8) do not spell it: a whole search finds that module
+    # for `m` and reads its classes, which a search for the given names alone would not.
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/mail.py").write_bytes(
+        "# -*- coding: latin-1 -*-\nclass Mail:\n    def café(self):\n        pass\n\n"
+        "    def m(self):\n        pass\n".encode("latin-1")
+    )
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/a.py": (
+                "class A:\n    async def n(self):\n        return 1\n\n"
+                "    async def café(self):\n        return 1\n\n\n"
+                "async def _lone():\n    return 1\n"
+            ),
+            "app/b.py": "class B:\n    async def m(self):\n        return 2\n",
+            "app/c.py": (
+                "class D:\n    def m(self):\n        pass\n\n\n"
+                "def f():\n    class Local:\n        def n(self):\n            pass\n\n"
+                "    return Local\n"
+            ),
+            "app/use.py": (
+                "from app.a import A, _lone\n\n\nasync def go(a: A):\n"
+                "    await a.n()\n    await a.café()\n    await _lone()\n"
+            ),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+    for file in files:
+        _judged_as_before(files, [file.display])
+    _judged_as_before(files, ["app/a.py", "app/use.py"])
+    config = Config(families={"async_def": {"closed-world": True}})
+    refused = async_def_plan(ProjectIndex(files, given=["app/a.py"]), config)["app/a.py"]["refuse"]
+    assert "Local also defines n()" in refused["A.n"]
+    assert "Mail also defines café()" in refused["A.café"]
+
+
+@pytest.mark.parametrize("other", [True, False])
+def test_blocking_plan_given_one_file_past_a_direct_blocking_call(
+    tmp_path: Path, other: bool
+) -> None:
+    # `setup` calls time.sleep only in an except block, so it blocks through `slow` alone,
+    # whose module the whole search reaches only from another module's async def
+    # (`other`): a search from `a.py` alone cannot tell, and takes the whole one. `fast`
+    # blocks through `quick`, which `b.py` alone reaches.
+    files = {
+        "app/__init__.py": "",
+        "app/slow.py": "import time\n\n\ndef slow():\n    time.sleep(1)\n",
+        "app/low.py": (
+            "import time\n\nfrom app.slow import slow\n\n\n"
+            "def setup():\n    try:\n        slow()\n    except OSError:\n"
+            "        time.sleep(1)\n\n\ndef quick():\n    time.sleep(0)\n\n\n"
+            "def fast():\n    quick()\n"
+        ),
+        "app/a.py": "from app.low import setup\n\n\nasync def go():\n    setup()\n",
+        "app/b.py": "from app.low import fast\n\n\nasync def run():\n    fast()\n",
+    }
+    if other:
+        files["app/c.py"] = "from app.slow import slow\n\n\nasync def later():\n    slow()\n"
+    # (the search from the given modules is made when they are a quarter of those holding
+    # `async` or fewer)
+    files.update({f"app/more{i}.py": f"async def more{i}():\n    pass\n" for i in range(4)})
+    _index(tmp_path, files)
+    found, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(found, given=given)
+
+    whole = _blocking_plan(index_of(None)) or {}
+    assert ("app/a.py" in whole) is other
+    assert whole["app/b.py"]["run"]["fast"] == "fast -> quick -> time.sleep"
+    _given_alone_is_whole(index_of, _blocking_plan)

@@ -151,9 +151,9 @@ class BlockingCalls(AsyncfixCodemod):
 
     @classmethod
     def plan(cls, index: ProjectIndex, config: Config) -> Mapping[str, Any] | None:
-        # (a run given some files reads their entries alone: what blocks is still
-        # found over the whole project, and only their sites are looked for)
-        return plan_blocking_calls(index_modules(index), among=index.given)
+        # (a run given some files reads their entries alone: only their sites are looked
+        # for, and what blocks among the functions they reach, when that is exact)
+        return plan_blocking_calls(index_modules(index, index.given), among=index.given)
 
     @classmethod
     def prescreen(cls, view: SourceView) -> bool:

@@ -218,17 +218,66 @@ class _Defines:
         return names
 
 
-def index_modules(index: ProjectIndex) -> list[ModuleInfo]:
+def index_modules(index: ProjectIndex, among: Collection[str] | None = None) -> list[ModuleInfo]:
     """The modules that matter, parsed lazily and on demand. Only an async def's own calls
     can be sites, so: the modules with an async def, then, transitively, the modules that
-    define a plain sync function one of them calls (found by dotted module name)."""
+    define a plain sync function one of them calls (found by dotted module name). With
+    `among` (display paths) holding a quarter of those modules or fewer, when it can (see
+    _reached_alone), only those the async defs of the modules at those paths reach:
+    their sites are then found as among them all."""
     by_name: dict[str, list[SourceFile]] = {}
     for file in index.files:
         by_name.setdefault(module_name(file.path), []).append(file)
+    holding = index.holding((b"async",))
+    # (a whole run seals its test files, and gives the plan the rest: the search from
+    # most of the modules would cost what the whole one does, and may end in it)
+    if among is not None and 4 * sum(f.display in among for f in holding) <= len(holding):
+        given = [
+            info
+            for file in holding
+            if file.display in among and (info := index.module(file)) is not None
+        ]
+        reached = _reached_alone(index, by_name, given)
+        if reached is not None:
+            return reached
+    return list(_reach(index, by_name, index.modules(b"async"), past=None).values())
+
+
+def _reached_alone(
+    index: ProjectIndex, by_name: Mapping[str, list[SourceFile]], given: list[ModuleInfo]
+) -> list[ModuleInfo] | None:
+    """The modules the async defs of `given` reach, followed past every function that
+    calls a blocking API directly, or None when what blocks among them may not be what it
+    is among the whole project's modules. The whole search stops at such a function (see
+    _reach), so whether it follows the function's other callees depends on whether some
+    other module's async defs reach them: it can matter only when one of those callees is
+    a plain sync function (reached here); a qualname defined twice takes its first def,
+    in an order that depends on every module; and a module that may have lost an async
+    def (see _may_lose_async_defs) has sites among calls its facts do not list."""
+    if any(_may_lose_async_defs(info) for info in given):
+        return None
+    past: list[str] = []
+    reached = _reach(index, by_name, given, past)
+    followed = [q for info in reached.values() for q, f in info.functions.items() if _followed(f)]
+    if len(set(followed)) != len(followed) or not set(followed).isdisjoint(past):
+        return None
+    return list(reached.values())
+
+
+def _reach(
+    index: ProjectIndex,
+    by_name: Mapping[str, list[SourceFile]],
+    modules: Iterable[ModuleInfo],
+    past: list[str] | None,
+) -> dict[str, ModuleInfo]:
+    """display path -> the modules of `modules` with an async def and those defining a
+    plain sync function they call, transitively. A function that calls a blocking API
+    directly is a shortest chain already: its other callees are followed only with `past`,
+    which is then given them."""
     seen: dict[str, ModuleInfo] = {}
     todo: list[str] = []
     defines = _Defines()
-    for info in index.modules(b"async"):
+    for info in modules:
         coroutines = [f for f in info.functions.values() if f.is_async]
         if coroutines:
             seen[info.path] = info
@@ -254,9 +303,11 @@ def index_modules(index: ProjectIndex) -> list[ModuleInfo]:
                     continue
                 seen.setdefault(found.path, found)
                 if not BLOCKING_ROOTS.intersection(function.calls):
-                    # A direct blocking call is a shortest chain already: the rest is moot.
                     todo.extend(function.calls)
-    return list(seen.values())
+                elif past is not None:
+                    past.extend(c for c in function.calls if c not in BLOCKING_ROOTS)
+                    todo.extend(function.calls)
+    return seen
 
 
 def local_sites(

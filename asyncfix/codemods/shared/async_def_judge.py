@@ -108,11 +108,35 @@ class Judge:
                     return True
         return False
 
-    def _class_methods(self, names: set[str]) -> dict[str, list[tuple[str, list[ast.expr]]]]:
-        """method name -> [(class qualname, its bases)] over the project, for `names`."""
+    def _searched_alone(self, names: Collection[str]) -> bool:
+        """Do the searches for `names` alone (`_modules_naming`, then `_class_methods`)
+        find, for each of them, what they find among more names? The modules naming a
+        name are found module by module, whatever else is asked. `_class_methods` then
+        reads the classes of the modules naming any name asked, and a class defining a
+        method `name` spells `name` as a word where the index reads words as Python reads
+        identifiers: always for an ASCII name, but for a source in an encoding of its own
+        (a coding cookie) the words are read as UTF-8. Then the answer is no."""
+        if not all(name.isascii() for name in names):
+            return False
+        for file in self.index.files:
+            data = self.index.data(file)
+            if data is None or data.isascii():
+                continue
+            if any(b"coding" in line for line in data.split(b"\n", 2)[:2]):
+                return False
+        return True
+
+    def _class_methods(
+        self, names: set[str], asked: Collection[str] | None = None
+    ) -> dict[str, list[tuple[str, list[ast.expr]]]]:
+        """method name -> [(class qualname, its bases)] over the project, for `names`.
+        `asked`: the method names of every candidate a whole run judges, when `names` are
+        some of them (see _searched_alone): a module's classes are read when the index
+        knows a method of it by one of those, as in that run."""
         found: dict[str, list[tuple[str, list[ast.expr]]]] = {}
         if not names:
             return found
+        asked = names if asked is None else asked
         # A class defining one of them names it in its source (`_modules_naming`), and
         # the index knows its method (a def whose enclosing scope is a class).
         holders = {m.path: m for name in names for m in self._holders.get(name, [])}
@@ -121,7 +145,7 @@ class Judge:
             data = self.index.data(file) if module is not None else None
             if module is None or data is None or b"class " not in data:
                 continue
-            if not any(f.class_name and f.name in names for f in module.functions.values()):
+            if not any(f.class_name and f.name in asked for f in module.functions.values()):
                 continue
             if module.path not in self._classes:
                 self._classes[module.path] = class_defs(module.tree)

@@ -85,22 +85,25 @@ class Planner(UseFinder):
 
     def plan(self) -> dict[str, Any]:
         targets = self.targets()
-        judged = [t for t in targets if not t.silent]
-        self._holders = self._modules_naming({t.info.name for t in judged})
+        judged = every = [t for t in targets if not t.silent]
         # The other classes' methods only matter to a finding no earlier one pre-empts.
         methods = [t for t in judged if t.info.class_name and not self._refused_anyway(t)]
-        classes = self._class_methods({t.info.name for t in methods})
+        method_names = {t.info.name for t in methods}
         given = self.index.given
         if given is not None:
             # A run given some files reads their entries alone. A file's entry holds the
             # verdicts on its own candidates and the call sites of the candidates converted
             # elsewhere, which _judge_files converts only when their module is given too:
-            # so only the given modules' candidates are judged. Each is judged as before:
-            # the searches they share (the modules naming them, the classes defining
-            # their methods) are still made for every candidate, and the uses of each are
-            # looked for on its own (see _find_uses).
+            # so only the given modules' candidates are judged. Each is judged as before,
+            # on the searches for its own name (see _searched_alone).
             targets = [t for t in targets if t.module.path in given]
             judged = [t for t in judged if t.module.path in given]
+            methods = [t for t in methods if t.module.path in given]
+        names, asked = {t.info.name for t in judged}, {t.info.name for t in methods}
+        if given is not None and not self._searched_alone(names):
+            names, asked = {t.info.name for t in every}, method_names  # (as in a whole run)
+        self._holders = self._modules_naming(names)
+        classes = self._class_methods(asked, method_names)
         checked = [t for t in judged if self._precheck(t)]
         uses = self._find_uses(checked, keep={t.module.path for t in targets})
         for target, problems in zip(checked, uses, strict=True):
