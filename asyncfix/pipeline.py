@@ -102,16 +102,19 @@ class Pipeline:
         path: str,
         plans: Mapping[str, Any] | None,
         noted: Mapping[type[AsyncfixCodemod], bool | None] | None = None,
+        note: ScreenNote | None = None,
     ) -> frozenset[type[AsyncfixCodemod]] | None:
         """The codemods whose prescreen passes on these bytes (see
         AsyncfixCodemod.prescreen); None when Python's parser could not make the tree
         (newer syntax, perhaps): then libcst decides, and every codemod runs. `noted`:
-        the answers `noted` gave for these bytes and plans (None: ask the tree)."""
+        the answers `noted` gave for these bytes and plans (None: ask the tree); `note`:
+        the `screen_note` of these very bytes, whose parts a prescreen may read."""
         if tree is None or not self.use_prescreens:
             return None
         from asyncfix.codemods.view import SourceView
 
-        view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        parts = {} if note is None else note.parts
+        view = SourceView(path, data, tree, self.config, self.enabled, plans or {}, parts)
         noted = noted or {}
         return frozenset(
             c
@@ -338,7 +341,7 @@ class Pipeline:
             elif (tree := guard_depth(data)) is not None and not plans and not self.may_match(data):
                 screened = frozenset()  # (named, valid)
             else:
-                screened = self.prescreen(data, tree, file.display, plans, noted)
+                screened = self.prescreen(data, tree, file.display, plans, noted, note)
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:

@@ -180,10 +180,11 @@ class _Screen(ScreenTypes):
         self._in_module = False  # the expressions walked are the module's own (not a
         self._in_def = False  # class body's, a lambda's); some def encloses them
 
-    def found(self, tree: ast.Module) -> bool:
+    def found(self, tree: ast.Module, noted: SiteLines | None = None) -> bool:
+        """`noted`: the module's `site_lines`, when the worker that indexed it made them."""
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
-        self._lines = self._candidate_lines(tree)
+        self._lines = self._candidate_lines(tree) if noted is None else self._noted_lines(noted)
         if self._lines is not None and not self._lines:
             return False
         self.imported = frozenset(_module_imports(tree))
@@ -198,12 +199,21 @@ class _Screen(ScreenTypes):
         all): those of `call_sites` that `_site_may_be` accepts. Most modules have none,
         and the walk below, with the scopes it tracks and several times the cost, enters
         only the statements that span one of these lines."""
-        methods = self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
+        methods = self._sought()
         return sorted(
             line
             for line, attr, name, dropped in call_sites(self.info, tree)
             if _site_may_be(attr, name, dropped, self.qualified, methods)
         )
+
+    def _noted_lines(self, noted: SiteLines) -> list[int]:
+        """`_candidate_lines` from the module's `site_lines`, each line once (`_may_hold`
+        asks only whether a line falls in a span, so a line listed twice changes nothing)."""
+        return candidate_lines(noted, self.qualified, self._sought())
+
+    def _sought(self) -> set[str]:
+        """The method names whose typed calls are candidates."""
+        return self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
 
     def _may_hold(self, stmt: ast.stmt) -> bool:
         """Could `stmt` hold a call of `_lines`? Its nodes are on its lines, a def's or a
@@ -374,18 +384,21 @@ def _module_imports(tree: ast.Module) -> Iterator[str]:
                     yield alias.asname or alias.name.split(".")[0]
 
 
-def has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:
+def has_candidate(
+    info: ModuleInfo, facts: ProjectFacts, tree: ast.Module, noted: SiteLines | None = None
+) -> bool:
     """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) that
     `coroutine_kind` (or `_dropped_task`) may accept. False promises the transform reports
-    and changes nothing."""
-    return _Screen(info, facts).found(tree)
+    and changes nothing. `noted`: the tree's `site_lines`, made where it was indexed."""
+    return _Screen(info, facts).found(tree, noted)
 
 
 def screen_forgotten_await(view: SourceView) -> bool:
     """ForgottenAwait's SCREEN, and its screen again in `transform`: index_module caches
-    its facts by content, so the transform that follows does not index the file again."""
+    its facts by content, so the transform that follows does not index the file again.
+    The call sites come from the indexing worker's note when it made them (`view.noted`)."""
     found = screened(view.path, view.source, view.plans.get(FORGOTTEN_AWAIT), view.tree)
-    return found is not None and has_candidate(*found)
+    return found is not None and has_candidate(*found, view.noted.get(FORGOTTEN_AWAIT))
 
 
 def screened(
@@ -402,24 +415,45 @@ def screened(
     return info, facts, tree
 
 
-# What `may_have_candidate` reads of a module's `call_sites`: the method names of typed
-# calls, the resolved callees, and whether a task factory's result is dropped.
-SiteNames = tuple[frozenset[str], frozenset[str], bool]
+# A module's `call_sites` by what `_site_may_be` reads of them: the lines of the typed
+# calls by method name, the lines of the calls by resolved callee, and the lines where a
+# task factory's result is dropped. (Sites with neither name are never candidates.)
+SiteLines = tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], tuple[int, ...]]
 
 
-def site_names(info: ModuleInfo, tree: ast.Module) -> SiteNames:
-    """`call_sites` of the module, as `may_have_candidate` reads them (made where the
-    tree is at hand: the worker that indexes the module)."""
-    sites = call_sites(info, tree)
+def site_lines(info: ModuleInfo, tree: ast.Module) -> SiteLines:
+    """`call_sites` of the module, as `may_have_candidate` and `_candidate_lines` read
+    them (made where the tree is at hand: the worker that indexes the module)."""
+    attrs: dict[str, list[int]] = {}
+    names: dict[str, list[int]] = {}
+    dropped_factories: list[int] = []
+    for line, attr, name, dropped in call_sites(info, tree):
+        if attr is not None:
+            attrs.setdefault(attr, []).append(line)
+        if name is not None:
+            names.setdefault(name, []).append(line)
+            if dropped and name in TASK_FACTORIES:
+                dropped_factories.append(line)
     return (
-        frozenset(attr for _, attr, _, _ in sites if attr is not None),
-        frozenset(name for _, _, name, _ in sites if name is not None),
-        any(dropped and name in TASK_FACTORIES for _, _, name, dropped in sites),
+        {attr: tuple(lines) for attr, lines in attrs.items()},
+        {name: tuple(lines) for name, lines in names.items()},
+        tuple(dropped_factories),
     )
 
 
-def may_have_candidate(path: str, data: bytes, plan: Any, names: SiteNames) -> bool:
-    """`screen_forgotten_await` without the tree, from the module's `site_names`: False
+def candidate_lines(sites: SiteLines, qualified: set[str], methods: set[str]) -> list[int]:
+    """The lines of `sites` that `_site_may_be` accepts, sorted, each once."""
+    attrs, names, dropped_factories = sites
+    found = set(dropped_factories)
+    for attr in methods.intersection(attrs):
+        found.update(attrs[attr])
+    for name in qualified.intersection(names):
+        found.update(names[name])
+    return sorted(found)
+
+
+def may_have_candidate(path: str, data: bytes, plan: Any, sites: SiteLines) -> bool:
+    """`screen_forgotten_await` without the tree, from the module's `site_lines`: False
     exactly where that screen finds no candidate line (`_Screen.found`'s two early
     answers), True where its walk would have to decide."""
     info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
@@ -431,5 +465,7 @@ def may_have_candidate(path: str, data: bytes, plan: Any, names: SiteNames) -> b
     if not qualified and not methods and not loops:
         return False
     methods = methods | {LOOP_TASK_FACTORY} if loops else methods
-    attrs, callees, dropped_factory = names
-    return dropped_factory or not attrs.isdisjoint(methods) or not callees.isdisjoint(qualified)
+    attrs, names, dropped_factories = sites
+    return (
+        bool(dropped_factories) or not methods.isdisjoint(attrs) or not qualified.isdisjoint(names)
+    )

@@ -47,9 +47,9 @@ class Split(NamedTuple):
     says: Callable[[str, bytes, Any, Any], bool]
 
 
-def _forgotten_sites(view: SourceView) -> awaits.SiteNames | None:
+def _forgotten_sites(view: SourceView) -> awaits.SiteLines | None:
     info = index_module(SourceFile(Path(view.path), view.path), view.source, view.tree)
-    return None if info is None else awaits.site_names(info, view.tree)
+    return None if info is None else awaits.site_lines(info, view.tree)
 
 
 def _lifespan(says: Callable[[bool, Mapping[str, Any], lifespan.Shapes], bool]) -> Split:
