@@ -163,7 +163,7 @@ def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
 def test_forgotten_await_noted_lines_are_the_walks_own() -> None:
     # The call sites an indexing worker notes (`site_lines`) give the candidate lines the
     # tree gives (each once), and so the same answer, for any names a plan may add.
-    checked = 0
+    checked = cuts = 0
     for name, data in SOURCES:
         try:
             tree = ast.parse(data)
@@ -184,7 +184,16 @@ def test_forgotten_await_noted_lines_are_the_walks_own() -> None:
         assert awaits_screen.has_candidate(info, facts, tree, noted) == (
             awaits_screen.has_candidate(info, facts, tree)
         ), name
-    assert checked > 10
+        # The walk over the statements on those lines alone, parsed from them: the same.
+        for widen in (False, True):
+            screens = [awaits_screen._Screen(info, facts) for _ in range(2)]
+            for screen in screens if widen else ():
+                screen.methods |= set(noted.attrs)
+                screen.qualified |= set(noted.names)
+            cut = screens[0].found_in_cut(data, noted)
+            assert cut is not None and cut == screens[1].found(tree, noted), name
+            cuts += cut
+    assert checked > 10 and cuts > 10
 
 
 def _screen(source: bytes) -> tuple[awaits_screen._Screen, ast.Module]:

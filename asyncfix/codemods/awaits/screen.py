@@ -9,7 +9,7 @@ import ast
 from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncfix.codemods.awaits._shared import (
     FORGOTTEN_AWAIT,
@@ -25,6 +25,7 @@ from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
 from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.codemods.speed.partial import Outline, cut, outline
 from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
@@ -188,6 +189,25 @@ class _Screen(ScreenTypes):
         if self._lines is not None and not self._lines:
             return False
         self.imported = frozenset(_module_imports(tree))
+        return self._walked(tree)
+
+    def found_in_cut(self, data: bytes, noted: SiteLines) -> bool | None:
+        """`found` on the module of `data` without its tree: its `site_lines` give the
+        candidate lines and the names its imports bind, and the walk goes over the
+        statements that span those lines, parsed from them alone (`partial.cut`), which
+        are all it enters. None where that cut cannot be made."""
+        if not self.qualified and not self.methods and not self.loops:
+            return False
+        self._lines = self._noted_lines(noted)
+        if not self._lines:
+            return False
+        tree = cut(data, noted.shape, self._lines)
+        if tree is None:
+            return None
+        self.imported = noted.imported
+        return self._walked(tree)
+
+    def _walked(self, tree: ast.Module) -> bool:
         try:
             self._statements(tree.body, None, "")
         except _Found:
@@ -415,15 +435,22 @@ def screened(
     return info, facts, tree
 
 
-# A module's `call_sites` by what `_site_may_be` reads of them: the lines of the typed
-# calls by method name, the lines of the calls by resolved callee, and the lines where a
-# task factory's result is dropped. (Sites with neither name are never candidates.)
-SiteLines = tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], tuple[int, ...]]
+class SiteLines(NamedTuple):
+    """A module's `call_sites` by what `_site_may_be` reads of them (sites with neither
+    name are never candidates), and what the walk reads of the module's tree besides the
+    statements that span a candidate line (see `_Screen.found_in_cut`)."""
+
+    attrs: dict[str, tuple[int, ...]]  # the lines of the typed calls, by method name
+    names: dict[str, tuple[int, ...]]  # the lines of the calls, by resolved callee
+    dropped_factories: tuple[int, ...]  # the lines where a task factory's result is dropped
+    imported: frozenset[str]  # the names the imports of the module's own scope bind
+    shape: Outline  # where its statements are
 
 
 def site_lines(info: ModuleInfo, tree: ast.Module) -> SiteLines:
     """`call_sites` of the module, as `may_have_candidate` and `_candidate_lines` read
-    them (made where the tree is at hand: the worker that indexes the module)."""
+    them, and the rest of `SiteLines` (made where the tree is at hand: the worker that
+    indexes the module)."""
     attrs: dict[str, list[int]] = {}
     names: dict[str, list[int]] = {}
     dropped_factories: list[int] = []
@@ -434,17 +461,19 @@ def site_lines(info: ModuleInfo, tree: ast.Module) -> SiteLines:
             names.setdefault(name, []).append(line)
             if dropped and name in TASK_FACTORIES:
                 dropped_factories.append(line)
-    return (
+    return SiteLines(
         {attr: tuple(lines) for attr, lines in attrs.items()},
         {name: tuple(lines) for name, lines in names.items()},
         tuple(dropped_factories),
+        frozenset(_module_imports(tree)),
+        outline(tree, info.data),
     )
 
 
 def candidate_lines(sites: SiteLines, qualified: set[str], methods: set[str]) -> list[int]:
     """The lines of `sites` that `_site_may_be` accepts, sorted, each once."""
-    attrs, names, dropped_factories = sites
-    found = set(dropped_factories)
+    attrs, names = sites.attrs, sites.names
+    found = set(sites.dropped_factories)
     for attr in methods.intersection(attrs):
         found.update(attrs[attr])
     for name in qualified.intersection(names):
@@ -465,7 +494,19 @@ def may_have_candidate(path: str, data: bytes, plan: Any, sites: SiteLines) -> b
     if not qualified and not methods and not loops:
         return False
     methods = methods | {LOOP_TASK_FACTORY} if loops else methods
-    attrs, names, dropped_factories = sites
+    attrs, names, dropped_factories = sites.attrs, sites.names, sites.dropped_factories
     return (
         bool(dropped_factories) or not methods.isdisjoint(attrs) or not qualified.isdisjoint(names)
     )
+
+
+def screen_without_tree(path: str, data: bytes, plan: Any, sites: SiteLines) -> bool | None:
+    """`screen_forgotten_await` on the module of `data` with this plan, from its
+    `site_lines` and the statements that span a candidate line (`_Screen.found_in_cut`);
+    None where only the whole tree tells."""
+    info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
+    if info is None:
+        return None
+    facts = module_facts(info)
+    facts.merge(ProjectFacts.from_plan(plan))
+    return _Screen(info, facts).found_in_cut(data, sites)
