@@ -102,16 +102,19 @@ class Pipeline:
         path: str,
         plans: Mapping[str, Any] | None,
         noted: Mapping[type[AsyncfixCodemod], bool | None] | None = None,
+        note: ScreenNote | None = None,
     ) -> frozenset[type[AsyncfixCodemod]] | None:
         """The codemods whose prescreen passes on these bytes (see
         AsyncfixCodemod.prescreen); None when Python's parser could not make the tree
         (newer syntax, perhaps): then libcst decides, and every codemod runs. `noted`:
-        the answers `noted` gave for these bytes and plans (None: ask the tree)."""
+        the answers `noted` gave for these bytes and plans (None: ask the tree); `note`:
+        the `screen_note` of these very bytes, whose parts a prescreen may read."""
         if tree is None or not self.use_prescreens:
             return None
         from asyncfix.codemods.view import SourceView
 
-        view = SourceView(path, data, tree, self.config, self.enabled, plans or {})
+        parts = {} if note is None else note.parts
+        view = SourceView(path, data, tree, self.config, self.enabled, plans or {}, parts)
         noted = noted or {}
         return frozenset(
             c
@@ -172,6 +175,35 @@ class Pipeline:
                 answer = note.verdicts.get(codemod.NAME)
             said[codemod] = answer
         return said
+
+    def walk_noted(
+        self,
+        path: str,
+        data: bytes,
+        note: ScreenNote,
+        plans: Mapping[str, Any] | None,
+        noted: dict[type[AsyncfixCodemod], bool | None],
+    ) -> None:
+        """Where the `noted` answers leave only prescreens whose split can walk (see
+        `Split.walk`) undecided, and no other may pass, each such prescreen's own answer
+        (None where only the tree tells), in `noted`: when all are no, the file is not
+        parsed again."""
+        from asyncfix.codemods.speed.notes import SPLITS
+
+        walks = []
+        for codemod, answer in noted.items():
+            if answer is None:
+                split = _split_of(codemod, SPLITS)
+                part = note.parts.get(codemod.NAME)
+                if split is None or split.walk is None or part is None:
+                    return
+                walks.append((codemod, split.walk, part))
+            elif answer is not False:
+                return
+        for codemod, walk, part in walks:
+            noted[codemod] = answer = walk(path, data, (plans or {}).get(codemod.NAME), part)
+            if answer is not False:
+                return
 
     def planners(self) -> list[type[AsyncfixCodemod]]:
         return [c for c in self.codemods if plans(c)]
@@ -327,18 +359,18 @@ class Pipeline:
             text, outcome.encoding = decode(data)
             tree: ast.Module | None = None
             noted = None if note is None else self.noted(file.display, data, note, plans)
-            if (
-                noted is not None
-                and all(a is False for a in noted.values())
-                and not may_chain_too_long(data)  # (guard_depth would read the tree)
-            ):
+            chained = may_chain_too_long(data)  # (guard_depth would read the tree)
+            if noted is not None and note is not None and not chained:
+                self.walk_noted(file.display, data, note, plans, noted)
+            if noted is not None and all(a is False for a in noted.values()) and not chained:
                 # No prescreen passes, as the note of the worker that indexed (and so
-                # parsed) these bytes tells: no parse again.
+                # parsed) these bytes tells, or a walk over the few statements it needs,
+                # parsed alone (`walk_noted`): no parse again.
                 screened: frozenset[type[AsyncfixCodemod]] | None = frozenset()
             elif (tree := guard_depth(data)) is not None and not plans and not self.may_match(data):
                 screened = frozenset()  # (named, valid)
             else:
-                screened = self.prescreen(data, tree, file.display, plans, noted)
+                screened = self.prescreen(data, tree, file.display, plans, noted, note)
             if not screened and screened is not None:
                 # No codemod can act here: no libcst parse at all.
                 if key is not None and self.cache is not None:

@@ -8,6 +8,7 @@ lost finding.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,13 @@ def _noted_against_prescreens(
         asked = [c for c in pipeline.for_path(name) if c.may_match(data)]
         return [] if any(c.prescreen(alone) for c in asked) else [f"{name}: no note"]
     noted = pipeline.noted(name, data, note, plans)
+    # Where the note cannot answer, the prescreen may read its parts instead of the tree's.
+    with_parts = replace(view, noted=note.parts)
     return [
         f"{name}: {codemod.NAME}"
         for codemod, answer in noted.items()
-        if answer is not None and answer != codemod.prescreen(view)
+        if (answer is not None and answer != codemod.prescreen(view))
+        or codemod.prescreen(with_parts) != codemod.prescreen(view)
     ]
 
 

@@ -160,6 +160,42 @@ def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
     assert checked > 10  # (the examples of AF501/AF502 and the golden inputs have sites)
 
 
+def test_forgotten_await_noted_lines_are_the_walks_own() -> None:
+    # The call sites an indexing worker notes (`site_lines`) give the candidate lines the
+    # tree gives (each once), and so the same answer, for any names a plan may add.
+    checked = cuts = 0
+    for name, data in SOURCES:
+        try:
+            tree = ast.parse(data)
+        except SyntaxError:
+            continue
+        found = awaits_screen.screened(name, data, None, tree)
+        assert found is not None
+        info, facts, tree = found
+        noted = awaits_screen.site_lines(info, tree)
+        every = awaits_screen._Screen(info, facts)
+        every.methods |= set(noted[0])  # (as if a plan made every site a candidate)
+        every.qualified |= set(noted[1])
+        for screen in (awaits_screen._Screen(info, facts), every):
+            walked = screen._candidate_lines(tree)
+            assert walked is not None
+            assert screen._noted_lines(noted) == sorted(set(walked)), name
+        checked += bool(walked)
+        assert awaits_screen.has_candidate(info, facts, tree, noted) == (
+            awaits_screen.has_candidate(info, facts, tree)
+        ), name
+        # The walk over the statements on those lines alone, parsed from them: the same.
+        for widen in (False, True):
+            screens = [awaits_screen._Screen(info, facts) for _ in range(2)]
+            for screen in screens if widen else ():
+                screen.methods |= set(noted.attrs)
+                screen.qualified |= set(noted.names)
+            cut = screens[0].found_in_cut(data, noted)
+            assert cut is not None and cut == screens[1].found(tree, noted), name
+            cuts += cut
+    assert checked > 10 and cuts > 10
+
+
 def _screen(source: bytes) -> tuple[awaits_screen._Screen, ast.Module]:
     found = awaits_screen.screened("m.py", source, None, ast.parse(source))
     assert found is not None

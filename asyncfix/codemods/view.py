@@ -29,6 +29,10 @@ class SourceView:
     config: Config
     enabled: frozenset[str]  # rule codes selected for this run
     plans: Mapping[str, Any] = field(default_factory=dict)  # codemod name -> its plan here
+    # codemod name -> what the indexing worker's note read of these very bytes for its
+    # split prescreen (`Split.part`, codemods/speed/notes.py), which it may read instead
+    # of the tree
+    noted: Mapping[str, Any] = field(default_factory=dict)
 
 
 # A codemod's prescreen: could it change or report anything in this file?

@@ -9,7 +9,7 @@ import ast
 from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncfix.codemods.awaits._shared import (
     FORGOTTEN_AWAIT,
@@ -25,6 +25,7 @@ from asyncfix.codemods.awaits.facts import ProjectFacts, module_facts
 from asyncfix.codemods.awaits.own_scope import NODE_FIELDS, ScreenedDef, node_fields
 from asyncfix.codemods.awaits.screen_types import ASYNC_METHODS, ScreenTypes, Types
 from asyncfix.codemods.awaits.table_words import CLASS_WORDS, REACH, TRIGGER_WORDS
+from asyncfix.codemods.speed.partial import Outline, cut, outline
 from asyncfix.codemods.speed.screens import every_node
 from asyncfix.codemods.view import SourceView
 from asyncfix.data import coroutines as table
@@ -180,13 +181,33 @@ class _Screen(ScreenTypes):
         self._in_module = False  # the expressions walked are the module's own (not a
         self._in_def = False  # class body's, a lambda's); some def encloses them
 
-    def found(self, tree: ast.Module) -> bool:
+    def found(self, tree: ast.Module, noted: SiteLines | None = None) -> bool:
+        """`noted`: the module's `site_lines`, when the worker that indexed it made them."""
         if not self.qualified and not self.methods and not self.loops:
             return False  # (a task factory resolves to asyncio, which is then reachable)
-        self._lines = self._candidate_lines(tree)
+        self._lines = self._candidate_lines(tree) if noted is None else self._noted_lines(noted)
         if self._lines is not None and not self._lines:
             return False
         self.imported = frozenset(_module_imports(tree))
+        return self._walked(tree)
+
+    def found_in_cut(self, data: bytes, noted: SiteLines) -> bool | None:
+        """`found` on the module of `data` without its tree: its `site_lines` give the
+        candidate lines and the names its imports bind, and the walk goes over the
+        statements that span those lines, parsed from them alone (`partial.cut`), which
+        are all it enters. None where that cut cannot be made."""
+        if not self.qualified and not self.methods and not self.loops:
+            return False
+        self._lines = self._noted_lines(noted)
+        if not self._lines:
+            return False
+        tree = cut(data, noted.shape, self._lines)
+        if tree is None:
+            return None
+        self.imported = noted.imported
+        return self._walked(tree)
+
+    def _walked(self, tree: ast.Module) -> bool:
         try:
             self._statements(tree.body, None, "")
         except _Found:
@@ -198,12 +219,21 @@ class _Screen(ScreenTypes):
         all): those of `call_sites` that `_site_may_be` accepts. Most modules have none,
         and the walk below, with the scopes it tracks and several times the cost, enters
         only the statements that span one of these lines."""
-        methods = self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
+        methods = self._sought()
         return sorted(
             line
             for line, attr, name, dropped in call_sites(self.info, tree)
             if _site_may_be(attr, name, dropped, self.qualified, methods)
         )
+
+    def _noted_lines(self, noted: SiteLines) -> list[int]:
+        """`_candidate_lines` from the module's `site_lines`, each line once (`_may_hold`
+        asks only whether a line falls in a span, so a line listed twice changes nothing)."""
+        return candidate_lines(noted, self.qualified, self._sought())
+
+    def _sought(self) -> set[str]:
+        """The method names whose typed calls are candidates."""
+        return self.methods | {LOOP_TASK_FACTORY} if self.loops else self.methods
 
     def _may_hold(self, stmt: ast.stmt) -> bool:
         """Could `stmt` hold a call of `_lines`? Its nodes are on its lines, a def's or a
@@ -374,18 +404,21 @@ def _module_imports(tree: ast.Module) -> Iterator[str]:
                     yield alias.asname or alias.name.split(".")[0]
 
 
-def has_candidate(info: ModuleInfo, facts: ProjectFacts, tree: ast.Module) -> bool:
+def has_candidate(
+    info: ModuleInfo, facts: ProjectFacts, tree: ast.Module, noted: SiteLines | None = None
+) -> bool:
     """A cheap `ast` screen: a call in a position AF501/AF502 look at (see `_usage`) that
     `coroutine_kind` (or `_dropped_task`) may accept. False promises the transform reports
-    and changes nothing."""
-    return _Screen(info, facts).found(tree)
+    and changes nothing. `noted`: the tree's `site_lines`, made where it was indexed."""
+    return _Screen(info, facts).found(tree, noted)
 
 
 def screen_forgotten_await(view: SourceView) -> bool:
     """ForgottenAwait's SCREEN, and its screen again in `transform`: index_module caches
-    its facts by content, so the transform that follows does not index the file again."""
+    its facts by content, so the transform that follows does not index the file again.
+    The call sites come from the indexing worker's note when it made them (`view.noted`)."""
     found = screened(view.path, view.source, view.plans.get(FORGOTTEN_AWAIT), view.tree)
-    return found is not None and has_candidate(*found)
+    return found is not None and has_candidate(*found, view.noted.get(FORGOTTEN_AWAIT))
 
 
 def screened(
@@ -402,24 +435,54 @@ def screened(
     return info, facts, tree
 
 
-# What `may_have_candidate` reads of a module's `call_sites`: the method names of typed
-# calls, the resolved callees, and whether a task factory's result is dropped.
-SiteNames = tuple[frozenset[str], frozenset[str], bool]
+class SiteLines(NamedTuple):
+    """A module's `call_sites` by what `_site_may_be` reads of them (sites with neither
+    name are never candidates), and what the walk reads of the module's tree besides the
+    statements that span a candidate line (see `_Screen.found_in_cut`)."""
+
+    attrs: dict[str, tuple[int, ...]]  # the lines of the typed calls, by method name
+    names: dict[str, tuple[int, ...]]  # the lines of the calls, by resolved callee
+    dropped_factories: tuple[int, ...]  # the lines where a task factory's result is dropped
+    imported: frozenset[str]  # the names the imports of the module's own scope bind
+    shape: Outline  # where its statements are
 
 
-def site_names(info: ModuleInfo, tree: ast.Module) -> SiteNames:
-    """`call_sites` of the module, as `may_have_candidate` reads them (made where the
-    tree is at hand: the worker that indexes the module)."""
-    sites = call_sites(info, tree)
-    return (
-        frozenset(attr for _, attr, _, _ in sites if attr is not None),
-        frozenset(name for _, _, name, _ in sites if name is not None),
-        any(dropped and name in TASK_FACTORIES for _, _, name, dropped in sites),
+def site_lines(info: ModuleInfo, tree: ast.Module) -> SiteLines:
+    """`call_sites` of the module, as `may_have_candidate` and `_candidate_lines` read
+    them, and the rest of `SiteLines` (made where the tree is at hand: the worker that
+    indexes the module)."""
+    attrs: dict[str, list[int]] = {}
+    names: dict[str, list[int]] = {}
+    dropped_factories: list[int] = []
+    for line, attr, name, dropped in call_sites(info, tree):
+        if attr is not None:
+            attrs.setdefault(attr, []).append(line)
+        if name is not None:
+            names.setdefault(name, []).append(line)
+            if dropped and name in TASK_FACTORIES:
+                dropped_factories.append(line)
+    return SiteLines(
+        {attr: tuple(lines) for attr, lines in attrs.items()},
+        {name: tuple(lines) for name, lines in names.items()},
+        tuple(dropped_factories),
+        frozenset(_module_imports(tree)),
+        outline(tree, info.data),
     )
 
 
-def may_have_candidate(path: str, data: bytes, plan: Any, names: SiteNames) -> bool:
-    """`screen_forgotten_await` without the tree, from the module's `site_names`: False
+def candidate_lines(sites: SiteLines, qualified: set[str], methods: set[str]) -> list[int]:
+    """The lines of `sites` that `_site_may_be` accepts, sorted, each once."""
+    attrs, names = sites.attrs, sites.names
+    found = set(sites.dropped_factories)
+    for attr in methods.intersection(attrs):
+        found.update(attrs[attr])
+    for name in qualified.intersection(names):
+        found.update(names[name])
+    return sorted(found)
+
+
+def may_have_candidate(path: str, data: bytes, plan: Any, sites: SiteLines) -> bool:
+    """`screen_forgotten_await` without the tree, from the module's `site_lines`: False
     exactly where that screen finds no candidate line (`_Screen.found`'s two early
     answers), True where its walk would have to decide."""
     info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
@@ -431,5 +494,19 @@ def may_have_candidate(path: str, data: bytes, plan: Any, names: SiteNames) -> b
     if not qualified and not methods and not loops:
         return False
     methods = methods | {LOOP_TASK_FACTORY} if loops else methods
-    attrs, callees, dropped_factory = names
-    return dropped_factory or not attrs.isdisjoint(methods) or not callees.isdisjoint(qualified)
+    attrs, names, dropped_factories = sites.attrs, sites.names, sites.dropped_factories
+    return (
+        bool(dropped_factories) or not methods.isdisjoint(attrs) or not qualified.isdisjoint(names)
+    )
+
+
+def screen_without_tree(path: str, data: bytes, plan: Any, sites: SiteLines) -> bool | None:
+    """`screen_forgotten_await` on the module of `data` with this plan, from its
+    `site_lines` and the statements that span a candidate line (`_Screen.found_in_cut`);
+    None where only the whole tree tells."""
+    info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
+    if info is None:
+        return None
+    facts = module_facts(info)
+    facts.merge(ProjectFacts.from_plan(plan))
+    return _Screen(info, facts).found_in_cut(data, sites)
