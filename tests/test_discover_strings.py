@@ -216,23 +216,30 @@ def _make_tree(rng: random.Random, top: Path, outside: Path) -> None:
             link.with_suffix("").symlink_to(outside, target_is_directory=True)
 
 
+def _linked_tree(rng: random.Random, tmp_path: Path, project: Path) -> Path:
+    """A generated tree in `project`, its links' targets in `tmp_path / "outside"`
+    (returned), and `tmp_path / "via"` a link to the project: walked through it, the
+    resolved paths differ from the given."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "out.py").write_text("x = 1\n")
+    _make_tree(rng, project, outside)
+    (tmp_path / "via").symlink_to(project, target_is_directory=True)
+    return outside
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_discover_on_strings_is_discover_on_paths(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(seed)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "out.py").write_text("x = 1\n")
     repo = tmp_path / "repo"
     repo.mkdir()
     if rng.random() < 0.5:
         (repo / ".git").mkdir()
     project = repo / "proj" if rng.random() < 0.5 else repo
     project.mkdir(exist_ok=True)
-    _make_tree(rng, project, outside)
-    # A link to the project: walked through it, the resolved paths differ from the given.
-    (tmp_path / "via").symlink_to(project, target_is_directory=True)
+    outside = _linked_tree(rng, tmp_path, project)
     excludes = rng.sample(_EXCLUDES, rng.randint(0, 3))
     subdirs = [p for p in project.rglob("*") if p.is_dir() and not p.is_symlink()]
     base = rng.choice([None, project, repo, tmp_path, outside, *subdirs[:3]])
@@ -305,14 +312,10 @@ def test_the_resolved_paths_the_layout_keeps_are_realpath(
     from asyncfix.driver import _project
 
     rng = random.Random(seed)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "out.py").write_text("x = 1\n")
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    _make_tree(rng, project, outside)
-    (tmp_path / "via").symlink_to(project, target_is_directory=True)
+    _linked_tree(rng, tmp_path, project)
     monkeypatch.chdir(tmp_path / "via")
     walked_files, _ = discover([Path(".")])
     named = walked_files[:1]

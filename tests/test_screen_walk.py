@@ -8,17 +8,20 @@ import ast
 import re
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import pytest
 from test_prescreen import SOURCES
 
 from asyncfix.codemods.awaits import screen as awaits_screen
+from asyncfix.codemods.awaits.facts import ProjectFacts
 from asyncfix.codemods.db_session.screen import screen_facts
 from asyncfix.codemods.http_client.blocking_apis import DIRECT
 from asyncfix.codemods.http_client.blocking_paths import PATH_IO, may_call_path_io
 from asyncfix.codemods.http_client.screen import Callees, module_shape
 from asyncfix.codemods.shared.async_def_plan import _awaits_or_yields
 from asyncfix.codemods.speed.screens import every_node
+from asyncfix.index import ModuleInfo
 
 _SKIPPED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
@@ -142,8 +145,9 @@ def test_callees_bind_the_names_that_lead_to_a_target() -> None:
             assert any(t == qualified or t.startswith(qualified + ".") for t in DIRECT.qualnames)
 
 
-def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
-    checked = 0
+def _screened_sources() -> Iterator[tuple[str, bytes, ModuleInfo, ProjectFacts, ast.Module]]:
+    """(name, bytes, module facts, screen facts, tree) of each source Python parses, as
+    forgotten-await's screen reads them."""
     for name, data in SOURCES:
         try:
             tree = ast.parse(data)
@@ -152,6 +156,12 @@ def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
         found = awaits_screen.screened(name, data, None, tree)
         assert found is not None
         info, facts, tree = found
+        yield name, data, info, facts, tree
+
+
+def test_forgotten_await_shortcut_never_hides_a_candidate() -> None:
+    checked = 0
+    for name, _, info, facts, tree in _screened_sources():
         walked = awaits_screen._Screen(info, facts)
         walked._candidate_lines = lambda tree: None  # type: ignore[method-assign]
         if walked.found(tree):
@@ -164,14 +174,7 @@ def test_forgotten_await_noted_lines_are_the_walks_own() -> None:
     # The call sites an indexing worker notes (`site_lines`) give the candidate lines the
     # tree gives (each once), and so the same answer, for any names a plan may add.
     checked = cuts = 0
-    for name, data in SOURCES:
-        try:
-            tree = ast.parse(data)
-        except SyntaxError:
-            continue
-        found = awaits_screen.screened(name, data, None, tree)
-        assert found is not None
-        info, facts, tree = found
+    for name, data, info, facts, tree in _screened_sources():
         noted = awaits_screen.site_lines(info, tree)
         every = awaits_screen._Screen(info, facts)
         every.methods |= set(noted[0])  # (as if a plan made every site a candidate)
