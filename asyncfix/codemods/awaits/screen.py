@@ -181,10 +181,15 @@ class _Screen(ScreenTypes):
         self._in_module = False  # the expressions walked are the module's own (not a
         self._in_def = False  # class body's, a lambda's); some def encloses them
 
+    def seeks_nothing(self) -> bool:
+        """No call can be a candidate here (a task factory resolves to asyncio, which is
+        then reachable: `loops`)."""
+        return not self.qualified and not self.methods and not self.loops
+
     def found(self, tree: ast.Module, noted: SiteLines | None = None) -> bool:
         """`noted`: the module's `site_lines`, when the worker that indexed it made them."""
-        if not self.qualified and not self.methods and not self.loops:
-            return False  # (a task factory resolves to asyncio, which is then reachable)
+        if self.seeks_nothing():
+            return False
         self._lines = self._candidate_lines(tree) if noted is None else self._noted_lines(noted)
         if self._lines is not None and not self._lines:
             return False
@@ -196,7 +201,7 @@ class _Screen(ScreenTypes):
         candidate lines and the names its imports bind, and the walk goes over the
         statements that span those lines, parsed from them alone (`partial.cut`), which
         are all it enters. None where that cut cannot be made."""
-        if not self.qualified and not self.methods and not self.loops:
+        if self.seeks_nothing():
             return False
         self._lines = self._noted_lines(noted)
         if not self._lines:
@@ -426,13 +431,24 @@ def screened(
 ) -> tuple[ModuleInfo, ProjectFacts, ast.Module] | None:
     """The module's facts, what it knows of the project (its own and the plan's), and its
     ast: `tree` when the caller has it (the index keeps only so many)."""
+    found = _facts(path, data, plan, tree)
+    if found is None:
+        return None
+    info, facts = found
+    return info, facts, info.tree if tree is None else tree
+
+
+def _facts(
+    path: str, data: bytes, plan: Any, tree: ast.Module | None = None
+) -> tuple[ModuleInfo, ProjectFacts] | None:
+    """The module's facts and what it knows of the project (its own and the plan's);
+    without `tree`, in a worker sent the facts, no parse."""
     info = index_module(SourceFile(Path(path), path), data, tree)
     if info is None:
         return None
-    tree = info.tree if tree is None else tree
     facts = module_facts(info)
     facts.merge(ProjectFacts.from_plan(plan))
-    return info, facts, tree
+    return info, facts
 
 
 class SiteLines(NamedTuple):
@@ -485,18 +501,16 @@ def may_have_candidate(path: str, data: bytes, plan: Any, sites: SiteLines) -> b
     """`screen_forgotten_await` without the tree, from the module's `site_lines`: False
     exactly where that screen finds no candidate line (`_Screen.found`'s two early
     answers), True where its walk would have to decide."""
-    info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
-    if info is None:
+    found = _facts(path, data, plan)  # (from the facts it was sent)
+    if found is None:
         return True
-    facts = module_facts(info)
-    facts.merge(ProjectFacts.from_plan(plan))
-    qualified, methods, loops = _coroutine_names(info, facts)
-    if not qualified and not methods and not loops:
+    screen = _Screen(*found)
+    if screen.seeks_nothing():
         return False
-    methods = methods | {LOOP_TASK_FACTORY} if loops else methods
-    attrs, names, dropped_factories = sites.attrs, sites.names, sites.dropped_factories
     return (
-        bool(dropped_factories) or not methods.isdisjoint(attrs) or not qualified.isdisjoint(names)
+        bool(sites.dropped_factories)
+        or not screen._sought().isdisjoint(sites.attrs)
+        or not screen.qualified.isdisjoint(sites.names)
     )
 
 
@@ -504,9 +518,5 @@ def screen_without_tree(path: str, data: bytes, plan: Any, sites: SiteLines) -> 
     """`screen_forgotten_await` on the module of `data` with this plan, from its
     `site_lines` and the statements that span a candidate line (`_Screen.found_in_cut`);
     None where only the whole tree tells."""
-    info = index_module(SourceFile(Path(path), path), data)  # (the facts it was sent)
-    if info is None:
-        return None
-    facts = module_facts(info)
-    facts.merge(ProjectFacts.from_plan(plan))
-    return _Screen(info, facts).found_in_cut(data, sites)
+    found = _facts(path, data, plan)  # (from the facts it was sent)
+    return None if found is None else _Screen(*found).found_in_cut(data, sites)
