@@ -111,15 +111,19 @@ def compiles(source: bytes | str, filename: str = "<asyncfix>") -> bool:
     return True
 
 
+def parsed_text(data: bytes) -> str:
+    """The text `ast.parse` reads from `data`: decoded by its declared encoding (PEP 263
+    cookie or BOM), the BOM dropped ("utf-8-sig"). Raises SyntaxError (a bad cookie),
+    UnicodeDecodeError or LookupError (an unknown codec)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
 def lower(data: bytes | str) -> str | None:
     """The source with the newer statements written the old way; None when it has none
     or cannot be tokenized."""
     try:
-        if isinstance(data, bytes):
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            text = data.decode(encoding)  # ("utf-8-sig" drops a BOM, as ast.parse does)
-        else:
-            text = data
+        text = parsed_text(data) if isinstance(data, bytes) else data
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (SyntaxError, UnicodeDecodeError, LookupError, tokenize.TokenError):
         return None

@@ -8,9 +8,7 @@ tree for those statements, at the same lines and columns. Imports no libcst."""
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 from array import array
 from bisect import bisect_left
@@ -98,8 +96,7 @@ def _text(data: bytes, lowered: bool) -> str | None:
     """The text the module's tree was parsed from (None: not at hand here)."""
     if lowered:
         return syntax.lowering_of(data)
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return data.decode(encoding)  # ("utf-8-sig" drops a BOM, as ast.parse does)
+    return syntax.parsed_text(data)
 
 
 def _parse(lines: list[str], start: int, end: int, wrapper: str = "") -> list[ast.stmt]:
