@@ -119,6 +119,12 @@ def parsed_text(data: bytes) -> str:
     return data.decode(encoding)
 
 
+def may_declare_encoding(data: bytes) -> bool:
+    """Could the source `data` declare an encoding of its own (a PEP 263 cookie, on its
+    first or second line)? Read loosely: any `coding` there."""
+    return any(b"coding" in line for line in data.split(b"\n", 2)[:2])
+
+
 def lower(data: bytes | str) -> str | None:
     """The source with the newer statements written the old way; None when it has none
     or cannot be tokenized."""

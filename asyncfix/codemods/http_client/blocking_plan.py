@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
+from asyncfix import syntax
 from asyncfix.codemods.helpers import lifecycle_functions
 from asyncfix.codemods.http_client.blocking_apis import (
     BLOCKING_ROOTS,
@@ -156,8 +157,7 @@ def _may_lose_async_defs(info: ModuleInfo) -> bool:
     def takes)? Only if the module has more async defs than async functions there. They
     are counted on the bytes: every async def, and some words in strings and comments. A
     coding cookie may say the bytes are not UTF-8: then the answer is yes."""
-    head = info.data.split(b"\n", 2)[:2]
-    if any(b"coding" in line for line in head):
+    if syntax.may_declare_encoding(info.data):
         return True
     coroutines = sum(f.is_async for f in info.functions.values())
     return len(_ASYNC_DEF.findall(info.data)) != coroutines

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import accumulate
 
+from asyncfix import syntax
 from asyncfix.codemods.speed.screens import every_node
 from asyncfix.index import BLOCK_FIELDS, children, dotted_name, full_name
 
@@ -120,7 +121,7 @@ class Lines:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.usable = not any(b"coding" in line for line in data.split(b"\n", 2)[:2])
+        self.usable = not syntax.may_declare_encoding(data)
         self._starts: list[int] | None = None  # byte offset of each line; the ast's breaks
 
     def text(self, node: ast.stmt) -> bytes | None:

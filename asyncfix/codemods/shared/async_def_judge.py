@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Iterable, Mapping
 
+from asyncfix import syntax
 from asyncfix.codemods.shared.async_def_facts import (
     ASYNC_DEF,
     FRAMEWORK,
@@ -122,7 +123,7 @@ class Judge:
             data = self.index.data(file)
             if data is None or data.isascii():
                 continue
-            if any(b"coding" in line for line in data.split(b"\n", 2)[:2]):
+            if syntax.may_declare_encoding(data):
                 return False
         return True
 
