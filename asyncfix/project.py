@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from asyncfix.config import Config
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -155,6 +156,25 @@ def _values(table: Any) -> list[Any]:
     return list(table.values()) if isinstance(table, Mapping) else []
 
 
+def _requirement(line: str) -> Requirement | None:
+    """A PEP 508 requirement, None when `line` is not one."""
+    # (packaging's requirements and utils modules cost ~20 ms to import, which a run with
+    # no plan, such as a pre-commit hook's one file, does not otherwise pay)
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(line)
+    except InvalidRequirement:
+        return None
+
+
+def _canonical_name(name: str) -> str:
+    """packaging's canonical name of a distribution (imported when first asked)."""
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
 def _strings(array: Any) -> list[str]:
     return [v for v in array if isinstance(v, str)] if isinstance(array, list) else []
 
@@ -164,11 +184,10 @@ def _requirement_specs(
 ) -> list[tuple[SpecifierSet, str]]:
     found = []
     for line in lines:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
+        requirement = _requirement(line)
+        if requirement is None:
             continue
-        if canonicalize_name(requirement.name) == package:
+        if _canonical_name(requirement.name) == package:
             found.append((requirement.specifier, f"{line.strip()} in {where}"))
     return found
 
@@ -203,7 +222,7 @@ def _declared_fastapi(
     tables += [_at(group, "dependencies") for group in _values(_at(poetry, "group"))]
     for table in tables:
         for declared, constraint in table.items() if isinstance(table, Mapping) else ():
-            if canonicalize_name(declared) != package:
+            if _canonical_name(declared) != package:
                 continue
             text = constraint.get("version") if isinstance(constraint, Mapping) else constraint
             spec = poetry_specifier(text) if isinstance(text, str) else None
@@ -295,7 +314,7 @@ def _locked_packages(path: Path, stamp: tuple[int, ...]) -> Locked:
 def _packages_of(doc: Mapping[str, Any]) -> Locked:
     packages = doc.get("package")
     return tuple(
-        (canonicalize_name(str(locked.get("name"))), str(locked.get("version")))
+        (_canonical_name(str(locked.get("name"))), str(locked.get("version")))
         for locked in (packages if isinstance(packages, list) else ())
         if isinstance(locked, Mapping)
     )
@@ -392,12 +411,11 @@ def declared_packages(source: Path | None) -> frozenset[str]:
     for array in _values(_at(pyproject, "project", "optional-dependencies")):
         specs += _strings(array)
     poetry = _at(pyproject, "tool", "poetry", "dependencies")
-    names = {canonicalize_name(name) for name in poetry} if isinstance(poetry, Mapping) else set()
+    names = {_canonical_name(name) for name in poetry} if isinstance(poetry, Mapping) else set()
     for spec in specs:
-        try:
-            names.add(canonicalize_name(Requirement(spec).name))
-        except InvalidRequirement:
-            continue
+        requirement = _requirement(spec)
+        if requirement is not None:
+            names.add(_canonical_name(requirement.name))
     return frozenset(names)
 
 
@@ -725,7 +743,7 @@ def declared_versions(source: Path | None, package: str) -> Declared:
         found = requires_python(pyproject, source.parent)
         where = f"requires-python = {found[1]!r}" if found is not None else ""
         return Declared((), ((found[0], where),) if found is not None else ())
-    name = canonicalize_name(package)
+    name = _canonical_name(package)
     locked = tuple(_locked_fastapi(source.parent, name))
     ranges = tuple(_declared_fastapi(pyproject, source.name, source.parent, name))
     return Declared(locked, ranges)
