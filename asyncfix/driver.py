@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, discover, read_bytes
-from asyncfix.index import ModuleInfo, forget, use_layout
+from asyncfix.index import Cached, ModuleInfo, forget, use_layout
 from asyncfix.pipeline import FileOutcome, Pipeline, RunResult, failed
 from asyncfix.project import Layout, project_root, use_lock_memo
 from asyncfix.quiet import codemod_free
@@ -28,6 +28,7 @@ from asyncfix.workers import (
     Task,
     blobs_of,
     cached_index,
+    facts_lookup,
     fewer_collections,
     index_apart,
     index_here,
@@ -217,7 +218,9 @@ def _run(
             return _result(outcomes, errors, started)
 
     # No codemod can act (the manifest says): none is imported, nor libcst.
-    quiet = _codemod_free(config, files, every, contents, given)
+    # (the plans' facts from the cache, as the full run would give them: see facts_lookup)
+    cached = None if result_cache is None else facts_lookup(result_cache, layout)
+    quiet = _codemod_free(config, files, every, contents, given, cached)
     pipeline = Pipeline(config, () if quiet else None, cache=result_cache)
     jobs = max(1, jobs or os.cpu_count() or 1)
     # The plans are made apart (see planning.plan_apart) on a project of more than a
@@ -342,6 +345,7 @@ def _codemod_free(
     every: Sequence[SourceFile],
     contents: Mapping[str, bytes | SourceError],
     given: frozenset[str] | None,
+    cached: Cached | None = None,
 ) -> bool:
     """Can the run do without the codemods (see asyncfix/quiet.py)? Asked of the registry's
     manifest: never when a test has put codemods of its own in the pipeline."""
@@ -354,7 +358,7 @@ def _codemod_free(
     ):
         return False
     enabled = codemods.resolve_selection(config.select, config.ignore)  # (Pipeline's errors)
-    return codemod_free(config, enabled, files, contents, IN_PROCESS_BYTES, every, given)
+    return codemod_free(config, enabled, files, contents, IN_PROCESS_BYTES, every, given, cached)
 
 
 def _shifted(

@@ -921,6 +921,12 @@ _DEF = re.compile(rb"def(?<!\wdef)[\s\\]+(\w+)")
 _DEF_TEXT = re.compile(_DEF.pattern.decode())
 
 
+# A module's facts as an earlier run made them, asked when a plan first wants the module:
+# display path -> its facts (None: does not parse), or nothing when none are kept. The
+# facts are the same whichever run made them (see ProjectIndex.add).
+Cached = Callable[[SourceFile, bytes], Mapping[str, "ModuleInfo | None"]]
+
+
 class ProjectIndex:
     """Every discovered file, parsed with `ast` only on demand."""
 
@@ -929,11 +935,14 @@ class ProjectIndex:
         files: Iterable[SourceFile],
         contents: Mapping[str, bytes | SourceError] | None = None,
         given: Collection[str] | None = None,
+        cached: Cached | None = None,
     ) -> None:
         """`given`: the display paths of the files the run may change, when only some
-        of the project's `files` are (see `outside`)."""
+        of the project's `files` are (see `outside`). `cached`: where a module's facts
+        made by an earlier run are looked up before it is indexed (see Cached)."""
         self.files = list(files)
         self._given = None if given is None else frozenset(given)
+        self._cached = cached
         self._data: dict[str, bytes | None] = {
             path: data if isinstance(data, bytes) else None
             for path, data in (contents or {}).items()
@@ -970,7 +979,7 @@ class ProjectIndex:
         view = ProjectIndex(self.files, given=[p for p in given if p not in paths])
         view._data, view._modules, view._holding = self._data, self._modules, self._holding
         view._names, view._words, view._text_words = self._names, self._words, self._text_words
-        view._relative = self._relative
+        view._relative, view._cached = self._relative, self._cached
         return view
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:
@@ -998,7 +1007,11 @@ class ProjectIndex:
     def module(self, file: SourceFile) -> ModuleInfo | None:
         if file.display not in self._modules:
             data = self.data(file)
-            self._modules[file.display] = None if data is None else index_module(file, data)
+            found = {} if data is None or self._cached is None else self._cached(file, data)
+            if file.display in found:
+                self._modules[file.display] = found[file.display]  # (as `add` gives them)
+            else:
+                self._modules[file.display] = None if data is None else index_module(file, data)
         return self._modules[file.display]
 
     def modules(self, *tokens: bytes) -> Iterator[ModuleInfo]:

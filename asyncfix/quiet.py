@@ -5,11 +5,15 @@ it, that holds nothing any rule looks for. See docs/architecture.md, "Speed"."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from asyncfix.codemods.catalog import Entry, may_plan, planner_of, selected, wanted
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile, check_named, check_text, decode
 from asyncfix.parsing import guard_depth
+
+if TYPE_CHECKING:
+    from asyncfix.index import Cached
 
 
 def codemod_free(
@@ -20,10 +24,12 @@ def codemod_free(
     max_bytes: int,
     every: Sequence[SourceFile] | None = None,
     given: Collection[str] | None = None,
+    cached: Cached | None = None,
 ) -> bool:
     """Would the selected codemods neither plan anything for `files` nor act on any of
     them? (`every`: the project's files, when more than `files`; `contents`: their bytes;
-    `given`: the files the run was given when not all of them.) Then
+    `given`: the files the run was given when not all of them; `cached`: the facts an
+    earlier run made, looked up as the plans ask, see ProjectIndex.) Then
     `Pipeline(config, ())` gives the very outcomes of the full registry. False whenever in
     doubt; for a file over `max_bytes` that would need Python's parse too (the full run
     parses such files apart).
@@ -45,7 +51,9 @@ def codemod_free(
             continue  # reported as it is
         if not _settled(file, data, config, enabled, codemods, max_bytes):
             return False
-    return not planners or not _planned(planners, config, every or files, contents, given, files)
+    return not planners or not _planned(
+        planners, config, every or files, contents, given, files, cached
+    )
 
 
 def _planned(
@@ -55,6 +63,7 @@ def _planned(
     contents: Mapping[str, bytes | SourceError],
     given: Collection[str] | None,
     files: Sequence[SourceFile],
+    cached: Cached | None,
 ) -> bool:
     """Does the plan of one of `planners` name one of `files`? Each made by its PLANNER as
     planning.plan_each makes it, on an index of its own (the facts are the same)."""
@@ -62,7 +71,7 @@ def _planned(
     from asyncfix.planning import sealed_tests
 
     use_layout(config.layout)
-    index = ProjectIndex(every, contents, given)
+    index = ProjectIndex(every, contents, given, cached)
     outside = sealed_tests(index, every, config)
     try:
         for entry in planners:

@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import index, syntax
-from asyncfix.cache import ResultCache
+from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config
 from asyncfix.files import SourceError, SourceFile
 from asyncfix.index import TREES, ModuleInfo, forget, index_module, remember
@@ -28,6 +28,7 @@ from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
     from asyncfix.codemods.speed.notes import ScreenNote
+    from asyncfix.project import Layout
 
 
 # Parsing makes millions of small objects and almost no reference cycles: with Python's
@@ -288,6 +289,20 @@ def cached_index(
         else:
             missing.append((file, data))
     return found, pickled, missing
+
+
+def facts_lookup(cache: ResultCache, layout: Layout) -> index.Cached:
+    """The result cache's facts of one module at a time, for a ProjectIndex that indexes
+    what it is asked for (see ProjectIndex's `cached`): a run whose plans want a few
+    modules looks up only those, not every module as cached_index does."""
+    key: list[str] = []  # (the layout's digest: sorting and hashing every path, when asked)
+
+    def cached(file: SourceFile, data: bytes) -> dict[str, ModuleInfo | None]:
+        if not key:
+            key.append(layout_digest(layout))
+        return cached_index(cache, [(file, data)], key[0])[0]
+
+    return cached
 
 
 def index_here(todo: Sequence[tuple[SourceFile, bytes]]) -> Indexed:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import asyncfix.driver
+import asyncfix.index
 import asyncfix.workers
 from asyncfix.cache import ResultCache, layout_digest
 from asyncfix.config import Config, find_pyproject, load_config
@@ -209,3 +210,52 @@ def test_the_facts_key_covers_bytes_paths_layout_and_salt(project: Path) -> None
     cache.put_facts(key, b"facts")
     assert cache.get_facts(key) == b"facts"
     assert cache.get_facts(cache.facts_key(file, b"x = 2\n", "layout")) is None
+
+
+def test_a_run_without_codemods_takes_its_plans_facts_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pre-commit hook's one file with nothing to find, in a project whose db-session
+    # plan names another file: the plan is made (asyncfix/quiet.py) on the facts the
+    # earlier run kept, not on modules indexed again, and says the same.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ASYNCFIX_CACHE_DIR", raising=False)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\nLocal = sessionmaker()\n")
+    (app / "users.py").write_text("from app.db import Local\n\n\ndef get():\n    return Local()\n")
+    (app / "util.py").write_text("def add(a: int, b: int) -> int:\n    return a + b\n")
+    config = config_of(tmp_path)
+    run([app], config, jobs=1, cache=ResultCache.for_run(config))  # (keeps the facts)
+
+    indexed: list[str] = []
+    index_of = asyncfix.index.index_module
+
+    def spy(file: SourceFile, data: bytes) -> Any:
+        indexed.append(file.display)
+        return index_of(file, data)
+
+    quiet: list[bool] = []
+    codemod_free = asyncfix.driver._codemod_free
+
+    def spy_quiet(*args: Any) -> bool:
+        quiet.append(codemod_free(*args))
+        return quiet[-1]
+
+    monkeypatch.setattr(asyncfix.index, "index_module", spy)
+    monkeypatch.setattr(asyncfix.driver, "_codemod_free", spy_quiet)
+    for edit in ("# one\n", "# two\n"):
+        with (app / "util.py").open("a") as fh:
+            fh.write(edit)
+        cached = run([app / "util.py"], config, jobs=1, cache=ResultCache.for_run(config))
+        assert quiet == [True] and indexed == []  # (the plan read db.py and users.py)
+        quiet.clear()
+        uncached = run([app / "util.py"], config, jobs=1)
+        assert quiet == [True] and {"app/db.py", "app/users.py"} <= set(indexed)
+        assert [(o.file.display, o.new, o.findings, o.errors) for o in cached.outcomes] == [
+            (o.file.display, o.new, o.findings, o.errors) for o in uncached.outcomes
+        ]
+        quiet.clear()
+        indexed.clear()
