@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import gc
 import inspect
-import multiprocessing
 from collections.abc import Callable, Collection, Mapping, Sequence
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from asyncfix import syntax
@@ -21,6 +18,9 @@ from asyncfix.signals import Interrupted, as_child
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from asyncfix.codemods.base import AsyncfixCodemod
 
 
@@ -171,6 +171,8 @@ def plan_apart(
     used it: made here, it would sit beside the workers all run. `modules`: facts indexed
     already (see `index_apart`); `given`, `indexed`: see make_plans."""
     global _PLANNING
+    import multiprocessing  # (~10 ms to import: not for a run that makes no plan)
+
     if not apart or "fork" not in multiprocessing.get_all_start_methods():
         return make_plans(pipeline, files, contents, modules, given, indexed)
     groups = plan_groups(reaching(pipeline.planners(), given, contents), jobs)

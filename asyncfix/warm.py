@@ -409,7 +409,7 @@ def parse(argv: Sequence[str]) -> Options | None:
 # --- the keys and checks of a record ------------------------------------------------------
 
 
-def _distributions() -> list[str]:
+def distributions() -> list[str]:
     """The installed distributions (libcst, pathspec, ... with their versions)."""
     found: list[str] = []
     for entry in sys.path:
@@ -431,7 +431,7 @@ def invocation_key(options: Options) -> str:
         __version__,
         os.path.dirname(os.path.abspath(__file__)),  # (its source: the record's "package")
         sys.version,
-        _distributions(),
+        distributions(),
         os.getcwd(),
         os.path.abspath(cache_directory()),
         options.paths,

@@ -9,8 +9,7 @@ import io
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import is_dataclass, replace
 from functools import cache
@@ -27,6 +26,8 @@ from asyncfix.signals import kill_pool as _kill
 from asyncfix.signals import stop_on_signals as _stop_on_signals
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from asyncfix.codemods.speed.notes import ScreenNote
     from asyncfix.project import Layout
 
@@ -79,6 +80,9 @@ def _init_worker(config: Config, cache: ResultCache | None = None) -> None:
 
 
 def start_pool(jobs: int, config: Config, cache: ResultCache | None) -> ProcessPoolExecutor:
+    # (multiprocessing, ~10 ms to import, only for a run that starts a pool)
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, cache))
     try:
         # A signal raised inside the fork's hooks is swallowed (lost): it only sets a flag.
@@ -356,6 +360,8 @@ def index_apart(
     their prescreens' notes (`Pipeline.screen_note`: the rewriting worker parses again
     only if a prescreen may pass), and the pool; a pool a worker died in is replaced, and
     the plans then index for themselves."""
+    from concurrent.futures.process import BrokenProcessPool
+
     if todo is None:
         todo = to_index(pipeline, files, contents)
     found: dict[str, ModuleInfo | None] = {}
@@ -399,6 +405,8 @@ def run_pool(
     stop: threading.Event,
     cache: ResultCache | None = None,
 ) -> list[FileOutcome]:
+    from concurrent.futures.process import BrokenProcessPool
+
     outcomes: list[FileOutcome] = []
     done = 0
     lost: list[Task] = []  # the files of chunks whose worker died
@@ -443,6 +451,9 @@ def _isolate(
 ) -> list[FileOutcome]:
     """Process `tasks` in one worker, in order: when it dies, the file it was on is the
     culprit (reported, left unchanged) and a fresh worker takes the rest."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     outcomes: list[FileOutcome] = []
     while tasks:
         with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(config, cache)) as pool:

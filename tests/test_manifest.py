@@ -211,3 +211,32 @@ def _imports_libcst(project: Path, source: str) -> bool:
 def test_a_file_no_rule_looks_at_never_imports_libcst(tmp_path: Path) -> None:
     assert not _imports_libcst(tmp_path, NAMED["plain.py"])
     assert _imports_libcst(tmp_path, NAMED["sleeps.py"])
+
+
+def test_a_run_without_codemods_imports_no_pool_nor_metadata_reader(tmp_path: Path) -> None:
+    # With the result cache, as a pre-commit hook runs: multiprocessing (a pool, the plans'
+    # children), importlib.metadata (libcst's version for the cache's salt) and packaging's
+    # requirement parser cost ~40 ms of imports that such a run does not use.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    (tmp_path / "mod.py").write_text(NAMED["plain.py"])
+    (tmp_path / "db.py").write_text(
+        "from sqlalchemy.orm import sessionmaker\n\nS = sessionmaker()\n"
+    )
+    probe = textwrap.dedent(
+        """\
+        import sys
+        before = set(sys.modules)
+        from asyncfix.cli import main
+        try:
+            main(["check", "mod.py"])
+        except SystemExit:
+            pass
+        heavy = ("multiprocessing", "importlib.metadata", "packaging.requirements")
+        print(sorted(m for m in set(sys.modules) - before if m.startswith(heavy)))
+        """
+    )
+    for _ in range(2):  # (cold, then with the facts the first run kept)
+        done = subprocess.run(
+            [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip().splitlines()[-1] == "[]"
