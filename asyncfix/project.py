@@ -490,16 +490,26 @@ def package_name(path: Path, is_file: Callable[[Path], bool] = Path.is_file) -> 
     return _package_name(str(path), lambda init: is_file(Path(init)))
 
 
-def _package_name(path: str, is_file: Callable[[str], bool]) -> str:
+def _package_name(
+    path: str, is_file: Callable[[str], bool], packages: dict[str, list[str]] | None = None
+) -> str:
     """`package_name` of the path spelt `path` (as str(Path) spells it), on strings: the
-    layout names every file of the project, and pathlib's objects were most of the cost."""
+    layout names every file of the project, and pathlib's objects were most of the cost.
+    `packages`: a directory -> the names of it and the packages above it, innermost first,
+    kept for the next file of the same directory (of the same `is_file`)."""
     name = _name(path)
     stem = _stem(name)
     parts = [] if name == "__init__.py" else [stem]
     directory = _parent(path)
-    while is_file(_init_of(directory)):
-        parts.append(_name(directory))
-        directory = _parent(directory)
+    above = None if packages is None else packages.get(directory)
+    if above is None:
+        above, package = [], directory
+        while is_file(_init_of(package)):
+            above.append(_name(package))
+            package = _parent(package)
+        if packages is not None:
+            packages[directory] = above
+    parts += above
     return ".".join(reversed(parts)) or stem
 
 
@@ -581,11 +591,19 @@ class Layout:
         self.real_paths: Mapping[Path, str] = real_paths or {}
         # (a str is taken as it is: spelt as str(Path) spells it, as os.path.realpath does)
         self.files = frozenset(map(str, files))
-        self.dirs = frozenset(p for f in self.files for p in _parents(f))
+        dirs: set[str] = set()
+        for file in self.files:
+            for parent in _parents(file):
+                if parent in dirs:
+                    break  # (and so are the ones above it)
+                dirs.add(parent)
+        self.dirs = frozenset(dirs)
         self.roots = tuple(dict.fromkeys(str(r) for r in roots if str(r) in self.dirs))
         by_name: dict[str, list[str]] = {}
+        packages: dict[str, list[str]] = {}  # (the files of a directory share its packages)
         for file in sorted(self.files):
-            by_name.setdefault(_package_name(file, self.files.__contains__), []).append(file)
+            name = _package_name(file, self.files.__contains__, packages)
+            by_name.setdefault(name, []).append(file)
         self._by_name = {name: tuple(found) for name, found in by_name.items()}
         self._names: dict[str, str] = {}
         taken = set(by_name)
