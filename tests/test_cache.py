@@ -425,3 +425,20 @@ def test_a_lock_file_s_packages_are_kept_by_its_bytes(
         assert memo.get_locked(LOCKS[name]) is None
     finally:
         facts.use_lock_memo(None)
+
+
+def test_the_salt_reads_libcst_s_version_as_its_metadata_gives_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # (off its .dist-info directory's name in site-packages; importlib.metadata otherwise)
+    from importlib.metadata import version
+
+    import asyncfix.cache as cache_module
+    import asyncfix.warm
+
+    cache_module._libcst_version.cache_clear()
+    assert cache_module._libcst_version() == version("libcst")
+    cache_module._libcst_version.cache_clear()
+    monkeypatch.setattr(asyncfix.warm, "distributions", lambda: [])  # (installed elsewhere)
+    assert cache_module._libcst_version() == version("libcst")
+    cache_module._libcst_version.cache_clear()
