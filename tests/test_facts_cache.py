@@ -224,7 +224,8 @@ def test_a_run_without_codemods_takes_its_plans_facts_from_the_cache(
     app = tmp_path / "app"
     app.mkdir()
     (app / "__init__.py").write_text("")
-    (app / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\nLocal = sessionmaker()\n")
+    maker = "from sqlalchemy.orm import sessionmaker\n\nLocal = sessionmaker()\n"
+    (app / "db.py").write_text(maker)
     (app / "users.py").write_text("from app.db import Local\n\n\ndef get():\n    return Local()\n")
     (app / "util.py").write_text("def add(a: int, b: int) -> int:\n    return a + b\n")
     config = config_of(tmp_path)
