@@ -943,6 +943,7 @@ class ProjectIndex:
         self.files = list(files)
         self._given = None if given is None else frozenset(given)
         self._cached = cached
+        self._asked = self._given  # (see asked: `sealed` keeps it)
         self._data: dict[str, bytes | None] = {
             path: data if isinstance(data, bytes) else None
             for path, data in (contents or {}).items()
@@ -967,6 +968,12 @@ class ProjectIndex:
         """The display paths of the files the run may change; None when all of them."""
         return self._given
 
+    @property
+    def asked(self) -> frozenset[str] | None:
+        """The display paths of the files whose plan entries the run reads: the files
+        given, test code among them even in a `sealed` view; None when all of them."""
+        return self._asked
+
     def outside(self, path: str) -> bool:
         """Is the file at display path `path` one the run reads but must not change (not
         among the files given)? A rewrite that needs a change there is not made."""
@@ -980,6 +987,7 @@ class ProjectIndex:
         view._data, view._modules, view._holding = self._data, self._modules, self._holding
         view._names, view._words, view._text_words = self._names, self._words, self._text_words
         view._relative, view._cached = self._relative, self._cached
+        view._asked = self._asked
         return view
 
     def add(self, modules: Mapping[str, ModuleInfo | None]) -> None:

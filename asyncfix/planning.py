@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -225,17 +226,30 @@ def plan_groups(
     planners: Sequence[type[AsyncfixCodemod]], jobs: int
 ) -> list[list[type[AsyncfixCodemod]]]:
     """The planners dealt out to at most `jobs` processes: a family's stay together (they
-    share their scans of the project), the costliest family first, each to the least
-    loaded process (by PLAN_COST)."""
+    share their scans of the project), in the deal whose most loaded process costs least
+    (by PLAN_COST). A handful of families: every deal is tried (a greedy one, costliest
+    family first to the least loaded process, left the slower planning child a tenth more
+    than it needs on the measured costs)."""
     families: dict[str, list[type[AsyncfixCodemod]]] = {}
     for planner in planners:
         families.setdefault(planner.FAMILY, []).append(planner)
-    groups: list[list[type[AsyncfixCodemod]]] = [[] for _ in range(max(1, jobs))]
-    loads = [0.0] * len(groups)
-    for family in sorted(families.values(), key=lambda f: -sum(c.PLAN_COST for c in f)):
-        lightest = loads.index(min(loads))
-        groups[lightest] += family
-        loads[lightest] += sum(c.PLAN_COST for c in family)
+    if not families:
+        return []
+    costs = [sum(c.PLAN_COST for c in family) for family in families.values()]
+    count = min(max(1, jobs), len(costs))
+    best: tuple[int, ...] = (0,) * len(costs)
+    least = sum(costs)
+    # (the first family's process is the first: the deals differ in more than their order)
+    for rest in itertools.product(range(count), repeat=len(costs) - 1):
+        deal = (0, *rest)
+        loads = [0.0] * count
+        for where, cost in zip(deal, costs, strict=True):
+            loads[where] += cost
+        if max(loads) < least - 1e-9:
+            best, least = deal, max(loads)
+    groups: list[list[type[AsyncfixCodemod]]] = [[] for _ in range(count)]
+    for where, family in zip(best, families.values(), strict=True):
+        groups[where] += family
     return [group for group in groups if group]
 
 

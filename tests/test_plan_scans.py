@@ -18,11 +18,14 @@ from asyncfix.codemods.awaits.plan import project_plan
 from asyncfix.codemods.db_session.plan import _sync_providers, sync_def_plan
 from asyncfix.codemods.http_client.blocking_calls import BlockingCalls
 from asyncfix.codemods.http_client.requests_plan import plan_requests
+from asyncfix.codemods.lifespan import plan_clients
+from asyncfix.codemods.lifespan.on_event import OnEventToLifespan
 from asyncfix.codemods.lifespan.plan_lazy import per_request
 from asyncfix.codemods.shared.async_def_plan import project_plan as async_def_plan
 from asyncfix.config import Config
 from asyncfix.files import SourceFile, discover
 from asyncfix.index import TREES, ModuleInfo, ProjectIndex, forget
+from asyncfix.planning import sealed_tests
 
 
 def _index(root: Path, files: dict[str, str]) -> ProjectIndex:
@@ -438,10 +441,84 @@ def test_plans_given_one_file_on_the_golden_projects(case: Path) -> None:
     _given_alone_is_whole(lambda given: ProjectIndex(files, given=given), _blocking_plan)
     for file in files:
         _judged_as_before(files, [file.display])
+        _lifespan_as_before(files, [file.display])
 
 
 def _blocking_plan(index: ProjectIndex) -> Mapping[str, Any] | None:
     return BlockingCalls.plan(index, Config())
+
+
+def _lifespan_plan(files: list[SourceFile]) -> Callable[[ProjectIndex], Mapping[str, Any] | None]:
+    """The lifespan family's plan as a run makes it: test code sealed (see sealed_tests)."""
+    return lambda index: OnEventToLifespan.plan(sealed_tests(index, files, Config()), Config())
+
+
+def _lifespan_as_before(files: list[SourceFile], given: list[str]) -> None:
+    """The lifespan family's plan given `given` gives them the entries it gave when it
+    made every module's entry whole. (Not always the entries of a run given every file:
+    a decision that needs a change in a file not given is refused.)"""
+    index = ProjectIndex(files, given=given)
+    before = ProjectIndex(files, given=given)
+    before._asked = None  # (as if every entry were read: the plan then makes them all)
+    plan = _lifespan_plan(files)(index) or {}
+    made = _lifespan_plan(files)(before) or {}
+    assert {p: plan.get(p) for p in given} == {p: made.get(p) for p in given}, given
+
+
+def test_lifespan_plan_given_one_file_is_the_whole_projects_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A per-call client outside a path operation, in a function a path operation calls:
+    # its entry names the handler it runs under, found over the whole project. One such
+    # function is test code, which the family's plan reads sealed (never to change) even
+    # when it is the file given: its entry is still the whole plan's.
+    helper = (
+        "import aiohttp\n\n\nasync def {}():\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        "        return await session.get('x')\n"
+    )
+    _index(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/main.py": (
+                "from fastapi import FastAPI\nfrom app.svc import fetch\n"
+                "from tests.helpers import probe\n\napp = FastAPI()\n\n\n@app.get('/')\n"
+                "async def root():\n    await probe()\n    return await fetch()\n"
+            ),
+            "app/svc.py": helper.format("fetch"),
+            "tests/__init__.py": "",
+            "tests/helpers.py": helper.format("probe"),
+        },
+    )
+    files, _ = discover([tmp_path], ())
+
+    def index_of(given: list[str] | None) -> ProjectIndex:
+        return ProjectIndex(files, given=given)
+
+    plan = _lifespan_plan(files)
+    whole = plan(index_of(None)) or {}
+    assert whole["app/svc.py"]["per_call"]["fetch:0"].startswith(
+        "runs per request or message (under root)"
+    )
+    assert whole["tests/helpers.py"]["per_call"]["probe:0"].startswith(
+        "runs per request or message (under root)"
+    )
+    _given_alone_is_whole(index_of, plan)
+    for file in files:
+        _lifespan_as_before(files, [file.display])
+    # Given a file with no such site, what runs per request is not looked for.
+    searched: list[ProjectIndex] = []
+
+    def searching(index: ProjectIndex, routes: frozenset[str]) -> dict[str, str]:
+        searched.append(index)
+        return per_request(index, routes)
+
+    monkeypatch.setattr(plan_clients, "per_request", searching)
+    assert plan(index_of(["app/main.py"])) is not None
+    assert searched == []
+    plan(index_of(["tests/helpers.py"]))
+    assert len(searched) == 1
 
 
 class _JudgingAll(ProjectIndex):

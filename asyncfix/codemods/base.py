@@ -136,9 +136,10 @@ class AsyncfixCodemod(Codemod, cst.CSTTransformer):
     # ...and at least one of these, when there are any (a byte rule stated as data, so the
     # registry's manifest can ask it without importing the codemod).
     TRIGGERS_ANY: ClassVar[tuple[bytes, ...]] = ()
-    # The rough cost of `plan` next to other codemods' (seconds per 100k lines of an
-    # all-async tree, one core, measured on bench/corpora): the driver deals the plans out
-    # to processes by it. A plan that reuses its family's scan costs next to nothing.
+    # The rough cost of `plan` next to other codemods' (seconds per 100k lines, one core,
+    # over the four projects of bench/corpora/big, the index's facts at hand as a planning
+    # child has them): the driver deals the plans out to processes by it. A plan that
+    # reuses its family's scan costs next to nothing.
     PLAN_COST: ClassVar[float] = 0.01
     # Modules `plan` indexes whatever it finds: every one whose bytes hold one of these.
     # The driver has them indexed in parallel before the plans are made (see workers.index_apart).

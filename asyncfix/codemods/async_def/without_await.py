@@ -77,7 +77,7 @@ class AsyncWithoutAwait(AsyncfixCodemod):
     # After the families that add awaits and the session scopes: its re-check sees them.
     AFTER = ("*", "awaits", "db-session")
     TRIGGERS = (ASYNC_DEF,)
-    PLAN_COST = 0.32
+    PLAN_COST = 0.15
     INDEXES = (ASYNC_DEF,)  # the candidates
     # Entries for the candidates' modules, and for their call sites only when the
     # candidate's module is given too (Planner._judge_files refuses it otherwise).

@@ -67,7 +67,7 @@ class ForgottenAwait(DroppedTask):
     IN_TESTS = True  # a forgotten await or a dropped task is a bug in tests too
     AFTER = ("*",)
     TRIGGERS = (b"async",)
-    PLAN_COST = 0.18
+    PLAN_COST = 0.14
     INDEXES = (b"async def", *CLASS_TOKENS)  # the project's coroutines, library clients
     PLAN_REACH = (b"async",)  # (entries only for its consumers: index.naming(heads, b"async"))
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)

@@ -161,6 +161,7 @@ class SyncSessionInAsync(DbCodemod):
     # (sync_def_plan: `imported` for modules holding b"async", `providers` for those holding
     # Depends or Security, `dependencies` and `used` for modules with an async def)
     PLAN_REACH = (b"async", b"Depends", b"Security")
+    PLAN_COST = 0.19
     SCREEN = staticmethod(screen_sync_session)
     # Last: it judges the body every other family has rewritten. One that made it await
     # keeps it async; AF601 may un-await calls in it (then a def is fine, and the next

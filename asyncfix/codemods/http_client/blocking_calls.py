@@ -138,7 +138,7 @@ class BlockingCalls(AsyncfixCodemod):
     FAMILY = "http_client"
     RULES = (AF204, AF205)
     TRIGGERS = (b"async",)
-    PLAN_COST = 0.19
+    PLAN_COST = 0.06
     INDEXES = (b"async",)  # the async defs' callees (see index_modules)
     PLAN_REACH = (b"async",)  # (its sites are calls in async defs)
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)

@@ -140,7 +140,7 @@ class RequestsToAsync(AsyncfixCodemod):
     RULES = (AF201, AF202)
     AFTER = ("lifespan",)
     TRIGGERS = (b"async", b"requests")
-    PLAN_COST = 0.06
+    PLAN_COST = 0.12
     # (every entry is a module of index.modules(b"requests") or of those holding FastAPI)
     PLAN_REACH = (b"FastAPI", b"requests")
     METADATA_DEPENDENCIES = (

@@ -76,7 +76,7 @@ class OnEventToLifespan(LifespanCodemod):
     NAME = ON_EVENT
     RULES = (AF301,)
     TRIGGERS = (b"fastapi",)
-    PLAN_COST = 0.2  # the family's scan, made by whichever plan comes first
+    PLAN_COST = 0.13  # the family's scan, made by whichever plan comes first
     INDEXES = PLAN_TOKENS
     SCREEN = staticmethod(screen_on_event)
 

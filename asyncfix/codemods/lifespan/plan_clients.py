@@ -545,9 +545,12 @@ def _plan_per_call_shared(
     runs: dict[str, str] | None = None
     shared = _accessors(modules, entries)
     enabled = resolve_selection(config.select, config.ignore)
+    asked = index.asked
     for info in modules:
         if any(a.info.path == info.path for a in apps):
             continue  # the app's own module: PerCallClient handles it on its own
+        if asked is not None and info.path not in asked:
+            continue  # (a site's answer goes into its own module's entry alone)
         if not may_open_client(index.data(info.file) or b""):
             continue
         for function in info.tree.body:
