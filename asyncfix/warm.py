@@ -680,4 +680,13 @@ def main() -> None:
             os._exit(code)
     from asyncfix.warm_record import run_and_record
 
-    run_and_record(options)
+    try:
+        run_and_record(options)
+    finally:
+        # The interpreter's teardown collects the cycles among all it still holds: after a
+        # run with the codemods, libcst's classes and the rest, 0.1 s of CPU for no use.
+        # Frozen, its collections skip them; they are freed (or not) as ever, and streams
+        # flushed and exit handlers run as ever.
+        import gc
+
+        gc.freeze()

@@ -15,13 +15,17 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from asyncfix.codemods.speed import traversal
 from asyncfix.codemods.speed.metadata import child_nodes
+from asyncfix.codemods.speed.orders import ORDERS
 from asyncfix.codemods.speed.traversal import fast_visits, visit_order
+from asyncfix.index import subclasses
 
 TESTDATA = Path(__file__).parent.parent / "testdata"
 SOURCES = sorted(TESTDATA.rglob("*.py"))
 LIBCST_VISIT = cst.CSTNode.visit
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+ORDERS_FILE = Path(traversal.__file__).parent / "orders.py"
 # The libcst releases the speed layer was checked against: this file's tests passed on the
 # oldest (1.5.0) and the newest (1.9.0). Widen it, and the pin in pyproject.toml, only after
 # they pass on the new release.
@@ -55,6 +59,37 @@ def test_the_libcst_pin_is_the_checked_range() -> None:
     dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
     pins = [Requirement(d).specifier for d in dependencies if Requirement(d).name == "libcst"]
     assert pins == [CHECKED_LIBCST], "pyproject.toml's libcst pin is not CHECKED_LIBCST"
+
+
+def test_the_recorded_orders_are_fresh() -> None:
+    # speed/orders.py: every libcst node type's order as `source_order` reads it.
+    assert ORDERS_FILE.read_text(encoding="utf-8") == traversal.orders_module(), (
+        f"asyncfix/codemods/speed/orders.py is stale (another libcst); regenerate it with "
+        f"{traversal.ORDERS_COMMAND}"
+    )
+    assert traversal._RECORDED is ORDERS
+    kinds = [k for k in subclasses((cst.CSTNode,)) if k.__module__.startswith("libcst.")]
+    assert len(kinds) > 200
+    for kind in kinds:
+        assert ORDERS[f"{kind.__module__}.{kind.__qualname__}"] == traversal.source_order(kind)
+
+
+def test_an_order_is_read_from_the_source_without_a_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # (another libcst release, or a node type of no release: read as before)
+    module = cst.parse_module(Path(__file__).read_text(encoding="utf-8"))
+    nodes: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node.children)
+    kinds = {type(node): node for node in nodes}
+    recorded = {kind: traversal._read_order(node) for kind, node in kinds.items()}
+    monkeypatch.setattr(traversal, "_RECORDED", {})
+    assert {kind: traversal._read_order(node) for kind, node in kinds.items()} == recorded
+    assert all(order is not None for order in recorded.values())
 
 
 @pytest.mark.parametrize("version", ["1.4.0", "1.10.0", "2.0.0"])

@@ -31,6 +31,9 @@ def _family_modules() -> list[str]:
 
 def _discover() -> list[type[AsyncfixCodemod]]:
     # Each family module lists its codemods in CODEMODS; a new family needs no edit here.
+    from asyncfix.codemods.speed.imports import import_matchers
+
+    import_matchers()  # (before any family's imports reach it: see speed/imports.py)
     found: list[type[AsyncfixCodemod]] = []
     for name in _family_modules():
         module = importlib.import_module(f"{__name__}.{name}")

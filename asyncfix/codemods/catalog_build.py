@@ -1,8 +1,10 @@
-"""Generate asyncfix/codemods/manifest.py from the codemod classes (see catalog.py).
+"""Generate asyncfix/codemods/manifest.py from the codemod classes (see catalog.py), and
+asyncfix/codemods/speed/orders.py from libcst's source (see speed/traversal.py).
 
     .venv/bin/python -m asyncfix.codemods.catalog_build
 
-tests/test_manifest.py fails, naming this command, when the manifest is stale. Imports
+tests/test_manifest.py and tests/test_traversal.py fail, naming this command, when either
+is stale. Imports
 every codemod (and libcst): run it, never import it on a run's path.
 """
 
@@ -216,8 +218,13 @@ def _field(name: str, value: object, width: int = 100) -> str:
 
 
 def main() -> int:
+    from asyncfix.codemods.speed import traversal
+
     OUT.write_text(render(), encoding="utf-8")
     print(f"wrote {OUT}")
+    orders = Path(traversal.__file__).resolve().parent / "orders.py"
+    orders.write_text(traversal.orders_module(), encoding="utf-8")
+    print(f"wrote {orders}")
     return 0
 
 
